@@ -1,0 +1,2 @@
+-- placeholder, replaced by the storage work
+SELECT 1;

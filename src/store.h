@@ -1,0 +1,116 @@
+/* store.h - everything the daemon reads or writes in SQLite.
+ *
+ * The database is shared with the running bot: WAL mode, busy_timeout, and
+ * prepared statements only (no SQL is ever built from input; the table and
+ * column names of `clean_tables` are validated against sqlite_master and
+ * PRAGMA table_info at open time and quoted as identifiers).
+ *
+ * Snowflakes are stored as SQLite INTEGER (int64); every Discord id fits.
+ *
+ * Transactions: the caller groups work with store_begin/store_commit (one
+ * transaction per event-loop turn).  Calls made outside a transaction run in
+ * their own implicit one.  Every delete also writes its audit rows in the
+ * same transaction. */
+#ifndef DC_STORE_H
+#define DC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+#include "config.h"
+
+typedef struct store store;
+
+typedef struct {
+    uint64_t legacy_guild_id;                 /* 0 = leave legacy rows unassigned */
+    const config_clean_table *clean_tables;   /* extra tables keyed by user+guild */
+    size_t n_clean_tables;
+    int busy_timeout_ms;                      /* 0 = default 5000 */
+    int read_only;                            /* status: never migrate, never write */
+} store_opts;
+
+typedef enum {
+    AUDIT_MEMBER_REMOVE = 0,
+    AUDIT_GUILD_DELETE,
+    AUDIT_LEFT_WHILE_OFFLINE,
+    AUDIT_SWEEP,
+} audit_reason;
+const char *audit_reason_name(audit_reason r);
+
+/* Open, configure (WAL, busy_timeout, foreign_keys) and migrate to the latest
+ * schema.  A legacy single-guild `users` table is backed up to
+ * <path>.pre-migration-<UTC stamp>.bak and rebuilt losslessly first.
+ * err receives a human-readable reason on failure. */
+dc_err store_open(store **out, const char *path, const store_opts *opts, char *err, size_t errlen);
+void store_close(store *s);
+const char *store_errmsg(store *s);           /* last SQLite message */
+int store_schema_version(store *s);
+int store_latest_schema_version(void);
+
+dc_err store_begin(store *s);
+dc_err store_commit(store *s);
+dc_err store_rollback(store *s);
+int store_in_transaction(store *s);
+
+/* Deletes (dry_run: count what would go, audit it as dry run, delete nothing).
+ * rows receives the number of rows (users + extra tables) affected.
+ * Rows with guild_id NULL (unassigned legacy rows) are never touched. */
+dc_err store_delete_member(store *s, uint64_t guild_id, uint64_t user_id,
+                           audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);
+dc_err store_delete_guild(store *s, uint64_t guild_id, audit_reason why,
+                          int dry_run, int64_t now_ms, int64_t *rows);
+dc_err store_count_guild(store *s, uint64_t guild_id, int64_t *rows);
+dc_err store_count_unassigned(store *s, int64_t *rows);
+/* Assign guild_id to every unassigned (NULL) row. */
+dc_err store_adopt_unassigned(store *s, uint64_t guild_id, int64_t *rows);
+
+/* Guild ids that have rows in `users`, ascending; fn returns non-zero to stop. */
+typedef int (*store_guild_fn)(void *ctx, uint64_t guild_id, int64_t rows);
+dc_err store_each_user_guild(store *s, store_guild_fn fn, void *ctx);
+
+/* Per-guild state. */
+typedef struct {
+    uint64_t guild_id;
+    int shard_id;
+    int64_t last_seen_ms;
+    int unavailable;
+    int needs_reconcile;
+    int64_t last_sweep_ms;        /* 0 = never */
+    int64_t last_sweep_removed;
+    int64_t last_sweep_duration_ms;
+    char last_sweep_result[128];  /* "ok", "aborted: ...", "guard: ..." */
+} store_guild_state;
+
+dc_err store_guild_seen(store *s, uint64_t guild_id, int shard_id, int64_t now_ms);
+dc_err store_guild_set_unavailable(store *s, uint64_t guild_id, int unavailable);
+dc_err store_guild_set_needs_reconcile(store *s, uint64_t guild_id, int needs);
+dc_err store_guild_set_last_sweep(store *s, uint64_t guild_id, int64_t when_ms,
+                                  int64_t removed, int64_t duration_ms, const char *result);
+dc_err store_guild_forget(store *s, uint64_t guild_id);
+/* NOTFOUND when the guild has no state row. */
+dc_err store_guild_get(store *s, uint64_t guild_id, store_guild_state *out);
+typedef int (*store_guild_state_fn)(void *ctx, const store_guild_state *g);
+dc_err store_each_guild_state(store *s, store_guild_state_fn fn, void *ctx);
+
+/* Key/value session state (gateway session id, last seq, resume url, next sweep).
+ * get: NOTFOUND when absent; value truncated to cap-1 bytes. */
+dc_err store_kv_get(store *s, const char *key, char *value, size_t cap);
+dc_err store_kv_set(store *s, const char *key, const char *value);
+dc_err store_kv_del(store *s, const char *key);
+
+/* Audit. */
+typedef struct {
+    int64_t id;
+    int64_t at_ms;
+    uint64_t guild_id;
+    uint64_t discord_id;          /* 0 for whole-guild deletes */
+    audit_reason reason;
+    int dry_run;
+    int64_t rows;
+} store_audit_row;
+typedef int (*store_audit_fn)(void *ctx, const store_audit_row *a);
+dc_err store_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
+dc_err store_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned);
+dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[4] /* by audit_reason */);
+
+#endif
