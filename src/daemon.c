@@ -1,0 +1,652 @@
+/* daemon.c - `discord-cleaner run`: wires config, store, REST and one
+ * gateway session per shard onto the libwebsockets loop.
+ *
+ * The loop (redis-style, one thread, visible):
+ *
+ *   lws_service() ─► socket / timer callbacks
+ *        transport_lws ─► gw_* ─► on_dispatch ─► cleaner policy ─► store (open transaction)
+ *        rest (curl multi on an lws timer) ─► confirmations, /gateway/bot
+ *   flush timer (0 ms, i.e. "before sleeping") ─► persist seq + session ─► COMMIT
+ *
+ * Deletes caused by the events of one loop turn and the sequence number that
+ * covers those events are committed together: a crash between them replays
+ * the events (Discord resends on RESUME), never skips them. */
+#include "daemon.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "cleaner.h"
+#include "gateway.h"
+#include "log.h"
+#include "proto.h"
+#include "rest.h"
+#include "store.h"
+#include "transport_lws.h"
+
+#define MAX_SHARDS 64
+#define START_RETRY_MAX_MS 60000
+
+typedef struct daemon daemon;
+
+typedef struct {
+    daemon *d;
+    int id;
+    gw_session *gw;
+    tl_conn *conn;
+    int64_t saved_seq;          /* what the database holds */
+    char saved_session[128];
+    char saved_resume[512];
+} shard;
+
+struct daemon {
+    const config *cfg;
+    store *st;
+    struct lws_context *lws;
+    rest_client *rest;
+    gw_identify_budget budget;
+    shard shards[MAX_SHARDS];
+    int n_shards, shard_count;
+    char gateway_url[512];
+    lws_sorted_usec_list_t flush_sul, start_sul, housekeeping_sul, stop_sul;
+    int flush_armed;
+    int start_attempts;
+    int stopping, done, exit_status;
+    int64_t removed[4];         /* rows removed since start, by audit_reason */
+    int64_t events;
+};
+
+static volatile sig_atomic_t got_term, got_hup;
+static struct lws_context *signal_ctx;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        got_hup = 1;
+    else
+        got_term = 1;
+    if (signal_ctx)
+        lws_cancel_service(signal_ctx);   /* the one lws call safe here */
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- persistence of the session --------------------------------------- */
+
+static void kv_key(char *buf, size_t cap, int shard_id, const char *what)
+{
+    snprintf(buf, cap, "gw.%d.%s", shard_id, what);
+}
+
+static void kv_put(daemon *d, int shard_id, const char *what, const char *value)
+{
+    char key[64];
+    kv_key(key, sizeof key, shard_id, what);
+    dc_err e = value && *value ? store_kv_set(d->st, key, value) : store_kv_del(d->st, key);
+    if (e != DC_OK && e != DC_ERR_NOTFOUND)
+        LOG_E("daemon", "cannot persist %s: %s", key, store_errmsg(d->st));
+}
+
+static void persist_shard(daemon *d, shard *s)
+{
+    const char *sid = gw_session_id(s->gw), *url = gw_resume_url(s->gw);
+    int64_t seq = gw_seq(s->gw);
+    if (strcmp(sid ? sid : "", s->saved_session) != 0) {
+        kv_put(d, s->id, "session_id", sid);
+        snprintf(s->saved_session, sizeof s->saved_session, "%s", sid ? sid : "");
+    }
+    if (strcmp(url ? url : "", s->saved_resume) != 0) {
+        kv_put(d, s->id, "resume_url", url);
+        snprintf(s->saved_resume, sizeof s->saved_resume, "%s", url ? url : "");
+    }
+    if (seq != s->saved_seq) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%" PRId64, seq);
+        kv_put(d, s->id, "seq", seq >= 0 ? buf : NULL);
+        s->saved_seq = seq;
+    }
+}
+
+/* Commit the loop turn: session state of every shard, then COMMIT. */
+static void flush(daemon *d)
+{
+    d->flush_armed = 0;
+    if (!d->st)
+        return;
+    if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
+        LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
+        return;
+    }
+    for (int i = 0; i < d->n_shards; i++)
+        persist_shard(d, &d->shards[i]);
+    if (store_commit(d->st) != DC_OK) {
+        /* Nothing of this turn is lost: the sequence was not saved either,
+         * so a restart resumes before these events and they are replayed. */
+        LOG_E("daemon", "commit failed, rolling back this turn: %s", store_errmsg(d->st));
+        store_rollback(d->st);
+        for (int i = 0; i < d->n_shards; i++)
+            d->shards[i].saved_seq = -2;   /* force a rewrite next turn */
+    }
+}
+
+static void on_flush_timer(lws_sorted_usec_list_t *sul)
+{
+    flush(lws_container_of(sul, daemon, flush_sul));
+}
+
+/* Open the turn's transaction (once) and make sure it is committed before
+ * the loop sleeps. */
+static int turn_begin(daemon *d)
+{
+    if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
+        LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
+        return -1;
+    }
+    if (!d->flush_armed) {
+        d->flush_armed = 1;
+        lws_sul_schedule(d->lws, 0, &d->flush_sul, on_flush_timer, 0);
+    }
+    return 0;
+}
+
+/* ---- carrying out the cleaner's actions -------------------------------- */
+
+static void count_removed(daemon *d, audit_reason why, int64_t rows)
+{
+    if ((int)why >= 0 && (int)why < 4)
+        d->removed[why] += rows;
+}
+
+static void delete_member(daemon *d, const cl_action *a)
+{
+    int64_t rows = 0;
+    if (store_delete_member(d->st, a->guild_id, a->user_id, a->reason, d->cfg->dry_run,
+                            wall_ms(), &rows) != DC_OK) {
+        LOG_E("cleaner", "delete of user %" PRIu64 " in guild %" PRIu64 " failed: %s",
+              a->user_id, a->guild_id, store_errmsg(d->st));
+        return;
+    }
+    if (!d->cfg->dry_run)
+        count_removed(d, a->reason, rows);
+    LOG_I("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
+          audit_reason_name(a->reason), a->user_id, a->guild_id, rows,
+          d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+}
+
+typedef struct {
+    daemon *d;
+    uint64_t guild_id;
+    audit_reason why;
+} confirm_ctx;
+
+static void delete_guild(daemon *d, uint64_t guild_id, audit_reason why)
+{
+    int64_t rows = 0;
+    if (turn_begin(d) != 0)
+        return;
+    if (store_delete_guild(d->st, guild_id, why, d->cfg->dry_run, wall_ms(), &rows) != DC_OK) {
+        LOG_E("cleaner", "delete of guild %" PRIu64 " failed: %s", guild_id, store_errmsg(d->st));
+        return;
+    }
+    if (!d->cfg->dry_run) {
+        count_removed(d, why, rows);
+        store_guild_forget(d->st, guild_id);
+    }
+    LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) %s", audit_reason_name(why),
+          guild_id, rows, d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+}
+
+/* GET /guilds/{id}: 403/50001 or 404/10004 means the bot is out. */
+static void on_confirm_gone(void *ctx, const rest_response *r)
+{
+    confirm_ctx *cc = ctx;
+    daemon *d = cc->d;
+    int gone = (r->status == 403 && r->json_code == 50001) || (r->status == 404 && r->json_code == 10004);
+    if (gone) {
+        delete_guild(d, cc->guild_id, cc->why);
+    } else if (r->status == 200) {
+        LOG_W("cleaner", "guild %" PRIu64 ": %s, but the bot is still in it (REST 200): keeping its rows, "
+              "marking it for reconciliation", cc->guild_id,
+              cc->why == AUDIT_LEFT_WHILE_OFFLINE ? "missing from READY" : "GUILD_DELETE without unavailable");
+        if (turn_begin(d) == 0)
+            store_guild_set_needs_reconcile(d->st, cc->guild_id, 1);
+    } else {
+        LOG_W("cleaner", "guild %" PRIu64 ": cannot confirm removal (HTTP %ld%s%s): keeping its rows for now",
+              cc->guild_id, r->status, r->error ? ", " : "", r->error ? r->error : "");
+        if (turn_begin(d) == 0)
+            store_guild_set_needs_reconcile(d->st, cc->guild_id, 1);
+    }
+    free(cc);
+}
+
+static void confirm_gone(daemon *d, const cl_action *a)
+{
+    char path[64];
+    confirm_ctx *cc = malloc(sizeof *cc);
+    if (!cc)
+        return;
+    *cc = (confirm_ctx){ d, a->guild_id, a->reason };
+    snprintf(path, sizeof path, "/guilds/%" PRIu64, a->guild_id);
+    LOG_I("cleaner", "guild %" PRIu64 ": %s; confirming over REST before deleting", a->guild_id,
+          a->reason == AUDIT_LEFT_WHILE_OFFLINE ? "left while offline" : "bot removed");
+    if (rest_request(d->rest, "GET", path, path + 8, NULL, on_confirm_gone, cc) != DC_OK) {
+        LOG_E("cleaner", "guild %" PRIu64 ": cannot send the confirmation request", a->guild_id);
+        free(cc);
+    }
+}
+
+static void apply(daemon *d, shard *s, const cl_action *a)
+{
+    int64_t rows = 0;
+    switch (a->kind) {
+    case CL_DELETE_MEMBER:
+        delete_member(d, a);
+        break;
+    case CL_CONFIRM_GONE:
+        confirm_gone(d, a);
+        break;
+    case CL_GUILD_SEEN:
+        store_guild_seen(d->st, a->guild_id, s->id, wall_ms());
+        store_guild_set_unavailable(d->st, a->guild_id, 0);
+        break;
+    case CL_GUILD_UNAVAILABLE:
+        LOG_W("cleaner", "guild %" PRIu64 " is unavailable (Discord outage): keeping its rows", a->guild_id);
+        store_guild_set_unavailable(d->st, a->guild_id, 1);
+        break;
+    case CL_MARK_RECONCILE:
+        store_guild_seen(d->st, a->guild_id, s->id, wall_ms());
+        store_guild_set_needs_reconcile(d->st, a->guild_id, 1);
+        break;
+    case CL_ADOPT_UNASSIGNED:
+        if (store_adopt_unassigned(d->st, a->guild_id, &rows) == DC_OK && rows)
+            LOG_I("cleaner", "adopted %" PRId64 " legacy row(s) into guild %" PRIu64
+                  " (the bot is in exactly one guild)", rows, a->guild_id);
+        break;
+    case CL_MEMBER_PRESENT:
+        break;
+    }
+}
+
+/* ---- gateway events ------------------------------------------------------ */
+
+typedef struct {
+    uint64_t *v;
+    size_t n, cap;
+    int shard_id, shard_count;
+} guild_list;
+
+static int collect_guild(void *ctx, uint64_t guild_id, int64_t rows)
+{
+    guild_list *l = ctx;
+    (void)rows;
+    if (l->shard_count > 1 && (int)((guild_id >> 22) % (uint64_t)l->shard_count) != l->shard_id)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        uint64_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return 1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = guild_id;
+    return 0;
+}
+
+static void on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data)
+{
+    shard *s = ctx;
+    daemon *d = s->d;
+    (void)c;
+    (void)seq;
+    d->events++;
+    if (turn_begin(d) != 0)
+        return;
+    guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
+    cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
+                      .max_delete_share = d->cfg->max_delete_share };
+    if (strcmp(event, "READY") == 0) {
+        store_each_user_guild(d->st, collect_guild, &stored);
+        store_count_unassigned(d->st, &cx.unassigned_rows);
+        cx.stored_guilds = stored.v;
+        cx.n_stored = stored.n;
+    }
+    cl_actions acts = { 0 };
+    dc_err e = cleaner_on_dispatch(&cx, event, data, &acts);
+    if (e == DC_ERR_PROTO)
+        LOG_W("cleaner", "shard %d: %s with a malformed payload skipped (nothing deleted)", s->id, event);
+    if (acts.guard[0])
+        LOG_E("cleaner", "%s", acts.guard);
+    for (size_t i = 0; i < acts.n; i++)
+        apply(d, s, &acts.v[i]);
+    cl_actions_free(&acts);
+    free(stored.v);
+}
+
+static void request_stop(daemon *d, int status);
+
+static void on_fatal(void *ctx, tl_conn *c, int exit_status, const char *message)
+{
+    shard *s = ctx;
+    (void)c;
+    LOG_E("daemon", "shard %d: %s", s->id, message);
+    request_stop(s->d, exit_status);
+}
+
+/* ---- start-up: /gateway/bot, then one session per shard ------------------- */
+
+static void restore_shard(daemon *d, shard *s)
+{
+    char key[64], sid[128], seq[32], url[512];
+    s->saved_seq = -1;
+    kv_key(key, sizeof key, s->id, "session_id");
+    if (store_kv_get(d->st, key, sid, sizeof sid) != DC_OK)
+        return;
+    kv_key(key, sizeof key, s->id, "seq");
+    if (store_kv_get(d->st, key, seq, sizeof seq) != DC_OK)
+        return;
+    kv_key(key, sizeof key, s->id, "resume_url");
+    if (store_kv_get(d->st, key, url, sizeof url) != DC_OK)
+        url[0] = '\0';
+    s->saved_seq = strtoll(seq, NULL, 10);
+    snprintf(s->saved_session, sizeof s->saved_session, "%s", sid);
+    snprintf(s->saved_resume, sizeof s->saved_resume, "%s", url);
+    gw_restore(s->gw, sid, s->saved_seq, url[0] ? url : NULL);
+    LOG_I("daemon", "shard %d: resuming persisted session (seq %s)", s->id, seq);
+}
+
+static uint32_t wanted_intents(const config *cfg)
+{
+    uint32_t i = INTENT_GUILDS | INTENT_GUILD_MEMBERS;
+    if (cfg->commands)
+        i |= INTENT_GUILD_MESSAGES | INTENT_MESSAGE_CONTENT;
+    return i;
+}
+
+static int start_shards(daemon *d)
+{
+    char key[32], buf[32];
+    snprintf(key, sizeof key, "gw.shard_count");
+    int restorable = store_kv_get(d->st, key, buf, sizeof buf) == DC_OK && atoi(buf) == d->shard_count;
+    snprintf(buf, sizeof buf, "%d", d->shard_count);
+    store_kv_set(d->st, key, buf);
+    for (int i = 0; i < d->n_shards; i++) {
+        shard *s = &d->shards[i];
+        s->d = d;
+        s->id = d->cfg->shard_count ? d->cfg->shard_first + i : i;
+        gw_config gc = { .token = d->cfg->token, .intents = wanted_intents(d->cfg),
+                         .shard_id = s->id, .shard_count = d->shard_count,
+                         .gateway_url = d->gateway_url, .compress = d->cfg->compress == COMPRESS_ZLIB_STREAM,
+                         .seed = (uint64_t)wall_ms() ^ ((uint64_t)s->id << 32), .budget = &d->budget };
+        s->gw = gw_new(&gc);
+        tl_handlers h = { .on_dispatch = on_dispatch, .on_fatal = on_fatal };
+        s->conn = s->gw ? tl_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s) : NULL;
+        if (!s->conn)
+            return -1;
+        if (restorable)
+            restore_shard(d, s);
+        else
+            s->saved_seq = -1;
+        gw_start(s->gw, tl_now_ms());
+        tl_conn_kick(s->conn);
+    }
+    return 0;
+}
+
+static void fetch_gateway(daemon *d);
+
+static void on_start_retry(lws_sorted_usec_list_t *sul)
+{
+    fetch_gateway(lws_container_of(sul, daemon, start_sul));
+}
+
+static int parse_gateway_bot(daemon *d, const rest_response *r)
+{
+    cJSON *j = cJSON_ParseWithLength(r->body, r->body_len);
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(j, "url");
+    const cJSON *shards = cJSON_GetObjectItemCaseSensitive(j, "shards");
+    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(j, "session_start_limit");
+    if (!cJSON_IsString(url) || strlen(url->valuestring) >= sizeof d->gateway_url) {
+        cJSON_Delete(j);
+        return -1;
+    }
+    snprintf(d->gateway_url, sizeof d->gateway_url, "%s", url->valuestring);
+    int rec = cJSON_IsNumber(shards) && shards->valueint > 0 ? shards->valueint : 1;
+    const cJSON *rem = cJSON_GetObjectItemCaseSensitive(lim, "remaining");
+    const cJSON *reset = cJSON_GetObjectItemCaseSensitive(lim, "reset_after");
+    const cJSON *mc = cJSON_GetObjectItemCaseSensitive(lim, "max_concurrency");
+    d->budget.remaining = cJSON_IsNumber(rem) ? rem->valueint : -1;
+    d->budget.reset_at_ms = tl_now_ms() + (cJSON_IsNumber(reset) ? (int64_t)reset->valuedouble : 0);
+    d->budget.max_concurrency = cJSON_IsNumber(mc) && mc->valueint > 0 ? mc->valueint : 1;
+    cJSON_Delete(j);
+    if (d->cfg->shard_count) {
+        d->shard_count = d->cfg->shard_count;
+        d->n_shards = d->cfg->shard_last - d->cfg->shard_first + 1;
+    } else {
+        d->shard_count = d->n_shards = rec;
+    }
+    if (d->n_shards > MAX_SHARDS) {
+        LOG_E("daemon", "%d shards requested; one process runs at most %d", d->n_shards, MAX_SHARDS);
+        return -2;
+    }
+    LOG_I("daemon", "gateway %s, %d shard(s) (%d recommended), %d session start(s) left",
+          d->gateway_url, d->n_shards, rec, d->budget.remaining);
+    return 0;
+}
+
+static void on_gateway_bot(void *ctx, const rest_response *r)
+{
+    daemon *d = ctx;
+    if (d->stopping)
+        return;
+    if (r->status == 401) {
+        LOG_E("daemon", "Discord rejected the bot token (GET /gateway/bot answered 401); "
+              "check DISCORD_TOKEN / token_file");
+        request_stop(d, 77);
+        return;
+    }
+    if (r->status == 200) {
+        int p = parse_gateway_bot(d, r);
+        if (p == 0) {
+            if (start_shards(d) != 0) {
+                LOG_E("daemon", "cannot create the gateway sessions (out of memory)");
+                request_stop(d, 70);
+            }
+            return;
+        }
+        if (p == -2) {
+            request_stop(d, 78);
+            return;
+        }
+    }
+    int64_t wait = 1000LL << (d->start_attempts < 6 ? d->start_attempts : 6);
+    if (wait > START_RETRY_MAX_MS)
+        wait = START_RETRY_MAX_MS;
+    d->start_attempts++;
+    LOG_W("daemon", "GET /gateway/bot failed (HTTP %ld%s%s); retrying in %lld ms", r->status,
+          r->error ? ": " : "", r->error ? r->error : "", (long long)wait);
+    lws_sul_schedule(d->lws, 0, &d->start_sul, on_start_retry, (lws_usec_t)wait * 1000);
+}
+
+static void fetch_gateway(daemon *d)
+{
+    if (rest_request(d->rest, "GET", "/gateway/bot", NULL, NULL, on_gateway_bot, d) != DC_OK) {
+        LOG_E("daemon", "cannot send GET /gateway/bot");
+        request_stop(d, 70);
+    }
+}
+
+/* ---- housekeeping: audit retention --------------------------------------- */
+
+static void on_housekeeping(lws_sorted_usec_list_t *sul)
+{
+    daemon *d = lws_container_of(sul, daemon, housekeeping_sul);
+    int64_t pruned = 0;
+    int64_t cutoff = wall_ms() - (int64_t)d->cfg->audit_retention_days * 86400000LL;
+    if (store_audit_prune(d->st, cutoff, &pruned) == DC_OK && pruned)
+        LOG_I("daemon", "pruned %" PRId64 " audit row(s) older than %d days", pruned,
+              d->cfg->audit_retention_days);
+    lws_sul_schedule(d->lws, 0, &d->housekeeping_sul, on_housekeeping, 3600LL * LWS_USEC_PER_SEC);
+}
+
+/* ---- stopping ------------------------------------------------------------- */
+
+static int all_stopped(daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED &&
+            tl_conn_is_open(d->shards[i].conn))
+            return 0;
+    return 1;
+}
+
+/* While stopping, wake the loop regularly so its deadline is checked. */
+static void on_stop_tick(lws_sorted_usec_list_t *sul)
+{
+    daemon *d = lws_container_of(sul, daemon, stop_sul);
+    lws_sul_schedule(d->lws, 0, &d->stop_sul, on_stop_tick, 100 * 1000);
+}
+
+static void request_stop(daemon *d, int status)
+{
+    if (!d->stopping || (status && !d->exit_status))
+        d->exit_status = status;
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    on_stop_tick(&d->stop_sul);
+    flush(d);
+    for (int i = 0; i < d->n_shards; i++)
+        if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED) {
+            gw_shutdown(d->shards[i].gw, tl_now_ms());
+            tl_conn_kick(d->shards[i].conn);
+        }
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+static int setup(daemon *d, const config *cfg)
+{
+    char err[512];
+    if (!cfg->token || !*cfg->token) {
+        fprintf(stderr, "discord-cleaner: no bot token: set DISCORD_TOKEN or token_file "
+                        "(or run `make run` for the loopback demo)\n");
+        return 78;
+    }
+    if (rest_check_base_url(cfg->api_base, err, sizeof err) != DC_OK) {
+        fprintf(stderr, "discord-cleaner: api_base: %s\n", err);
+        return 78;
+    }
+    store_opts so = { .legacy_guild_id = cfg->legacy_guild_id, .clean_tables = cfg->clean_tables,
+                      .n_clean_tables = cfg->n_clean_tables };
+    dc_err e = store_open(&d->st, cfg->db, &so, err, sizeof err);
+    if (e != DC_OK) {
+        LOG_E("daemon", "database %s: %s", cfg->db, err);
+        return dc_err_exit_status(e);
+    }
+    static const struct lws_protocols protocols[] = { tl_protocol, { NULL, NULL, 0, 0, 0, NULL, 0 } };
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.fd_limit_per_thread = 64;
+    d->lws = lws_create_context(&info);
+    if (!d->lws) {
+        LOG_E("daemon", "cannot create the libwebsockets context");
+        return 70;
+    }
+    rest_opts ro = { .api_base = cfg->api_base, .token = cfg->token };
+    if (rest_new(&d->rest, d->lws, &ro, err, sizeof err) != DC_OK) {
+        LOG_E("daemon", "REST client: %s", err);
+        return 70;
+    }
+    return 0;
+}
+
+static void teardown(daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++) {
+        tl_conn_free(d->shards[i].conn);
+        gw_free(d->shards[i].gw);
+    }
+    if (d->lws) {
+        lws_sul_cancel(&d->flush_sul);
+        lws_sul_cancel(&d->start_sul);
+        lws_sul_cancel(&d->housekeeping_sul);
+        lws_sul_cancel(&d->stop_sul);
+    }
+    rest_free(d->rest);
+    if (d->lws)
+        lws_context_destroy(d->lws);
+    store_close(d->st);
+}
+
+static void lws_log_to_ours(int level, const char *line)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", line);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    log_msg(level & LLL_ERR ? DCL_WARN : DCL_DEBUG, "lws", "%s", buf);
+}
+
+int daemon_run(const config *cfg, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    daemon d;
+    memset(&d, 0, sizeof d);
+    d.cfg = cfg;
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
+    int rc = setup(&d, cfg);
+    if (rc != 0) {
+        teardown(&d);
+        return rc;
+    }
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    signal_ctx = d.lws;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", cfg->db, cfg->api_base,
+          cfg->dry_run ? ", DRY RUN (nothing is deleted)" : "");
+    fetch_gateway(&d);
+    on_housekeeping(&d.housekeeping_sul);
+    int64_t stop_deadline = 0;
+    while (!d.done) {
+        if (lws_service(d.lws, 0) < 0)
+            break;
+        if (got_hup) {
+            got_hup = 0;
+            log_reopen();
+            LOG_I("daemon", "log file reopened (SIGHUP)");
+        }
+        if (got_term && !d.stopping) {
+            LOG_I("daemon", "signal received: finishing the current turn and closing (session kept resumable)");
+            request_stop(&d, 0);
+        }
+        if (d.stopping) {
+            if (!stop_deadline)
+                stop_deadline = tl_now_ms() + 3000;
+            d.done = all_stopped(&d) || tl_now_ms() > stop_deadline;
+        }
+    }
+    flush(&d);
+    signal_ctx = NULL;
+    LOG_I("daemon", "stopped (exit status %d)", d.exit_status);
+    teardown(&d);
+    return d.exit_status;
+}

@@ -1,0 +1,244 @@
+/* daemon_harness.c - see daemon_harness.h. */
+#include "daemon_harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+void dh_sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *dh_bin(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    const char *b = getenv("BUILD");
+    char *out = buf[k++ % 4];
+    snprintf(out, sizeof buf[0], "%s/%s", b && *b ? b : "build", name);
+    return out;
+}
+
+int dh_init(dh_proc *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->dir, sizeof p->dir, "/tmp/dc-itest-XXXXXX");
+    if (!mkdtemp(p->dir))
+        return -1;
+    snprintf(p->db, sizeof p->db, "%s/bot.db", p->dir);
+    snprintf(p->log, sizeof p->log, "%s/cleaner.log", p->dir);
+    return 0;
+}
+
+static void put_env(const char *const env[])
+{
+    for (size_t i = 0; env && env[i]; i++)
+        putenv((char *)env[i]);
+}
+
+int dh_start(dh_proc *p, int port, const char *const extra_args[], const char *const extra_env[])
+{
+    char api[128];
+    snprintf(api, sizeof api, "http://127.0.0.1:%d/api/v10", port);
+    const char *argv[64] = { dh_bin("discord-cleaner"), "run", "--api-base", api, "--db", p->db,
+                             "--log-file", p->log, "--log-level", "debug" };
+    size_t n = 10;
+    for (size_t i = 0; extra_args && extra_args[i] && n < 62; i++)
+        argv[n++] = extra_args[i];
+    argv[n] = NULL;
+    p->pid = fork();
+    if (p->pid < 0)
+        return -1;
+    if (p->pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, STDIN_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        setenv("DISCORD_TOKEN", "test-token", 1);
+        put_env(extra_env);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return 0;
+}
+
+int dh_run_cli(const char *const args[], const char *const extra_env[], char *out, size_t cap)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        put_env(extra_env);
+        execv(args[0], (char *const *)args);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t r;
+    char sink[4096];
+    while ((r = read(fds[0], len + 1 < cap ? out + len : sink,
+                     len + 1 < cap ? cap - 1 - len : sizeof sink)) > 0)
+        if (len + 1 < cap)
+            len += (size_t)r;
+    out[len] = '\0';
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int dh_wait_exit(dh_proc *p, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(p->pid, &st, WNOHANG);
+        if (r == p->pid) {
+            p->pid = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        if (r < 0 || now_ms() > end)
+            return -1;
+        dh_sleep_ms(20);
+    }
+}
+
+int dh_stop(dh_proc *p, int sig, int timeout_ms)
+{
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, sig);
+    int st = dh_wait_exit(p, timeout_ms);
+    if (st < 0 && p->pid > 0) {
+        kill(p->pid, SIGKILL);
+        dh_wait_exit(p, 5000);
+    }
+    return st;
+}
+
+void dh_cleanup(dh_proc *p)
+{
+    if (p->pid > 0)
+        dh_stop(p, SIGKILL, 5000);
+    if (p->dir[0] && strncmp(p->dir, "/tmp/dc-itest-", 14) == 0) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", p->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", p->dir);
+    }
+}
+
+char *dh_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 65536, len = 0, r;
+    char *buf = malloc(cap);
+    while (buf && (r = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += r;
+        if (cap - len < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+int dh_log_count(const dh_proc *p, const char *needle)
+{
+    char *text = dh_read_file(p->log);
+    int n = 0;
+    for (const char *s = text; s && (s = strstr(s, needle)) != NULL; s += strlen(needle))
+        n++;
+    free(text);
+    return n;
+}
+
+int dh_wait_log(const dh_proc *p, const char *needle, int n, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    while (dh_log_count(p, needle) < n) {
+        if (now_ms() > end)
+            return 0;
+        dh_sleep_ms(25);
+    }
+    return 1;
+}
+
+int dh_db_exec(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    if (sqlite3_open(db, &h) != SQLITE_OK) {
+        sqlite3_close(h);
+        return -1;
+    }
+    sqlite3_busy_timeout(h, 5000);
+    char *err = NULL;
+    int rc = sqlite3_exec(h, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "dh_db_exec: %s\n", err ? err : "?");
+    sqlite3_free(err);
+    sqlite3_close(h);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+int64_t dh_db_int(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(h);
+        return -1;
+    }
+    sqlite3_busy_timeout(h, 5000);
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+int dh_wait_db(const char *db, const char *sql, int64_t want, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    while (dh_db_int(db, sql) != want) {
+        if (now_ms() > end)
+            return 0;
+        dh_sleep_ms(25);
+    }
+    return 1;
+}

@@ -1,0 +1,53 @@
+/* daemon_harness.h - run the real discord-cleaner binary in a test.
+ *
+ * Each test gets a scratch directory (mkdtemp) holding the database and the
+ * log; the daemon is started with `run` against the loopback double whose
+ * port the caller gives.  Binaries come from $BUILD (default build/). */
+#ifndef DAEMON_HARNESS_H
+#define DAEMON_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;
+    char dir[256];
+    char db[320];
+    char log[320];
+} dh_proc;
+
+/* Make a scratch dir (kept in p->dir) without starting anything. */
+int dh_init(dh_proc *p);
+/* Start `discord-cleaner run` with --api-base http://127.0.0.1:PORT/api/v10,
+ * --db and --log-file in the scratch dir, token "test-token" unless
+ * extra_env sets DISCORD_TOKEN.  extra_args/extra_env NULL-terminated or NULL. */
+int dh_start(dh_proc *p, int port, const char *const extra_args[], const char *const extra_env[]);
+/* Run the binary with args to completion (for CLI tests); returns exit status,
+ * output (stdout+stderr) into out. */
+int dh_run_cli(const char *const args[], const char *const extra_env[], char *out, size_t cap);
+/* Send sig and wait up to timeout_ms; returns the exit status, 128+signal
+ * when killed by a signal, -1 on timeout (then SIGKILLs). */
+int dh_stop(dh_proc *p, int sig, int timeout_ms);
+/* Wait for exit without signalling; -1 on timeout (process left running). */
+int dh_wait_exit(dh_proc *p, int timeout_ms);
+/* Kill anything still running and remove the scratch dir. */
+void dh_cleanup(dh_proc *p);
+
+/* Count of occurrences of needle in the daemon's log. */
+int dh_log_count(const dh_proc *p, const char *needle);
+/* Wait until the log contains needle at least n times; 1 when it did. */
+int dh_wait_log(const dh_proc *p, const char *needle, int n, int timeout_ms);
+/* Run SQL on a database (fresh connection each time); -1 on error. */
+int dh_db_exec(const char *db, const char *sql);
+/* First column of the first row as an integer; -1 on error or no row. */
+int64_t dh_db_int(const char *db, const char *sql);
+/* Wait until dh_db_int(db, sql) == want; 1 when it did. */
+int dh_wait_db(const char *db, const char *sql, int64_t want, int timeout_ms);
+void dh_sleep_ms(int ms);
+/* Path of a built binary: $BUILD/name. */
+const char *dh_bin(const char *name);
+/* Whole file as text (malloc'd, caller frees), NULL if unreadable. */
+char *dh_read_file(const char *path);
+
+#endif
