@@ -35,8 +35,10 @@ static dc_err push(cl_actions *a, cl_action_kind kind, uint64_t guild, uint64_t 
 
 uint64_t cl_snowflake(const cJSON *v)
 {
+    /* Integers only below 2^53, where a double is still exact. */
     if (cJSON_IsNumber(v))
-        return v->valuedouble >= 1 && v->valuedouble < 9007199254740992.0 ? (uint64_t)v->valuedouble : 0;
+        return v->valuedouble >= 1 && v->valuedouble < 9007199254740992.0 &&
+               v->valuedouble == (double)(uint64_t)v->valuedouble ? (uint64_t)v->valuedouble : 0;
     if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > 20)
         return 0;
     for (const char *p = v->valuestring; *p; p++)
