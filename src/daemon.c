@@ -368,9 +368,9 @@ static void restore_shard(daemon *d, shard *s)
 
 static uint32_t wanted_intents(const config *cfg)
 {
-    uint32_t i = INTENT_GUILDS | INTENT_GUILD_MEMBERS;
+    uint32_t i = DC_INTENT_GUILDS | DC_INTENT_GUILD_MEMBERS;
     if (cfg->commands)
-        i |= INTENT_GUILD_MESSAGES | INTENT_MESSAGE_CONTENT;
+        i |= DC_INTENT_GUILD_MESSAGES | DC_INTENT_MESSAGE_CONTENT;
     return i;
 }
 
