@@ -1,0 +1,370 @@
+/* sweep.c - see sweep.h for the flow. */
+#include "sweep.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define SW_MAX_CHUNKS 65536           /* 65.5M members at 1000 per chunk */
+#define SW_DEFAULT_CHUNK_TIMEOUT 15000
+
+struct sweep {
+    sweep_config cfg;
+    uint64_t rng;
+    sw_state state;
+    uint64_t guild;
+    int force, dry_run;
+    char nonce[33];
+    unsigned nonce_counter;
+    int64_t started_ms, deadline_ms;
+    /* collection */
+    uint8_t *seen;                    /* one byte per chunk index */
+    int chunk_count, chunks_seen;
+    int64_t members;
+    /* confirmation */
+    uint64_t *pending;                /* sampled ids still unconfirmed */
+    size_t n_pending;
+    /* deletion */
+    int64_t stale, total_rows, removed;
+    /* outgoing actions (FIFO) */
+    sw_action *q;
+    size_t q_head, q_len, q_cap;
+    char result[256];
+};
+
+static uint64_t next_rand(sweep *sw)
+{
+    uint64_t z = (sw->rng += 0x9e3779b97f4a7c15ULL);   /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+sweep *sw_new(const sweep_config *cfg, uint64_t seed)
+{
+    sweep *sw = calloc(1, sizeof *sw);
+    if (!sw)
+        return NULL;
+    sw->cfg = *cfg;
+    if (sw->cfg.chunk_timeout_ms <= 0)
+        sw->cfg.chunk_timeout_ms = SW_DEFAULT_CHUNK_TIMEOUT;
+    if (sw->cfg.batch_size <= 0)
+        sw->cfg.batch_size = 500;
+    sw->rng = seed;
+    sw->deadline_ms = INT64_MAX;
+    return sw;
+}
+
+void sw_free(sweep *sw)
+{
+    if (!sw)
+        return;
+    free(sw->seen);
+    free(sw->pending);
+    free(sw->q);
+    free(sw);
+}
+
+static void push(sweep *sw, sw_action a)
+{
+    if (sw->q_head + sw->q_len == sw->q_cap) {
+        if (sw->q_head > 0) {                 /* compact before growing */
+            memmove(sw->q, sw->q + sw->q_head, sw->q_len * sizeof *sw->q);
+            sw->q_head = 0;
+        }
+        if (sw->q_len == sw->q_cap) {
+            size_t cap = sw->q_cap ? sw->q_cap * 2 : 16;
+            sw_action *q = realloc(sw->q, cap * sizeof *q);
+            if (!q) {
+                LOG_E("sweep", "out of memory queueing an action");
+                return;
+            }
+            sw->q = q;
+            sw->q_cap = cap;
+        }
+    }
+    a.guild_id = sw->guild;
+    sw->q[sw->q_head + sw->q_len++] = a;
+}
+
+int sw_next_action(sweep *sw, sw_action *out)
+{
+    if (!sw->q_len)
+        return 0;
+    *out = sw->q[sw->q_head++];
+    sw->q_len--;
+    if (!sw->q_len)
+        sw->q_head = 0;
+    return 1;
+}
+
+static void reset(sweep *sw)
+{
+    free(sw->seen);
+    sw->seen = NULL;
+    free(sw->pending);
+    sw->pending = NULL;
+    sw->n_pending = 0;
+    sw->chunk_count = sw->chunks_seen = 0;
+    sw->members = sw->stale = sw->total_rows = sw->removed = 0;
+    sw->deadline_ms = INT64_MAX;
+    sw->state = SW_IDLE;
+}
+
+/* Finish: DONE carries the result text (valid until the next sw_start). */
+static void finish(sweep *sw, int ok, int guard, int64_t now_ms, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void finish(sweep *sw, int ok, int guard, int64_t now_ms, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sw->result, sizeof sw->result, fmt, ap);
+    va_end(ap);
+    log_msg(ok ? DCL_INFO : DCL_WARN, "sweep", "guild %" PRIu64 ": %s (%lld ms)", sw->guild, sw->result,
+                         (long long)(now_ms - sw->started_ms));
+    push(sw, (sw_action){ .kind = SW_ACT_DONE, .ok = ok, .guard_tripped = guard,
+                          .removed = sw->removed, .text = sw->result });
+    reset(sw);
+}
+
+dc_err sw_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t now_ms)
+{
+    if (sw->state != SW_IDLE)
+        return DC_ERR_BUSY;
+    reset(sw);
+    sw->guild = guild_id;
+    sw->force = force;
+    sw->dry_run = dry_run;
+    sw->started_ms = now_ms;
+    /* The nonce ties chunks to this request; a late chunk of an aborted
+     * earlier request must never complete this one. */
+    snprintf(sw->nonce, sizeof sw->nonce, "sw%08x%08x", ++sw->nonce_counter,
+             (unsigned)(next_rand(sw) & 0xffffffffu));
+    sw->state = SW_COLLECTING;
+    sw->deadline_ms = now_ms + sw->cfg.chunk_timeout_ms;
+    sw->result[0] = '\0';
+    LOG_I("sweep", "guild %" PRIu64 ": requesting the full member list%s%s", guild_id,
+          dry_run ? " (dry run)" : "", force ? " (forced)" : "");
+    push(sw, (sw_action){ .kind = SW_ACT_REQUEST_MEMBERS, .nonce = sw->nonce });
+    return DC_OK;
+}
+
+static int chunk_shape_ok(sweep *sw, int idx, int count)
+{
+    if (count <= 0 || count > SW_MAX_CHUNKS || idx < 0 || idx >= count)
+        return 0;
+    return sw->chunk_count == 0 || sw->chunk_count == count;
+}
+
+void sw_on_chunk(sweep *sw, uint64_t guild_id, const char *nonce, int chunk_index, int chunk_count,
+                 const uint64_t *ids, size_t n, int64_t now_ms)
+{
+    if (sw->state != SW_COLLECTING || guild_id != sw->guild || !nonce || strcmp(nonce, sw->nonce) != 0)
+        return;
+    if (!chunk_shape_ok(sw, chunk_index, chunk_count)) {
+        finish(sw, 0, 0, now_ms, "aborted: chunk %d of %d does not fit the list (%d chunks expected); "
+               "nothing deleted", chunk_index, chunk_count, sw->chunk_count);
+        return;
+    }
+    if (!sw->seen) {
+        sw->seen = calloc((size_t)chunk_count, 1);
+        if (!sw->seen) {
+            finish(sw, 0, 0, now_ms, "aborted: out of memory; nothing deleted");
+            return;
+        }
+        sw->chunk_count = chunk_count;
+    }
+    if (n)
+        push(sw, (sw_action){ .kind = SW_ACT_ADD_MEMBERS, .ids = ids, .n = n });
+    sw->members += (int64_t)n;
+    if (!sw->seen[chunk_index]) {
+        sw->seen[chunk_index] = 1;
+        sw->chunks_seen++;
+    }
+    sw->deadline_ms = now_ms + sw->cfg.chunk_timeout_ms;
+    if (sw->chunks_seen == sw->chunk_count) {
+        sw->state = SW_MEASURING;
+        sw->deadline_ms = INT64_MAX;
+        push(sw, (sw_action){ .kind = SW_ACT_MEASURE });
+    }
+}
+
+void sw_on_member_add(sweep *sw, uint64_t guild_id, uint64_t user_id)
+{
+    if (sw->state == SW_IDLE || guild_id != sw->guild)
+        return;
+    /* A joiner is a member whatever phase we are in; the set must know. */
+    push(sw, (sw_action){ .kind = SW_ACT_ADD_MEMBERS, .user_id = user_id, .n = 1 });
+}
+
+void sw_on_rate_limited(sweep *sw, uint64_t guild_id, double retry_after_s, int64_t now_ms)
+{
+    if (sw->state != SW_COLLECTING || guild_id != sw->guild)
+        return;
+    finish(sw, 0, 0, now_ms, "aborted: member list request rate limited (retry after %.1f s); nothing deleted",
+           retry_after_s);
+}
+
+void sw_on_disconnect(sweep *sw, int64_t now_ms)
+{
+    if (sw->state == SW_COLLECTING)
+        finish(sw, 0, 0, now_ms, "aborted: disconnected after %d of %d chunks; nothing deleted",
+               sw->chunks_seen, sw->chunk_count);
+}
+
+void sw_abort(sweep *sw, const char *why, int64_t now_ms)
+{
+    if (sw->state != SW_IDLE)
+        finish(sw, 0, 0, now_ms, "aborted: %s; %" PRId64 " row(s) removed before that", why, sw->removed);
+}
+
+static void start_deleting(sweep *sw, int64_t now_ms)
+{
+    sw->state = SW_DELETING;
+    sw->deadline_ms = INT64_MAX;
+    LOG_I("sweep", "guild %" PRIu64 ": deleting %" PRId64 " stale row(s) in batches of %d", sw->guild,
+          sw->stale, sw->cfg.batch_size);
+    (void)now_ms;
+    push(sw, (sw_action){ .kind = SW_ACT_DELETE_BATCH, .n = (size_t)sw->cfg.batch_size });
+}
+
+void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
+                    int64_t now_ms)
+{
+    if (sw->state != SW_MEASURING)
+        return;
+    sw->stale = stale;
+    sw->total_rows = total_rows;
+    if (stale <= 0) {
+        finish(sw, 1, 0, now_ms, "ok: %" PRId64 " members listed, no stale rows", sw->members);
+        return;
+    }
+    double share = total_rows > 0 ? (double)stale / (double)total_rows : 1.0;
+    if (share > sw->cfg.max_delete_share && !sw->force) {
+        finish(sw, 1, 1, now_ms, "guard: %" PRId64 " of %" PRId64 " rows (%.0f%%) would go, more than "
+               "max_delete_share %.0f%%; nothing deleted. If that is right, confirm with "
+               "`discord-cleaner sweep --guild %" PRIu64 " --force` or `!cleanup_users force`",
+               stale, total_rows, share * 100, sw->cfg.max_delete_share * 100, sw->guild);
+        return;
+    }
+    if (sw->dry_run) {
+        char ids[160] = "";
+        for (size_t i = 0, off = 0; i < n_sample && i < 5 && off < sizeof ids - 24; i++)
+            off += (size_t)snprintf(ids + off, sizeof ids - off, "%s%" PRIu64, i ? ", " : "", sample[i]);
+        sw->removed = stale;
+        finish(sw, 1, 0, now_ms, "dry run: %" PRId64 " of %" PRId64 " rows would be removed (e.g. %s); "
+               "nothing deleted", stale, total_rows, ids);
+        return;
+    }
+    size_t want = sw->cfg.confirm_sample > 0 ? (size_t)sw->cfg.confirm_sample : 0;
+    if (want > n_sample)
+        want = n_sample;
+    if (!want) {
+        start_deleting(sw, now_ms);
+        return;
+    }
+    sw->pending = malloc(want * sizeof *sw->pending);
+    if (!sw->pending) {
+        finish(sw, 0, 0, now_ms, "aborted: out of memory; nothing deleted");
+        return;
+    }
+    memcpy(sw->pending, sample, want * sizeof *sample);
+    sw->n_pending = want;
+    sw->state = SW_CONFIRMING;
+    sw->deadline_ms = now_ms + 60000;   /* REST answers or times out well before */
+    for (size_t i = 0; i < want; i++)
+        push(sw, (sw_action){ .kind = SW_ACT_CONFIRM, .user_id = sample[i] });
+}
+
+static int take_pending(sweep *sw, uint64_t user_id)
+{
+    for (size_t i = 0; i < sw->n_pending; i++)
+        if (sw->pending[i] == user_id) {
+            sw->pending[i] = sw->pending[--sw->n_pending];
+            return 1;
+        }
+    return 0;
+}
+
+void sw_on_confirmed(sweep *sw, uint64_t user_id, long status, int json_code, int64_t now_ms)
+{
+    if (sw->state != SW_CONFIRMING || !take_pending(sw, user_id))
+        return;
+    if (status == 200) {
+        finish(sw, 0, 0, now_ms, "aborted: the member list was wrong (user %" PRIu64 " is still a member); "
+               "nothing deleted", user_id);
+        return;
+    }
+    if (!(status == 404 && json_code == 10007)) {
+        finish(sw, 0, 0, now_ms, "skipped: could not confirm user %" PRIu64 " left (HTTP %ld, code %d); "
+               "nothing deleted, retried next round", user_id, status, json_code);
+        return;
+    }
+    if (sw->n_pending == 0)
+        start_deleting(sw, now_ms);
+}
+
+void sw_on_batch_deleted(sweep *sw, int64_t rows, int64_t now_ms)
+{
+    if (sw->state != SW_DELETING)
+        return;
+    if (rows < 0) {
+        finish(sw, 0, 0, now_ms, "aborted: database error after %" PRId64 " row(s); the rest stay", sw->removed);
+        return;
+    }
+    sw->removed += rows;
+    if (rows < sw->cfg.batch_size) {
+        finish(sw, 1, 0, now_ms, "ok: %" PRId64 " members listed, %" PRId64 " stale row(s) removed",
+               sw->members, sw->removed);
+        return;
+    }
+    if (sw->removed % (sw->cfg.batch_size * 20) == 0)
+        LOG_I("sweep", "guild %" PRIu64 ": %" PRId64 "/%" PRId64 " rows removed", sw->guild, sw->removed,
+              sw->stale);
+    sw->deadline_ms = now_ms + sw->cfg.batch_delay_ms;
+}
+
+void sw_tick(sweep *sw, int64_t now_ms)
+{
+    if (now_ms < sw->deadline_ms)
+        return;
+    switch (sw->state) {
+    case SW_COLLECTING:
+        if (sw->chunk_count == 0)
+            finish(sw, 0, 0, now_ms, "aborted: no answer to the member list request within %lld ms "
+                   "(is the Server Members intent enabled?); nothing deleted",
+                   (long long)sw->cfg.chunk_timeout_ms);
+        else
+            finish(sw, 0, 0, now_ms, "aborted: timed out after %d of %d chunks; nothing deleted",
+                   sw->chunks_seen, sw->chunk_count);
+        break;
+    case SW_CONFIRMING:
+        finish(sw, 0, 0, now_ms, "skipped: confirmations did not arrive; nothing deleted");
+        break;
+    case SW_DELETING:
+        sw->deadline_ms = INT64_MAX;
+        push(sw, (sw_action){ .kind = SW_ACT_DELETE_BATCH, .n = (size_t)sw->cfg.batch_size });
+        break;
+    default:
+        sw->deadline_ms = INT64_MAX;
+        break;
+    }
+}
+
+int64_t sw_next_deadline(const sweep *sw) { return sw->deadline_ms; }
+sw_state sw_get_state(const sweep *sw) { return sw->state; }
+uint64_t sw_guild(const sweep *sw) { return sw->state == SW_IDLE ? 0 : sw->guild; }
+
+void sw_progress(const sweep *sw, int *chunks_seen, int *chunk_count, int64_t *members, int64_t *removed,
+                 int64_t *stale)
+{
+    *chunks_seen = sw->chunks_seen;
+    *chunk_count = sw->chunk_count;
+    *members = sw->members;
+    *removed = sw->removed;
+    *stale = sw->stale;
+}

@@ -1,0 +1,100 @@
+/* sweep.h - reconciliation of one guild at a time (sans-I/O).
+ *
+ * A sweep compares a guild's complete member list with the database and
+ * removes rows of users who are no longer members.  This module decides; it
+ * owns no socket, no database and no clock.  The owner feeds it inputs and
+ * carries out the actions it returns (sw_next_action), answering MEASURE and
+ * DELETE_BATCH synchronously with sw_on_measured / sw_on_batch_deleted.
+ *
+ *   start ─► COLLECTING: REQUEST_MEMBERS (op 8), every chunk's ids ─► ADD_MEMBERS
+ *        (GUILD_MEMBER_ADD during the sweep ─► ADD_MEMBERS too: a joiner is a member)
+ *   all chunks 0..count-1 of THIS request (nonce) ─► MEASURE (stale count, rows, sample)
+ *   guard (stale share > max_delete_share, unless forced) ─► DONE, nothing deleted
+ *   dry run ─► DONE, reporting what would go
+ *   CONFIRMING: every sampled id checked over REST; 404/10007 confirms;
+ *        a 200 means the list was wrong ─► abort; anything else ─► skip this round
+ *   DELETING: DELETE_BATCH(batch_size) every batch_delay until a short batch
+ *
+ * Anything incomplete aborts and deletes nothing: a missing chunk (timeout),
+ * a RATE_LIMITED answer, a disconnect, a chunk of another shape. */
+#ifndef DC_SWEEP_H
+#define DC_SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+
+typedef struct {
+    int batch_size;              /* rows per delete batch */
+    int64_t batch_delay_ms;      /* pause between batches (the loop runs meanwhile) */
+    double max_delete_share;     /* guard */
+    int confirm_sample;          /* ids confirmed over REST before deleting */
+    int64_t chunk_timeout_ms;    /* silence allowed before/between chunks; 0 = 15000 */
+} sweep_config;
+
+typedef enum {
+    SW_IDLE = 0,
+    SW_COLLECTING,
+    SW_MEASURING,
+    SW_CONFIRMING,
+    SW_DELETING,
+} sw_state;
+
+typedef enum {
+    SW_ACT_REQUEST_MEMBERS = 1, /* send op 8 for .guild_id with .nonce; the owner opens an empty member set first */
+    SW_ACT_ADD_MEMBERS,         /* .ids[.n] are members of .guild_id (ids NULL: the one .user_id);
+                                   ids point into the input of the call that queued them */
+    SW_ACT_MEASURE,             /* count stale rows; answer with sw_on_measured() */
+    SW_ACT_CONFIRM,             /* GET /guilds/{guild}/members/{.user_id}; answer with sw_on_confirmed() */
+    SW_ACT_DELETE_BATCH,        /* delete up to .n stale rows; answer with sw_on_batch_deleted() */
+    SW_ACT_DONE,                /* finished: .ok, .removed, .text = result for logs/status; drop the member set */
+} sw_action_kind;
+
+typedef struct {
+    sw_action_kind kind;
+    uint64_t guild_id;
+    uint64_t user_id;
+    const uint64_t *ids;
+    size_t n;
+    const char *nonce;
+    int ok;                      /* DONE: 1 = completed (incl. guard/dry run reported), 0 = aborted */
+    int guard_tripped;           /* DONE: the guard refused */
+    int64_t removed;             /* DONE: rows deleted (would be, in a dry run) */
+    const char *text;
+} sw_action;
+
+typedef struct sweep sweep;
+
+sweep *sw_new(const sweep_config *cfg, uint64_t seed);
+void sw_free(sweep *sw);
+
+/* Begin a sweep of guild_id.  DC_ERR_BUSY while another runs. */
+dc_err sw_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t now_ms);
+
+/* GUILD_MEMBERS_CHUNK.  Chunks of other requests (nonce) are ignored. */
+void sw_on_chunk(sweep *sw, uint64_t guild_id, const char *nonce, int chunk_index, int chunk_count,
+                 const uint64_t *ids, size_t n, int64_t now_ms);
+void sw_on_member_add(sweep *sw, uint64_t guild_id, uint64_t user_id);
+/* RATE_LIMITED for opcode 8: abort with the retry time in the result. */
+void sw_on_rate_limited(sweep *sw, uint64_t guild_id, double retry_after_s, int64_t now_ms);
+/* The gateway connection dropped: a list in flight is incomplete. */
+void sw_on_disconnect(sweep *sw, int64_t now_ms);
+void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
+                    int64_t now_ms);
+/* REST answer for one sampled id: HTTP status and Discord JSON code. */
+void sw_on_confirmed(sweep *sw, uint64_t user_id, long status, int json_code, int64_t now_ms);
+void sw_on_batch_deleted(sweep *sw, int64_t rows, int64_t now_ms);
+/* Abort whatever runs (shutdown, operator). */
+void sw_abort(sweep *sw, const char *why, int64_t now_ms);
+
+void sw_tick(sweep *sw, int64_t now_ms);
+int64_t sw_next_deadline(const sweep *sw);
+int sw_next_action(sweep *sw, sw_action *out);
+
+sw_state sw_get_state(const sweep *sw);
+uint64_t sw_guild(const sweep *sw);
+/* Progress for status lines: chunks seen/expected, members collected, rows removed so far. */
+void sw_progress(const sweep *sw, int *chunks_seen, int *chunk_count, int64_t *members, int64_t *removed,
+                 int64_t *stale);
+
+#endif

@@ -1,0 +1,323 @@
+/* test_sweep.c - the reconciliation state machine, input by input. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sweep.h"
+
+#define G 4242u
+
+static const sweep_config cfg = { .batch_size = 3, .batch_delay_ms = 100, .max_delete_share = 0.5,
+                                  .confirm_sample = 2, .chunk_timeout_ms = 1000 };
+
+/* Drain all actions; return the number, the last one in *last, and the
+ * nonce of any REQUEST_MEMBERS into nonce. */
+static int drain(sweep *sw, sw_action *last, char *nonce, sw_action_kind count_kind, int *counted)
+{
+    sw_action a;
+    int n = 0;
+    while (sw_next_action(sw, &a)) {
+        n++;
+        if (a.kind == SW_ACT_REQUEST_MEMBERS && nonce)
+            strcpy(nonce, a.nonce);
+        if (counted && a.kind == count_kind)
+            (*counted)++;
+        if (last)
+            *last = a;
+    }
+    return n;
+}
+
+static sweep *started(char *nonce, int force, int dry)
+{
+    sweep *sw = sw_new(&cfg, 1);
+    assert_non_null(sw);
+    assert_int_equal(sw_start(sw, G, force, dry, 0), DC_OK);
+    sw_action last;
+    assert_int_equal(drain(sw, &last, nonce, 0, NULL), 1);
+    assert_int_equal(last.kind, SW_ACT_REQUEST_MEMBERS);
+    assert_true(strlen(nonce) > 0 && strlen(nonce) <= 32);
+    return sw;
+}
+
+static const uint64_t ids[] = { 1, 2, 3 };
+
+static void complete_list_is_measured(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    int adds = 0;
+    sw_on_chunk(sw, G, nonce, 1, 2, ids, 3, 10);
+    sw_action last;
+    drain(sw, &last, NULL, SW_ACT_ADD_MEMBERS, &adds);
+    assert_int_equal(sw_get_state(sw), SW_COLLECTING);
+    sw_on_chunk(sw, G, nonce, 0, 2, ids, 2, 20);
+    drain(sw, &last, NULL, SW_ACT_ADD_MEMBERS, &adds);
+    assert_int_equal(adds, 2);
+    assert_int_equal(last.kind, SW_ACT_MEASURE);
+    assert_int_equal(sw_get_state(sw), SW_MEASURING);
+    sw_free(sw);
+}
+
+static void chunks_of_other_requests_are_ignored(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    sw_on_chunk(sw, G, "someone-else", 0, 1, ids, 3, 10);
+    sw_on_chunk(sw, G, NULL, 0, 1, ids, 3, 10);
+    sw_on_chunk(sw, G + 1, nonce, 0, 1, ids, 3, 10);
+    assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
+    assert_int_equal(sw_get_state(sw), SW_COLLECTING);
+    sw_free(sw);
+}
+
+static void expect_abort(sweep *sw, const char *needle)
+{
+    sw_action last;
+    memset(&last, 0, sizeof last);
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_int_equal(last.ok, 0);
+    assert_int_equal(last.removed, 0);
+    assert_non_null(strstr(last.text, needle));
+    assert_int_equal(sw_get_state(sw), SW_IDLE);
+}
+
+static void missing_chunk_times_out_and_deletes_nothing(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    sw_on_chunk(sw, G, nonce, 0, 3, ids, 3, 10);
+    sw_on_chunk(sw, G, nonce, 2, 3, ids, 3, 20);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_tick(sw, 500);                     /* not yet */
+    assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
+    assert_true(sw_next_deadline(sw) == 1020);
+    sw_tick(sw, 1020);
+    expect_abort(sw, "2 of 3 chunks");
+    sw_free(sw);
+}
+
+static void silence_means_no_intent(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    sw_tick(sw, 1000);
+    expect_abort(sw, "Server Members intent");
+    sw_free(sw);
+}
+
+static void rate_limit_and_disconnect_abort(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    sw_on_rate_limited(sw, G, 29.5, 5);
+    expect_abort(sw, "rate limited");
+    assert_int_equal(sw_start(sw, G, 0, 0, 10), DC_OK);
+    drain(sw, NULL, nonce, 0, NULL);
+    sw_on_chunk(sw, G, nonce, 0, 2, ids, 3, 11);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_disconnect(sw, 12);
+    expect_abort(sw, "disconnected after 1 of 2");
+    sw_free(sw);
+}
+
+static void inconsistent_chunk_count_aborts(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    sw_on_chunk(sw, G, nonce, 0, 3, ids, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_chunk(sw, G, nonce, 1, 2, ids, 3, 11);   /* count changed */
+    expect_abort(sw, "does not fit");
+    assert_int_equal(sw_start(sw, G, 0, 0, 20), DC_OK);
+    drain(sw, NULL, nonce, 0, NULL);
+    sw_on_chunk(sw, G, nonce, 5, 2, ids, 3, 21);   /* index out of range */
+    expect_abort(sw, "does not fit");
+    sw_free(sw);
+}
+
+static sweep *measured(int force, int dry, int64_t stale, int64_t total)
+{
+    char nonce[40];
+    sweep *sw = started(nonce, force, dry);
+    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    static const uint64_t sample[] = { 900, 901, 902 };
+    sw_on_measured(sw, stale, total, sample, 3, 20);
+    return sw;
+}
+
+static void guard_refuses_and_force_proceeds(void **state)
+{
+    (void)state;
+    sweep *sw = measured(0, 0, 6, 10);
+    sw_action last;
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_int_equal(last.guard_tripped, 1);
+    assert_int_equal(last.removed, 0);
+    assert_non_null(strstr(last.text, "--force"));
+    sw_free(sw);
+    sw = measured(1, 0, 6, 10);
+    int confirms = 0;
+    drain(sw, &last, NULL, SW_ACT_CONFIRM, &confirms);
+    assert_int_equal(confirms, 2);
+    assert_int_equal(sw_get_state(sw), SW_CONFIRMING);
+    sw_free(sw);
+}
+
+static void nothing_stale_is_ok(void **state)
+{
+    (void)state;
+    sweep *sw = measured(0, 0, 0, 10);
+    sw_action last;
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_int_equal(last.ok, 1);
+    assert_int_equal(last.removed, 0);
+    sw_free(sw);
+}
+
+static void dry_run_reports_and_deletes_nothing(void **state)
+{
+    (void)state;
+    sweep *sw = measured(0, 1, 4, 10);
+    sw_action last;
+    int batches = 0, confirms = 0;
+    drain(sw, &last, NULL, SW_ACT_DELETE_BATCH, &batches);
+    assert_int_equal(batches, 0);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_int_equal(last.removed, 4);
+    assert_non_null(strstr(last.text, "would be removed"));
+    assert_non_null(strstr(last.text, "900"));
+    (void)confirms;
+    sw_free(sw);
+}
+
+static void confirmation_rules(void **state)
+{
+    (void)state;
+    /* a 200: the list was wrong */
+    sweep *sw = measured(0, 0, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_confirmed(sw, 900, 404, 10007, 30);
+    assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
+    sw_on_confirmed(sw, 901, 200, 0, 31);
+    expect_abort(sw, "still a member");
+    sw_free(sw);
+    /* a 5xx: skip this round */
+    sw = measured(0, 0, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_confirmed(sw, 901, 503, 0, 30);
+    expect_abort(sw, "could not confirm");
+    sw_free(sw);
+    /* an id we did not ask about is ignored */
+    sw = measured(0, 0, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_confirmed(sw, 12345, 200, 0, 30);
+    assert_int_equal(sw_get_state(sw), SW_CONFIRMING);
+    sw_free(sw);
+}
+
+static void deletes_in_batches_with_delay(void **state)
+{
+    (void)state;
+    sweep *sw = measured(0, 0, 4, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_confirmed(sw, 900, 404, 10007, 30);
+    sw_on_confirmed(sw, 901, 404, 10007, 31);
+    sw_action last;
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DELETE_BATCH);
+    assert_int_equal(last.n, 3);
+    sw_on_batch_deleted(sw, 3, 40);
+    assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
+    assert_true(sw_next_deadline(sw) == 140);     /* batch_delay later */
+    sw_tick(sw, 139);
+    assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
+    sw_tick(sw, 140);
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DELETE_BATCH);
+    sw_on_batch_deleted(sw, 1, 150);
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_int_equal(last.ok, 1);
+    assert_int_equal(last.removed, 4);
+    assert_int_equal(sw_get_state(sw), SW_IDLE);
+    sw_free(sw);
+}
+
+static void database_error_stops_deleting(void **state)
+{
+    (void)state;
+    sweep *sw = measured(0, 0, 4, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_confirmed(sw, 900, 404, 10007, 30);
+    sw_on_confirmed(sw, 901, 404, 10007, 31);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_batch_deleted(sw, -1, 40);
+    expect_abort(sw, "database error");
+    sw_free(sw);
+}
+
+static void joiners_during_the_sweep_are_members(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    sw_on_member_add(sw, G, 777);
+    sw_on_member_add(sw, G + 1, 778);            /* another guild: not ours */
+    sw_action a;
+    assert_int_equal(sw_next_action(sw, &a), 1);
+    assert_int_equal(a.kind, SW_ACT_ADD_MEMBERS);
+    assert_null(a.ids);
+    assert_true(a.user_id == 777 && a.n == 1 && a.guild_id == G);
+    assert_int_equal(sw_next_action(sw, &a), 0);
+    sw_free(sw);
+}
+
+static void one_sweep_at_a_time(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    assert_int_equal(sw_start(sw, G + 1, 0, 0, 1), DC_ERR_BUSY);
+    sw_abort(sw, "operator", 2);
+    expect_abort(sw, "operator");
+    assert_int_equal(sw_start(sw, G + 1, 0, 0, 3), DC_OK);
+    char nonce2[40];
+    drain(sw, NULL, nonce2, 0, NULL);
+    assert_string_not_equal(nonce, nonce2);       /* late chunks of the old request cannot count */
+    sw_free(sw);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(complete_list_is_measured),
+        cmocka_unit_test(chunks_of_other_requests_are_ignored),
+        cmocka_unit_test(missing_chunk_times_out_and_deletes_nothing),
+        cmocka_unit_test(silence_means_no_intent),
+        cmocka_unit_test(rate_limit_and_disconnect_abort),
+        cmocka_unit_test(inconsistent_chunk_count_aborts),
+        cmocka_unit_test(guard_refuses_and_force_proceeds),
+        cmocka_unit_test(nothing_stale_is_ok),
+        cmocka_unit_test(dry_run_reports_and_deletes_nothing),
+        cmocka_unit_test(confirmation_rules),
+        cmocka_unit_test(deletes_in_batches_with_delay),
+        cmocka_unit_test(database_error_stops_deleting),
+        cmocka_unit_test(joiners_during_the_sweep_are_members),
+        cmocka_unit_test(one_sweep_at_a_time),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
