@@ -1,0 +1,317 @@
+/* test_gateway_live.c - the real daemon against the loopback double:
+ * connection, heartbeats, every reconnect path, fatal close codes, restart
+ * with a persisted session, malformed frames, two shards. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <cmocka.h>
+
+#include "daemon_harness.h"
+#include "fake_client.h"
+
+#define GUILD "1000000000000000001"
+#define GUILD_N 1000000000000000001LL
+
+typedef struct {
+    fd_proc fake;
+    dh_proc d;
+} world;
+
+/* A fake with one guild of 5 members (ids ...101-...105) and a database
+ * holding their rows. */
+static int setup_world(void **state, const char *const fake_args[])
+{
+    world *w = calloc(1, sizeof *w);
+    if (!w || dh_init(&w->d) != 0 || fd_start(&w->fake, fake_args) != 0)
+        return -1;
+    cJSON *r = fd_post(&w->fake, "/_control/guilds",
+        "{\"id\":\"" GUILD "\",\"name\":\"Test\",\"owner_id\":\"1000000000000000101\","
+        "\"members\":[{\"id\":\"1000000000000000101\",\"username\":\"a\"},{\"id\":\"1000000000000000102\",\"username\":\"b\"},"
+        "{\"id\":\"1000000000000000103\",\"username\":\"c\"},{\"id\":\"1000000000000000104\",\"username\":\"d\"},"
+        "{\"id\":\"1000000000000000105\",\"username\":\"e\"}]}");
+    cJSON_Delete(r);
+    /* Schema first (the daemon migrates), then rows as the bot would write them. */
+    const char *args[] = { dh_bin("discord-cleaner"), "migrate", "--db", w->d.db, NULL };
+    char out[4096];
+    if (dh_run_cli(args, NULL, out, sizeof out) != 0) {
+        fprintf(stderr, "migrate failed: %s\n", out);
+        return -1;
+    }
+    char sql[2048] = "BEGIN;";
+    for (int i = 101; i <= 105; i++)
+        snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
+                 "INSERT INTO users(discord_id, guild_id, username) VALUES (1000000000000000%d, %lld, 'u%d');",
+                 i, GUILD_N, i);
+    strcat(sql, "COMMIT;");
+    if (dh_db_exec(w->d.db, sql) != 0)
+        return -1;
+    *state = w;
+    return 0;
+}
+
+static int setup_plain(void **state) { return setup_world(state, NULL); }
+static int setup_fast_beats(void **state)
+{
+    static const char *const args[] = { "--heartbeat-interval", "300", NULL };
+    return setup_world(state, args);
+}
+
+static int teardown_world(void **state)
+{
+    world *w = *state;
+    dh_cleanup(&w->d);
+    fd_stop(&w->fake);
+    free(w);
+    return 0;
+}
+
+static int rows_in_guild(world *w)
+{
+    return (int)dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = 1000000000000000001");
+}
+
+/* Count gateway sends of one opcode (optionally since index). */
+static int sent_ops(world *w, int op)
+{
+    cJSON *s = fd_get(&w->fake, "/_control/sent");
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, s) {
+        const cJSON *o = cJSON_GetObjectItem(e, "op");
+        n += cJSON_IsNumber(o) && o->valueint == op;
+    }
+    cJSON_Delete(s);
+    return n;
+}
+
+static int wait_sent_ops(world *w, int op, int n, int timeout_ms)
+{
+    for (int t = 0; t < timeout_ms; t += 50) {
+        if (sent_ops(w, op) >= n)
+            return 1;
+        dh_sleep_ms(50);
+    }
+    return 0;
+}
+
+static int start_daemon(world *w, const char *const args[])
+{
+    if (dh_start(&w->d, w->fake.port, args, NULL) != 0)
+        return 0;
+    return wait_sent_ops(w, 2, 1, 10000) && dh_wait_log(&w->d, "READY", 1, 10000);
+}
+
+static void remove_member(world *w, const char *uid, int event)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/_control/guilds/" GUILD "/members/%s?event=%d", uid, event);
+    cJSON_Delete(fd_delete(&w->fake, path));
+}
+
+static void identify_carries_intents_and_no_token(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON *s = fd_get(&w->fake, "/_control/sent");
+    const cJSON *e, *ident = NULL;
+    cJSON_ArrayForEach(e, s)
+        if (cJSON_GetObjectItem(e, "op")->valueint == 2)
+            ident = cJSON_GetObjectItem(e, "d");
+    assert_non_null(ident);
+    /* GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | MESSAGE_CONTENT (commands on) */
+    assert_int_equal(cJSON_GetObjectItem(ident, "intents")->valueint, 33283);
+    cJSON_Delete(s);
+    /* member leaves online: the row goes */
+    remove_member(w, "1000000000000000105", 1);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = 1000000000000000001", 4, 5000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    /* the token is in no log line */
+    assert_int_equal(dh_log_count(&w->d, "test-token"), 0);
+}
+
+static void works_without_compression(void **state)
+{
+    world *w = *state;
+    static const char *const args[] = { "--compress", "none", NULL };
+    assert_true(start_daemon(w, args));
+    assert_int_equal(dh_log_count(&w->d, "compress=zlib-stream"), 0);
+    remove_member(w, "1000000000000000104", 1);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000104", 0, 5000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void heartbeats_follow_the_interval(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    assert_true(wait_sent_ops(w, 1, 4, 5000));      /* 300 ms interval */
+    cJSON *s = fd_get(&w->fake, "/_control/sent");
+    const cJSON *e, *last = NULL;
+    cJSON_ArrayForEach(e, s)
+        if (cJSON_GetObjectItem(e, "op")->valueint == 1)
+            last = cJSON_GetObjectItem(e, "d");
+    /* after READY + GUILD_CREATE the beat carries a sequence number */
+    assert_true(cJSON_IsNumber(last) && last->valueint >= 2);
+    cJSON_Delete(s);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void zombie_connection_resumes(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/acks", "{\"enabled\":false}"));
+    assert_true(wait_sent_ops(w, 6, 1, 5000));      /* RESUME on a new connection */
+    cJSON_Delete(fd_post(&w->fake, "/_control/acks", "{\"enabled\":true}"));
+    assert_int_equal(sent_ops(w, 2), 1);            /* no second IDENTIFY */
+    assert_true(dh_wait_log(&w->d, "zombie", 1, 1000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void dropped_connection_resumes_and_replays(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/close", "{\"drop\":true}"));
+    /* removed while the daemon is disconnected: replayed on RESUME */
+    remove_member(w, "1000000000000000103", 1);
+    assert_true(wait_sent_ops(w, 6, 1, 8000));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000103", 0, 8000));
+    assert_int_equal(rows_in_guild(w), 4);
+    assert_int_equal(sent_ops(w, 2), 1);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void op7_reconnects_and_resumes(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/op", "{\"op\":7}"));
+    assert_true(wait_sent_ops(w, 6, 1, 8000));
+    assert_int_equal(sent_ops(w, 2), 1);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void op9_true_resumes_false_identifies(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/op", "{\"op\":9,\"d\":true}"));
+    assert_true(wait_sent_ops(w, 6, 1, 8000));
+    cJSON_Delete(fd_post(&w->fake, "/_control/op", "{\"op\":9,\"d\":false}"));
+    assert_true(wait_sent_ops(w, 2, 2, 12000));     /* waits 1-5 s, then a fresh IDENTIFY */
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void bad_token_exits_77(void **state)
+{
+    world *w = *state;
+    static const char *const env[] = { "DISCORD_TOKEN=wrong-token-value", NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, NULL, env), 0);
+    int st = dh_wait_exit(&w->d, 10000);
+    assert_int_equal(st, 77);
+    assert_true(dh_log_count(&w->d, "token") >= 1);
+    assert_int_equal(dh_log_count(&w->d, "wrong-token-value"), 0);
+}
+
+static void close_4004_exits_77(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/close", "{\"code\":4004}"));
+    assert_int_equal(dh_wait_exit(&w->d, 10000), 77);
+    assert_true(dh_log_count(&w->d, "authentication failed") >= 1);
+}
+
+static void disallowed_intents_exit_78(void **state)
+{
+    world *w = *state;
+    cJSON_Delete(fd_post(&w->fake, "/_control/config", "{\"enabled_intents\":1}"));
+    assert_int_equal(dh_start(&w->d, w->fake.port, NULL, NULL), 0);
+    assert_int_equal(dh_wait_exit(&w->d, 10000), 78);
+    assert_true(dh_log_count(&w->d, "Developer Portal") >= 1);
+}
+
+static void restart_resumes_persisted_session(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    remove_member(w, "1000000000000000102", 1);     /* while the daemon is stopped */
+    assert_int_equal(dh_start(&w->d, w->fake.port, NULL, NULL), 0);
+    assert_true(wait_sent_ops(w, 6, 1, 8000));
+    assert_int_equal(sent_ops(w, 2), 1);            /* resumed, not re-identified */
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000102", 0, 8000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void gateway_bot_429_is_waited_out(void **state)
+{
+    world *w = *state;
+    cJSON_Delete(fd_post(&w->fake, "/_control/ratelimit",
+                         "{\"route\":\"/api/v10/gateway/bot\",\"count\":1,\"retry_after\":0.5,\"global\":false}"));
+    assert_true(start_daemon(w, NULL));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void malformed_frames_are_survived(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/raw", "{\"data\":\"this is not json\"}"));
+    cJSON_Delete(fd_post(&w->fake, "/_control/raw", "{\"data\":\"{\\\"op\\\":\\\"zero\\\",\\\"d\\\":[]}\"}"));
+    cJSON_Delete(fd_post(&w->fake, "/_control/raw", "{\"data\":\"{\\\"op\\\":99,\\\"d\\\":null}\"}"));
+    cJSON_Delete(fd_post(&w->fake, "/_control/dispatch",
+                         "{\"t\":\"GUILD_MEMBER_REMOVE\",\"d\":{\"guild_id\":\"" GUILD "\",\"user\":null}}"));
+    cJSON_Delete(fd_post(&w->fake, "/_control/dispatch",
+                         "{\"t\":\"GUILD_MEMBER_REMOVE\",\"d\":{\"guild_id\":12,\"user\":{\"id\":[1]}}}"));
+    cJSON_Delete(fd_post(&w->fake, "/_control/raw", "{\"corrupt_zlib\":true}"));
+    /* after all that, still alive and still deleting correctly */
+    remove_member(w, "1000000000000000101", 1);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000101", 0, 10000));
+    assert_int_equal(rows_in_guild(w), 4);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void two_shards_in_one_process(void **state)
+{
+    world *w = *state;
+    static const char *const args[] = { "--shards", "0-1/2", NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, args, NULL), 0);
+    assert_true(wait_sent_ops(w, 2, 2, 15000));     /* identifies respect max_concurrency 1 per 5 s */
+    cJSON *st = fd_get(&w->fake, "/_control/state");
+    const cJSON *sessions = cJSON_GetObjectItem(st, "sessions");
+    int shards_seen = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, sessions)
+        shards_seen |= 1 << cJSON_GetObjectItem(s, "shard")->valueint;
+    assert_int_equal(shards_seen, 3);
+    cJSON_Delete(st);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(identify_carries_intents_and_no_token, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(works_without_compression, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(heartbeats_follow_the_interval, setup_fast_beats, teardown_world),
+        cmocka_unit_test_setup_teardown(zombie_connection_resumes, setup_fast_beats, teardown_world),
+        cmocka_unit_test_setup_teardown(dropped_connection_resumes_and_replays, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(op7_reconnects_and_resumes, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(op9_true_resumes_false_identifies, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(bad_token_exits_77, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(close_4004_exits_77, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(disallowed_intents_exit_78, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(restart_resumes_persisted_session, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(gateway_bot_429_is_waited_out, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(malformed_frames_are_survived, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(two_shards_in_one_process, setup_plain, teardown_world),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
