@@ -22,45 +22,12 @@
 
 #include <libwebsockets.h>
 
-#include "cleaner.h"
-#include "gateway.h"
+#include "daemon_internal.h"
 #include "log.h"
 #include "proto.h"
 #include "rest.h"
 #include "store.h"
 #include "transport_lws.h"
-
-#define MAX_SHARDS 64
-#define START_RETRY_MAX_MS 60000
-
-typedef struct daemon daemon;
-
-typedef struct {
-    daemon *d;
-    int id;
-    gw_session *gw;
-    tl_conn *conn;
-    int64_t saved_seq;          /* what the database holds */
-    char saved_session[128];
-    char saved_resume[512];
-} shard;
-
-struct daemon {
-    const config *cfg;
-    store *st;
-    struct lws_context *lws;
-    rest_client *rest;
-    gw_identify_budget budget;
-    shard shards[MAX_SHARDS];
-    int n_shards, shard_count;
-    char gateway_url[512];
-    lws_sorted_usec_list_t flush_sul, start_sul, housekeeping_sul, stop_sul;
-    int flush_armed;
-    int start_attempts;
-    int stopping, done, exit_status;
-    int64_t removed[4];         /* rows removed since start, by audit_reason */
-    int64_t events;
-};
 
 static volatile sig_atomic_t got_term, got_hup;
 static struct lws_context *signal_ctx;
@@ -75,7 +42,7 @@ static void on_signal(int sig)
         lws_cancel_service(signal_ctx);   /* the one lws call safe here */
 }
 
-static int64_t wall_ms(void)
+int64_t wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -147,7 +114,7 @@ static void on_flush_timer(lws_sorted_usec_list_t *sul)
 
 /* Open the turn's transaction (once) and make sure it is committed before
  * the loop sleeps. */
-static int turn_begin(daemon *d)
+int turn_begin(daemon *d)
 {
     if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
         LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
@@ -160,181 +127,6 @@ static int turn_begin(daemon *d)
     return 0;
 }
 
-/* ---- carrying out the cleaner's actions -------------------------------- */
-
-static void count_removed(daemon *d, audit_reason why, int64_t rows)
-{
-    if ((int)why >= 0 && (int)why < 4)
-        d->removed[why] += rows;
-}
-
-static void delete_member(daemon *d, const cl_action *a)
-{
-    int64_t rows = 0;
-    if (store_delete_member(d->st, a->guild_id, a->user_id, a->reason, d->cfg->dry_run,
-                            wall_ms(), &rows) != DC_OK) {
-        LOG_E("cleaner", "delete of user %" PRIu64 " in guild %" PRIu64 " failed: %s",
-              a->user_id, a->guild_id, store_errmsg(d->st));
-        return;
-    }
-    if (!d->cfg->dry_run)
-        count_removed(d, a->reason, rows);
-    LOG_I("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
-          audit_reason_name(a->reason), a->user_id, a->guild_id, rows,
-          d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
-}
-
-typedef struct {
-    daemon *d;
-    uint64_t guild_id;
-    audit_reason why;
-} confirm_ctx;
-
-static void delete_guild(daemon *d, uint64_t guild_id, audit_reason why)
-{
-    int64_t rows = 0;
-    if (turn_begin(d) != 0)
-        return;
-    if (store_delete_guild(d->st, guild_id, why, d->cfg->dry_run, wall_ms(), &rows) != DC_OK) {
-        LOG_E("cleaner", "delete of guild %" PRIu64 " failed: %s", guild_id, store_errmsg(d->st));
-        return;
-    }
-    if (!d->cfg->dry_run) {
-        count_removed(d, why, rows);
-        store_guild_forget(d->st, guild_id);
-    }
-    LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) %s", audit_reason_name(why),
-          guild_id, rows, d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
-}
-
-/* GET /guilds/{id}: 403/50001 or 404/10004 means the bot is out. */
-static void on_confirm_gone(void *ctx, const rest_response *r)
-{
-    confirm_ctx *cc = ctx;
-    daemon *d = cc->d;
-    int gone = (r->status == 403 && r->json_code == 50001) || (r->status == 404 && r->json_code == 10004);
-    if (gone) {
-        delete_guild(d, cc->guild_id, cc->why);
-    } else if (r->status == 200) {
-        LOG_W("cleaner", "guild %" PRIu64 ": %s, but the bot is still in it (REST 200): keeping its rows, "
-              "marking it for reconciliation", cc->guild_id,
-              cc->why == AUDIT_LEFT_WHILE_OFFLINE ? "missing from READY" : "GUILD_DELETE without unavailable");
-        if (turn_begin(d) == 0)
-            store_guild_set_needs_reconcile(d->st, cc->guild_id, 1);
-    } else {
-        LOG_W("cleaner", "guild %" PRIu64 ": cannot confirm removal (HTTP %ld%s%s): keeping its rows for now",
-              cc->guild_id, r->status, r->error ? ", " : "", r->error ? r->error : "");
-        if (turn_begin(d) == 0)
-            store_guild_set_needs_reconcile(d->st, cc->guild_id, 1);
-    }
-    free(cc);
-}
-
-static void confirm_gone(daemon *d, const cl_action *a)
-{
-    char path[64];
-    confirm_ctx *cc = malloc(sizeof *cc);
-    if (!cc)
-        return;
-    *cc = (confirm_ctx){ d, a->guild_id, a->reason };
-    snprintf(path, sizeof path, "/guilds/%" PRIu64, a->guild_id);
-    LOG_I("cleaner", "guild %" PRIu64 ": %s; confirming over REST before deleting", a->guild_id,
-          a->reason == AUDIT_LEFT_WHILE_OFFLINE ? "left while offline" : "bot removed");
-    if (rest_request(d->rest, "GET", path, path + 8, NULL, on_confirm_gone, cc) != DC_OK) {
-        LOG_E("cleaner", "guild %" PRIu64 ": cannot send the confirmation request", a->guild_id);
-        free(cc);
-    }
-}
-
-static void apply(daemon *d, shard *s, const cl_action *a)
-{
-    int64_t rows = 0;
-    switch (a->kind) {
-    case CL_DELETE_MEMBER:
-        delete_member(d, a);
-        break;
-    case CL_CONFIRM_GONE:
-        confirm_gone(d, a);
-        break;
-    case CL_GUILD_SEEN:
-        store_guild_seen(d->st, a->guild_id, s->id, wall_ms());
-        store_guild_set_unavailable(d->st, a->guild_id, 0);
-        break;
-    case CL_GUILD_UNAVAILABLE:
-        LOG_W("cleaner", "guild %" PRIu64 " is unavailable (Discord outage): keeping its rows", a->guild_id);
-        store_guild_set_unavailable(d->st, a->guild_id, 1);
-        break;
-    case CL_MARK_RECONCILE:
-        store_guild_seen(d->st, a->guild_id, s->id, wall_ms());
-        store_guild_set_needs_reconcile(d->st, a->guild_id, 1);
-        break;
-    case CL_ADOPT_UNASSIGNED:
-        if (store_adopt_unassigned(d->st, a->guild_id, &rows) == DC_OK && rows)
-            LOG_I("cleaner", "adopted %" PRId64 " legacy row(s) into guild %" PRIu64
-                  " (the bot is in exactly one guild)", rows, a->guild_id);
-        break;
-    case CL_MEMBER_PRESENT:
-        break;
-    }
-}
-
-/* ---- gateway events ------------------------------------------------------ */
-
-typedef struct {
-    uint64_t *v;
-    size_t n, cap;
-    int shard_id, shard_count;
-} guild_list;
-
-static int collect_guild(void *ctx, uint64_t guild_id, int64_t rows)
-{
-    guild_list *l = ctx;
-    (void)rows;
-    if (l->shard_count > 1 && (int)((guild_id >> 22) % (uint64_t)l->shard_count) != l->shard_id)
-        return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        uint64_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return 1;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n++] = guild_id;
-    return 0;
-}
-
-static void on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data)
-{
-    shard *s = ctx;
-    daemon *d = s->d;
-    (void)c;
-    (void)seq;
-    d->events++;
-    if (turn_begin(d) != 0)
-        return;
-    guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
-    cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
-                      .max_delete_share = d->cfg->max_delete_share };
-    if (strcmp(event, "READY") == 0) {
-        store_each_user_guild(d->st, collect_guild, &stored);
-        store_count_unassigned(d->st, &cx.unassigned_rows);
-        cx.stored_guilds = stored.v;
-        cx.n_stored = stored.n;
-    }
-    cl_actions acts = { 0 };
-    dc_err e = cleaner_on_dispatch(&cx, event, data, &acts);
-    if (e == DC_ERR_PROTO)
-        LOG_W("cleaner", "shard %d: %s with a malformed payload skipped (nothing deleted)", s->id, event);
-    if (acts.guard[0])
-        LOG_E("cleaner", "%s", acts.guard);
-    for (size_t i = 0; i < acts.n; i++)
-        apply(d, s, &acts.v[i]);
-    cl_actions_free(&acts);
-    free(stored.v);
-}
-
-static void request_stop(daemon *d, int status);
 
 static void on_fatal(void *ctx, tl_conn *c, int exit_status, const char *message)
 {
@@ -390,9 +182,10 @@ static int start_shards(daemon *d)
                          .gateway_url = d->gateway_url, .compress = d->cfg->compress == COMPRESS_ZLIB_STREAM,
                          .seed = (uint64_t)wall_ms() ^ ((uint64_t)s->id << 32), .budget = &d->budget };
         s->gw = gw_new(&gc);
-        tl_handlers h = { .on_dispatch = on_dispatch, .on_fatal = on_fatal };
+        tl_handlers h = { .on_dispatch = ev_on_dispatch, .on_fatal = on_fatal,
+                          .on_disconnect = ev_on_disconnect };
         s->conn = s->gw ? tl_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s) : NULL;
-        if (!s->conn)
+        if (!s->conn || rc_init(d, s) != 0)
             return -1;
         if (restorable)
             restore_shard(d, s);
@@ -462,7 +255,9 @@ static void on_gateway_bot(void *ctx, const rest_response *r)
             if (start_shards(d) != 0) {
                 LOG_E("daemon", "cannot create the gateway sessions (out of memory)");
                 request_stop(d, 70);
+                return;
             }
+            rc_start(d);
             return;
         }
         if (p == -2) {
@@ -518,7 +313,13 @@ static void on_stop_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(d->lws, 0, &d->stop_sul, on_stop_tick, 100 * 1000);
 }
 
-static void request_stop(daemon *d, int status)
+void count_removed(daemon *d, audit_reason why, int64_t rows)
+{
+    if ((int)why >= 0 && (int)why < 4)
+        d->removed[why] += rows;
+}
+
+void request_stop(daemon *d, int status)
 {
     if (!d->stopping || (status && !d->exit_status))
         d->exit_status = status;
@@ -580,13 +381,16 @@ static void teardown(daemon *d)
     for (int i = 0; i < d->n_shards; i++) {
         tl_conn_free(d->shards[i].conn);
         gw_free(d->shards[i].gw);
+        rc_free(&d->shards[i]);
     }
     if (d->lws) {
         lws_sul_cancel(&d->flush_sul);
         lws_sul_cancel(&d->start_sul);
         lws_sul_cancel(&d->housekeeping_sul);
         lws_sul_cancel(&d->stop_sul);
+        lws_sul_cancel(&d->reconcile_sul);
     }
+    free(d->requests);
     rest_free(d->rest);
     if (d->lws)
         lws_context_destroy(d->lws);
@@ -608,6 +412,7 @@ int daemon_run(const config *cfg, int argc, char **argv)
     daemon d;
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
+    d.started_wall_ms = wall_ms();
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
     int rc = setup(&d, cfg);
     if (rc != 0) {

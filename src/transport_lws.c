@@ -335,6 +335,8 @@ static void on_closed(tl_conn *c, const char *how)
     c->wsi = NULL;
     queue_free(c);
     LOG_I("transport", "shard %d: connection %s (close code %d)", gw_shard_id(c->gw), how, code);
+    if (c->h.on_disconnect)
+        c->h.on_disconnect(c->hctx, c);
     gw_on_closed(c->gw, c->closing_ours ? c->close_code : code, tl_now_ms());
     drain(c);
 }

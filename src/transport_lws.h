@@ -16,6 +16,8 @@ typedef struct tl_conn tl_conn;
 typedef struct {
     /* One dispatch (op 0) of this connection's session.  data borrowed. */
     void (*on_dispatch)(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data);
+    /* The connection ended (any reason); the session may reconnect.  May be NULL. */
+    void (*on_disconnect)(void *ctx, tl_conn *c);
     /* The session cannot go on (fatal close code, refused URL). */
     void (*on_fatal)(void *ctx, tl_conn *c, int exit_status, const char *message);
     /* A raw frame crossed the wire (for --record); dir 'r' or 's'.

@@ -1,0 +1,103 @@
+/* daemon_internal.h - state shared by the live daemon's modules:
+ * daemon.c (loop, start-up, persistence), events.c (what dispatches do),
+ * reconcile.c (scheduling and carrying out sweeps).  Not a public API. */
+#ifndef DC_DAEMON_INTERNAL_H
+#define DC_DAEMON_INTERNAL_H
+
+#include <stdint.h>
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "gateway.h"
+#include "rest.h"
+#include "store.h"
+#include "sweep.h"
+#include "transport_lws.h"
+
+#define MAX_SHARDS 64
+#define START_RETRY_MAX_MS 60000
+#define MAX_PRESENT_GUILDS 2500      /* Discord's limit per shard */
+
+typedef struct daemon daemon;
+
+/* A guild this session has seen available (GUILD_CREATE). */
+typedef struct {
+    uint64_t id;
+    int64_t member_count;
+    int64_t not_before_ms;           /* no op 8 for this guild before (rate limit, retry) */
+} present_guild;
+
+typedef struct {
+    daemon *d;
+    int id;
+    gw_session *gw;
+    tl_conn *conn;
+    sweep *sw;
+    int sweep_force;                 /* what the running sweep was started with */
+    int sweep_dry_run;
+    int64_t sweep_started_ms;
+    sweep_request current;           /* who asked for the running sweep (done NULL: the scheduler) */
+    lws_sorted_usec_list_t sweep_sul;
+    present_guild *present;
+    size_t n_present, cap_present;
+    int64_t saved_seq;               /* what the database holds */
+    char saved_session[128];
+    char saved_resume[512];
+} shard;
+
+/* A sweep somebody asked for (command, CLI), waiting for its shard. */
+typedef struct {
+    uint64_t guild_id;
+    int force, dry_run;
+    void (*done)(void *ctx, uint64_t guild_id, const sw_action *result);
+    void *ctx;
+} sweep_request;
+
+struct daemon {
+    const config *cfg;
+    store *st;
+    struct lws_context *lws;
+    rest_client *rest;
+    gw_identify_budget budget;
+    shard shards[MAX_SHARDS];
+    int n_shards, shard_count;
+    char gateway_url[512];
+    lws_sorted_usec_list_t flush_sul, start_sul, housekeeping_sul, stop_sul, reconcile_sul;
+    int flush_armed;
+    int start_attempts;
+    int stopping, done, exit_status;
+    int64_t started_wall_ms;
+    int64_t removed[4];              /* rows removed since start, by audit_reason */
+    int64_t events;
+    sweep_request *requests;         /* on-demand sweeps, FIFO */
+    size_t n_requests, cap_requests;
+    int oneshot;                     /* `discord-cleaner sweep`: exit when requests are done */
+};
+
+int64_t wall_ms(void);
+/* Open this loop turn's transaction (once) and arm the commit. 0 or -1. */
+int turn_begin(daemon *d);
+void request_stop(daemon *d, int status);
+void count_removed(daemon *d, audit_reason why, int64_t rows);
+
+/* events.c */
+void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data);
+void ev_on_disconnect(void *ctx, tl_conn *c);
+
+/* reconcile.c */
+int rc_init(daemon *d, shard *s);
+void rc_free(shard *s);
+void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count);
+void rc_guild_absent(shard *s, uint64_t guild_id);
+void rc_on_chunk(shard *s, const cJSON *d);
+void rc_on_rate_limited(shard *s, const cJSON *d);
+void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id);
+void rc_on_disconnect(shard *s);
+/* Queue an on-demand sweep; DC_ERR_NOTFOUND when no shard of this process
+ * has the guild available. */
+dc_err rc_request(daemon *d, const sweep_request *r);
+/* Start the periodic scheduler. */
+void rc_start(daemon *d);
+shard *rc_shard_of(daemon *d, uint64_t guild_id);
+
+#endif

@@ -1,0 +1,207 @@
+/* events.c - what each gateway dispatch does in the live daemon.
+ *
+ * The cleaner policy (cleaner.c) decides; this file carries its actions
+ * out against the store and REST, and routes sweep-related dispatches
+ * (member chunks, RATE_LIMITED, joins) to the shard's sweep (reconcile.c).
+ * Every database write happens inside the loop turn's transaction. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleaner.h"
+#include "daemon_internal.h"
+#include "log.h"
+
+static void delete_member(daemon *d, const cl_action *a)
+{
+    int64_t rows = 0;
+    if (store_delete_member(d->st, a->guild_id, a->user_id, a->reason, d->cfg->dry_run,
+                            wall_ms(), &rows) != DC_OK) {
+        LOG_E("cleaner", "delete of user %" PRIu64 " in guild %" PRIu64 " failed: %s",
+              a->user_id, a->guild_id, store_errmsg(d->st));
+        return;
+    }
+    if (!d->cfg->dry_run)
+        count_removed(d, a->reason, rows);
+    LOG_I("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
+          audit_reason_name(a->reason), a->user_id, a->guild_id, rows,
+          d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+}
+
+typedef struct {
+    daemon *d;
+    uint64_t guild_id;
+    audit_reason why;
+} confirm_ctx;
+
+static void delete_guild(daemon *d, uint64_t guild_id, audit_reason why)
+{
+    int64_t rows = 0;
+    if (turn_begin(d) != 0)
+        return;
+    if (store_delete_guild(d->st, guild_id, why, d->cfg->dry_run, wall_ms(), &rows) != DC_OK) {
+        LOG_E("cleaner", "delete of guild %" PRIu64 " failed: %s", guild_id, store_errmsg(d->st));
+        return;
+    }
+    if (!d->cfg->dry_run) {
+        count_removed(d, why, rows);
+        store_guild_forget(d->st, guild_id);
+    }
+    LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) %s", audit_reason_name(why),
+          guild_id, rows, d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+}
+
+/* GET /guilds/{id}: 403/50001 or 404/10004 means the bot is out. */
+static void on_confirm_gone(void *ctx, const rest_response *r)
+{
+    confirm_ctx *cc = ctx;
+    daemon *d = cc->d;
+    int gone = (r->status == 403 && r->json_code == 50001) || (r->status == 404 && r->json_code == 10004);
+    if (gone) {
+        delete_guild(d, cc->guild_id, cc->why);
+    } else if (r->status == 200) {
+        LOG_W("cleaner", "guild %" PRIu64 ": %s, but the bot is still in it (REST 200): keeping its rows, "
+              "marking it for reconciliation", cc->guild_id,
+              cc->why == AUDIT_LEFT_WHILE_OFFLINE ? "missing from READY" : "GUILD_DELETE without unavailable");
+        if (turn_begin(d) == 0)
+            store_guild_set_needs_reconcile(d->st, cc->guild_id, 1);
+    } else {
+        LOG_W("cleaner", "guild %" PRIu64 ": cannot confirm removal (HTTP %ld%s%s): keeping its rows for now",
+              cc->guild_id, r->status, r->error ? ", " : "", r->error ? r->error : "");
+        if (turn_begin(d) == 0)
+            store_guild_set_needs_reconcile(d->st, cc->guild_id, 1);
+    }
+    free(cc);
+}
+
+static void confirm_gone(daemon *d, const cl_action *a)
+{
+    char path[64];
+    confirm_ctx *cc = malloc(sizeof *cc);
+    if (!cc)
+        return;
+    *cc = (confirm_ctx){ d, a->guild_id, a->reason };
+    snprintf(path, sizeof path, "/guilds/%" PRIu64, a->guild_id);
+    LOG_I("cleaner", "guild %" PRIu64 ": %s; confirming over REST before deleting", a->guild_id,
+          a->reason == AUDIT_LEFT_WHILE_OFFLINE ? "left while offline" : "bot removed");
+    if (rest_request(d->rest, "GET", path, path + 8, NULL, on_confirm_gone, cc) != DC_OK) {
+        LOG_E("cleaner", "guild %" PRIu64 ": cannot send the confirmation request", a->guild_id);
+        free(cc);
+    }
+}
+
+static void apply(daemon *d, shard *s, const cl_action *a)
+{
+    int64_t rows = 0;
+    switch (a->kind) {
+    case CL_DELETE_MEMBER:
+        delete_member(d, a);
+        break;
+    case CL_CONFIRM_GONE:
+        rc_guild_absent(s, a->guild_id);
+        confirm_gone(d, a);
+        break;
+    case CL_GUILD_SEEN:
+        store_guild_seen(d->st, a->guild_id, s->id, wall_ms());
+        store_guild_set_unavailable(d->st, a->guild_id, 0);
+        break;
+    case CL_GUILD_UNAVAILABLE:
+        LOG_W("cleaner", "guild %" PRIu64 " is unavailable (Discord outage): keeping its rows", a->guild_id);
+        store_guild_set_unavailable(d->st, a->guild_id, 1);
+        rc_guild_absent(s, a->guild_id);
+        break;
+    case CL_MARK_RECONCILE:
+        store_guild_seen(d->st, a->guild_id, s->id, wall_ms());
+        store_guild_set_needs_reconcile(d->st, a->guild_id, 1);
+        break;
+    case CL_ADOPT_UNASSIGNED:
+        if (store_adopt_unassigned(d->st, a->guild_id, &rows) == DC_OK && rows)
+            LOG_I("cleaner", "adopted %" PRId64 " legacy row(s) into guild %" PRIu64
+                  " (the bot is in exactly one guild)", rows, a->guild_id);
+        break;
+    case CL_MEMBER_PRESENT:
+        rc_on_member_add(s, a->guild_id, a->user_id);
+        break;
+    }
+}
+
+/* ---- gateway events ------------------------------------------------------ */
+
+typedef struct {
+    uint64_t *v;
+    size_t n, cap;
+    int shard_id, shard_count;
+} guild_list;
+
+static int collect_guild(void *ctx, uint64_t guild_id, int64_t rows)
+{
+    guild_list *l = ctx;
+    (void)rows;
+    if (l->shard_count > 1 && (int)((guild_id >> 22) % (uint64_t)l->shard_count) != l->shard_id)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        uint64_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return 1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = guild_id;
+    return 0;
+}
+
+/* Dispatches the sweep needs beyond the cleaner's policy. */
+static void route_to_sweep(shard *s, const char *event, const cJSON *data)
+{
+    if (strcmp(event, "GUILD_MEMBERS_CHUNK") == 0) {
+        rc_on_chunk(s, data);
+    } else if (strcmp(event, "RATE_LIMITED") == 0) {
+        rc_on_rate_limited(s, data);
+    } else if (strcmp(event, "GUILD_CREATE") == 0 && cJSON_IsObject(data) &&
+               !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "unavailable"))) {
+        const cJSON *mc = cJSON_GetObjectItemCaseSensitive(data, "member_count");
+        uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "id"));
+        if (id)
+            rc_guild_present(s, id, cJSON_IsNumber(mc) ? (int64_t)mc->valuedouble : 0);
+    }
+}
+
+void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data)
+{
+    shard *s = ctx;
+    daemon *d = s->d;
+    (void)c;
+    (void)seq;
+    d->events++;
+    if (!event || turn_begin(d) != 0)
+        return;
+    guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
+    cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
+                      .max_delete_share = d->cfg->max_delete_share };
+    if (strcmp(event, "READY") == 0) {
+        store_each_user_guild(d->st, collect_guild, &stored);
+        store_count_unassigned(d->st, &cx.unassigned_rows);
+        cx.stored_guilds = stored.v;
+        cx.n_stored = stored.n;
+        s->n_present = 0;                /* a new session lists its guilds anew */
+    }
+    cl_actions acts = { 0 };
+    dc_err e = cleaner_on_dispatch(&cx, event, data, &acts);
+    if (e == DC_ERR_PROTO)
+        LOG_W("cleaner", "shard %d: %s with a malformed payload skipped (nothing deleted)", s->id, event);
+    if (acts.guard[0])
+        LOG_E("cleaner", "%s", acts.guard);
+    for (size_t i = 0; i < acts.n; i++)
+        apply(d, s, &acts.v[i]);
+    cl_actions_free(&acts);
+    free(stored.v);
+    route_to_sweep(s, event, data);
+}
+
+void ev_on_disconnect(void *ctx, tl_conn *c)
+{
+    (void)c;
+    rc_on_disconnect(ctx);
+}

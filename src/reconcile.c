@@ -1,0 +1,423 @@
+/* reconcile.c - when to sweep which guild, and carrying out a sweep's
+ * actions (sweep.c decides; this file does the I/O).
+ *
+ * One sweep at a time per shard.  Every second the scheduler looks at the
+ * guilds this session has seen available and starts the most overdue one:
+ *   - asked for (command, `discord-cleaner sweep`), first;
+ *   - marked needs_reconcile (new session, doubtful GUILD_DELETE) once
+ *     reconcile_delay has passed since start-up;
+ *   - last swept more than interval_hours (or its guild_interval) ago.
+ * A guild is not asked for its member list again within 30 s (Discord's
+ * op 8 limit), nor within a minute of an aborted attempt. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleaner.h"
+#include "daemon_internal.h"
+#include "log.h"
+#include "store_sweep.h"
+
+#define RC_TICK_MS 1000
+#define RC_OP8_SPACING_MS 30000
+#define RC_RETRY_MS 60000
+#define RC_SAMPLE_MAX 64
+
+static void drain(shard *s);
+
+static void on_sweep_timer(lws_sorted_usec_list_t *sul)
+{
+    shard *s = lws_container_of(sul, shard, sweep_sul);
+    sw_tick(s->sw, tl_now_ms());
+    drain(s);
+}
+
+static void arm(shard *s)
+{
+    int64_t due = sw_next_deadline(s->sw);
+    if (due == INT64_MAX) {
+        lws_sul_cancel(&s->sweep_sul);
+        return;
+    }
+    int64_t wait = due - tl_now_ms();
+    lws_sul_schedule(s->d->lws, 0, &s->sweep_sul, on_sweep_timer, (lws_usec_t)(wait > 0 ? wait : 0) * 1000);
+}
+
+int rc_init(daemon *d, shard *s)
+{
+    const config *c = d->cfg;
+    sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
+                        .max_delete_share = c->max_delete_share, .confirm_sample = c->confirm_sample };
+    s->sw = sw_new(&sc, (uint64_t)wall_ms() ^ (uint64_t)s->id);
+    return s->sw ? 0 : -1;
+}
+
+void rc_free(shard *s)
+{
+    if (s->d && s->d->lws)
+        lws_sul_cancel(&s->sweep_sul);
+    sw_free(s->sw);
+    s->sw = NULL;
+    free(s->present);
+    s->present = NULL;
+    s->n_present = s->cap_present = 0;
+}
+
+/* ---- guilds this session has seen ----------------------------------------- */
+
+static present_guild *find_present(shard *s, uint64_t guild_id)
+{
+    for (size_t i = 0; i < s->n_present; i++)
+        if (s->present[i].id == guild_id)
+            return &s->present[i];
+    return NULL;
+}
+
+void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (!g) {
+        if (s->n_present == s->cap_present) {
+            size_t cap = s->cap_present ? s->cap_present * 2 : 16;
+            present_guild *v = realloc(s->present, cap * sizeof *v);
+            if (!v)
+                return;
+            s->present = v;
+            s->cap_present = cap;
+        }
+        g = &s->present[s->n_present++];
+        *g = (present_guild){ .id = guild_id };
+    }
+    g->member_count = member_count;
+}
+
+void rc_guild_absent(shard *s, uint64_t guild_id)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (g)
+        *g = s->present[--s->n_present];
+    if (sw_guild(s->sw) == guild_id) {
+        sw_abort(s->sw, "the guild became unavailable or was left", tl_now_ms());
+        drain(s);
+    }
+}
+
+shard *rc_shard_of(daemon *d, uint64_t guild_id)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        if (find_present(&d->shards[i], guild_id))
+            return &d->shards[i];
+    return NULL;
+}
+
+/* ---- carrying out sweep actions --------------------------------------------- */
+
+typedef struct {
+    shard *s;
+    uint64_t user_id;
+} confirm_ctx;
+
+static void on_confirmed(void *ctx, const rest_response *r)
+{
+    confirm_ctx *cc = ctx;
+    shard *s = cc->s;
+    sw_on_confirmed(s->sw, cc->user_id, r->status, r->json_code, tl_now_ms());
+    free(cc);
+    drain(s);
+}
+
+static void do_confirm(shard *s, const sw_action *a)
+{
+    char path[96], major[24];
+    confirm_ctx *cc = malloc(sizeof *cc);
+    snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/%" PRIu64, a->guild_id, a->user_id);
+    snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
+    if (!cc || rest_request(s->d->rest, "GET", path, major, NULL, on_confirmed, cc) != DC_OK) {
+        free(cc);
+        sw_on_confirmed(s->sw, a->user_id, 0, 0, tl_now_ms());   /* "could not confirm" */
+    }
+}
+
+static void do_request(shard *s, const sw_action *a)
+{
+    daemon *d = s->d;
+    present_guild *g = find_present(s, a->guild_id);
+    if (g)
+        g->not_before_ms = tl_now_ms() + RC_OP8_SPACING_MS;
+    if (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
+        sw_abort(s->sw, "cannot prepare the member set in the database", tl_now_ms());
+        return;
+    }
+    if (gw_request_members(s->gw, a->guild_id, a->nonce, tl_now_ms()) != DC_OK) {
+        sw_abort(s->sw, "the gateway session is not ready", tl_now_ms());
+        return;
+    }
+    tl_conn_kick(s->conn);
+}
+
+static void do_measure(shard *s, const sw_action *a)
+{
+    uint64_t sample[RC_SAMPLE_MAX];
+    size_t cap = (size_t)s->d->cfg->confirm_sample, n = 0;
+    int64_t stale = 0, total = 0;
+    if (cap < 5)
+        cap = 5;
+    if (cap > RC_SAMPLE_MAX)
+        cap = RC_SAMPLE_MAX;
+    if (store_sweep_measure(s->d->st, a->guild_id, &stale, &total, sample, cap, &n) != DC_OK) {
+        sw_abort(s->sw, "the database could not compare the member list", tl_now_ms());
+        return;
+    }
+    sw_on_measured(s->sw, stale, total, sample, n, tl_now_ms());
+}
+
+static void do_delete_batch(shard *s, const sw_action *a)
+{
+    daemon *d = s->d;
+    int64_t users = -1;
+    if (turn_begin(d) == 0 &&
+        store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, wall_ms(), &users) != DC_OK) {
+        LOG_E("sweep", "guild %" PRIu64 ": delete batch failed: %s", a->guild_id, store_errmsg(d->st));
+        users = -1;
+    }
+    if (users > 0)
+        count_removed(d, AUDIT_SWEEP, users);
+    sw_on_batch_deleted(s->sw, users, tl_now_ms());
+}
+
+static void do_done(shard *s, const sw_action *a)
+{
+    daemon *d = s->d;
+    int64_t now = tl_now_ms();
+    if (turn_begin(d) == 0) {
+        store_sweep_close(d->st, a->guild_id);
+        store_guild_set_last_sweep(d->st, a->guild_id, wall_ms(), a->removed, now - s->sweep_started_ms, a->text);
+        if (a->ok && !a->guard_tripped && !s->sweep_dry_run)
+            store_guild_set_needs_reconcile(d->st, a->guild_id, 0);
+    }
+    present_guild *g = find_present(s, a->guild_id);
+    if (g && !a->ok)
+        g->not_before_ms = now + RC_RETRY_MS;
+    sweep_request who = s->current;
+    memset(&s->current, 0, sizeof s->current);
+    if (who.done)
+        who.done(who.ctx, a->guild_id, a);
+}
+
+static void run_action(shard *s, const sw_action *a)
+{
+    daemon *d = s->d;
+    switch (a->kind) {
+    case SW_ACT_REQUEST_MEMBERS:
+        do_request(s, a);
+        break;
+    case SW_ACT_ADD_MEMBERS:
+        if (turn_begin(d) != 0 ||
+            store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n) != DC_OK)
+            sw_abort(s->sw, "cannot record the member list in the database", tl_now_ms());
+        break;
+    case SW_ACT_MEASURE:
+        do_measure(s, a);
+        break;
+    case SW_ACT_CONFIRM:
+        do_confirm(s, a);
+        break;
+    case SW_ACT_DELETE_BATCH:
+        do_delete_batch(s, a);
+        break;
+    case SW_ACT_DONE:
+        do_done(s, a);
+        break;
+    }
+}
+
+static void drain(shard *s)
+{
+    sw_action a;
+    while (sw_next_action(s->sw, &a))
+        run_action(s, &a);
+    arm(s);
+}
+
+/* ---- dispatches ------------------------------------------------------------- */
+
+/* Member ids of one chunk; NULL (and *bad = 1) when a member has no user id:
+ * a list with a hole must never count as complete. */
+static uint64_t *chunk_ids(const cJSON *members, size_t *n, int *bad)
+{
+    size_t cap = (size_t)cJSON_GetArraySize(members);
+    uint64_t *ids = malloc((cap ? cap : 1) * sizeof *ids);
+    const cJSON *m;
+    *n = 0;
+    *bad = 0;
+    if (!ids)
+        return NULL;
+    cJSON_ArrayForEach(m, members) {
+        uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(m, "user"), "id"));
+        if (!id) {
+            *bad = 1;
+            free(ids);
+            return NULL;
+        }
+        ids[(*n)++] = id;
+    }
+    return ids;
+}
+
+void rc_on_chunk(shard *s, const cJSON *d)
+{
+    uint64_t guild = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
+    const cJSON *nonce = cJSON_GetObjectItemCaseSensitive(d, "nonce");
+    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(d, "chunk_index");
+    const cJSON *count = cJSON_GetObjectItemCaseSensitive(d, "chunk_count");
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(d, "members");
+    if (!guild || guild != sw_guild(s->sw) || !cJSON_IsString(nonce))
+        return;                      /* not a chunk of our request */
+    size_t n = 0;
+    int bad = 0;
+    uint64_t *ids = cJSON_IsArray(members) ? chunk_ids(members, &n, &bad) : NULL;
+    if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(count) || !ids) {
+        sw_abort(s->sw, bad ? "a member chunk lists a member without a user id"
+                            : "a member chunk of the wrong shape", tl_now_ms());
+    } else {
+        sw_on_chunk(s->sw, guild, nonce->valuestring, idx->valueint, count->valueint, ids, n, tl_now_ms());
+    }
+    drain(s);                        /* ADD_MEMBERS points into ids */
+    free(ids);
+}
+
+void rc_on_rate_limited(shard *s, const cJSON *d)
+{
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(d, "opcode");
+    const cJSON *ra = cJSON_GetObjectItemCaseSensitive(d, "retry_after");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(d, "meta");
+    uint64_t guild = cl_snowflake(cJSON_GetObjectItemCaseSensitive(meta, "guild_id"));
+    if (!cJSON_IsNumber(op) || op->valueint != 8 || !guild)
+        return;
+    double retry = cJSON_IsNumber(ra) && ra->valuedouble > 0 ? ra->valuedouble : 30.0;
+    present_guild *g = find_present(s, guild);
+    if (g)
+        g->not_before_ms = tl_now_ms() + (int64_t)(retry * 1000) + 500;
+    sw_on_rate_limited(s->sw, guild, retry, tl_now_ms());
+    drain(s);
+}
+
+void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id)
+{
+    sw_on_member_add(s->sw, guild_id, user_id);
+    drain(s);
+}
+
+void rc_on_disconnect(shard *s)
+{
+    sw_on_disconnect(s->sw, tl_now_ms());
+    drain(s);
+}
+
+/* ---- scheduling --------------------------------------------------------------- */
+
+dc_err rc_request(daemon *d, const sweep_request *r)
+{
+    if (!rc_shard_of(d, r->guild_id))
+        return DC_ERR_NOTFOUND;
+    if (d->n_requests == d->cap_requests) {
+        size_t cap = d->cap_requests ? d->cap_requests * 2 : 8;
+        sweep_request *v = realloc(d->requests, cap * sizeof *v);
+        if (!v)
+            return DC_ERR_NOMEM;
+        d->requests = v;
+        d->cap_requests = cap;
+    }
+    d->requests[d->n_requests++] = *r;
+    return DC_OK;
+}
+
+static double interval_hours(const config *c, uint64_t guild_id)
+{
+    for (size_t i = 0; i < c->n_guild_intervals; i++)
+        if (c->guild_intervals[i].guild_id == guild_id)
+            return c->guild_intervals[i].hours;
+    return c->interval_hours;
+}
+
+static void begin(shard *s, const sweep_request *r)
+{
+    s->current = *r;
+    s->sweep_force = r->force;
+    s->sweep_dry_run = r->dry_run;
+    s->sweep_started_ms = tl_now_ms();
+    if (sw_start(s->sw, r->guild_id, r->force, r->dry_run, s->sweep_started_ms) != DC_OK)
+        return;
+    drain(s);
+}
+
+/* An on-demand request for this shard, removed from the queue. */
+static int take_request(daemon *d, shard *s, sweep_request *out)
+{
+    for (size_t i = 0; i < d->n_requests; i++) {
+        present_guild *g = find_present(s, d->requests[i].guild_id);
+        if (!g || g->not_before_ms > tl_now_ms())
+            continue;
+        *out = d->requests[i];
+        memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof *out);
+        d->n_requests--;
+        return 1;
+    }
+    return 0;
+}
+
+/* The most overdue guild of this shard, or 0. */
+static uint64_t most_overdue(daemon *d, shard *s)
+{
+    int64_t now_wall = wall_ms(), best_last = INT64_MAX;
+    uint64_t best = 0;
+    int settled = now_wall - d->started_wall_ms >= (int64_t)(d->cfg->reconcile_delay * 1000);
+    for (size_t i = 0; i < s->n_present; i++) {
+        present_guild *g = &s->present[i];
+        store_guild_state st;
+        if (g->not_before_ms > tl_now_ms() || store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
+            continue;
+        int64_t due = st.last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
+        int wanted = (st.needs_reconcile && settled) || (st.last_sweep_ms && due <= now_wall) ||
+                     (!st.last_sweep_ms && settled);
+        if (wanted && st.last_sweep_ms < best_last) {
+            best_last = st.last_sweep_ms;
+            best = g->id;
+        }
+    }
+    return best;
+}
+
+static void schedule_shard(daemon *d, shard *s)
+{
+    sweep_request r;
+    if (sw_get_state(s->sw) != SW_IDLE || gw_get_state(s->gw) != GW_READY)
+        return;
+    if (take_request(d, s, &r)) {
+        begin(s, &r);
+        return;
+    }
+    if (d->oneshot)
+        return;
+    memset(&r, 0, sizeof r);
+    r.guild_id = most_overdue(d, s);
+    r.dry_run = d->cfg->dry_run;
+    if (r.guild_id)
+        begin(s, &r);
+}
+
+static void on_reconcile_tick(lws_sorted_usec_list_t *sul)
+{
+    daemon *d = lws_container_of(sul, daemon, reconcile_sul);
+    if (!d->stopping)
+        for (int i = 0; i < d->n_shards; i++)
+            schedule_shard(d, &d->shards[i]);
+    lws_sul_schedule(d->lws, 0, &d->reconcile_sul, on_reconcile_tick, RC_TICK_MS * 1000);
+}
+
+void rc_start(daemon *d)
+{
+    on_reconcile_tick(&d->reconcile_sul);
+}
