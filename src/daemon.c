@@ -327,6 +327,8 @@ void request_stop(daemon *d, int status)
         return;
     d->stopping = 1;
     on_stop_tick(&d->stop_sul);
+    for (int i = 0; i < d->n_shards; i++)
+        rc_abort(&d->shards[i], "the daemon is stopping");
     flush(d);
     for (int i = 0; i < d->n_shards; i++)
         if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED) {

@@ -96,6 +96,8 @@ void rc_on_disconnect(shard *s);
 /* Queue an on-demand sweep; DC_ERR_NOTFOUND when no shard of this process
  * has the guild available. */
 dc_err rc_request(daemon *d, const sweep_request *r);
+/* Abort a running sweep (shutdown). */
+void rc_abort(shard *s, const char *why);
 /* Start the periodic scheduler. */
 void rc_start(daemon *d);
 shard *rc_shard_of(daemon *d, uint64_t guild_id);

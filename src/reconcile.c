@@ -421,3 +421,11 @@ void rc_start(daemon *d)
 {
     on_reconcile_tick(&d->reconcile_sul);
 }
+
+void rc_abort(shard *s, const char *why)
+{
+    if (s->sw && sw_get_state(s->sw) != SW_IDLE) {
+        sw_abort(s->sw, why, tl_now_ms());
+        drain(s);
+    }
+}
