@@ -84,18 +84,28 @@ static void status_schema(store *s, FILE *out)
         fprintf(out, "%-16s version %d is newer than this program (%d)\n", "schema", v, latest);
 }
 
+typedef struct {
+    FILE *out;
+    int n;
+} rows_view;
+
 static int print_guild_rows(void *ctx, uint64_t guild_id, int64_t rows)
 {
-    fprintf((FILE *)ctx, "  %-22" PRIu64 " %12" PRId64 "\n", guild_id, rows);
+    rows_view *v = ctx;
+    v->n++;
+    fprintf(v->out, "  %-22" PRIu64 " %12" PRId64 "\n", guild_id, rows);
     return 0;
 }
 
 static void status_rows(store *s, FILE *out)
 {
     int64_t unassigned = 0;
+    rows_view v = { .out = out, .n = 0 };
     fprintf(out, "rows per guild\n");
-    if (store_each_user_guild(s, print_guild_rows, out) != DC_OK)
+    if (store_each_user_guild(s, print_guild_rows, &v) != DC_OK)
         fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
+    else if (v.n == 0)
+        fprintf(out, "  (none)\n");
     if (store_count_unassigned(s, &unassigned) == DC_OK)
         fprintf(out, "%-16s %" PRId64 " rows (legacy rows without a guild; never deleted)\n",
                 "unassigned", unassigned);
