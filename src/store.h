@@ -37,6 +37,15 @@ typedef enum {
 } audit_reason;
 const char *audit_reason_name(audit_reason r);
 
+/* What store_open's migration did (from_version == to_version: nothing ran). */
+typedef struct {
+    int from_version;
+    int to_version;
+    int legacy_rebuilt;          /* 1 when the legacy users table was rebuilt */
+    int64_t legacy_rows;         /* rows carried over by that rebuild */
+    char backup_path[4096];      /* "" when no backup was taken */
+} store_migration_report;
+
 /* Open, configure (WAL, busy_timeout, foreign_keys) and migrate to the latest
  * schema.  A legacy single-guild `users` table is backed up to
  * <path>.pre-migration-<UTC stamp>.bak and rebuilt losslessly first.
@@ -46,6 +55,7 @@ void store_close(store *s);
 const char *store_errmsg(store *s);           /* last SQLite message */
 int store_schema_version(store *s);
 int store_latest_schema_version(void);
+const store_migration_report *store_migration(store *s);
 
 dc_err store_begin(store *s);
 dc_err store_commit(store *s);
@@ -97,6 +107,9 @@ dc_err store_each_guild_state(store *s, store_guild_state_fn fn, void *ctx);
 dc_err store_kv_get(store *s, const char *key, char *value, size_t cap);
 dc_err store_kv_set(store *s, const char *key, const char *value);
 dc_err store_kv_del(store *s, const char *key);
+/* Every pair, ordered by key; fn returns non-zero to stop. */
+typedef int (*store_kv_fn)(void *ctx, const char *key, const char *value);
+dc_err store_each_kv(store *s, store_kv_fn fn, void *ctx);
 
 /* Audit. */
 typedef struct {

@@ -1,0 +1,353 @@
+/* test_store.c - deletes (with clean_tables and audit), dry runs, unassigned
+ * rows, adoption, key/value and guild state, audit pruning/totals,
+ * transactions and clean_tables validation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "store_fixture.h"
+#include "log.h"
+#include "store.h"
+
+#define G1 111111111111111111ULL
+#define G2 222222222222222222ULL
+#define U1 900000000000000001ULL
+#define U2 900000000000000002ULL
+
+typedef struct {
+    fx_dir d;
+    store *s;
+} fx;
+
+/* A bot database with an extra per-user table, opened with it as clean table. */
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    fx_mkdir(&f->d);
+    sqlite3 *db = fx_open(f->d.db);
+    assert_int_equal(fx_exec(db, "CREATE TABLE \"inv entory\" (owner INTEGER, guild INTEGER, item TEXT);"
+        "CREATE TABLE users (discord_id INTEGER NOT NULL, guild_id INTEGER, username TEXT,"
+        " UNIQUE (discord_id, guild_id));"), SQLITE_OK);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO users VALUES (%llu, %llu, 'a'), (%llu, %llu, 'b'), (%llu, %llu, 'c'),"
+             " (%llu, NULL, 'legacy');"
+             "INSERT INTO \"inv entory\" VALUES (%llu, %llu, 'x'), (%llu, %llu, 'y'), (%llu, %llu, 'z'),"
+             " (%llu, NULL, 'old');",
+             U1, G1, U2, G1, U1, G2, U1, U1, G1, U1, G1, U1, G2, U1);
+    assert_int_equal(fx_exec(db, sql), SQLITE_OK);
+    sqlite3_close(db);
+    config_clean_table ct = { "inv entory", "owner", "guild" };
+    store_opts o = { .clean_tables = &ct, .n_clean_tables = 1 };
+    char err[256] = "";
+    assert_int_equal(store_open(&f->s, f->d.db, &o, err, sizeof err), DC_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    store_close(f->s);
+    fx_rmdir(&f->d);
+    free(f);
+    return 0;
+}
+
+static long long q(fx *f, const char *sql)
+{
+    /* Through a second connection: what the bot would see. */
+    return fx_int_at(f->d.db, sql);
+}
+
+typedef struct {
+    store_audit_row rows[16];
+    int n;
+} audit_list;
+
+static int collect_audit(void *ctx, const store_audit_row *a)
+{
+    audit_list *l = ctx;
+    if (l->n < 16)
+        l->rows[l->n++] = *a;
+    return 0;
+}
+
+static void delete_member_with_extra_tables(void **state)
+{
+    fx *f = *state;
+    int64_t rows = -1;
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 1000, &rows), DC_OK);
+    assert_int_equal(rows, 3);                        /* 1 user row + 2 inventory rows */
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 3);
+    assert_int_equal(q(f, "SELECT count(*) FROM \"inv entory\""), 2);
+    audit_list l = { .n = 0 };
+    assert_int_equal(store_each_audit(f->s, 0, collect_audit, &l), DC_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.rows[0].guild_id, G1);
+    assert_int_equal(l.rows[0].discord_id, U1);
+    assert_int_equal(l.rows[0].reason, AUDIT_MEMBER_REMOVE);
+    assert_int_equal(l.rows[0].dry_run, 0);
+    assert_int_equal(l.rows[0].rows, 3);
+    assert_int_equal(l.rows[0].at_ms, 1000);
+    /* Deleting again finds nothing but is still audited. */
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_SWEEP, 0, 1001, &rows), DC_OK);
+    assert_int_equal(rows, 0);
+}
+
+static void delete_guild_with_extra_tables(void **state)
+{
+    fx *f = *state;
+    int64_t rows = -1;
+    assert_int_equal(store_delete_guild(f->s, G1, AUDIT_GUILD_DELETE, 0, 5, &rows), DC_OK);
+    assert_int_equal(rows, 4);                        /* 2 users + 2 inventory */
+    assert_int_equal(store_count_guild(f->s, G1, &rows), DC_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(store_count_guild(f->s, G2, &rows), DC_OK);
+    assert_int_equal(rows, 1);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_audit WHERE reason = 'guild_delete' "
+                          "AND discord_id IS NULL AND rows = 4"), 1);
+}
+
+static void dry_run_deletes_nothing(void **state)
+{
+    fx *f = *state;
+    int64_t rows = -1;
+    assert_int_equal(store_delete_guild(f->s, G1, AUDIT_SWEEP, 1, 5, &rows), DC_OK);
+    assert_int_equal(rows, 4);
+    assert_int_equal(store_delete_member(f->s, G2, U1, AUDIT_LEFT_WHILE_OFFLINE, 1, 6, &rows), DC_OK);
+    assert_int_equal(rows, 2);
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 4);
+    assert_int_equal(q(f, "SELECT count(*) FROM \"inv entory\""), 4);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_audit WHERE dry_run = 1"), 2);
+    int64_t totals[4];
+    assert_int_equal(store_audit_totals(f->s, 0, totals), DC_OK);
+    assert_int_equal(totals[AUDIT_SWEEP], 0);         /* dry runs are not totals */
+}
+
+static void unassigned_rows_are_never_deleted(void **state)
+{
+    fx *f = *state;
+    int64_t rows = -1;
+    assert_int_equal(store_delete_guild(f->s, G1, AUDIT_SWEEP, 0, 1, &rows), DC_OK);
+    assert_int_equal(store_delete_guild(f->s, G2, AUDIT_SWEEP, 0, 1, &rows), DC_OK);
+    assert_int_equal(store_delete_member(f->s, 0, U1, AUDIT_SWEEP, 0, 1, &rows), DC_ERR_USAGE);
+    assert_int_equal(store_delete_guild(f->s, 0, AUDIT_SWEEP, 0, 1, &rows), DC_ERR_USAGE);
+    assert_int_equal(store_count_unassigned(f->s, &rows), DC_OK);
+    assert_int_equal(rows, 1);
+    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE guild_id IS NULL"), 1);
+    assert_int_equal(q(f, "SELECT count(*) FROM \"inv entory\" WHERE guild IS NULL"), 1);
+}
+
+static void adopt_unassigned_skips_conflicts(void **state)
+{
+    fx *f = *state;
+    int64_t rows = -1;
+    /* U1 already has a row in G2: its NULL row stays unassigned. */
+    assert_int_equal(store_adopt_unassigned(f->s, G2, &rows), DC_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(store_count_unassigned(f->s, &rows), DC_OK);
+    assert_int_equal(rows, 1);
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_SWEEP, 0, 1, &rows), DC_OK);
+    assert_int_equal(store_adopt_unassigned(f->s, G1, &rows), DC_OK);
+    assert_int_equal(rows, 1);
+    assert_int_equal(store_count_unassigned(f->s, &rows), DC_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(store_adopt_unassigned(f->s, 0, &rows), DC_ERR_USAGE);
+}
+
+typedef struct {
+    uint64_t ids[8];
+    int64_t rows[8];
+    int n, stop_after;
+} guild_list;
+
+static int collect_guild(void *ctx, uint64_t id, int64_t rows)
+{
+    guild_list *l = ctx;
+    l->ids[l->n] = id;
+    l->rows[l->n++] = rows;
+    return l->n == l->stop_after;
+}
+
+static void each_user_guild_in_order(void **state)
+{
+    fx *f = *state;
+    guild_list l = { .n = 0 };
+    assert_int_equal(store_each_user_guild(f->s, collect_guild, &l), DC_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.ids[0], G1);
+    assert_int_equal(l.rows[0], 2);
+    assert_int_equal(l.ids[1], G2);
+    guild_list one = { .stop_after = 1 };
+    assert_int_equal(store_each_user_guild(f->s, collect_guild, &one), DC_OK);
+    assert_int_equal(one.n, 1);
+}
+
+static void kv_round_trip(void **state)
+{
+    fx *f = *state;
+    char v[8];
+    assert_int_equal(store_kv_get(f->s, "gw.0.seq", v, sizeof v), DC_ERR_NOTFOUND);
+    assert_int_equal(store_kv_set(f->s, "gw.0.seq", "41"), DC_OK);
+    assert_int_equal(store_kv_set(f->s, "gw.0.seq", "42"), DC_OK);
+    assert_int_equal(store_kv_get(f->s, "gw.0.seq", v, sizeof v), DC_OK);
+    assert_string_equal(v, "42");
+    assert_int_equal(store_kv_set(f->s, "gw.0.resume_url", "wss://gateway.example"), DC_OK);
+    assert_int_equal(store_kv_get(f->s, "gw.0.resume_url", v, sizeof v), DC_OK);
+    assert_string_equal(v, "wss://g");                /* truncated to cap - 1 */
+    assert_int_equal(store_kv_del(f->s, "gw.0.seq"), DC_OK);
+    assert_int_equal(store_kv_get(f->s, "gw.0.seq", v, sizeof v), DC_ERR_NOTFOUND);
+    assert_int_equal(store_kv_set(f->s, NULL, "x"), DC_ERR_USAGE);
+    assert_int_equal(store_kv_get(f->s, "k", v, 0), DC_ERR_USAGE);
+}
+
+static void guild_state_round_trip(void **state)
+{
+    fx *f = *state;
+    store_guild_state g;
+    assert_int_equal(store_guild_get(f->s, G1, &g), DC_ERR_NOTFOUND);
+    assert_int_equal(store_guild_seen(f->s, G1, 3, 500), DC_OK);
+    assert_int_equal(store_guild_set_unavailable(f->s, G1, 1), DC_OK);
+    assert_int_equal(store_guild_set_needs_reconcile(f->s, G1, 1), DC_OK);
+    assert_int_equal(store_guild_set_last_sweep(f->s, G1, 700, 12, 34, "ok"), DC_OK);
+    assert_int_equal(store_guild_seen(f->s, G1, 4, 800), DC_OK);   /* keeps the flags */
+    assert_int_equal(store_guild_set_needs_reconcile(f->s, G2, 1), DC_OK);  /* creates */
+    assert_int_equal(store_guild_get(f->s, G1, &g), DC_OK);
+    assert_int_equal(g.guild_id, G1);
+    assert_int_equal(g.shard_id, 4);
+    assert_int_equal(g.last_seen_ms, 800);
+    assert_int_equal(g.unavailable, 1);
+    assert_int_equal(g.needs_reconcile, 1);
+    assert_int_equal(g.last_sweep_ms, 700);
+    assert_int_equal(g.last_sweep_removed, 12);
+    assert_int_equal(g.last_sweep_duration_ms, 34);
+    assert_string_equal(g.last_sweep_result, "ok");
+    assert_int_equal(store_guild_forget(f->s, G1), DC_OK);
+    assert_int_equal(store_guild_get(f->s, G1, &g), DC_ERR_NOTFOUND);
+    assert_int_equal(store_guild_get(f->s, G2, &g), DC_OK);
+    assert_int_equal(g.last_sweep_ms, 0);
+    assert_string_equal(g.last_sweep_result, "");
+}
+
+static void audit_prune_and_totals(void **state)
+{
+    fx *f = *state;
+    int64_t rows, totals[4], pruned = -1;
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 100, &rows), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U2, AUDIT_LEFT_WHILE_OFFLINE, 0, 200, &rows), DC_OK);
+    assert_int_equal(store_delete_guild(f->s, G2, AUDIT_GUILD_DELETE, 0, 300, &rows), DC_OK);
+    assert_int_equal(store_audit_totals(f->s, 150, totals), DC_OK);
+    assert_int_equal(totals[AUDIT_MEMBER_REMOVE], 0);
+    assert_int_equal(totals[AUDIT_LEFT_WHILE_OFFLINE], 1);
+    assert_int_equal(totals[AUDIT_GUILD_DELETE], 2);
+    assert_int_equal(store_audit_prune(f->s, 250, &pruned), DC_OK);
+    assert_int_equal(pruned, 2);
+    audit_list l = { .n = 0 };
+    assert_int_equal(store_each_audit(f->s, 0, collect_audit, &l), DC_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.rows[0].reason, AUDIT_GUILD_DELETE);
+}
+
+static void transactions_group_and_roll_back(void **state)
+{
+    fx *f = *state;
+    int64_t rows;
+    assert_int_equal(store_commit(f->s), DC_ERR_INTERNAL);
+    assert_int_equal(store_rollback(f->s), DC_ERR_INTERNAL);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_true(store_in_transaction(f->s));
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 1, &rows), DC_OK);
+    assert_int_equal(store_kv_set(f->s, "sweep.next_run_ms", "99"), DC_OK);
+    assert_int_equal(store_rollback(f->s), DC_OK);
+    assert_false(store_in_transaction(f->s));
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 4);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_audit"), 0);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_session_state"), 0);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_begin(f->s), DC_OK);        /* nested: one transaction */
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 1, &rows), DC_OK);
+    assert_int_equal(store_commit(f->s), DC_OK);
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 4);   /* not yet visible */
+    assert_int_equal(store_commit(f->s), DC_OK);
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 3);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_audit"), 1);
+}
+
+static dc_err open_with(fx_dir *d, config_clean_table ct, char *err, size_t errlen)
+{
+    store_opts o = { .clean_tables = &ct, .n_clean_tables = 1 };
+    store *s = NULL;
+    dc_err rc = store_open(&s, d->db, &o, err, errlen);
+    assert_true(rc == DC_OK ? s != NULL : s == NULL);
+    store_close(s);
+    return rc;
+}
+
+static void clean_tables_are_validated(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    config_clean_table missing_table = { "nope", "owner", "guild" };
+    assert_int_equal(open_with(&f->d, missing_table, err, sizeof err), DC_ERR_CONFIG);
+    assert_non_null(strstr(err, "\"nope\""));
+    config_clean_table missing_user = { "inv entory", "user_id", "guild" };
+    assert_int_equal(open_with(&f->d, missing_user, err, sizeof err), DC_ERR_CONFIG);
+    assert_non_null(strstr(err, "user column \"user_id\""));
+    config_clean_table missing_guild = { "inv entory", "owner", "guild_id" };
+    assert_int_equal(open_with(&f->d, missing_guild, err, sizeof err), DC_ERR_CONFIG);
+    assert_non_null(strstr(err, "guild column \"guild_id\""));
+    config_clean_table ours = { "users", "discord_id", "guild_id" };
+    assert_int_equal(open_with(&f->d, ours, err, sizeof err), DC_ERR_CONFIG);
+    config_clean_table injection = { "x\"; DROP TABLE users; --", "a", "b" };
+    assert_int_equal(open_with(&f->d, injection, err, sizeof err), DC_ERR_CONFIG);
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 4);
+    config_clean_table good = { "INV ENTORY", "Owner", "GUILD" };   /* case-insensitive */
+    assert_int_equal(open_with(&f->d, good, err, sizeof err), DC_OK);
+}
+
+static void audit_reason_names(void **state)
+{
+    (void)state;
+    assert_string_equal(audit_reason_name(AUDIT_MEMBER_REMOVE), "member_remove");
+    assert_string_equal(audit_reason_name(AUDIT_GUILD_DELETE), "guild_delete");
+    assert_string_equal(audit_reason_name(AUDIT_LEFT_WHILE_OFFLINE), "left_while_offline");
+    assert_string_equal(audit_reason_name(AUDIT_SWEEP), "sweep");
+    assert_string_equal(audit_reason_name((audit_reason)42), "unknown");
+}
+
+static void open_errors(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    store *s = NULL;
+    assert_int_equal(store_open(&s, "", NULL, err, sizeof err), DC_ERR_USAGE);
+    store_opts ro = { .read_only = 1 };
+    assert_int_not_equal(store_open(&s, "/nonexistent/dir/bot.db", &ro, err, sizeof err), DC_OK);
+    assert_null(s);
+    assert_non_null(strstr(err, "/nonexistent/dir/bot.db"));
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    log_set_level(DCL_ERROR);
+    const struct CMUnitTest tests[] = {
+        T(delete_member_with_extra_tables),
+        T(delete_guild_with_extra_tables),
+        T(dry_run_deletes_nothing),
+        T(unassigned_rows_are_never_deleted),
+        T(adopt_unassigned_skips_conflicts),
+        T(each_user_guild_in_order),
+        T(kv_round_trip),
+        T(guild_state_round_trip),
+        T(audit_prune_and_totals),
+        T(transactions_group_and_roll_back),
+        T(clean_tables_are_validated),
+        cmocka_unit_test(audit_reason_names),
+        cmocka_unit_test(open_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
