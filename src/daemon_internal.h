@@ -36,6 +36,7 @@ typedef struct {
     int sweep_force;                 /* what the running sweep was started with */
     int sweep_dry_run;
     int64_t sweep_started_ms;
+    int64_t sweep_cursor;            /* discord_id the delete batches have reached */
     sweep_request current;           /* who asked for the running sweep (done NULL: the scheduler) */
     lws_sorted_usec_list_t sweep_sul;
     present_guild *present;

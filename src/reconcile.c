@@ -145,6 +145,7 @@ static void do_request(shard *s, const sw_action *a)
     present_guild *g = find_present(s, a->guild_id);
     if (g)
         g->not_before_ms = tl_now_ms() + RC_OP8_SPACING_MS;
+    s->sweep_cursor = 0;
     if (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
         sw_abort(s->sw, "cannot prepare the member set in the database", tl_now_ms());
         return;
@@ -177,7 +178,7 @@ static void do_delete_batch(shard *s, const sw_action *a)
     daemon *d = s->d;
     int64_t users = -1;
     if (turn_begin(d) == 0 &&
-        store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, wall_ms(), &users) != DC_OK) {
+        store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, wall_ms(), &s->sweep_cursor, &users) != DC_OK) {
         LOG_E("sweep", "guild %" PRIu64 ": delete batch failed: %s", a->guild_id, store_errmsg(d->st));
         users = -1;
     }

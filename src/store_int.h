@@ -52,7 +52,26 @@
     X(ST_KV_SET, "INSERT INTO cleaner_session_state (key, value) VALUES (?1, ?2) "       \
                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value")               \
     X(ST_KV_DEL, "DELETE FROM cleaner_session_state WHERE key = ?1")                     \
-    X(ST_KV_EACH, "SELECT key, value FROM cleaner_session_state ORDER BY key")
+    X(ST_KV_EACH, "SELECT key, value FROM cleaner_session_state ORDER BY key")           \
+    /* sweeps: the listed members live in a TEMP table (store_sweep.c) */                \
+    X(ST_SWEEP_CREATE, "CREATE TEMP TABLE IF NOT EXISTS cleaner_sweep_members ("         \
+                       "guild_id INTEGER NOT NULL, user_id INTEGER NOT NULL, "           \
+                       "PRIMARY KEY (guild_id, user_id)) WITHOUT ROWID")                 \
+    X(ST_SWEEP_CLEAR, "DELETE FROM temp.cleaner_sweep_members WHERE guild_id = ?1")      \
+    X(ST_SWEEP_ADD, "INSERT OR IGNORE INTO temp.cleaner_sweep_members (guild_id, user_id) " \
+                    "VALUES (?1, ?2)")                                                   \
+    X(ST_SWEEP_STALE, "SELECT count(*) FROM users u WHERE u.guild_id = ?1 AND NOT EXISTS " \
+                      "(SELECT 1 FROM temp.cleaner_sweep_members m "                     \
+                      "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id)")             \
+    X(ST_SWEEP_SAMPLE, "SELECT u.discord_id FROM users u WHERE u.guild_id = ?1 AND NOT EXISTS " \
+                       "(SELECT 1 FROM temp.cleaner_sweep_members m "                    \
+                       "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id) "            \
+                       "ORDER BY random() LIMIT ?2")                                     \
+    X(ST_SWEEP_BATCH, "SELECT u.discord_id FROM users u WHERE u.guild_id = ?1 "          \
+                      "AND u.discord_id > ?2 AND NOT EXISTS "                            \
+                      "(SELECT 1 FROM temp.cleaner_sweep_members m "                     \
+                      "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id) "             \
+                      "ORDER BY u.discord_id LIMIT ?3")
 
 typedef enum {
 #define STORE_STMT_ENUM(id, sql) id,

@@ -19,8 +19,11 @@ dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t 
 dc_err store_sweep_measure(store *s, uint64_t guild_id, int64_t *stale, int64_t *total,
                            uint64_t *sample, size_t cap, size_t *n_sample);
 /* Delete up to limit stale users' rows (users + clean_tables, audited as
- * `sweep`); rows receives how many users were removed. */
-dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int64_t now_ms, int64_t *users);
+ * `sweep`), walking discord_id upwards from *cursor (start at 0; it is
+ * advanced past the last user handled, so the whole sweep reads the guild's
+ * rows once).  users receives how many users were removed. */
+dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int64_t now_ms,
+                                int64_t *cursor, int64_t *users);
 dc_err store_sweep_close(store *s, uint64_t guild_id);
 
 #endif
