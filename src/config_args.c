@@ -143,8 +143,10 @@ static dc_err take_key(arg_walk *w, const char *name, size_t len, const char *in
 static dc_err take_option(arg_walk *w, int argc, char **argv, int *i, char *err, size_t errlen)
 {
     const char *arg = argv[*i];
-    if (arg[1] != '-')   /* single-dash options: only -h, handled by main */
-        return unknown_option(w, arg + 1, strlen(arg + 1), err, errlen);
+    if (arg[1] != '-') {   /* single-dash options: only -h, handled by main */
+        snprintf(err, errlen, "unknown option '%.64s' (see --help)", arg);
+        return DC_ERR_USAGE;
+    }
     const char *name = arg + 2, *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     const char *inline_value = eq ? eq + 1 : NULL;

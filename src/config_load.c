@@ -214,8 +214,10 @@ static dc_err read_token_fd(int fd, const char *path, char *buf, char *err, size
         ssize_t n = read(fd, buf + used, TOKEN_FILE_MAX - 1 - used);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            return token_file_error(err, errlen, path, strerror(errno));
+        if (n < 0) {
+            snprintf(err, errlen, "cannot read token file %s: %s", path, strerror(errno));
+            return DC_ERR_CONFIG;
+        }
         if (n == 0)
             break;
         used += (size_t)n;
@@ -232,8 +234,10 @@ dc_err config_resolve_token(config *cfg, char *err, size_t errlen)
     if (cfg->token || !path)
         return DC_OK;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return token_file_error(err, errlen, path, strerror(errno));
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read token file %s: %s", path, strerror(errno));
+        return DC_ERR_CONFIG;
+    }
     struct stat st;
     char buf[TOKEN_FILE_MAX], why[256];
     dc_err rc = DC_OK;

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* Levenshtein distance (insert, delete, substitute) between a and b.
+/* Edit distance (insert, delete, substitute, swap two neighbours) of a, b.
  * Words longer than SUGGEST_MAX_WORD count as far from everything. */
 #define SUGGEST_MAX_WORD 64
 size_t suggest_distance(const char *a, const char *b);
