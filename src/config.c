@@ -577,7 +577,7 @@ static char *trimmed_copy(const char *v)
 
 dc_err config_set(config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
-    char name[CONFIG_KEY_NAME_MAX];
+    char name[CONFIG_KEY_NAME_MAX] = "";
     const config_key *k = NULL;
     if (config_key_normalize(key, strlen(key), name, sizeof name))
         k = config_key_find(name);

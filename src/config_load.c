@@ -78,7 +78,11 @@ static dc_err load_line(config *cfg, char *line, int *is_token, char *why, size_
     const char *bad = NULL;
     char *value = parse_value(eq + 1, &bad);
     if (!value) {
-        snprintf(why, whylen, "%.*s: %s", CONFIG_KEY_NAME_MAX, line, bad);
+        /* A long "key" may be a pasted token: name it only when short. */
+        if (strlen(line) <= 40)
+            snprintf(why, whylen, "%s: %s", line, bad);
+        else
+            snprintf(why, whylen, "%s", bad);
         return DC_ERR_CONFIG;
     }
     char name[CONFIG_KEY_NAME_MAX];

@@ -546,6 +546,9 @@ static void token_never_in_error_messages(void **state)
     assert_int_equal(config_load_file(&cfg, "config.conf", err, sizeof err), DC_ERR_CONFIG);
     assert_null(strstr(err, FAKE_TOKEN));
     assert_null(strstr(err, "MTIz"));
+    write_file("config.conf", FAKE_TOKEN " = \"x\n", 0600);
+    assert_int_equal(config_load_file(&cfg, "config.conf", err, sizeof err), DC_ERR_CONFIG);
+    assert_string_equal(err, "config.conf:1: unterminated quote");
     write_file("config.conf", "token = \"" FAKE_TOKEN "\" junk\n", 0600);
     assert_int_equal(config_load_file(&cfg, "config.conf", err, sizeof err), DC_ERR_CONFIG);
     assert_null(strstr(err, FAKE_TOKEN));
