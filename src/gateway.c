@@ -330,7 +330,7 @@ static void emit_fatal(gw_session *gw, int code, const char *message, int exit_s
     LOG_E(GW_LOG, "shard %d: fatal: %s (close code %d)", gw->shard_id, message, code);
     push_action(gw, (gw_action){ .kind = GW_ACT_FATAL, .code = code, .text = message,
                                  .exit_status = exit_status }, NULL, NULL);
-    set_state(gw, GW_STOPPED, message);
+    set_state(gw, GW_STOPPED, "fatal");
 }
 
 /* Exponential backoff with "equal jitter": attempt k waits in
@@ -823,7 +823,8 @@ static void on_closed_by_us(gw_session *gw, int was_resuming, int64_t now)
 static void on_closed_by_peer(gw_session *gw, int code, int was_resuming, int64_t now)
 {
     gw_close_info ci = gw_close_lookup(code);
-    LOG_W(GW_LOG, "shard %d: connection closed: code %d %s (%s): %s", gw->shard_id, code,
+    if (ci.policy != GW_CLOSE_FATAL) /* emit_fatal logs the fatal ones */
+        LOG_W(GW_LOG, "shard %d: connection closed: code %d %s (%s): %s", gw->shard_id, code,
           ci.name, gw_close_policy_name(ci.policy), ci.message);
     switch (ci.policy) {
     case GW_CLOSE_FATAL:

@@ -105,7 +105,9 @@ void gw_shutdown(gw_session *gw, int64_t now_ms);
 
 /* Queue op 8 (query "", limit 0, nonce) for guild_id.  Sent when the session
  * is READY and the send budget (120/60 s, heartbeats reserved) allows.
- * DC_ERR_BUSY when not connected.  nonce <= 32 bytes. */
+ * DC_ERR_BUSY when not connected (or the queue is full); DC_ERR_USAGE for
+ * guild_id 0 or a nonce over 32 bytes.  Queued requests survive a
+ * reconnect and go out after the next READY/RESUMED. */
 dc_err gw_request_members(gw_session *gw, uint64_t guild_id, const char *nonce, int64_t now_ms);
 
 /* Queue any other application payload (e.g. op 3) under the same budget
