@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "err.h"
 
 #define CONFIG_MAX_CLEAN_TABLES 16
@@ -72,5 +73,39 @@ dc_err config_load_file(config *cfg, const char *path, char *err, size_t errlen)
 dc_err config_load_env(config *cfg, char *const *envp, char *err, size_t errlen);
 /* Read token_file if token unset; refuses group/world-readable files. */
 dc_err config_resolve_token(config *cfg, char *err, size_t errlen);
+
+/* A subcommand's own option ("--expect", takes_value 1).  Lists end with
+ * { NULL, 0 }.  config_load_args passes these through to the subcommand. */
+typedef struct {
+    const char *name;
+    int takes_value;
+} config_flag;
+
+/* Apply --key VALUE / --key=VALUE / --dry-run / --no-dry-run from argv[0..argc).
+ * --config FILE is skipped (see config_find_config_arg).  Positionals, "--"
+ * and everything after it, and the subcommand's own flags (with their value
+ * as a separate element) are copied in order into rest, which must have room
+ * for argc + 1 pointers; *n_rest receives their count and rest[*n_rest] is
+ * NULL.  Returns DC_ERR_USAGE for unknown options and bad values. */
+dc_err config_load_args(config *cfg, int argc, char **argv, const config_flag *own,
+                        char **rest, int *n_rest, char *err, size_t errlen);
+/* Find "--config FILE" anywhere in argv; *path is NULL when absent. */
+dc_err config_find_config_arg(int argc, char **argv, const config_flag *own,
+                              const char **path, char *err, size_t errlen);
+/* The whole chain: defaults, config file (--config, else CLEANER_CONFIG from
+ * envp), environment, flags, then config_resolve_token.  Registers the token
+ * with the log redactor as soon as it is known.  DC_ERR_USAGE for command-line
+ * mistakes, DC_ERR_CONFIG for file/environment/token-file ones. */
+dc_err config_load_all(config *cfg, int argc, char **argv, char *const *envp,
+                       const config_flag *own, char **rest, int *n_rest,
+                       char *err, size_t errlen);
+
+/* Every key with its flag, default, environment names and meaning. */
+void config_print_help(FILE *out);
+/* The same as a README markdown table: key, default, env, meaning. */
+void config_print_markdown(FILE *out);
+/* Effective values as "key = value" lines (a valid config file, except that
+ * the token is shown only as "(set)" / "(unset)"). */
+void config_dump(const config *cfg, FILE *out);
 
 #endif

@@ -32,6 +32,8 @@ typedef struct gw_session gw_session;
  * Filled from GET /gateway/bot's session_start_limit. */
 typedef struct {
     int remaining;              /* identifies left in the window; -1 = unknown */
+    int total;                  /* window size, refilled into `remaining` when reset_at_ms
+                                   passes (the window is 24 h); 0 = unknown */
     int64_t reset_at_ms;        /* owner's clock: when `remaining` refills */
     int max_concurrency;        /* identifies per 5 s per rate-limit key */
     int64_t last_identify_ms[16]; /* per key (shard_id % max_concurrency), 0 = never */
@@ -103,8 +105,15 @@ void gw_shutdown(gw_session *gw, int64_t now_ms);
 
 /* Queue op 8 (query "", limit 0, nonce) for guild_id.  Sent when the session
  * is READY and the send budget (120/60 s, heartbeats reserved) allows.
- * DC_ERR_BUSY when not connected.  nonce <= 32 bytes. */
+ * DC_ERR_BUSY when not connected (or the queue is full); DC_ERR_USAGE for
+ * guild_id 0 or a nonce over 32 bytes.  Queued requests survive a
+ * reconnect and go out after the next READY/RESUMED. */
 dc_err gw_request_members(gw_session *gw, uint64_t guild_id, const char *nonce, int64_t now_ms);
+
+/* Queue any other application payload (e.g. op 3) under the same budget
+ * as op 8 (110/60 s).  The payload is printed at once: DC_ERR_PROTO when it
+ * exceeds 4096 bytes, DC_ERR_BUSY when not connected or the queue is full. */
+dc_err gw_send_app(gw_session *gw, const cJSON *payload, int64_t now_ms);
 
 /* 1 when an action was written to *out, 0 when the queue is empty. */
 int gw_next_action(gw_session *gw, gw_action *out);

@@ -1,0 +1,268 @@
+/* test_cli.c - the built binary's command line: help, version, exit
+ * statuses for usage and configuration mistakes, and that the token never
+ * shows.  Commands are only run up to the point where they would do real
+ * work (--help, --print-config, or a settings error), so this test stays
+ * valid when the real run/sweep/migrate/status replace the stubs. */
+#define _XOPEN_SOURCE 700   /* nftw */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FAKE_TOKEN "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabCdE.fakefakefakefakefakefakefakefakefake12"
+
+static char binary[4096];
+static char tmpdir[64];
+
+typedef struct {
+    int status;          /* exit status, or -1 when killed */
+    char out[32768];
+    char err[32768];
+} result;
+
+static void read_all(const char *file, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* Runs the binary in tmpdir with exactly envp; args end with NULL. */
+static void run_cli(result *r, char *const *envp, ...)
+{
+    char *argv[32] = { binary };
+    int argc = 1;
+    va_list ap;
+    va_start(ap, envp);
+    while (argc < 31 && (argv[argc] = va_arg(ap, char *)) != NULL)
+        argc++;
+    va_end(ap);
+    argv[argc] = NULL;
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int out = open("out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open("err.txt", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(127);
+        execve(binary, argv, envp);
+        _exit(127);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    read_all("out.txt", r->out, sizeof r->out);
+    read_all("err.txt", r->err, sizeof r->err);
+}
+
+static char *const no_env[] = { "PATH=/usr/bin:/bin", NULL };
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static int remove_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *build = getenv("BUILD");
+    char cwd[2048];
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    snprintf(binary, sizeof binary, "%s/%s/discord-cleaner", cwd, build && *build ? build : "build");
+    if (access(binary, X_OK) != 0) {
+        fprintf(stderr, "test_cli: %s not built\n", binary);
+        return -1;
+    }
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dc-test-cli-XXXXXX");
+    if (!mkdtemp(tmpdir) || chdir(tmpdir) != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (chdir("/") != 0)
+        return -1;
+    return nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void usage_and_help(void **state)
+{
+    (void)state;
+    static result r;
+    run_cli(&r, no_env, NULL);
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "Usage: discord-cleaner COMMAND"));
+
+    run_cli(&r, no_env, "--help", NULL);
+    assert_int_equal(r.status, 0);
+    static const char *const names[] = { "run", "replay", "migrate", "sweep", "status", "version" };
+    char line[32];
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(line, sizeof line, "\n  %-9s ", names[i]);
+        assert_non_null(strstr(r.out, line));
+    }
+    run_cli(&r, no_env, "-h", NULL);
+    assert_int_equal(r.status, 0);
+    run_cli(&r, no_env, "help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "Usage: discord-cleaner COMMAND"));
+}
+
+static void command_help(void **state)
+{
+    (void)state;
+    static result r, h;
+    run_cli(&r, no_env, "run", "--help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "Usage: discord-cleaner run"));
+    assert_non_null(strstr(r.out, "--record FILE"));
+    assert_non_null(strstr(r.out, "--batch-size N"));
+
+    /* Help wins even over broken settings and unknown flags. */
+    run_cli(&r, no_env, "sweep", "--bogus", "--batch-size", "x", "-h", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--guild ID"));
+    run_cli(&h, no_env, "help", "sweep", NULL);
+    assert_int_equal(h.status, 0);
+    assert_string_equal(h.out, r.out);
+
+    run_cli(&r, no_env, "replay", "--help", NULL);
+    assert_non_null(strstr(r.out, "--expect FILE"));
+    run_cli(&r, no_env, "help", "config", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--max-message-bytes BYTES"));
+    run_cli(&r, no_env, "help", "config", "--markdown", NULL);
+    assert_non_null(strstr(r.out, "| `batch_size` | `500` |"));
+    run_cli(&r, no_env, "help", "nope", NULL);
+    assert_int_equal(r.status, 64);
+}
+
+static void version(void **state)
+{
+    (void)state;
+    static result r, v;
+    run_cli(&r, no_env, "--version", NULL);
+    assert_int_equal(r.status, 0);
+    assert_memory_equal(r.out, "discord-cleaner 0.1.0\n", 22);
+    assert_non_null(strstr(r.out, "libwebsockets "));
+    assert_non_null(strstr(r.out, "libcurl/"));
+    assert_non_null(strstr(r.out, "SQLite 3."));
+    assert_non_null(strstr(r.out, "cJSON 1."));
+    assert_non_null(strstr(r.out, "zlib 1."));
+    run_cli(&v, no_env, "version", NULL);
+    assert_int_equal(v.status, 0);
+    assert_string_equal(v.out, r.out);
+    run_cli(&v, no_env, "version", "extra", NULL);
+    assert_int_equal(v.status, 64);
+}
+
+static void usage_errors_exit_64(void **state)
+{
+    (void)state;
+    static result r;
+    run_cli(&r, no_env, "rnu", NULL);
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "unknown command 'rnu' (did you mean 'run'?)"));
+    run_cli(&r, no_env, "--dry-run", "run", NULL);
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "options go after it"));
+    run_cli(&r, no_env, "sweep", "--bach-size", "3", NULL);
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "unknown option '--bach-size' (did you mean '--batch-size'?)"));
+    run_cli(&r, no_env, "status", "--batch-size", "0", NULL);
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "expected a whole number from 1 to 100000, got '0'"));
+    run_cli(&r, no_env, "replay", "a.jsonl", "b.jsonl", NULL);
+    assert_int_equal(r.status, 64);
+    assert_non_null(strstr(r.err, "unexpected argument 'b.jsonl'"));
+    run_cli(&r, no_env, "migrate", "--record", "x", NULL);   /* run's flag, not migrate's */
+    assert_int_equal(r.status, 64);
+}
+
+static void config_errors_exit_78(void **state)
+{
+    (void)state;
+    static result r;
+    write_file("bad.conf", "# settings\nbatch_size = many\n", 0600);
+    run_cli(&r, no_env, "status", "--config", "bad.conf", NULL);
+    assert_int_equal(r.status, 78);
+    assert_non_null(strstr(r.err, "bad.conf:2: batch_size: expected a whole number from 1 to 100000, got 'many'"));
+
+    char *bad_env[] = { "CLEANER_SHARDS=4/2", NULL };
+    run_cli(&r, bad_env, "migrate", NULL);
+    assert_int_equal(r.status, 78);
+    assert_non_null(strstr(r.err, "environment variable CLEANER_SHARDS:"));
+
+    run_cli(&r, no_env, "run", NULL);
+    assert_int_equal(r.status, 78);
+    assert_non_null(strstr(r.err, "no bot token"));
+    run_cli(&r, no_env, "sweep", "--all", NULL);
+    assert_int_equal(r.status, 78);
+}
+
+static void token_stays_secret(void **state)
+{
+    (void)state;
+    static result r;
+    char *env[] = { "DISCORD_TOKEN=" FAKE_TOKEN, "CLEANER_BATCH_SIZE=7", "CLEANUP_BATCH_SIZE=5", NULL };
+    run_cli(&r, env, "run", "--print-config", "--batch-size", "9", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "token = (set)\n"));
+    assert_non_null(strstr(r.out, "batch_size = 9\n"));
+    assert_null(strstr(r.out, FAKE_TOKEN));
+    assert_null(strstr(r.err, FAKE_TOKEN));
+
+    run_cli(&r, env, "status", "--print-config", NULL);
+    assert_non_null(strstr(r.out, "batch_size = 7\n"));   /* CLEANER_ beats CLEANUP_ */
+
+    write_file("token", FAKE_TOKEN "\n", 0644);
+    run_cli(&r, no_env, "run", "--token-file", "token", NULL);
+    assert_int_equal(r.status, 78);
+    assert_non_null(strstr(r.err, "token file token is readable by group/others (mode 0644); chmod 600 it"));
+    assert_null(strstr(r.err, FAKE_TOKEN));
+
+    run_cli(&r, env, "sweep", "--max-delete-share", FAKE_TOKEN, NULL);
+    assert_int_equal(r.status, 64);
+    assert_null(strstr(r.err, FAKE_TOKEN));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(usage_and_help),
+        cmocka_unit_test(command_help),
+        cmocka_unit_test(version),
+        cmocka_unit_test(usage_errors_exit_64),
+        cmocka_unit_test(config_errors_exit_78),
+        cmocka_unit_test(token_stays_secret),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
