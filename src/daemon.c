@@ -56,7 +56,7 @@ static void kv_key(char *buf, size_t cap, int shard_id, const char *what)
     snprintf(buf, cap, "gw.%d.%s", shard_id, what);
 }
 
-static void kv_put(daemon *d, int shard_id, const char *what, const char *value)
+static void kv_put(dc_daemon *d, int shard_id, const char *what, const char *value)
 {
     char key[64];
     kv_key(key, sizeof key, shard_id, what);
@@ -65,7 +65,7 @@ static void kv_put(daemon *d, int shard_id, const char *what, const char *value)
         LOG_E("daemon", "cannot persist %s: %s", key, store_errmsg(d->st));
 }
 
-static void persist_shard(daemon *d, shard *s)
+static void persist_shard(dc_daemon *d, shard *s)
 {
     const char *sid = gw_session_id(s->gw), *url = gw_resume_url(s->gw);
     int64_t seq = gw_seq(s->gw);
@@ -86,7 +86,7 @@ static void persist_shard(daemon *d, shard *s)
 }
 
 /* Commit the loop turn: session state of every shard, then COMMIT. */
-static void flush(daemon *d)
+static void flush(dc_daemon *d)
 {
     d->flush_armed = 0;
     if (!d->st)
@@ -109,12 +109,12 @@ static void flush(daemon *d)
 
 static void on_flush_timer(lws_sorted_usec_list_t *sul)
 {
-    flush(lws_container_of(sul, daemon, flush_sul));
+    flush(lws_container_of(sul, dc_daemon, flush_sul));
 }
 
 /* Open the turn's transaction (once) and make sure it is committed before
  * the loop sleeps. */
-int turn_begin(daemon *d)
+int turn_begin(dc_daemon *d)
 {
     if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
         LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
@@ -138,7 +138,7 @@ static void on_fatal(void *ctx, tl_conn *c, int exit_status, const char *message
 
 /* ---- start-up: /gateway/bot, then one session per shard ------------------- */
 
-static void restore_shard(daemon *d, shard *s)
+static void restore_shard(dc_daemon *d, shard *s)
 {
     char key[64], sid[128], seq[32], url[512];
     s->saved_seq = -1;
@@ -166,7 +166,7 @@ static uint32_t wanted_intents(const config *cfg)
     return i;
 }
 
-static int start_shards(daemon *d)
+static int start_shards(dc_daemon *d)
 {
     char key[32], buf[32];
     snprintf(key, sizeof key, "gw.shard_count");
@@ -197,14 +197,14 @@ static int start_shards(daemon *d)
     return 0;
 }
 
-static void fetch_gateway(daemon *d);
+static void fetch_gateway(dc_daemon *d);
 
 static void on_start_retry(lws_sorted_usec_list_t *sul)
 {
-    fetch_gateway(lws_container_of(sul, daemon, start_sul));
+    fetch_gateway(lws_container_of(sul, dc_daemon, start_sul));
 }
 
-static int parse_gateway_bot(daemon *d, const rest_response *r)
+static int parse_gateway_bot(dc_daemon *d, const rest_response *r)
 {
     cJSON *j = cJSON_ParseWithLength(r->body, r->body_len);
     const cJSON *url = cJSON_GetObjectItemCaseSensitive(j, "url");
@@ -240,7 +240,7 @@ static int parse_gateway_bot(daemon *d, const rest_response *r)
 
 static void on_gateway_bot(void *ctx, const rest_response *r)
 {
-    daemon *d = ctx;
+    dc_daemon *d = ctx;
     if (d->stopping)
         return;
     if (r->status == 401) {
@@ -274,7 +274,7 @@ static void on_gateway_bot(void *ctx, const rest_response *r)
     lws_sul_schedule(d->lws, 0, &d->start_sul, on_start_retry, (lws_usec_t)wait * 1000);
 }
 
-static void fetch_gateway(daemon *d)
+static void fetch_gateway(dc_daemon *d)
 {
     if (rest_request(d->rest, "GET", "/gateway/bot", NULL, NULL, on_gateway_bot, d) != DC_OK) {
         LOG_E("daemon", "cannot send GET /gateway/bot");
@@ -286,7 +286,7 @@ static void fetch_gateway(daemon *d)
 
 static void on_housekeeping(lws_sorted_usec_list_t *sul)
 {
-    daemon *d = lws_container_of(sul, daemon, housekeeping_sul);
+    dc_daemon *d = lws_container_of(sul, dc_daemon, housekeeping_sul);
     int64_t pruned = 0;
     int64_t cutoff = wall_ms() - (int64_t)d->cfg->audit_retention_days * 86400000LL;
     if (store_audit_prune(d->st, cutoff, &pruned) == DC_OK && pruned)
@@ -297,7 +297,7 @@ static void on_housekeeping(lws_sorted_usec_list_t *sul)
 
 /* ---- stopping ------------------------------------------------------------- */
 
-static int all_stopped(daemon *d)
+static int all_stopped(dc_daemon *d)
 {
     for (int i = 0; i < d->n_shards; i++)
         if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED &&
@@ -309,17 +309,17 @@ static int all_stopped(daemon *d)
 /* While stopping, wake the loop regularly so its deadline is checked. */
 static void on_stop_tick(lws_sorted_usec_list_t *sul)
 {
-    daemon *d = lws_container_of(sul, daemon, stop_sul);
+    dc_daemon *d = lws_container_of(sul, dc_daemon, stop_sul);
     lws_sul_schedule(d->lws, 0, &d->stop_sul, on_stop_tick, 100 * 1000);
 }
 
-void count_removed(daemon *d, audit_reason why, int64_t rows)
+void count_removed(dc_daemon *d, audit_reason why, int64_t rows)
 {
     if ((int)why >= 0 && (int)why < 4)
         d->removed[why] += rows;
 }
 
-void request_stop(daemon *d, int status)
+void request_stop(dc_daemon *d, int status)
 {
     if (!d->stopping || (status && !d->exit_status))
         d->exit_status = status;
@@ -339,7 +339,7 @@ void request_stop(daemon *d, int status)
 
 /* ---- the loop -------------------------------------------------------------- */
 
-static int setup(daemon *d, const config *cfg)
+static int setup(dc_daemon *d, const config *cfg)
 {
     char err[512];
     if (!cfg->token || !*cfg->token) {
@@ -358,7 +358,9 @@ static int setup(daemon *d, const config *cfg)
         LOG_E("daemon", "database %s: %s", cfg->db, err);
         return dc_err_exit_status(e);
     }
-    static const struct lws_protocols protocols[] = { tl_protocol, { NULL, NULL, 0, 0, 0, NULL, 0 } };
+    static struct lws_protocols protocols[2];   /* lws keeps the pointer */
+    protocols[0] = tl_protocol;
+    memset(&protocols[1], 0, sizeof protocols[1]);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -378,7 +380,7 @@ static int setup(daemon *d, const config *cfg)
     return 0;
 }
 
-static void teardown(daemon *d)
+static void teardown(dc_daemon *d)
 {
     for (int i = 0; i < d->n_shards; i++) {
         tl_conn_free(d->shards[i].conn);
@@ -411,7 +413,7 @@ int daemon_run(const config *cfg, int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    daemon d;
+    dc_daemon d;
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
     d.started_wall_ms = wall_ms();

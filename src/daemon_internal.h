@@ -18,7 +18,15 @@
 #define START_RETRY_MAX_MS 60000
 #define MAX_PRESENT_GUILDS 2500      /* Discord's limit per shard */
 
-typedef struct daemon daemon;
+typedef struct dc_daemon dc_daemon;
+
+/* A sweep somebody asked for (command, CLI), waiting for its shard. */
+typedef struct {
+    uint64_t guild_id;
+    int force, dry_run;
+    void (*done)(void *ctx, uint64_t guild_id, const sw_action *result);
+    void *ctx;
+} sweep_request;
 
 /* A guild this session has seen available (GUILD_CREATE). */
 typedef struct {
@@ -28,7 +36,7 @@ typedef struct {
 } present_guild;
 
 typedef struct {
-    daemon *d;
+    dc_daemon *d;
     int id;
     gw_session *gw;
     tl_conn *conn;
@@ -46,15 +54,7 @@ typedef struct {
     char saved_resume[512];
 } shard;
 
-/* A sweep somebody asked for (command, CLI), waiting for its shard. */
-typedef struct {
-    uint64_t guild_id;
-    int force, dry_run;
-    void (*done)(void *ctx, uint64_t guild_id, const sw_action *result);
-    void *ctx;
-} sweep_request;
-
-struct daemon {
+struct dc_daemon {
     const config *cfg;
     store *st;
     struct lws_context *lws;
@@ -77,16 +77,16 @@ struct daemon {
 
 int64_t wall_ms(void);
 /* Open this loop turn's transaction (once) and arm the commit. 0 or -1. */
-int turn_begin(daemon *d);
-void request_stop(daemon *d, int status);
-void count_removed(daemon *d, audit_reason why, int64_t rows);
+int turn_begin(dc_daemon *d);
+void request_stop(dc_daemon *d, int status);
+void count_removed(dc_daemon *d, audit_reason why, int64_t rows);
 
 /* events.c */
 void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data);
 void ev_on_disconnect(void *ctx, tl_conn *c);
 
 /* reconcile.c */
-int rc_init(daemon *d, shard *s);
+int rc_init(dc_daemon *d, shard *s);
 void rc_free(shard *s);
 void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count);
 void rc_guild_absent(shard *s, uint64_t guild_id);
@@ -96,11 +96,11 @@ void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id);
 void rc_on_disconnect(shard *s);
 /* Queue an on-demand sweep; DC_ERR_NOTFOUND when no shard of this process
  * has the guild available. */
-dc_err rc_request(daemon *d, const sweep_request *r);
+dc_err rc_request(dc_daemon *d, const sweep_request *r);
 /* Abort a running sweep (shutdown). */
 void rc_abort(shard *s, const char *why);
 /* Start the periodic scheduler. */
-void rc_start(daemon *d);
-shard *rc_shard_of(daemon *d, uint64_t guild_id);
+void rc_start(dc_daemon *d);
+shard *rc_shard_of(dc_daemon *d, uint64_t guild_id);
 
 #endif

@@ -13,7 +13,7 @@
 #include "daemon_internal.h"
 #include "log.h"
 
-static void delete_member(daemon *d, const cl_action *a)
+static void delete_member(dc_daemon *d, const cl_action *a)
 {
     int64_t rows = 0;
     if (store_delete_member(d->st, a->guild_id, a->user_id, a->reason, d->cfg->dry_run,
@@ -30,12 +30,12 @@ static void delete_member(daemon *d, const cl_action *a)
 }
 
 typedef struct {
-    daemon *d;
+    dc_daemon *d;
     uint64_t guild_id;
     audit_reason why;
 } confirm_ctx;
 
-static void delete_guild(daemon *d, uint64_t guild_id, audit_reason why)
+static void delete_guild(dc_daemon *d, uint64_t guild_id, audit_reason why)
 {
     int64_t rows = 0;
     if (turn_begin(d) != 0)
@@ -56,7 +56,7 @@ static void delete_guild(daemon *d, uint64_t guild_id, audit_reason why)
 static void on_confirm_gone(void *ctx, const rest_response *r)
 {
     confirm_ctx *cc = ctx;
-    daemon *d = cc->d;
+    dc_daemon *d = cc->d;
     int gone = (r->status == 403 && r->json_code == 50001) || (r->status == 404 && r->json_code == 10004);
     if (gone) {
         delete_guild(d, cc->guild_id, cc->why);
@@ -75,7 +75,7 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
     free(cc);
 }
 
-static void confirm_gone(daemon *d, const cl_action *a)
+static void confirm_gone(dc_daemon *d, const cl_action *a)
 {
     char path[64];
     confirm_ctx *cc = malloc(sizeof *cc);
@@ -91,7 +91,7 @@ static void confirm_gone(daemon *d, const cl_action *a)
     }
 }
 
-static void apply(daemon *d, shard *s, const cl_action *a)
+static void apply(dc_daemon *d, shard *s, const cl_action *a)
 {
     int64_t rows = 0;
     switch (a->kind) {
@@ -171,7 +171,7 @@ static void route_to_sweep(shard *s, const char *event, const cJSON *data)
 void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data)
 {
     shard *s = ctx;
-    daemon *d = s->d;
+    dc_daemon *d = s->d;
     (void)c;
     (void)seq;
     d->events++;

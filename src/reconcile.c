@@ -44,7 +44,7 @@ static void arm(shard *s)
     lws_sul_schedule(s->d->lws, 0, &s->sweep_sul, on_sweep_timer, (lws_usec_t)(wait > 0 ? wait : 0) * 1000);
 }
 
-int rc_init(daemon *d, shard *s)
+int rc_init(dc_daemon *d, shard *s)
 {
     const config *c = d->cfg;
     sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
@@ -103,7 +103,7 @@ void rc_guild_absent(shard *s, uint64_t guild_id)
     }
 }
 
-shard *rc_shard_of(daemon *d, uint64_t guild_id)
+shard *rc_shard_of(dc_daemon *d, uint64_t guild_id)
 {
     for (int i = 0; i < d->n_shards; i++)
         if (find_present(&d->shards[i], guild_id))
@@ -141,7 +141,7 @@ static void do_confirm(shard *s, const sw_action *a)
 
 static void do_request(shard *s, const sw_action *a)
 {
-    daemon *d = s->d;
+    dc_daemon *d = s->d;
     present_guild *g = find_present(s, a->guild_id);
     if (g)
         g->not_before_ms = tl_now_ms() + RC_OP8_SPACING_MS;
@@ -175,7 +175,7 @@ static void do_measure(shard *s, const sw_action *a)
 
 static void do_delete_batch(shard *s, const sw_action *a)
 {
-    daemon *d = s->d;
+    dc_daemon *d = s->d;
     int64_t users = -1;
     if (turn_begin(d) == 0 &&
         store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, wall_ms(), &s->sweep_cursor, &users) != DC_OK) {
@@ -189,7 +189,7 @@ static void do_delete_batch(shard *s, const sw_action *a)
 
 static void do_done(shard *s, const sw_action *a)
 {
-    daemon *d = s->d;
+    dc_daemon *d = s->d;
     int64_t now = tl_now_ms();
     if (turn_begin(d) == 0) {
         store_sweep_close(d->st, a->guild_id);
@@ -208,7 +208,7 @@ static void do_done(shard *s, const sw_action *a)
 
 static void run_action(shard *s, const sw_action *a)
 {
-    daemon *d = s->d;
+    dc_daemon *d = s->d;
     switch (a->kind) {
     case SW_ACT_REQUEST_MEMBERS:
         do_request(s, a);
@@ -319,7 +319,7 @@ void rc_on_disconnect(shard *s)
 
 /* ---- scheduling --------------------------------------------------------------- */
 
-dc_err rc_request(daemon *d, const sweep_request *r)
+dc_err rc_request(dc_daemon *d, const sweep_request *r)
 {
     if (!rc_shard_of(d, r->guild_id))
         return DC_ERR_NOTFOUND;
@@ -355,7 +355,7 @@ static void begin(shard *s, const sweep_request *r)
 }
 
 /* An on-demand request for this shard, removed from the queue. */
-static int take_request(daemon *d, shard *s, sweep_request *out)
+static int take_request(dc_daemon *d, shard *s, sweep_request *out)
 {
     for (size_t i = 0; i < d->n_requests; i++) {
         present_guild *g = find_present(s, d->requests[i].guild_id);
@@ -370,7 +370,7 @@ static int take_request(daemon *d, shard *s, sweep_request *out)
 }
 
 /* The most overdue guild of this shard, or 0. */
-static uint64_t most_overdue(daemon *d, shard *s)
+static uint64_t most_overdue(dc_daemon *d, shard *s)
 {
     int64_t now_wall = wall_ms(), best_last = INT64_MAX;
     uint64_t best = 0;
@@ -391,7 +391,7 @@ static uint64_t most_overdue(daemon *d, shard *s)
     return best;
 }
 
-static void schedule_shard(daemon *d, shard *s)
+static void schedule_shard(dc_daemon *d, shard *s)
 {
     sweep_request r;
     if (sw_get_state(s->sw) != SW_IDLE || gw_get_state(s->gw) != GW_READY)
@@ -411,14 +411,14 @@ static void schedule_shard(daemon *d, shard *s)
 
 static void on_reconcile_tick(lws_sorted_usec_list_t *sul)
 {
-    daemon *d = lws_container_of(sul, daemon, reconcile_sul);
+    dc_daemon *d = lws_container_of(sul, dc_daemon, reconcile_sul);
     if (!d->stopping)
         for (int i = 0; i < d->n_shards; i++)
             schedule_shard(d, &d->shards[i]);
     lws_sul_schedule(d->lws, 0, &d->reconcile_sul, on_reconcile_tick, RC_TICK_MS * 1000);
 }
 
-void rc_start(daemon *d)
+void rc_start(dc_daemon *d)
 {
     on_reconcile_tick(&d->reconcile_sul);
 }
