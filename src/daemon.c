@@ -413,9 +413,15 @@ int daemon_run(const config *cfg, int argc, char **argv)
 {
     (void)argc;
     (void)argv;
+    return daemon_main(cfg, NULL);
+}
+
+int daemon_main(const config *cfg, struct oneshot *os)
+{
     dc_daemon d;
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
+    d.os = os;
     d.started_wall_ms = wall_ms();
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
     int rc = setup(&d, cfg);

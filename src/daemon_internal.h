@@ -72,8 +72,14 @@ struct dc_daemon {
     int64_t events;
     sweep_request *requests;         /* on-demand sweeps, FIFO */
     size_t n_requests, cap_requests;
-    int oneshot;                     /* `discord-cleaner sweep`: exit when requests are done */
+    struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */
+    int64_t last_present_ms;         /* last GUILD_CREATE seen (tl_now_ms) */
 };
+
+/* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */
+int daemon_main(const config *cfg, struct oneshot *os);
+/* sweep_cli.c: called every scheduler tick while a oneshot runs. */
+void oneshot_tick(dc_daemon *d);
 
 int64_t wall_ms(void);
 /* Open this loop turn's transaction (once) and arm the commit. 0 or -1. */

@@ -90,6 +90,7 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
         *g = (present_guild){ .id = guild_id };
     }
     g->member_count = member_count;
+    s->d->last_present_ms = tl_now_ms();
 }
 
 void rc_guild_absent(shard *s, uint64_t guild_id)
@@ -400,7 +401,7 @@ static void schedule_shard(dc_daemon *d, shard *s)
         begin(s, &r);
         return;
     }
-    if (d->oneshot)
+    if (d->os)
         return;
     memset(&r, 0, sizeof r);
     r.guild_id = most_overdue(d, s);
@@ -412,6 +413,8 @@ static void schedule_shard(dc_daemon *d, shard *s)
 static void on_reconcile_tick(lws_sorted_usec_list_t *sul)
 {
     dc_daemon *d = lws_container_of(sul, dc_daemon, reconcile_sul);
+    if (!d->stopping && d->os)
+        oneshot_tick(d);
     if (!d->stopping)
         for (int i = 0; i < d->n_shards; i++)
             schedule_shard(d, &d->shards[i]);
