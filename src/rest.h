@@ -7,6 +7,8 @@
  * lws_service().  Rate limits are handled by ratelimit.c; a 429 or 5xx is
  * retried (up to max_retries) before the callback sees it.
  *
+ * Every function here must be called on the lws service thread.
+ *
  * The token only ever goes into the Authorization header; it is never part
  * of an error text or a log line. */
 #ifndef DC_REST_H
