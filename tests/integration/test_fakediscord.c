@@ -442,6 +442,37 @@ static void test_gateway_demo_member_leaves(void **state)
 	fd_ws_close(&ws, 1000);
 }
 
+static void test_control_live_guild_events(void **state)
+{
+	fd_proc *p = *state;
+	fd_ws ws;
+	cJSON_Delete(connect_ready(p, &ws, "v=10&encoding=json&compress=zlib-stream", 33283));
+	cJSON_Delete(fd_ws_wait(&ws, "GUILD_CREATE", 0, TIMEOUT_MS));
+	cJSON *r = fd_post(p, "/_control/guilds", "{\"id\":\"7000000000000000000\",\"name\":\"New\","
+	                   "\"members\":[{\"id\":\"42\",\"username\":\"alice\",\"roles\":[]}]}");
+	assert_int_equal((int)num_at(r, "notified", NULL), 1);
+	cJSON_Delete(r);
+	cJSON *gc = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_string_equal(str_at(gc, "t", NULL), "GUILD_CREATE");
+	assert_string_equal(str_at(gc, "d", "id"), "7000000000000000000");
+	cJSON_Delete(gc);
+	cJSON_Delete(fd_post(p, "/_control/guilds/7000000000000000000/remove_bot", "{\"unavailable\":true}"));
+	cJSON *del = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_string_equal(str_at(del, "t", NULL), "GUILD_DELETE");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(del, "d"), "unavailable")));
+	cJSON_Delete(del);
+	/* Garbage that breaks the inflater: the client sees no payload. */
+	cJSON *raw = fd_post(p, "/_control/raw", "{\"corrupt_zlib\":true}");
+	assert_int_equal((int)num_at(raw, "connections", NULL), 1);
+	cJSON_Delete(raw);
+	assert_null(fd_ws_recv(&ws, TIMEOUT_MS));
+	assert_false(ws.closed);
+	/* A scripted close code reaches the client. */
+	cJSON_Delete(fd_post(p, "/_control/close", "{\"code\":4000}"));
+	expect_close(&ws, 4000);
+	fd_ws_close(&ws, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +488,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gateway_resume_replays_missed_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gateway_close_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gateway_demo_member_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_live_guild_events, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
