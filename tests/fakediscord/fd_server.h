@@ -1,0 +1,97 @@
+/* fd_server.h - the whole double's state: configuration, guild model,
+ * gateway sessions and connections, counters and the logs tests read back.
+ * One instance lives in main() and is reachable from every lws callback
+ * through lws_context_user(). */
+#ifndef FD_SERVER_H
+#define FD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <libwebsockets.h>
+#include <cjson/cJSON.h>
+#include "fd_state.h"
+
+#define FD_INTENT_GUILDS 1ULL
+#define FD_INTENT_GUILD_MEMBERS 2ULL
+#define FD_INTENT_GUILD_PRESENCES 256ULL
+#define FD_INTENT_MESSAGE_CONTENT 32768ULL
+#define FD_INTENTS_PRIVILEGED (FD_INTENT_GUILD_MEMBERS | FD_INTENT_GUILD_PRESENCES | \
+                               FD_INTENT_MESSAGE_CONTENT)
+/* Every assigned intent bit: 0-16, 20, 21, 24, 25. */
+#define FD_INTENTS_VALID (0x1ffffULL | (1ULL << 20) | (1ULL << 21) | (1ULL << 24) | (1ULL << 25))
+
+typedef struct {
+	char *token;
+	int heartbeat_interval_ms;
+	uint64_t enabled_intents;
+	int chunk_size;
+	int op8_rate_limit_s;       /* 0 disables the full-list limit */
+	int shards;                 /* recommended count in /gateway/bot */
+	int resume_window_s;
+	bool split_compressed;      /* each zlib payload as 2 WS messages */
+	int compressed_fragments;   /* >1: each zlib payload in N fragments */
+	uint64_t owner_ids[16];
+	int n_owner_ids;
+	uint64_t team[16];          /* team member ids; none = team null */
+	int n_team;
+	int max_concurrency;
+	size_t replay_cap_bytes;    /* per session; older events are dropped */
+	bool demo, verbose;
+} fd_config;
+
+typedef struct {
+	char prefix[256];
+	int count;
+	double retry_after;
+	bool global;
+} fd_rl_rule;
+
+typedef struct {
+	uint64_t guild_id;
+	int64_t at_ms;
+} fd_op8_stamp;
+
+struct fd_session;
+struct fd_conn;
+
+typedef struct fd_server {
+	struct lws_context *ctx;
+	int port;
+	fd_config cfg;
+	fd_state state;
+	struct fd_session *sessions;
+	struct fd_conn *conns;
+	int next_conn_no;
+	int identify_count, resume_count, heartbeats;
+	int session_remaining;
+	bool acks_enabled;
+	uint64_t next_snowflake;
+	cJSON *sent_log;      /* array: what clients sent over the gateway */
+	cJSON *request_log;   /* array: REST requests */
+	cJSON *messages;      /* array: POST /channels/{id}/messages bodies */
+	fd_rl_rule rl_rules[32];
+	int n_rl_rules;
+	fd_op8_stamp *op8_stamps;
+	size_t n_op8_stamps;
+	bool demo_armed;
+	lws_sorted_usec_list_t demo_sul;
+} fd_server;
+
+void fd_config_defaults(fd_config *cfg);
+void fd_server_init(fd_server *srv);
+/* Back to an empty state (guilds, sessions, logs, counters, rules); the
+ * configuration and the listening port stay. */
+void fd_server_reset(fd_server *srv);
+void fd_server_free(fd_server *srv);
+/* A fresh snowflake (monotonic, timestamped "now"). */
+uint64_t fd_server_snowflake(fd_server *srv);
+/* Adds the bot as a member with its username and bot flag. */
+void fd_server_add_bot(fd_guild *g);
+/* Builds the demo guild described in the README. */
+void fd_server_make_demo(fd_server *srv);
+
+#define FD_DEMO_GUILD 1000000000000000001ULL
+#define FD_DEMO_OWNER 1000000000000000100ULL
+#define FD_DEMO_LEAVER 1000000000000000124ULL
+
+#endif

@@ -1,0 +1,494 @@
+/* test_fakediscord.c - the loopback Discord double answers like Discord:
+ * REST auth/pagination/errors/429s, HELLO -> IDENTIFY -> READY ->
+ * GUILD_CREATE, heartbeat ACKs, op 8 chunking and its rate limit,
+ * zlib-stream framing, RESUME replay, and the fatal close codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "fake_client.h"
+
+#define TIMEOUT_MS 20000
+#define DEMO_GUILD "1000000000000000001"
+#define IDENTIFY_FMT "{\"op\":2,\"d\":{\"token\":\"%s\",\"intents\":%d," \
+	"\"properties\":{\"os\":\"linux\",\"browser\":\"t\",\"device\":\"t\"}}}"
+
+static int setup(void **state)
+{
+	static fd_proc proc;
+	static const char *const args[] = { "--demo", NULL };
+	if (fd_start(&proc, args) != 0)
+		return -1;
+	*state = &proc;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fd_proc *p = *state;
+	fd_stop(p);
+	/* SIGTERM must end the server cleanly (exit 0; 99 = valgrind errors). */
+	return p->exit_status == 0 ? 0 : -1;
+}
+
+static const char *str_at(const cJSON *j, const char *a, const char *b)
+{
+	const cJSON *x = cJSON_GetObjectItem(j, a);
+	if (b)
+		x = cJSON_GetObjectItem(x, b);
+	return cJSON_GetStringValue(x);
+}
+
+static double num_at(const cJSON *j, const char *a, const char *b)
+{
+	const cJSON *x = cJSON_GetObjectItem(j, a);
+	if (b)
+		x = cJSON_GetObjectItem(x, b);
+	assert_true(cJSON_IsNumber(x));
+	return x->valuedouble;
+}
+
+static void send_json(fd_ws *ws, const char *json)
+{
+	assert_int_equal(fd_ws_send_text(ws, json, strlen(json)), 0);
+}
+
+static void identify(fd_ws *ws, const char *token, int intents)
+{
+	char buf[512];
+	snprintf(buf, sizeof buf, IDENTIFY_FMT, token, intents);
+	send_json(ws, buf);
+}
+
+/* Connects, checks HELLO, identifies; returns READY (caller frees). */
+static cJSON *connect_ready(fd_proc *p, fd_ws *ws, const char *query, int intents)
+{
+	assert_int_equal(fd_ws_connect(ws, p->port, query), 0);
+	cJSON *hello = fd_ws_recv(ws, TIMEOUT_MS);
+	assert_non_null(hello);
+	assert_int_equal((int)num_at(hello, "op", NULL), 10);
+	assert_int_equal((int)num_at(hello, "d", "heartbeat_interval"), 41250);
+	cJSON_Delete(hello);
+	identify(ws, "test-token", intents);
+	cJSON *ready = fd_ws_wait(ws, "READY", 0, TIMEOUT_MS);
+	assert_non_null(ready);
+	return ready;
+}
+
+static void expect_close(fd_ws *ws, int code)
+{
+	cJSON *j;
+	while ((j = fd_ws_recv(ws, TIMEOUT_MS)) != NULL)
+		cJSON_Delete(j);
+	assert_true(ws->closed);
+	assert_int_equal(ws->close_code, code);
+}
+
+/* ---- REST ------------------------------------------------------------------ */
+
+static void test_rest_auth_and_user(void **state)
+{
+	fd_proc *p = *state;
+	long status;
+	cJSON *me = fd_request(p, "GET", "/api/v10/users/@me", NULL, "test-token", &status, NULL);
+	assert_int_equal(status, 200);
+	assert_string_equal(str_at(me, "id", NULL), "1000000000000000999");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(me, "bot")));
+	cJSON_Delete(me);
+
+	cJSON *no = fd_request(p, "GET", "/api/v10/users/@me", NULL, NULL, &status, NULL);
+	assert_int_equal(status, 401);
+	assert_string_equal(str_at(no, "message", NULL), "401: Unauthorized");
+	cJSON_Delete(no);
+	cJSON *bad = fd_request(p, "GET", "/api/v10/users/@me", NULL, "wrong", &status, NULL);
+	assert_int_equal(status, 401);
+	cJSON_Delete(bad);
+
+	/* The request log says whether auth came, never the token. */
+	cJSON *log = fd_get(p, "/_control/requests?since=0");
+	assert_int_equal(cJSON_GetArraySize(log), 3);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 0), "auth")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(log, 1), "auth")));
+	char *text = cJSON_PrintUnformatted(log);
+	assert_null(strstr(text, "test-token"));
+	free(text);
+	cJSON_Delete(log);
+}
+
+static void test_rest_members_pagination(void **state)
+{
+	fd_proc *p = *state;
+	long status;
+	char *headers = NULL;
+	cJSON *page = fd_request(p, "GET", "/api/v10/guilds/" DEMO_GUILD
+	                         "/members?limit=10&after=1000000000000000119",
+	                         NULL, "test-token", &status, &headers);
+	assert_int_equal(status, 200);
+	assert_non_null(strstr(headers, "x-ratelimit-bucket:"));
+	assert_non_null(strstr(headers, "x-ratelimit-remaining:"));
+	free(headers);
+	/* 120..124 and the bot (…999), ascending. */
+	assert_int_equal(cJSON_GetArraySize(page), 6);
+	assert_string_equal(str_at(cJSON_GetArrayItem(page, 0), "user", "id"), "1000000000000000120");
+	assert_string_equal(str_at(cJSON_GetArrayItem(page, 5), "user", "id"), "1000000000000000999");
+	cJSON_Delete(page);
+
+	cJSON *one = fd_request(p, "GET", "/api/v10/guilds/" DEMO_GUILD "/members", NULL,
+	                        "test-token", &status, NULL);
+	assert_int_equal(cJSON_GetArraySize(one), 1); /* default limit is 1 */
+	cJSON_Delete(one);
+	cJSON *bad = fd_request(p, "GET", "/api/v10/guilds/" DEMO_GUILD "/members?limit=1001",
+	                        NULL, "test-token", &status, NULL);
+	assert_int_equal(status, 400);
+	cJSON_Delete(bad);
+
+	cJSON *missing = fd_request(p, "GET", "/api/v10/guilds/" DEMO_GUILD "/members/42", NULL,
+	                            "test-token", &status, NULL);
+	assert_int_equal(status, 404);
+	assert_int_equal((int)num_at(missing, "code", NULL), 10007);
+	cJSON_Delete(missing);
+	cJSON *unknown = fd_request(p, "GET", "/api/v10/guilds/77", NULL, "test-token", &status, NULL);
+	assert_int_equal(status, 404);
+	assert_int_equal((int)num_at(unknown, "code", NULL), 10004);
+	cJSON_Delete(unknown);
+}
+
+static void test_rest_remove_bot_gives_403(void **state)
+{
+	fd_proc *p = *state;
+	long status;
+	cJSON *r = fd_post(p, "/_control/guilds/" DEMO_GUILD "/remove_bot", "{\"unavailable\":false}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")));
+	cJSON_Delete(r);
+	cJSON *g = fd_request(p, "GET", "/api/v10/guilds/" DEMO_GUILD, NULL, "test-token", &status, NULL);
+	assert_int_equal(status, 403);
+	assert_int_equal((int)num_at(g, "code", NULL), 50001);
+	cJSON_Delete(g);
+}
+
+static void test_rest_injected_429_and_messages(void **state)
+{
+	fd_proc *p = *state;
+	long status;
+	char *headers = NULL;
+	cJSON *r = fd_post(p, "/_control/ratelimit",
+	                   "{\"route\":\"/api/v10/channels/\",\"count\":1,\"retry_after\":1.5,\"global\":true}");
+	cJSON_Delete(r);
+	const char *body = "{\"content\":\"hello\",\"allowed_mentions\":{\"parse\":[]}}";
+	cJSON *limited = fd_request(p, "POST", "/api/v10/channels/55/messages", body, "test-token",
+	                            &status, &headers);
+	assert_int_equal(status, 429);
+	assert_true(num_at(limited, "retry_after", NULL) == 1.5);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(limited, "global")));
+	assert_non_null(strstr(headers, "retry-after: 2"));
+	assert_non_null(strstr(headers, "x-ratelimit-global: true"));
+	free(headers);
+	cJSON_Delete(limited);
+
+	cJSON *msg = fd_request(p, "POST", "/api/v10/channels/55/messages", body, "test-token", &status, NULL);
+	assert_int_equal(status, 200);
+	assert_string_equal(str_at(msg, "channel_id", NULL), "55");
+	assert_non_null(str_at(msg, "id", NULL));
+	cJSON_Delete(msg);
+	cJSON *msgs = fd_get(p, "/_control/messages");
+	assert_int_equal(cJSON_GetArraySize(msgs), 1);
+	assert_string_equal(str_at(cJSON_GetArrayItem(msgs, 0), "body", "content"), "hello");
+	cJSON_Delete(msgs);
+}
+
+static void test_control_million_members(void **state)
+{
+	fd_proc *p = *state;
+	cJSON *r = fd_post(p, "/_control/guilds",
+	                   "{\"id\":\"5000000000000000000\",\"name\":\"Big\","
+	                   "\"generate\":{\"count\":1000000,\"first_id\":\"3000000000000000000\"}}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r, "ok")));
+	cJSON_Delete(r);
+	cJSON *m = fd_get(p, "/_control/members/5000000000000000000");
+	assert_int_equal((int)num_at(m, "count", NULL), 1000001); /* + the bot */
+	assert_null(cJSON_GetObjectItem(m, "ids"));
+	cJSON_Delete(m);
+	cJSON *bad = fd_post(p, "/_control/guilds", "{\"name\":\"no id\"}");
+	assert_non_null(str_at(bad, "error", NULL));
+	cJSON_Delete(bad);
+}
+
+/* ---- gateway ----------------------------------------------------------------- */
+
+static void test_gateway_ready_and_heartbeat(void **state)
+{
+	fd_proc *p = *state;
+	fd_ws ws;
+	cJSON *ready = connect_ready(p, &ws, "v=10&encoding=json", 33283);
+	assert_int_equal((int)num_at(ready, "s", NULL), 1);
+	assert_int_equal((int)num_at(ready, "d", "v"), 10);
+	assert_non_null(str_at(ready, "d", "session_id"));
+	assert_non_null(strstr(str_at(ready, "d", "resume_gateway_url"), "ws://127.0.0.1:"));
+	cJSON *guilds = cJSON_GetObjectItem(cJSON_GetObjectItem(ready, "d"), "guilds");
+	assert_int_equal(cJSON_GetArraySize(guilds), 1);
+	assert_string_equal(str_at(cJSON_GetArrayItem(guilds, 0), "id", NULL), DEMO_GUILD);
+	cJSON_Delete(ready);
+
+	cJSON *gc = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_string_equal(str_at(gc, "t", NULL), "GUILD_CREATE");
+	assert_string_equal(str_at(gc, "d", "id"), DEMO_GUILD);
+	assert_int_equal((int)num_at(gc, "d", "member_count"), 26);
+	assert_string_equal(str_at(gc, "d", "owner_id"), "1000000000000000100");
+	cJSON_Delete(gc);
+
+	send_json(&ws, "{\"op\":1,\"d\":2}");
+	cJSON *ack = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_int_equal((int)num_at(ack, "op", NULL), 11);
+	cJSON_Delete(ack);
+
+	cJSON *st = fd_get(p, "/_control/state");
+	assert_int_equal((int)num_at(st, "identify_count", NULL), 1);
+	assert_int_equal((int)num_at(st, "heartbeats", NULL), 1);
+	assert_int_equal((int)num_at(st, "connections", NULL), 1);
+	cJSON_Delete(st);
+	cJSON *sent = fd_get(p, "/_control/sent?since=0");
+	assert_string_equal(str_at(cJSON_GetArrayItem(sent, 0), "d", "token"), "[REDACTED]");
+	cJSON_Delete(sent);
+	fd_ws_close(&ws, 1000);
+}
+
+static void test_gateway_op8_chunks_and_rate_limit(void **state)
+{
+	fd_proc *p = *state;
+	cJSON *r = fd_post(p, "/_control/guilds", "{\"id\":\"6000000000000000000\",\"name\":\"Mid\","
+	                   "\"generate\":{\"count\":2500,\"first_id\":\"4000000000000000000\"}}");
+	cJSON_Delete(r);
+	fd_ws ws;
+	cJSON_Delete(connect_ready(p, &ws, "v=10&encoding=json", 33283));
+	send_json(&ws, "{\"op\":8,\"d\":{\"guild_id\":\"6000000000000000000\",\"query\":\"\","
+	               "\"limit\":0,\"nonce\":\"sweep-1\"}}");
+	int members = 0;
+	for (int i = 0; i < 3; i++) {
+		cJSON *c = fd_ws_wait(&ws, "GUILD_MEMBERS_CHUNK", 0, TIMEOUT_MS);
+		assert_non_null(c);
+		assert_int_equal((int)num_at(c, "d", "chunk_index"), i);
+		assert_int_equal((int)num_at(c, "d", "chunk_count"), 3);
+		assert_string_equal(str_at(c, "d", "nonce"), "sweep-1");
+		assert_string_equal(str_at(c, "d", "guild_id"), "6000000000000000000");
+		members += cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "d"), "members"));
+		cJSON_Delete(c);
+	}
+	assert_int_equal(members, 2501);
+
+	/* A second full list within 30 s: RATE_LIMITED, not a close. */
+	send_json(&ws, "{\"op\":8,\"d\":{\"guild_id\":\"6000000000000000000\",\"query\":\"\",\"limit\":0,\"nonce\":\"n2\"}}");
+	cJSON *rl = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_string_equal(str_at(rl, "t", NULL), "RATE_LIMITED");
+	assert_int_equal((int)num_at(rl, "d", "opcode"), 8);
+	assert_true(num_at(rl, "d", "retry_after") > 0);
+	cJSON_Delete(rl);
+
+	/* user_ids: found members plus not_found. */
+	send_json(&ws, "{\"op\":8,\"d\":{\"guild_id\":\"6000000000000000000\","
+	               "\"user_ids\":[\"4000000000000000007\",\"17\"]}}");
+	cJSON *c = fd_ws_recv(&ws, TIMEOUT_MS);
+	cJSON *d = cJSON_GetObjectItem(c, "d");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "members")), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(d, "not_found")), 1);
+	cJSON_Delete(c);
+
+	/* Neither query nor user_ids: 4001. */
+	send_json(&ws, "{\"op\":8,\"d\":{\"guild_id\":\"6000000000000000000\"}}");
+	expect_close(&ws, 4001);
+	fd_ws_close(&ws, 0);
+}
+
+static void test_gateway_op8_silent_without_intent(void **state)
+{
+	fd_proc *p = *state;
+	fd_ws ws;
+	cJSON_Delete(connect_ready(p, &ws, "v=10&encoding=json", 1));
+	cJSON_Delete(fd_ws_wait(&ws, "GUILD_CREATE", 0, TIMEOUT_MS));
+	send_json(&ws, "{\"op\":8,\"d\":{\"guild_id\":\"" DEMO_GUILD "\",\"query\":\"\",\"limit\":0}}");
+	send_json(&ws, "{\"op\":1,\"d\":2}");
+	/* The very next payload is the ACK: the op 8 got no answer at all. */
+	cJSON *next = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_int_equal((int)num_at(next, "op", NULL), 11);
+	cJSON_Delete(next);
+	fd_ws_close(&ws, 1000);
+}
+
+static void test_gateway_zlib_stream(void **state)
+{
+	fd_proc *p = *state;
+	fd_ws ws;
+	cJSON *ready = connect_ready(p, &ws, "v=10&encoding=json&compress=zlib-stream", 33283);
+	assert_true(ws.last_ended_with_suffix);
+	cJSON_Delete(ready);
+	cJSON *gc = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_string_equal(str_at(gc, "t", NULL), "GUILD_CREATE");
+	cJSON_Delete(gc);
+	assert_int_equal(ws.text_messages, 0);
+	assert_int_equal(ws.binary_messages, ws.messages);
+
+	/* Split across two messages, then across fragments: still whole. */
+	cJSON_Delete(fd_post(p, "/_control/config", "{\"split_compressed\":true}"));
+	send_json(&ws, "{\"op\":1,\"d\":2}");
+	cJSON *ack = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_int_equal((int)num_at(ack, "op", NULL), 11);
+	cJSON_Delete(ack);
+	cJSON_Delete(fd_post(p, "/_control/config", "{\"split_compressed\":false,\"compressed_fragments\":3}"));
+	cJSON_Delete(fd_post(p, "/_control/dispatch", "{\"t\":\"TEST_EVENT\",\"d\":{\"x\":1}}"));
+	cJSON *ev = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_string_equal(str_at(ev, "t", NULL), "TEST_EVENT");
+	cJSON_Delete(ev);
+	assert_int_equal(ws.fragmented_messages, 1);
+	assert_int_equal(ws.messages, 6); /* HELLO READY GUILD_CREATE, ACK in 2 halves, event */
+	fd_ws_close(&ws, 1000);
+}
+
+static void test_gateway_resume_replays_missed_remove(void **state)
+{
+	fd_proc *p = *state;
+	fd_ws ws;
+	cJSON *ready = connect_ready(p, &ws, "v=10&encoding=json", 33283);
+	char sid[64];
+	snprintf(sid, sizeof sid, "%s", str_at(ready, "d", "session_id"));
+	cJSON_Delete(ready);
+	cJSON *gc = fd_ws_wait(&ws, "GUILD_CREATE", 0, TIMEOUT_MS);
+	int seq = (int)num_at(gc, "s", NULL);
+	cJSON_Delete(gc);
+	fd_ws_close(&ws, 0); /* TCP ends without a close frame: resumable */
+
+	cJSON_Delete(fd_delete(p, "/_control/guilds/" DEMO_GUILD "/members/1000000000000000110?event=1"));
+	cJSON_Delete(fd_delete(p, "/_control/guilds/" DEMO_GUILD "/members/1000000000000000111?event=0"));
+
+	assert_int_equal(fd_ws_connect(&ws, p->port, "v=10&encoding=json"), 0);
+	cJSON_Delete(fd_ws_recv(&ws, TIMEOUT_MS)); /* HELLO */
+	char buf[256];
+	snprintf(buf, sizeof buf, "{\"op\":6,\"d\":{\"token\":\"test-token\",\"session_id\":\"%s\",\"seq\":%d}}", sid, seq);
+	send_json(&ws, buf);
+	cJSON *ev = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_string_equal(str_at(ev, "t", NULL), "GUILD_MEMBER_REMOVE");
+	assert_int_equal((int)num_at(ev, "s", NULL), seq + 1);
+	assert_string_equal(str_at(ev, "d", "guild_id"), DEMO_GUILD);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "d"), "user"), "id")), "1000000000000000110");
+	cJSON_Delete(ev);
+	cJSON *resumed = fd_ws_recv(&ws, TIMEOUT_MS); /* the silent removal is not replayed */
+	assert_string_equal(str_at(resumed, "t", NULL), "RESUMED");
+	cJSON_Delete(resumed);
+	fd_ws_close(&ws, 4000);
+
+	/* Unknown session: op 9 false.  Sequence from the future: 4007. */
+	assert_int_equal(fd_ws_connect(&ws, p->port, "v=10&encoding=json"), 0);
+	cJSON_Delete(fd_ws_recv(&ws, TIMEOUT_MS));
+	send_json(&ws, "{\"op\":6,\"d\":{\"token\":\"test-token\",\"session_id\":\"nope\",\"seq\":1}}");
+	cJSON *inv = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_int_equal((int)num_at(inv, "op", NULL), 9);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(inv, "d")));
+	cJSON_Delete(inv);
+	snprintf(buf, sizeof buf, "{\"op\":6,\"d\":{\"token\":\"test-token\",\"session_id\":\"%s\",\"seq\":999}}", sid);
+	send_json(&ws, buf);
+	expect_close(&ws, 4007);
+	fd_ws_close(&ws, 0);
+}
+
+static void close_case(fd_proc *p, const char *payload, int code)
+{
+	fd_ws ws;
+	assert_int_equal(fd_ws_connect(&ws, p->port, "v=10&encoding=json"), 0);
+	cJSON_Delete(fd_ws_recv(&ws, TIMEOUT_MS));
+	assert_int_equal(fd_ws_send_text(&ws, payload, strlen(payload)), 0);
+	expect_close(&ws, code);
+	fd_ws_close(&ws, 0);
+}
+
+static void test_gateway_close_codes(void **state)
+{
+	fd_proc *p = *state;
+	char buf[512];
+	snprintf(buf, sizeof buf, IDENTIFY_FMT, "wrong-token", 513);
+	close_case(p, buf, 4004);
+	snprintf(buf, sizeof buf, IDENTIFY_FMT, "test-token", 1 << 18);
+	close_case(p, buf, 4013);
+	close_case(p, "this is not json", 4002);
+	close_case(p, "{\"op\":8,\"d\":{\"guild_id\":\"1\",\"query\":\"\",\"limit\":0}}", 4003);
+	close_case(p, "{\"op\":42,\"d\":null}", 4001);
+	char big[5000];
+	memset(big, ' ', sizeof big - 1);
+	big[0] = '{';
+	memcpy(big + sizeof big - 12, "\"op\":1}", 8);
+	close_case(p, big, 4002);
+
+	cJSON_Delete(fd_post(p, "/_control/config", "{\"enabled_intents\":1}"));
+	snprintf(buf, sizeof buf, IDENTIFY_FMT, "test-token", 33283);
+	close_case(p, buf, 4014);
+	cJSON *st = fd_get(p, "/_control/state");
+	assert_int_equal((int)num_at(st, "identify_count", NULL), 0);
+	cJSON_Delete(st);
+}
+
+static void test_gateway_demo_member_leaves(void **state)
+{
+	fd_proc *p = *state;
+	fd_ws ws;
+	cJSON_Delete(connect_ready(p, &ws, "v=10&encoding=json", 33283));
+	/* 5 s after the first READY the demo removes member …124. */
+	cJSON *ev = fd_ws_wait(&ws, "GUILD_MEMBER_REMOVE", 0, TIMEOUT_MS);
+	assert_non_null(ev);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "d"), "user"), "id")), "1000000000000000124");
+	cJSON_Delete(ev);
+	fd_ws_close(&ws, 1000);
+}
+
+static void test_control_live_guild_events(void **state)
+{
+	fd_proc *p = *state;
+	fd_ws ws;
+	cJSON_Delete(connect_ready(p, &ws, "v=10&encoding=json&compress=zlib-stream", 33283));
+	cJSON_Delete(fd_ws_wait(&ws, "GUILD_CREATE", 0, TIMEOUT_MS));
+	cJSON *r = fd_post(p, "/_control/guilds", "{\"id\":\"7000000000000000000\",\"name\":\"New\","
+	                   "\"members\":[{\"id\":\"42\",\"username\":\"alice\",\"roles\":[]}]}");
+	assert_int_equal((int)num_at(r, "notified", NULL), 1);
+	cJSON_Delete(r);
+	cJSON *gc = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_string_equal(str_at(gc, "t", NULL), "GUILD_CREATE");
+	assert_string_equal(str_at(gc, "d", "id"), "7000000000000000000");
+	cJSON_Delete(gc);
+	cJSON_Delete(fd_post(p, "/_control/guilds/7000000000000000000/remove_bot", "{\"unavailable\":true}"));
+	cJSON *del = fd_ws_recv(&ws, TIMEOUT_MS);
+	assert_string_equal(str_at(del, "t", NULL), "GUILD_DELETE");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(del, "d"), "unavailable")));
+	cJSON_Delete(del);
+	/* Garbage that breaks the inflater: the client sees no payload. */
+	cJSON *raw = fd_post(p, "/_control/raw", "{\"corrupt_zlib\":true}");
+	assert_int_equal((int)num_at(raw, "connections", NULL), 1);
+	cJSON_Delete(raw);
+	assert_null(fd_ws_recv(&ws, TIMEOUT_MS));
+	assert_false(ws.closed);
+	/* A scripted close code reaches the client. */
+	cJSON_Delete(fd_post(p, "/_control/close", "{\"code\":4000}"));
+	expect_close(&ws, 4000);
+	fd_ws_close(&ws, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rest_auth_and_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rest_members_pagination, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rest_remove_bot_gives_403, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rest_injected_429_and_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_million_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_ready_and_heartbeat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_op8_chunks_and_rate_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_op8_silent_without_intent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_zlib_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_resume_replays_missed_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_close_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_demo_member_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_live_guild_events, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
