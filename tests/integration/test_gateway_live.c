@@ -22,34 +22,45 @@ typedef struct {
     dh_proc d;
 } world;
 
+static int teardown_world(void **state)
+{
+    world *w = *state;
+    dh_cleanup(&w->d);
+    fd_stop(&w->fake);
+    free(w);
+    return 0;
+}
+
 /* A fake with one guild of 5 members (ids ...101-...105) and a database
  * holding their rows. */
 static int setup_world(void **state, const char *const fake_args[])
 {
     world *w = calloc(1, sizeof *w);
-    if (!w || dh_init(&w->d) != 0 || fd_start(&w->fake, fake_args) != 0)
+    if (!w || dh_init(&w->d) != 0 || fd_start(&w->fake, fake_args) != 0) {
+        if (w)
+            dh_cleanup(&w->d);
+        free(w);
         return -1;
+    }
     cJSON *r = fd_post(&w->fake, "/_control/guilds",
         "{\"id\":\"" GUILD "\",\"name\":\"Test\",\"owner_id\":\"1000000000000000101\","
         "\"members\":[{\"id\":\"1000000000000000101\",\"username\":\"a\"},{\"id\":\"1000000000000000102\",\"username\":\"b\"},"
         "{\"id\":\"1000000000000000103\",\"username\":\"c\"},{\"id\":\"1000000000000000104\",\"username\":\"d\"},"
         "{\"id\":\"1000000000000000105\",\"username\":\"e\"}]}");
     cJSON_Delete(r);
-    /* Schema first (the daemon migrates), then rows as the bot would write them. */
-    const char *args[] = { dh_bin("discord-cleaner"), "migrate", "--db", w->d.db, NULL };
-    char out[4096];
-    if (dh_run_cli(args, NULL, out, sizeof out) != 0) {
-        fprintf(stderr, "migrate failed: %s\n", out);
-        return -1;
-    }
-    char sql[2048] = "BEGIN;";
+    /* The bot's own table, as the bot creates it; the daemon adds the rest. */
+    char sql[2048] = "CREATE TABLE users (discord_id INTEGER NOT NULL, guild_id INTEGER, username TEXT, "
+                     "UNIQUE (discord_id, guild_id)); BEGIN;";
     for (int i = 101; i <= 105; i++)
         snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
                  "INSERT INTO users(discord_id, guild_id, username) VALUES (1000000000000000%d, %lld, 'u%d');",
                  i, GUILD_N, i);
     strcat(sql, "COMMIT;");
-    if (dh_db_exec(w->d.db, sql) != 0)
+    if (dh_db_exec(w->d.db, sql) != 0) {
+        *state = w;
+        teardown_world(state);
         return -1;
+    }
     *state = w;
     return 0;
 }
@@ -61,14 +72,6 @@ static int setup_fast_beats(void **state)
     return setup_world(state, args);
 }
 
-static int teardown_world(void **state)
-{
-    world *w = *state;
-    dh_cleanup(&w->d);
-    fd_stop(&w->fake);
-    free(w);
-    return 0;
-}
 
 static int rows_in_guild(world *w)
 {
@@ -289,7 +292,7 @@ static void two_shards_in_one_process(void **state)
     int shards_seen = 0;
     const cJSON *s;
     cJSON_ArrayForEach(s, sessions)
-        shards_seen |= 1 << cJSON_GetObjectItem(s, "shard")->valueint;
+        shards_seen |= 1 << cJSON_GetArrayItem(cJSON_GetObjectItem(s, "shard"), 0)->valueint;
     assert_int_equal(shards_seen, 3);
     cJSON_Delete(st);
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
