@@ -42,12 +42,6 @@ static void on_signal(int sig)
         lws_cancel_service(signal_ctx);   /* the one lws call safe here */
 }
 
-int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- persistence of the session --------------------------------------- */
 
@@ -107,9 +101,9 @@ static void flush(dc_daemon *d)
     }
 }
 
-static void on_flush_timer(lws_sorted_usec_list_t *sul)
+static void on_flush_timer(dc_timer *t)
 {
-    flush(lws_container_of(sul, dc_daemon, flush_sul));
+    flush(lws_container_of(t, dc_daemon, flush_timer));
 }
 
 /* Open the turn's transaction (once) and make sure it is committed before
@@ -122,7 +116,7 @@ int turn_begin(dc_daemon *d)
     }
     if (!d->flush_armed) {
         d->flush_armed = 1;
-        lws_sul_schedule(d->lws, 0, &d->flush_sul, on_flush_timer, 0);
+        loop_timer(d->loop, &d->flush_timer, on_flush_timer, 0);
     }
     return 0;
 }
@@ -166,6 +160,11 @@ static uint32_t wanted_intents(const config *cfg)
     return i;
 }
 
+static void kick_live(shard *s)
+{
+    tl_conn_kick(s->conn);
+}
+
 static int start_shards(dc_daemon *d)
 {
     char key[32], buf[32];
@@ -180,7 +179,7 @@ static int start_shards(dc_daemon *d)
         gw_config gc = { .token = d->cfg->token, .intents = wanted_intents(d->cfg),
                          .shard_id = s->id, .shard_count = d->shard_count,
                          .gateway_url = d->gateway_url, .compress = d->cfg->compress == COMPRESS_ZLIB_STREAM,
-                         .seed = (uint64_t)wall_ms() ^ ((uint64_t)s->id << 32), .budget = &d->budget };
+                         .seed = (uint64_t)loop_wall(d->loop) ^ ((uint64_t)s->id << 32), .budget = &d->budget };
         s->gw = gw_new(&gc);
         tl_handlers h = { .on_dispatch = ev_on_dispatch, .on_fatal = on_fatal,
                           .on_disconnect = ev_on_disconnect };
@@ -191,17 +190,18 @@ static int start_shards(dc_daemon *d)
             restore_shard(d, s);
         else
             s->saved_seq = -1;
-        gw_start(s->gw, tl_now_ms());
-        tl_conn_kick(s->conn);
+        s->kick = kick_live;
+        gw_start(s->gw, loop_now(d->loop));
+        s->kick(s);
     }
     return 0;
 }
 
 static void fetch_gateway(dc_daemon *d);
 
-static void on_start_retry(lws_sorted_usec_list_t *sul)
+static void on_start_retry(dc_timer *t)
 {
-    fetch_gateway(lws_container_of(sul, dc_daemon, start_sul));
+    fetch_gateway(lws_container_of(t, dc_daemon, start_timer));
 }
 
 static int parse_gateway_bot(dc_daemon *d, const rest_response *r)
@@ -220,7 +220,7 @@ static int parse_gateway_bot(dc_daemon *d, const rest_response *r)
     const cJSON *reset = cJSON_GetObjectItemCaseSensitive(lim, "reset_after");
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(lim, "max_concurrency");
     d->budget.remaining = cJSON_IsNumber(rem) ? rem->valueint : -1;
-    d->budget.reset_at_ms = tl_now_ms() + (cJSON_IsNumber(reset) ? (int64_t)reset->valuedouble : 0);
+    d->budget.reset_at_ms = loop_now(d->loop) + (cJSON_IsNumber(reset) ? (int64_t)reset->valuedouble : 0);
     d->budget.max_concurrency = cJSON_IsNumber(mc) && mc->valueint > 0 ? mc->valueint : 1;
     cJSON_Delete(j);
     if (d->cfg->shard_count) {
@@ -271,12 +271,12 @@ static void on_gateway_bot(void *ctx, const rest_response *r)
     d->start_attempts++;
     LOG_W("daemon", "GET /gateway/bot failed (HTTP %ld%s%s); retrying in %lld ms", r->status,
           r->error ? ": " : "", r->error ? r->error : "", (long long)wait);
-    lws_sul_schedule(d->lws, 0, &d->start_sul, on_start_retry, (lws_usec_t)wait * 1000);
+    loop_timer(d->loop, &d->start_timer, on_start_retry, wait);
 }
 
 static void fetch_gateway(dc_daemon *d)
 {
-    if (rest_request(d->rest, "GET", "/gateway/bot", NULL, NULL, on_gateway_bot, d) != DC_OK) {
+    if (loop_rest(d->loop, "GET", "/gateway/bot", NULL, NULL, on_gateway_bot, d) != DC_OK) {
         LOG_E("daemon", "cannot send GET /gateway/bot");
         request_stop(d, 70);
     }
@@ -284,15 +284,15 @@ static void fetch_gateway(dc_daemon *d)
 
 /* ---- housekeeping: audit retention --------------------------------------- */
 
-static void on_housekeeping(lws_sorted_usec_list_t *sul)
+static void on_housekeeping(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(sul, dc_daemon, housekeeping_sul);
+    dc_daemon *d = lws_container_of(t, dc_daemon, housekeeping_timer);
     int64_t pruned = 0;
-    int64_t cutoff = wall_ms() - (int64_t)d->cfg->audit_retention_days * 86400000LL;
+    int64_t cutoff = loop_wall(d->loop) - (int64_t)d->cfg->audit_retention_days * 86400000LL;
     if (store_audit_prune(d->st, cutoff, &pruned) == DC_OK && pruned)
         LOG_I("daemon", "pruned %" PRId64 " audit row(s) older than %d days", pruned,
               d->cfg->audit_retention_days);
-    lws_sul_schedule(d->lws, 0, &d->housekeeping_sul, on_housekeeping, 3600LL * LWS_USEC_PER_SEC);
+    loop_timer(d->loop, &d->housekeeping_timer, on_housekeeping, 3600LL * 1000);
 }
 
 /* ---- stopping ------------------------------------------------------------- */
@@ -307,10 +307,10 @@ static int all_stopped(dc_daemon *d)
 }
 
 /* While stopping, wake the loop regularly so its deadline is checked. */
-static void on_stop_tick(lws_sorted_usec_list_t *sul)
+static void on_stop_tick(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(sul, dc_daemon, stop_sul);
-    lws_sul_schedule(d->lws, 0, &d->stop_sul, on_stop_tick, 100 * 1000);
+    dc_daemon *d = lws_container_of(t, dc_daemon, stop_timer);
+    loop_timer(d->loop, &d->stop_timer, on_stop_tick, 100);
 }
 
 void count_removed(dc_daemon *d, audit_reason why, int64_t rows)
@@ -326,14 +326,14 @@ void request_stop(dc_daemon *d, int status)
     if (d->stopping)
         return;
     d->stopping = 1;
-    on_stop_tick(&d->stop_sul);
+    on_stop_tick(&d->stop_timer);
     for (int i = 0; i < d->n_shards; i++)
         rc_abort(&d->shards[i], "the daemon is stopping");
     flush(d);
     for (int i = 0; i < d->n_shards; i++)
         if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED) {
-            gw_shutdown(d->shards[i].gw, tl_now_ms());
-            tl_conn_kick(d->shards[i].conn);
+            gw_shutdown(d->shards[i].gw, loop_now(d->loop));
+            d->shards[i].kick(&d->shards[i]);
         }
 }
 
@@ -377,6 +377,7 @@ static int setup(dc_daemon *d, const config *cfg)
         LOG_E("daemon", "REST client: %s", err);
         return 70;
     }
+    loop_live_init(&d->live_loop, d->lws, d->rest);
     return 0;
 }
 
@@ -387,12 +388,12 @@ static void teardown(dc_daemon *d)
         gw_free(d->shards[i].gw);
         rc_free(&d->shards[i]);
     }
-    if (d->lws) {
-        lws_sul_cancel(&d->flush_sul);
-        lws_sul_cancel(&d->start_sul);
-        lws_sul_cancel(&d->housekeeping_sul);
-        lws_sul_cancel(&d->stop_sul);
-        lws_sul_cancel(&d->reconcile_sul);
+    if (d->loop) {
+        loop_cancel(d->loop, &d->flush_timer);
+        loop_cancel(d->loop, &d->start_timer);
+        loop_cancel(d->loop, &d->housekeeping_timer);
+        loop_cancel(d->loop, &d->stop_timer);
+        loop_cancel(d->loop, &d->reconcile_timer);
     }
     free(d->requests);
     rest_free(d->rest);
@@ -422,7 +423,9 @@ int daemon_main(const config *cfg, struct oneshot *os)
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
     d.os = os;
-    d.started_wall_ms = wall_ms();
+    loop_live_init(&d.live_loop, NULL, NULL);
+    d.loop = &d.live_loop;
+    d.started_wall_ms = loop_wall(d.loop);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
     int rc = setup(&d, cfg);
     if (rc != 0) {
@@ -439,7 +442,7 @@ int daemon_main(const config *cfg, struct oneshot *os)
     LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", cfg->db, cfg->api_base,
           cfg->dry_run ? ", DRY RUN (nothing is deleted)" : "");
     fetch_gateway(&d);
-    on_housekeeping(&d.housekeeping_sul);
+    on_housekeeping(&d.housekeeping_timer);
     int64_t stop_deadline = 0;
     while (!d.done) {
         if (lws_service(d.lws, 0) < 0)
@@ -455,8 +458,8 @@ int daemon_main(const config *cfg, struct oneshot *os)
         }
         if (d.stopping) {
             if (!stop_deadline)
-                stop_deadline = tl_now_ms() + 3000;
-            d.done = all_stopped(&d) || tl_now_ms() > stop_deadline;
+                stop_deadline = loop_now(d.loop) + 3000;
+            d.done = all_stopped(&d) || loop_now(d.loop) > stop_deadline;
         }
     }
     flush(&d);

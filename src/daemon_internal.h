@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "gateway.h"
+#include "loop.h"
 #include "rest.h"
 #include "store.h"
 #include "sweep.h"
@@ -35,7 +36,9 @@ typedef struct {
     int64_t not_before_ms;           /* no op 8 for this guild before (rate limit, retry) */
 } present_guild;
 
-typedef struct {
+typedef struct shard shard;
+
+struct shard {
     dc_daemon *d;
     int id;
     gw_session *gw;
@@ -46,13 +49,15 @@ typedef struct {
     int64_t sweep_started_ms;
     int64_t sweep_cursor;            /* discord_id the delete batches have reached */
     sweep_request current;           /* who asked for the running sweep (done NULL: the scheduler) */
-    lws_sorted_usec_list_t sweep_sul;
+    dc_timer sweep_timer;
+    /* Run the session's pending gw actions (live: tl_conn_kick; replay: its driver). */
+    void (*kick)(shard *s);
     present_guild *present;
     size_t n_present, cap_present;
     int64_t saved_seq;               /* what the database holds */
     char saved_session[128];
     char saved_resume[512];
-} shard;
+};
 
 struct dc_daemon {
     const config *cfg;
@@ -63,7 +68,9 @@ struct dc_daemon {
     shard shards[MAX_SHARDS];
     int n_shards, shard_count;
     char gateway_url[512];
-    lws_sorted_usec_list_t flush_sul, start_sul, housekeeping_sul, stop_sul, reconcile_sul;
+    dc_loop *loop;                   /* time, timers, REST (live or replay) */
+    dc_loop live_loop;
+    dc_timer flush_timer, start_timer, housekeeping_timer, stop_timer, reconcile_timer;
     int flush_armed;
     int start_attempts;
     int stopping, done, exit_status;
@@ -73,7 +80,7 @@ struct dc_daemon {
     sweep_request *requests;         /* on-demand sweeps, FIFO */
     size_t n_requests, cap_requests;
     struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */
-    int64_t last_present_ms;         /* last GUILD_CREATE seen (tl_now_ms) */
+    int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
 };
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */
@@ -81,7 +88,6 @@ int daemon_main(const config *cfg, struct oneshot *os);
 /* sweep_cli.c: called every scheduler tick while a oneshot runs. */
 void oneshot_tick(dc_daemon *d);
 
-int64_t wall_ms(void);
 /* Open this loop turn's transaction (once) and arm the commit. 0 or -1. */
 int turn_begin(dc_daemon *d);
 void request_stop(dc_daemon *d, int status);

@@ -17,7 +17,7 @@ static void delete_member(dc_daemon *d, const cl_action *a)
 {
     int64_t rows = 0;
     if (store_delete_member(d->st, a->guild_id, a->user_id, a->reason, d->cfg->dry_run,
-                            wall_ms(), &rows) != DC_OK) {
+                            loop_wall(d->loop), &rows) != DC_OK) {
         LOG_E("cleaner", "delete of user %" PRIu64 " in guild %" PRIu64 " failed: %s",
               a->user_id, a->guild_id, store_errmsg(d->st));
         return;
@@ -40,7 +40,7 @@ static void delete_guild(dc_daemon *d, uint64_t guild_id, audit_reason why)
     int64_t rows = 0;
     if (turn_begin(d) != 0)
         return;
-    if (store_delete_guild(d->st, guild_id, why, d->cfg->dry_run, wall_ms(), &rows) != DC_OK) {
+    if (store_delete_guild(d->st, guild_id, why, d->cfg->dry_run, loop_wall(d->loop), &rows) != DC_OK) {
         LOG_E("cleaner", "delete of guild %" PRIu64 " failed: %s", guild_id, store_errmsg(d->st));
         return;
     }
@@ -85,7 +85,7 @@ static void confirm_gone(dc_daemon *d, const cl_action *a)
     snprintf(path, sizeof path, "/guilds/%" PRIu64, a->guild_id);
     LOG_I("cleaner", "guild %" PRIu64 ": %s; confirming over REST before deleting", a->guild_id,
           a->reason == AUDIT_LEFT_WHILE_OFFLINE ? "left while offline" : "bot removed");
-    if (rest_request(d->rest, "GET", path, path + 8, NULL, on_confirm_gone, cc) != DC_OK) {
+    if (loop_rest(d->loop, "GET", path, path + 8, NULL, on_confirm_gone, cc) != DC_OK) {
         LOG_E("cleaner", "guild %" PRIu64 ": cannot send the confirmation request", a->guild_id);
         free(cc);
     }
@@ -103,7 +103,7 @@ static void apply(dc_daemon *d, shard *s, const cl_action *a)
         confirm_gone(d, a);
         break;
     case CL_GUILD_SEEN:
-        store_guild_seen(d->st, a->guild_id, s->id, wall_ms());
+        store_guild_seen(d->st, a->guild_id, s->id, loop_wall(d->loop));
         store_guild_set_unavailable(d->st, a->guild_id, 0);
         break;
     case CL_GUILD_UNAVAILABLE:
@@ -112,7 +112,7 @@ static void apply(dc_daemon *d, shard *s, const cl_action *a)
         rc_guild_absent(s, a->guild_id);
         break;
     case CL_MARK_RECONCILE:
-        store_guild_seen(d->st, a->guild_id, s->id, wall_ms());
+        store_guild_seen(d->st, a->guild_id, s->id, loop_wall(d->loop));
         store_guild_set_needs_reconcile(d->st, a->guild_id, 1);
         break;
     case CL_ADOPT_UNASSIGNED:

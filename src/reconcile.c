@@ -26,10 +26,10 @@
 
 static void drain(shard *s);
 
-static void on_sweep_timer(lws_sorted_usec_list_t *sul)
+static void on_sweep_timer(dc_timer *t)
 {
-    shard *s = lws_container_of(sul, shard, sweep_sul);
-    sw_tick(s->sw, tl_now_ms());
+    shard *s = lws_container_of(t, shard, sweep_timer);
+    sw_tick(s->sw, loop_now(s->d->loop));
     drain(s);
 }
 
@@ -37,11 +37,10 @@ static void arm(shard *s)
 {
     int64_t due = sw_next_deadline(s->sw);
     if (due == INT64_MAX) {
-        lws_sul_cancel(&s->sweep_sul);
+        loop_cancel(s->d->loop, &s->sweep_timer);
         return;
     }
-    int64_t wait = due - tl_now_ms();
-    lws_sul_schedule(s->d->lws, 0, &s->sweep_sul, on_sweep_timer, (lws_usec_t)(wait > 0 ? wait : 0) * 1000);
+    loop_timer(s->d->loop, &s->sweep_timer, on_sweep_timer, due - loop_now(s->d->loop));
 }
 
 int rc_init(dc_daemon *d, shard *s)
@@ -49,14 +48,14 @@ int rc_init(dc_daemon *d, shard *s)
     const config *c = d->cfg;
     sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
                         .max_delete_share = c->max_delete_share, .confirm_sample = c->confirm_sample };
-    s->sw = sw_new(&sc, (uint64_t)wall_ms() ^ (uint64_t)s->id);
+    s->sw = sw_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
     return s->sw ? 0 : -1;
 }
 
 void rc_free(shard *s)
 {
-    if (s->d && s->d->lws)
-        lws_sul_cancel(&s->sweep_sul);
+    if (s->d)
+        loop_cancel(s->d->loop, &s->sweep_timer);
     sw_free(s->sw);
     s->sw = NULL;
     free(s->present);
@@ -90,7 +89,7 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
         *g = (present_guild){ .id = guild_id };
     }
     g->member_count = member_count;
-    s->d->last_present_ms = tl_now_ms();
+    s->d->last_present_ms = loop_now(s->d->loop);
 }
 
 void rc_guild_absent(shard *s, uint64_t guild_id)
@@ -99,7 +98,7 @@ void rc_guild_absent(shard *s, uint64_t guild_id)
     if (g)
         *g = s->present[--s->n_present];
     if (sw_guild(s->sw) == guild_id) {
-        sw_abort(s->sw, "the guild became unavailable or was left", tl_now_ms());
+        sw_abort(s->sw, "the guild became unavailable or was left", loop_now(s->d->loop));
         drain(s);
     }
 }
@@ -123,7 +122,7 @@ static void on_confirmed(void *ctx, const rest_response *r)
 {
     confirm_ctx *cc = ctx;
     shard *s = cc->s;
-    sw_on_confirmed(s->sw, cc->user_id, r->status, r->json_code, tl_now_ms());
+    sw_on_confirmed(s->sw, cc->user_id, r->status, r->json_code, loop_now(s->d->loop));
     free(cc);
     drain(s);
 }
@@ -134,9 +133,9 @@ static void do_confirm(shard *s, const sw_action *a)
     confirm_ctx *cc = malloc(sizeof *cc);
     snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/%" PRIu64, a->guild_id, a->user_id);
     snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
-    if (!cc || rest_request(s->d->rest, "GET", path, major, NULL, on_confirmed, cc) != DC_OK) {
+    if (!cc || loop_rest(s->d->loop, "GET", path, major, NULL, on_confirmed, cc) != DC_OK) {
         free(cc);
-        sw_on_confirmed(s->sw, a->user_id, 0, 0, tl_now_ms());   /* "could not confirm" */
+        sw_on_confirmed(s->sw, a->user_id, 0, 0, loop_now(s->d->loop));   /* "could not confirm" */
     }
 }
 
@@ -145,17 +144,17 @@ static void do_request(shard *s, const sw_action *a)
     dc_daemon *d = s->d;
     present_guild *g = find_present(s, a->guild_id);
     if (g)
-        g->not_before_ms = tl_now_ms() + RC_OP8_SPACING_MS;
+        g->not_before_ms = loop_now(s->d->loop) + RC_OP8_SPACING_MS;
     s->sweep_cursor = 0;
     if (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
-        sw_abort(s->sw, "cannot prepare the member set in the database", tl_now_ms());
+        sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
         return;
     }
-    if (gw_request_members(s->gw, a->guild_id, a->nonce, tl_now_ms()) != DC_OK) {
-        sw_abort(s->sw, "the gateway session is not ready", tl_now_ms());
+    if (gw_request_members(s->gw, a->guild_id, a->nonce, loop_now(s->d->loop)) != DC_OK) {
+        sw_abort(s->sw, "the gateway session is not ready", loop_now(s->d->loop));
         return;
     }
-    tl_conn_kick(s->conn);
+    s->kick(s);
 }
 
 static void do_measure(shard *s, const sw_action *a)
@@ -168,10 +167,10 @@ static void do_measure(shard *s, const sw_action *a)
     if (cap > RC_SAMPLE_MAX)
         cap = RC_SAMPLE_MAX;
     if (store_sweep_measure(s->d->st, a->guild_id, &stale, &total, sample, cap, &n) != DC_OK) {
-        sw_abort(s->sw, "the database could not compare the member list", tl_now_ms());
+        sw_abort(s->sw, "the database could not compare the member list", loop_now(s->d->loop));
         return;
     }
-    sw_on_measured(s->sw, stale, total, sample, n, tl_now_ms());
+    sw_on_measured(s->sw, stale, total, sample, n, loop_now(s->d->loop));
 }
 
 static void do_delete_batch(shard *s, const sw_action *a)
@@ -179,22 +178,22 @@ static void do_delete_batch(shard *s, const sw_action *a)
     dc_daemon *d = s->d;
     int64_t users = -1;
     if (turn_begin(d) == 0 &&
-        store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, wall_ms(), &s->sweep_cursor, &users) != DC_OK) {
+        store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, loop_wall(s->d->loop), &s->sweep_cursor, &users) != DC_OK) {
         LOG_E("sweep", "guild %" PRIu64 ": delete batch failed: %s", a->guild_id, store_errmsg(d->st));
         users = -1;
     }
     if (users > 0)
         count_removed(d, AUDIT_SWEEP, users);
-    sw_on_batch_deleted(s->sw, users, tl_now_ms());
+    sw_on_batch_deleted(s->sw, users, loop_now(s->d->loop));
 }
 
 static void do_done(shard *s, const sw_action *a)
 {
     dc_daemon *d = s->d;
-    int64_t now = tl_now_ms();
+    int64_t now = loop_now(s->d->loop);
     if (turn_begin(d) == 0) {
         store_sweep_close(d->st, a->guild_id);
-        store_guild_set_last_sweep(d->st, a->guild_id, wall_ms(), a->removed, now - s->sweep_started_ms, a->text);
+        store_guild_set_last_sweep(d->st, a->guild_id, loop_wall(s->d->loop), a->removed, now - s->sweep_started_ms, a->text);
         if (a->ok && !a->guard_tripped && !s->sweep_dry_run)
             store_guild_set_needs_reconcile(d->st, a->guild_id, 0);
     }
@@ -217,7 +216,7 @@ static void run_action(shard *s, const sw_action *a)
     case SW_ACT_ADD_MEMBERS:
         if (turn_begin(d) != 0 ||
             store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n) != DC_OK)
-            sw_abort(s->sw, "cannot record the member list in the database", tl_now_ms());
+            sw_abort(s->sw, "cannot record the member list in the database", loop_now(s->d->loop));
         break;
     case SW_ACT_MEASURE:
         do_measure(s, a);
@@ -282,9 +281,9 @@ void rc_on_chunk(shard *s, const cJSON *d)
     uint64_t *ids = cJSON_IsArray(members) ? chunk_ids(members, &n, &bad) : NULL;
     if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(count) || !ids) {
         sw_abort(s->sw, bad ? "a member chunk lists a member without a user id"
-                            : "a member chunk of the wrong shape", tl_now_ms());
+                            : "a member chunk of the wrong shape", loop_now(s->d->loop));
     } else {
-        sw_on_chunk(s->sw, guild, nonce->valuestring, idx->valueint, count->valueint, ids, n, tl_now_ms());
+        sw_on_chunk(s->sw, guild, nonce->valuestring, idx->valueint, count->valueint, ids, n, loop_now(s->d->loop));
     }
     drain(s);                        /* ADD_MEMBERS points into ids */
     free(ids);
@@ -301,8 +300,8 @@ void rc_on_rate_limited(shard *s, const cJSON *d)
     double retry = cJSON_IsNumber(ra) && ra->valuedouble > 0 ? ra->valuedouble : 30.0;
     present_guild *g = find_present(s, guild);
     if (g)
-        g->not_before_ms = tl_now_ms() + (int64_t)(retry * 1000) + 500;
-    sw_on_rate_limited(s->sw, guild, retry, tl_now_ms());
+        g->not_before_ms = loop_now(s->d->loop) + (int64_t)(retry * 1000) + 500;
+    sw_on_rate_limited(s->sw, guild, retry, loop_now(s->d->loop));
     drain(s);
 }
 
@@ -314,7 +313,7 @@ void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id)
 
 void rc_on_disconnect(shard *s)
 {
-    sw_on_disconnect(s->sw, tl_now_ms());
+    sw_on_disconnect(s->sw, loop_now(s->d->loop));
     drain(s);
 }
 
@@ -349,7 +348,7 @@ static void begin(shard *s, const sweep_request *r)
     s->current = *r;
     s->sweep_force = r->force;
     s->sweep_dry_run = r->dry_run;
-    s->sweep_started_ms = tl_now_ms();
+    s->sweep_started_ms = loop_now(s->d->loop);
     if (sw_start(s->sw, r->guild_id, r->force, r->dry_run, s->sweep_started_ms) != DC_OK)
         return;
     drain(s);
@@ -360,7 +359,7 @@ static int take_request(dc_daemon *d, shard *s, sweep_request *out)
 {
     for (size_t i = 0; i < d->n_requests; i++) {
         present_guild *g = find_present(s, d->requests[i].guild_id);
-        if (!g || g->not_before_ms > tl_now_ms())
+        if (!g || g->not_before_ms > loop_now(s->d->loop))
             continue;
         *out = d->requests[i];
         memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof *out);
@@ -373,13 +372,13 @@ static int take_request(dc_daemon *d, shard *s, sweep_request *out)
 /* The most overdue guild of this shard, or 0. */
 static uint64_t most_overdue(dc_daemon *d, shard *s)
 {
-    int64_t now_wall = wall_ms(), best_last = INT64_MAX;
+    int64_t now_wall = loop_wall(s->d->loop), best_last = INT64_MAX;
     uint64_t best = 0;
     int settled = now_wall - d->started_wall_ms >= (int64_t)(d->cfg->reconcile_delay * 1000);
     for (size_t i = 0; i < s->n_present; i++) {
         present_guild *g = &s->present[i];
         store_guild_state st;
-        if (g->not_before_ms > tl_now_ms() || store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
+        if (g->not_before_ms > loop_now(s->d->loop) || store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
             continue;
         int64_t due = st.last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
         int wanted = (st.needs_reconcile && settled) || (st.last_sweep_ms && due <= now_wall) ||
@@ -410,26 +409,26 @@ static void schedule_shard(dc_daemon *d, shard *s)
         begin(s, &r);
 }
 
-static void on_reconcile_tick(lws_sorted_usec_list_t *sul)
+static void on_reconcile_tick(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(sul, dc_daemon, reconcile_sul);
+    dc_daemon *d = lws_container_of(t, dc_daemon, reconcile_timer);
     if (!d->stopping && d->os)
         oneshot_tick(d);
     if (!d->stopping)
         for (int i = 0; i < d->n_shards; i++)
             schedule_shard(d, &d->shards[i]);
-    lws_sul_schedule(d->lws, 0, &d->reconcile_sul, on_reconcile_tick, RC_TICK_MS * 1000);
+    loop_timer(d->loop, &d->reconcile_timer, on_reconcile_tick, RC_TICK_MS);
 }
 
 void rc_start(dc_daemon *d)
 {
-    on_reconcile_tick(&d->reconcile_sul);
+    on_reconcile_tick(&d->reconcile_timer);
 }
 
 void rc_abort(shard *s, const char *why)
 {
     if (s->sw && sw_get_state(s->sw) != SW_IDLE) {
-        sw_abort(s->sw, why, tl_now_ms());
+        sw_abort(s->sw, why, loop_now(s->d->loop));
         drain(s);
     }
 }

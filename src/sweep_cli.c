@@ -67,7 +67,7 @@ static void request_one(dc_daemon *d, struct oneshot *os, uint64_t guild_id)
 /* Once the sessions are up and the guild list has settled, queue the sweeps. */
 static void list_targets(dc_daemon *d, struct oneshot *os)
 {
-    int64_t now = tl_now_ms();
+    int64_t now = loop_now(d->loop);
     if (!all_ready(d)) {
         os->ready_since = 0;
         return;
