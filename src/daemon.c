@@ -80,7 +80,7 @@ static void persist_shard(dc_daemon *d, shard *s)
 }
 
 /* Commit the loop turn: session state of every shard, then COMMIT. */
-static void flush(dc_daemon *d)
+void daemon_flush(dc_daemon *d)
 {
     d->flush_armed = 0;
     if (!d->st)
@@ -103,7 +103,7 @@ static void flush(dc_daemon *d)
 
 static void on_flush_timer(dc_timer *t)
 {
-    flush(lws_container_of(t, dc_daemon, flush_timer));
+    daemon_flush(lws_container_of(t, dc_daemon, flush_timer));
 }
 
 /* Open the turn's transaction (once) and make sure it is committed before
@@ -160,6 +160,18 @@ static uint32_t wanted_intents(const config *cfg)
     return i;
 }
 
+int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed)
+{
+    s->d = d;
+    s->id = id;
+    gw_config gc = { .token = d->cfg->token, .intents = wanted_intents(d->cfg),
+                     .shard_id = id, .shard_count = d->shard_count,
+                     .gateway_url = d->gateway_url, .compress = d->cfg->compress == COMPRESS_ZLIB_STREAM,
+                     .seed = seed, .budget = &d->budget };
+    s->gw = gw_new(&gc);
+    return s->gw && rc_init(d, s) == 0 ? 0 : -1;
+}
+
 static void kick_live(shard *s)
 {
     tl_conn_kick(s->conn);
@@ -174,17 +186,13 @@ static int start_shards(dc_daemon *d)
     store_kv_set(d->st, key, buf);
     for (int i = 0; i < d->n_shards; i++) {
         shard *s = &d->shards[i];
-        s->d = d;
-        s->id = d->cfg->shard_count ? d->cfg->shard_first + i : i;
-        gw_config gc = { .token = d->cfg->token, .intents = wanted_intents(d->cfg),
-                         .shard_id = s->id, .shard_count = d->shard_count,
-                         .gateway_url = d->gateway_url, .compress = d->cfg->compress == COMPRESS_ZLIB_STREAM,
-                         .seed = (uint64_t)loop_wall(d->loop) ^ ((uint64_t)s->id << 32), .budget = &d->budget };
-        s->gw = gw_new(&gc);
+        int id = d->cfg->shard_count ? d->cfg->shard_first + i : i;
+        if (daemon_shard_init(d, s, id, (uint64_t)loop_wall(d->loop) ^ ((uint64_t)id << 32)) != 0)
+            return -1;
         tl_handlers h = { .on_dispatch = ev_on_dispatch, .on_fatal = on_fatal,
                           .on_disconnect = ev_on_disconnect };
-        s->conn = s->gw ? tl_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s) : NULL;
-        if (!s->conn || rc_init(d, s) != 0)
+        s->conn = tl_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s);
+        if (!s->conn)
             return -1;
         if (restorable)
             restore_shard(d, s);
@@ -329,7 +337,7 @@ void request_stop(dc_daemon *d, int status)
     on_stop_tick(&d->stop_timer);
     for (int i = 0; i < d->n_shards; i++)
         rc_abort(&d->shards[i], "the daemon is stopping");
-    flush(d);
+    daemon_flush(d);
     for (int i = 0; i < d->n_shards; i++)
         if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED) {
             gw_shutdown(d->shards[i].gw, loop_now(d->loop));
@@ -338,6 +346,38 @@ void request_stop(dc_daemon *d, int status)
 }
 
 /* ---- the loop -------------------------------------------------------------- */
+
+int daemon_open_store(dc_daemon *d)
+{
+    char err[512];
+    const config *cfg = d->cfg;
+    store_opts so = { .legacy_guild_id = cfg->legacy_guild_id, .clean_tables = cfg->clean_tables,
+                      .n_clean_tables = cfg->n_clean_tables };
+    dc_err e = store_open(&d->st, cfg->db, &so, err, sizeof err);
+    if (e != DC_OK) {
+        LOG_E("daemon", "database %s: %s", cfg->db, err);
+        return dc_err_exit_status(e);
+    }
+    return 0;
+}
+
+void daemon_free_core(dc_daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++) {
+        tl_conn_free(d->shards[i].conn);
+        gw_free(d->shards[i].gw);
+        rc_free(&d->shards[i]);
+    }
+    if (d->loop) {
+        loop_cancel(d->loop, &d->flush_timer);
+        loop_cancel(d->loop, &d->start_timer);
+        loop_cancel(d->loop, &d->housekeeping_timer);
+        loop_cancel(d->loop, &d->stop_timer);
+        loop_cancel(d->loop, &d->reconcile_timer);
+    }
+    free(d->requests);
+    store_close(d->st);
+}
 
 static int setup(dc_daemon *d, const config *cfg)
 {
@@ -351,13 +391,9 @@ static int setup(dc_daemon *d, const config *cfg)
         fprintf(stderr, "discord-cleaner: api_base: %s\n", err);
         return 78;
     }
-    store_opts so = { .legacy_guild_id = cfg->legacy_guild_id, .clean_tables = cfg->clean_tables,
-                      .n_clean_tables = cfg->n_clean_tables };
-    dc_err e = store_open(&d->st, cfg->db, &so, err, sizeof err);
-    if (e != DC_OK) {
-        LOG_E("daemon", "database %s: %s", cfg->db, err);
-        return dc_err_exit_status(e);
-    }
+    int rc = daemon_open_store(d);
+    if (rc != 0)
+        return rc;
     static struct lws_protocols protocols[2];   /* lws keeps the pointer */
     protocols[0] = tl_protocol;
     memset(&protocols[1], 0, sizeof protocols[1]);
@@ -383,23 +419,10 @@ static int setup(dc_daemon *d, const config *cfg)
 
 static void teardown(dc_daemon *d)
 {
-    for (int i = 0; i < d->n_shards; i++) {
-        tl_conn_free(d->shards[i].conn);
-        gw_free(d->shards[i].gw);
-        rc_free(&d->shards[i]);
-    }
-    if (d->loop) {
-        loop_cancel(d->loop, &d->flush_timer);
-        loop_cancel(d->loop, &d->start_timer);
-        loop_cancel(d->loop, &d->housekeeping_timer);
-        loop_cancel(d->loop, &d->stop_timer);
-        loop_cancel(d->loop, &d->reconcile_timer);
-    }
-    free(d->requests);
+    daemon_free_core(d);
     rest_free(d->rest);
     if (d->lws)
         lws_context_destroy(d->lws);
-    store_close(d->st);
 }
 
 static void lws_log_to_ours(int level, const char *line)
@@ -462,7 +485,7 @@ int daemon_main(const config *cfg, struct oneshot *os)
             d.done = all_stopped(&d) || loop_now(d.loop) > stop_deadline;
         }
     }
-    flush(&d);
+    daemon_flush(&d);
     signal_ctx = NULL;
     LOG_I("daemon", "stopped (exit status %d)", d.exit_status);
     teardown(&d);

@@ -85,6 +85,11 @@ struct dc_daemon {
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */
 int daemon_main(const config *cfg, struct oneshot *os);
+/* Pieces of the daemon that `replay` (with its virtual loop) reuses. */
+int daemon_open_store(dc_daemon *d);                /* 0 or an exit status */
+int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed);   /* gw session + sweep */
+void daemon_flush(dc_daemon *d);                    /* persist sessions, COMMIT the turn */
+void daemon_free_core(dc_daemon *d);                /* shards, timers, store */
 /* sweep_cli.c: called every scheduler tick while a oneshot runs. */
 void oneshot_tick(dc_daemon *d);
 

@@ -34,7 +34,15 @@ struct sweep {
     sw_action *q;
     size_t q_head, q_len, q_cap;
     char result[256];
+    sw_nonce_fn nonce_fn;
+    void *nonce_ctx;
 };
+
+void sw_set_nonce_source(sweep *sw, sw_nonce_fn fn, void *ctx)
+{
+    sw->nonce_fn = fn;
+    sw->nonce_ctx = ctx;
+}
 
 static uint64_t next_rand(sweep *sw)
 {
@@ -142,8 +150,9 @@ dc_err sw_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t no
     sw->started_ms = now_ms;
     /* The nonce ties chunks to this request; a late chunk of an aborted
      * earlier request must never complete this one. */
-    snprintf(sw->nonce, sizeof sw->nonce, "sw%08x%08x", ++sw->nonce_counter,
-             (unsigned)(next_rand(sw) & 0xffffffffu));
+    if (!sw->nonce_fn || sw->nonce_fn(sw->nonce_ctx, guild_id, sw->nonce, sizeof sw->nonce) != 0)
+        snprintf(sw->nonce, sizeof sw->nonce, "sw%08x%08x", ++sw->nonce_counter,
+                 (unsigned)(next_rand(sw) & 0xffffffffu));
     sw->state = SW_COLLECTING;
     sw->deadline_ms = now_ms + sw->cfg.chunk_timeout_ms;
     sw->result[0] = '\0';

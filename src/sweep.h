@@ -66,6 +66,11 @@ typedef struct {
 typedef struct sweep sweep;
 
 sweep *sw_new(const sweep_config *cfg, uint64_t seed);
+/* Replay: take each request's nonce from fn (the nonce the recorded session
+ * used, so recorded chunks match) instead of generating one.  fn writes at
+ * most cap bytes incl. NUL and returns 0, or -1 to fall back. */
+typedef int (*sw_nonce_fn)(void *ctx, uint64_t guild_id, char *out, size_t cap);
+void sw_set_nonce_source(sweep *sw, sw_nonce_fn fn, void *ctx);
 void sw_free(sweep *sw);
 
 /* Begin a sweep of guild_id.  DC_ERR_BUSY while another runs. */
