@@ -376,6 +376,13 @@ void daemon_free_core(dc_daemon *d)
         loop_cancel(d->loop, &d->reconcile_timer);
     }
     free(d->requests);
+    /* Contexts of REST requests still in flight: the client is freed
+     * next and cancels them without calling back. */
+    while (d->pending.next && d->pending.next != &d->pending) {
+        dc_pending *p = d->pending.next;
+        pending_del(p);
+        free(p);
+    }
     store_close(d->st);
 }
 
@@ -446,6 +453,7 @@ int daemon_main(const config *cfg, struct oneshot *os)
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
     d.os = os;
+    pending_init(&d.pending);
     loop_live_init(&d.live_loop, NULL, NULL);
     d.loop = &d.live_loop;
     d.started_wall_ms = loop_wall(d.loop);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "gateway.h"
 #include "loop.h"
+#include "pending.h"
 #include "rest.h"
 #include "store.h"
 #include "sweep.h"
@@ -81,6 +82,7 @@ struct dc_daemon {
     size_t n_requests, cap_requests;
     struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
+    dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
 };
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */

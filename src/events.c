@@ -30,6 +30,7 @@ static void delete_member(dc_daemon *d, const cl_action *a)
 }
 
 typedef struct {
+    dc_pending link;                 /* first: freed at shutdown if still in flight */
     dc_daemon *d;
     uint64_t guild_id;
     audit_reason why;
@@ -57,6 +58,7 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
 {
     confirm_ctx *cc = ctx;
     dc_daemon *d = cc->d;
+    pending_del(&cc->link);
     int gone = (r->status == 403 && r->json_code == 50001) || (r->status == 404 && r->json_code == 10004);
     if (gone) {
         delete_guild(d, cc->guild_id, cc->why);
@@ -81,12 +83,14 @@ static void confirm_gone(dc_daemon *d, const cl_action *a)
     confirm_ctx *cc = malloc(sizeof *cc);
     if (!cc)
         return;
-    *cc = (confirm_ctx){ d, a->guild_id, a->reason };
+    *cc = (confirm_ctx){ .d = d, .guild_id = a->guild_id, .why = a->reason };
+    pending_add(&d->pending, &cc->link);
     snprintf(path, sizeof path, "/guilds/%" PRIu64, a->guild_id);
     LOG_I("cleaner", "guild %" PRIu64 ": %s; confirming over REST before deleting", a->guild_id,
           a->reason == AUDIT_LEFT_WHILE_OFFLINE ? "left while offline" : "bot removed");
     if (loop_rest(d->loop, "GET", path, path + 8, NULL, on_confirm_gone, cc) != DC_OK) {
         LOG_E("cleaner", "guild %" PRIu64 ": cannot send the confirmation request", a->guild_id);
+        pending_del(&cc->link);
         free(cc);
     }
 }

@@ -114,6 +114,7 @@ shard *rc_shard_of(dc_daemon *d, uint64_t guild_id)
 /* ---- carrying out sweep actions --------------------------------------------- */
 
 typedef struct {
+    dc_pending link;                 /* first: freed at shutdown if still in flight */
     shard *s;
     uint64_t user_id;
 } confirm_ctx;
@@ -122,6 +123,7 @@ static void on_confirmed(void *ctx, const rest_response *r)
 {
     confirm_ctx *cc = ctx;
     shard *s = cc->s;
+    pending_del(&cc->link);
     sw_on_confirmed(s->sw, cc->user_id, r->status, r->json_code, loop_now(s->d->loop));
     free(cc);
     drain(s);
@@ -133,7 +135,14 @@ static void do_confirm(shard *s, const sw_action *a)
     confirm_ctx *cc = malloc(sizeof *cc);
     snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/%" PRIu64, a->guild_id, a->user_id);
     snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
+    if (cc) {
+        cc->s = s;
+        cc->user_id = a->user_id;
+        pending_add(&s->d->pending, &cc->link);
+    }
     if (!cc || loop_rest(s->d->loop, "GET", path, major, NULL, on_confirmed, cc) != DC_OK) {
+        if (cc)
+            pending_del(&cc->link);
         free(cc);
         sw_on_confirmed(s->sw, a->user_id, 0, 0, loop_now(s->d->loop));   /* "could not confirm" */
     }

@@ -340,10 +340,13 @@ static void rearm(rest_client *rc)
 static void pump(lws_sorted_usec_list_t *sul)
 {
     rest_client *rc = lws_container_of(sul, rest_client, sul);
-    curl_multi_perform(rc->multi, &rc->running);
-    drain_finished(rc);
-    if (start_released(rc))
+    /* A transfer may complete inside the very perform that started it (a
+     * reused loopback connection answers at once): drain again after every
+     * start, or its completion would sit unread while nothing is running. */
+    do {
         curl_multi_perform(rc->multi, &rc->running);
+        drain_finished(rc);
+    } while (start_released(rc));
     rearm(rc);
 }
 

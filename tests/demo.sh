@@ -18,10 +18,11 @@ i=0; while [ ! -s "$demo/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); d
 [ -s "$demo/port" ] || { echo "demo: the loopback double did not start" >&2; cat "$demo/fakediscord.out" >&2; exit 69; }
 port=$(cat "$demo/port")
 
-# The demo guild's 25 members (ids ...100-...124) plus 3 who left while
-# nobody watched (...900-...902).  The daemon creates the schema first.
-"$B/discord-cleaner" migrate --db "$demo/bot.db" >/dev/null
+# The bot's table, as a bot would create it, holding the demo guild's 25
+# members (ids ...100-...124) plus 3 who left while nobody watched
+# (...900-...902); the daemon adds its own tables on start.
 {
+  echo "CREATE TABLE users (discord_id INTEGER NOT NULL, guild_id INTEGER, username TEXT, UNIQUE (discord_id, guild_id));"
   echo "BEGIN;"
   n=100; while [ $n -le 124 ]; do
     echo "INSERT INTO users(discord_id, guild_id, username) VALUES (1000000000000000$n, 1000000000000000001, 'member$n');"
