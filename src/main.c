@@ -103,8 +103,9 @@ static void print_usage(FILE *out)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].brief);
     fputs("\nRun 'discord-cleaner COMMAND --help' for a command's options and\n"
           "'discord-cleaner help config' for every setting.\n"
-          "Exit status: 0 ok, 64 usage, 69 service unavailable, 70 internal error,\n"
-          "78 configuration error (others from sysexits.h).\n",
+          "Exit status: 0 ok, 64 usage, 66 no such database or guild, 69 service\n"
+          "unavailable, 70 internal error, 75 a sweep did not complete (retry),\n"
+          "77 bot token rejected, 78 configuration error (intents, shards, settings).\n",
           out);
 }
 
