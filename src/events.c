@@ -156,10 +156,23 @@ static int collect_guild(void *ctx, uint64_t guild_id, int64_t rows)
     return 0;
 }
 
+static int add_known_guild(void *ctx, const store_guild_state *g)
+{
+    shard *s = ctx;
+    if (g->shard_id == s->id && !g->unavailable)
+        rc_guild_present(s, g->guild_id, 0);
+    return 0;
+}
+
 /* Dispatches the sweep needs beyond the cleaner's policy. */
 static void route_to_sweep(shard *s, const char *event, const cJSON *data)
 {
-    if (strcmp(event, "GUILD_MEMBERS_CHUNK") == 0) {
+    if (strcmp(event, "RESUMED") == 0 && s->n_present == 0) {
+        /* A process that resumed a persisted session gets no READY and no
+         * GUILD_CREATEs: its guilds are the ones this shard had available
+         * (any it left meanwhile arrive as replayed GUILD_DELETEs). */
+        store_each_guild_state(s->d->st, add_known_guild, s);
+    } else if (strcmp(event, "GUILD_MEMBERS_CHUNK") == 0) {
         rc_on_chunk(s, data);
     } else if (strcmp(event, "RATE_LIMITED") == 0) {
         rc_on_rate_limited(s, data);

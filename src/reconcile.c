@@ -47,7 +47,8 @@ int rc_init(dc_daemon *d, shard *s)
 {
     const config *c = d->cfg;
     sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
-                        .max_delete_share = c->max_delete_share, .confirm_sample = c->confirm_sample };
+                        .max_delete_share = c->max_delete_share, .confirm_sample = c->confirm_sample,
+                        .rest_source = c->member_source == MEMBER_SOURCE_REST, .rest_fallback = 1 };
     s->sw = sw_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
     return s->sw ? 0 : -1;
 }
@@ -148,6 +149,76 @@ static void do_confirm(shard *s, const sw_action *a)
     }
 }
 
+/* ---- REST member pages (member_source = rest, or op 8's fallback) ---------- */
+
+typedef struct {
+    dc_pending link;                 /* first: freed at shutdown if still in flight */
+    shard *s;
+    uint64_t guild_id;
+} page_ctx;
+
+/* Member ids of a page: a JSON array of guild members.  NULL when the body
+ * is not that shape or a member lacks a user id (a page with a hole must
+ * never count). */
+static uint64_t *page_ids(const rest_response *r, size_t *n)
+{
+    cJSON *arr = cJSON_ParseWithLength(r->body, r->body_len);
+    const cJSON *m;
+    uint64_t *ids = NULL;
+    *n = 0;
+    if (cJSON_IsArray(arr) && (ids = malloc(((size_t)cJSON_GetArraySize(arr) + 1) * sizeof *ids))) {
+        cJSON_ArrayForEach(m, arr) {
+            uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(m, "user"), "id"));
+            if (!id) {
+                free(ids);
+                ids = NULL;
+                break;
+            }
+            ids[(*n)++] = id;
+        }
+    }
+    cJSON_Delete(arr);
+    return ids;
+}
+
+static void on_page(void *ctx, const rest_response *r)
+{
+    page_ctx *pc = ctx;
+    shard *s = pc->s;
+    size_t n = 0;
+    uint64_t *ids = r->status == 200 ? page_ids(r, &n) : NULL;
+    pending_del(&pc->link);
+    sw_on_page(s->sw, pc->guild_id, r->status == 200 && !ids ? 0 : r->status, ids, n, loop_now(s->d->loop));
+    free(pc);
+    drain(s);                        /* ADD_MEMBERS points into ids */
+    free(ids);
+}
+
+static void do_fetch_page(shard *s, const sw_action *a)
+{
+    dc_daemon *d = s->d;
+    char path[128], major[24];
+    if (a->user_id == 0 && (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK)) {
+        sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(d->loop));
+        return;
+    }
+    snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members?limit=%d&after=%" PRIu64, a->guild_id,
+             SW_PAGE_SIZE, a->user_id);
+    snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
+    page_ctx *pc = malloc(sizeof *pc);
+    if (pc) {
+        *pc = (page_ctx){ .s = s, .guild_id = a->guild_id };
+        pending_add(&d->pending, &pc->link);
+    }
+    if (!pc || loop_rest(d->loop, "GET", path, major, NULL, on_page, pc) != DC_OK) {
+        if (pc)
+            pending_del(&pc->link);
+        free(pc);
+        sw_on_page(s->sw, a->guild_id, 0, NULL, 0, loop_now(d->loop));
+    }
+}
+
 static void do_request(shard *s, const sw_action *a)
 {
     dc_daemon *d = s->d;
@@ -238,6 +309,9 @@ static void run_action(shard *s, const sw_action *a)
         break;
     case SW_ACT_DONE:
         do_done(s, a);
+        break;
+    case SW_ACT_FETCH_PAGE:
+        do_fetch_page(s, a);
         break;
     }
 }

@@ -36,6 +36,7 @@ struct sweep {
     char result[256];
     sw_nonce_fn nonce_fn;
     void *nonce_ctx;
+    int via_rest;                     /* collecting from REST pages */
 };
 
 void sw_set_nonce_source(sweep *sw, sw_nonce_fn fn, void *ctx)
@@ -118,6 +119,7 @@ static void reset(sweep *sw)
     sw->pending = NULL;
     sw->n_pending = 0;
     sw->chunk_count = sw->chunks_seen = 0;
+    sw->via_rest = 0;
     sw->members = sw->stale = sw->total_rows = sw->removed = 0;
     sw->deadline_ms = INT64_MAX;
     sw->state = SW_IDLE;
@@ -139,6 +141,17 @@ static void finish(sweep *sw, int ok, int guard, int64_t now_ms, const char *fmt
     reset(sw);
 }
 
+/* Collect the list from REST pages, from the first page. */
+static void start_rest(sweep *sw, int64_t now_ms, const char *why)
+{
+    sw->via_rest = 1;
+    sw->members = 0;
+    sw->state = SW_COLLECTING;
+    sw->deadline_ms = now_ms + 4 * sw->cfg.chunk_timeout_ms;   /* the REST client times out first */
+    LOG_I("sweep", "guild %" PRIu64 ": reading the member list over REST (%s)", sw->guild, why);
+    push(sw, (sw_action){ .kind = SW_ACT_FETCH_PAGE, .user_id = 0 });
+}
+
 dc_err sw_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t now_ms)
 {
     if (sw->state != SW_IDLE)
@@ -153,9 +166,13 @@ dc_err sw_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t no
     if (!sw->nonce_fn || sw->nonce_fn(sw->nonce_ctx, guild_id, sw->nonce, sizeof sw->nonce) != 0)
         snprintf(sw->nonce, sizeof sw->nonce, "sw%08x%08x", ++sw->nonce_counter,
                  (unsigned)(next_rand(sw) & 0xffffffffu));
+    sw->result[0] = '\0';
+    if (sw->cfg.rest_source) {
+        start_rest(sw, now_ms, "member_source = rest");
+        return DC_OK;
+    }
     sw->state = SW_COLLECTING;
     sw->deadline_ms = now_ms + sw->cfg.chunk_timeout_ms;
-    sw->result[0] = '\0';
     LOG_I("sweep", "guild %" PRIu64 ": requesting the full member list%s%s", guild_id,
           dry_run ? " (dry run)" : "", force ? " (forced)" : "");
     push(sw, (sw_action){ .kind = SW_ACT_REQUEST_MEMBERS, .nonce = sw->nonce });
@@ -172,7 +189,8 @@ static int chunk_shape_ok(sweep *sw, int idx, int count)
 void sw_on_chunk(sweep *sw, uint64_t guild_id, const char *nonce, int chunk_index, int chunk_count,
                  const uint64_t *ids, size_t n, int64_t now_ms)
 {
-    if (sw->state != SW_COLLECTING || guild_id != sw->guild || !nonce || strcmp(nonce, sw->nonce) != 0)
+    if (sw->state != SW_COLLECTING || sw->via_rest || guild_id != sw->guild || !nonce ||
+        strcmp(nonce, sw->nonce) != 0)
         return;
     if (!chunk_shape_ok(sw, chunk_index, chunk_count)) {
         finish(sw, 0, 0, now_ms, "aborted: chunk %d of %d does not fit the list (%d chunks expected); "
@@ -212,15 +230,48 @@ void sw_on_member_add(sweep *sw, uint64_t guild_id, uint64_t user_id)
 
 void sw_on_rate_limited(sweep *sw, uint64_t guild_id, double retry_after_s, int64_t now_ms)
 {
-    if (sw->state != SW_COLLECTING || guild_id != sw->guild)
+    if (sw->state != SW_COLLECTING || sw->via_rest || guild_id != sw->guild)
         return;
+    if (sw->cfg.rest_fallback && sw->chunks_seen == 0) {
+        char why[64];
+        snprintf(why, sizeof why, "op 8 rate limited for %.1f s", retry_after_s);
+        start_rest(sw, now_ms, why);
+        return;
+    }
     finish(sw, 0, 0, now_ms, "aborted: member list request rate limited (retry after %.1f s); nothing deleted",
            retry_after_s);
 }
 
+void sw_on_page(sweep *sw, uint64_t guild_id, long status, const uint64_t *ids, size_t n, int64_t now_ms)
+{
+    if (sw->state != SW_COLLECTING || !sw->via_rest || guild_id != sw->guild)
+        return;
+    if (status != 200) {
+        finish(sw, 0, 0, now_ms, "aborted: the REST member list failed after %" PRId64 " members (HTTP %ld)%s; "
+               "nothing deleted", sw->members, status,
+               status == 403 ? " -- is the Server Members intent enabled?" : "");
+        return;
+    }
+    uint64_t last = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] > last)
+            last = ids[i];
+    if (n)
+        push(sw, (sw_action){ .kind = SW_ACT_ADD_MEMBERS, .ids = ids, .n = n });
+    sw->members += (int64_t)n;
+    if (n < SW_PAGE_SIZE) {
+        sw->state = SW_MEASURING;
+        sw->deadline_ms = INT64_MAX;
+        push(sw, (sw_action){ .kind = SW_ACT_MEASURE });
+        return;
+    }
+    sw->deadline_ms = now_ms + 4 * sw->cfg.chunk_timeout_ms;
+    push(sw, (sw_action){ .kind = SW_ACT_FETCH_PAGE, .user_id = last });
+}
+
 void sw_on_disconnect(sweep *sw, int64_t now_ms)
 {
-    if (sw->state == SW_COLLECTING)
+    if (sw->state == SW_COLLECTING && !sw->via_rest)
         finish(sw, 0, 0, now_ms, "aborted: disconnected after %d of %d chunks; nothing deleted",
                sw->chunks_seen, sw->chunk_count);
 }
@@ -343,7 +394,12 @@ void sw_tick(sweep *sw, int64_t now_ms)
         return;
     switch (sw->state) {
     case SW_COLLECTING:
-        if (sw->chunk_count == 0)
+        if (sw->via_rest)
+            finish(sw, 0, 0, now_ms, "aborted: the REST member list stalled after %" PRId64 " members; "
+                   "nothing deleted", sw->members);
+        else if (sw->chunk_count == 0 && sw->cfg.rest_fallback)
+            start_rest(sw, now_ms, "op 8 was not answered");
+        else if (sw->chunk_count == 0)
             finish(sw, 0, 0, now_ms, "aborted: no answer to the member list request within %lld ms "
                    "(is the Server Members intent enabled?); nothing deleted",
                    (long long)sw->cfg.chunk_timeout_ms);

@@ -16,7 +16,12 @@
  *   DELETING: DELETE_BATCH(batch_size) every batch_delay until a short batch
  *
  * Anything incomplete aborts and deletes nothing: a missing chunk (timeout),
- * a RATE_LIMITED answer, a disconnect, a chunk of another shape. */
+ * a RATE_LIMITED answer, a disconnect, a chunk of another shape.
+ *
+ * The member list can also come from REST (GET /guilds/{id}/members, 1000 per
+ * page, ascending ids): always with rest_source, or when op 8 was rate
+ * limited or not answered at all and rest_fallback is set.  A failed page
+ * aborts the same way. */
 #ifndef DC_SWEEP_H
 #define DC_SWEEP_H
 
@@ -30,6 +35,8 @@ typedef struct {
     double max_delete_share;     /* guard */
     int confirm_sample;          /* ids confirmed over REST before deleting */
     int64_t chunk_timeout_ms;    /* silence allowed before/between chunks; 0 = 15000 */
+    int rest_source;             /* member_source = rest: page REST instead of op 8 */
+    int rest_fallback;           /* op 8 rate limited or unanswered: page REST instead */
 } sweep_config;
 
 typedef enum {
@@ -48,6 +55,8 @@ typedef enum {
     SW_ACT_CONFIRM,             /* GET /guilds/{guild}/members/{.user_id}; answer with sw_on_confirmed() */
     SW_ACT_DELETE_BATCH,        /* delete up to .n stale rows; answer with sw_on_batch_deleted() */
     SW_ACT_DONE,                /* finished: .ok, .removed, .text = result for logs/status; drop the member set */
+    SW_ACT_FETCH_PAGE,          /* GET /guilds/{guild}/members?limit=1000&after=.user_id; answer with
+                                   sw_on_page(); .user_id == 0: open an empty member set first */
 } sw_action_kind;
 
 typedef struct {
@@ -80,6 +89,10 @@ dc_err sw_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t no
 void sw_on_chunk(sweep *sw, uint64_t guild_id, const char *nonce, int chunk_index, int chunk_count,
                  const uint64_t *ids, size_t n, int64_t now_ms);
 void sw_on_member_add(sweep *sw, uint64_t guild_id, uint64_t user_id);
+/* One REST page of members (status: HTTP status, 0 = transport or parse
+ * failure).  A page shorter than SW_PAGE_SIZE is the last. */
+#define SW_PAGE_SIZE 1000
+void sw_on_page(sweep *sw, uint64_t guild_id, long status, const uint64_t *ids, size_t n, int64_t now_ms);
 /* RATE_LIMITED for opcode 8: abort with the retry time in the result. */
 void sw_on_rate_limited(sweep *sw, uint64_t guild_id, double retry_after_s, int64_t now_ms);
 /* The gateway connection dropped: a list in flight is incomplete. */

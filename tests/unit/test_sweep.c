@@ -301,6 +301,89 @@ static void one_sweep_at_a_time(void **state)
     sw_free(sw);
 }
 
+
+static const sweep_config rest_cfg = { .batch_size = 3, .batch_delay_ms = 100, .max_delete_share = 0.5,
+                                       .confirm_sample = 2, .chunk_timeout_ms = 1000, .rest_source = 1 };
+
+static void rest_source_pages_until_a_short_page(void **state)
+{
+    (void)state;
+    sweep *sw = sw_new(&rest_cfg, 1);
+    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
+    sw_action a;
+    assert_int_equal(sw_next_action(sw, &a), 1);
+    assert_int_equal(a.kind, SW_ACT_FETCH_PAGE);
+    assert_true(a.user_id == 0);                    /* first page: open the set */
+    static uint64_t page[SW_PAGE_SIZE];
+    for (size_t i = 0; i < SW_PAGE_SIZE; i++)
+        page[i] = 100 + i;
+    sw_on_chunk(sw, G, "x", 0, 1, ids, 3, 5);       /* op 8 chunks do not count here */
+    assert_int_equal(sw_next_action(sw, &a), 0);
+    sw_on_page(sw, G, 200, page, SW_PAGE_SIZE, 10);
+    int adds = 0;
+    sw_action last;
+    drain(sw, &last, NULL, SW_ACT_ADD_MEMBERS, &adds);
+    assert_int_equal(adds, 1);
+    assert_int_equal(last.kind, SW_ACT_FETCH_PAGE);
+    assert_true(last.user_id == 100 + SW_PAGE_SIZE - 1);   /* after = highest id */
+    sw_on_page(sw, G, 200, ids, 3, 20);
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_MEASURE);
+    int chunks, count;
+    int64_t members, removed, stale;
+    sw_progress(sw, &chunks, &count, &members, &removed, &stale);
+    assert_int_equal(members, SW_PAGE_SIZE + 3);
+    sw_free(sw);
+}
+
+static void rest_page_failure_aborts(void **state)
+{
+    (void)state;
+    sweep *sw = sw_new(&rest_cfg, 1);
+    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_page(sw, G, 403, NULL, 0, 10);
+    expect_abort(sw, "Server Members intent");
+    assert_int_equal(sw_start(sw, G, 0, 0, 20), DC_OK);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_page(sw, G, 0, NULL, 0, 30);              /* transport or parse failure */
+    expect_abort(sw, "REST member list failed");
+    sw_free(sw);
+}
+
+static void op8_rate_limit_or_silence_falls_back_to_rest(void **state)
+{
+    (void)state;
+    sweep_config c = cfg;
+    c.rest_fallback = 1;
+    sweep *sw = sw_new(&c, 1);
+    char nonce[40];
+    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
+    drain(sw, NULL, nonce, 0, NULL);
+    sw_on_rate_limited(sw, G, 29.5, 5);
+    sw_action last;
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_FETCH_PAGE);
+    assert_int_equal(sw_get_state(sw), SW_COLLECTING);
+    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 6);     /* a late chunk: ignored now */
+    assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
+    sw_on_page(sw, G, 200, ids, 3, 10);
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_MEASURE);
+    sw_free(sw);
+    /* silence */
+    sw = sw_new(&c, 1);
+    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_tick(sw, 1000);
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_FETCH_PAGE);
+    /* a REST list that stalls still aborts */
+    sw_tick(sw, 1000 + 4000);
+    expect_abort(sw, "stalled");
+    sw_free(sw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +401,9 @@ int main(void)
         cmocka_unit_test(database_error_stops_deleting),
         cmocka_unit_test(joiners_during_the_sweep_are_members),
         cmocka_unit_test(one_sweep_at_a_time),
+        cmocka_unit_test(rest_source_pages_until_a_short_page),
+        cmocka_unit_test(rest_page_failure_aborts),
+        cmocka_unit_test(op8_rate_limit_or_silence_falls_back_to_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
