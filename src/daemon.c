@@ -23,6 +23,7 @@
 #include <libwebsockets.h>
 
 #include "daemon_internal.h"
+#include "daemon_record.h"
 #include "log.h"
 #include "proto.h"
 #include "rest.h"
@@ -191,6 +192,7 @@ static int start_shards(dc_daemon *d)
             return -1;
         tl_handlers h = { .on_dispatch = ev_on_dispatch, .on_fatal = on_fatal,
                           .on_disconnect = ev_on_disconnect };
+        daemon_record_attach(d, s, &h);
         s->conn = tl_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s);
         if (!s->conn)
             return -1;
@@ -420,6 +422,7 @@ static int setup(dc_daemon *d, const config *cfg)
 static void teardown(dc_daemon *d)
 {
     daemon_free_core(d);
+    daemon_record_stop();
     rest_free(d->rest);
     if (d->lws)
         lws_context_destroy(d->lws);
@@ -435,9 +438,8 @@ static void lws_log_to_ours(int level, const char *line)
 
 int daemon_run(const config *cfg, int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return daemon_main(cfg, NULL);
+    int rc = daemon_record_args(argc, argv);
+    return rc ? rc : daemon_main(cfg, NULL);
 }
 
 int daemon_main(const config *cfg, struct oneshot *os)

@@ -57,7 +57,7 @@ static int cmd_status(const config *cfg, int argc, char **argv)
     return admin_status(cfg->db, stdout);
 }
 
-static const config_flag run_flags[] = { { "--record", 1 }, PRINT_CONFIG_FLAG, { NULL, 0 } };
+static const config_flag run_flags[] = { { "--record", 1 }, { "--record-decoded", 0 }, PRINT_CONFIG_FLAG, { NULL, 0 } };
 static const config_flag replay_flags[] = { { "--db", 1 },     { "--expect", 1 }, { "--write-expect", 1 },
                                             { "--speed", 1 },  { "--realtime", 0 }, PRINT_CONFIG_FLAG,
                                             { NULL, 0 } };
@@ -70,7 +70,9 @@ static const command commands[] = {
       "connect to Discord and clean on events and on schedule",
       "Connect to Discord and keep the database clean: delete a member's rows when they\n"
       "leave, a guild's rows when the bot is removed, and sweep on schedule.",
-      "  --record FILE     also write the received gateway session to FILE (for replay)\n" },
+      "  --record FILE     also write the gateway session (first shard) to FILE, token\n"
+      "                    redacted, for 'discord-cleaner replay'\n"
+      "  --record-decoded  write compressed messages inflated (default: raw, base64)\n" },
     { "replay", replay_main, replay_flags, 1, 0, 0, "replay FIXTURE [--db PATH] [--dry-run] [--realtime | --speed X] [--expect FILE] [settings]",
       "feed a recorded gateway session through the same code path",
       "Feed a recorded gateway session through the same code path as 'run', on a\n"
