@@ -23,6 +23,7 @@
 #include <libwebsockets.h>
 
 #include "daemon_internal.h"
+#include "daemon_record.h"
 #include "log.h"
 #include "proto.h"
 #include "rest.h"
@@ -191,6 +192,7 @@ static int start_shards(dc_daemon *d)
             return -1;
         tl_handlers h = { .on_dispatch = ev_on_dispatch, .on_fatal = on_fatal,
                           .on_disconnect = ev_on_disconnect };
+        daemon_record_attach(d, s, &h);
         s->conn = tl_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s);
         if (!s->conn)
             return -1;
@@ -427,6 +429,7 @@ static int setup(dc_daemon *d, const config *cfg)
 static void teardown(dc_daemon *d)
 {
     daemon_free_core(d);
+    daemon_record_stop();
     rest_free(d->rest);
     if (d->lws)
         lws_context_destroy(d->lws);
@@ -442,21 +445,28 @@ static void lws_log_to_ours(int level, const char *line)
 
 int daemon_run(const config *cfg, int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return daemon_main(cfg, NULL);
+    int rc = daemon_record_args(argc, argv);
+    return rc ? rc : daemon_main(cfg, NULL);
+}
+
+void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop)
+{
+    memset(d, 0, sizeof *d);
+    d->cfg = cfg;
+    d->loop = loop;
+    pending_init(&d->pending);
+    d->started_wall_ms = loop_wall(loop);
 }
 
 int daemon_main(const config *cfg, struct oneshot *os)
 {
     dc_daemon d;
-    memset(&d, 0, sizeof d);
-    d.cfg = cfg;
-    d.os = os;
-    pending_init(&d.pending);
-    loop_live_init(&d.live_loop, NULL, NULL);
+    dc_loop boot;                    /* clocks only, until setup() has lws and REST */
+    loop_live_init(&boot, NULL, NULL);
+    daemon_init(&d, cfg, &boot);
+    d.live_loop = boot;
     d.loop = &d.live_loop;
-    d.started_wall_ms = loop_wall(d.loop);
+    d.os = os;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
     int rc = setup(&d, cfg);
     if (rc != 0) {

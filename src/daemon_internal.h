@@ -88,6 +88,7 @@ struct dc_daemon {
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */
 int daemon_main(const config *cfg, struct oneshot *os);
 /* Pieces of the daemon that `replay` (with its virtual loop) reuses. */
+void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop);   /* zeroed, lists ready */
 int daemon_open_store(dc_daemon *d);                /* 0 or an exit status */
 int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed);   /* gw session + sweep */
 void daemon_flush(dc_daemon *d);                    /* persist sessions, COMMIT the turn */

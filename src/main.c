@@ -57,8 +57,10 @@ static int cmd_status(const config *cfg, int argc, char **argv)
     return admin_status(cfg->db, stdout);
 }
 
-static const config_flag run_flags[] = { { "--record", 1 }, PRINT_CONFIG_FLAG, { NULL, 0 } };
-static const config_flag replay_flags[] = { { "--expect", 1 }, { "--speed", 1 }, PRINT_CONFIG_FLAG, { NULL, 0 } };
+static const config_flag run_flags[] = { { "--record", 1 }, { "--record-decoded", 0 }, PRINT_CONFIG_FLAG, { NULL, 0 } };
+static const config_flag replay_flags[] = { { "--db", 1 },     { "--expect", 1 }, { "--write-expect", 1 },
+                                            { "--speed", 1 },  { "--realtime", 0 }, PRINT_CONFIG_FLAG,
+                                            { NULL, 0 } };
 static const config_flag sweep_flags[] = { { "--guild", 1 }, { "--all", 0 }, { "--force", 0 },
                                            PRINT_CONFIG_FLAG, { NULL, 0 } };
 static const config_flag plain_flags[] = { PRINT_CONFIG_FLAG, { NULL, 0 } };
@@ -68,12 +70,19 @@ static const command commands[] = {
       "connect to Discord and clean on events and on schedule",
       "Connect to Discord and keep the database clean: delete a member's rows when they\n"
       "leave, a guild's rows when the bot is removed, and sweep on schedule.",
-      "  --record FILE     also write the received gateway session to FILE (for replay)\n" },
-    { "replay", replay_main, replay_flags, 1, 0, 1, "replay FIXTURE [--expect FILE] [--speed X] [settings]",
+      "  --record FILE     also write the gateway session (first shard) to FILE, token\n"
+      "                    redacted, for 'discord-cleaner replay'\n"
+      "  --record-decoded  write compressed messages inflated (default: raw, base64)\n" },
+    { "replay", replay_main, replay_flags, 1, 0, 0, "replay FIXTURE [--db PATH] [--dry-run] [--realtime | --speed X] [--expect FILE] [settings]",
       "feed a recorded gateway session through the same code path",
-      "Feed a recorded gateway session through the same code path as 'run'.",
-      "  --expect FILE     compare the outcome with FILE; exit non-zero on a difference\n"
-      "  --speed X         replay X times faster than recorded (default: no waiting)\n" },
+      "Feed a recorded gateway session through the same code path as 'run', on a\n"
+      "virtual clock; REST replies are captured, nothing goes to the network.",
+      "  --db PATH         database to replay against (a COPY; default: a scratch one);\n"
+      "                    the configured db is never used\n"
+      "  --expect FILE     compare the outcome with FILE; exit 1 with a diff on a difference\n"
+      "  --write-expect FILE  write the outcome as an expectation file (review it first)\n"
+      "  --realtime        wait as long as the recording did (default: no waiting)\n"
+      "  --speed X         replay X times faster than recorded\n" },
     { "migrate", cmd_migrate, plain_flags, 0, 0, 0, "migrate [settings]", "bring the database schema up to date",
       "Bring the database schema up to date.  A legacy single-guild users table is\n"
       "backed up first and its rows assigned to legacy_guild_id.",

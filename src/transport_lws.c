@@ -203,7 +203,7 @@ static void run_action(tl_conn *c, const gw_action *a)
         break;
     case GW_ACT_SEND:
         if (c->h.on_frame)
-            c->h.on_frame(c->hctx, c, 's', 0, a->text, strlen(a->text));
+            c->h.on_frame(c->hctx, c, 's', 0, a->text, strlen(a->text), 1);
         queue_send(c, a->text);
         break;
     case GW_ACT_CLOSE:
@@ -337,6 +337,8 @@ static void on_closed(tl_conn *c, const char *how)
     LOG_I("transport", "shard %d: connection %s (close code %d)", gw_shard_id(c->gw), how, code);
     if (c->h.on_disconnect)
         c->h.on_disconnect(c->hctx, c);
+    if (c->h.on_conn)
+        c->h.on_conn(c->hctx, c, 0, c->closing_ours ? c->close_code : code);
     gw_on_closed(c->gw, c->closing_ours ? c->close_code : code, tl_now_ms());
     drain(c);
 }
@@ -350,6 +352,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!c)
             break;
         LOG_I("transport", "shard %d: websocket open", gw_shard_id(c->gw));
+        if (c->h.on_conn)
+            c->h.on_conn(c->hctx, c, 1, -1);
         gw_on_open(c->gw, tl_now_ms());
         drain(c);
         break;
@@ -358,7 +362,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             break;
         int complete = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
         if (c->h.on_frame)
-            c->h.on_frame(c->hctx, c, 'r', lws_frame_is_binary(wsi), in, len);
+            c->h.on_frame(c->hctx, c, 'r', lws_frame_is_binary(wsi), in, len, complete);
         if (lws_frame_is_binary(wsi))
             receive_binary(c, in, len, complete);
         else

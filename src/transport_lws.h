@@ -21,8 +21,12 @@ typedef struct {
     /* The session cannot go on (fatal close code, refused URL). */
     void (*on_fatal)(void *ctx, tl_conn *c, int exit_status, const char *message);
     /* A raw frame crossed the wire (for --record); dir 'r' or 's'.
-     * binary frames are passed as received (compressed).  May be NULL. */
-    void (*on_frame)(void *ctx, tl_conn *c, char dir, int binary, const void *data, size_t len);
+     * binary frames are passed as received (compressed), in pieces;
+     * complete marks a message's last piece.  May be NULL. */
+    void (*on_frame)(void *ctx, tl_conn *c, char dir, int binary, const void *data, size_t len, int complete);
+    /* The websocket opened (open 1) or closed (open 0, close_code as
+     * reported to the session; -1 none).  For --record.  May be NULL. */
+    void (*on_conn)(void *ctx, tl_conn *c, int open, int close_code);
 } tl_handlers;
 
 /* The protocol entry to put in the context's protocol list (first). */

@@ -1,0 +1,70 @@
+/* daemon_record.c - see daemon_record.h. */
+#include "daemon_record.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "proto.h"
+#include "record.h"
+
+static const char *record_path;
+static int record_decoded;
+static recorder *rec;
+static const shard *recorded;
+
+int daemon_record_args(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--record") == 0 && i + 1 < argc) {
+            record_path = argv[++i];
+        } else if (strcmp(argv[i], "--record-decoded") == 0) {
+            record_decoded = 1;
+        } else {
+            fprintf(stderr, "discord-cleaner run: unexpected argument '%.64s'\n", argv[i]);
+            return 64;
+        }
+    }
+    return 0;
+}
+
+static void on_frame(void *ctx, tl_conn *c, char dir, int binary, const void *data, size_t len, int complete)
+{
+    shard *s = ctx;
+    (void)c;
+    record_frame(rec, loop_now(s->d->loop), dir, binary, data, len, complete);
+}
+
+static void on_conn(void *ctx, tl_conn *c, int open, int close_code)
+{
+    shard *s = ctx;
+    (void)c;
+    record_conn(rec, loop_now(s->d->loop), open, close_code);
+}
+
+void daemon_record_attach(dc_daemon *d, shard *s, tl_handlers *h)
+{
+    if (!record_path || recorded)
+        return;
+    recorded = s;
+    record_info info = { .shard_id = s->id, .shard_count = d->shard_count,
+                         .intents = DC_INTENT_GUILDS | DC_INTENT_GUILD_MEMBERS |
+                                    (d->cfg->commands ? DC_INTENT_GUILD_MESSAGES | DC_INTENT_MESSAGE_CONTENT : 0),
+                         .compressed = d->cfg->compress == COMPRESS_ZLIB_STREAM, .raw = !record_decoded,
+                         .wall_ms = loop_wall(d->loop), .mono_ms = loop_now(d->loop) };
+    if (record_open(&rec, record_path, &info) != DC_OK) {
+        LOG_E("record", "cannot create %s; running without recording", record_path);
+        return;
+    }
+    LOG_I("record", "recording shard %d's gateway session to %s (%s)", s->id, record_path,
+          record_decoded ? "decoded" : "raw frames");
+    h->on_frame = on_frame;
+    h->on_conn = on_conn;
+}
+
+void daemon_record_stop(void)
+{
+    record_close(rec);
+    rec = NULL;
+    recorded = NULL;
+}
