@@ -340,10 +340,13 @@ static void rearm(rest_client *rc)
 static void pump(lws_sorted_usec_list_t *sul)
 {
     rest_client *rc = lws_container_of(sul, rest_client, sul);
-    curl_multi_perform(rc->multi, &rc->running);
-    drain_finished(rc);
-    if (start_released(rc))
+    /* Drain after every perform: on loopback a transfer started here can
+     * finish inside the very next perform, and with nothing left running
+     * rearm() would not pump again -- its answer would never be delivered. */
+    do {
         curl_multi_perform(rc->multi, &rc->running);
+        drain_finished(rc);
+    } while (start_released(rc));
     rearm(rc);
 }
 
