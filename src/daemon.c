@@ -155,6 +155,7 @@ static void restore_shard(dc_daemon *d, shard *s)
     snprintf(s->saved_session, sizeof s->saved_session, "%s", sid);
     snprintf(s->saved_resume, sizeof s->saved_resume, "%s", url);
     gw_restore(s->gw, sid, s->saved_seq, url[0] ? url : NULL);
+    rc_restore_present(s);
     LOG_I("daemon", "shard %d: resuming persisted session (seq %s)", s->id, seq);
 }
 

@@ -109,4 +109,9 @@ void rc_abort(shard *s, const char *why);
 void rc_start(dc_daemon *d);
 shard *rc_shard_of(dc_daemon *d, uint64_t guild_id);
 
+/* reconcile_restore.c: a session restored from the database is resumed,
+ * and a resumed session gets no GUILD_CREATEs; seed the shard's present
+ * guilds from the guild state the last run saved (available, this shard). */
+void rc_restore_present(shard *s);
+
 #endif

@@ -132,6 +132,8 @@ static void do_confirm(shard *s, const sw_action *a)
 {
     char path[96], major[24];
     confirm_ctx *cc = malloc(sizeof *cc);
+    if (cc)
+        *cc = (confirm_ctx){ s, a->user_id };
     snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/%" PRIu64, a->guild_id, a->user_id);
     snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
     if (!cc || rest_request(s->d->rest, "GET", path, major, NULL, on_confirmed, cc) != DC_OK) {
