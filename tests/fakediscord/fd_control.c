@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fd_gateway.h"
+#include "fd_op8.h"
 
 #define FD_MAX_GENERATE 10000000
 
@@ -350,6 +351,7 @@ static void ctl_config(fd_server *srv, const cJSON *b, fd_resp *rs)
 	c->enabled_intents = (uint64_t)fd_json_int(b, "enabled_intents", (int64_t)c->enabled_intents);
 	c->chunk_size = (int)fd_json_int(b, "chunk_size", c->chunk_size);
 	c->op8_rate_limit_s = (int)fd_json_int(b, "op8_rate_limit_s", c->op8_rate_limit_s);
+	c->op8_chunk_limit = (int)fd_json_int(b, "op8_chunk_limit", c->op8_chunk_limit);
 	c->shards = (int)fd_json_int(b, "shards", c->shards);
 	c->resume_window_s = (int)fd_json_int(b, "resume_window_s", c->resume_window_s);
 	c->split_compressed = fd_json_bool(b, "split_compressed", c->split_compressed);
@@ -367,6 +369,7 @@ static void ctl_config(fd_server *srv, const cJSON *b, fd_resp *rs)
 		c->chunk_size = 1000;
 	if (c->shards < 1)
 		c->shards = 1;
+	fd_op8_release(srv);
 	ok(rs, NULL);
 }
 

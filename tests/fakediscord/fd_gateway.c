@@ -248,10 +248,11 @@ void fd_gw_closed(fd_server *srv, fd_conn *c)
 
 int fd_gw_writeable(fd_server *srv, fd_conn *c)
 {
-	if (fd_conn_queue_empty(c) && c->jobs && !c->closing)
+	if (fd_conn_queue_empty(c) && c->jobs && !c->closing && !fd_op8_held(srv, c))
 		fd_op8_step(srv, c);
 	int r = fd_conn_write_next(c);
-	if (r == 0 && c->jobs) /* more chunks to render after this write */
+	/* more chunks to render after this write (a held job waits for fd_op8_release) */
+	if (r == 0 && c->jobs && !fd_op8_held(srv, c))
 		lws_callback_on_writable(c->wsi);
 	return r;
 }
@@ -564,6 +565,7 @@ cJSON *fd_gw_state_json(fd_server *srv)
 	cJSON_AddNumberToObject(j, "identify_count", srv->identify_count);
 	cJSON_AddNumberToObject(j, "resume_count", srv->resume_count);
 	cJSON_AddNumberToObject(j, "heartbeats", srv->heartbeats);
+	cJSON_AddNumberToObject(j, "op8_chunks_sent", srv->op8_chunks_sent);
 	cJSON_AddNumberToObject(j, "guilds", (double)srv->state.n);
 	cJSON_AddNumberToObject(j, "session_start_remaining", srv->session_remaining);
 	return j;

@@ -141,6 +141,19 @@ static void queue_full_list(fd_server *srv, fd_conn *c, const fd_guild *g,
 	lws_callback_on_writable(c->wsi);
 }
 
+bool fd_op8_held(const fd_server *srv, const fd_conn *c)
+{
+	int limit = srv->cfg.op8_chunk_limit;
+	return c->jobs && limit >= 0 && c->jobs->chunk_index >= limit;
+}
+
+void fd_op8_release(fd_server *srv)
+{
+	for (fd_conn *c = srv->conns; c; c = c->next)
+		if (c->jobs && !fd_op8_held(srv, c))
+			lws_callback_on_writable(c->wsi);
+}
+
 void fd_op8_step(fd_server *srv, fd_conn *c)
 {
 	fd_chunk_job *job = c->jobs;
@@ -156,6 +169,7 @@ void fd_op8_step(fd_server *srv, fd_conn *c)
 		             job->chunk_count, NULL, &b);
 		fd_gw_dispatch(srv, c->session, "GUILD_MEMBERS_CHUNK", b.data);
 		fd_buf_free(&b);
+		srv->op8_chunks_sent++;
 		job->next_index += n;
 		job->chunk_index++;
 	}

@@ -13,5 +13,9 @@
 void fd_op8_handle(fd_server *srv, fd_conn *c, const cJSON *d);
 /* Sends the next chunk of the connection's first pending full-list job. */
 void fd_op8_step(fd_server *srv, fd_conn *c);
+/* True while op8_chunk_limit holds back the next chunk of the first job. */
+bool fd_op8_held(const fd_server *srv, const fd_conn *c);
+/* After op8_chunk_limit changed: wake connections with held jobs. */
+void fd_op8_release(fd_server *srv);
 
 #endif

@@ -12,6 +12,7 @@ void fd_config_defaults(fd_config *cfg)
 	cfg->enabled_intents = FD_INTENTS_VALID;
 	cfg->chunk_size = 1000;
 	cfg->op8_rate_limit_s = 30;
+	cfg->op8_chunk_limit = -1;
 	cfg->shards = 1;
 	cfg->resume_window_s = 120;
 	cfg->max_concurrency = 1;
@@ -48,6 +49,7 @@ static void clear_runtime(fd_server *srv)
 	free(srv->op8_stamps);
 	srv->op8_stamps = NULL;
 	srv->n_op8_stamps = 0;
+	srv->op8_chunks_sent = 0;
 	srv->n_rl_rules = 0;
 	srv->identify_count = srv->resume_count = srv->heartbeats = 0;
 }

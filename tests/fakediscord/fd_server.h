@@ -26,6 +26,7 @@ typedef struct {
 	uint64_t enabled_intents;
 	int chunk_size;
 	int op8_rate_limit_s;       /* 0 disables the full-list limit */
+	int op8_chunk_limit;        /* >= 0: chunks of a full list sent before the rest is held */
 	int shards;                 /* recommended count in /gateway/bot */
 	int resume_window_s;
 	bool split_compressed;      /* each zlib payload as 2 WS messages */
@@ -73,6 +74,7 @@ typedef struct fd_server {
 	int n_rl_rules;
 	fd_op8_stamp *op8_stamps;
 	size_t n_op8_stamps;
+	int op8_chunks_sent;  /* full-list chunks sent since start/reset */
 	bool demo_armed;
 	lws_sorted_usec_list_t demo_sul;
 } fd_server;

@@ -1,0 +1,226 @@
+/* test_cleanup.c - issue #4, event-driven cleanup against the loopback
+ * double: GUILD_MEMBER_REMOVE, GUILD_DELETE (outage, kick, flagless while
+ * still a member), kicks while the daemon was stopped (resume replay and the
+ * READY comparison) and the READY guard.  Every test has its own double and
+ * scratch dir; the extra table `xp` is cleaned along with `users`. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cleanup_world.h"
+
+#define G1 "1000000000000000001"
+#define G2 "1000000000000000002"
+#define G3 "1000000000000000003"
+
+static int setup(void **state)
+{
+    cw_world *w = cw_new();
+    *state = w;
+    return w ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    cw_free(*state);
+    return 0;
+}
+
+/* G1 and G2 with the same 5 members (0..4) and their rows in both. */
+static void two_guilds(cw_world *w)
+{
+    assert_int_equal(cw_guild(w, CW_G1, 0, 5), 0);
+    assert_int_equal(cw_guild(w, CW_G2, 0, 5), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 5), 0);
+    assert_int_equal(cw_rows(w, CW_G2, 0, 5), 0);
+}
+
+static void post(cw_world *w, const char *path, const char *body)
+{
+    cJSON *r = fd_post(&w->fake, path, body);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")));
+    cJSON_Delete(r);
+}
+
+static void stop_daemon(cw_world *w)
+{
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void member_remove_deletes_users_and_xp_in_that_guild(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_true(cw_start(w, NULL));
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" G1 "/members/2000000000000000003?event=1"));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'", 1, 5000));
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000003 "
+                                        "AND guild_id = " G1), 0);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM xp WHERE user_id = 2000000000000000003 "
+                                        "AND guild_id = " G1), 0);
+    /* the same user in the other guild, and everybody else, stay */
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000003"), 1);
+    assert_int_equal(cw_users(w, CW_G1), 4);
+    assert_int_equal(cw_xp(w, CW_G1), 4);
+    assert_int_equal(cw_users(w, CW_G2), 5);
+    assert_int_equal(cw_xp(w, CW_G2), 5);
+    /* one audit row: that user, that guild, users + xp rows */
+    assert_int_equal(dh_db_int(w->d.db, "SELECT rows FROM cleaner_audit WHERE reason = 'member_remove' AND "
+                                        "discord_id = 2000000000000000003 AND guild_id = " G1), 2);
+    /* a removal of a user without rows deletes nothing and breaks nothing */
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds/" G1 "/members",
+                         "{\"members\":[{\"id\":\"3000000000000000001\"}]}"));
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" G1 "/members/3000000000000000001?event=1"));
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" G1 "/members/2000000000000000004?event=1"));
+    assert_true(cw_wait_users(w, CW_G1, 3, 5000));
+    assert_int_equal(cw_xp(w, CW_G1), 3);
+    stop_daemon(w);
+}
+
+static void guild_delete_outage_deletes_nothing(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_true(cw_start(w, NULL));
+    post(w, "/_control/guilds/" G1 "/remove_bot", "{\"unavailable\":true}");
+    assert_true(dh_wait_log(&w->d, "unavailable (Discord outage)", 1, 5000));
+    assert_true(dh_wait_db(w->d.db, "SELECT unavailable FROM cleaner_guild_state WHERE guild_id = " G1, 1, 5000));
+    assert_int_equal(cw_users(w, CW_G1), 5);
+    assert_int_equal(cw_xp(w, CW_G1), 5);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit"), 0);
+    /* no REST confirmation is even asked for */
+    assert_int_equal(cw_requests(w, "GET", "/api/v10/guilds/" G1), 0);
+    /* the outage ends: the guild is available again */
+    post(w, "/_control/guilds/" G1 "/restore", "{}");
+    assert_true(dh_wait_db(w->d.db, "SELECT unavailable FROM cleaner_guild_state WHERE guild_id = " G1, 0, 5000));
+    assert_int_equal(cw_users(w, CW_G1), 5);
+    stop_daemon(w);
+}
+
+static void guild_delete_kick_confirmed_over_rest_deletes_the_guild(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_true(cw_start(w, NULL));
+    post(w, "/_control/guilds/" G1 "/remove_bot", "{\"unavailable\":false}");
+    assert_true(cw_wait_users(w, CW_G1, 0, 5000));
+    assert_int_equal(cw_xp(w, CW_G1), 0);
+    assert_int_equal(cw_users(w, CW_G2), 5);
+    assert_int_equal(cw_xp(w, CW_G2), 5);
+    assert_int_equal(cw_requests(w, "GET", "/api/v10/guilds/" G1), 1);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT rows FROM cleaner_audit WHERE reason = 'guild_delete' AND "
+                                        "guild_id = " G1 " AND discord_id IS NULL"), 10);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit"), 1);
+    stop_daemon(w);
+}
+
+static void flagless_guild_delete_while_still_member_keeps_rows(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_true(cw_start(w, NULL));
+    post(w, "/_control/dispatch", "{\"t\":\"GUILD_DELETE\",\"d\":{\"id\":\"" G1 "\"}}");
+    assert_true(dh_wait_log(&w->d, "the bot is still in it", 1, 5000));
+    assert_true(dh_wait_db(w->d.db, "SELECT needs_reconcile FROM cleaner_guild_state WHERE guild_id = " G1, 1, 5000));
+    assert_int_equal(cw_users(w, CW_G1), 5);
+    assert_int_equal(cw_xp(w, CW_G1), 5);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit"), 0);
+    stop_daemon(w);
+}
+
+static void kicked_while_stopped_is_replayed_on_resume(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_true(cw_start(w, NULL));
+    stop_daemon(w);
+    post(w, "/_control/guilds/" G2 "/remove_bot", "{\"unavailable\":false}");
+    assert_true(cw_start(w, NULL));
+    assert_int_equal(cw_fake_state(w, "identify_count"), 1);   /* resumed */
+    assert_true(cw_wait_users(w, CW_G2, 0, 5000));
+    assert_int_equal(cw_xp(w, CW_G2), 0);
+    assert_int_equal(cw_users(w, CW_G1), 5);
+    assert_int_equal(cw_audit(w, "guild_delete"), 1);
+    stop_daemon(w);
+}
+
+/* Three guilds; the bot is removed from `kicked` of them while stopped and
+ * the next start identifies anew. */
+static void restart_identifying(cw_world *w, int kicked, const char *const extra[])
+{
+    two_guilds(w);
+    assert_int_equal(cw_guild(w, CW_G3, 0, 5), 0);
+    assert_int_equal(cw_rows(w, CW_G3, 0, 5), 0);
+    assert_true(cw_start(w, extra));
+    stop_daemon(w);
+    static const char *const paths[] = { "/_control/guilds/" G3 "/remove_bot", "/_control/guilds/" G2 "/remove_bot" };
+    for (int i = 0; i < kicked; i++)
+        post(w, paths[i], "{\"unavailable\":false}");
+    assert_int_equal(cw_forget_session(w), 0);
+    assert_true(cw_start(w, extra));
+    assert_int_equal(cw_fake_state(w, "identify_count"), 2);
+}
+
+static void left_while_offline_found_in_ready(void **state)
+{
+    cw_world *w = *state;
+    restart_identifying(w, 1, NULL);
+    assert_true(cw_wait_users(w, CW_G3, 0, 5000));
+    assert_int_equal(cw_xp(w, CW_G3), 0);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'left_while_offline' "
+                                    "AND guild_id = " G3, 1, 5000));
+    assert_int_equal(cw_users(w, CW_G1), 5);
+    assert_int_equal(cw_users(w, CW_G2), 5);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit"), 1);
+    stop_daemon(w);
+}
+
+static void ready_guard_deletes_nothing_when_too_many_are_missing(void **state)
+{
+    cw_world *w = *state;
+    restart_identifying(w, 2, NULL);     /* 2 of 3 > max_delete_share 0.5 */
+    assert_true(dh_wait_log(&w->d, "deleting nothing", 1, 5000));
+    assert_true(dh_log_count(&w->d, "2 of the 3 stored guilds") >= 1);
+    /* let the loop run a while longer: still nothing goes */
+    assert_true(dh_wait_db(w->d.db, "SELECT needs_reconcile FROM cleaner_guild_state WHERE guild_id = " G1, 1, 5000));
+    assert_int_equal(cw_users(w, CW_G2), 5);
+    assert_int_equal(cw_users(w, CW_G3), 5);
+    assert_int_equal(cw_xp(w, CW_G3), 5);
+    assert_int_equal(cw_requests(w, "GET", "/api/v10/guilds/" G3), 0);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit"), 0);
+    stop_daemon(w);
+}
+
+static void ready_guard_threshold_follows_max_delete_share(void **state)
+{
+    cw_world *w = *state;
+    static const char *const share[] = { "--max-delete-share", "0.7", NULL };
+    restart_identifying(w, 2, share);    /* 2 of 3 = 0.67 <= 0.7: deleted */
+    assert_true(cw_wait_users(w, CW_G2, 0, 5000));
+    assert_true(cw_wait_users(w, CW_G3, 0, 5000));
+    assert_int_equal(cw_users(w, CW_G1), 5);
+    assert_int_equal(cw_audit(w, "left_while_offline"), 2);
+    assert_int_equal(dh_log_count(&w->d, "deleting nothing"), 0);
+    stop_daemon(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(member_remove_deletes_users_and_xp_in_that_guild, setup, teardown),
+        cmocka_unit_test_setup_teardown(guild_delete_outage_deletes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(guild_delete_kick_confirmed_over_rest_deletes_the_guild, setup, teardown),
+        cmocka_unit_test_setup_teardown(flagless_guild_delete_while_still_member_keeps_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(kicked_while_stopped_is_replayed_on_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(left_while_offline_found_in_ready, setup, teardown),
+        cmocka_unit_test_setup_teardown(ready_guard_deletes_nothing_when_too_many_are_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(ready_guard_threshold_follows_max_delete_share, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
