@@ -22,6 +22,7 @@
 
 #include <libwebsockets.h>
 
+#include "commands_live.h"
 #include "daemon_internal.h"
 #include "log.h"
 #include "proto.h"
@@ -372,7 +373,7 @@ static int setup(dc_daemon *d, const config *cfg)
         LOG_E("daemon", "cannot create the libwebsockets context");
         return 70;
     }
-    rest_opts ro = { .api_base = cfg->api_base, .token = cfg->token };
+    rest_opts ro = { .api_base = cfg->api_base, .token = cfg->token, .max_retries = 5 };
     if (rest_new(&d->rest, d->lws, &ro, err, sizeof err) != DC_OK) {
         LOG_E("daemon", "REST client: %s", err);
         return 70;
@@ -396,6 +397,7 @@ static void teardown(dc_daemon *d)
     }
     free(d->requests);
     rest_free(d->rest);
+    cmdl_free(d);
     if (d->lws)
         lws_context_destroy(d->lws);
     store_close(d->st);

@@ -74,6 +74,7 @@ struct dc_daemon {
     size_t n_requests, cap_requests;
     struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */
     int64_t last_present_ms;         /* last GUILD_CREATE seen (tl_now_ms) */
+    struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
 };
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */

@@ -134,6 +134,8 @@ static void do_confirm(shard *s, const sw_action *a)
     confirm_ctx *cc = malloc(sizeof *cc);
     snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/%" PRIu64, a->guild_id, a->user_id);
     snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
+    if (cc)
+        *cc = (confirm_ctx){ .s = s, .user_id = a->user_id };
     if (!cc || rest_request(s->d->rest, "GET", path, major, NULL, on_confirmed, cc) != DC_OK) {
         free(cc);
         sw_on_confirmed(s->sw, a->user_id, 0, 0, tl_now_ms());   /* "could not confirm" */

@@ -342,8 +342,12 @@ static void pump(lws_sorted_usec_list_t *sul)
     rest_client *rc = lws_container_of(sul, rest_client, sul);
     curl_multi_perform(rc->multi, &rc->running);
     drain_finished(rc);
-    if (start_released(rc))
+    /* A loopback answer can complete inside the perform that started its
+     * transfer; drain again, or it would wait for a timer never armed. */
+    while (start_released(rc)) {
         curl_multi_perform(rc->multi, &rc->running);
+        drain_finished(rc);
+    }
     rearm(rc);
 }
 
