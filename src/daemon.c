@@ -22,6 +22,7 @@
 
 #include <libwebsockets.h>
 
+#include "commands_live.h"
 #include "daemon_internal.h"
 #include "daemon_record.h"
 #include "log.h"
@@ -417,7 +418,7 @@ static int setup(dc_daemon *d, const config *cfg)
         LOG_E("daemon", "cannot create the libwebsockets context");
         return 70;
     }
-    rest_opts ro = { .api_base = cfg->api_base, .token = cfg->token };
+    rest_opts ro = { .api_base = cfg->api_base, .token = cfg->token, .max_retries = 5 };
     if (rest_new(&d->rest, d->lws, &ro, err, sizeof err) != DC_OK) {
         LOG_E("daemon", "REST client: %s", err);
         return 70;
@@ -431,6 +432,7 @@ static void teardown(dc_daemon *d)
     daemon_free_core(d);
     daemon_record_stop();
     rest_free(d->rest);
+    cmdl_free(d);
     if (d->lws)
         lws_context_destroy(d->lws);
 }

@@ -83,6 +83,7 @@ struct dc_daemon {
     struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
+    struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
 };
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */

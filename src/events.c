@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cleaner.h"
+#include "commands_live.h"
 #include "daemon_internal.h"
 #include "log.h"
 
@@ -215,6 +216,7 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
     cl_actions_free(&acts);
     free(stored.v);
     route_to_sweep(s, event, data);
+    cmdl_on_dispatch(s, event, data);
 }
 
 void ev_on_disconnect(void *ctx, tl_conn *c)

@@ -1,0 +1,419 @@
+/* test_commands.c - admin chat commands, end to end: the real daemon
+ * against the loopback double.  Commands arrive as MESSAGE_CREATE
+ * dispatches, replies are read back from the double's message log, and
+ * the database shows whether a sweep ran.  The daemon runs with
+ * --reconcile-delay 3600 so only commanded sweeps happen. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <cmocka.h>
+
+#include "daemon_harness.h"
+#include "fake_client.h"
+
+#define GUILD "1000000000000000001"
+#define CHANNEL "1000000000000000500"
+#define GUILD_OWNER "1000000000000000101"
+#define ADMIN "1000000000000000102"      /* holds the Admin role (permissions 8) */
+#define PLEB "1000000000000000103"       /* no roles */
+#define BOT_OWNER "1000000000000000100"  /* the double's application owner */
+#define ADMIN_ROLE "1000000000000000201"
+
+typedef struct {
+    fd_proc fake;
+    dh_proc d;
+    int next_msg;
+} world;
+
+static int teardown_world(void **state)
+{
+    world *w = *state;
+    if (getenv("CMDS_DEBUG")) {
+        char *log = dh_read_file(w->d.log);
+        fprintf(stderr, "%s\n", log ? log : "(no log)");
+        free(log);
+        cJSON *reqs = fd_get(&w->fake, "/_control/requests");
+        char *txt = cJSON_PrintUnformatted(reqs);
+        fprintf(stderr, "requests: %s\n", txt ? txt : "-");
+        free(txt);
+        cJSON_Delete(reqs);
+    }
+    dh_cleanup(&w->d);
+    fd_stop(&w->fake);
+    free(w);
+    return 0;
+}
+
+/* A guild: 5 members (101-105), an Admin role held by 102; rows for the
+ * members plus `stale` rows of users who are not members (9xx). */
+static int add_guild(world *w, const char *id, int stale)
+{
+    char body[1024], sql[4096];
+    snprintf(body, sizeof body,
+        "{\"id\":\"%s\",\"name\":\"Test\",\"owner_id\":\"" GUILD_OWNER "\","
+        "\"roles\":[{\"id\":\"" ADMIN_ROLE "\",\"name\":\"Admin\",\"permissions\":\"8\"}],"
+        "\"members\":[{\"id\":\"1000000000000000101\",\"username\":\"a\"},"
+        "{\"id\":\"" ADMIN "\",\"username\":\"b\",\"roles\":[\"" ADMIN_ROLE "\"]},"
+        "{\"id\":\"1000000000000000103\",\"username\":\"c\"},{\"id\":\"1000000000000000104\",\"username\":\"d\"},"
+        "{\"id\":\"1000000000000000105\",\"username\":\"e\"}]}", id);
+    cJSON *r = fd_post(&w->fake, "/_control/guilds", body);
+    int ok = r && cJSON_IsTrue(cJSON_GetObjectItem(r, "ok"));
+    cJSON_Delete(r);
+    snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS users (discord_id INTEGER NOT NULL, guild_id INTEGER, "
+             "username TEXT, UNIQUE (discord_id, guild_id)); BEGIN;");
+    for (int i = 101; i <= 105; i++)
+        snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
+                 "INSERT INTO users(discord_id, guild_id) VALUES (1000000000000000%d, %s);", i, id);
+    for (int i = 0; i < stale; i++)
+        snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
+                 "INSERT INTO users(discord_id, guild_id) VALUES (1000000000000000%d, %s);", 901 + i, id);
+    strcat(sql, "COMMIT;");
+    return ok && dh_db_exec(w->d.db, sql) == 0 ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof *w);
+    if (!w || dh_init(&w->d) != 0 || fd_start(&w->fake, NULL) != 0) {
+        if (w)
+            dh_cleanup(&w->d);
+        free(w);
+        return -1;
+    }
+    *state = w;
+    if (add_guild(w, GUILD, 2) != 0) {
+        teardown_world(state);
+        return -1;
+    }
+    return 0;
+}
+
+static int start_daemon(world *w, const char *const more[])
+{
+    const char *args[16] = { "--reconcile-delay", "3600", "--log-level", "debug" };
+    int n = 4;
+    for (int i = 0; more && more[i] && n < 15; i++)
+        args[n++] = more[i];
+    args[n] = NULL;
+    if (dh_start(&w->d, w->fake.port, args, NULL) != 0)
+        return 0;
+    return dh_wait_log(&w->d, "may use !cleanup_all_guilds", 1, 10000) &&
+           dh_wait_log(&w->d, "guild " GUILD ": roles known", 1, 10000);
+}
+
+static int rows(world *w, const char *guild)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM users WHERE guild_id = %s", guild);
+    return (int)dh_db_int(w->d.db, sql);
+}
+
+/* MESSAGE_CREATE in GUILD (guild NULL: a DM).  Returns the message id. */
+static long long say(world *w, const char *guild, const char *author, const char *username, const char *role,
+                     int bot, const char *content)
+{
+    long long id = 1000000000000700000LL + ++w->next_msg;
+    cJSON *m = cJSON_CreateObject(), *d = cJSON_AddObjectToObject(m, "d");
+    char buf[32];
+    cJSON_AddStringToObject(m, "t", "MESSAGE_CREATE");
+    snprintf(buf, sizeof buf, "%lld", id);
+    cJSON_AddStringToObject(d, "id", buf);
+    cJSON_AddStringToObject(d, "channel_id", CHANNEL);
+    if (guild)
+        cJSON_AddStringToObject(d, "guild_id", guild);
+    cJSON *a = cJSON_AddObjectToObject(d, "author");
+    cJSON_AddStringToObject(a, "id", author);
+    cJSON_AddStringToObject(a, "username", username);
+    if (bot)
+        cJSON_AddBoolToObject(a, "bot", 1);
+    if (guild) {
+        cJSON *mem = cJSON_AddObjectToObject(d, "member");
+        cJSON *roles = cJSON_AddArrayToObject(mem, "roles");
+        if (role)
+            cJSON_AddItemToArray(roles, cJSON_CreateString(role));
+    }
+    cJSON_AddStringToObject(d, "content", content);
+    char *json = cJSON_PrintUnformatted(m);
+    cJSON_Delete(fd_post(&w->fake, "/_control/dispatch", json));
+    free(json);
+    cJSON_Delete(m);
+    return id;
+}
+
+/* Wait until the double holds at least n posted messages; the array (caller frees). */
+static cJSON *wait_replies(world *w, int n, int timeout_ms)
+{
+    for (int t = 0;; t += 50) {
+        cJSON *msgs = fd_get(&w->fake, "/_control/messages");
+        if (cJSON_GetArraySize(msgs) >= n || t >= timeout_ms)
+            return msgs;
+        cJSON_Delete(msgs);
+        dh_sleep_ms(50);
+    }
+}
+
+static const char *content_of(const cJSON *msgs, int i)
+{
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, i), "body"), "content");
+    return cJSON_IsString(c) ? c->valuestring : "";
+}
+
+/* Every reply suppresses mentions and points at its command. */
+static void assert_safe_reply(const cJSON *msgs, int i, long long replying_to)
+{
+    const cJSON *rec = cJSON_GetArrayItem(msgs, i);
+    const cJSON *body = cJSON_GetObjectItem(rec, "body");
+    assert_string_equal(cJSON_GetObjectItem(rec, "channel_id")->valuestring, CHANNEL);
+    const cJSON *parse = cJSON_GetObjectItem(cJSON_GetObjectItem(body, "allowed_mentions"), "parse");
+    assert_true(cJSON_IsArray(parse));
+    assert_int_equal(cJSON_GetArraySize(parse), 0);
+    const cJSON *ref = cJSON_GetObjectItem(body, "message_reference");
+    char id[32];
+    snprintf(id, sizeof id, "%lld", replying_to);
+    assert_string_equal(cJSON_GetObjectItem(ref, "message_id")->valuestring, id);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(ref, "fail_if_not_exists")));
+    assert_true(strlen(content_of(msgs, i)) < 2000);
+}
+
+static int op8_sent(world *w)
+{
+    cJSON *s = fd_get(&w->fake, "/_control/sent");
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, s)
+        n += cJSON_GetObjectItem(e, "op") && cJSON_GetObjectItem(e, "op")->valueint == 8;
+    cJSON_Delete(s);
+    return n;
+}
+
+static void users_command_sweeps_this_guild(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    assert_int_equal(rows(w, GUILD), 7);
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    cJSON *msgs = wait_replies(w, 1, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "Sweep of this server finished"));
+    assert_non_null(strstr(content_of(msgs, 0), "2 stale row(s) removed"));
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 5);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id >= 1000000000000000901"), 0);
+    /* the guild owner (no roles) may too, and status reports the sweep */
+    id = say(w, GUILD, GUILD_OWNER, "a", NULL, 0, "!cleanup_status");
+    msgs = wait_replies(w, 2, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_safe_reply(msgs, 1, id);
+    const char *st = content_of(msgs, 1);
+    assert_non_null(strstr(st, "Shard 0: READY"));
+    assert_non_null(strstr(st, "session new"));
+    assert_non_null(strstr(st, "sweep 2"));
+    assert_non_null(strstr(st, "This server: 5 row(s)"));
+    assert_non_null(strstr(st, "2 removed"));
+    assert_non_null(strstr(st, "result: ok"));
+    assert_non_null(strstr(st, "Next scheduled sweep"));
+    assert_non_null(strstr(st, "Guilds awaiting reconciliation: 0"));
+    cJSON_Delete(msgs);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void test_command_deletes_nothing(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_test");
+    cJSON *msgs = wait_replies(w, 1, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    const char *text = content_of(msgs, 0);
+    assert_non_null(strstr(text, "Dry run"));
+    assert_non_null(strstr(text, "2 of 7 rows would be removed"));
+    assert_non_null(strstr(text, "100000000000000090"));   /* an id of a stale row */
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 7);
+    /* unknown command: help */
+    id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_everything");
+    msgs = wait_replies(w, 2, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_non_null(strstr(content_of(msgs, 1), "!cleanup_users"));
+    cJSON_Delete(msgs);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void non_admin_is_refused_once_and_nothing_runs(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    /* a username built to ping everybody, were mentions parsed */
+    long long id = say(w, GUILD, PLEB, "@everyone <@&" ADMIN_ROLE ">", NULL, 0, "!cleanup_users force");
+    say(w, GUILD, PLEB, "@everyone", NULL, 0, "!cleanup_users force");
+    say(w, GUILD, PLEB, "@everyone", NULL, 0, "!cleanup_status");
+    /* the admin's status is answered after the three above were handled */
+    long long sync = say(w, GUILD, ADMIN, "@here", ADMIN_ROLE, 0, "!cleanup_status");
+    cJSON *msgs = wait_replies(w, 2, 10000);
+    dh_sleep_ms(300);
+    cJSON_Delete(msgs);
+    msgs = wait_replies(w, 2, 0);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_safe_reply(msgs, 0, id);
+    assert_safe_reply(msgs, 1, sync);
+    assert_non_null(strstr(content_of(msgs, 0), "ADMINISTRATOR"));
+    assert_null(strstr(content_of(msgs, 0), "@everyone"));
+    assert_non_null(strstr(content_of(msgs, 1), "status"));
+    cJSON_Delete(msgs);
+    assert_int_equal(op8_sent(w), 0);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void dm_and_bot_authors_are_ignored(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    say(w, NULL, BOT_OWNER, "owner", NULL, 0, "!cleanup_users force");          /* DM */
+    say(w, GUILD, ADMIN, "otherbot", ADMIN_ROLE, 1, "!cleanup_users force");    /* a bot */
+    long long sync = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    cJSON *msgs = wait_replies(w, 1, 10000);
+    dh_sleep_ms(300);
+    cJSON_Delete(msgs);
+    msgs = wait_replies(w, 1, 0);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, sync);
+    cJSON_Delete(msgs);
+    assert_int_equal(op8_sent(w), 0);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void all_guilds_is_for_bot_owners(void **state)
+{
+    world *w = *state;
+    assert_int_equal(add_guild(w, "1000000000000000002", 1), 0);
+    assert_true(start_daemon(w, NULL));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_all_guilds");
+    cJSON *msgs = wait_replies(w, 1, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "owners"));
+    cJSON_Delete(msgs);
+    id = say(w, GUILD, BOT_OWNER, "owner", NULL, 0, "!cleanup_all_guilds");
+    msgs = wait_replies(w, 3, 20000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 3);
+    assert_safe_reply(msgs, 1, id);
+    assert_safe_reply(msgs, 2, id);
+    assert_non_null(strstr(content_of(msgs, 1), "of 2 server(s) queued"));
+    assert_non_null(strstr(content_of(msgs, 2), "2 completed"));
+    assert_non_null(strstr(content_of(msgs, 2), "3 row(s) removed"));
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 5);
+    assert_int_equal(rows(w, "1000000000000000002"), 5);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void second_command_reports_progress(void **state)
+{
+    world *w = *state;
+    static const char *const slow[] = { "--batch-size", "1", "--batch-delay", "1.5", NULL };
+    assert_true(start_daemon(w, slow));
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, 6, 15000));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users force");
+    cJSON *msgs = wait_replies(w, 1, 5000);
+    assert_true(cJSON_GetArraySize(msgs) >= 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "already running"));
+    assert_non_null(strstr(content_of(msgs, 0), "1 row(s) removed so far"));
+    cJSON_Delete(msgs);
+    msgs = wait_replies(w, 2, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_non_null(strstr(content_of(msgs, 1), "2 stale row(s) removed"));
+    cJSON_Delete(msgs);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void reply_429_is_waited_out(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/ratelimit",
+                         "{\"route\":\"/api/v10/channels/\",\"count\":1,\"retry_after\":0.4,\"global\":false}"));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    cJSON *msgs = wait_replies(w, 1, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    cJSON_Delete(msgs);
+    cJSON *reqs = fd_get(&w->fake, "/_control/requests");
+    int posts = 0, limited = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, reqs) {
+        if (strcmp(cJSON_GetObjectItem(e, "method")->valuestring, "POST") != 0)
+            continue;
+        posts++;
+        limited += cJSON_GetObjectItem(e, "status")->valueint == 429;
+    }
+    cJSON_Delete(reqs);
+    assert_int_equal(posts, 2);
+    assert_int_equal(limited, 1);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* Ten guilds whose sweeps all stop at the guard: the summary lists every
+ * one of them, far more than one message holds. */
+static void long_reply_is_trimmed(void **state)
+{
+    world *w = *state;
+    char id[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "10000000000000000%02d", 10 + i);
+        assert_int_equal(add_guild(w, id, 6), 0);      /* 6 of 11 rows stale: over 50% */
+    }
+    assert_true(start_daemon(w, NULL));
+    say(w, GUILD, BOT_OWNER, "owner", NULL, 0, "!cleanup_all_guilds");
+    cJSON *msgs = wait_replies(w, 2, 40000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    const char *text = content_of(msgs, 1);
+    assert_non_null(strstr(text, "10 stopped by the guard"));
+    assert_non_null(strstr(text, "(trimmed)"));
+    assert_true(strlen(text) < 2000);
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, "1000000000000000010"), 11);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static void commands_off_ignores_messages(void **state)
+{
+    world *w = *state;
+    static const char *const off[] = { "--reconcile-delay", "3600", "--commands", "off", NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, off, NULL), 0);
+    assert_true(dh_wait_log(&w->d, "READY", 1, 10000));
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users force");
+    dh_sleep_ms(500);
+    cJSON *msgs = wait_replies(w, 1, 0);
+    assert_int_equal(cJSON_GetArraySize(msgs), 0);
+    cJSON_Delete(msgs);
+    assert_int_equal(op8_sent(w), 0);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(users_command_sweeps_this_guild, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(test_command_deletes_nothing, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(non_admin_is_refused_once_and_nothing_runs, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(dm_and_bot_authors_are_ignored, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(all_guilds_is_for_bot_owners, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(second_command_reports_progress, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(reply_429_is_waited_out, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(long_reply_is_trimmed, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(commands_off_ignores_messages, setup, teardown_world),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
