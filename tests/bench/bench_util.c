@@ -49,7 +49,7 @@ void bench_print_table(void)
 
 const char *bench_fmt(const char *fmt, ...)
 {
-    static char slots[8][96];
+    static char slots[8][256];
     static int next;
     char *out = slots[next++ % 8];
     va_list ap;
