@@ -1,6 +1,7 @@
 /* fd_conn.c - outbound queue, zlib-stream deflate and frame writing for one
  * gateway connection (see fd_conn.h). */
 #include "fd_conn.h"
+#include "fd_bench.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,7 @@ int fd_conn_write_next(fd_conn *c)
 	if (r < 0)
 		return -1;
 	if (r == 1) {
+		fd_bench_on_sent();
 		c->out_head = o->next;
 		if (!c->out_head)
 			c->out_tail = NULL;

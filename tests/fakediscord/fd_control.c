@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fd_bench.h"
 #include "fd_gateway.h"
 #include "fd_op8.h"
 
@@ -252,6 +253,8 @@ static void guild_route(fd_server *srv, const fd_req *rq, char **seg, int n,
 		remove_bot(srv, g, body, rs);
 	else if (post && n == 3 && strcmp(seg[2], "restore") == 0)
 		restore_guild(srv, g, rs);
+	else if (post && n == 3 && strcmp(seg[2], "burst") == 0)
+		fd_bench_burst(srv, g, body, rs);
 	else
 		fail(rs, 404, "unknown control route");
 }
@@ -442,6 +445,8 @@ static void route_get(fd_server *srv, const fd_req *rq, char **seg, int n, fd_re
 		fd_resp_json(rs, 200, cJSON_Duplicate(srv->messages, 1));
 	else if (n == 2 && strcmp(seg[0], "members") == 0)
 		ctl_members(srv, seg[1], rs);
+	else if (n == 1 && strcmp(seg[0], "burst") == 0)
+		fd_bench_stamps(rs);
 	else
 		fail(rs, 404, "unknown control route");
 }

@@ -59,7 +59,10 @@ static fd_session *session_find(fd_server *srv, const char *id)
 static void session_store(fd_server *srv, fd_session *s, int64_t seq, char *json, size_t len)
 {
 	if (s->n == s->cap) {
-		if (s->first > 0) { /* compact before growing */
+		/* Compact before growing, but only when at least half is dead:
+		 * compacting for a single dropped event made a long burst past the
+		 * replay cap quadratic (a memmove of the whole buffer per event). */
+		if (s->first > 0 && s->first >= s->cap / 2) {
 			memmove(s->events, s->events + s->first, (s->n - s->first) * sizeof *s->events);
 			s->n -= s->first;
 			s->first = 0;

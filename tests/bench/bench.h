@@ -1,0 +1,50 @@
+/* bench.h - `make bench`: measured figures printed beside their floors.
+ *
+ * Each bench measures in the run itself (nothing is read from earlier
+ * runs) and adds rows to one table; main prints it with a description of
+ * the machine.  A missed floor is reported, never turned into a failure:
+ * the benches are not part of `make check`. */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum { BENCH_MET, BENCH_MISSED, BENCH_NA } bench_verdict;
+
+/* One table row: "what", the measured figure, and the floor it is held to. */
+void bench_row(const char *what, const char *figure, const char *floor, bench_verdict v);
+/* printf-style figure helper (returns a static buffer rotated over 8 slots). */
+const char *bench_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The whole table, markdown, after the runs. */
+void bench_print_table(void);
+
+/* Monotonic clock. */
+int64_t bench_now_us(void);
+/* Scale factor from $BENCH_SCALE (default 1.0): sizes are multiplied by it,
+ * so a quick smoke run (BENCH_SCALE=0.05) exercises the same code. */
+double bench_scale(void);
+int64_t bench_scaled(int64_t n);
+
+/* The bot's users table with rows (discord_id first_id+i, guild_id) for
+ * i in [0, count); created if missing.  0 ok, -1 error (message printed). */
+int bench_db_fill(const char *db, uint64_t guild_id, uint64_t first_id, int64_t count);
+/* VmRSS / VmHWM of a running process in KiB, -1 if unknown. */
+long bench_rss_kib(pid_t pid);
+long bench_hwm_kib(pid_t pid);
+/* Run argv to completion; exit status (128+sig when killed), -1 on spawn
+ * error; *maxrss_kib gets the child's peak RSS (getrusage). */
+int bench_spawn_wait(const char *const argv[], long *maxrss_kib, int timeout_ms);
+/* Percentile (0..100) of v[0..n), sorts v in place. */
+int64_t bench_percentile(int64_t *v, size_t n, double pct);
+
+/* The benches, in issue #7's numbering. */
+void bench_replay(void);   /* 1: needs `discord-cleaner replay` (issue 6) */
+void bench_burst(void);    /* 2 */
+void bench_sweep(void);    /* 3 */
+void bench_idle(void);     /* 4 */
+void bench_decode(void);   /* 5 */
+
+#endif

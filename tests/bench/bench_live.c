@@ -1,0 +1,213 @@
+/* bench_live.c - benches 2 (live burst) and 4 (idle RSS): the real daemon
+ * against the loopback double.
+ *
+ * Burst latency pairs two clocks on one machine (CLOCK_MONOTONIC is
+ * system-wide): the double stamps each message as it goes to the socket
+ * (POST /_control/guilds/{id}/burst, GET /_control/burst), the daemon logs
+ * "turn committed: events=E mono_us=T" at debug level after each COMMIT.
+ * Burst event k (1-based) is committed by the first commit whose E reaches
+ * the count before the burst plus k. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "daemon_harness.h"
+#include "fake_client.h"
+
+#define BURST_GUILD "1000000000000000001"
+#define BURST_GUILD_N 1000000000000000001ULL
+#define FIRST_MEMBER 2000000000000000000ULL
+
+typedef struct {
+    int64_t events, mono_us;
+} commit_mark;
+
+/* Every "turn committed" line of the log, in order (caller frees). */
+static commit_mark *read_commits(const dh_proc *d, size_t *n)
+{
+    char *text = dh_read_file(d->log);
+    size_t cap = 1024;
+    commit_mark *v = malloc(cap * sizeof *v);
+    *n = 0;
+    for (const char *p = text; v && p && (p = strstr(p, "turn committed: events=")) != NULL; p++) {
+        long long e, t;
+        if (sscanf(p, "turn committed: events=%lld mono_us=%lld", &e, &t) != 2)
+            continue;
+        if (*n == cap) {
+            commit_mark *nv = realloc(v, (cap *= 2) * sizeof *v);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        v[(*n)++] = (commit_mark){ e, t };
+    }
+    free(text);
+    return v;
+}
+
+static int64_t last_committed_events(const dh_proc *d)
+{
+    size_t n;
+    commit_mark *m = read_commits(d, &n);
+    int64_t e = n ? m[n - 1].events : -1;
+    free(m);
+    return e;
+}
+
+/* Waits until no new commit has appeared for quiet_ms; the count then. */
+static int64_t wait_quiet(const dh_proc *d, int quiet_ms, int timeout_ms)
+{
+    int64_t last = -2, since = bench_now_us(), end = bench_now_us() + (int64_t)timeout_ms * 1000;
+    while (bench_now_us() < end) {
+        int64_t e = last_committed_events(d);
+        if (e != last) {
+            last = e;
+            since = bench_now_us();
+        } else if (e >= 0 && bench_now_us() - since > (int64_t)quiet_ms * 1000) {
+            return e;
+        }
+        dh_sleep_ms(50);
+    }
+    return -1;
+}
+
+static int64_t *fetch_stamps(fd_proc *f, size_t *n)
+{
+    cJSON *r = fd_get(f, "/_control/burst");
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r, "stamps_us"), *e;
+    int64_t *v = malloc(((size_t)cJSON_GetArraySize(arr) + 1) * sizeof *v);
+    *n = 0;
+    cJSON_ArrayForEach(e, arr)
+        if (v)
+            v[(*n)++] = (int64_t)e->valuedouble;
+    cJSON_Delete(r);
+    return v;
+}
+
+/* Latencies (µs) of events 1..count after base; -1 where no commit covers it. */
+static int64_t *pair_latencies(const commit_mark *m, size_t nm, const int64_t *stamps, int64_t base,
+                               int64_t count, int64_t *last_commit_us)
+{
+    int64_t *lat = malloc((size_t)count * sizeof *lat);
+    size_t j = 0;
+    *last_commit_us = -1;
+    for (int64_t k = 1; lat && k <= count; k++) {
+        while (j < nm && m[j].events < base + k)
+            j++;
+        lat[k - 1] = j < nm ? m[j].mono_us - stamps[k - 1] : -1;
+        if (j < nm)
+            *last_commit_us = m[j].mono_us;
+    }
+    return lat;
+}
+
+static void report_burst(int64_t count, int64_t all_us, int64_t *lat, int64_t covered)
+{
+    int64_t p50 = bench_percentile(lat, (size_t)covered, 50), p99 = bench_percentile(lat, (size_t)covered, 99);
+    bench_row(bench_fmt("2. burst: %" PRId64 " removes, all applied", count),
+              bench_fmt("%.3f s (%.0f events/s)", (double)all_us / 1e6, (double)count * 1e6 / (double)all_us),
+              "<= 1 s", all_us <= 1000000 ? BENCH_MET : BENCH_MISSED);
+    bench_row("2. burst: send->commit latency p50", bench_fmt("%.2f ms", (double)p50 / 1000), "-", BENCH_NA);
+    bench_row("2. burst: send->commit latency p99", bench_fmt("%.2f ms", (double)p99 / 1000), "< 5 ms",
+              p99 < 5000 ? BENCH_MET : BENCH_MISSED);
+}
+
+static void measure_burst(fd_proc *f, dh_proc *d, int64_t count)
+{
+    int64_t base = wait_quiet(d, 1000, 30000);
+    if (base < 0) {
+        bench_row("2. burst", "daemon never settled", "-", BENCH_MISSED);
+        return;
+    }
+    cJSON_Delete(fd_post(f, "/_control/guilds/" BURST_GUILD "/burst", bench_fmt("{\"count\":%" PRId64 "}", count)));
+    if (!dh_wait_db(d->db, "SELECT COUNT(*) FROM users WHERE guild_id = " BURST_GUILD, 0, 120000))
+        fprintf(stderr, "bench: burst rows still present after 120 s\n");
+    wait_quiet(d, 500, 30000);
+    size_t ns, nm;
+    int64_t *stamps = fetch_stamps(f, &ns), last_us;
+    commit_mark *m = read_commits(d, &nm);
+    if (!stamps || (int64_t)ns < count) {
+        bench_row("2. burst", bench_fmt("only %zu of %" PRId64 " sends stamped", ns, count), "-", BENCH_MISSED);
+    } else {
+        int64_t *lat = pair_latencies(m, nm, stamps, base, count, &last_us), covered = 0;
+        for (int64_t k = 0; lat && k < count; k++)
+            if (lat[k] >= 0)
+                lat[covered++] = lat[k];
+        if (covered < count)
+            bench_row("2. burst: events committed", bench_fmt("%" PRId64 " of %" PRId64, covered, count),
+                      "all", BENCH_MISSED);
+        if (covered > 0)
+            report_burst(count, last_us - stamps[0], lat, covered);
+        free(lat);
+    }
+    free(stamps);
+    free(m);
+}
+
+void bench_burst(void)
+{
+    int64_t count = bench_scaled(100000);
+    fd_proc f;
+    dh_proc d = { 0 };
+    if (dh_init(&d) != 0 || fd_start(&f, NULL) != 0) {
+        bench_row("2. burst", "could not start the double", "-", BENCH_MISSED);
+        dh_cleanup(&d);
+        return;
+    }
+    cJSON_Delete(fd_post(&f, "/_control/guilds", bench_fmt("{\"id\":\"" BURST_GUILD "\",\"name\":\"Bench\","
+                                                         "\"generate\":{\"count\":%" PRId64 "}}", count)));
+    if (bench_db_fill(d.db, BURST_GUILD_N, FIRST_MEMBER, count) == 0 &&
+        dh_start(&d, f.port, NULL, NULL) == 0 && dh_wait_log(&d, "READY", 1, 20000))
+        measure_burst(&f, &d, count);
+    else
+        bench_row("2. burst", "daemon did not become READY", "-", BENCH_MISSED);
+    dh_stop(&d, SIGTERM, 10000);
+    dh_cleanup(&d);
+    fd_stop(&f);
+}
+
+/* ---- 4: idle ---------------------------------------------------------------- */
+
+static int make_guilds(fd_proc *f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        cJSON *r = fd_post(f, "/_control/guilds",
+                           bench_fmt("{\"id\":\"%llu\",\"name\":\"G%d\",\"generate\":{\"count\":10,\"first_id\":\"%llu\"}}",
+                                     1100000000000000000ULL + (unsigned long long)i, i,
+                                     3000000000000000000ULL + 100ULL * (unsigned long long)i));
+        int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"));
+        cJSON_Delete(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+void bench_idle(void)
+{
+    int guilds = (int)bench_scaled(1000);
+    fd_proc f;
+    dh_proc d = { 0 };
+    if (dh_init(&d) != 0 || fd_start(&f, NULL) != 0 || make_guilds(&f, guilds) != 0 ||
+        bench_db_fill(d.db, 1, 1, 0) != 0) {
+        bench_row("4. idle", "could not set up the double", "-", BENCH_MISSED);
+        dh_cleanup(&d);
+        return;
+    }
+    /* READY + one GUILD_CREATE per guild, then quiet. */
+    if (dh_start(&d, f.port, NULL, NULL) == 0 && dh_wait_log(&d, "READY", 1, 20000) &&
+        wait_quiet(&d, 1500, 60000) >= guilds) {
+        long rss = bench_rss_kib(d.pid), hwm = bench_hwm_kib(d.pid);
+        bench_row(bench_fmt("4. idle: RSS after READY, %d guilds", guilds),
+                  bench_fmt("%.1f MiB (peak %.1f MiB)", rss / 1024.0, hwm / 1024.0), "< 10 MB",
+                  rss >= 0 && rss * 1024L < 10L * 1000 * 1000 ? BENCH_MET : BENCH_MISSED);
+    } else {
+        bench_row("4. idle", "daemon did not settle after READY", "-", BENCH_MISSED);
+    }
+    dh_stop(&d, SIGTERM, 10000);
+    dh_cleanup(&d);
+    fd_stop(&f);
+}

@@ -1,0 +1,34 @@
+/* fuzz_dispatch.c - dispatch payload decode: one JSON document given, as
+ * `d`, to the cleaner policy under every event name the daemon reads
+ * (proto/events.def), with and without stored guilds (READY's guard). */
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "cleaner.h"
+#include "log.h"
+
+static const char *const events[] = {
+#define X(name) #name,
+#include "events.def"
+#undef X
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    log_set_level(DCL_ERROR);
+    cJSON *d = cJSON_ParseWithLength((const char *)data, size);
+    static const uint64_t stored[] = { 1000000000000000001ULL, 1000000000000000002ULL, 3 };
+    for (int variant = 0; variant < 2; variant++) {
+        cl_context cx = { .shard_id = 0, .shard_count = variant ? 2 : 1, .max_delete_share = 0.5,
+                          .stored_guilds = variant ? stored : NULL, .n_stored = variant ? 3 : 0,
+                          .unassigned_rows = variant ? 10 : 0 };
+        for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+            cl_actions acts = { 0 };
+            cleaner_on_dispatch(&cx, events[i], d, &acts);
+            cl_actions_free(&acts);
+        }
+    }
+    cJSON_Delete(d);
+    return 0;
+}
