@@ -157,27 +157,38 @@ typedef struct {
     uint64_t guild_id;
 } page_ctx;
 
-/* Member ids of a page: a JSON array of guild members.  NULL when the body
- * is not that shape or a member lacks a user id (a page with a hole must
- * never count). */
+/* User ids of an array of guild members (an op 8 chunk or a REST page);
+ * NULL (and *bad = 1) when a member has no user id: a list with a hole must
+ * never count as complete. */
+static uint64_t *member_ids(const cJSON *members, size_t *n, int *bad)
+{
+    size_t cap = (size_t)cJSON_GetArraySize(members);
+    uint64_t *ids = malloc((cap ? cap : 1) * sizeof *ids);
+    const cJSON *m;
+    *n = 0;
+    *bad = 0;
+    if (!ids)
+        return NULL;
+    cJSON_ArrayForEach(m, members) {
+        uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(m, "user"), "id"));
+        if (!id) {
+            *bad = 1;
+            free(ids);
+            return NULL;
+        }
+        ids[(*n)++] = id;
+    }
+    return ids;
+}
+
+/* Member ids of a REST page (a JSON array of guild members); NULL when the
+ * body is not that shape. */
 static uint64_t *page_ids(const rest_response *r, size_t *n)
 {
     cJSON *arr = cJSON_ParseWithLength(r->body, r->body_len);
-    const cJSON *m;
-    uint64_t *ids = NULL;
-    *n = 0;
-    if (cJSON_IsArray(arr) && (ids = malloc(((size_t)cJSON_GetArraySize(arr) + 1) * sizeof *ids))) {
-        cJSON_ArrayForEach(m, arr) {
-            uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(m, "user"), "id"));
-            if (!id) {
-                free(ids);
-                ids = NULL;
-                break;
-            }
-            ids[(*n)++] = id;
-        }
-    }
+    int bad = 0;
+    uint64_t *ids = cJSON_IsArray(arr) ? member_ids(arr, n, &bad) : NULL;
     cJSON_Delete(arr);
     return ids;
 }
@@ -326,30 +337,6 @@ static void drain(shard *s)
 
 /* ---- dispatches ------------------------------------------------------------- */
 
-/* Member ids of one chunk; NULL (and *bad = 1) when a member has no user id:
- * a list with a hole must never count as complete. */
-static uint64_t *chunk_ids(const cJSON *members, size_t *n, int *bad)
-{
-    size_t cap = (size_t)cJSON_GetArraySize(members);
-    uint64_t *ids = malloc((cap ? cap : 1) * sizeof *ids);
-    const cJSON *m;
-    *n = 0;
-    *bad = 0;
-    if (!ids)
-        return NULL;
-    cJSON_ArrayForEach(m, members) {
-        uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(m, "user"), "id"));
-        if (!id) {
-            *bad = 1;
-            free(ids);
-            return NULL;
-        }
-        ids[(*n)++] = id;
-    }
-    return ids;
-}
-
 void rc_on_chunk(shard *s, const cJSON *d)
 {
     uint64_t guild = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
@@ -361,7 +348,7 @@ void rc_on_chunk(shard *s, const cJSON *d)
         return;                      /* not a chunk of our request */
     size_t n = 0;
     int bad = 0;
-    uint64_t *ids = cJSON_IsArray(members) ? chunk_ids(members, &n, &bad) : NULL;
+    uint64_t *ids = cJSON_IsArray(members) ? member_ids(members, &n, &bad) : NULL;
     if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(count) || !ids) {
         sw_abort(s->sw, bad ? "a member chunk lists a member without a user id"
                             : "a member chunk of the wrong shape", loop_now(s->d->loop));
