@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "log.h"
 #include "sqlutil.h"
 
 static dc_err count_bound(store *s, const char *sql, const char *a, const char *b, int64_t *n)
@@ -101,6 +102,32 @@ static dc_err prepare_clean(store *s, const config_clean_table *t, store_clean *
     return ok ? DC_OK : DC_ERR_DB;
 }
 
+/* Every member delete runs "DELETE ... WHERE guild = ? AND user = ?" on each
+ * clean table; without an index led by one of those columns that is a full
+ * scan per departure, and a sweep of thousands of departures would hold the
+ * loop for minutes.  Say so at start-up rather than fail later. */
+static void warn_if_unindexed(store *s, const config_clean_table *t)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = 0;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM pragma_index_list(?1) AS il, "
+                                       "pragma_index_info(il.name) AS ii WHERE ii.seqno = 0 "
+                                       "AND (ii.name = ?2 COLLATE NOCASE OR ii.name = ?3 COLLATE NOCASE)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, t->table, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, t->guild_col, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, t->user_col, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK && n == 0)
+        LOG_W("store", "clean_tables: \"%s\" has no index on %s or %s; every departure scans the whole "
+              "table. Create one: CREATE INDEX \"%s_by_guild_user\" ON \"%s\" (%s, %s)", t->table,
+              t->guild_col, t->user_col, t->table, t->table, t->guild_col, t->user_col);
+}
+
 dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *err, size_t errlen)
 {
     if (n == 0)
@@ -113,6 +140,8 @@ dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *e
         dc_err rc = check_table(s, &t[i], err, errlen);
         if (rc == DC_OK && (rc = prepare_clean(s, &t[i], &s->clean[i])) != DC_OK)
             snprintf(err, errlen, "%s", s->errmsg);
+        if (rc == DC_OK)
+            warn_if_unindexed(s, &t[i]);
         if (rc != DC_OK)
             return rc;
     }
