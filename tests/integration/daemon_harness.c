@@ -20,6 +20,16 @@ void dh_sleep_ms(int ms)
         ;
 }
 
+/* Sanitizer and valgrind builds run several times slower: $TEST_TIME_FACTOR
+ * (set by `make asan`) stretches every wait.  Waits are upper bounds for
+ * polling, never assertions about speed. */
+static int64_t stretch(int timeout_ms)
+{
+    const char *f = getenv("TEST_TIME_FACTOR");
+    int k = f ? atoi(f) : 1;
+    return (int64_t)timeout_ms * (k > 1 ? k : 1);
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -112,7 +122,7 @@ int dh_run_cli(const char *const args[], const char *const extra_env[], char *ou
 
 int dh_wait_exit(dh_proc *p, int timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = now_ms() + stretch(timeout_ms);
     for (;;) {
         int st;
         pid_t r = waitpid(p->pid, &st, WNOHANG);
@@ -189,7 +199,7 @@ int dh_log_count(const dh_proc *p, const char *needle)
 
 int dh_wait_log(const dh_proc *p, const char *needle, int n, int timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = now_ms() + stretch(timeout_ms);
     while (dh_log_count(p, needle) < n) {
         if (now_ms() > end)
             return 0;
@@ -234,7 +244,7 @@ int64_t dh_db_int(const char *db, const char *sql)
 
 int dh_wait_db(const char *db, const char *sql, int64_t want, int timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
+    int64_t end = now_ms() + stretch(timeout_ms);
     while (dh_db_int(db, sql) != want) {
         if (now_ms() > end)
             return 0;
