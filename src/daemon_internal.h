@@ -84,6 +84,9 @@ struct dc_daemon {
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
     struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
+    dc_timer removal_timer;          /* removal_log.c: periodic summary of member deletes */
+    int removal_timer_armed;
+    int64_t unlogged_members, unlogged_rows;
 };
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */

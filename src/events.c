@@ -13,6 +13,7 @@
 #include "commands_live.h"
 #include "daemon_internal.h"
 #include "log.h"
+#include "removal_log.h"
 
 static void delete_member(dc_daemon *d, const cl_action *a)
 {
@@ -25,7 +26,8 @@ static void delete_member(dc_daemon *d, const cl_action *a)
     }
     if (!d->cfg->dry_run)
         count_removed(d, a->reason, rows);
-    LOG_I("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
+    removal_log_note(d, rows);
+    LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
           audit_reason_name(a->reason), a->user_id, a->guild_id, rows,
           d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
 }
