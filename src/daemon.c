@@ -86,7 +86,10 @@ static void persist_shard(dc_daemon *d, shard *s)
 /* Commit the loop turn: session state of every shard, then COMMIT. */
 void daemon_flush(dc_daemon *d)
 {
+    if (d->flush_armed && d->loop)
+        loop_cancel(d->loop, &d->flush_timer);   /* committed early (turn cap) */
     d->flush_armed = 0;
+    d->turn_events = 0;
     if (!d->st)
         return;
     if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
@@ -110,7 +113,9 @@ void daemon_flush(dc_daemon *d)
 
 static void on_flush_timer(dc_timer *t)
 {
-    daemon_flush(lws_container_of(t, dc_daemon, flush_timer));
+    dc_daemon *d = lws_container_of(t, dc_daemon, flush_timer);
+    d->flush_armed = 0;                  /* fired: nothing to cancel */
+    daemon_flush(d);
 }
 
 /* Open the turn's transaction (once) and make sure it is committed before

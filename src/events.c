@@ -14,6 +14,7 @@
 #include "daemon_internal.h"
 #include "log.h"
 #include "removal_log.h"
+#include "turn_cap.h"
 
 static void delete_member(dc_daemon *d, const cl_action *a)
 {
@@ -219,6 +220,7 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
     free(stored.v);
     route_to_sweep(s, event, data);
     cmdl_on_dispatch(s, event, data);
+    turn_event_done(d);
 }
 
 void ev_on_disconnect(void *ctx, tl_conn *c)

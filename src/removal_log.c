@@ -10,9 +10,9 @@ static void write_summary(dc_daemon *d)
 {
     if (d->unlogged_members == 0)
         return;
-    LOG_I("cleaner", "%" PRId64 " member(s) left their guild in the last %d s: %" PRId64 " row(s) %s "
+    LOG_I("cleaner", "%" PRId64 " member(s) left their guild in the last %.1f s: %" PRId64 " row(s) %s "
           "(details: cleaner_audit, or log_level debug)", d->unlogged_members,
-          REMOVAL_LOG_INTERVAL_MS / 1000, d->unlogged_rows,
+          (double)(loop_now(d->loop) - d->unlogged_since_ms) / 1000.0, d->unlogged_rows,
           d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
     d->unlogged_members = d->unlogged_rows = 0;
 }
@@ -32,6 +32,7 @@ void removal_log_note(dc_daemon *d, int64_t rows)
      * reported within one interval and a quiet daemon never wakes up. */
     if (!d->removal_timer_armed) {
         d->removal_timer_armed = 1;
+        d->unlogged_since_ms = loop_now(d->loop);
         loop_timer(d->loop, &d->removal_timer, on_removal_timer, REMOVAL_LOG_INTERVAL_MS);
     }
 }

@@ -113,7 +113,9 @@ static int64_t *pair_latencies(const commit_mark *m, size_t nm, const int64_t *s
     for (int64_t k = 1; lat && k <= count; k++) {
         while (j < nm && m[j].events < base + k)
             j++;
-        lat[k - 1] = j < nm ? m[j].mono_us - stamps[k - 1] : -1;
+        /* The double stamps after its send returns; the daemon may commit
+         * before that stamp is taken: such an event counts as 0 µs. */
+        lat[k - 1] = j < nm ? (m[j].mono_us > stamps[k - 1] ? m[j].mono_us - stamps[k - 1] : 0) : -1;
         if (j < nm)
             *last_commit_us = m[j].mono_us;
     }
