@@ -23,10 +23,12 @@
 #include <libwebsockets.h>
 
 #include "commands_live.h"
+#include "commit_trace.h"
 #include "daemon_internal.h"
 #include "daemon_record.h"
 #include "log.h"
 #include "proto.h"
+#include "removal_log.h"
 #include "rest.h"
 #include "store.h"
 #include "transport_lws.h"
@@ -81,18 +83,13 @@ static void persist_shard(dc_daemon *d, shard *s)
     }
 }
 
-/* Real monotonic microseconds, whatever clock the loop runs on. */
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Commit the loop turn: session state of every shard, then COMMIT. */
 void daemon_flush(dc_daemon *d)
 {
+    if (d->flush_armed && d->loop)
+        loop_cancel(d->loop, &d->flush_timer);   /* committed early (turn cap) */
     d->flush_armed = 0;
+    d->turn_events = 0;
     if (!d->st)
         return;
     if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
@@ -111,12 +108,14 @@ void daemon_flush(dc_daemon *d)
         return;
     }
     /* make bench pairs this with the double's send stamps (send->commit latency). */
-    LOG_D("daemon", "turn committed: events=%" PRId64 " mono_us=%" PRId64, d->events, mono_us());
+    commit_trace_note(d->events);
 }
 
 static void on_flush_timer(dc_timer *t)
 {
-    daemon_flush(lws_container_of(t, dc_daemon, flush_timer));
+    dc_daemon *d = lws_container_of(t, dc_daemon, flush_timer);
+    d->flush_armed = 0;                  /* fired: nothing to cancel */
+    daemon_flush(d);
 }
 
 /* Open the turn's transaction (once) and make sure it is committed before
@@ -382,6 +381,8 @@ void daemon_free_core(dc_daemon *d)
         gw_free(d->shards[i].gw);
         rc_free(&d->shards[i]);
     }
+    removal_log_flush(d);
+    commit_trace_close();
     if (d->loop) {
         loop_cancel(d->loop, &d->flush_timer);
         loop_cancel(d->loop, &d->start_timer);

@@ -73,6 +73,7 @@ struct dc_daemon {
     dc_loop live_loop;
     dc_timer flush_timer, start_timer, housekeeping_timer, stop_timer, reconcile_timer;
     int flush_armed;
+    int turn_events;                 /* dispatches in the open turn (turn_cap.c) */
     int start_attempts;
     int stopping, done, exit_status;
     int64_t started_wall_ms;
@@ -84,6 +85,9 @@ struct dc_daemon {
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
     struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
+    dc_timer removal_timer;          /* removal_log.c: periodic summary of member deletes */
+    int removal_timer_armed;
+    int64_t unlogged_members, unlogged_rows, unlogged_since_ms;
 };
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */

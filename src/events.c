@@ -13,6 +13,8 @@
 #include "commands_live.h"
 #include "daemon_internal.h"
 #include "log.h"
+#include "removal_log.h"
+#include "turn_cap.h"
 
 static void delete_member(dc_daemon *d, const cl_action *a)
 {
@@ -25,7 +27,8 @@ static void delete_member(dc_daemon *d, const cl_action *a)
     }
     if (!d->cfg->dry_run)
         count_removed(d, a->reason, rows);
-    LOG_I("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
+    removal_log_note(d, rows);
+    LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
           audit_reason_name(a->reason), a->user_id, a->guild_id, rows,
           d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
 }
@@ -217,6 +220,7 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
     free(stored.v);
     route_to_sweep(s, event, data);
     cmdl_on_dispatch(s, event, data);
+    turn_event_done(d);
 }
 
 void ev_on_disconnect(void *ctx, tl_conn *c)

@@ -25,6 +25,9 @@
 #define GW_BACKOFF_BASE_MS 1000
 #define GW_BACKOFF_CAP_MS 60000
 #define GW_APP_QUEUE_MAX 1024
+/* Beats a connection may leave unacknowledged while it keeps delivering
+ * messages (see scheduled_beat). */
+#define GW_BACKLOG_BEATS 3
 #define GW_DEFAULT_HELLO_TIMEOUT_MS 20000
 #define GW_DEFAULT_RESUME_ATTEMPTS 3
 /* Our close code whenever we mean to resume: 1000/1001 would invalidate
@@ -69,6 +72,8 @@ struct gw_session {
     int64_t next_beat_at;
     int64_t beat_sent_at;
     int ack_received;
+    int received_since_beat;    /* payloads read since the last beat went out */
+    int backlog_beats;          /* consecutive beats unacked while payloads kept coming */
     int64_t latency_ms;
     int64_t hello_deadline;
     int identify_waiting;
@@ -292,6 +297,8 @@ static void reset_connection(gw_session *gw)
     gw->next_beat_at = INT64_MAX;
     gw->beat_sent_at = INT64_MIN;
     gw->ack_received = 1; /* fresh per connection: a stale false kills it (§5) */
+    gw->received_since_beat = 0;
+    gw->backlog_beats = 0;
     gw->hello_deadline = INT64_MAX;
     gw->identify_waiting = 0;
     gw->identify_at = INT64_MAX;
@@ -529,14 +536,25 @@ static void maybe_connect(gw_session *gw, int64_t now)
 
 /* ---- heartbeat -------------------------------------------------------------- */
 
+/* A connection that has not acknowledged the last beat is a zombie -- unless
+ * it kept delivering meanwhile: then the ACK is queued behind what the
+ * server sent before it (a large guild's member list can take longer than
+ * an interval to read) and the connection is backlogged, not dead.  Such a
+ * connection gets GW_BACKLOG_BEATS more beats; a silent one is closed at once. */
 static void scheduled_beat(gw_session *gw, int64_t now)
 {
-    if (!gw->ack_received) {
+    if (!gw->ack_received && (!gw->received_since_beat || ++gw->backlog_beats > GW_BACKLOG_BEATS)) {
         emit_close(gw, GW_CLOSE_KEEP_SESSION, "zombie connection: no heartbeat ACK",
                    AFTER_CLOSE_RECONNECT, 0);
         return;
     }
+    if (gw->ack_received)
+        gw->backlog_beats = 0;
+    else
+        LOG_D(GW_LOG, "shard %d: heartbeat ACK late behind a receive backlog (%d)", gw->shard_id,
+              gw->backlog_beats);
     send_heartbeat(gw, now);
+    gw->received_since_beat = 0;
     gw->ack_received = 0;
     gw->beat_sent_at = now;
     gw->next_beat_at = now + gw->hb_interval;
@@ -774,6 +792,7 @@ void gw_on_payload(gw_session *gw, const cJSON *payload, int64_t now_ms)
         return;
     }
     int code = op->valuedouble >= 0 && op->valuedouble <= 1000 ? (int)op->valuedouble : -1;
+    gw->received_since_beat = 1;
     /* While CLOSING, dispatches still count (seq, events); nothing else does. */
     if (!is_connected(gw->state) && !(gw->state == GW_CLOSING && code == GW_OP_DISPATCH)) {
         LOG_D(GW_LOG, "shard %d: op %d in state %s ignored", gw->shard_id, code,

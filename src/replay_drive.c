@@ -305,10 +305,15 @@ int replay_feed(replay *r)
     for (r->pos = 0; r->pos < r->fx.n && !r->d.stopping; r->pos++) {
         const fx_entry *e = &r->fx.v[r->pos];
         int64_t at = REPLAY_MONO0 + e->t + r->offset, before = now(r);
-        loop_virtual_run_until(&r->loop, at);
+        if (at > before)
+            loop_virtual_run_until(&r->loop, at);
         pace(r, before, at);
         feed_entry(r, e);
-        loop_virtual_run_until(&r->loop, now(r));   /* this turn's COMMIT, REST answers */
+        /* Entries recorded in the same millisecond are one loop turn, as
+         * what one socket read delivered is live (one COMMIT, capped by
+         * turn_cap.h); the turn ends when the clock is about to move. */
+        if (r->pos + 1 >= r->fx.n || r->fx.v[r->pos + 1].t != e->t)
+            loop_virtual_run_until(&r->loop, now(r));   /* this turn's COMMIT, REST answers */
     }
     if (!r->d.stopping)
         request_stop(&r->d, 0);

@@ -120,6 +120,12 @@ dc_err store_rollback(store *s)
 
 int store_in_transaction(store *s) { return s->tx_depth > 0; }
 
+static dc_err step_cached(store *s, store_stmt_id id, const char *what)
+{
+    sqlite3_stmt *st = store_stmt(s, id);
+    return st ? store_step_done(s, st, what) : DC_ERR_DB;
+}
+
 dc_err store_op_begin(store *s, store_op_mode *mode)
 {
     if (s->read_only) {
@@ -127,15 +133,17 @@ dc_err store_op_begin(store *s, store_op_mode *mode)
         return DC_ERR_USAGE;
     }
     *mode = s->tx_depth ? STORE_OP_SAVEPOINT : STORE_OP_OWN_TX;
-    return store_exec(s, s->tx_depth ? "SAVEPOINT store_op" : "BEGIN IMMEDIATE");
+    if (!s->tx_depth)
+        return store_exec(s, "BEGIN IMMEDIATE");
+    return step_cached(s, ST_SAVEPOINT, "SAVEPOINT store_op");
 }
 
 dc_err store_op_end(store *s, store_op_mode mode, dc_err rc)
 {
     if (mode == STORE_OP_SAVEPOINT) {
         if (rc != DC_OK)
-            sqlite3_exec(s->db, "ROLLBACK TO store_op", NULL, NULL, NULL);
-        dc_err rel = store_exec(s, "RELEASE store_op");
+            step_cached(s, ST_ROLLBACK_TO, "ROLLBACK TO store_op");
+        dc_err rel = step_cached(s, ST_RELEASE, "RELEASE store_op");
         return rc != DC_OK ? rc : rel;
     }
     if (rc == DC_OK && (rc = store_exec(s, "COMMIT")) == DC_OK)

@@ -11,6 +11,10 @@
 #include "store.h"
 
 #define STORE_STMTS(X)                                                                   \
+    /* per-write savepoints run once per deleted member: prepared, not re-parsed */     \
+    X(ST_SAVEPOINT, "SAVEPOINT store_op")                                                \
+    X(ST_RELEASE, "RELEASE store_op")                                                    \
+    X(ST_ROLLBACK_TO, "ROLLBACK TO store_op")                                            \
     X(ST_COUNT_MEMBER, "SELECT count(*) FROM users WHERE guild_id = ?1 AND discord_id = ?2") \
     X(ST_DELETE_MEMBER, "DELETE FROM users WHERE guild_id = ?1 AND discord_id = ?2")      \
     X(ST_COUNT_GUILD, "SELECT count(*) FROM users WHERE guild_id = ?1")                  \

@@ -1,7 +1,8 @@
 /* bench_sweep.c - bench 3: a guild of 1,000,000 members on the double, a
  * database of 1,100,000 rows of which 100,000 stale, swept by
- * `discord-cleaner sweep --guild` (the daemon's loop and code path, exiting
- * when done, so its peak RSS comes from getrusage).
+ * `discord-cleaner sweep --guild` with the default batch_size/batch_delay
+ * (the daemon's loop and code path, exiting when done, so its peak RSS
+ * comes from getrusage).
  *
  * Sweep time is what the daemon itself stores (cleaner_guild_state.
  * last_sweep_duration_ms: op 8 sent to last batch committed).  Heartbeat
@@ -45,14 +46,26 @@ static int64_t worst_lateness_ms(fd_proc *f, int *beats)
     return worst;
 }
 
+/* The end of the daemon's log, so a failed sweep explains itself. */
+static void print_log_tail(const char *path, int lines)
+{
+    char *text = dh_read_file(path);
+    if (!text)
+        return;
+    const char *p = text + strlen(text);
+    for (int n = 0; p > text && n <= lines; p--)
+        n += p[-1] == '\n';
+    printf("  daemon log (last lines):\n%s", p);
+    free(text);
+}
+
 static void run_sweep(fd_proc *f, dh_proc *d, int64_t members, int64_t stale)
 {
     char api[96];
     snprintf(api, sizeof api, "http://127.0.0.1:%d/api/v10", f->port);
     const char *const migrate[] = { dh_bin("discord-cleaner"), "migrate", "--db", d->db, NULL };
     const char *const sweep[] = { dh_bin("discord-cleaner"), "sweep", "--guild", SWEEP_GUILD, "--api-base", api,
-                                  "--token", "test-token", "--db", d->db, "--log-file", d->log,
-                                  "--batch-delay", "0", NULL };
+                                  "--token", "test-token", "--db", d->db, "--log-file", d->log, "--log-level", getenv("BENCH_SWEEP_DEBUG") ? "debug" : "info", NULL };
     long rss = -1;
     if (bench_spawn_wait(migrate, NULL, 600000) != 0) {
         bench_row("3. sweep", "migrate failed", "-", BENCH_MISSED);
@@ -62,11 +75,18 @@ static void run_sweep(fd_proc *f, dh_proc *d, int64_t members, int64_t stale)
     int64_t dur = dh_db_int(d->db, "SELECT last_sweep_duration_ms FROM cleaner_guild_state WHERE guild_id = " SWEEP_GUILD);
     int64_t removed = dh_db_int(d->db, "SELECT last_sweep_removed FROM cleaner_guild_state WHERE guild_id = " SWEEP_GUILD);
     int64_t left = dh_db_int(d->db, "SELECT COUNT(*) FROM users");
+    if (getenv("BENCH_SWEEP_DEBUG")) {          /* the whole daemon log, to see the phases */
+        char *text = dh_read_file(d->log);
+        printf("%s", text ? text : "");
+        free(text);
+    }
     int beats;
     int64_t late = worst_lateness_ms(f, &beats);
-    if (st != 0 || removed != stale || left != members)
+    if (st != 0 || removed != stale || left != members) {
+        print_log_tail(d->log, 12);
         bench_row("3. sweep: outcome", bench_fmt("exit %d, removed %" PRId64 ", rows left %" PRId64, st, removed, left),
                   bench_fmt("removed %" PRId64, stale), BENCH_MISSED);
+    }
     bench_row(bench_fmt("3. sweep: %" PRId64 " members, %" PRId64 " stale", members, stale),
               bench_fmt("%.2f s", (double)dur / 1000), "< 10 s", dur >= 0 && dur < 10000 ? BENCH_MET : BENCH_MISSED);
     bench_row("3. sweep: peak RSS of the process", bench_fmt("%.1f MiB", rss / 1024.0), "< 64 MB",

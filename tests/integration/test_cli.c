@@ -160,7 +160,7 @@ static void command_help(void **state)
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "--max-message-bytes BYTES"));
     run_cli(&r, no_env, "help", "config", "--markdown", NULL);
-    assert_non_null(strstr(r.out, "| `batch_size` | `500` |"));
+    assert_non_null(strstr(r.out, "| `batch_size` | `1000` |"));
     run_cli(&r, no_env, "help", "nope", NULL);
     assert_int_equal(r.status, 64);
 }

@@ -93,8 +93,8 @@ static void defaults_are_documented_values(void **state)
     assert_true(cfg.interval_hours == 24.0);
     assert_int_equal(cfg.n_guild_intervals, 0);
     assert_true(cfg.reconcile_delay == 60.0);
-    assert_int_equal(cfg.batch_size, 500);
-    assert_true(cfg.batch_delay == 0.05);
+    assert_int_equal(cfg.batch_size, 1000);
+    assert_true(cfg.batch_delay == 0.01);
     assert_true(cfg.max_delete_share == 0.5);
     assert_int_equal(cfg.confirm_sample, 10);
     assert_int_equal(cfg.member_source, MEMBER_SOURCE_GATEWAY);
@@ -639,7 +639,7 @@ static void help_lists_every_key(void **state)
     fclose(out);
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         assert_non_null(strstr(text, flags[i]));
-    assert_non_null(strstr(text, "[batch_size = 500; env CLEANER_BATCH_SIZE, CLEANUP_BATCH_SIZE]"));
+    assert_non_null(strstr(text, "[batch_size = 1000; env CLEANER_BATCH_SIZE, CLEANUP_BATCH_SIZE]"));
     free(text);
 
     out = open_memstream(&text, &len);
@@ -649,7 +649,7 @@ static void help_lists_every_key(void **state)
     for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
         rows++;
     assert_int_equal(rows, 25);
-    assert_non_null(strstr(text, "| `batch_delay` | `0.05` | `CLEANER_BATCH_DELAY`, `CLEANUP_DELAY` |"));
+    assert_non_null(strstr(text, "| `batch_delay` | `0.01` | `CLEANER_BATCH_DELAY`, `CLEANUP_DELAY` |"));
     free(text);
 }
 

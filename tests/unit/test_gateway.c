@@ -320,6 +320,29 @@ static void op1_beats_at_once(void **state)
     gw_free(gw);
 }
 
+/* ACKs queued behind a long receive: the connection is alive while payloads
+ * keep arriving, for GW_BACKLOG_BEATS (3) beats; then it is a zombie too. */
+static void backlogged_connection_is_not_a_zombie(void **state)
+{
+    (void)state;
+    gw_config c = base_cfg();
+    gw_session *gw = ready_session(&c);
+    int64_t b = gw_next_deadline(gw);
+    assert_int_equal(tick(gw, b), 1);
+    assert_int_equal(sent_op(0), 1);
+    for (int i = 0; i < 3; i++) {
+        feed(gw, b + 100, "{\"op\":0,\"s\":2,\"t\":\"GUILD_MEMBERS_CHUNK\",\"d\":{}}");
+        b = gw_next_deadline(gw);
+        assert_int_equal(tick(gw, b), 1);
+        assert_int_equal(sent_op(0), 1);          /* another beat, no close */
+        assert_int_equal(gw_get_state(gw), GW_READY);
+    }
+    feed(gw, b + 100, "{\"op\":0,\"s\":3,\"t\":\"GUILD_MEMBERS_CHUNK\",\"d\":{}}");
+    tick(gw, gw_next_deadline(gw));
+    expect_close_4000(gw, "zombie");
+    gw_free(gw);
+}
+
 static void zombie_closes_and_resumes(void **state)
 {
     (void)state;
@@ -911,6 +934,7 @@ int main(void)
         cmocka_unit_test(heartbeat_cadence),
         cmocka_unit_test(op1_beats_at_once),
         cmocka_unit_test(zombie_closes_and_resumes),
+        cmocka_unit_test(backlogged_connection_is_not_a_zombie),
         cmocka_unit_test(op7_reconnects_and_resumes),
         cmocka_unit_test(op9_true_resumes),
         cmocka_unit_test(op9_false_identifies_after_wait),

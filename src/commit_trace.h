@@ -1,0 +1,18 @@
+/* commit_trace.h - optional trace of every loop-turn COMMIT, for `make bench`.
+ *
+ * When $DISCORD_CLEANER_COMMIT_TRACE names a file, each committed turn
+ * appends one line "events=E mono_us=T" (E: dispatches received so far,
+ * T: CLOCK_MONOTONIC after the COMMIT returned).  The bench pairs these with
+ * the double's send stamps to get send->commit latency while the daemon runs
+ * at the operator's log level.  Unset (the normal case): one getenv at the
+ * first commit, nothing else. */
+#ifndef DC_COMMIT_TRACE_H
+#define DC_COMMIT_TRACE_H
+
+#include <stdint.h>
+
+void commit_trace_note(int64_t events);
+/* Close the trace file (daemon exit); harmless when tracing is off. */
+void commit_trace_close(void);
+
+#endif
