@@ -15,6 +15,7 @@
 #include "store.h"
 #include "sweep.h"
 #include "transport_lws.h"
+#include "turn.h"
 
 #define MAX_SHARDS 64
 #define START_RETRY_MAX_MS 60000
@@ -84,6 +85,7 @@ struct dc_daemon {
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
     struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
+    turn_journal journal;            /* the turn's writes until committed (turn.c) */
 };
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */
