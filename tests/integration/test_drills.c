@@ -13,6 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include <sqlite3.h>
 
@@ -27,6 +33,8 @@
 typedef struct {
     fd_proc fake;
     dh_proc d;
+    char fs[280];                    /* a small tmpfs holding the database ("" when none) */
+    char no_fs[160];                 /* why the tmpfs could not be had (the drill skips) */
 } world;
 
 /* Nothing the run produced (log, database, WAL, backups) holds the token. */
@@ -55,13 +63,33 @@ static void assert_no_token(const world *w)
 static int teardown_world(void **state)
 {
     world *w = *state;
+    dh_stop(&w->d, SIGKILL, 5000);
+    if (w->fs[0])
+        umount2(w->fs, MNT_DETACH);
     dh_cleanup(&w->d);
     fd_stop(&w->fake);
     free(w);
     return 0;
 }
 
-static int setup_world(void **state)
+/* A 2 MB tmpfs in a mount namespace of this test process (the daemon and
+ * the double inherit it).  Needs CAP_SYS_ADMIN (root in CI); otherwise
+ * w->no_fs says why and the drill skips. */
+static void mount_small_fs(world *w)
+{
+    snprintf(w->fs, sizeof w->fs, "%s/fs", w->d.dir);
+    if (mkdir(w->fs, 0700) != 0 || unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", w->fs, "tmpfs", 0, "size=2m,mode=0700") != 0) {
+        snprintf(w->no_fs, sizeof w->no_fs, "cannot mount a tmpfs (%s): disk-full drill skipped",
+                 strerror(errno));
+        w->fs[0] = '\0';
+        return;
+    }
+    snprintf(w->d.db, sizeof w->d.db, "%s/bot.db", w->fs);
+}
+
+static int make_world(void **state, int small_fs)
 {
     static const char *const fake_args[] = { "--heartbeat-interval", "300", NULL };
     world *w = calloc(1, sizeof *w);
@@ -70,6 +98,12 @@ static int setup_world(void **state)
             dh_cleanup(&w->d);
         free(w);
         return -1;
+    }
+    *state = w;
+    if (small_fs) {
+        mount_small_fs(w);
+        if (w->no_fs[0])
+            return 0;
     }
     char body[256];
     snprintf(body, sizeof body, "{\"id\":\"" GUILD "\",\"name\":\"Drill\",\"generate\":{\"count\":%d}}", MEMBERS);
@@ -89,8 +123,17 @@ static int setup_world(void **state)
     sqlite3_finalize(st);
     int rc = sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(h);
-    *state = w;
     return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int setup_world(void **state)
+{
+    return make_world(state, 0);
+}
+
+static int setup_small_fs_world(void **state)
+{
+    return make_world(state, 1);
 }
 
 static int64_t rows(const world *w)
@@ -186,6 +229,52 @@ static void bot_holds_write_lock(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
     assert_int_equal(rows(w), MEMBERS - 5);
     /* the seq moved with the deletes: a restart has nothing left to redo */
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 5);
+    assert_no_token(w);
+}
+
+/* Fill the tmpfs to the last byte; the filler's path in path. */
+static void fill_disk(const world *w, char *path, size_t cap)
+{
+    static char block[65536];
+    snprintf(path, cap, "%s/filler", w->fs);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    size_t sizes[] = { sizeof block, 4096, 512, 1 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (int n = 0; n < 10000 && write(fd, block, sizes[i]) == (ssize_t)sizes[i]; n++)
+            ;
+    assert_int_equal(write(fd, block, 1), -1);
+    assert_int_equal(errno, ENOSPC);
+    close(fd);
+}
+
+/* The disk holding the database fills up while members leave: a loud error,
+ * nothing half-done (the database stays intact, no row goes), and every
+ * delete lands once space returns. */
+static void disk_full_pauses_deletes(void **state)
+{
+    world *w = *state;
+    if (w->no_fs[0]) {
+        printf("# %s\n", w->no_fs);
+        skip();
+    }
+    assert_true(start_daemon(w));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_guild_state", 1, 5000));
+    char filler[450];
+    fill_disk(w, filler, sizeof filler);
+    for (int i = 0; i < 5; i++)
+        remove_member(w, i);
+    assert_true(dh_wait_log(&w->d, "the disk is full", 1, 5000));
+    dh_sleep_ms(1500);
+    assert_int_equal(rows(w), MEMBERS);                          /* nothing half-done */
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+    assert_int_equal(dh_log_count(&w->d, "the disk is full"), 1);   /* loud once, not a flood */
+    assert_int_equal(unlink(filler), 0);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, MEMBERS - 5, 10000));
+    assert_true(dh_wait_log(&w->d, "accepts writes again", 1, 2000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    assert_int_equal(rows(w), MEMBERS - 5);
     assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 5);
     assert_no_token(w);
 }
@@ -289,6 +378,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(oversized_frame_reconnects, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(bot_holds_write_lock, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(disk_full_pauses_deletes, setup_small_fs_world, teardown_world),
         cmocka_unit_test_setup_teardown(sigkill_during_bursts, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(connection_flaps_under_stream, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(plain_text_remote_url_refused, setup_world, teardown_world),
