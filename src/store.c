@@ -37,7 +37,12 @@ dc_err store_fail(store *s, int rc, const char *what)
     int primary = rc & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL)
         s->refused = primary;
-    LOG_W("store", "%s", s->errmsg);
+    /* Busy is expected while the bot writes; the daemon retries and says so
+     * itself (turn.c), so a line per attempt would only be noise. */
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        LOG_D("store", "%s", s->errmsg);
+    else
+        LOG_W("store", "%s", s->errmsg);
     return sqlu_err(rc);
 }
 
