@@ -54,59 +54,72 @@ static void kv_key(char *buf, size_t cap, int shard_id, const char *what)
     snprintf(buf, cap, "gw.%d.%s", shard_id, what);
 }
 
-static void kv_put(dc_daemon *d, int shard_id, const char *what, const char *value)
+static int kv_put(dc_daemon *d, int shard_id, const char *what, const char *value)
 {
     char key[64];
     kv_key(key, sizeof key, shard_id, what);
     dc_err e = value && *value ? store_kv_set(d->st, key, value) : store_kv_del(d->st, key);
-    if (e != DC_OK && e != DC_ERR_NOTFOUND)
+    if (e != DC_OK && e != DC_ERR_NOTFOUND) {
         LOG_E("daemon", "cannot persist %s: %s", key, store_errmsg(d->st));
+        return -1;
+    }
+    return 0;
 }
 
-static void persist_shard(dc_daemon *d, shard *s)
+/* -1 when a write failed (the turn must not commit a seq without it). */
+static int persist_shard(dc_daemon *d, shard *s)
 {
     const char *sid = gw_session_id(s->gw), *url = gw_resume_url(s->gw);
     int64_t seq = gw_seq(s->gw);
     if (strcmp(sid ? sid : "", s->saved_session) != 0) {
-        kv_put(d, s->id, "session_id", sid);
+        if (kv_put(d, s->id, "session_id", sid) != 0)
+            return -1;
         snprintf(s->saved_session, sizeof s->saved_session, "%s", sid ? sid : "");
     }
     if (strcmp(url ? url : "", s->saved_resume) != 0) {
-        kv_put(d, s->id, "resume_url", url);
+        if (kv_put(d, s->id, "resume_url", url) != 0)
+            return -1;
         snprintf(s->saved_resume, sizeof s->saved_resume, "%s", url ? url : "");
     }
     if (seq != s->saved_seq) {
         char buf[32];
         snprintf(buf, sizeof buf, "%" PRId64, seq);
-        kv_put(d, s->id, "seq", seq >= 0 ? buf : NULL);
+        if (kv_put(d, s->id, "seq", seq >= 0 ? buf : NULL) != 0)
+            return -1;
         s->saved_seq = seq;
     }
+    return 0;
 }
 
-/* Commit the loop turn: session state of every shard, then COMMIT. */
+/* Commit the loop turn: session state of every shard, then COMMIT.
+ * While the database is held (busy, disk full) there is nothing to commit:
+ * the journal's retry (turn.c) calls this once its writes are in. */
 void daemon_flush(dc_daemon *d)
 {
     if (d->flush_armed && d->loop)
         loop_cancel(d->loop, &d->flush_timer);   /* committed early (turn cap) */
     d->flush_armed = 0;
     d->turn_events = 0;
-    if (!d->st)
+    if (!d->st || turn_held(d))
         return;
     if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
-        LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
+        if (!turn_fail(d, "begin", 0))
+            LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
         return;
     }
     for (int i = 0; i < d->n_shards; i++)
-        persist_shard(d, &d->shards[i]);
+        if (persist_shard(d, &d->shards[i]) != 0) {
+            /* Never commit the turn's writes with a seq that lags or leads them. */
+            turn_fail(d, "saving the session", 1);
+            return;
+        }
     if (store_commit(d->st) != DC_OK) {
-        /* Nothing of this turn is lost: the sequence was not saved either,
-         * so a restart resumes before these events and they are replayed. */
-        LOG_E("daemon", "commit failed, rolling back this turn: %s", store_errmsg(d->st));
-        store_rollback(d->st);
-        for (int i = 0; i < d->n_shards; i++)
-            d->shards[i].saved_seq = -2;   /* force a rewrite next turn */
+        /* Whatever the reason, the turn's writes stay queued and are
+         * retried with the seq that covers them: nothing is skipped. */
+        turn_fail(d, "commit", 1);
         return;
     }
+    turn_committed(d);
     /* make bench pairs this with the double's send stamps (send->commit latency). */
     commit_trace_note(d->events);
 }
@@ -122,8 +135,11 @@ static void on_flush_timer(dc_timer *t)
  * the loop sleeps. */
 int turn_begin(dc_daemon *d)
 {
+    if (turn_held(d))
+        return -1;                   /* writes wait in the journal (turn.c) */
     if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
-        LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
+        if (!turn_fail(d, "begin", 0))
+            LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
         return -1;
     }
     if (!d->flush_armed) {
@@ -371,6 +387,10 @@ int daemon_open_store(dc_daemon *d)
         LOG_E("daemon", "database %s: %s", cfg->db, err);
         return dc_err_exit_status(e);
     }
+    /* Opening and migrating may wait for the bot (default busy_timeout);
+     * once the loop runs, a statement waits only briefly for its lock and a
+     * refused turn is retried from a timer (turn.c), so heartbeats keep time. */
+    store_set_busy_timeout(d->st, TURN_BUSY_TIMEOUT_MS);
     return 0;
 }
 
@@ -390,6 +410,7 @@ void daemon_free_core(dc_daemon *d)
         loop_cancel(d->loop, &d->stop_timer);
         loop_cancel(d->loop, &d->reconcile_timer);
     }
+    turn_free(d);
     free(d->requests);
     /* Contexts of REST requests still in flight: the client is freed
      * next and cancels them without calling back. */

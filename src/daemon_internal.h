@@ -15,6 +15,7 @@
 #include "store.h"
 #include "sweep.h"
 #include "transport_lws.h"
+#include "turn.h"
 
 #define MAX_SHARDS 64
 #define START_RETRY_MAX_MS 60000
@@ -88,6 +89,7 @@ struct dc_daemon {
     dc_timer removal_timer;          /* removal_log.c: periodic summary of member deletes */
     int removal_timer_armed;
     int64_t unlogged_members, unlogged_rows, unlogged_since_ms;
+    turn_journal journal;            /* the turn's writes until committed (turn.c) */
 };
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */

@@ -13,24 +13,15 @@
 #include "commands_live.h"
 #include "daemon_internal.h"
 #include "log.h"
-#include "removal_log.h"
 #include "turn_cap.h"
 
-static void delete_member(dc_daemon *d, const cl_action *a)
+/* A write of this turn, recorded in the journal (turn.c) so that a busy or
+ * full database delays it instead of losing it. */
+static void write_for(dc_daemon *d, turn_write_kind kind, const shard *s, const cl_action *a)
 {
-    int64_t rows = 0;
-    if (store_delete_member(d->st, a->guild_id, a->user_id, a->reason, d->cfg->dry_run,
-                            loop_wall(d->loop), &rows) != DC_OK) {
-        LOG_E("cleaner", "delete of user %" PRIu64 " in guild %" PRIu64 " failed: %s",
-              a->user_id, a->guild_id, store_errmsg(d->st));
-        return;
-    }
-    if (!d->cfg->dry_run)
-        count_removed(d, a->reason, rows);
-    removal_log_note(d, rows);
-    LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
-          audit_reason_name(a->reason), a->user_id, a->guild_id, rows,
-          d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+    turn_write w = { .kind = kind, .shard_id = s ? s->id : -1, .guild_id = a->guild_id,
+                     .user_id = a->user_id, .reason = a->reason, .at_ms = loop_wall(d->loop) };
+    turn_write_do(d, w);
 }
 
 typedef struct {
@@ -40,23 +31,6 @@ typedef struct {
     audit_reason why;
 } confirm_ctx;
 
-static void delete_guild(dc_daemon *d, uint64_t guild_id, audit_reason why)
-{
-    int64_t rows = 0;
-    if (turn_begin(d) != 0)
-        return;
-    if (store_delete_guild(d->st, guild_id, why, d->cfg->dry_run, loop_wall(d->loop), &rows) != DC_OK) {
-        LOG_E("cleaner", "delete of guild %" PRIu64 " failed: %s", guild_id, store_errmsg(d->st));
-        return;
-    }
-    if (!d->cfg->dry_run) {
-        count_removed(d, why, rows);
-        store_guild_forget(d->st, guild_id);
-    }
-    LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) %s", audit_reason_name(why),
-          guild_id, rows, d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
-}
-
 /* GET /guilds/{id}: 403/50001 or 404/10004 means the bot is out. */
 static void on_confirm_gone(void *ctx, const rest_response *r)
 {
@@ -64,19 +38,18 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
     dc_daemon *d = cc->d;
     pending_del(&cc->link);
     int gone = (r->status == 403 && r->json_code == 50001) || (r->status == 404 && r->json_code == 10004);
+    cl_action a = { .guild_id = cc->guild_id, .reason = cc->why };
     if (gone) {
-        delete_guild(d, cc->guild_id, cc->why);
+        write_for(d, TW_DELETE_GUILD, NULL, &a);
     } else if (r->status == 200) {
         LOG_W("cleaner", "guild %" PRIu64 ": %s, but the bot is still in it (REST 200): keeping its rows, "
               "marking it for reconciliation", cc->guild_id,
               cc->why == AUDIT_LEFT_WHILE_OFFLINE ? "missing from READY" : "GUILD_DELETE without unavailable");
-        if (turn_begin(d) == 0)
-            store_guild_set_needs_reconcile(d->st, cc->guild_id, 1);
+        write_for(d, TW_NEEDS_RECONCILE, NULL, &a);
     } else {
         LOG_W("cleaner", "guild %" PRIu64 ": cannot confirm removal (HTTP %ld%s%s): keeping its rows for now",
               cc->guild_id, r->status, r->error ? ", " : "", r->error ? r->error : "");
-        if (turn_begin(d) == 0)
-            store_guild_set_needs_reconcile(d->st, cc->guild_id, 1);
+        write_for(d, TW_NEEDS_RECONCILE, NULL, &a);
     }
     free(cc);
 }
@@ -101,32 +74,27 @@ static void confirm_gone(dc_daemon *d, const cl_action *a)
 
 static void apply(dc_daemon *d, shard *s, const cl_action *a)
 {
-    int64_t rows = 0;
     switch (a->kind) {
     case CL_DELETE_MEMBER:
-        delete_member(d, a);
+        write_for(d, TW_DELETE_MEMBER, s, a);
         break;
     case CL_CONFIRM_GONE:
         rc_guild_absent(s, a->guild_id);
         confirm_gone(d, a);
         break;
     case CL_GUILD_SEEN:
-        store_guild_seen(d->st, a->guild_id, s->id, loop_wall(d->loop));
-        store_guild_set_unavailable(d->st, a->guild_id, 0);
+        write_for(d, TW_GUILD_SEEN, s, a);
         break;
     case CL_GUILD_UNAVAILABLE:
         LOG_W("cleaner", "guild %" PRIu64 " is unavailable (Discord outage): keeping its rows", a->guild_id);
-        store_guild_set_unavailable(d->st, a->guild_id, 1);
+        write_for(d, TW_GUILD_UNAVAILABLE, s, a);
         rc_guild_absent(s, a->guild_id);
         break;
     case CL_MARK_RECONCILE:
-        store_guild_seen(d->st, a->guild_id, s->id, loop_wall(d->loop));
-        store_guild_set_needs_reconcile(d->st, a->guild_id, 1);
+        write_for(d, TW_MARK_RECONCILE, s, a);
         break;
     case CL_ADOPT_UNASSIGNED:
-        if (store_adopt_unassigned(d->st, a->guild_id, &rows) == DC_OK && rows)
-            LOG_I("cleaner", "adopted %" PRId64 " legacy row(s) into guild %" PRIu64
-                  " (the bot is in exactly one guild)", rows, a->guild_id);
+        write_for(d, TW_ADOPT_UNASSIGNED, s, a);
         break;
     case CL_MEMBER_PRESENT:
         rc_on_member_add(s, a->guild_id, a->user_id);
@@ -196,8 +164,12 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
     (void)c;
     (void)seq;
     d->events++;
-    if (!event || turn_begin(d) != 0)
+    if (!event)
         return;
+    /* Arms the commit that persists this event's seq.  When the database is
+     * held, the event's writes queue in the journal (turn.c) and its seq is
+     * persisted with them. */
+    turn_begin(d);
     guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
     cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
                       .max_delete_share = d->cfg->max_delete_share };

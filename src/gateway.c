@@ -821,6 +821,18 @@ void gw_on_bad_frame(gw_session *gw, const char *why, int64_t now_ms)
     (void)now_ms;
     release_popped(gw);
     LOG_W(GW_LOG, "shard %d: bad frame: %s", gw->shard_id, why ? why : "?");
+    if (gw->state == GW_RESUMING) {
+        /* The frame came in the resume's replay (e.g. an event over
+         * max_message_bytes): every further RESUME replays it again, so
+         * resuming loops until the attempts run out (~10 s of backoff).
+         * Start a new session now; its READY and the reconciliation sweep
+         * make up for the events that are not replayed. */
+        drop_session(gw, "the resume's replay holds a frame that cannot be read");
+        gw->sent_resume = 0;
+        emit_close(gw, GW_CLOSE_KEEP_SESSION, "bad frame in the replay: starting a new session",
+                   AFTER_CLOSE_RECONNECT, 0);
+        return;
+    }
     /* The inflate context may be poisoned: start over on a new connection
      * and resume, which replays anything lost. */
     if (is_connected(gw->state))

@@ -464,8 +464,8 @@ static uint64_t most_overdue(dc_daemon *d, shard *s)
 static void schedule_shard(dc_daemon *d, shard *s)
 {
     sweep_request r;
-    if (sw_get_state(s->sw) != SW_IDLE || gw_get_state(s->gw) != GW_READY)
-        return;
+    if (sw_get_state(s->sw) != SW_IDLE || gw_get_state(s->gw) != GW_READY || turn_held(d))
+        return;                      /* held: a sweep could not write its member list */
     if (take_request(d, s, &r)) {
         begin(s, &r);
         return;

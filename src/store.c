@@ -34,7 +34,15 @@ const char *audit_reason_name(audit_reason r)
 dc_err store_fail(store *s, int rc, const char *what)
 {
     snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", what, sqlite3_errmsg(s->db));
-    LOG_W("store", "%s", s->errmsg);
+    int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL)
+        s->refused = primary;
+    /* Busy is expected while the bot writes; the daemon retries and says so
+     * itself (turn.c), so a line per attempt would only be noise. */
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        LOG_D("store", "%s", s->errmsg);
+    else
+        LOG_W("store", "%s", s->errmsg);
     return sqlu_err(rc);
 }
 
@@ -84,6 +92,7 @@ static dc_err store_exec(store *s, const char *sql)
 dc_err store_begin(store *s)
 {
     if (s->tx_depth == 0) {
+        s->refused = 0;           /* a new transaction: forget the last one's trouble */
         dc_err rc = store_exec(s, "BEGIN IMMEDIATE");
         if (rc != DC_OK)
             return rc;
@@ -124,6 +133,18 @@ static dc_err step_cached(store *s, store_stmt_id id, const char *what)
 {
     sqlite3_stmt *st = store_stmt(s, id);
     return st ? store_step_done(s, st, what) : DC_ERR_DB;
+}
+
+int store_refused(store *s)
+{
+    if (s->refused == SQLITE_FULL)
+        return 2;
+    return s->refused ? 1 : 0;
+}
+
+void store_set_busy_timeout(store *s, int ms)
+{
+    sqlite3_busy_timeout(s->db, ms > 0 ? ms : STORE_DEFAULT_BUSY_MS);
 }
 
 dc_err store_op_begin(store *s, store_op_mode *mode)

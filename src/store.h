@@ -61,6 +61,12 @@ dc_err store_begin(store *s);
 dc_err store_commit(store *s);
 dc_err store_rollback(store *s);
 int store_in_transaction(store *s);
+/* Since the current (or last) transaction began, did SQLite refuse a step for
+ * a reason that passes: 1 busy/locked (another connection holds the write
+ * lock), 2 disk full; 0 otherwise.  The daemon rolls back and retries later. */
+int store_refused(store *s);
+/* How long one statement waits for a lock held elsewhere (0: the default). */
+void store_set_busy_timeout(store *s, int ms);
 
 /* Deletes (dry_run: count what would go, audit it as dry run, delete nothing).
  * rows receives the number of rows (users + extra tables) affected.

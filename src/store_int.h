@@ -100,6 +100,7 @@ struct store {
     store_clean *clean;
     size_t n_clean;
     char errmsg[512];
+    int refused;                  /* this transaction hit BUSY/LOCKED/FULL (store_refused) */
 };
 
 /* The cached statement, prepared on first use; NULL on failure (errmsg set). */

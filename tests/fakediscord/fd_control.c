@@ -376,19 +376,54 @@ static void ctl_config(fd_server *srv, const cJSON *b, fd_resp *rs)
 	ok(rs, NULL);
 }
 
+/* The rule for this route prefix: the existing one (a later call resets
+ * it, count 0 ends it) or a new one; NULL when the table is full. */
+static fd_rl_rule *rule_for(fd_server *srv, const char *route)
+{
+	for (int i = 0; i < srv->n_rl_rules; i++)
+		if (strcmp(srv->rl_rules[i].prefix, route) == 0)
+			return &srv->rl_rules[i];
+	if (srv->n_rl_rules >= (int)(sizeof srv->rl_rules / sizeof srv->rl_rules[0]))
+		return NULL;
+	fd_rl_rule *r = &srv->rl_rules[srv->n_rl_rules++];
+	snprintf(r->prefix, sizeof r->prefix, "%s", route);
+	return r;
+}
+
+/* {"route":prefix,"count":N,"retry_after":s,"global":b}: the next N requests
+ * whose path starts with prefix answer 429. */
 static void ctl_ratelimit(fd_server *srv, const cJSON *b, fd_resp *rs)
 {
 	const char *route = fd_json_str(b, "route");
-	if (!route || srv->n_rl_rules >= (int)(sizeof srv->rl_rules / sizeof srv->rl_rules[0])) {
+	fd_rl_rule *r = route && strlen(route) < sizeof r->prefix ? rule_for(srv, route) : NULL;
+	if (!r) {
 		fail(rs, 400, "ratelimit needs route (and fewer than 32 rules)");
 		return;
 	}
-	fd_rl_rule *r = &srv->rl_rules[srv->n_rl_rules++];
-	snprintf(r->prefix, sizeof r->prefix, "%s", route);
+	r->status = 429;
 	r->count = (int)fd_json_int(b, "count", 1);
 	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(b, "retry_after");
 	r->retry_after = cJSON_IsNumber(ra) ? ra->valuedouble : 1.0;
 	r->global = fd_json_bool(b, "global", false);
+	ok(rs, NULL);
+}
+
+/* {"route":prefix,"count":N,"status":5xx}: the next N requests whose path
+ * starts with prefix answer that server error (default 500). */
+static void ctl_fail(fd_server *srv, const cJSON *b, fd_resp *rs)
+{
+	const char *route = fd_json_str(b, "route");
+	int status = (int)fd_json_int(b, "status", 500);
+	fd_rl_rule *r = route && strlen(route) < sizeof r->prefix && status >= 500 && status <= 599
+	                ? rule_for(srv, route) : NULL;
+	if (!r) {
+		fail(rs, 400, "fail needs route and a 5xx status (and fewer than 32 rules)");
+		return;
+	}
+	r->status = status;
+	r->count = (int)fd_json_int(b, "count", 1);
+	r->retry_after = 0;
+	r->global = false;
 	ok(rs, NULL);
 }
 
@@ -459,7 +494,7 @@ static void route_post(fd_server *srv, const cJSON *body, char **seg, fd_resp *r
 	} table[] = {
 		{ "guilds", create_guild }, { "dispatch", ctl_dispatch }, { "raw", ctl_raw },
 		{ "op", ctl_op },           { "close", ctl_close },       { "config", ctl_config },
-		{ "ratelimit", ctl_ratelimit },
+		{ "ratelimit", ctl_ratelimit }, { "fail", ctl_fail },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		if (strcmp(seg[0], table[i].name) == 0) {

@@ -43,7 +43,7 @@ static void add_ratelimit_headers(fd_resp *rs, const char *bucket, int remaining
 	fd_resp_header(rs, "X-RateLimit-Bucket", bucket);
 }
 
-/* An injected 429 for this path, if a rule still has count left. */
+/* An injected 429 (or 5xx) for this path, if a rule still has count left. */
 static bool injected_429(fd_server *srv, const fd_req *rq, fd_resp *rs)
 {
 	for (int i = 0; i < srv->n_rl_rules; i++) {
@@ -51,6 +51,10 @@ static bool injected_429(fd_server *srv, const fd_req *rq, fd_resp *rs)
 		if (rule->count <= 0 || strncmp(rq->path, rule->prefix, strlen(rule->prefix)) != 0)
 			continue;
 		rule->count--;
+		if (rule->status != 429) {
+			fd_resp_discord_error(rs, rule->status, "injected server error", 0);
+			return true;
+		}
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "message", "You are being rate limited.");
 		cJSON_AddNumberToObject(j, "retry_after", rule->retry_after);

@@ -45,6 +45,7 @@ typedef struct {
 	int count;
 	double retry_after;
 	bool global;
+	int status;               /* 429, or a 5xx from /_control/fail */
 } fd_rl_rule;
 
 typedef struct {

@@ -47,6 +47,9 @@ int dh_wait_db(const char *db, const char *sql, int64_t want, int timeout_ms);
 void dh_sleep_ms(int ms);
 /* Path of a built binary: $BUILD/name. */
 const char *dh_bin(const char *name);
+/* Files under dir (recursively, every byte) that contain needle; -1 when
+ * dir cannot be walked.  The token check of the drills. */
+int dh_tree_count(const char *dir, const char *needle);
 /* Whole file as text (malloc'd, caller frees), NULL if unreadable. */
 char *dh_read_file(const char *path);
 

@@ -13,6 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include <sqlite3.h>
 
@@ -27,41 +33,47 @@
 typedef struct {
     fd_proc fake;
     dh_proc d;
+    char fs[280];                    /* a small tmpfs holding the database ("" when none) */
+    char no_fs[160];                 /* why the tmpfs could not be had (the drill skips) */
 } world;
 
-/* Nothing the run produced (log, database, WAL, backups) holds the token. */
+/* Nothing the run produced (log, database, WAL, shm, migration backups,
+ * anything else in the scratch dir) holds the token. */
 static void assert_no_token(const world *w)
 {
-    static const char *const files[] = { "cleaner.log", "bot.db", "bot.db-wal", NULL };
-    char path[400];
-    for (int i = 0; files[i]; i++) {
-        snprintf(path, sizeof path, "%s/%s", w->d.dir, files[i]);
-        /* binary files: every byte, not just up to a NUL */
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        fseek(f, 0, SEEK_END);
-        long n = ftell(f);
-        rewind(f);
-        char *all = malloc((size_t)n + 1);
-        assert_non_null(all);
-        size_t got = fread(all, 1, (size_t)n, f);
-        fclose(f);
-        assert_null(memmem(all, got, "test-token", 10));
-        free(all);
-    }
+    assert_int_equal(dh_tree_count(w->d.dir, "test-token"), 0);
 }
 
 static int teardown_world(void **state)
 {
     world *w = *state;
+    dh_stop(&w->d, SIGKILL, 5000);
+    if (w->fs[0])
+        umount2(w->fs, MNT_DETACH);
     dh_cleanup(&w->d);
     fd_stop(&w->fake);
     free(w);
     return 0;
 }
 
-static int setup_world(void **state)
+/* A 2 MB tmpfs in a mount namespace of this test process (the daemon and
+ * the double inherit it).  Needs CAP_SYS_ADMIN (root in CI); otherwise
+ * w->no_fs says why and the drill skips. */
+static void mount_small_fs(world *w)
+{
+    snprintf(w->fs, sizeof w->fs, "%s/fs", w->d.dir);
+    if (mkdir(w->fs, 0700) != 0 || unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", w->fs, "tmpfs", 0, "size=2m,mode=0700") != 0) {
+        snprintf(w->no_fs, sizeof w->no_fs, "cannot mount a tmpfs (%s): disk-full drill skipped",
+                 strerror(errno));
+        w->fs[0] = '\0';
+        return;
+    }
+    snprintf(w->d.db, sizeof w->d.db, "%s/bot.db", w->fs);
+}
+
+static int make_world(void **state, int small_fs)
 {
     static const char *const fake_args[] = { "--heartbeat-interval", "300", NULL };
     world *w = calloc(1, sizeof *w);
@@ -70,6 +82,12 @@ static int setup_world(void **state)
             dh_cleanup(&w->d);
         free(w);
         return -1;
+    }
+    *state = w;
+    if (small_fs) {
+        mount_small_fs(w);
+        if (w->no_fs[0])
+            return 0;
     }
     char body[256];
     snprintf(body, sizeof body, "{\"id\":\"" GUILD "\",\"name\":\"Drill\",\"generate\":{\"count\":%d}}", MEMBERS);
@@ -89,8 +107,17 @@ static int setup_world(void **state)
     sqlite3_finalize(st);
     int rc = sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(h);
-    *state = w;
     return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int setup_world(void **state)
+{
+    return make_world(state, 0);
+}
+
+static int setup_small_fs_world(void **state)
+{
+    return make_world(state, 1);
 }
 
 static int64_t rows(const world *w)
@@ -111,25 +138,29 @@ static void remove_member(world *w, int i)
     cJSON_Delete(fd_delete(&w->fake, path));
 }
 
-/* Heartbeats the double received after index since; worst gap (ms) in *gap. */
+/* Heartbeats the double received from entry `since` of its log on; the
+ * worst gap (ms, the double's clock) between consecutive beats in *gap.  The
+ * gap into the window counts too: it is measured from the last beat before
+ * `since`, so a stall that begins right at the mark is not missed. */
 static int beats_since(world *w, int since, int64_t *gap)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/_control/sent?since=%d", since);
-    cJSON *s = fd_get(&w->fake, path);
+    cJSON *s = fd_get(&w->fake, "/_control/sent");
     const cJSON *e;
-    int n = 0;
+    int n = 0, i = 0;
     int64_t prev = -1;
     *gap = 0;
     cJSON_ArrayForEach(e, s) {
         const cJSON *op = cJSON_GetObjectItemCaseSensitive(e, "op");
+        int in_window = i++ >= since;
         if (!cJSON_IsNumber(op) || op->valueint != 1)
             continue;
         int64_t at = (int64_t)cJSON_GetObjectItemCaseSensitive(e, "at_ms")->valuedouble;
-        if (prev >= 0 && at - prev > *gap)
-            *gap = at - prev;
+        if (in_window) {
+            if (prev >= 0 && at - prev > *gap)
+                *gap = at - prev;
+            n++;
+        }
         prev = at;
-        n++;
     }
     cJSON_Delete(s);
     return n;
@@ -144,9 +175,12 @@ static int sent_count(world *w)
 }
 
 /* The bot holds BEGIN IMMEDIATE for 3 s while members leave: nothing is
- * lost, everything is applied afterwards.  The heartbeat gap during the
- * lock is printed: the store's busy_timeout (5 s) runs on the loop thread,
- * so a long lock delays beats (see the report). */
+ * written meanwhile, everything is applied afterwards, and the loop keeps
+ * its heartbeats on time (the daemon waits at most TURN_BUSY_TIMEOUT_MS for
+ * the lock and retries from a timer; with the old 5 s busy_timeout on the
+ * loop thread the gap was ~3 s). */
+#define HEARTBEAT_MS 300
+#define GAP_MARGIN_MS 700            /* generous: scheduling on a loaded CI box */
 static void bot_holds_write_lock(void **state)
 {
     world *w = *state;
@@ -159,19 +193,73 @@ static void bot_holds_write_lock(void **state)
     assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     for (int i = 0; i < 5; i++)
         remove_member(w, i);
+    assert_true(dh_wait_log(&w->d, "database busy", 1, 5000));
     dh_sleep_ms(3000);
     assert_int_equal(rows(w), MEMBERS);       /* nothing could be written */
+    assert_true(dh_wait_log(&w->d, "refused writes for", 1, 2000));   /* one loud line */
     assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
     assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, MEMBERS - 5, 10000));
+    assert_true(dh_wait_log(&w->d, "accepts writes again", 1, 2000));
     dh_sleep_ms(1000);
     int64_t gap;
     int beats = beats_since(w, mark, &gap);
-    printf("# write lock 3 s: %d heartbeats, worst gap %lld ms (interval 300 ms)\n", beats, (long long)gap);
-    assert_true(beats >= 3);
+    printf("# write lock 3 s: %d heartbeats, worst gap %lld ms (interval %d ms)\n", beats, (long long)gap,
+           HEARTBEAT_MS);
+    assert_true(beats >= 8);                  /* ~4.5 s of window at 300 ms */
+    assert_true(gap <= HEARTBEAT_MS + GAP_MARGIN_MS);
+    assert_int_equal(dh_log_count(&w->d, "refused writes for"), 1);
     assert_int_equal(dh_log_count(&w->d, "zombie"), 0);
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
     assert_int_equal(rows(w), MEMBERS - 5);
+    /* the seq moved with the deletes: a restart has nothing left to redo */
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 5);
+    assert_no_token(w);
+}
+
+/* Fill the tmpfs to the last byte; the filler's path in path. */
+static void fill_disk(const world *w, char *path, size_t cap)
+{
+    static char block[65536];
+    snprintf(path, cap, "%s/filler", w->fs);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    size_t sizes[] = { sizeof block, 4096, 512, 1 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (int n = 0; n < 10000 && write(fd, block, sizes[i]) == (ssize_t)sizes[i]; n++)
+            ;
+    assert_int_equal(write(fd, block, 1), -1);
+    assert_int_equal(errno, ENOSPC);
+    close(fd);
+}
+
+/* The disk holding the database fills up while members leave: a loud error,
+ * nothing half-done (the database stays intact, no row goes), and every
+ * delete lands once space returns. */
+static void disk_full_pauses_deletes(void **state)
+{
+    world *w = *state;
+    if (w->no_fs[0]) {
+        printf("# %s\n", w->no_fs);
+        skip();
+    }
+    assert_true(start_daemon(w));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_guild_state", 1, 5000));
+    char filler[450];
+    fill_disk(w, filler, sizeof filler);
+    for (int i = 0; i < 5; i++)
+        remove_member(w, i);
+    assert_true(dh_wait_log(&w->d, "the disk is full", 1, 5000));
+    dh_sleep_ms(1500);
+    assert_int_equal(rows(w), MEMBERS);                          /* nothing half-done */
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+    assert_int_equal(dh_log_count(&w->d, "the disk is full"), 1);   /* loud once, not a flood */
+    assert_int_equal(unlink(filler), 0);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, MEMBERS - 5, 10000));
+    assert_true(dh_wait_log(&w->d, "accepts writes again", 1, 2000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    assert_int_equal(rows(w), MEMBERS - 5);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 5);
     assert_no_token(w);
 }
 
@@ -227,18 +315,15 @@ static void connection_flaps_under_stream(void **state)
 }
 
 /* A frame over max_message_bytes: a clear log line, a reconnect, no delete,
- * and the next event still applies. */
+ * and the next event still applies.  The double replays the oversized event
+ * on RESUME (as Discord would): the daemon must not resume into it again and
+ * again (it used to, three times, ~10 s) but start a new session at once. */
 static void oversized_frame_reconnects(void **state)
 {
     world *w = *state;
-    /* OPEN FINDING (issue #7): after the oversized frame the next removal
-     * was not applied within 10 s; not yet diagnosed (reconnect delay, or the
-     * double's /_control/dispatch path).  Run with DRILL_OVERSIZED=1. */
-    if (!getenv("DRILL_OVERSIZED"))
-        skip();
     static const char *const args[] = { "--max-message-bytes", "64K", NULL };
     assert_int_equal(dh_start(&w->d, w->fake.port, args, NULL), 0);
-    assert_true(dh_wait_log(&w->d, "READY", 1, 10000));
+    assert_true(dh_wait_log(&w->d, "READY: new session", 1, 10000));
     size_t big = 100000;
     char *body = malloc(big + 200);
     int n = snprintf(body, big + 200, "{\"t\":\"GUILD_MEMBER_REMOVE\",\"d\":{\"guild_id\":\"" GUILD "\",\"pad\":\"");
@@ -246,7 +331,10 @@ static void oversized_frame_reconnects(void **state)
     strcpy(body + n + big, "\"}}");
     cJSON_Delete(fd_post(&w->fake, "/_control/dispatch", body));
     free(body);
-    assert_true(dh_wait_log(&w->d, "READY", 2, 15000) || dh_wait_log(&w->d, "RESUMED", 1, 1));
+    assert_true(dh_wait_log(&w->d, "READY: new session", 2, 15000));
+    assert_true(dh_log_count(&w->d, "inflated message exceeds 65536 bytes") >= 1);
+    assert_int_equal(dh_log_count(&w->d, "closing with 4000: bad frame in the replay"), 1);
+    assert_int_equal(dh_log_count(&w->d, "resume attempts exhausted"), 0);
     assert_int_equal(rows(w), MEMBERS);
     remove_member(w, 0);
     assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, MEMBERS - 1, 10000));
@@ -274,6 +362,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(oversized_frame_reconnects, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(bot_holds_write_lock, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(disk_full_pauses_deletes, setup_small_fs_world, teardown_world),
         cmocka_unit_test_setup_teardown(sigkill_during_bursts, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(connection_flaps_under_stream, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(plain_text_remote_url_refused, setup_world, teardown_world),

@@ -719,6 +719,33 @@ static void bad_frame_reconnects_to_resume(void **state)
     gw_free(gw);
 }
 
+/* A bad frame in the replay of a RESUME (an oversized event) would come
+ * back on every resume: the session is dropped and the next connection
+ * identifies at once. */
+static void bad_frame_in_replay_identifies(void **state)
+{
+    (void)state;
+    gw_config c = base_cfg();
+    gw_session *gw = ready_session(&c);
+    gw_on_bad_frame(gw, "inflated message exceeds 65536 bytes", 1500);
+    drain(gw);
+    expect_close_4000(gw, "bad frame");
+    closed(gw, 4000, 1600);
+    reconnect_to(gw, RESUME_URL Q);
+    open_hello(gw, 3000);
+    expect_resume("sess1", 1);
+    gw_on_bad_frame(gw, "inflated message exceeds 65536 bytes", 3100);
+    drain(gw);
+    expect_close_4000(gw, "replay");
+    assert_null(gw_session_id(gw));
+    assert_int_equal(gw_seq(gw), -1);
+    closed(gw, 4000, 3200);
+    reconnect_to(gw, GW_URL Q);
+    assert_int_equal(open_hello(gw, 9000), 1);
+    assert_int_equal(sent_op(0), 2);            /* IDENTIFY, not a third RESUME */
+    gw_free(gw);
+}
+
 static void payload_size_limit(void **state)
 {
     (void)state;
@@ -950,6 +977,7 @@ int main(void)
         cmocka_unit_test(bad_payloads_survived),
         cmocka_unit_test(unknown_op_skipped),
         cmocka_unit_test(bad_frame_reconnects_to_resume),
+        cmocka_unit_test(bad_frame_in_replay_identifies),
         cmocka_unit_test(payload_size_limit),
         cmocka_unit_test(op8_queue_budget),
         cmocka_unit_test(op8_waits_for_ready),
