@@ -7,6 +7,7 @@
 #include "log.h"
 #include "proto.h"
 #include "record.h"
+#include "record_rest.h"
 
 static const char *record_path;
 static int record_decoded;
@@ -60,10 +61,12 @@ void daemon_record_attach(dc_daemon *d, shard *s, tl_handlers *h)
           record_decoded ? "decoded" : "raw frames");
     h->on_frame = on_frame;
     h->on_conn = on_conn;
+    record_rest_wrap(d->loop, rec, &d->pending);
 }
 
 void daemon_record_stop(void)
 {
+    record_rest_unwrap();
     record_close(rec);
     rec = NULL;
     recorded = NULL;

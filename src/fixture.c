@@ -29,6 +29,15 @@ static int bad(char *err, size_t errlen, int line, const char *why)
     return -1;
 }
 
+/* Numbers cast to integers must fit first (a cast of an out-of-range
+ * double is undefined; found by fuzz_fixture).  2^53: exact in a double. */
+#define FX_MAX_MS 9007199254740992.0
+
+static int number_in(const cJSON *n, double lo, double hi)
+{
+    return cJSON_IsNumber(n) && n->valuedouble >= lo && n->valuedouble <= hi;
+}
+
 /* The op (and, for op 8, guild and nonce) of a message, for matching. */
 static void note_op(fx_entry *e)
 {
@@ -80,8 +89,8 @@ static int take_rest(fx_entry *e, const cJSON *j, char *err, size_t errlen)
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "path");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(j, "body");
-    if (!cJSON_IsString(m) || !cJSON_IsString(p) || !cJSON_IsNumber(st))
-        return bad(err, errlen, e->line, "a rest line needs method, path and status");
+    if (!cJSON_IsString(m) || !cJSON_IsString(p) || !number_in(st, 0, 999))
+        return bad(err, errlen, e->line, "a rest line needs method, path and status (0-999)");
     snprintf(e->method, sizeof e->method, "%s", m->valuestring);
     e->path = strdup(p->valuestring);
     e->status = (long)st->valuedouble;
@@ -97,7 +106,7 @@ static int parse_entry(fx_entry *e, const char *text, char *err, size_t errlen)
     int rc = 0;
     e->op = -1;
     e->code = -1;
-    if (!cJSON_IsObject(j) || !cJSON_IsNumber(t) || t->valuedouble < 0 || !cJSON_IsString(k) ||
+    if (!cJSON_IsObject(j) || !number_in(t, 0, FX_MAX_MS) || !cJSON_IsString(k) ||
         !(e->kind = kind_from_name(k->valuestring))) {
         cJSON_Delete(j);
         return bad(err, errlen, e->line, "an entry needs \"t\" (ms, >= 0) and \"k\" (open, recv, send, close, rest, end)");
@@ -134,10 +143,12 @@ static int parse_header(fixture *fx, const char *text, char *err, size_t errlen)
     const cJSON *shard = cJSON_GetObjectItemCaseSensitive(h, "shard");
     const cJSON *intents = cJSON_GetObjectItemCaseSensitive(h, "intents");
     const char *comp = opt_string(h, "compression");
-    fx->wall_ms = cJSON_IsNumber(wall) ? (int64_t)wall->valuedouble : 1700000000000LL;
+    if ((wall && !number_in(wall, 0, FX_MAX_MS)) || (intents && !number_in(intents, 0, UINT32_MAX)))
+        return bad(err, errlen, 1, "header \"wall_ms\" or \"intents\" out of range");
+    fx->wall_ms = wall ? (int64_t)wall->valuedouble : 1700000000000LL;
     fx->shard_id = cJSON_IsNumber(cJSON_GetArrayItem(shard, 0)) ? cJSON_GetArrayItem(shard, 0)->valueint : 0;
     fx->shard_count = cJSON_IsNumber(cJSON_GetArrayItem(shard, 1)) ? cJSON_GetArrayItem(shard, 1)->valueint : 1;
-    fx->intents = cJSON_IsNumber(intents) ? (uint32_t)intents->valuedouble : 0;
+    fx->intents = intents ? (uint32_t)intents->valuedouble : 0;
     fx->compressed = comp && strcmp(comp, "zlib-stream") == 0;
     fx->auto_ack = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "auto_ack"));
     fx->check_sends = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(h, "check_sends"));

@@ -226,3 +226,27 @@ void record_conn(recorder *r, int64_t mono_ms, int open, int close_code)
     }
     write_line(r, o);
 }
+
+void record_rest(recorder *r, int64_t mono_ms, const char *method, const char *path, long status,
+                 const char *body, size_t body_len)
+{
+    if (!r)
+        return;
+    cJSON *o = entry(r, mono_ms, "rest");
+    cJSON_AddStringToObject(o, "method", method);
+    cJSON_AddStringToObject(o, "path", path);
+    cJSON_AddNumberToObject(o, "status", (double)status);
+    cJSON *j = body ? cJSON_ParseWithLength(body, body_len) : NULL;
+    if (j) {
+        cJSON_AddItemToObject(o, "body", j);
+    } else if (body) {
+        char *copy = malloc(body_len + 1);
+        if (copy) {
+            memcpy(copy, body, body_len);
+            copy[body_len] = '\0';
+            cJSON_AddStringToObject(o, "body", copy);
+            free(copy);
+        }
+    }
+    write_line(r, o);
+}

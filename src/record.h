@@ -35,6 +35,12 @@ void record_frame(recorder *r, int64_t mono_ms, char dir, int binary, const void
 /* The connection opened (open 1) or closed with close_code (-1: none). */
 void record_conn(recorder *r, int64_t mono_ms, int open, int close_code);
 
+/* A REST exchange, written when its answer arrives: method, path (no
+ * host, no headers: never the Authorization header), status and the body
+ * (as JSON when it parses, else as a string; none when body is NULL). */
+void record_rest(recorder *r, int64_t mono_ms, const char *method, const char *path, long status,
+                 const char *body, size_t body_len);
+
 /* Replace token-shaped substrings of text in place with "[REDACTED]"
  * (the string only shrinks).  Returns text. */
 char *record_redact_tokens(char *text);

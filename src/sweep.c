@@ -292,6 +292,27 @@ static void start_deleting(sweep *sw, int64_t now_ms)
     push(sw, (sw_action){ .kind = SW_ACT_DELETE_BATCH, .n = (size_t)sw->cfg.batch_size });
 }
 
+#define SW_SHOWN_SAMPLE 5
+
+/* The n_out smallest of ids[0..n) into out, ascending; returns how many. */
+static size_t smallest_ids(const uint64_t *ids, size_t n, uint64_t *out, size_t n_out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = k < n_out ? k++ : n_out;      /* insertion point search from the end */
+        if (j == n_out && ids[i] >= out[n_out - 1])
+            continue;
+        if (j == n_out)
+            j = n_out - 1;
+        while (j > 0 && out[j - 1] > ids[i]) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = ids[i];
+    }
+    return k;
+}
+
 void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
                     int64_t now_ms)
 {
@@ -312,9 +333,13 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
         return;
     }
     if (sw->dry_run) {
+        /* The sample is random; show its smallest ids so a replay (and a
+         * reply text) is the same each time whenever all stale rows fit in it. */
+        uint64_t shown[SW_SHOWN_SAMPLE];
+        size_t n_shown = smallest_ids(sample, n_sample, shown, SW_SHOWN_SAMPLE);
         char ids[160] = "";
-        for (size_t i = 0, off = 0; i < n_sample && i < 5 && off < sizeof ids - 24; i++)
-            off += (size_t)snprintf(ids + off, sizeof ids - off, "%s%" PRIu64, i ? ", " : "", sample[i]);
+        for (size_t i = 0, off = 0; i < n_shown && off < sizeof ids - 24; i++)
+            off += (size_t)snprintf(ids + off, sizeof ids - off, "%s%" PRIu64, i ? ", " : "", shown[i]);
         sw->removed = stale;
         finish(sw, 1, 0, now_ms, "dry run: %" PRId64 " of %" PRId64 " rows would be removed (e.g. %s); "
                "nothing deleted", stale, total_rows, ids);

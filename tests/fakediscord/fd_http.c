@@ -7,6 +7,7 @@
 #include <string.h>
 #include "fd_control.h"
 #include "fd_gateway.h"
+#include "fd_play.h"
 #include "fd_rest.h"
 #include "fd_server.h"
 
@@ -107,8 +108,10 @@ static void read_request_line(struct lws *wsi, fd_req *rq)
 
 static void route(fd_server *srv, fd_http_tx *tx)
 {
-	if (strncmp(tx->req.path, "/api/v10/", 9) == 0)
-		fd_rest_handle(srv, &tx->req, &tx->resp);
+	if (strncmp(tx->req.path, "/api/v10/", 9) == 0) {
+		if (!fd_play_active() || !fd_play_rest(&tx->req, &tx->resp))
+			fd_rest_handle(srv, &tx->req, &tx->resp);
+	}
 	else if (strncmp(tx->req.path, "/_control/", 10) == 0)
 		fd_ctl_handle(srv, &tx->req, &tx->resp);
 	else
@@ -201,7 +204,8 @@ static int on_ws_established(struct lws *wsi, fd_pss *pss)
 {
 	char query[1024];
 	copy_query(wsi, query, sizeof query);
-	pss->conn = fd_gw_open(server_of(wsi), wsi, query);
+	pss->conn = fd_play_active() ? fd_play_open(server_of(wsi), wsi, query)
+	                             : fd_gw_open(server_of(wsi), wsi, query);
 	return 0;
 }
 
@@ -249,7 +253,7 @@ int fd_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return on_ws_established(wsi, pss);
 	case LWS_CALLBACK_RECEIVE:
 		if (pss->conn)
-			fd_gw_receive(server_of(wsi), pss->conn, in, len,
+			(fd_play_active() ? fd_play_receive : fd_gw_receive)(server_of(wsi), pss->conn, in, len,
 			              lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi));
 		return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -257,8 +261,10 @@ int fd_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return pss->conn ? fd_gw_writeable(server_of(wsi), pss->conn) : 0;
 	case LWS_CALLBACK_CLOSED:
-		if (pss->conn)
+		if (pss->conn) {
+			fd_play_closed(pss->conn);
 			fd_gw_closed(server_of(wsi), pss->conn);
+		}
 		pss->conn = NULL;
 		return 0;
 	default:

@@ -2,11 +2,12 @@
  *
  *   fakediscord [--port N] [--port-file PATH] [--token TOKEN]
  *               [--heartbeat-interval MS] [--enabled-intents N] [--demo]
- *               [--state-file PATH] [--verbose]
+ *               [--state-file PATH] [--verbose] [--play FIXTURE]
  *
  * Serves REST (/api/v10), the gateway (/gateway) and the control API
  * (/_control) on one port of 127.0.0.1.  --port 0 (the default) picks a free
- * port; it is written to --port-file (atomically) and printed on stdout. */
+ * port; it is written to --port-file (atomically) and printed on stdout.
+ * --play FIXTURE serves a recorded session instead (fd_play.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "fd_http.h"
+#include "fd_play.h"
 #include "fd_server.h"
 
 static volatile sig_atomic_t fd_stop;
@@ -31,13 +33,14 @@ typedef struct {
 	int port;
 	const char *port_file;
 	const char *state_file;
+	const char *play;
 } fd_args;
 
 static void usage(void)
 {
 	fputs("usage: fakediscord [--port N] [--port-file PATH] [--token TOKEN]\n"
 	      "                   [--heartbeat-interval MS] [--enabled-intents N] [--demo]\n"
-	      "                   [--state-file PATH] [--verbose]\n", stderr);
+	      "                   [--state-file PATH] [--verbose] [--play FIXTURE]\n", stderr);
 }
 
 static int parse_args(int argc, char **argv, fd_args *a, fd_config *cfg)
@@ -46,7 +49,8 @@ static int parse_args(int argc, char **argv, fd_args *a, fd_config *cfg)
 		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = strcmp(arg, "--port") == 0 || strcmp(arg, "--port-file") == 0 ||
 		             strcmp(arg, "--token") == 0 || strcmp(arg, "--heartbeat-interval") == 0 ||
-		             strcmp(arg, "--enabled-intents") == 0 || strcmp(arg, "--state-file") == 0;
+		             strcmp(arg, "--enabled-intents") == 0 || strcmp(arg, "--state-file") == 0 ||
+		             strcmp(arg, "--play") == 0;
 		if (takes && !val) {
 			fprintf(stderr, "fakediscord: %s needs a value\n", arg);
 			return -1;
@@ -64,6 +68,8 @@ static int parse_args(int argc, char **argv, fd_args *a, fd_config *cfg)
 			cfg->enabled_intents = strtoull(val, NULL, 10);
 		else if (strcmp(arg, "--state-file") == 0)
 			a->state_file = val;
+		else if (strcmp(arg, "--play") == 0)
+			a->play = val;
 		else if (strcmp(arg, "--demo") == 0)
 			cfg->demo = true;
 		else if (strcmp(arg, "--verbose") == 0)
@@ -150,7 +156,7 @@ static void install_signals(void)
 int main(int argc, char **argv)
 {
 	static fd_server srv;
-	fd_args args = { 0, NULL, NULL };
+	fd_args args = { 0, NULL, NULL, NULL };
 	fd_config_defaults(&srv.cfg);
 	if (parse_args(argc, argv, &args, &srv.cfg) != 0) {
 		free(srv.cfg.token);
@@ -158,6 +164,11 @@ int main(int argc, char **argv)
 	}
 	if (!srv.cfg.token)
 		srv.cfg.token = fd_xstrdup("test-token");
+	if (args.play && fd_play_load(args.play) != 0) {
+		free(srv.cfg.token);
+		fd_play_free();
+		return 2;
+	}
 	fd_server_init(&srv);
 	lws_set_log_level(srv.cfg.verbose ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR, NULL);
 	install_signals();
@@ -165,6 +176,7 @@ int main(int argc, char **argv)
 	if (!srv.ctx) {
 		fprintf(stderr, "fakediscord: cannot listen on 127.0.0.1:%d\n", args.port);
 		fd_server_free(&srv);
+		fd_play_free();
 		return 1;
 	}
 	fd_ctx_for_signal = srv.ctx;
@@ -182,5 +194,6 @@ int main(int argc, char **argv)
 	lws_context_destroy(srv.ctx); /* closes connections: frees fd_conns */
 	srv.ctx = NULL;
 	fd_server_free(&srv);
+	fd_play_free();
 	return 0;
 }

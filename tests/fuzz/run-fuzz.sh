@@ -4,10 +4,8 @@
 # tests/fuzz/seeds/TARGET and fixtures/ (every file there: recorded streams
 # are good seeds for every parser).  Crashes land in BUILD/crashes/TARGET;
 # turn each into a fixture or unit test.  Exit 1 when any target failed.
-#
-# Targets still to add when their code lands: fixture reader (issue 6,
-# replay) and command parser (issue 5, chat commands): drop
-# tests/fuzz/fuzz_fixture.c / fuzz_command.c in and they are picked up.
+# Every tests/fuzz/fuzz_NAME.c is a target (command, config, dispatch,
+# fixture, zstream).
 build=$1; secs=$2; shift 2
 failed=0
 for t in "$@"; do

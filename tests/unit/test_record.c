@@ -119,12 +119,39 @@ static void test_fixture_errors_name_the_line(void **state)
     unlink(path);
 }
 
+/* Numbers that do not fit the integers they become are refused, not cast
+ * (a double out of range cast to an integer is undefined behaviour; found
+ * by fuzz_fixture with "wall_ms":1795222...2e40). */
+static void test_fixture_numbers_out_of_range_are_refused(void **state)
+{
+    (void)state;
+    static const struct { const char *text; const char *where; } cases[] = {
+        { "{\"format\":\"discord-cleaner-session\",\"version\":1,\"wall_ms\":1.79e40}\n", "line 1" },
+        { "{\"format\":\"discord-cleaner-session\",\"version\":1,\"intents\":-1}\n", "line 1" },
+        { "{\"format\":\"discord-cleaner-session\",\"version\":1}\n{\"t\":1e300,\"k\":\"open\"}\n", "line 2" },
+        { "{\"format\":\"discord-cleaner-session\",\"version\":1}\n"
+          "{\"t\":1,\"k\":\"rest\",\"method\":\"GET\",\"path\":\"/x\",\"status\":1e20}\n", "line 2" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[] = "/tmp/dc-fixture-XXXXXX", err[256] = "";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, cases[i].text, strlen(cases[i].text)), (ssize_t)strlen(cases[i].text));
+        close(fd);
+        fixture fx;
+        assert_int_equal(fixture_load(path, &fx, err, sizeof err), DC_ERR_PROTO);
+        assert_non_null(strstr(err, cases[i].where));
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_token_shapes_are_redacted),
         cmocka_unit_test(test_recording_loads_back_without_the_token),
         cmocka_unit_test(test_fixture_errors_name_the_line),
+        cmocka_unit_test(test_fixture_numbers_out_of_range_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

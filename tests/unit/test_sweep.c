@@ -157,6 +157,25 @@ static sweep *measured(int force, int dry, int64_t stale, int64_t total)
     return sw;
 }
 
+/* The sample comes back in random order (ORDER BY random()); the dry-run
+ * text shows its five smallest ids ascending, so replays agree. */
+static void dry_run_shows_the_smallest_sampled_ids_in_order(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 1);
+    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    static const uint64_t shuffled[] = { 907, 903, 901, 906, 902, 905, 904 };
+    sw_on_measured(sw, 7, 20, shuffled, 7, 20);
+    sw_action last = { 0 };
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_non_null(last.text);
+    assert_non_null(strstr(last.text, "(e.g. 901, 902, 903, 904, 905)"));
+    sw_free(sw);
+}
+
 static void guard_refuses_and_force_proceeds(void **state)
 {
     (void)state;
@@ -396,6 +415,7 @@ int main(void)
         cmocka_unit_test(guard_refuses_and_force_proceeds),
         cmocka_unit_test(nothing_stale_is_ok),
         cmocka_unit_test(dry_run_reports_and_deletes_nothing),
+        cmocka_unit_test(dry_run_shows_the_smallest_sampled_ids_in_order),
         cmocka_unit_test(confirmation_rules),
         cmocka_unit_test(deletes_in_batches_with_delay),
         cmocka_unit_test(database_error_stops_deleting),
