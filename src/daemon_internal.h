@@ -20,6 +20,7 @@
 #define MAX_SHARDS 64
 #define START_RETRY_MAX_MS 60000
 #define MAX_PRESENT_GUILDS 2500      /* Discord's limit per shard */
+#define SWEEP_SAMPLE_MAX 64          /* stale ids kept for REST confirmation / dry-run text */
 
 typedef struct dc_daemon dc_daemon;
 
@@ -52,6 +53,13 @@ struct shard {
     int64_t sweep_cursor;            /* discord_id the delete batches have reached */
     sweep_request current;           /* who asked for the running sweep (done NULL: the scheduler) */
     dc_timer sweep_timer;
+    /* measuring the stale set a slice at a time (reconcile.c) */
+    dc_timer measure_timer;
+    uint64_t measure_guild;
+    int64_t measure_cursor, measure_stale, measure_total;
+    uint64_t measure_sample[SWEEP_SAMPLE_MAX];
+    size_t measure_n, measure_cap;
+    uint64_t measure_rng;
     /* Run the session's pending gw actions (live: tl_conn_kick; replay: its driver). */
     void (*kick)(shard *s);
     present_guild *present;

@@ -22,7 +22,9 @@
 #define RC_TICK_MS 1000
 #define RC_OP8_SPACING_MS 30000
 #define RC_RETRY_MS 60000
-#define RC_SAMPLE_MAX 64
+/* Rows of a guild one statement looks at: ~10 ms of loop time, so measuring
+ * or deleting in a 1,000,000-row guild never holds heartbeats back. */
+#define RC_SCAN_WINDOW 20000
 
 static void drain(shard *s);
 
@@ -55,8 +57,10 @@ int rc_init(dc_daemon *d, shard *s)
 
 void rc_free(shard *s)
 {
-    if (s->d)
+    if (s->d) {
         loop_cancel(s->d->loop, &s->sweep_timer);
+        loop_cancel(s->d->loop, &s->measure_timer);
+    }
     sw_free(s->sw);
     s->sw = NULL;
     free(s->present);
@@ -248,34 +252,70 @@ static void do_request(shard *s, const sw_action *a)
     s->kick(s);
 }
 
-static void do_measure(shard *s, const sw_action *a)
+/* ---- measuring the stale set, a slice per loop turn ------------------------ */
+
+static void on_scanned(void *ctx, uint64_t user_id, int listed)
 {
-    uint64_t sample[RC_SAMPLE_MAX];
-    size_t cap = (size_t)s->d->cfg->confirm_sample, n = 0;
-    int64_t stale = 0, total = 0;
-    if (cap < 5)
-        cap = 5;
-    if (cap > RC_SAMPLE_MAX)
-        cap = RC_SAMPLE_MAX;
-    if (store_sweep_measure(s->d->st, a->guild_id, &stale, &total, sample, cap, &n) != DC_OK) {
-        sw_abort(s->sw, "the database could not compare the member list", loop_now(s->d->loop));
+    shard *s = ctx;
+    s->measure_total++;
+    if (listed)
+        return;
+    /* Reservoir sample: every stale id equally likely, whatever the guild's size. */
+    int64_t k = ++s->measure_stale;
+    if (s->measure_n < s->measure_cap) {
+        s->measure_sample[s->measure_n++] = user_id;
         return;
     }
-    sw_on_measured(s->sw, stale, total, sample, n, loop_now(s->d->loop));
+    s->measure_rng = s->measure_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint64_t j = (s->measure_rng >> 33) % (uint64_t)k;
+    if (j < s->measure_cap)
+        s->measure_sample[j] = user_id;
+}
+
+static void measure_slice(dc_timer *t)
+{
+    shard *s = lws_container_of(t, shard, measure_timer);
+    dc_loop *l = s->d->loop;
+    int more = 0;
+    if (sw_get_state(s->sw) != SW_MEASURING || sw_guild(s->sw) != s->measure_guild)
+        return;                      /* aborted meanwhile */
+    if (store_sweep_scan(s->d->st, s->measure_guild, RC_SCAN_WINDOW, &s->measure_cursor, &more,
+                         on_scanned, s) != DC_OK) {
+        sw_abort(s->sw, "the database could not compare the member list", loop_now(l));
+    } else if (more) {
+        loop_timer(l, &s->measure_timer, measure_slice, 0);   /* let the loop breathe */
+        return;
+    } else {
+        sw_on_measured(s->sw, s->measure_stale, s->measure_total, s->measure_sample, s->measure_n, loop_now(l));
+    }
+    drain(s);
+}
+
+static void do_measure(shard *s, const sw_action *a)
+{
+    size_t cap = (size_t)s->d->cfg->confirm_sample;
+    s->measure_cap = cap < 5 ? 5 : cap > SWEEP_SAMPLE_MAX ? SWEEP_SAMPLE_MAX : cap;
+    s->measure_guild = a->guild_id;
+    s->measure_cursor = s->measure_stale = s->measure_total = 0;
+    s->measure_n = 0;
+    s->measure_rng = a->guild_id ^ (uint64_t)s->id;   /* deterministic: replays agree */
+    loop_timer(s->d->loop, &s->measure_timer, measure_slice, 0);
 }
 
 static void do_delete_batch(shard *s, const sw_action *a)
 {
     dc_daemon *d = s->d;
     int64_t users = -1;
+    int more = 1;
     if (turn_begin(d) == 0 &&
-        store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, loop_wall(s->d->loop), &s->sweep_cursor, &users) != DC_OK) {
+        store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, RC_SCAN_WINDOW, loop_wall(s->d->loop),
+                                 &s->sweep_cursor, &users, &more) != DC_OK) {
         LOG_E("sweep", "guild %" PRIu64 ": delete batch failed: %s", a->guild_id, store_errmsg(d->st));
         users = -1;
     }
     if (users > 0)
         count_removed(d, AUDIT_SWEEP, users);
-    sw_on_batch_deleted(s->sw, users, loop_now(s->d->loop));
+    sw_on_batch_deleted(s->sw, users, more, loop_now(s->d->loop));
 }
 
 static void do_done(shard *s, const sw_action *a)

@@ -64,18 +64,12 @@
     X(ST_SWEEP_CLEAR, "DELETE FROM temp.cleaner_sweep_members WHERE guild_id = ?1")      \
     X(ST_SWEEP_ADD, "INSERT OR IGNORE INTO temp.cleaner_sweep_members (guild_id, user_id) " \
                     "VALUES (?1, ?2)")                                                   \
-    X(ST_SWEEP_STALE, "SELECT count(*) FROM users u WHERE u.guild_id = ?1 AND NOT EXISTS " \
-                      "(SELECT 1 FROM temp.cleaner_sweep_members m "                     \
-                      "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id)")             \
-    X(ST_SWEEP_SAMPLE, "SELECT u.discord_id FROM users u WHERE u.guild_id = ?1 AND NOT EXISTS " \
-                       "(SELECT 1 FROM temp.cleaner_sweep_members m "                    \
-                       "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id) "            \
-                       "ORDER BY random() LIMIT ?2")                                     \
-    X(ST_SWEEP_BATCH, "SELECT u.discord_id FROM users u WHERE u.guild_id = ?1 "          \
-                      "AND u.discord_id > ?2 AND NOT EXISTS "                            \
-                      "(SELECT 1 FROM temp.cleaner_sweep_members m "                     \
-                      "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id) "             \
-                      "ORDER BY u.discord_id LIMIT ?3")
+    /* one bounded slice of the guild's rows in id order, each with "is it     \
+     * listed"; measuring and deleting walk the guild with it a slice at a    \
+     * time so no statement holds the loop for long */                        \
+    X(ST_SWEEP_SCAN, "SELECT u.discord_id, EXISTS (SELECT 1 FROM temp.cleaner_sweep_members m " \
+                     "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id) FROM users u " \
+                     "WHERE u.guild_id = ?1 AND u.discord_id > ?2 ORDER BY u.discord_id LIMIT ?3")
 
 typedef enum {
 #define STORE_STMT_ENUM(id, sql) id,

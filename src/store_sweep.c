@@ -41,68 +41,72 @@ dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t 
     return DC_OK;
 }
 
-dc_err store_sweep_measure(store *s, uint64_t guild_id, int64_t *stale, int64_t *total,
-                           uint64_t *sample, size_t cap, size_t *n_sample)
+dc_err store_sweep_scan(store *s, uint64_t guild_id, int window, int64_t *cursor, int *more,
+                        store_scan_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_STALE);
-    dc_err rc;
-    *n_sample = 0;
+    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_SCAN);
+    int r, seen = 0;
     if (!st)
         return DC_ERR_DB;
+    if (window <= 0)
+        return DC_ERR_USAGE;
     sqlite3_bind_int64(st, 1, (int64_t)guild_id);
-    if ((rc = store_step_int(s, st, stale, "counting stale rows")) != DC_OK ||
-        (rc = store_count_guild(s, guild_id, total)) != DC_OK)
-        return rc;
-    if (!(st = store_stmt(s, ST_SWEEP_SAMPLE)))
-        return DC_ERR_DB;
-    sqlite3_bind_int64(st, 1, (int64_t)guild_id);
-    sqlite3_bind_int64(st, 2, (int64_t)cap);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW && *n_sample < cap)
-        sample[(*n_sample)++] = (uint64_t)sqlite3_column_int64(st, 0);
-    rc = r == SQLITE_ROW || r == SQLITE_DONE ? DC_OK : store_fail(s, r, "sampling stale rows");
+    sqlite3_bind_int64(st, 2, *cursor);
+    sqlite3_bind_int64(st, 3, window);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        *cursor = sqlite3_column_int64(st, 0);
+        seen++;
+        fn(ctx, (uint64_t)*cursor, sqlite3_column_int(st, 1));
+    }
+    dc_err rc = r == SQLITE_DONE ? DC_OK : store_fail(s, r, "scanning a guild's rows");
     sqlite3_reset(st);
+    *more = rc == DC_OK && seen == window;
     return rc;
 }
 
-/* The next batch of stale user ids after *cursor. */
-static dc_err next_batch(store *s, uint64_t guild_id, int limit, int64_t cursor, int64_t *ids, int *n)
+/* Stale ids of one slice, up to cap; where the slice stopped. */
+typedef struct {
+    int64_t *ids;
+    int n, cap;
+    int64_t stop_at;                 /* last id handled once ids is full, else 0 */
+} stale_ids;
+
+static void collect_stale(void *ctx, uint64_t user_id, int listed)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_BATCH);
-    if (!st)
-        return DC_ERR_DB;
-    sqlite3_bind_int64(st, 1, (int64_t)guild_id);
-    sqlite3_bind_int64(st, 2, cursor);
-    sqlite3_bind_int64(st, 3, limit);
-    int r;
-    *n = 0;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
-        ids[(*n)++] = sqlite3_column_int64(st, 0);
-    dc_err rc = r == SQLITE_ROW || r == SQLITE_DONE ? DC_OK : store_fail(s, r, "listing stale rows");
-    sqlite3_reset(st);
-    return rc;
+    stale_ids *c = ctx;
+    if (c->stop_at)
+        return;
+    if (!listed)
+        c->ids[c->n++] = (int64_t)user_id;
+    if (c->n == c->cap)
+        c->stop_at = (int64_t)user_id;
 }
 
-dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int64_t now_ms,
-                                int64_t *cursor, int64_t *users)
+dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int window, int64_t now_ms,
+                                int64_t *cursor, int64_t *users, int *more)
 {
-    int n = 0;
     *users = 0;
+    *more = 0;
     if (limit <= 0)
         return DC_ERR_USAGE;
     /* Ids are read first, then deleted: never delete while a SELECT over the
      * same rows is still stepping. */
-    int64_t *ids = malloc((size_t)limit * sizeof *ids);
-    if (!ids)
+    stale_ids c = { .ids = malloc((size_t)limit * sizeof *c.ids), .cap = limit };
+    if (!c.ids)
         return DC_ERR_NOMEM;
-    dc_err rc = next_batch(s, guild_id, limit, *cursor, ids, &n);
-    for (int i = 0; rc == DC_OK && i < n; i++) {
-        rc = store_delete_member(s, guild_id, (uint64_t)ids[i], AUDIT_SWEEP, 0, now_ms, NULL);
-        if (rc == DC_OK) {
-            *cursor = ids[i];
-            (*users)++;
-        }
+    int64_t start = *cursor;
+    dc_err rc = store_sweep_scan(s, guild_id, window, cursor, more, collect_stale, &c);
+    if (rc == DC_OK && c.stop_at) {   /* batch full mid-slice: resume right after it */
+        *cursor = c.stop_at;
+        *more = 1;
     }
-    free(ids);
+    for (int i = 0; rc == DC_OK && i < c.n; i++) {
+        rc = store_delete_member(s, guild_id, (uint64_t)c.ids[i], AUDIT_SWEEP, 0, now_ms, NULL);
+        if (rc == DC_OK)
+            (*users)++;
+    }
+    if (rc != DC_OK)
+        *cursor = start;              /* the caller's transaction rolls back: redo the slice */
+    free(c.ids);
     return rc;
 }

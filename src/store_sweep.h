@@ -14,16 +14,18 @@
 /* Start an empty member set for guild_id (replacing any left over). */
 dc_err store_sweep_open(store *s, uint64_t guild_id);
 dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n);
-/* stale: rows whose user is not listed; total: rows of the guild; sample:
- * up to cap stale ids chosen at random. */
-dc_err store_sweep_measure(store *s, uint64_t guild_id, int64_t *stale, int64_t *total,
-                           uint64_t *sample, size_t cap, size_t *n_sample);
-/* Delete up to limit stale users' rows (users + clean_tables, audited as
- * `sweep`), walking discord_id upwards from *cursor (start at 0; it is
- * advanced past the last user handled, so the whole sweep reads the guild's
- * rows once).  users receives how many users were removed. */
-dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int64_t now_ms,
-                                int64_t *cursor, int64_t *users);
+/* One slice of the guild's rows after *cursor (discord_id order), at most
+ * `window` rows: fn sees each id and whether it is listed.  *cursor moves to
+ * the last id seen; *more is 0 once the guild's rows are exhausted. */
+typedef void (*store_scan_fn)(void *ctx, uint64_t user_id, int listed);
+dc_err store_sweep_scan(store *s, uint64_t guild_id, int window, int64_t *cursor, int *more,
+                        store_scan_fn fn, void *ctx);
+/* Delete the stale users (users + clean_tables, audited as `sweep`) of one
+ * slice of at most `window` rows after *cursor, stopping early after `limit`
+ * users.  *cursor advances past what was handled (so a sweep reads the
+ * guild's rows once); *users = users removed; *more = 0 when done. */
+dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int window, int64_t now_ms,
+                                int64_t *cursor, int64_t *users, int *more);
 dc_err store_sweep_close(store *s, uint64_t guild_id);
 
 #endif

@@ -393,7 +393,7 @@ void sw_on_confirmed(sweep *sw, uint64_t user_id, long status, int json_code, in
         start_deleting(sw, now_ms);
 }
 
-void sw_on_batch_deleted(sweep *sw, int64_t rows, int64_t now_ms)
+void sw_on_batch_deleted(sweep *sw, int64_t rows, int more, int64_t now_ms)
 {
     if (sw->state != SW_DELETING)
         return;
@@ -401,16 +401,19 @@ void sw_on_batch_deleted(sweep *sw, int64_t rows, int64_t now_ms)
         finish(sw, 0, 0, now_ms, "aborted: database error after %" PRId64 " row(s); the rest stay", sw->removed);
         return;
     }
+    int64_t before = sw->removed;
     sw->removed += rows;
-    if (rows < sw->cfg.batch_size) {
+    if (!more) {
         finish(sw, 1, 0, now_ms, "ok: %" PRId64 " members listed, %" PRId64 " stale row(s) removed",
                sw->members, sw->removed);
         return;
     }
-    if (sw->removed % (sw->cfg.batch_size * 20) == 0)
+    int64_t every = (int64_t)sw->cfg.batch_size * 20;
+    if (sw->removed / every != before / every)
         LOG_I("sweep", "guild %" PRIu64 ": %" PRId64 "/%" PRId64 " rows removed", sw->guild, sw->removed,
               sw->stale);
-    sw->deadline_ms = now_ms + sw->cfg.batch_delay_ms;
+    /* Pause after real deletes; a slice with nothing stale only yields. */
+    sw->deadline_ms = now_ms + (rows ? sw->cfg.batch_delay_ms : 0);
 }
 
 void sw_tick(sweep *sw, int64_t now_ms)

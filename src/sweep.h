@@ -13,7 +13,7 @@
  *   dry run ─► DONE, reporting what would go
  *   CONFIRMING: every sampled id checked over REST; 404/10007 confirms;
  *        a 200 means the list was wrong ─► abort; anything else ─► skip this round
- *   DELETING: DELETE_BATCH(batch_size) every batch_delay until a short batch
+ *   DELETING: DELETE_BATCH(batch_size) every batch_delay until the rows are exhausted
  *
  * Anything incomplete aborts and deletes nothing: a missing chunk (timeout),
  * a RATE_LIMITED answer, a disconnect, a chunk of another shape.
@@ -53,7 +53,7 @@ typedef enum {
                                    ids point into the input of the call that queued them */
     SW_ACT_MEASURE,             /* count stale rows; answer with sw_on_measured() */
     SW_ACT_CONFIRM,             /* GET /guilds/{guild}/members/{.user_id}; answer with sw_on_confirmed() */
-    SW_ACT_DELETE_BATCH,        /* delete up to .n stale rows; answer with sw_on_batch_deleted() */
+    SW_ACT_DELETE_BATCH,        /* delete up to .n stale rows of the next slice; answer with sw_on_batch_deleted() */
     SW_ACT_DONE,                /* finished: .ok, .removed, .text = result for logs/status; drop the member set */
     SW_ACT_FETCH_PAGE,          /* GET /guilds/{guild}/members?limit=1000&after=.user_id; answer with
                                    sw_on_page(); .user_id == 0: open an empty member set first */
@@ -101,7 +101,9 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
                     int64_t now_ms);
 /* REST answer for one sampled id: HTTP status and Discord JSON code. */
 void sw_on_confirmed(sweep *sw, uint64_t user_id, long status, int json_code, int64_t now_ms);
-void sw_on_batch_deleted(sweep *sw, int64_t rows, int64_t now_ms);
+/* rows: users deleted by the batch (-1 on a database error); more: 0 once
+ * the guild's rows have all been looked at. */
+void sw_on_batch_deleted(sweep *sw, int64_t rows, int more, int64_t now_ms);
 /* Abort whatever runs (shutdown, operator). */
 void sw_abort(sweep *sw, const char *why, int64_t now_ms);
 

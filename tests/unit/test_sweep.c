@@ -259,7 +259,7 @@ static void deletes_in_batches_with_delay(void **state)
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DELETE_BATCH);
     assert_int_equal(last.n, 3);
-    sw_on_batch_deleted(sw, 3, 40);
+    sw_on_batch_deleted(sw, 3, 1, 40);
     assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
     assert_true(sw_next_deadline(sw) == 140);     /* batch_delay later */
     sw_tick(sw, 139);
@@ -267,7 +267,7 @@ static void deletes_in_batches_with_delay(void **state)
     sw_tick(sw, 140);
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DELETE_BATCH);
-    sw_on_batch_deleted(sw, 1, 150);
+    sw_on_batch_deleted(sw, 1, 0, 150);
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_int_equal(last.ok, 1);
@@ -284,7 +284,7 @@ static void database_error_stops_deleting(void **state)
     sw_on_confirmed(sw, 900, 404, 10007, 30);
     sw_on_confirmed(sw, 901, 404, 10007, 31);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_batch_deleted(sw, -1, 40);
+    sw_on_batch_deleted(sw, -1, 1, 40);
     expect_abort(sw, "database error");
     sw_free(sw);
 }
