@@ -6,12 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cl_actions_clear(cl_actions *a)
-{
-    a->n = 0;
-    a->guard[0] = '\0';
-}
-
 void cl_actions_free(cl_actions *a)
 {
     free(a->v);

@@ -47,7 +47,6 @@ typedef struct {
     char guard[256];
 } cl_actions;
 
-void cl_actions_clear(cl_actions *a);
 void cl_actions_free(cl_actions *a);
 
 typedef struct {
