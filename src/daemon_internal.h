@@ -83,6 +83,7 @@ struct dc_daemon {
     dc_timer flush_timer, start_timer, housekeeping_timer, stop_timer, reconcile_timer;
     int flush_armed;
     int turn_events;                 /* dispatches in the open turn (turn_cap.c) */
+    int turn_max_events;             /* commit after this many; 0 = TURN_MAX_EVENTS */
     int start_attempts;
     int stopping, done, exit_status;
     int64_t started_wall_ms;

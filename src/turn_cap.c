@@ -5,6 +5,7 @@
 
 void turn_event_done(dc_daemon *d)
 {
-    if (++d->turn_events >= TURN_MAX_EVENTS && d->st && store_in_transaction(d->st))
+    int cap = d->turn_max_events > 0 ? d->turn_max_events : TURN_MAX_EVENTS;
+    if (++d->turn_events >= cap && d->st && store_in_transaction(d->st))
         daemon_flush(d);
 }
