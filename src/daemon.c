@@ -391,6 +391,9 @@ int daemon_open_store(dc_daemon *d)
      * once the loop runs, a statement waits only briefly for its lock and a
      * refused turn is retried from a timer (turn.c), so heartbeats keep time. */
     store_set_busy_timeout(d->st, TURN_BUSY_TIMEOUT_MS);
+    /* No SAVEPOINT per write: a turn whose write fails half-way is rolled
+     * back and redone write by write (turn.c). */
+    store_set_bare_writes(d->st, 1);
     return 0;
 }
 

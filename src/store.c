@@ -93,6 +93,7 @@ dc_err store_begin(store *s)
 {
     if (s->tx_depth == 0) {
         s->refused = 0;           /* a new transaction: forget the last one's trouble */
+        s->tx_broken = 0;
         dc_err rc = store_exec(s, "BEGIN IMMEDIATE");
         if (rc != DC_OK)
             return rc;
@@ -106,6 +107,11 @@ dc_err store_commit(store *s)
     if (s->tx_depth == 0) {
         snprintf(s->errmsg, sizeof s->errmsg, "commit without a transaction");
         return DC_ERR_INTERNAL;
+    }
+    if (s->tx_broken) {
+        snprintf(s->errmsg, sizeof s->errmsg, "a write failed half-way through this transaction: "
+                 "it must be rolled back, not committed");
+        return DC_ERR_DB;
     }
     if (s->tx_depth == 1) {
         dc_err rc = store_exec(s, "COMMIT");
@@ -124,10 +130,15 @@ dc_err store_rollback(store *s)
         return DC_ERR_INTERNAL;
     }
     s->tx_depth = 0;
+    s->tx_broken = 0;
     return store_exec(s, "ROLLBACK");
 }
 
 int store_in_transaction(store *s) { return s->tx_depth > 0; }
+
+void store_set_bare_writes(store *s, int on) { s->bare_writes = on; }
+
+int store_tx_broken(const store *s) { return s->tx_broken; }
 
 static dc_err step_cached(store *s, store_stmt_id id, const char *what)
 {
@@ -153,14 +164,25 @@ dc_err store_op_begin(store *s, store_op_mode *mode)
         snprintf(s->errmsg, sizeof s->errmsg, "the store is open read-only");
         return DC_ERR_USAGE;
     }
-    *mode = s->tx_depth ? STORE_OP_SAVEPOINT : STORE_OP_OWN_TX;
-    if (!s->tx_depth)
+    if (s->tx_broken) {
+        snprintf(s->errmsg, sizeof s->errmsg, "the transaction holds a half-applied write: roll it back first");
+        return DC_ERR_DB;
+    }
+    *mode = !s->tx_depth ? STORE_OP_OWN_TX : s->bare_writes ? STORE_OP_BARE : STORE_OP_SAVEPOINT;
+    if (*mode == STORE_OP_OWN_TX)
         return store_exec(s, "BEGIN IMMEDIATE");
+    if (*mode == STORE_OP_BARE)
+        return DC_OK;
     return step_cached(s, ST_SAVEPOINT, "SAVEPOINT store_op");
 }
 
 dc_err store_op_end(store *s, store_op_mode mode, dc_err rc)
 {
+    if (mode == STORE_OP_BARE) {
+        if (rc != DC_OK)
+            s->tx_broken = 1;
+        return rc;
+    }
     if (mode == STORE_OP_SAVEPOINT) {
         if (rc != DC_OK)
             step_cached(s, ST_ROLLBACK_TO, "ROLLBACK TO store_op");

@@ -61,6 +61,17 @@ dc_err store_begin(store *s);
 dc_err store_commit(store *s);
 dc_err store_rollback(store *s);
 int store_in_transaction(store *s);
+
+/* Inside a caller's transaction each write (a member's or a guild's rows
+ * plus the audit row, a state update) runs in its own SAVEPOINT, so a
+ * failure undoes just that write.  A SAVEPOINT copies every page the write
+ * touches (about a quarter of the CPU of deleting one member), so the
+ * daemon's per-turn transaction turns it off: with bare writes on, a write
+ * that fails half-way marks the transaction broken -- store_commit refuses
+ * it and further writes are refused; the caller rolls back and redoes its
+ * writes with bare writes off (src/turn.c).  Off by default. */
+void store_set_bare_writes(store *s, int on);
+int store_tx_broken(const store *s);
 /* Since the current (or last) transaction began, did SQLite refuse a step for
  * a reason that passes: 1 busy/locked (another connection holds the write
  * lock), 2 disk full; 0 otherwise.  The daemon rolls back and retries later. */

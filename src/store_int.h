@@ -95,6 +95,8 @@ struct store {
     size_t n_clean;
     char errmsg[512];
     int refused;                  /* this transaction hit BUSY/LOCKED/FULL (store_refused) */
+    int bare_writes;              /* store_set_bare_writes */
+    int tx_broken;                /* a bare write failed half-way: only ROLLBACK is allowed */
 };
 
 /* The cached statement, prepared on first use; NULL on failure (errmsg set). */
@@ -107,8 +109,10 @@ dc_err store_step_done(store *s, sqlite3_stmt *st, const char *what);
 dc_err store_step_int(store *s, sqlite3_stmt *st, int64_t *out, const char *what);
 
 /* Each write runs atomically: in its own BEGIN IMMEDIATE transaction when the
- * caller has none, else inside a savepoint of the caller's transaction. */
-typedef enum { STORE_OP_OWN_TX, STORE_OP_SAVEPOINT } store_op_mode;
+ * caller has none, else inside a savepoint of the caller's transaction --
+ * or, with bare writes on, directly in it (a failure then breaks the
+ * transaction: store_commit refuses it). */
+typedef enum { STORE_OP_OWN_TX, STORE_OP_SAVEPOINT, STORE_OP_BARE } store_op_mode;
 dc_err store_op_begin(store *s, store_op_mode *mode);
 dc_err store_op_end(store *s, store_op_mode mode, dc_err rc);
 

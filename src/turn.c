@@ -17,7 +17,9 @@
 
 static const char *held_reason(int held)
 {
-    return held == 2 ? "the disk is full" : "another connection holds the write lock";
+    return held == 2 ? "the disk is full"
+         : held == 3 ? "a write failed half-way; redoing the turn write by write"
+                     : "another connection holds the write lock";
 }
 
 static dc_err delete_member(dc_daemon *d, turn_write *w)
@@ -115,7 +117,9 @@ void turn_write_do(dc_daemon *d, turn_write w)
     }
     if (turn_begin(d) != 0)
         return;                      /* held: the retry carries it out */
-    if (run_write(d, &j->v[j->n - 1]) != DC_OK && !turn_fail(d, "write", 0))
+    /* A bare write (no SAVEPOINT, daemon.c) that failed may have left part
+     * of itself in the transaction: roll the turn back and redo it. */
+    if (run_write(d, &j->v[j->n - 1]) != DC_OK && !turn_fail(d, "write", store_tx_broken(d->st)))
         report(d, &w);
 }
 
@@ -152,10 +156,15 @@ int turn_fail(dc_daemon *d, const char *what, int always_hold)
 {
     turn_journal *j = &d->journal;
     int why = store_refused(d->st);
+    if (!why && store_tx_broken(d->st))
+        why = 3;
     if (!why && !always_hold)
         return 0;
     if (store_in_transaction(d->st))
         store_rollback(d->st);
+    /* The redo runs each write in its own SAVEPOINT, so one that fails for
+     * good is skipped alone (report); bare again after the next commit. */
+    store_set_bare_writes(d->st, 0);
     uncount(d);
     forget_saved_session(d);
     if (!j->in_hold) {
@@ -167,6 +176,9 @@ int turn_fail(dc_daemon *d, const char *what, int always_hold)
         if (why == 2)
             LOG_E("store", "the disk is full (%s failed): deletes paused, %zu write(s) kept in memory; "
                   "they are applied when space returns", what, j->n);
+        else if (why == 3)
+            LOG_W("store", "%s failed (%s): the turn's %zu write(s) are rolled back and redone one by one",
+                  what, store_errmsg(d->st), j->n);
         else
             LOG_W("store", "database busy (%s): %zu write(s) wait, retrying", what, j->n);
     } else if (j->backoff_ms < TURN_BACKOFF_MAX_MS) {
@@ -215,6 +227,7 @@ static void on_retry(dc_timer *t)
 void turn_committed(dc_daemon *d)
 {
     turn_journal *j = &d->journal;
+    store_set_bare_writes(d->st, 1);
     if (j->in_hold) {
         LOG_I("store", "the database accepts writes again after %" PRId64 " ms: %zu queued write(s) applied",
               loop_now(d->loop) - j->held_since_ms, j->n);

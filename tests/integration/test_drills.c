@@ -217,6 +217,38 @@ static void bot_holds_write_lock(void **state)
     assert_no_token(w);
 }
 
+/* A write that fails half-way for a reason no retry cures: the bot's own
+ * trigger refuses the audit row of one member, after that member's users row
+ * was already deleted in the turn.  The daemon writes without a SAVEPOINT
+ * per member, so it must roll the turn back and redo it write by write: the
+ * refused member keeps its row (never deleted without its audit row), the
+ * others of the same burst are deleted, and the next turn is normal again. */
+static void write_failing_half_way_is_redone(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_guild_state", 1, 5000));
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE TRIGGER refuse_audit BEFORE INSERT ON cleaner_audit "
+                              "WHEN NEW.discord_id = %llu BEGIN SELECT RAISE(ABORT, 'kept by the bot'); END",
+             (unsigned long long)(FIRST + 2));
+    assert_int_equal(dh_db_exec(w->d.db, sql), 0);
+    for (int i = 0; i < 5; i++)
+        remove_member(w, i);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, MEMBERS - 4, 10000));
+    assert_true(dh_wait_log(&w->d, "kept by the bot", 1, 5000));
+    remove_member(w, 5);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, MEMBERS - 5, 10000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM users WHERE discord_id = %llu", (unsigned long long)(FIRST + 2));
+    assert_int_equal(dh_db_int(w->d.db, sql), 1);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 5);
+    /* every audit row matches a deleted row, and the other way round */
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit a JOIN users u "
+                                        "ON u.discord_id = a.discord_id AND u.guild_id = a.guild_id"), 0);
+    assert_no_token(w);
+}
+
 /* Fill the tmpfs to the last byte; the filler's path in path. */
 static void fill_disk(const world *w, char *path, size_t cap)
 {
@@ -362,6 +394,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(oversized_frame_reconnects, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(bot_holds_write_lock, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(write_failing_half_way_is_redone, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(disk_full_pauses_deletes, setup_small_fs_world, teardown_world),
         cmocka_unit_test_setup_teardown(sigkill_during_bursts, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(connection_flaps_under_stream, setup_world, teardown_world),

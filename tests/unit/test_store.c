@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 #include "store_fixture.h"
 #include "log.h"
@@ -329,6 +330,73 @@ static void open_errors(void **state)
     assert_non_null(strstr(err, "/nonexistent/dir/bot.db"));
 }
 
+/* The bot's own trigger refuses deleting U1's inventory in G1: the users row
+ * goes first, so the write fails half-way. */
+static void refuse_inventory_delete(fx *f)
+{
+    assert_int_equal(fx_exec_at(f->d.db, "CREATE TRIGGER keep_inv BEFORE DELETE ON \"inv entory\" "
+                                         "BEGIN SELECT RAISE(ABORT, 'inventory is kept'); END;"), SQLITE_OK);
+}
+
+static void savepoint_write_fails_alone(void **state)
+{
+    fx *f = *state;
+    int64_t rows = -1;
+    refuse_inventory_delete(f);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U2, AUDIT_MEMBER_REMOVE, 0, 1, &rows), DC_OK);
+    assert_int_not_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 2, &rows), DC_OK);
+    assert_false(store_tx_broken(f->s));
+    assert_int_equal(store_commit(f->s), DC_OK);
+    /* U2's delete is kept; U1's users row came back with its savepoint. */
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM users WHERE guild_id = 111111111111111111"), 1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_audit"), 1);
+}
+
+static void bare_write_failure_breaks_the_transaction(void **state)
+{
+    fx *f = *state;
+    int64_t rows = -1;
+    refuse_inventory_delete(f);
+    store_set_bare_writes(f->s, 1);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U2, AUDIT_MEMBER_REMOVE, 0, 1, &rows), DC_OK);
+    assert_false(store_tx_broken(f->s));
+    assert_int_not_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 2, &rows), DC_OK);
+    assert_true(store_tx_broken(f->s));
+    /* Half of U1's write is in the transaction: nothing more, no commit. */
+    assert_int_not_equal(store_kv_set(f->s, "k", "v"), DC_OK);
+    assert_int_not_equal(store_commit(f->s), DC_OK);
+    assert_non_null(strstr(store_errmsg(f->s), "rolled back"));
+    assert_true(store_in_transaction(f->s));
+    assert_int_equal(store_rollback(f->s), DC_OK);
+    assert_false(store_tx_broken(f->s));
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM users WHERE guild_id = 111111111111111111"), 2);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_audit"), 0);
+    /* Redone write by write (what turn.c does): U2 goes, U1 stays whole. */
+    store_set_bare_writes(f->s, 0);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U2, AUDIT_MEMBER_REMOVE, 0, 1, &rows), DC_OK);
+    assert_int_not_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 2, &rows), DC_OK);
+    assert_int_equal(store_commit(f->s), DC_OK);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM users WHERE guild_id = 111111111111111111"), 1);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_audit WHERE discord_id = 900000000000000002"), 1);
+}
+
+static void bare_writes_without_a_transaction_stay_atomic(void **state)
+{
+    fx *f = *state;
+    int64_t rows = -1;
+    refuse_inventory_delete(f);
+    store_set_bare_writes(f->s, 1);
+    /* No caller transaction: the write has its own, rolled back whole. */
+    assert_int_not_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 2, &rows), DC_OK);
+    assert_false(store_tx_broken(f->s));
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM users WHERE guild_id = 111111111111111111"), 2);
+    assert_int_equal(store_delete_member(f->s, G1, U2, AUDIT_MEMBER_REMOVE, 0, 3, &rows), DC_OK);
+    assert_int_equal(rows, 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -346,6 +414,9 @@ int main(void)
         T(audit_prune_and_totals),
         T(transactions_group_and_roll_back),
         T(clean_tables_are_validated),
+        T(savepoint_write_fails_alone),
+        T(bare_write_failure_breaks_the_transaction),
+        T(bare_writes_without_a_transaction_stay_atomic),
         cmocka_unit_test(audit_reason_names),
         cmocka_unit_test(open_errors),
     };
