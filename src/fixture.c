@@ -1,4 +1,9 @@
-/* fixture.c - load a session fixture (format in fixture.h) into memory. */
+/* fixture.c - read a session fixture (format in fixture.h): the header, a
+ * first pass that checks every line and indexes what the replay looks up
+ * ahead (fixture_open), then one entry at a time (fixture_next), or all of
+ * it in memory (fixture_load).  Lines in the common shape ("recv" with
+ * "json" or "b64") go through fixture_scan.c; every other line, and any
+ * line the scanner does not recognise, is parsed here with cJSON. */
 #include "fixture.h"
 
 #include <stdio.h>
@@ -161,55 +166,233 @@ static int parse_header(fixture *fx, const char *text, char *err, size_t errlen)
     return 0;
 }
 
-static int push(fixture *fx, size_t *cap)
+/* ---- the fast path: "recv" lines through the scanner ----------------------- */
+
+/* The scanned line is a "recv" with a plain "t" and a "json" value (or, with
+ * no "json" and no "text", a "b64" string without escapes). */
+static int fast_recv(const fx_fields *f, int64_t *t)
 {
-    if (fx->n < *cap)
+    if (!fx_span_is(f->k, "recv") || fx_span_ms(f->t, FX_MAX_MS, t) != 0)
         return 0;
-    size_t c = *cap ? *cap * 2 : 64;
-    fx_entry *v = realloc(fx->v, c * sizeof *v);
-    if (!v)
+    if (f->json.p)
+        return 1;
+    return !f->text.p && f->b64.p && f->b64.n >= 2 && f->b64.p[0] == '"' &&
+           !memchr(f->b64.p, '\\', f->b64.n);
+}
+
+static int decode_b64(fx_entry *e, fx_span s, char *err, size_t errlen)
+{
+    int in = (int)(s.n - 2);
+    e->data = malloc((size_t)in + 1);
+    int n = e->data ? lws_b64_decode_string_len(s.p + 1, in, e->data, in + 1) : -1;
+    if (n < 0)
+        return bad(err, errlen, e->line, "b64 is not base64");
+    e->len = (size_t)n;
+    e->binary = 1;
+    return 0;
+}
+
+static int take_fast(fx_entry *e, const fx_fields *f, int64_t t, char *err, size_t errlen)
+{
+    e->kind = FX_RECV;
+    e->t = t;
+    e->op = -1;
+    e->code = -1;
+    if (!f->json.p)
+        return decode_b64(e, f->b64, err, errlen);
+    e->data = (char *)f->json.p;         /* parsed once, where the session parses it */
+    e->len = f->json.n;
+    e->json_text = 1;
+    e->borrowed = 1;
+    return 0;
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+static int blank(const char *line)
+{
+    return line[strspn(line, " \t\r\n")] == '\0';
+}
+
+static int in_order(fixture *fx, const fx_entry *e, char *err, size_t errlen)
+{
+    if (fx->next_seq > 0 && e->t < fx->last_t)
+        return bad(err, errlen, e->line, "times must not go backwards");
+    fx->last_t = e->t;
+    return 0;
+}
+
+static int grow(fx_entry **v, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 16;
+    fx_entry *nv = realloc(*v, c * sizeof *nv);
+    if (!nv)
         return -1;
-    fx->v = v;
+    *v = nv;
     *cap = c;
     return 0;
 }
 
-dc_err fixture_load(const char *path, fixture *fx, char *err, size_t errlen)
+/* First pass over one entry line: its shape, and the index. */
+static int check_line(fixture *fx, char *line, size_t len, size_t *index_cap, char *err, size_t errlen)
+{
+    fx_fields f;
+    fx_entry e = { .line = fx->lineno, .seq = fx->next_seq };
+    if (fx_scan_entry(line, len, &f) == 0 && fast_recv(&f, &e.t))
+        return in_order(fx, &e, err, errlen);
+    int rc = parse_entry(&e, line, err, errlen);
+    if (rc == 0)
+        rc = in_order(fx, &e, err, errlen);
+    if (rc == 0 && (e.kind == FX_REST || (e.kind == FX_SEND && e.op == 8))) {
+        if (grow(&fx->index, fx->n_index, index_cap) != 0) {
+            fx_entry_clear(&e);
+            return bad(err, errlen, fx->lineno, "out of memory");
+        }
+        fx->index[fx->n_index++] = e;         /* the index owns it now */
+        return 0;
+    }
+    fx_entry_clear(&e);
+    return rc;
+}
+
+static int first_pass(fixture *fx, char *err, size_t errlen)
+{
+    FILE *f = fx->file;
+    char *line = NULL;
+    size_t linecap = 0, index_cap = 0;
+    ssize_t len;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &linecap, f)) >= 0) {
+        fx->lineno++;
+        if (blank(line))
+            continue;                            /* blank lines are allowed */
+        if (!fx->header) {
+            rc = parse_header(fx, line, err, errlen);
+            fx->header_line = fx->lineno;
+            fx->data_offset = ftell(f);
+            continue;
+        }
+        rc = check_line(fx, line, (size_t)len, &index_cap, err, errlen);
+        fx->next_seq++;
+    }
+    free(line);
+    if (rc == 0 && !fx->header)
+        rc = bad(err, errlen, 1, "empty file (no header)");
+    return rc;
+}
+
+dc_err fixture_open(const char *path, fixture *fx, char *err, size_t errlen)
 {
     memset(fx, 0, sizeof *fx);
+    snprintf(err, errlen, "%s", "");
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "cannot open %s", path);
         return DC_ERR_NOTFOUND;
     }
-    char *line = NULL;
-    size_t linecap = 0, cap = 0;
-    int lineno = 0, rc = 0;
-    while (rc == 0 && getline(&line, &linecap, f) >= 0) {
-        lineno++;
-        if (line[strspn(line, " \t\r\n")] == '\0')
-            continue;                           /* blank lines are allowed */
-        if (!fx->header) {
-            rc = parse_header(fx, line, err, errlen);
-            continue;
-        }
-        if (push(fx, &cap) != 0) {
-            rc = bad(err, errlen, lineno, "out of memory");
+    setvbuf(f, NULL, _IOFBF, 1 << 16);
+    fx->file = f;
+    if (first_pass(fx, err, errlen) != 0 || fseek(f, fx->data_offset, SEEK_SET) != 0) {
+        if (!err[0])
+            snprintf(err, errlen, "cannot read %s", path);
+        fixture_free(fx);
+        return DC_ERR_PROTO;
+    }
+    fx->n = fx->next_seq;
+    fx->next_seq = 0;
+    fx->lineno = fx->header_line;
+    fx->last_t = 0;
+    return DC_OK;
+}
+
+int fixture_next(fixture *fx, fx_entry *e, fx_line *buf, char *err, size_t errlen)
+{
+    ssize_t len;
+    do {
+        if (!fx->file || (len = getline(&buf->p, &buf->cap, fx->file)) < 0)
+            return 0;
+        fx->lineno++;
+    } while (blank(buf->p));
+    memset(e, 0, sizeof *e);
+    e->line = fx->lineno;
+    e->seq = fx->next_seq;
+    fx_fields f;
+    int64_t t;
+    int rc = fx_scan_entry(buf->p, (size_t)len, &f) == 0 && fast_recv(&f, &t)
+                 ? take_fast(e, &f, t, err, errlen)
+                 : parse_entry(e, buf->p, err, errlen);
+    if (rc == 0)
+        rc = in_order(fx, e, err, errlen);   /* again: the file may have changed since */
+    fx->next_seq++;
+    if (rc != 0) {
+        fx_entry_clear(e);
+        return -1;
+    }
+    return 1;
+}
+
+void fx_entry_clear(fx_entry *e)
+{
+    if (!e->borrowed)
+        free(e->data);
+    free(e->path);
+    memset(e, 0, sizeof *e);
+}
+
+void fx_line_free(fx_line *buf)
+{
+    free(buf->p);
+    buf->p = NULL;
+    buf->cap = 0;
+}
+
+/* ---- everything in memory ----------------------------------------------------- */
+
+/* A streamed entry made self-contained, its "json" checked and compacted
+ * as the in-memory reader always did. */
+static int own_entry(fx_entry *e, char *err, size_t errlen)
+{
+    if (!e->json_text)
+        return 0;
+    cJSON *j = cJSON_ParseWithLength(e->data, e->len);
+    e->borrowed = 0;
+    e->json_text = 0;
+    e->data = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (!e->data)
+        return bad(err, errlen, e->line, j ? "out of memory" : "\"json\" is not valid JSON");
+    e->len = strlen(e->data);
+    note_op(e);
+    return 0;
+}
+
+dc_err fixture_load(const char *path, fixture *fx, char *err, size_t errlen)
+{
+    dc_err rc = fixture_open(path, fx, err, errlen);
+    if (rc != DC_OK)
+        return rc;
+    size_t expected = fx->n, cap = 0;
+    fx_line buf = { 0 };
+    fx_entry e;
+    int got = 0;
+    fx->n = 0;
+    while ((got = fixture_next(fx, &e, &buf, err, errlen)) == 1) {
+        int rc = own_entry(&e, err, errlen);
+        if (rc == 0 && grow(&fx->v, fx->n, &cap) != 0)
+            rc = bad(err, errlen, e.line, "out of memory");
+        if (rc != 0) {
+            fx_entry_clear(&e);
+            got = -1;
             break;
         }
-        fx_entry *e = &fx->v[fx->n];
-        memset(e, 0, sizeof *e);
-        e->line = lineno;
-        rc = parse_entry(e, line, err, errlen);
-        fx->n++;                                /* freed by fixture_free even when bad */
-        if (rc == 0 && fx->n > 1 && e->t < fx->v[fx->n - 2].t)
-            rc = bad(err, errlen, lineno, "times must not go backwards");
+        fx->v[fx->n++] = e;
     }
-    free(line);
-    fclose(f);
-    if (rc == 0 && !fx->header)
-        rc = bad(err, errlen, 1, "empty file (no header)");
-    if (rc != 0) {
+    fx_line_free(&buf);
+    if (got != 0 || fx->n != expected) {
+        if (got == 0)
+            snprintf(err, errlen, "%s changed while it was read", path);
         fixture_free(fx);
         return DC_ERR_PROTO;
     }
@@ -218,11 +401,14 @@ dc_err fixture_load(const char *path, fixture *fx, char *err, size_t errlen)
 
 void fixture_free(fixture *fx)
 {
-    for (size_t i = 0; i < fx->n; i++) {
-        free(fx->v[i].data);
-        free(fx->v[i].path);
-    }
+    for (size_t i = 0; fx->v && i < fx->n; i++)
+        fx_entry_clear(&fx->v[i]);
+    for (size_t i = 0; i < fx->n_index; i++)
+        fx_entry_clear(&fx->index[i]);
     free(fx->v);
+    free(fx->index);
+    if (fx->file)
+        fclose(fx->file);
     cJSON_Delete(fx->header);
     memset(fx, 0, sizeof *fx);
 }

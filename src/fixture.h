@@ -33,11 +33,16 @@ typedef enum { FX_OPEN = 1, FX_RECV, FX_SEND, FX_CLOSE, FX_REST, FX_END } fx_kin
 typedef struct {
     fx_kind kind;
     int line;                    /* in the file, for messages */
+    size_t seq;                  /* entry number, 0 = the first after the header */
     int64_t t;
     int binary;                  /* RECV: data holds raw (compressed) bytes */
-    char *data;                  /* RECV/SEND: message (NUL-terminated); REST: response body */
+    int json_text;               /* RECV/SEND: data is the line's "json" value as written
+                                  * (not yet parsed: invalid JSON there is a fixture error) */
+    int borrowed;                /* data points into the caller's line buffer (fixture_next) */
+    char *data;                  /* RECV/SEND: message (NUL-terminated unless borrowed);
+                                  * REST: response body */
     size_t len;
-    int op;                      /* RECV/SEND: "op" when the message is JSON, else -1 */
+    int op;                      /* SEND (and fixture_load's RECV): "op" when JSON, else -1 */
     char nonce[40];              /* SEND op 8 */
     uint64_t guild_id;           /* SEND op 8 */
     int code;                    /* CLOSE */
@@ -46,6 +51,12 @@ typedef struct {
     long status;                 /* REST */
     int used;                    /* REST answer or op 8 nonce already taken */
 } fx_entry;
+
+/* A line buffer fixture_next reads into (getline-managed). */
+typedef struct {
+    char *p;
+    size_t cap;
+} fx_line;
 
 typedef struct {
     cJSON *header;               /* owned; the fields below point into it */
@@ -58,14 +69,58 @@ typedef struct {
     const cJSON *config;         /* object of setting overrides, or NULL */
     const char *seed_sql, *pre_migration_sql;
     const cJSON *rest_rules;     /* array or NULL */
-    fx_entry *v;
-    size_t n;
+    size_t n;                    /* entries in the file */
+    /* Looked up ahead of the replay, so kept from the first pass: every
+     * "rest" line and every "send" of op 8 (its nonce), in file order. */
+    fx_entry *index;
+    size_t n_index;
+    fx_entry *v;                 /* fixture_load only: all n entries */
+    /* reading state (fixture_open .. fixture_close) */
+    void *file;                  /* FILE * */
+    long data_offset;            /* just after the header line */
+    int header_line, lineno;
+    size_t next_seq;
+    int64_t last_t;
 } fixture;
 
-/* DC_ERR_NOTFOUND when the file cannot be opened, DC_ERR_PROTO (reason in
+/* Streaming (replay): fixture_open reads the header, checks every line's
+ * shape (so a truncated or garbled line is refused before anything runs),
+ * counts the entries and keeps the index; fixture_next then hands out one
+ * entry at a time.  Memory stays bounded by the longest line and the index,
+ * not the file.  A "json" value is only checked as JSON when it is used
+ * (fixture_next leaves it as text, json_text = 1).
+ * DC_ERR_NOTFOUND when the file cannot be opened, DC_ERR_PROTO (reason in
  * err, with the line number) when it is not a fixture. */
+dc_err fixture_open(const char *path, fixture *fx, char *err, size_t errlen);
+/* The next entry into e (its data may point into buf: e->borrowed); 1, 0 at
+ * the end, -1 with the reason (and line number) in err.  Call
+ * fx_entry_clear(e) before reusing e. */
+int fixture_next(fixture *fx, fx_entry *e, fx_line *buf, char *err, size_t errlen);
+void fx_entry_clear(fx_entry *e);
+void fx_line_free(fx_line *buf);
+
+/* Everything in memory (fx->v, fx->n; each "json" value checked and
+ * compacted as before): for tests and tools on small files. */
 dc_err fixture_load(const char *path, fixture *fx, char *err, size_t errlen);
-void fixture_free(fixture *fx);
+void fixture_free(fixture *fx);      /* also closes what fixture_open opened */
 const char *fx_kind_name(fx_kind k);
+
+/* fixture_scan.c: the top level of an entry line without building a tree
+ * (the replay's hot path).  Spans point into the line; p == NULL: absent. */
+typedef struct {
+    const char *p;
+    size_t n;
+} fx_span;
+typedef struct {
+    fx_span t, k, json, text, b64;
+} fx_fields;
+/* 0 when line is one object whose strings end and brackets balance, with
+ * the first "t", "k", "json", "text" and "b64" values; -1 otherwise (the caller then
+ * parses the line properly, which says what is wrong). */
+int fx_scan_entry(const char *line, size_t len, fx_fields *f);
+/* A plain JSON number in [0, max] (no exponent needed); -1 when not one. */
+int fx_span_ms(fx_span s, double max, int64_t *out);
+/* A string value without escapes equal to want. */
+int fx_span_is(fx_span s, const char *want);
 
 #endif

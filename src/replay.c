@@ -26,6 +26,7 @@
 
 #define REPLAY_TOKEN "replay-token-never-sent"
 #define REPLAY_SEED 0x5eedULL
+#define REPLAY_TURN_MAX_EVENTS 4096
 
 typedef struct {
     const char *fixture, *db, *expect, *write_expect;
@@ -149,6 +150,9 @@ static int setup(replay *r, const config *cfg, const replay_args *a, int fresh)
         return 70;
     dc_daemon *d = &r->d;
     daemon_init(d, &r->cfg, &r->loop);
+    /* No one waits on a replayed commit: batch more per COMMIT than live
+     * (turn_cap.h).  Measured with make bench: ~8% less CPU than 256. */
+    d->turn_max_events = REPLAY_TURN_MAX_EVENTS;
     d->budget.remaining = -1;        /* unknown, as when /gateway/bot gave no limit */
     d->budget.max_concurrency = 1;
     snprintf(d->gateway_url, sizeof d->gateway_url, "wss://gateway.discord.gg");
@@ -208,6 +212,10 @@ static int run(replay *r, const config *cfg, replay_args *a)
         return rc;
     int status = replay_feed(r);
     replay_print_summary(r, a->fixture, status, stdout);
+    if (r->fixture_error[0]) {        /* what ran up to the bad line stays, but it is no result */
+        fprintf(stderr, "discord-cleaner replay: %s: %s\n", a->fixture, r->fixture_error);
+        return 65;
+    }
     cJSON *o = replay_outcome(r, status);
     rc = status;
     if (a->write_expect)
@@ -227,7 +235,7 @@ int replay_main(const config *cfg, int argc, char **argv)
         return rc;
     static replay r;                 /* large (shards); one replay per process */
     memset(&r, 0, sizeof r);
-    dc_err e = fixture_load(a.fixture, &r.fx, err, sizeof err);
+    dc_err e = fixture_open(a.fixture, &r.fx, err, sizeof err);   /* entries stream during the run */
     if (e != DC_OK) {
         fprintf(stderr, "discord-cleaner replay: %s: %s\n", a.fixture, err);
         return e == DC_ERR_NOTFOUND ? 66 : 65;

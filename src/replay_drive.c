@@ -168,7 +168,18 @@ static void bad_frame(replay *r, const char *kind, const char *why)
     replay_kick(r->s);
 }
 
-static void feed_text(replay *r, const char *text, size_t len)
+/* The fixture is bad at the line being fed: the replay stops there. */
+static void fixture_bad(replay *r, const char *why)
+{
+    if (!r->fixture_error[0])
+        snprintf(r->fixture_error, sizeof r->fixture_error, "line %d: %s", r->cur_line, why);
+    request_stop(&r->d, 65);
+}
+
+/* A text message, parsed here as transport_lws.c parses it.  json_text: it
+ * is a fixture line's "json" value, so bad JSON is the fixture's fault, not
+ * a recorded frame to survive. */
+static void feed_text(replay *r, const char *text, size_t len, int json_text)
 {
     if (len + 1 > r->cfg.max_message_bytes) {
         bad_frame(r, "too_large", "text message exceeds max_message_bytes");
@@ -176,7 +187,10 @@ static void feed_text(replay *r, const char *text, size_t len)
     }
     cJSON *p = cJSON_ParseWithLength(text, len);
     if (!p) {
-        bad_frame(r, "bad_json", "message is not valid JSON");
+        if (json_text)
+            fixture_bad(r, "\"json\" is not valid JSON");
+        else
+            bad_frame(r, "bad_json", "message is not valid JSON");
         return;
     }
     inspect(r, p);
@@ -193,7 +207,7 @@ static void feed_binary(replay *r, const fx_entry *e)
         return;
     }
     if (out)
-        feed_text(r, out, out_len);
+        feed_text(r, out, out_len, 0);
 }
 
 /* ---- connections ------------------------------------------------------------ */
@@ -258,7 +272,7 @@ static void feed_entry(replay *r, const fx_entry *e)
         } else if (e->binary) {
             feed_binary(r, e);
         } else {
-            feed_text(r, e->data, e->len);
+            feed_text(r, e->data, e->len, e->json_text);
         }
         break;
     case FX_SEND:
@@ -275,9 +289,9 @@ static void feed_entry(replay *r, const fx_entry *e)
 int replay_nonce(void *ctx, uint64_t guild_id, char *out, size_t cap)
 {
     replay *r = ctx;
-    for (size_t i = r->pos; i < r->fx.n; i++) {
-        fx_entry *e = &r->fx.v[i];
-        if (e->kind == FX_SEND && e->op == GW_OP_REQUEST_GUILD_MEMBERS && !e->used &&
+    for (size_t i = 0; i < r->fx.n_index; i++) {    /* ahead of the stream: indexed up front */
+        fx_entry *e = &r->fx.index[i];
+        if (e->seq >= r->pos && e->kind == FX_SEND && e->op == GW_OP_REQUEST_GUILD_MEMBERS && !e->used &&
             e->guild_id == guild_id && e->nonce[0]) {
             e->used = 1;
             snprintf(out, cap, "%s", e->nonce);
@@ -296,24 +310,49 @@ static void pace(replay *r, int64_t from, int64_t to)
     nanosleep(&ts, NULL);
 }
 
+/* The next entry into slot: 1, or 0 at the end of the file or of a bad
+ * line (the replay stops there). */
+static int next_entry(replay *r, fx_entry *slot, fx_line *buf)
+{
+    char err[200];
+    fx_entry_clear(slot);
+    int got = fixture_next(&r->fx, slot, buf, err, sizeof err);
+    if (got < 0) {
+        snprintf(r->fixture_error, sizeof r->fixture_error, "%s", err);
+        request_stop(&r->d, 65);
+    }
+    return got == 1;
+}
+
 int replay_feed(replay *r)
 {
     shard *s = r->s;
+    fx_entry slot[2] = { 0 };            /* the entry being fed and the one after it */
+    fx_line buf[2] = { 0 };              /* their lines (a "json" value is fed from there) */
+    int cur = 0;
     gw_start(s->gw, now(r));
     replay_kick(s);
     rc_start(&r->d);
-    for (r->pos = 0; r->pos < r->fx.n && !r->d.stopping; r->pos++) {
-        const fx_entry *e = &r->fx.v[r->pos];
+    int have = next_entry(r, &slot[cur], &buf[cur]);
+    while (have && !r->d.stopping) {
+        const fx_entry *e = &slot[cur];
         int64_t at = REPLAY_MONO0 + e->t + r->offset, before = now(r);
+        r->pos = e->seq;
         if (at > before)
             loop_virtual_run_until(&r->loop, at);
         pace(r, before, at);
         feed_entry(r, e);
+        have = !r->d.stopping && next_entry(r, &slot[!cur], &buf[!cur]);
         /* Entries recorded in the same millisecond are one loop turn, as
          * what one socket read delivered is live (one COMMIT, capped by
          * turn_cap.h); the turn ends when the clock is about to move. */
-        if (r->pos + 1 >= r->fx.n || r->fx.v[r->pos + 1].t != e->t)
+        if (!have || slot[!cur].t != e->t)
             loop_virtual_run_until(&r->loop, now(r));   /* this turn's COMMIT, REST answers */
+        cur = !cur;
+    }
+    for (int i = 0; i < 2; i++) {
+        fx_entry_clear(&slot[i]);
+        fx_line_free(&buf[i]);
     }
     if (!r->d.stopping)
         request_stop(&r->d, 0);

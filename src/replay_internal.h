@@ -23,7 +23,8 @@ typedef struct {
     dc_daemon d;
     dc_loop loop;
     shard *s;
-    size_t pos;                       /* next fixture entry */
+    size_t pos;                       /* the fixture entry being fed (its seq) */
+    char fixture_error[256];          /* a line found bad while streaming: the replay stopped there */
     int64_t offset;                   /* extra virtual time spent waiting for the session */
     double speed;                     /* 0: no waiting; else real time = virtual / speed */
     int connected;                    /* a recorded connection is open and the session uses it */

@@ -161,6 +161,78 @@ static void test_dry_run_deletes_nothing(void **state)
     free(d);
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int output_has(const char *needle)
+{
+    char out[128], text[16384] = "";
+    snprintf(out, sizeof out, "%s/out.txt", tmpdir);
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return strstr(text, needle) != NULL;
+}
+
+#define STREAM_HEADER "{\"format\":\"discord-cleaner-session\",\"version\":1,\"compression\":\"none\"," \
+    "\"auto_ack\":true,\"check_sends\":false,\"seed_sql\":\"INSERT INTO users (discord_id, guild_id, " \
+    "username) VALUES (1, 111, 'a'), (2, 111, 'b');\"}\n" \
+    "{\"t\":0,\"k\":\"open\"}\n" \
+    "{\"t\":5,\"k\":\"recv\",\"json\":{\"op\":10,\"d\":{\"heartbeat_interval\":41250}}}\n" \
+    "{\"t\":10,\"k\":\"recv\",\"json\":{\"op\":0,\"s\":1,\"t\":\"READY\",\"d\":{\"session_id\":\"s\"," \
+    "\"resume_gateway_url\":\"wss://r.example\",\"guilds\":[{\"id\":\"111\",\"unavailable\":true}]}}}\n" \
+    "{\"t\":20,\"k\":\"recv\",\"json\":{\"op\":0,\"s\":2,\"t\":\"GUILD_CREATE\",\"d\":{\"id\":\"111\"," \
+    "\"member_count\":2}}}\n"
+#define REMOVE(t, s, id) "{\"t\":" #t ",\"k\":\"recv\",\"json\":{\"op\":0,\"s\":" #s "," \
+    "\"t\":\"GUILD_MEMBER_REMOVE\",\"d\":{\"guild_id\":\"111\",\"user\":{\"id\":\"" #id "\"}}}}\n"
+
+/* A "json" value that is not JSON, met while streaming: the replay stops at
+ * that line with 65 and its number; what came before it was applied (and
+ * committed), nothing after it; --expect does not turn it into a pass. */
+static void test_bad_line_while_streaming_stops_there(void **state)
+{
+    (void)state;
+    char fx[128], db[256];
+    snprintf(fx, sizeof fx, "%s/midbad.jsonl", tmpdir);
+    write_file(fx, STREAM_HEADER REMOVE(30, 3, 1)
+                   "{\"t\":40,\"k\":\"recv\",\"json\":{\"op\":0,,\"s\":4}}\n" REMOVE(50, 5, 2)
+                   "{\"t\":60,\"k\":\"end\"}\n");
+    scratch_db(db, sizeof db, "midbad");
+    assert_int_equal(run_replay(fx, "--db", db, "--expect", "fixtures/outage_vs_kick.expect.json", NULL), 65);
+    if (!output_has("line 7: \"json\" is not valid JSON")) {
+        show_output();
+        fail();
+    }
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT group_concat(discord_id) FROM users", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "2");   /* line 6 ran, line 8 did not */
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+/* A recording cut off mid-line is refused before anything runs. */
+static void test_truncated_last_line_is_refused_up_front(void **state)
+{
+    (void)state;
+    char fx[128], db[256];
+    snprintf(fx, sizeof fx, "%s/cut.jsonl", tmpdir);
+    write_file(fx, STREAM_HEADER REMOVE(30, 3, 1) "{\"t\":40,\"k\":\"recv\",\"json\":{\"op\":0,\"s\":4,\"t\":\"GUI");
+    scratch_db(db, sizeof db, "cut");
+    assert_int_equal(run_replay(fx, "--db", db, NULL), 65);
+    assert_true(output_has("line 7"));
+    assert_int_equal(access(db, F_OK), -1);           /* no database was even created */
+}
+
 static void test_bad_fixture_and_missing_file(void **state)
 {
     (void)state;
@@ -196,6 +268,8 @@ int main(void)
         cmocka_unit_test(test_expect_fails_with_a_diff),
         cmocka_unit_test(test_dry_run_deletes_nothing),
         cmocka_unit_test(test_bad_fixture_and_missing_file),
+        cmocka_unit_test(test_bad_line_while_streaming_stops_there),
+        cmocka_unit_test(test_truncated_last_line_is_refused_up_front),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
