@@ -32,6 +32,7 @@
 #include "rest.h"
 #include "store.h"
 #include "transport_lws.h"
+#include "wsctx.h"
 
 static volatile sig_atomic_t got_term, got_hup;
 static struct lws_context *signal_ctx;
@@ -443,13 +444,7 @@ static int setup(dc_daemon *d, const config *cfg)
     static struct lws_protocols protocols[2];   /* lws keeps the pointer */
     protocols[0] = tl_protocol;
     memset(&protocols[1], 0, sizeof protocols[1]);
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = protocols;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    info.fd_limit_per_thread = 64;
-    d->lws = lws_create_context(&info);
+    d->lws = wsctx_new(protocols, 64);   /* TLS set up on the first wss:// (wsctx.h) */
     if (!d->lws) {
         LOG_E("daemon", "cannot create the libwebsockets context");
         return 70;

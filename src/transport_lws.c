@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "resolve.h"
+#include "wsctx.h"
 #include "zstream.h"
 
 typedef struct tl_msg {
@@ -174,6 +175,11 @@ static void do_connect(tl_conn *c, const char *url)
     ci.local_protocol_name = tl_protocol.name;
     ci.opaque_user_data = c;
     ci.pwsi = &c->wsi;
+    ci.vhost = wsctx_vhost(c->ctx, tls);   /* wss://: TLS context made on first use */
+    if (!ci.vhost) {
+        fatal(c, 70, "no libwebsockets vhost for the gateway connection (TLS set-up failed?)");
+        return;
+    }
     LOG_I("transport", "shard %d: connecting to %s://%s:%d%s", gw_shard_id(c->gw),
           tls ? "wss" : "ws", c->host, port, path);
     if (!lws_client_connect_via_info(&ci)) {

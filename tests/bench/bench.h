@@ -34,6 +34,12 @@ int bench_db_fill(const char *db, uint64_t guild_id, uint64_t first_id, int64_t 
 /* VmRSS / VmHWM of a running process in KiB, -1 if unknown. */
 long bench_rss_kib(pid_t pid);
 long bench_hwm_kib(pid_t pid);
+/* VmRSS split: anonymous (heap, stacks, libraries' written pages) and
+ * file-backed (library code and data, mostly shared with other processes);
+ * PSS shares each page among the processes mapping it.  -1 on error. */
+long bench_rss_anon_kib(pid_t pid);
+long bench_rss_file_kib(pid_t pid);
+long bench_pss_kib(pid_t pid);
 /* Run argv to completion; exit status (128+sig when killed), -1 on spawn
  * error; *maxrss_kib gets the child's peak RSS (getrusage). */
 int bench_spawn_wait(const char *const argv[], long *maxrss_kib, int timeout_ms);

@@ -106,10 +106,11 @@ int bench_db_fill(const char *db, uint64_t guild_id, uint64_t first_id, int64_t 
     return rc == SQLITE_OK ? 0 : -1;
 }
 
-static long status_kib(pid_t pid, const char *field)
+/* "field: N kB" from /proc/PID/<file>; -1 when absent. */
+static long proc_kib(pid_t pid, const char *file, const char *field)
 {
     char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
     FILE *f = fopen(path, "r");
     long v = -1;
     size_t fl = strlen(field);
@@ -121,8 +122,11 @@ static long status_kib(pid_t pid, const char *field)
     return v;
 }
 
-long bench_rss_kib(pid_t pid) { return status_kib(pid, "VmRSS"); }
-long bench_hwm_kib(pid_t pid) { return status_kib(pid, "VmHWM"); }
+long bench_rss_kib(pid_t pid) { return proc_kib(pid, "status", "VmRSS"); }
+long bench_hwm_kib(pid_t pid) { return proc_kib(pid, "status", "VmHWM"); }
+long bench_rss_anon_kib(pid_t pid) { return proc_kib(pid, "status", "RssAnon"); }
+long bench_rss_file_kib(pid_t pid) { return proc_kib(pid, "status", "RssFile"); }
+long bench_pss_kib(pid_t pid) { return proc_kib(pid, "smaps_rollup", "Pss"); }
 
 int bench_spawn_wait(const char *const argv[], long *maxrss_kib, int timeout_ms)
 {

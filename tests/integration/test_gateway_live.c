@@ -116,6 +116,18 @@ static void remove_member(world *w, const char *uid, int event)
     cJSON_Delete(fd_delete(&w->fake, path));
 }
 
+/* A ws:// loopback session never sets up TLS (wsctx.h): the TLS client
+ * context is made, and logged, only for the first wss:// connection. */
+static void ws_loopback_never_creates_tls(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    assert_int_equal(dh_log_count(&w->d, "connecting to ws://"), 1);
+    assert_int_equal(dh_log_count(&w->d, "TLS client context"), 0);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
+    assert_int_equal(dh_log_count(&w->d, "TLS client context"), 0);
+}
+
 static void identify_carries_intents_and_no_token(void **state)
 {
     world *w = *state;
@@ -302,6 +314,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(identify_carries_intents_and_no_token, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(ws_loopback_never_creates_tls, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(works_without_compression, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(heartbeats_follow_the_interval, setup_fast_beats, teardown_world),
         cmocka_unit_test_setup_teardown(zombie_connection_resumes, setup_fast_beats, teardown_world),
