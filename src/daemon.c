@@ -23,6 +23,8 @@
 #include <libwebsockets.h>
 
 #include "commands_live.h"
+#include "checkpoint.h"
+#include "turn_cap.h"
 #include "commit_trace.h"
 #include "daemon_internal.h"
 #include "daemon_record.h"
@@ -121,6 +123,8 @@ void daemon_flush(dc_daemon *d)
         return;
     }
     turn_committed(d);
+    d->last_commit_ms = loop_now(d->loop);
+    checkpoint_after_commit(d);
     /* make bench pairs this with the double's send stamps (send->commit latency). */
     commit_trace_note(d->events);
 }
@@ -145,7 +149,7 @@ int turn_begin(dc_daemon *d)
     }
     if (!d->flush_armed) {
         d->flush_armed = 1;
-        loop_timer(d->loop, &d->flush_timer, on_flush_timer, 0);
+        loop_timer(d->loop, &d->flush_timer, on_flush_timer, turn_flush_delay(d));
     }
     return 0;
 }
@@ -395,6 +399,7 @@ int daemon_open_store(dc_daemon *d)
     /* No SAVEPOINT per write: a turn whose write fails half-way is rolled
      * back and redone write by write (turn.c). */
     store_set_bare_writes(d->st, 1);
+    store_set_manual_checkpoints(d->st);   /* checkpoint.c: not inside a burst's COMMIT */
     return 0;
 }
 
@@ -414,6 +419,7 @@ void daemon_free_core(dc_daemon *d)
         loop_cancel(d->loop, &d->stop_timer);
         loop_cancel(d->loop, &d->reconcile_timer);
     }
+    checkpoint_cancel(d);
     turn_free(d);
     free(d->requests);
     /* Contexts of REST requests still in flight: the client is freed

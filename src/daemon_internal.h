@@ -81,9 +81,11 @@ struct dc_daemon {
     dc_loop *loop;                   /* time, timers, REST (live or replay) */
     dc_loop live_loop;
     dc_timer flush_timer, start_timer, housekeeping_timer, stop_timer, reconcile_timer;
+    dc_timer checkpoint_timer;       /* checkpoint.c */
     int flush_armed;
     int turn_events;                 /* dispatches in the open turn (turn_cap.c) */
     int turn_max_events;             /* commit after this many; 0 = TURN_MAX_EVENTS */
+    int64_t last_commit_ms;          /* loop_now of the last turn COMMIT (turn_cap.c) */
     int start_attempts;
     int stopping, done, exit_status;
     int64_t started_wall_ms;

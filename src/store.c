@@ -200,6 +200,8 @@ dc_err store_op_end(store *s, store_op_mode mode, dc_err rc)
 static dc_err open_db(store *s, const char *path, const store_opts *o, char *err, size_t errlen)
 {
     int flags = o->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    /* A store is used by one thread (the loop's): no per-call mutex. */
+    flags |= SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path,

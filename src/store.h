@@ -71,6 +71,14 @@ int store_in_transaction(store *s);
  * it and further writes are refused; the caller rolls back and redoes its
  * writes with bare writes off (src/turn.c).  Off by default. */
 void store_set_bare_writes(store *s, int on);
+
+/* Checkpoints are left to the caller (store_wal.c): COMMIT no longer copies
+ * the WAL back when it passes 1000 pages.  store_wal_frames is the WAL's
+ * size in pages after the last commit; store_checkpoint copies back what
+ * no reader still needs (PASSIVE: it never waits for the bot). */
+void store_set_manual_checkpoints(store *s);
+int store_wal_frames(const store *s);
+dc_err store_checkpoint(store *s);
 int store_tx_broken(const store *s);
 /* Since the current (or last) transaction began, did SQLite refuse a step for
  * a reason that passes: 1 busy/locked (another connection holds the write

@@ -97,6 +97,7 @@ struct store {
     int refused;                  /* this transaction hit BUSY/LOCKED/FULL (store_refused) */
     int bare_writes;              /* store_set_bare_writes */
     int tx_broken;                /* a bare write failed half-way: only ROLLBACK is allowed */
+    int wal_frames;               /* WAL size after the last commit (store_wal.c) */
 };
 
 /* The cached statement, prepared on first use; NULL on failure (errmsg set). */

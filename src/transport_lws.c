@@ -30,6 +30,7 @@ struct tl_conn {
     gw_session *gw;
     struct lws *wsi;
     lws_sorted_usec_list_t sul;
+    int64_t sul_due;          /* deadline sul is armed for; INT64_MAX = not armed */
     zstream *zs;
     size_t max_message;
     char *text;               /* gathered uncompressed message */
@@ -57,6 +58,7 @@ static void drain(tl_conn *c);
 static void on_timer(lws_sorted_usec_list_t *sul)
 {
     tl_conn *c = lws_container_of(sul, tl_conn, sul);
+    c->sul_due = INT64_MAX;
     gw_tick(c->gw, tl_now_ms());
     drain(c);
 }
@@ -64,6 +66,12 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 static void arm_timer(tl_conn *c)
 {
     int64_t due = gw_next_deadline(c->gw);
+    /* Most messages leave the session's deadline where it was: re-arming
+     * the sul for each of a burst's events costs a clock read and a
+     * re-sort per message for nothing. */
+    if (due == c->sul_due)
+        return;
+    c->sul_due = due;
     if (due == INT64_MAX) {
         lws_sul_cancel(&c->sul);
         return;
@@ -421,6 +429,7 @@ tl_conn *tl_conn_new(struct lws_context *ctx, gw_session *gw, size_t max_message
     c->gw = gw;
     c->max_message = max_message_bytes;
     c->peer_close_code = -1;
+    c->sul_due = INT64_MAX;
     if (h)
         c->h = *h;
     c->hctx = hctx;

@@ -9,3 +9,9 @@ void turn_event_done(dc_daemon *d)
     if (++d->turn_events >= cap && d->st && store_in_transaction(d->st))
         daemon_flush(d);
 }
+
+int64_t turn_flush_delay(const dc_daemon *d)
+{
+    int64_t since = loop_now(d->loop) - d->last_commit_ms;
+    return since >= TURN_MIN_GAP_MS || since < 0 ? 0 : TURN_MIN_GAP_MS - since;
+}

@@ -1,22 +1,32 @@
-/* turn_cap.h - bound how many dispatches one loop turn's transaction holds.
+/* turn_cap.h - how big one loop turn's transaction grows.
  *
  * The daemon commits a turn when the loop is about to sleep (daemon.c:
- * flush timer).  Under a burst a single turn can hold everything the socket
- * had buffered; every event of it then waits for the last one before its
+ * flush timer), but not sooner than TURN_MIN_GAP_MS after the previous
+ * COMMIT: a COMMIT writes every page the turn touched to the WAL (~26
+ * pages, two pwrite calls each, whether the turn held 10 events or 300),
+ * so under a burst commits one pass of the socket at a time cost more than
+ * the deletes themselves.  An event after a quiet spell is committed at
+ * once.  Under a burst a single turn could hold everything the socket had
+ * buffered; every event of it then waits for the last one before its
  * delete is committed.  After TURN_MAX_EVENTS dispatches the turn is
  * committed at once, between two events: the sequence number persisted
  * with it covers exactly the events whose deletes it holds. */
 #ifndef DC_TURN_CAP_H
 #define DC_TURN_CAP_H
 
+#include <stdint.h>
+
 /* Measured (make bench, burst and replay): fewer than ~100 events per
  * commit and COMMIT dominates; more than a few hundred and the first
  * event of a turn waits milliseconds for the last. */
-#define TURN_MAX_EVENTS 256
+#define TURN_MAX_EVENTS 512
+#define TURN_MIN_GAP_MS 2
 
 typedef struct dc_daemon dc_daemon;
 
 /* Call after a dispatch has been fully applied. */
 void turn_event_done(dc_daemon *d);
+/* How long the turn being opened may wait before its COMMIT (ms). */
+int64_t turn_flush_delay(const dc_daemon *d);
 
 #endif

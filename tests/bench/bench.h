@@ -34,6 +34,8 @@ int bench_db_fill(const char *db, uint64_t guild_id, uint64_t first_id, int64_t 
 /* VmRSS / VmHWM of a running process in KiB, -1 if unknown. */
 long bench_rss_kib(pid_t pid);
 long bench_hwm_kib(pid_t pid);
+/* CPU time (user + system) the process has used so far, µs; -1 on error. */
+int64_t bench_cpu_us(pid_t pid);
 /* VmRSS split: anonymous (heap, stacks, libraries' written pages) and
  * file-backed (library code and data, mostly shared with other processes);
  * PSS shares each page among the processes mapping it.  -1 on error. */

@@ -172,3 +172,21 @@ int64_t bench_percentile(int64_t *v, size_t n, double pct)
     size_t i = (size_t)(pct / 100.0 * (double)(n - 1) + 0.5);
     return v[i < n ? i : n - 1];
 }
+
+int64_t bench_cpu_us(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    /* Fields 14 and 15 (utime, stime, clock ticks) follow the ")" that ends
+     * the command name, which may itself hold spaces. */
+    char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (int64_t)((ut + st) * 1000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+}

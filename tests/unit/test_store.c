@@ -397,6 +397,32 @@ static void bare_writes_without_a_transaction_stay_atomic(void **state)
     assert_int_equal(rows, 1);
 }
 
+/* With manual checkpoints a COMMIT leaves the WAL as it is (SQLite would
+ * copy it back at 1000 pages); store_checkpoint copies it back, never
+ * inside a transaction. */
+static void manual_checkpoints(void **state)
+{
+    fx *f = *state;
+    store_set_manual_checkpoints(f->s);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    char key[32], value[600];
+    memset(value, 'v', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    for (int i = 0; i < 12000; i++) {        /* ~7 MB: well past 1000 pages */
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(store_kv_set(f->s, key, value), DC_OK);
+    }
+    assert_int_equal(store_checkpoint(f->s), DC_ERR_INTERNAL);
+    assert_int_equal(store_commit(f->s), DC_OK);
+    int frames = store_wal_frames(f->s);
+    assert_true(frames > 1000);
+    assert_int_equal(store_kv_set(f->s, "one", "more"), DC_OK);   /* no checkpoint in this COMMIT */
+    assert_true(store_wal_frames(f->s) > frames);
+    assert_int_equal(store_checkpoint(f->s), DC_OK);
+    assert_int_equal(store_wal_frames(f->s), 0);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_session_state"), 12001);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -417,6 +443,7 @@ int main(void)
         T(savepoint_write_fails_alone),
         T(bare_write_failure_breaks_the_transaction),
         T(bare_writes_without_a_transaction_stay_atomic),
+        T(manual_checkpoints),
         cmocka_unit_test(audit_reason_names),
         cmocka_unit_test(open_errors),
     };
