@@ -94,6 +94,7 @@ dc_err store_begin(store *s)
     if (s->tx_depth == 0) {
         s->refused = 0;           /* a new transaction: forget the last one's trouble */
         s->tx_broken = 0;
+        s->audit_n = 0;
         dc_err rc = store_exec(s, "BEGIN IMMEDIATE");
         if (rc != DC_OK)
             return rc;
@@ -107,6 +108,11 @@ dc_err store_commit(store *s)
     if (s->tx_depth == 0) {
         snprintf(s->errmsg, sizeof s->errmsg, "commit without a transaction");
         return DC_ERR_INTERNAL;
+    }
+    if (s->tx_depth == 1 && s->audit_n && !s->tx_broken) {
+        dc_err rc = store_audit_flush(s);
+        if (rc != DC_OK)
+            return rc;            /* the transaction is broken: only ROLLBACK now */
     }
     if (s->tx_broken) {
         snprintf(s->errmsg, sizeof s->errmsg, "a write failed half-way through this transaction: "
@@ -131,12 +137,18 @@ dc_err store_rollback(store *s)
     }
     s->tx_depth = 0;
     s->tx_broken = 0;
+    s->audit_n = 0;                /* their rows were rolled back with them */
     return store_exec(s, "ROLLBACK");
 }
 
 int store_in_transaction(store *s) { return s->tx_depth > 0; }
 
-void store_set_bare_writes(store *s, int on) { s->bare_writes = on; }
+void store_set_bare_writes(store *s, int on)
+{
+    if (!on && s->audit_n && s->tx_depth && !s->tx_broken)
+        store_audit_flush(s);     /* queued rows belong to writes already made */
+    s->bare_writes = on;
+}
 
 int store_tx_broken(const store *s) { return s->tx_broken; }
 

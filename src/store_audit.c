@@ -4,19 +4,60 @@
 #include <string.h>
 #include "sqlutil.h"
 
-dc_err store_audit_add(store *s, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
-                       audit_reason why, int dry_run, int64_t rows)
+static void bind_row(sqlite3_stmt *st, int first, const store_audit_row *a)
+{
+    sqlite3_bind_int64(st, first, a->at_ms);
+    sqlite3_bind_int64(st, first + 1, (int64_t)a->guild_id);
+    sqlu_bind_id_or_null(st, first + 2, a->discord_id);
+    sqlite3_bind_text(st, first + 3, audit_reason_name(a->reason), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, first + 4, a->dry_run ? 1 : 0);
+    sqlite3_bind_int64(st, first + 5, a->rows);
+}
+
+static dc_err insert_one(store *s, const store_audit_row *a)
 {
     sqlite3_stmt *st = store_stmt(s, ST_AUDIT_ADD);
     if (!st)
         return DC_ERR_DB;
-    sqlite3_bind_int64(st, 1, at_ms);
-    sqlite3_bind_int64(st, 2, (int64_t)guild_id);
-    sqlu_bind_id_or_null(st, 3, user_id);
-    sqlite3_bind_text(st, 4, audit_reason_name(why), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, dry_run ? 1 : 0);
-    sqlite3_bind_int64(st, 6, rows);
+    bind_row(st, 1, a);
     return store_step_done(s, st, "writing the audit row");
+}
+
+/* A full queue in one statement: a third less CPU per row than one INSERT
+ * each (make bench, burst).  Rows keep their order, so ids do too. */
+static dc_err insert_batch(store *s)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_AUDIT_ADD_BATCH);
+    if (!st)
+        return DC_ERR_DB;
+    for (int i = 0; i < AUDIT_BATCH; i++)
+        bind_row(st, 1 + 6 * i, &s->audit_q[i]);
+    return store_step_done(s, st, "writing audit rows");
+}
+
+dc_err store_audit_flush(store *s)
+{
+    dc_err rc = DC_OK;
+    if (s->audit_n == AUDIT_BATCH)
+        rc = insert_batch(s);
+    else
+        for (int i = 0; rc == DC_OK && i < s->audit_n; i++)
+            rc = insert_one(s, &s->audit_q[i]);
+    s->audit_n = 0;
+    if (rc != DC_OK)
+        s->tx_broken = 1;          /* their deletes are in the transaction */
+    return rc;
+}
+
+dc_err store_audit_add(store *s, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
+                       audit_reason why, int dry_run, int64_t rows)
+{
+    store_audit_row a = { .at_ms = at_ms, .guild_id = guild_id, .discord_id = user_id,
+                          .reason = why, .dry_run = dry_run, .rows = rows };
+    if (!s->bare_writes || !s->tx_depth)
+        return insert_one(s, &a);
+    s->audit_q[s->audit_n++] = a;
+    return s->audit_n == AUDIT_BATCH ? store_audit_flush(s) : DC_OK;
 }
 
 /* -1 for a name this build does not know. */
@@ -45,6 +86,8 @@ dc_err store_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx
     sqlite3_stmt *st = store_stmt(s, ST_AUDIT_EACH);
     int rc;
     if (!st)
+        return DC_ERR_DB;
+    if (s->audit_n && store_audit_flush(s) != DC_OK)
         return DC_ERR_DB;
     sqlite3_bind_int64(st, 1, since_ms);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -84,6 +127,8 @@ dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[4])
     int rc;
     memset(totals, 0, 4 * sizeof totals[0]);
     if (!st)
+        return DC_ERR_DB;
+    if (s->audit_n && store_audit_flush(s) != DC_OK)
         return DC_ERR_DB;
     sqlite3_bind_int64(st, 1, since_ms);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

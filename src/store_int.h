@@ -10,6 +10,11 @@
 #include <sqlite3.h>
 #include "store.h"
 
+/* One audit row's parameters; ST_AUDIT_ADD_BATCH holds AUDIT_BATCH of them. */
+#define AUDIT_ROW_PARAMS "(?, ?, ?, ?, ?, ?)"
+#define AUDIT_ROWS_4 AUDIT_ROW_PARAMS ", " AUDIT_ROW_PARAMS ", " AUDIT_ROW_PARAMS ", " AUDIT_ROW_PARAMS
+#define AUDIT_BATCH 16
+
 #define STORE_STMTS(X)                                                                   \
     /* per-write savepoints run once per deleted member: prepared, not re-parsed */     \
     X(ST_SAVEPOINT, "SAVEPOINT store_op")                                                \
@@ -26,6 +31,9 @@
                       "GROUP BY guild_id ORDER BY guild_id")                             \
     X(ST_AUDIT_ADD, "INSERT INTO cleaner_audit (at_ms, guild_id, discord_id, reason, "   \
                     "dry_run, rows) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                    \
+    X(ST_AUDIT_ADD_BATCH, "INSERT INTO cleaner_audit (at_ms, guild_id, discord_id, reason, " \
+                          "dry_run, rows) VALUES " AUDIT_ROWS_4 ", " AUDIT_ROWS_4 ", "   \
+                          AUDIT_ROWS_4 ", " AUDIT_ROWS_4)                               \
     X(ST_AUDIT_EACH, "SELECT id, at_ms, guild_id, discord_id, reason, dry_run, rows "    \
                      "FROM cleaner_audit WHERE at_ms >= ?1 ORDER BY id")                 \
     X(ST_AUDIT_PRUNE, "DELETE FROM cleaner_audit WHERE at_ms < ?1")                      \
@@ -98,6 +106,8 @@ struct store {
     int bare_writes;              /* store_set_bare_writes */
     int tx_broken;                /* a bare write failed half-way: only ROLLBACK is allowed */
     int wal_frames;               /* WAL size after the last commit (store_wal.c) */
+    store_audit_row audit_q[AUDIT_BATCH];   /* bare writes' audit rows not yet inserted */
+    int audit_n;
 };
 
 /* The cached statement, prepared on first use; NULL on failure (errmsg set). */
@@ -117,9 +127,14 @@ typedef enum { STORE_OP_OWN_TX, STORE_OP_SAVEPOINT, STORE_OP_BARE } store_op_mod
 dc_err store_op_begin(store *s, store_op_mode *mode);
 dc_err store_op_end(store *s, store_op_mode mode, dc_err rc);
 
-/* One audit row, in the caller's transaction (store_audit.c). */
+/* One audit row, in the caller's transaction (store_audit.c).  With bare
+ * writes inside a transaction the row is queued and inserted with the next
+ * ones (AUDIT_BATCH per statement), at the latest by store_audit_flush,
+ * which store_commit and every audit read call first. */
 dc_err store_audit_add(store *s, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
                        audit_reason why, int dry_run, int64_t rows);
+/* Insert the queued audit rows; a failure breaks the transaction. */
+dc_err store_audit_flush(store *s);
 
 /* clean_tables: validate and prepare (store_clean.c). */
 dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *err, size_t errlen);

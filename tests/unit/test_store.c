@@ -423,6 +423,97 @@ static void manual_checkpoints(void **state)
     assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_session_state"), 12001);
 }
 
+typedef struct {
+    int64_t last_id, n, bad_order;
+} audit_order;
+
+static int check_order(void *ctx, const store_audit_row *a)
+{
+    audit_order *o = ctx;
+    if (a->id <= o->last_id || a->at_ms != 1000 + o->n)
+        o->bad_order++;
+    o->last_id = a->id;
+    o->n++;
+    return 0;
+}
+
+/* Bare writes queue their audit rows (AUDIT_BATCH per INSERT): every row
+ * still lands, in order, before COMMIT; a read inside the transaction sees
+ * them; a rollback drops them with their deletes. */
+static void bare_writes_batch_audit_rows(void **state)
+{
+    fx *f = *state;
+    int64_t rows;
+    char sql[256];
+    snprintf(sql, sizeof sql, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
+                              "INSERT INTO users SELECT 800000000000000000 + i, %llu, 'x' FROM n", G2);
+    assert_int_equal(fx_exec_at(f->d.db, sql), SQLITE_OK);
+    store_set_bare_writes(f->s, 1);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    for (int i = 1; i <= 10; i++)
+        assert_int_equal(store_delete_member(f->s, G2, 800000000000000000ULL + (uint64_t)i, AUDIT_MEMBER_REMOVE, 0,
+                                             1000 + i - 1, &rows), DC_OK);
+    assert_int_equal(store_rollback(f->s), DC_OK);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_audit"), 0);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    for (int i = 1; i <= 37; i++)           /* two full batches and 5 queued */
+        assert_int_equal(store_delete_member(f->s, G2, 800000000000000000ULL + (uint64_t)i, AUDIT_MEMBER_REMOVE, 0,
+                                             1000 + i - 1, &rows), DC_OK);
+    audit_order o = { 0 };
+    assert_int_equal(store_each_audit(f->s, 0, check_order, &o), DC_OK);
+    assert_int_equal(o.n, 37);
+    for (int i = 38; i <= 40; i++)
+        assert_int_equal(store_delete_member(f->s, G2, 800000000000000000ULL + (uint64_t)i, AUDIT_MEMBER_REMOVE, 0,
+                                             1000 + i - 1, &rows), DC_OK);
+    assert_int_equal(store_commit(f->s), DC_OK);
+    audit_order after = { 0 };
+    assert_int_equal(store_each_audit(f->s, 0, check_order, &after), DC_OK);
+    assert_int_equal(after.n, 40);
+    assert_int_equal(after.bad_order, 0);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_audit WHERE rows = 1 AND reason = 'member_remove'"), 40);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM users WHERE discord_id BETWEEN 800000000000000001 AND 800000000000000040"), 0);
+}
+
+/* A queued audit row refused at its batch INSERT: the deletes before it are
+ * in the transaction without their rows, so it is broken, and COMMIT says
+ * why. */
+static void bare_audit_batch_failure_breaks_the_transaction(void **state)
+{
+    fx *f = *state;
+    int64_t rows;
+    char sql[400];
+    snprintf(sql, sizeof sql, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20) "
+                              "INSERT INTO users SELECT 800000000000000000 + i, %llu, 'x' FROM n;"
+                              "CREATE TRIGGER refuse_audit BEFORE INSERT ON cleaner_audit "
+                              "WHEN NEW.discord_id = 800000000000000005 BEGIN SELECT RAISE(ABORT, 'no audit'); END", G2);
+    assert_int_equal(fx_exec_at(f->d.db, sql), SQLITE_OK);
+    store_set_bare_writes(f->s, 1);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    dc_err last = DC_OK;
+    for (int i = 1; i <= 3; i++)          /* queued, not yet inserted */
+        assert_int_equal(store_delete_member(f->s, G2, 800000000000000000ULL + (uint64_t)i, AUDIT_MEMBER_REMOVE, 0,
+                                             1000, &rows), DC_OK);
+    assert_int_equal(store_commit(f->s), DC_OK);            /* flushed one by one */
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_audit"), 3);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    for (int i = 4; i <= 19 && last == DC_OK; i++)          /* the 16th queued row fails the batch */
+        last = store_delete_member(f->s, G2, 800000000000000000ULL + (uint64_t)i, AUDIT_MEMBER_REMOVE, 0, 1000, &rows);
+    assert_int_not_equal(last, DC_OK);
+    assert_true(store_tx_broken(f->s));
+    assert_int_not_equal(store_commit(f->s), DC_OK);
+    assert_int_equal(store_rollback(f->s), DC_OK);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM users WHERE discord_id BETWEEN 800000000000000004 AND 800000000000000020"), 17);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_audit"), 3);
+    /* A failure at COMMIT's flush is reported by COMMIT, with SQLite's reason. */
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G2, 800000000000000005ULL, AUDIT_MEMBER_REMOVE, 0, 1000, &rows), DC_OK);
+    assert_int_not_equal(store_commit(f->s), DC_OK);
+    assert_non_null(strstr(store_errmsg(f->s), "no audit"));
+    assert_true(store_tx_broken(f->s));
+    assert_int_equal(store_rollback(f->s), DC_OK);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM users WHERE discord_id = 800000000000000005"), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -444,6 +535,8 @@ int main(void)
         T(bare_write_failure_breaks_the_transaction),
         T(bare_writes_without_a_transaction_stay_atomic),
         T(manual_checkpoints),
+        T(bare_writes_batch_audit_rows),
+        T(bare_audit_batch_failure_breaks_the_transaction),
         cmocka_unit_test(audit_reason_names),
         cmocka_unit_test(open_errors),
     };
