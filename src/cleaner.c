@@ -1,7 +1,6 @@
 /* cleaner.c - see cleaner.h for the rules. */
 #include "cleaner.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +32,18 @@ uint64_t cl_snowflake(const cJSON *v)
     if (cJSON_IsNumber(v))
         return v->valuedouble >= 1 && v->valuedouble < 9007199254740992.0 &&
                v->valuedouble == (double)(uint64_t)v->valuedouble ? (uint64_t)v->valuedouble : 0;
-    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > 20)
+    if (!cJSON_IsString(v) || !v->valuestring[0])
         return 0;
-    for (const char *p = v->valuestring; *p; p++)
-        if (*p < '0' || *p > '9')
+    /* Digits only (no sign, space or "0x" that strtoull would take), and
+     * the value must fit: parsed by hand, it is two per removal. */
+    uint64_t x = 0;
+    for (const char *p = v->valuestring; *p; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (d > 9 || p - v->valuestring >= 20 || x > (UINT64_MAX - d) / 10)
             return 0;
-    errno = 0;
-    unsigned long long x = strtoull(v->valuestring, NULL, 10);
-    return errno ? 0 : (uint64_t)x;
+        x = x * 10 + d;
+    }
+    return x;
 }
 
 static uint64_t field_id(const cJSON *obj, const char *name)

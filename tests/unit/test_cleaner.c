@@ -236,6 +236,16 @@ static void snowflakes(void **state)
     v = cJSON_CreateString("-5");
     assert_true(cl_snowflake(v) == 0);
     cJSON_Delete(v);
+    static const char *const refused[] = { "99999999999999999999", " 12", "12 ", "+12", "0x12", "1e3",
+                                           "000000000000000000001", "" };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        v = cJSON_CreateString(refused[i]);
+        assert_true(cl_snowflake(v) == 0);
+        cJSON_Delete(v);
+    }
+    v = cJSON_CreateString("00000000000000000012");       /* 20 digits: still a number */
+    assert_true(cl_snowflake(v) == 12);
+    cJSON_Delete(v);
     v = cJSON_CreateNumber(123);
     assert_true(cl_snowflake(v) == 123);
     cJSON_Delete(v);

@@ -147,6 +147,44 @@ static void corrupt_bytes_fail(void **state)
     zs_free(zs);
 }
 
+/* The zlib header is checked by hand (the body is inflated raw): a valid
+ * one with another window size or level is taken, a wrong method, preset
+ * dictionary or check value is refused before any byte is inflated. */
+static void zlib_header_checked(void **state)
+{
+    (void)state;
+    static const int windows[] = { 9, 12, 15 };
+    for (size_t i = 0; i < 3; i++) {
+        deflater d;
+        memset(&d.z, 0, sizeof d.z);
+        assert_int_equal(deflateInit2(&d.z, Z_BEST_COMPRESSION, Z_DEFLATED, windows[i], 8, Z_DEFAULT_STRATEGY), Z_OK);
+        zstream *zs = zs_new(1 << 20);
+        const char *msg = "{\"op\":11}", *out;
+        size_t n;
+        deflate_msg(&d, msg, strlen(msg));
+        assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+        assert_string_equal(out, msg);
+        deflateEnd(&d.z);
+        zs_free(zs);
+    }
+    static const unsigned char bad[][2] = {
+        { 0x79, 0x9c },   /* CM 9: not deflate */
+        { 0x88, 0x98 },   /* CINFO 8: window over 32 KiB */
+        { 0x78, 0xbb },   /* FDICT: preset dictionary */
+        { 0x78, 0x9d },   /* FCHECK wrong */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unsigned char frame[] = { bad[i][0], bad[i][1], 0x02, 0x00, 0x00, 0x00, 0xff, 0xff };
+        zstream *zs = zs_new(4096);
+        const char *out = "x";
+        size_t n = 1;
+        assert_int_equal(zs_feed(zs, frame, sizeof frame, 1, &out, &n), DC_ERR_PROTO);
+        assert_null(out);
+        assert_non_null(strstr(zs_last_error(zs), "zlib header"));
+        zs_free(zs);
+    }
+}
+
 static void corrupt_mid_stream_fails(void **state)
 {
     (void)state;
@@ -260,6 +298,7 @@ int main(void)
         cmocka_unit_test(suffix_mid_message_is_not_the_end),
         cmocka_unit_test(payload_spanning_two_messages),
         cmocka_unit_test(corrupt_bytes_fail),
+        cmocka_unit_test(zlib_header_checked),
         cmocka_unit_test(corrupt_mid_stream_fails),
         cmocka_unit_test(inflated_over_cap_fails),
         cmocka_unit_test(exactly_at_cap_fits),
