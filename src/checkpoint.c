@@ -4,34 +4,39 @@
 #include "daemon_internal.h"
 #include "log.h"
 
-static void run(dc_daemon *d)
+int checkpoint_start(dc_daemon *d)
 {
-    int before = store_wal_frames(d->st);
-    if (store_checkpoint(d->st) != DC_OK)
-        LOG_W("store", "checkpoint failed (retried after the next commit): %s", store_errmsg(d->st));
-    else
-        LOG_D("store", "checkpoint: WAL %d -> %d page(s)", before, store_wal_frames(d->st));
+    if (store_set_manual_checkpoints(d->st) == DC_OK)
+        return 0;
+    LOG_E("store", "%s", store_errmsg(d->st));
+    return -1;
 }
 
 static void on_idle(dc_timer *t)
 {
     dc_daemon *d = lws_container_of(t, dc_daemon, checkpoint_timer);
-    if (!d->st)
-        return;
-    if (store_in_transaction(d->st)) {      /* a turn is open: not idle after all */
-        loop_timer(d->loop, &d->checkpoint_timer, on_idle, CKPT_IDLE_MS);
-        return;
+    if (d->st)
+        store_checkpoint_request(d->st);
+}
+
+static void report_failures(dc_daemon *d)
+{
+    char msg[160];
+    int failures = store_checkpoint_failures(d->st, msg, sizeof msg);
+    if (failures != d->checkpoint_failures) {
+        d->checkpoint_failures = failures;
+        LOG_W("store", "a WAL checkpoint failed (%d so far; the WAL grows until one succeeds): %s", failures, msg);
     }
-    run(d);
 }
 
 void checkpoint_after_commit(dc_daemon *d)
 {
     int frames = store_wal_frames(d->st);
-    if (frames >= CKPT_FORCE_FRAMES && !store_in_transaction(d->st))
-        run(d);
+    if (frames >= CKPT_FORCE_FRAMES)
+        store_checkpoint_request(d->st);
     else if (frames >= CKPT_MIN_FRAMES)
         loop_timer(d->loop, &d->checkpoint_timer, on_idle, CKPT_IDLE_MS);   /* re-armed by every commit */
+    report_failures(d);
 }
 
 void checkpoint_cancel(dc_daemon *d)

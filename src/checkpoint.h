@@ -1,23 +1,28 @@
-/* checkpoint.h - copy the WAL back into the database when writes pause.
+/* checkpoint.h - when the daemon asks for a WAL checkpoint.
  *
  * SQLite's automatic checkpoint runs inside the COMMIT that pushes the WAL
  * past 1000 pages, so one turn of a removal burst pays for copying and
- * syncing everything before it (the worst send->commit latencies of
- * make bench's burst).  The daemon instead checkpoints once no turn has
- * committed for CKPT_IDLE_MS, or at once if the WAL grows past
- * CKPT_FORCE_FRAMES (a burst that never pauses must not grow it forever). */
+ * syncing everything before it, and a checkpoint of a large WAL on the loop
+ * thread held heartbeats back by a quarter of a second (make bench).  The
+ * daemon's store checkpoints from a thread of its own instead
+ * (store_wal.c), asked once no turn has committed for CKPT_IDLE_MS -- on a
+ * two-core machine a checkpoint running beside a burst takes the core the
+ * burst's other half needs -- or at once when the WAL passes
+ * CKPT_FORCE_FRAMES, so a stream that never pauses cannot grow it forever. */
 #ifndef DC_CHECKPOINT_H
 #define DC_CHECKPOINT_H
 
 #define CKPT_MIN_FRAMES 1000         /* SQLite's own threshold */
 #define CKPT_IDLE_MS 200
-#define CKPT_FORCE_FRAMES 16384      /* 64 MiB of 4 KiB pages */
+#define CKPT_FORCE_FRAMES 8192       /* 32 MiB of 4 KiB pages */
 
 typedef struct dc_daemon dc_daemon;
 
+/* At start-up, once the store is open; -1 when the thread cannot start. */
+int checkpoint_start(dc_daemon *d);
 /* After every successful turn COMMIT. */
 void checkpoint_after_commit(dc_daemon *d);
-/* At shutdown: cancel the pending one (closing the store checkpoints). */
+/* At shutdown (closing the store stops the thread and checkpoints). */
 void checkpoint_cancel(dc_daemon *d);
 
 #endif

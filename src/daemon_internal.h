@@ -86,6 +86,7 @@ struct dc_daemon {
     int turn_events;                 /* dispatches in the open turn (turn_cap.c) */
     int turn_max_events;             /* commit after this many; 0 = TURN_MAX_EVENTS */
     int64_t last_commit_ms;          /* loop_now of the last turn COMMIT (turn_cap.c) */
+    int checkpoint_failures;         /* last count reported (checkpoint.c) */
     int start_attempts;
     int stopping, done, exit_status;
     int64_t started_wall_ms;

@@ -277,6 +277,7 @@ void store_close(store *s)
 {
     if (!s)
         return;
+    store_checkpointer_stop(s);
     if (s->tx_depth && s->db)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST__COUNT; i++)

@@ -72,12 +72,18 @@ int store_in_transaction(store *s);
  * writes with bare writes off (src/turn.c).  Off by default. */
 void store_set_bare_writes(store *s, int on);
 
-/* Checkpoints are left to the caller (store_wal.c): COMMIT no longer copies
- * the WAL back when it passes 1000 pages.  store_wal_frames is the WAL's
- * size in pages after the last commit; store_checkpoint copies back what
- * no reader still needs (PASSIVE: it never waits for the bot). */
-void store_set_manual_checkpoints(store *s);
+/* Checkpoints on request (store_wal.c): COMMIT no longer copies the WAL
+ * back when it passes 1000 pages; a thread with its own connection does,
+ * whenever store_checkpoint_request asks, without ever blocking this
+ * connection.  store_wal_frames is the WAL's size in pages after the last
+ * commit; store_checkpoint_failures counts failed checkpoints (the last
+ * message in msg).  store_close stops the thread. */
+dc_err store_set_manual_checkpoints(store *s);
+void store_checkpoint_request(store *s);
+int store_checkpoint_failures(store *s, char *msg, size_t cap);
+void store_checkpointer_stop(store *s);
 int store_wal_frames(const store *s);
+/* A PASSIVE checkpoint on this connection, now (outside a transaction). */
 dc_err store_checkpoint(store *s);
 int store_tx_broken(const store *s);
 /* Since the current (or last) transaction began, did SQLite refuse a step for

@@ -15,6 +15,8 @@
 #define AUDIT_ROWS_4 AUDIT_ROW_PARAMS ", " AUDIT_ROW_PARAMS ", " AUDIT_ROW_PARAMS ", " AUDIT_ROW_PARAMS
 #define AUDIT_BATCH 16
 
+typedef struct store_ckpt store_ckpt;
+
 #define STORE_STMTS(X)                                                                   \
     /* per-write savepoints run once per deleted member: prepared, not re-parsed */     \
     X(ST_SAVEPOINT, "SAVEPOINT store_op")                                                \
@@ -106,6 +108,7 @@ struct store {
     int bare_writes;              /* store_set_bare_writes */
     int tx_broken;                /* a bare write failed half-way: only ROLLBACK is allowed */
     int wal_frames;               /* WAL size after the last commit (store_wal.c) */
+    store_ckpt *ckpt;             /* the checkpoint thread, when manual */
     store_audit_row audit_q[AUDIT_BATCH];   /* bare writes' audit rows not yet inserted */
     int audit_n;
 };

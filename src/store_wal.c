@@ -2,12 +2,29 @@
  *
  * By default SQLite checkpoints inside the COMMIT that takes the WAL past
  * 1000 pages: that COMMIT copies the pages back into the database and syncs
- * both files, milliseconds during which a burst of removals waits.  The
- * daemon turns that off and checkpoints when writes pause (checkpoint.c);
- * the hook below tells it how big the WAL has grown. */
+ * both files, milliseconds during which a burst of removals waits -- and a
+ * checkpoint of a large WAL run from the loop thread stalled heartbeats by
+ * a quarter of a second during a 1M-member sweep (make bench).  With manual
+ * checkpoints on, a thread of its own, on its own connection, runs PASSIVE
+ * checkpoints when asked: SQLite lets it copy committed frames back while
+ * the loop's connection keeps appending, so no COMMIT ever waits for one.
+ * The thread touches nothing but its connection and the fields under mu. */
 #include "store_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store_ckpt {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sqlite3 *db;                  /* the thread's own connection */
+    int wanted, stopping;
+    int failures;                 /* checkpoints that failed (not BUSY) */
+    char error[160];              /* the last failure, for the loop thread to log */
+};
 
 static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int frames)
 {
@@ -17,10 +34,103 @@ static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-void store_set_manual_checkpoints(store *s)
+static void *checkpointer(void *arg)
 {
-    /* sqlite3_wal_autocheckpoint would install its own hook over ours. */
+    store_ckpt *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->wanted && !c->stopping)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stopping)
+            break;
+        c->wanted = 0;
+        pthread_mutex_unlock(&c->mu);
+        /* PASSIVE never waits for readers or the writer: what it cannot
+         * copy now is copied by the next request. */
+        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&c->mu);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+            c->failures++;
+            snprintf(c->error, sizeof c->error, "%s", sqlite3_errmsg(c->db));
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void ckpt_free(store_ckpt *c)
+{
+    sqlite3_close(c->db);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+dc_err store_set_manual_checkpoints(store *s)
+{
+    if (s->ckpt)
+        return DC_OK;
+    store_ckpt *c = calloc(1, sizeof *c);
+    if (!c)
+        return DC_ERR_NOMEM;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    const char *path = sqlite3_db_filename(s->db, "main");
+    int rc = sqlite3_open_v2(path ? path : "", &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    /* A connection learns that the database is in WAL mode when it first
+     * reads it; until then a checkpoint on it does nothing. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc != SQLITE_OK || pthread_create(&c->thread, NULL, checkpointer, c) != 0) {
+        snprintf(s->errmsg, sizeof s->errmsg, "cannot start the checkpoint thread: %s",
+                 rc != SQLITE_OK ? sqlite3_errstr(rc) : "pthread_create failed");
+        ckpt_free(c);
+        return DC_ERR_INTERNAL;
+    }
+    s->ckpt = c;
+    /* After the thread exists: from now on COMMIT leaves the WAL alone
+     * (sqlite3_wal_autocheckpoint would install its own hook over ours). */
     sqlite3_wal_hook(s->db, on_wal_commit, s);
+    return DC_OK;
+}
+
+void store_checkpoint_request(store *s)
+{
+    store_ckpt *c = s->ckpt;
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->wanted = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int store_checkpoint_failures(store *s, char *msg, size_t cap)
+{
+    store_ckpt *c = s->ckpt;
+    if (!c)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    int n = c->failures;
+    if (msg && cap)
+        snprintf(msg, cap, "%s", c->error);
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+void store_checkpointer_stop(store *s)
+{
+    store_ckpt *c = s->ckpt;
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stopping = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    ckpt_free(c);
+    s->ckpt = NULL;
+    sqlite3_wal_hook(s->db, NULL, NULL);
 }
 
 int store_wal_frames(const store *s)
@@ -35,8 +145,6 @@ dc_err store_checkpoint(store *s)
         return DC_ERR_INTERNAL;
     }
     int log = 0, done = 0;
-    /* PASSIVE: never waits for the bot's readers or writers; what it could
-     * not copy is copied by the next one. */
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
         return store_fail(s, rc, "checkpointing the write-ahead log");

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include "store_fixture.h"
 #include "log.h"
@@ -398,29 +399,57 @@ static void bare_writes_without_a_transaction_stay_atomic(void **state)
 }
 
 /* With manual checkpoints a COMMIT leaves the WAL as it is (SQLite would
- * copy it back at 1000 pages); store_checkpoint copies it back, never
- * inside a transaction. */
-static void manual_checkpoints(void **state)
+ * copy it back at 1000 pages); the checkpoint thread copies it back when
+ * asked (the next COMMIT then starts the WAL over), and store_checkpoint
+ * does so at once, never inside a transaction. */
+static void fill_wal(fx *f, int from, int n)
 {
-    fx *f = *state;
-    store_set_manual_checkpoints(f->s);
-    assert_int_equal(store_begin(f->s), DC_OK);
     char key[32], value[600];
     memset(value, 'v', sizeof value - 1);
     value[sizeof value - 1] = '\0';
-    for (int i = 0; i < 12000; i++) {        /* ~7 MB: well past 1000 pages */
+    assert_int_equal(store_begin(f->s), DC_OK);
+    for (int i = from; i < from + n; i++) {
         snprintf(key, sizeof key, "k%d", i);
         assert_int_equal(store_kv_set(f->s, key, value), DC_OK);
     }
-    assert_int_equal(store_checkpoint(f->s), DC_ERR_INTERNAL);
     assert_int_equal(store_commit(f->s), DC_OK);
+}
+
+static void manual_checkpoints(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(store_set_manual_checkpoints(f->s), DC_OK);
+    assert_int_equal(store_set_manual_checkpoints(f->s), DC_OK);     /* once is enough */
+    fill_wal(f, 0, 12000);                                           /* ~7 MB: well past 1000 pages */
     int frames = store_wal_frames(f->s);
     assert_true(frames > 1000);
     assert_int_equal(store_kv_set(f->s, "one", "more"), DC_OK);   /* no checkpoint in this COMMIT */
     assert_true(store_wal_frames(f->s) > frames);
+    /* The thread: asked, it copies the WAL back; the next COMMIT restarts it. */
+    store_checkpoint_request(f->s);
+    int restarted = 0;
+    for (int i = 0; i < 500 && !restarted; i++) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        char tick[16];
+        snprintf(tick, sizeof tick, "%d", i);                    /* a real change: the write appends */
+        assert_int_equal(store_kv_set(f->s, "tick", tick), DC_OK);
+        restarted = store_wal_frames(f->s) < 100;
+        if (!restarted)
+            store_checkpoint_request(f->s);
+    }
+    assert_true(restarted);
+    assert_int_equal(store_checkpoint_failures(f->s, NULL, 0), 0);
+    /* On this connection, now. */
+    fill_wal(f, 20000, 3000);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_checkpoint(f->s), DC_ERR_INTERNAL);
+    assert_int_equal(store_rollback(f->s), DC_OK);
     assert_int_equal(store_checkpoint(f->s), DC_OK);
     assert_int_equal(store_wal_frames(f->s), 0);
-    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_session_state"), 12001);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_session_state"), 15002);
+    store_checkpointer_stop(f->s);
+    store_checkpointer_stop(f->s);                                  /* harmless twice */
 }
 
 typedef struct {
