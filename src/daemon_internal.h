@@ -92,6 +92,7 @@ struct dc_daemon {
     int64_t started_wall_ms;
     int64_t removed[4];              /* rows removed since start, by audit_reason */
     int64_t events;
+    int64_t malformed_events;        /* dispatches the cleaner refused as malformed (events.c) */
     sweep_request *requests;         /* on-demand sweeps, FIFO */
     size_t n_requests, cap_requests;
     struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */

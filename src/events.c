@@ -182,8 +182,10 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
     }
     cl_actions acts = { 0 };
     dc_err e = cleaner_on_dispatch(&cx, event, data, &acts);
-    if (e == DC_ERR_PROTO)
+    if (e == DC_ERR_PROTO) {
+        d->malformed_events++;           /* replay reports these as anomalies */
         LOG_W("cleaner", "shard %d: %s with a malformed payload skipped (nothing deleted)", s->id, event);
+    }
     if (acts.guard[0])
         LOG_E("cleaner", "%s", acts.guard);
     for (size_t i = 0; i < acts.n; i++)

@@ -111,48 +111,94 @@ void replay_kick(shard *s)
 
 /* ---- received messages ---------------------------------------------------- */
 
-/* Anomalies the session and the cleaner survive silently (they log them). */
-static void inspect(replay *r, const cJSON *p)
+/* Anomalies the session and the cleaner survive silently (they log them),
+ * and what the summary counts.  inspect runs before the payload is fed;
+ * a known dispatch is checked again after it (inspect_dispatch). */
+typedef struct {
+    const char *event;                /* a known dispatch's name (points into the payload) */
+    int64_t events, malformed;        /* the daemon's counters before it was fed */
+} inspected;
+
+static void count_op(replay *r, int op)
+{
+    char name[16];
+    if (op >= 0 && op < REPLAY_CACHED_OPS) {
+        if (r->op_counts[op]) {
+            cJSON_SetNumberValue(r->op_counts[op], r->op_counts[op]->valuedouble + 1);
+            return;
+        }
+        snprintf(name, sizeof name, "%d", op);
+        replay_count_cached(r->recv_ops, name, &r->op_counts[op]);
+        return;
+    }
+    snprintf(name, sizeof name, "%d", op);
+    replay_count(r->recv_ops, name);
+}
+
+static void count_command(replay *r, const cJSON *d)
+{
+    char name[64];
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(d, "content");
+    size_t pl = strlen(r->cfg.prefix);
+    if (cJSON_IsString(content) && strncmp(content->valuestring, r->cfg.prefix, pl) == 0) {
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(content->valuestring + pl, " \t\n"),
+                 content->valuestring + pl);
+        replay_count(r->commands, name);
+    }
+}
+
+/* 1 when p is a known dispatch (in filled in for inspect_dispatch). */
+static int inspect(replay *r, const cJSON *p, inspected *in)
 {
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(p, "op");
-    char name[64];
+    char name[16];
     if (!cJSON_IsObject(p) || !cJSON_IsNumber(op)) {
         replay_anomaly(r, "payload_without_op", "a message without a numeric op");
-        return;
+        return 0;
     }
-    snprintf(name, sizeof name, "%d", op->valueint);
-    replay_count(r->recv_ops, name);
-    if (strcmp(gw_op_name(op->valueint), "UNKNOWN") == 0) {
+    count_op(r, op->valueint);
+    if (op->valueint != GW_OP_DISPATCH && strcmp(gw_op_name(op->valueint), "UNKNOWN") == 0) {
+        snprintf(name, sizeof name, "%d", op->valueint);
         replay_anomaly(r, "unknown_op", name);
-        return;
+        return 0;
     }
     if (op->valueint != GW_OP_DISPATCH)
-        return;
+        return 0;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "t");
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "d");
     if (!cJSON_IsString(t)) {
         replay_anomaly(r, "dispatch_without_name", "op 0 without a string t");
-        return;
+        return 0;
     }
-    replay_count(r->events, t->valuestring);
-    if (dc_event_from_name(t->valuestring) == DC_EV_UNKNOWN) {
+    if (!replay_count_cached(r->events, t->valuestring, &r->event_count))
+        r->event_kind = dc_event_from_name(t->valuestring);
+    if (r->event_kind == DC_EV_UNKNOWN) {
         replay_anomaly(r, "unknown_event", t->valuestring);
-        return;
+        return 0;
     }
-    cl_context cx = { .shard_count = 1, .max_delete_share = 1 };
-    cl_actions acts = { 0 };
-    if (cleaner_on_dispatch(&cx, t->valuestring, cJSON_IsNull(d) ? NULL : d, &acts) == DC_ERR_PROTO)
-        replay_anomaly(r, "malformed_payload", t->valuestring);
-    cl_actions_free(&acts);
-    if (strcmp(t->valuestring, "MESSAGE_CREATE") == 0) {
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(d, "content");
-        size_t pl = strlen(r->cfg.prefix);
-        if (cJSON_IsString(content) && strncmp(content->valuestring, r->cfg.prefix, pl) == 0) {
-            snprintf(name, sizeof name, "%.*s", (int)strcspn(content->valuestring + pl, " \t\n"),
-                     content->valuestring + pl);
-            replay_count(r->commands, name);
-        }
+    if (r->event_kind == DC_EV_MESSAGE_CREATE)
+        count_command(r, cJSON_GetObjectItemCaseSensitive(p, "d"));
+    *in = (inspected){ .event = t->valuestring, .events = r->d.events, .malformed = r->d.malformed_events };
+    return 1;
+}
+
+/* A known dispatch, after it was fed: malformed when the cleaner refused
+ * it.  The daemon's dispatch counts that (events.c); only when the session
+ * did not hand the event on (it was not connected) is the cleaner asked
+ * here, as before, so the classification does not depend on the state. */
+static void inspect_dispatch(replay *r, const cJSON *p, const inspected *in)
+{
+    int malformed;
+    if (r->d.events != in->events) {
+        malformed = r->d.malformed_events != in->malformed;
+    } else {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "d");
+        cl_context cx = { .shard_count = 1, .max_delete_share = 1 };
+        cl_actions acts = { 0 };
+        malformed = cleaner_on_dispatch(&cx, in->event, cJSON_IsNull(d) ? NULL : d, &acts) == DC_ERR_PROTO;
+        cl_actions_free(&acts);
     }
+    if (malformed)
+        replay_anomaly(r, "malformed_payload", in->event);
 }
 
 static void feed_payload(replay *r, const cJSON *payload)
@@ -193,8 +239,11 @@ static void feed_text(replay *r, const char *text, size_t len, int json_text)
             bad_frame(r, "bad_json", "message is not valid JSON");
         return;
     }
-    inspect(r, p);
+    inspected in;
+    int dispatch = inspect(r, p, &in);
     feed_payload(r, p);
+    if (dispatch)
+        inspect_dispatch(r, p, &in);
     cJSON_Delete(p);
 }
 

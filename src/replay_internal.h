@@ -11,11 +11,13 @@
 
 #include "daemon_internal.h"
 #include "fixture.h"
+#include "proto.h"
 #include "zstream.h"
 
 #define REPLAY_MONO0 1000000          /* virtual monotonic time of t = 0 */
 #define REPLAY_OPEN_WAIT_MS 600000    /* longest wait for the session to ask for a recorded connection */
 #define REPLAY_ANOMALY_LINES 20       /* anomalies listed one by one in the summary */
+#define REPLAY_CACHED_OPS 16          /* ops 0..15 counted without a lookup by name */
 
 typedef struct {
     fixture fx;
@@ -39,6 +41,10 @@ typedef struct {
     cJSON *requests;                  /* every REST request: method path -> status */
     cJSON *replies;                   /* non-GET requests with their bodies (chat replies) */
     int cur_line;                     /* fixture line being fed, for anomaly messages */
+    /* The count items of the hot names (replay_count_cached): op N, the last event name. */
+    cJSON *op_counts[REPLAY_CACHED_OPS];
+    cJSON *event_count;
+    dc_event event_kind;              /* of event_count's name */
 } replay;
 
 /* replay_drive.c */
@@ -52,6 +58,9 @@ void replay_answer_rest(void *ctx, const char *method, const char *path, const c
 
 /* replay_report.c */
 void replay_count(cJSON *map, const char *name);
+/* replay_count for a name seen again and again: *item remembers its count
+ * (the map never drops items).  1 when *item already held name. */
+int replay_count_cached(cJSON *map, const char *name, cJSON **item);
 void replay_anomaly(replay *r, const char *kind, const char *detail);
 void replay_print_summary(replay *r, const char *fixture_path, int exit_status, FILE *out);
 cJSON *replay_outcome(replay *r, int exit_status);

@@ -26,6 +26,18 @@ void replay_count(cJSON *map, const char *name)
         cJSON_AddNumberToObject(map, name, 1);
 }
 
+int replay_count_cached(cJSON *map, const char *name, cJSON **item)
+{
+    cJSON *v = *item;
+    if (v && strcmp(v->string, name) == 0) {
+        cJSON_SetNumberValue(v, v->valuedouble + 1);
+        return 1;
+    }
+    replay_count(map, name);
+    *item = cJSON_GetObjectItemCaseSensitive(map, name);
+    return 0;
+}
+
 void replay_anomaly(replay *r, const char *kind, const char *detail)
 {
     char line[256];
