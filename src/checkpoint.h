@@ -14,7 +14,7 @@
 
 #define CKPT_MIN_FRAMES 1000         /* SQLite's own threshold */
 #define CKPT_IDLE_MS 200
-#define CKPT_FORCE_FRAMES 8192       /* 32 MiB of 4 KiB pages */
+#define CKPT_FORCE_FRAMES 16384      /* 64 MiB of 4 KiB pages */
 
 typedef struct dc_daemon dc_daemon;
 
