@@ -138,6 +138,34 @@ static void guard_refuses_then_force_proceeds(void **state)
     assert_int_equal(cw_state(w, CW_G1, "last_sweep_removed"), 6);
 }
 
+/* A stale user whose rows the bot's own trigger refuses to delete, half-way
+ * through (the users row goes first, then xp refuses): the batch holding it
+ * is rolled back whole -- no user is left deleted without an audit row, or
+ * with half their rows -- the sweep says it was aborted, and once the
+ * trigger is gone the next sweep removes all of them. */
+static void write_refused_mid_batch_rolls_the_batch_back(void **state)
+{
+    cw_world *w = *state;
+    char out[8192], sql[256];
+    assert_int_equal(cw_guild(w, CW_G1, 0, 10), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 14), 0);     /* 4 stale: 10..13 */
+    snprintf(sql, sizeof sql, "CREATE TRIGGER keep_xp BEFORE DELETE ON xp WHEN OLD.user_id = %llu "
+                              "BEGIN SELECT RAISE(ABORT, 'xp kept by the bot'); END",
+             (unsigned long long)CW_UID(12));
+    assert_int_equal(dh_db_exec(w->d.db, sql), 0);
+    static const char *const one[] = { "--guild", G1, NULL };
+    assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 75);
+    assert_int_equal(cw_users(w, CW_G1), 14);
+    assert_int_equal(cw_xp(w, CW_G1), 14);
+    assert_int_equal(cw_audit(w, "sweep"), 0);
+    assert_int_equal(dh_db_exec(w->d.db, "DROP TRIGGER keep_xp"), 0);
+    assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 0);
+    assert_non_null(strstr(out, "4 stale row(s) removed"));
+    assert_int_equal(cw_users(w, CW_G1), 10);
+    assert_int_equal(cw_xp(w, CW_G1), 10);
+    assert_int_equal(cw_audit(w, "sweep"), 4);
+}
+
 static void dry_run_deletes_nothing_and_counts_right(void **state)
 {
     cw_world *w = *state;
@@ -297,6 +325,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sweep_cli_reports_per_guild_and_exits_0, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_not_served_exits_66, setup, teardown),
         cmocka_unit_test_setup_teardown(guard_refuses_then_force_proceeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(write_refused_mid_batch_rolls_the_batch_back, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_deletes_nothing_and_counts_right, setup, teardown),
         cmocka_unit_test_setup_teardown(chunk_timeout_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(disconnect_mid_list_deletes_nothing, setup, teardown),
