@@ -32,11 +32,14 @@ static void report_failures(dc_daemon *d)
 void checkpoint_after_commit(dc_daemon *d)
 {
     int frames = store_wal_frames(d->st);
+    if (frames < CKPT_MIN_FRAMES)
+        return;                      /* the usual case: no lock taken per commit */
+    /* A failed checkpoint leaves the WAL this big, so it is reported here. */
+    report_failures(d);
     if (frames >= CKPT_FORCE_FRAMES)
         store_checkpoint_request(d->st);
-    else if (frames >= CKPT_MIN_FRAMES)
+    else
         loop_timer(d->loop, &d->checkpoint_timer, on_idle, CKPT_IDLE_MS);   /* re-armed by every commit */
-    report_failures(d);
 }
 
 void checkpoint_cancel(dc_daemon *d)

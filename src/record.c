@@ -89,6 +89,18 @@ static cJSON *entry(recorder *r, int64_t mono_ms, const char *kind)
     return o;
 }
 
+/* len bytes that are not JSON, kept as a string (they need not end in NUL). */
+static void add_string_n(cJSON *o, const char *key, const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    cJSON_AddStringToObject(o, key, copy);
+    free(copy);
+}
+
 /* A sent or received JSON text; IDENTIFY/RESUME lose their token here. */
 static void add_text(cJSON *o, const char *text, size_t len)
 {
@@ -97,17 +109,10 @@ static void add_text(cJSON *o, const char *text, size_t len)
     cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "d");
     if (cJSON_IsNumber(op) && (op->valueint == 2 || op->valueint == 6) && cJSON_GetObjectItemCaseSensitive(d, "token"))
         cJSON_ReplaceItemInObjectCaseSensitive(d, "token", cJSON_CreateString("[REDACTED]"));
-    if (j) {
+    if (j)
         cJSON_AddItemToObject(o, "json", j);
-        return;
-    }
-    char *copy = malloc(len + 1);
-    if (copy) {
-        memcpy(copy, text, len);
-        copy[len] = '\0';
-        cJSON_AddStringToObject(o, "text", copy);
-        free(copy);
-    }
+    else
+        add_string_n(o, "text", text, len);
 }
 
 dc_err record_open(recorder **out, const char *path, const record_info *info)
@@ -237,16 +242,9 @@ void record_rest(recorder *r, int64_t mono_ms, const char *method, const char *p
     cJSON_AddStringToObject(o, "path", path);
     cJSON_AddNumberToObject(o, "status", (double)status);
     cJSON *j = body ? cJSON_ParseWithLength(body, body_len) : NULL;
-    if (j) {
+    if (j)
         cJSON_AddItemToObject(o, "body", j);
-    } else if (body) {
-        char *copy = malloc(body_len + 1);
-        if (copy) {
-            memcpy(copy, body, body_len);
-            copy[body_len] = '\0';
-            cJSON_AddStringToObject(o, "body", copy);
-            free(copy);
-        }
-    }
+    else if (body)
+        add_string_n(o, "body", body, body_len);
     write_line(r, o);
 }

@@ -94,15 +94,19 @@ dc_err store_set_manual_checkpoints(store *s)
     return DC_OK;
 }
 
-void store_checkpoint_request(store *s)
+/* Set one of the thread's flags and wake it. */
+static void wake(store_ckpt *c, int *flag)
 {
-    store_ckpt *c = s->ckpt;
-    if (!c)
-        return;
     pthread_mutex_lock(&c->mu);
-    c->wanted = 1;
+    *flag = 1;
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
+}
+
+void store_checkpoint_request(store *s)
+{
+    if (s->ckpt)
+        wake(s->ckpt, &s->ckpt->wanted);
 }
 
 int store_checkpoint_failures(store *s, char *msg, size_t cap)
@@ -123,10 +127,7 @@ void store_checkpointer_stop(store *s)
     store_ckpt *c = s->ckpt;
     if (!c)
         return;
-    pthread_mutex_lock(&c->mu);
-    c->stopping = 1;
-    pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    wake(c, &c->stopping);
     pthread_join(c->thread, NULL);
     ckpt_free(c);
     s->ckpt = NULL;
