@@ -36,10 +36,17 @@ void checkpoint_after_commit(dc_daemon *d)
         return;                      /* the usual case: no lock taken per commit */
     /* A failed checkpoint leaves the WAL this big, so it is reported here. */
     report_failures(d);
-    if (frames >= CKPT_FORCE_FRAMES)
-        store_checkpoint_request(d->st);
-    else
+    if (frames >= CKPT_FORCE_FRAMES) {
+        /* The thread copies the bulk; the last frames are copied here so
+         * the next turn starts the WAL over (store_wal.c). */
+        int tail = store_checkpoint_tail(d->st, CKPT_TAIL_FRAMES);
+        if (tail < 0)
+            LOG_W("store", "a WAL checkpoint failed: %s", store_errmsg(d->st));
+        if (tail != 1)
+            store_checkpoint_request(d->st);
+    } else {
         loop_timer(d->loop, &d->checkpoint_timer, on_idle, CKPT_IDLE_MS);   /* re-armed by every commit */
+    }
 }
 
 void checkpoint_cancel(dc_daemon *d)

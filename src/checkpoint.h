@@ -8,13 +8,16 @@
  * (store_wal.c), asked once no turn has committed for CKPT_IDLE_MS -- on a
  * two-core machine a checkpoint running beside a burst takes the core the
  * burst's other half needs -- or at once when the WAL passes
- * CKPT_FORCE_FRAMES, so a stream that never pauses cannot grow it forever. */
+ * CKPT_FORCE_FRAMES; past that, the loop copies back the last (at most
+ * CKPT_TAIL_FRAMES) frames the thread has not, so that the WAL starts
+ * over and a stream that never pauses cannot grow it forever. */
 #ifndef DC_CHECKPOINT_H
 #define DC_CHECKPOINT_H
 
 #define CKPT_MIN_FRAMES 1000         /* SQLite's own threshold */
 #define CKPT_IDLE_MS 200
 #define CKPT_FORCE_FRAMES 16384      /* 64 MiB of 4 KiB pages */
+#define CKPT_TAIL_FRAMES 2048        /* a few turns' worth: milliseconds to copy */
 
 typedef struct dc_daemon dc_daemon;
 

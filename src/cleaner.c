@@ -35,14 +35,17 @@ uint64_t cl_snowflake(const cJSON *v)
     if (!cJSON_IsString(v) || !v->valuestring[0])
         return 0;
     /* Digits only (no sign, space or "0x" that strtoull would take), and
-     * the value must fit: parsed by hand, it is two per removal. */
+     * the value must fit: parsed by hand, it is two per removal.  Up to 19
+     * digits always fit; 20 fit up to UINT64_MAX's own digits. */
+    const char *s = v->valuestring;
+    size_t n = 0;
+    while (n <= 20 && s[n] >= '0' && s[n] <= '9')
+        n++;
+    if (s[n] != '\0' || n > 20 || (n == 20 && strcmp(s, "18446744073709551615") > 0))
+        return 0;
     uint64_t x = 0;
-    for (const char *p = v->valuestring; *p; p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (d > 9 || p - v->valuestring >= 20 || x > (UINT64_MAX - d) / 10)
-            return 0;
-        x = x * 10 + d;
-    }
+    for (size_t i = 0; i < n; i++)
+        x = x * 10 + (uint64_t)(s[i] - '0');
     return x;
 }
 

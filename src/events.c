@@ -110,10 +110,9 @@ typedef struct {
     int shard_id, shard_count;
 } guild_list;
 
-static int collect_guild(void *ctx, uint64_t guild_id, int64_t rows)
+static int collect_guild(void *ctx, uint64_t guild_id)
 {
     guild_list *l = ctx;
-    (void)rows;
     if (l->shard_count > 1 && (int)((guild_id >> 22) % (uint64_t)l->shard_count) != l->shard_id)
         return 0;
     if (l->n == l->cap) {
@@ -174,7 +173,7 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
     cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
                       .max_delete_share = d->cfg->max_delete_share };
     if (strcmp(event, "READY") == 0) {
-        store_each_user_guild(d->st, collect_guild, &stored);
+        store_each_stored_guild(d->st, collect_guild, &stored);
         store_count_unassigned(d->st, &cx.unassigned_rows);
         cx.stored_guilds = stored.v;
         cx.n_stored = stored.n;

@@ -77,6 +77,7 @@ typedef struct {
     fx_entry *v;                 /* fixture_load only: all n entries */
     /* reading state (fixture_open .. fixture_close) */
     void *file;                  /* FILE * */
+    char *file_buf;              /* its buffer (glibc ignores a size without one) */
     long data_offset;            /* just after the header line */
     int header_line, lineno;
     size_t next_seq;

@@ -51,12 +51,23 @@ static const char *const event_names[DC_EV_COUNT] = {
 #undef X
 };
 
+/* Lengths first: every dispatch is looked up several times (session,
+ * permissions, commands), and most names share the "GUILD_" prefix that a
+ * plain strcmp walks through before it can tell them apart. */
+static const unsigned char event_name_len[DC_EV_COUNT] = {
+    [DC_EV_UNKNOWN] = sizeof "UNKNOWN" - 1,
+#define X(name) [DC_EV_##name] = sizeof #name - 1,
+#include "events.def"
+#undef X
+};
+
 dc_event dc_event_from_name(const char *name)
 {
     if (!name)
         return DC_EV_UNKNOWN;
+    size_t n = strlen(name);
     for (int ev = DC_EV_UNKNOWN + 1; ev < DC_EV_COUNT; ev++)
-        if (strcmp(event_names[ev], name) == 0)
+        if (event_name_len[ev] == n && memcmp(event_names[ev], name, n) == 0)
             return (dc_event)ev;
     return DC_EV_UNKNOWN;
 }

@@ -83,8 +83,13 @@ void store_checkpoint_request(store *s);
 int store_checkpoint_failures(store *s, char *msg, size_t cap);
 void store_checkpointer_stop(store *s);
 int store_wal_frames(const store *s);
-/* A PASSIVE checkpoint on this connection, now (outside a transaction). */
-dc_err store_checkpoint(store *s);
+/* After a COMMIT, with manual checkpoints: when the thread is idle and has
+ * copied back all but at most max_frames of the WAL, copy the rest back on
+ * this connection, so that the next transaction starts the WAL over (a
+ * writer that never pauses otherwise grows it without end).  1 when the
+ * WAL is now copied back whole, 0 when nothing was done or some frames
+ * remain (ask the thread), -1 on error (store_errmsg). */
+int store_checkpoint_tail(store *s, int max_frames);
 int store_tx_broken(const store *s);
 /* Since the current (or last) transaction began, did SQLite refuse a step for
  * a reason that passes: 1 busy/locked (another connection holds the write
@@ -108,6 +113,11 @@ dc_err store_adopt_unassigned(store *s, uint64_t guild_id, int64_t *rows);
 /* Guild ids that have rows in `users`, ascending; fn returns non-zero to stop. */
 typedef int (*store_guild_fn)(void *ctx, uint64_t guild_id, int64_t rows);
 dc_err store_each_user_guild(store *s, store_guild_fn fn, void *ctx);
+/* The same guilds without their row counts, one index seek each instead
+ * of a pass over every row (READY, on every new session).  Values of
+ * guild_id that are not integers are no guild and are skipped. */
+typedef int (*store_guild_id_fn)(void *ctx, uint64_t guild_id);
+dc_err store_each_stored_guild(store *s, store_guild_id_fn fn, void *ctx);
 
 /* Per-guild state. */
 typedef struct {

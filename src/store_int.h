@@ -29,6 +29,8 @@ typedef struct store_ckpt store_ckpt;
     X(ST_COUNT_UNASSIGNED, "SELECT count(*) FROM users WHERE guild_id IS NULL")          \
     /* OR IGNORE: a user who already has a row in that guild keeps the NULL row */      \
     X(ST_ADOPT, "UPDATE OR IGNORE users SET guild_id = ?1 WHERE guild_id IS NULL")       \
+    X(ST_NEXT_GUILD, "SELECT guild_id FROM users WHERE guild_id > ?1 "                   \
+                     "ORDER BY guild_id LIMIT 1")                                         \
     X(ST_USER_GUILDS, "SELECT guild_id, count(*) FROM users WHERE guild_id IS NOT NULL " \
                       "GROUP BY guild_id ORDER BY guild_id")                             \
     X(ST_AUDIT_ADD, "INSERT INTO cleaner_audit (at_ms, guild_id, discord_id, reason, "   \

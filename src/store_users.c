@@ -142,3 +142,33 @@ dc_err store_each_user_guild(store *s, store_guild_fn fn, void *ctx)
     sqlite3_reset(st);
     return e;
 }
+
+/* Walks the (guild_id, discord_id) index from one guild to the next: the
+ * lower bound is the last value itself (not its integer), so a stray REAL
+ * or TEXT guild_id cannot make the walk repeat itself. */
+dc_err store_each_stored_guild(store *s, store_guild_id_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_NEXT_GUILD);
+    sqlite3_value *after = NULL;
+    int rc = SQLITE_OK, stop = 0;
+    if (!st)
+        return DC_ERR_DB;
+    sqlite3_bind_int64(st, 1, INT64_MIN);
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_value_free(after);
+        after = sqlite3_value_dup(sqlite3_column_value(st, 0));
+        int is_id = sqlite3_column_type(st, 0) == SQLITE_INTEGER;
+        uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (!after) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        stop = is_id && fn(ctx, id) != 0;
+        sqlite3_bind_value(st, 1, after);
+    }
+    dc_err e = stop || rc == SQLITE_DONE ? DC_OK : store_fail(s, rc, "listing guilds");
+    sqlite3_reset(st);
+    sqlite3_value_free(after);
+    return e;
+}

@@ -8,6 +8,15 @@
  * checkpoints on, a thread of its own, on its own connection, runs PASSIVE
  * checkpoints when asked: SQLite lets it copy committed frames back while
  * the loop's connection keeps appending, so no COMMIT ever waits for one.
+ *
+ * A PASSIVE checkpoint copies frames back but cannot start the WAL over:
+ * only a writer whose transaction began with every frame copied back does
+ * (SQLite's walRestartLog).  Beside a writer that never pauses the thread
+ * always lags by a commit, and the WAL grew by every frame written -- 120
+ * MB during a million-event replay.  So once the WAL is large, the writer
+ * copies back the last few frames the thread has not, itself, right after
+ * a COMMIT (store_checkpoint_tail): its next transaction then starts the
+ * WAL over, at the price of copying one turn's pages.
  * The thread touches nothing but its connection and the fields under mu. */
 #include "store_int.h"
 
@@ -22,15 +31,30 @@ struct store_ckpt {
     pthread_cond_t cv;
     sqlite3 *db;                  /* the thread's own connection */
     int wanted, stopping;
+    int running;                  /* a checkpoint is under way */
+    int copied;                   /* frames of this WAL known copied back */
+    unsigned wal_gen;             /* bumped when the WAL starts over */
     int failures;                 /* checkpoints that failed (not BUSY) */
     char error[160];              /* the last failure, for the loop thread to log */
 };
 
+/* The WAL started over: what the thread copied back was the old one's. */
+static void wal_started_over(store_ckpt *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->wal_gen++;
+    c->copied = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
 static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int frames)
 {
+    store *s = ctx;
     (void)db;
     (void)name;
-    ((store *)ctx)->wal_frames = frames;
+    if (frames < s->wal_frames && s->ckpt)
+        wal_started_over(s->ckpt);
+    s->wal_frames = frames;
     return SQLITE_OK;
 }
 
@@ -44,11 +68,17 @@ static void *checkpointer(void *arg)
         if (c->stopping)
             break;
         c->wanted = 0;
+        c->running = 1;
+        unsigned gen = c->wal_gen;
         pthread_mutex_unlock(&c->mu);
         /* PASSIVE never waits for readers or the writer: what it cannot
          * copy now is copied by the next request. */
-        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        int log = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         pthread_mutex_lock(&c->mu);
+        c->running = 0;
+        if (rc == SQLITE_OK && gen == c->wal_gen)
+            c->copied = done;
         if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
             c->failures++;
             snprintf(c->error, sizeof c->error, "%s", sqlite3_errmsg(c->db));
@@ -139,16 +169,31 @@ int store_wal_frames(const store *s)
     return s->wal_frames;
 }
 
-dc_err store_checkpoint(store *s)
+/* Frames the thread has not copied back, or -1 while it is at work (or
+ * asked to be): then it will, and the writer must not wait on its lock. */
+static int uncopied(store *s)
 {
-    if (s->tx_depth) {
-        snprintf(s->errmsg, sizeof s->errmsg, "checkpoint inside a transaction");
-        return DC_ERR_INTERNAL;
-    }
+    store_ckpt *c = s->ckpt;
+    pthread_mutex_lock(&c->mu);
+    int n = c->running || c->wanted ? -1 : s->wal_frames - c->copied;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+int store_checkpoint_tail(store *s, int max_frames)
+{
+    if (!s->ckpt || s->tx_depth)
+        return 0;
+    int n = uncopied(s);
+    if (n < 0 || n > max_frames)
+        return 0;
     int log = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-        return store_fail(s, rc, "checkpointing the write-ahead log");
-    s->wal_frames = log > done ? log - done : 0;
-    return DC_OK;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return 0;                /* the thread began one meanwhile */
+    if (rc != SQLITE_OK) {
+        store_fail(s, rc, "checkpointing the write-ahead log");
+        return -1;
+    }
+    return log == done ? 1 : 0;
 }

@@ -187,6 +187,40 @@ static void each_user_guild_in_order(void **state)
     assert_int_equal(one.n, 1);
 }
 
+static int collect_id(void *ctx, uint64_t id)
+{
+    return collect_guild(ctx, id, -1);
+}
+
+/* READY's list: the same guilds as the counting walk, one seek each.  A
+ * guild_id that is not an integer (a bot's stray REAL or TEXT) is no
+ * guild: skipped, and the walk goes on past it instead of seeking it
+ * again and again. */
+static void each_stored_guild_seeks_past_odd_values(void **state)
+{
+    fx *f = *state;
+    guild_list l = { .n = 0 };
+    assert_int_equal(store_each_stored_guild(f->s, collect_id, &l), DC_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.ids[0], G1);
+    assert_int_equal(l.ids[1], G2);
+    assert_int_equal(l.rows[0], -1);
+    sqlite3 *db = fx_open(f->d.db);
+    assert_int_equal(fx_exec(db, "INSERT INTO users VALUES (1, 5.5, 'real'), (2, 'abc', 'text'),"
+                                 " (3, 5, 'five'), (4, x'00', 'blob'), (5, 7.25, 'real2');"), SQLITE_OK);
+    sqlite3_close(db);
+    guild_list all = { .n = 0 };
+    assert_int_equal(store_each_stored_guild(f->s, collect_id, &all), DC_OK);
+    assert_int_equal(all.n, 3);
+    assert_int_equal(all.ids[0], 5);
+    assert_int_equal(all.ids[1], G1);
+    assert_int_equal(all.ids[2], G2);
+    guild_list one = { .stop_after = 2 };
+    assert_int_equal(store_each_stored_guild(f->s, collect_id, &one), DC_OK);
+    assert_int_equal(one.n, 2);
+    assert_int_equal(one.ids[1], G1);
+}
+
 static void kv_round_trip(void **state)
 {
     fx *f = *state;
@@ -440,14 +474,32 @@ static void manual_checkpoints(void **state)
     }
     assert_true(restarted);
     assert_int_equal(store_checkpoint_failures(f->s, NULL, 0), 0);
-    /* On this connection, now. */
+    /* The tail, on this connection: never inside a transaction, never
+     * more than max_frames of it (the thread has copied none of this WAL
+     * yet: the restart above began a new one). */
     fill_wal(f, 20000, 3000);
     assert_int_equal(store_begin(f->s), DC_OK);
-    assert_int_equal(store_checkpoint(f->s), DC_ERR_INTERNAL);
+    assert_int_equal(store_checkpoint_tail(f->s, 1 << 20), 0);
     assert_int_equal(store_rollback(f->s), DC_OK);
-    assert_int_equal(store_checkpoint(f->s), DC_OK);
-    assert_int_equal(store_wal_frames(f->s), 0);
-    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_session_state"), 15002);
+    assert_int_equal(store_checkpoint_tail(f->s, 16), 0);
+    /* Once the thread has copied the bulk back, the frames of a later
+     * COMMIT are the tail: copied here, and the next COMMIT starts over. */
+    store_checkpoint_request(f->s);
+    int idle = 0;
+    for (int i = 0; i < 500 && !idle; i++) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        idle = store_checkpoint_tail(f->s, 0) == 1;         /* nothing left: 1 at once */
+    }
+    assert_true(idle);
+    fill_wal(f, 30000, 40);
+    int before = store_wal_frames(f->s);
+    assert_int_equal(store_checkpoint_tail(f->s, 0), 0);      /* a tail, longer than 0 */
+    assert_int_equal(store_checkpoint_tail(f->s, 1000), 1);
+    assert_int_equal(store_kv_set(f->s, "after", "tail"), DC_OK);
+    assert_true(store_wal_frames(f->s) < before);
+    assert_true(store_wal_frames(f->s) < 10);
+    assert_int_equal(q(f, "SELECT COUNT(*) FROM cleaner_session_state"), 15043);
     store_checkpointer_stop(f->s);
     store_checkpointer_stop(f->s);                                  /* harmless twice */
 }
@@ -555,6 +607,7 @@ int main(void)
         T(unassigned_rows_are_never_deleted),
         T(adopt_unassigned_skips_conflicts),
         T(each_user_guild_in_order),
+        T(each_stored_guild_seeks_past_odd_values),
         T(kv_round_trip),
         T(guild_state_round_trip),
         T(audit_prune_and_totals),
