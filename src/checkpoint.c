@@ -42,6 +42,8 @@ void checkpoint_after_commit(dc_daemon *d)
         int tail = store_checkpoint_tail(d->st, CKPT_TAIL_FRAMES);
         if (tail < 0)
             LOG_W("store", "a WAL checkpoint failed: %s", store_errmsg(d->st));
+        else if (tail == 1)
+            LOG_D("store", "WAL of %d pages copied back; the next turn starts it over", frames);
         if (tail != 1)
             store_checkpoint_request(d->st);
     } else {
