@@ -18,13 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libwebsockets.h>
 
-#include "commands_live.h"
 #include "checkpoint.h"
-#include "turn_cap.h"
+#include "commands_live.h"
 #include "commit_trace.h"
 #include "daemon_internal.h"
 #include "daemon_record.h"
@@ -34,6 +32,7 @@
 #include "rest.h"
 #include "store.h"
 #include "transport_lws.h"
+#include "turn_cap.h"
 #include "wsctx.h"
 
 static volatile sig_atomic_t got_term, got_hup;

@@ -54,12 +54,14 @@ struct shard {
     sweep_request current;           /* who asked for the running sweep (done NULL: the scheduler) */
     dc_timer sweep_timer;
     /* measuring the stale set a slice at a time (reconcile.c) */
-    dc_timer measure_timer;
-    uint64_t measure_guild;
-    int64_t measure_cursor, measure_stale, measure_total;
-    uint64_t measure_sample[SWEEP_SAMPLE_MAX];
-    size_t measure_n, measure_cap;
-    uint64_t measure_rng;
+    struct {
+        dc_timer timer;
+        uint64_t guild;
+        int64_t cursor, stale, total;
+        uint64_t sample[SWEEP_SAMPLE_MAX];   /* reservoir sample of stale ids */
+        size_t n, cap;
+        uint64_t rng;
+    } measure;
     /* Run the session's pending gw actions (live: tl_conn_kick; replay: its driver). */
     void (*kick)(shard *s);
     present_guild *present;

@@ -75,7 +75,7 @@ typedef struct {
     fx_entry *index;
     size_t n_index;
     fx_entry *v;                 /* fixture_load only: all n entries */
-    /* reading state (fixture_open .. fixture_close) */
+    /* reading state (fixture_open .. fixture_free) */
     void *file;                  /* FILE * */
     char *file_buf;              /* its buffer (glibc ignores a size without one) */
     long data_offset;            /* just after the header line */

@@ -59,7 +59,7 @@ void rc_free(shard *s)
 {
     if (s->d) {
         loop_cancel(s->d->loop, &s->sweep_timer);
-        loop_cancel(s->d->loop, &s->measure_timer);
+        loop_cancel(s->d->loop, &s->measure.timer);
     }
     sw_free(s->sw);
     s->sw = NULL;
@@ -257,36 +257,36 @@ static void do_request(shard *s, const sw_action *a)
 static void on_scanned(void *ctx, uint64_t user_id, int listed)
 {
     shard *s = ctx;
-    s->measure_total++;
+    s->measure.total++;
     if (listed)
         return;
     /* Reservoir sample: every stale id equally likely, whatever the guild's size. */
-    int64_t k = ++s->measure_stale;
-    if (s->measure_n < s->measure_cap) {
-        s->measure_sample[s->measure_n++] = user_id;
+    int64_t k = ++s->measure.stale;
+    if (s->measure.n < s->measure.cap) {
+        s->measure.sample[s->measure.n++] = user_id;
         return;
     }
-    s->measure_rng = s->measure_rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    uint64_t j = (s->measure_rng >> 33) % (uint64_t)k;
-    if (j < s->measure_cap)
-        s->measure_sample[j] = user_id;
+    s->measure.rng = s->measure.rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint64_t j = (s->measure.rng >> 33) % (uint64_t)k;
+    if (j < s->measure.cap)
+        s->measure.sample[j] = user_id;
 }
 
 static void measure_slice(dc_timer *t)
 {
-    shard *s = lws_container_of(t, shard, measure_timer);
+    shard *s = lws_container_of(t, shard, measure.timer);
     dc_loop *l = s->d->loop;
     int more = 0;
-    if (sw_get_state(s->sw) != SW_MEASURING || sw_guild(s->sw) != s->measure_guild)
+    if (sw_get_state(s->sw) != SW_MEASURING || sw_guild(s->sw) != s->measure.guild)
         return;                      /* aborted meanwhile */
-    if (store_sweep_scan(s->d->st, s->measure_guild, RC_SCAN_WINDOW, &s->measure_cursor, &more,
+    if (store_sweep_scan(s->d->st, s->measure.guild, RC_SCAN_WINDOW, &s->measure.cursor, &more,
                          on_scanned, s) != DC_OK) {
         sw_abort(s->sw, "the database could not compare the member list", loop_now(l));
     } else if (more) {
-        loop_timer(l, &s->measure_timer, measure_slice, 0);   /* let the loop breathe */
+        loop_timer(l, &s->measure.timer, measure_slice, 0);   /* let the loop breathe */
         return;
     } else {
-        sw_on_measured(s->sw, s->measure_stale, s->measure_total, s->measure_sample, s->measure_n, loop_now(l));
+        sw_on_measured(s->sw, s->measure.stale, s->measure.total, s->measure.sample, s->measure.n, loop_now(l));
     }
     drain(s);
 }
@@ -294,12 +294,12 @@ static void measure_slice(dc_timer *t)
 static void do_measure(shard *s, const sw_action *a)
 {
     size_t cap = (size_t)s->d->cfg->confirm_sample;
-    s->measure_cap = cap < 5 ? 5 : cap > SWEEP_SAMPLE_MAX ? SWEEP_SAMPLE_MAX : cap;
-    s->measure_guild = a->guild_id;
-    s->measure_cursor = s->measure_stale = s->measure_total = 0;
-    s->measure_n = 0;
-    s->measure_rng = a->guild_id ^ (uint64_t)s->id;   /* deterministic: replays agree */
-    loop_timer(s->d->loop, &s->measure_timer, measure_slice, 0);
+    s->measure.cap = cap < 5 ? 5 : cap > SWEEP_SAMPLE_MAX ? SWEEP_SAMPLE_MAX : cap;
+    s->measure.guild = a->guild_id;
+    s->measure.cursor = s->measure.stale = s->measure.total = 0;
+    s->measure.n = 0;
+    s->measure.rng = a->guild_id ^ (uint64_t)s->id;   /* deterministic: replays agree */
+    loop_timer(s->d->loop, &s->measure.timer, measure_slice, 0);
 }
 
 static void do_delete_batch(shard *s, const sw_action *a)

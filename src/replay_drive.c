@@ -122,17 +122,15 @@ typedef struct {
 static void count_op(replay *r, int op)
 {
     char name[16];
-    if (op >= 0 && op < REPLAY_CACHED_OPS) {
-        if (r->op_counts[op]) {
-            cJSON_SetNumberValue(r->op_counts[op], r->op_counts[op]->valuedouble + 1);
-            return;
-        }
-        snprintf(name, sizeof name, "%d", op);
-        replay_count_cached(r->recv_ops, name, &r->op_counts[op]);
+    cJSON **cached = op >= 0 && op < REPLAY_CACHED_OPS ? &r->op_counts[op] : NULL;
+    if (cached && *cached) {
+        cJSON_SetNumberValue(*cached, (*cached)->valuedouble + 1);
         return;
     }
     snprintf(name, sizeof name, "%d", op);
     replay_count(r->recv_ops, name);
+    if (cached)
+        *cached = cJSON_GetObjectItemCaseSensitive(r->recv_ops, name);
 }
 
 static void count_command(replay *r, const cJSON *d)

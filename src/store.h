@@ -71,6 +71,8 @@ int store_in_transaction(store *s);
  * it and further writes are refused; the caller rolls back and redoes its
  * writes with bare writes off (src/turn.c).  Off by default. */
 void store_set_bare_writes(store *s, int on);
+/* 1 after a bare write failed half-way, until the rollback. */
+int store_tx_broken(const store *s);
 
 /* Checkpoints on request (store_wal.c): COMMIT no longer copies the WAL
  * back when it passes 1000 pages; a thread with its own connection does,
@@ -90,7 +92,6 @@ int store_wal_frames(const store *s);
  * WAL is now copied back whole, 0 when nothing was done or some frames
  * remain (ask the thread), -1 on error (store_errmsg). */
 int store_checkpoint_tail(store *s, int max_frames);
-int store_tx_broken(const store *s);
 /* Since the current (or last) transaction began, did SQLite refuse a step for
  * a reason that passes: 1 busy/locked (another connection holds the write
  * lock), 2 disk full; 0 otherwise.  The daemon rolls back and retries later. */

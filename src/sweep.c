@@ -299,11 +299,9 @@ static size_t smallest_ids(const uint64_t *ids, size_t n, uint64_t *out, size_t 
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t j = k < n_out ? k++ : n_out;      /* insertion point search from the end */
-        if (j == n_out && ids[i] >= out[n_out - 1])
-            continue;
-        if (j == n_out)
-            j = n_out - 1;
+        if (k == n_out && ids[i] >= out[k - 1])
+            continue;                            /* not among the smallest so far */
+        size_t j = k < n_out ? k++ : n_out - 1;  /* a free slot, or the largest's */
         while (j > 0 && out[j - 1] > ids[i]) {
             out[j] = out[j - 1];
             j--;

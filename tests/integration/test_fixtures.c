@@ -55,6 +55,19 @@ static void show_output(void)
         fprintf(stderr, "(no output)\n");
 }
 
+/* Whether the last run's output (tmpdir/out.txt) contains needle. */
+static int output_has(const char *needle)
+{
+    char out[128], text[16384] = "";
+    snprintf(out, sizeof out, "%s/out.txt", tmpdir);
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return strstr(text, needle) != NULL;
+}
+
 static void scratch_db(char *buf, size_t cap, const char *name)
 {
     snprintf(buf, cap, "%s/%s.db", tmpdir, name);
@@ -134,19 +147,13 @@ static void test_replay_twice_gives_the_same_database(void **state)
 static void test_expect_fails_with_a_diff(void **state)
 {
     (void)state;
-    char db[256], out[128], text[4096] = "";
+    char db[256];
     scratch_db(db, sizeof db, "wrong");
     int rc = run_replay("fixtures/member_leaves_online.jsonl", "--db", db, "--expect",
                         "fixtures/outage_vs_kick.expect.json", NULL);
     assert_int_equal(rc, 1);
-    snprintf(out, sizeof out, "%s/out.txt", tmpdir);
-    FILE *f = fopen(out, "r");
-    assert_non_null(f);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    assert_non_null(strstr(text, "-removed.guild_delete: 3"));
-    assert_non_null(strstr(text, "+removed.guild_delete: 0"));
+    assert_true(output_has("-removed.guild_delete: 3"));
+    assert_true(output_has("+removed.guild_delete: 0"));
 }
 
 static void test_dry_run_deletes_nothing(void **state)
@@ -167,18 +174,6 @@ static void write_file(const char *path, const char *text)
     assert_non_null(f);
     fputs(text, f);
     assert_int_equal(fclose(f), 0);
-}
-
-static int output_has(const char *needle)
-{
-    char out[128], text[16384] = "";
-    snprintf(out, sizeof out, "%s/out.txt", tmpdir);
-    FILE *f = fopen(out, "r");
-    assert_non_null(f);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    return strstr(text, needle) != NULL;
 }
 
 #define STREAM_HEADER "{\"format\":\"discord-cleaner-session\",\"version\":1,\"compression\":\"none\"," \

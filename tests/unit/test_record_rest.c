@@ -100,15 +100,23 @@ static void reset(void)
     seen_body[0] = '\0';
 }
 
+/* A fresh recording, wrapped around the stand-in loop. */
+static recorder *start(dc_loop *loop, dc_pending *pending)
+{
+    reset();
+    recorder *rec = open_recording();
+    pending_init(pending);
+    *loop = (dc_loop){ .ops = &fake_ops };
+    record_rest_wrap(loop, rec, pending);
+    return rec;
+}
+
 static void test_answers_are_recorded_and_passed_on(void **state)
 {
     (void)state;
-    reset();
-    recorder *rec = open_recording();
     dc_pending pending;
-    pending_init(&pending);
-    dc_loop loop = { .ops = &fake_ops };
-    record_rest_wrap(&loop, rec, &pending);
+    dc_loop loop;
+    recorder *rec = start(&loop, &pending);
     assert_ptr_not_equal(loop.ops, &fake_ops);
 
     assert_int_equal(loop_rest(&loop, "GET", "/guilds/5/members/7", "5", NULL, caller_done, NULL), DC_OK);
@@ -158,12 +166,9 @@ static void test_answers_are_recorded_and_passed_on(void **state)
 static void test_immediate_answers_and_refusals(void **state)
 {
     (void)state;
-    reset();
-    recorder *rec = open_recording();
     dc_pending pending;
-    pending_init(&pending);
-    dc_loop loop = { .ops = &fake_ops };
-    record_rest_wrap(&loop, rec, &pending);
+    dc_loop loop;
+    recorder *rec = start(&loop, &pending);
 
     rest_response ok = { .status = 200, .body = "{\"id\":\"1\"}", .body_len = 10 };
     answer_at_once = 1;
@@ -201,12 +206,9 @@ static void test_immediate_answers_and_refusals(void **state)
 static void test_leftovers_are_freeable_through_the_link(void **state)
 {
     (void)state;
-    reset();
-    recorder *rec = open_recording();
     dc_pending pending;
-    pending_init(&pending);
-    dc_loop loop = { .ops = &fake_ops };
-    record_rest_wrap(&loop, rec, &pending);
+    dc_loop loop;
+    recorder *rec = start(&loop, &pending);
     assert_int_equal(loop_rest(&loop, "GET", "/never", NULL, NULL, caller_done, NULL), DC_OK);
     record_rest_unwrap();
     record_close(rec);

@@ -146,28 +146,30 @@ static void inconsistent_chunk_count_aborts(void **state)
     sw_free(sw);
 }
 
-static sweep *measured(int force, int dry, int64_t stale, int64_t total)
+static sweep *measured_with(int force, int dry, int64_t stale, int64_t total, const uint64_t *sample,
+                            size_t n_sample)
 {
     char nonce[40];
     sweep *sw = started(nonce, force, dry);
     sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    static const uint64_t sample[] = { 900, 901, 902 };
-    sw_on_measured(sw, stale, total, sample, 3, 20);
+    sw_on_measured(sw, stale, total, sample, n_sample, 20);
     return sw;
 }
 
-/* The sample comes back in random order (ORDER BY random()); the dry-run
- * text shows its five smallest ids ascending, so replays agree. */
+static sweep *measured(int force, int dry, int64_t stale, int64_t total)
+{
+    static const uint64_t sample[] = { 900, 901, 902 };
+    return measured_with(force, dry, stale, total, sample, 3);
+}
+
+/* The sample comes in no particular order (a reservoir sample); the
+ * dry-run text shows its five smallest ids ascending, so replays agree. */
 static void dry_run_shows_the_smallest_sampled_ids_in_order(void **state)
 {
     (void)state;
-    char nonce[40];
-    sweep *sw = started(nonce, 0, 1);
-    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
-    drain(sw, NULL, NULL, 0, NULL);
     static const uint64_t shuffled[] = { 907, 903, 901, 906, 902, 905, 904 };
-    sw_on_measured(sw, 7, 20, shuffled, 7, 20);
+    sweep *sw = measured_with(0, 1, 7, 20, shuffled, 7);
     sw_action last = { 0 };
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DONE);
