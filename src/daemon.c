@@ -418,6 +418,7 @@ void daemon_free_core(dc_daemon *d)
         loop_cancel(d->loop, &d->housekeeping_timer);
         loop_cancel(d->loop, &d->stop_timer);
         loop_cancel(d->loop, &d->reconcile_timer);
+        loop_cancel(d->loop, &d->sweep_clear_timer);
     }
     checkpoint_cancel(d);
     turn_free(d);

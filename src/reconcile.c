@@ -25,6 +25,7 @@
 /* Rows of a guild one statement looks at: ~10 ms of loop time, so measuring
  * or deleting in a 1,000,000-row guild never holds heartbeats back. */
 #define RC_SCAN_WINDOW 20000
+#define RC_CLEAR_RETRY_MS 1000
 
 static void drain(shard *s);
 
@@ -318,12 +319,25 @@ static void do_delete_batch(shard *s, const sw_action *a)
     sw_on_batch_deleted(s->sw, users, more, loop_now(s->d->loop));
 }
 
+/* Finished sweeps' member sets, one bounded DELETE per loop turn (see
+ * store_sweep_close); a held turn (the bot holds the database) retries later. */
+static void clear_slice(dc_timer *t)
+{
+    dc_daemon *d = lws_container_of(t, dc_daemon, sweep_clear_timer);
+    int held = turn_begin(d) != 0, more = 1;
+    if (!held && store_sweep_clear_step(d->st, RC_SCAN_WINDOW, &more) != DC_OK)
+        LOG_W("sweep", "clearing a finished sweep's member list: %s", store_errmsg(d->st));
+    if (more)
+        loop_timer(d->loop, &d->sweep_clear_timer, clear_slice, held ? RC_CLEAR_RETRY_MS : 0);
+}
+
 static void do_done(shard *s, const sw_action *a)
 {
     dc_daemon *d = s->d;
     int64_t now = loop_now(s->d->loop);
     if (turn_begin(d) == 0) {
-        store_sweep_close(d->st, a->guild_id);
+        if (store_sweep_close(d->st, a->guild_id) == DC_OK)
+            loop_timer(d->loop, &d->sweep_clear_timer, clear_slice, 0);
         store_guild_set_last_sweep(d->st, a->guild_id, loop_wall(s->d->loop), a->removed, now - s->sweep_started_ms, a->text);
         if (a->ok && !a->guard_tripped && !s->sweep_dry_run)
             store_guild_set_needs_reconcile(d->st, a->guild_id, 0);

@@ -284,6 +284,7 @@ void store_close(store *s)
         sqlite3_finalize(s->stmts[i]);
     store_clean_close(s);
     sqlite3_close(s->db);
+    free(s->closed_sets);
     free(s);
 }
 

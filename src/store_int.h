@@ -74,6 +74,12 @@ typedef struct store_ckpt store_ckpt;
                        "guild_id INTEGER NOT NULL, user_id INTEGER NOT NULL, "           \
                        "PRIMARY KEY (guild_id, user_id)) WITHOUT ROWID")                 \
     X(ST_SWEEP_CLEAR, "DELETE FROM temp.cleaner_sweep_members WHERE guild_id = ?1")      \
+    /* the ?2 lowest ids of a set (all of it when it has fewer): one bounded  \
+     * statement of store_sweep_clear_step */                                 \
+    X(ST_SWEEP_CLEAR_SLICE, "DELETE FROM temp.cleaner_sweep_members WHERE guild_id = ?1 " \
+                            "AND user_id <= coalesce((SELECT user_id "                    \
+                            "FROM temp.cleaner_sweep_members WHERE guild_id = ?1 "        \
+                            "ORDER BY user_id LIMIT 1 OFFSET ?2 - 1), 9223372036854775807)") \
     X(ST_SWEEP_ADD, "INSERT OR IGNORE INTO temp.cleaner_sweep_members (guild_id, user_id) " \
                     "VALUES (?1, ?2)")                                                   \
     /* one bounded slice of the guild's rows in id order, each with "is it     \
@@ -113,6 +119,8 @@ struct store {
     store_ckpt *ckpt;             /* the checkpoint thread, when manual */
     store_audit_row audit_q[AUDIT_BATCH];   /* bare writes' audit rows not yet inserted */
     int audit_n;
+    uint64_t *closed_sets;        /* guilds whose sweep member set awaits clearing (store_sweep.c) */
+    size_t n_closed_sets, cap_closed_sets;
 };
 
 /* The cached statement, prepared on first use; NULL on failure (errmsg set). */

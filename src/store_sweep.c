@@ -3,27 +3,76 @@
 #include "store_sweep.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-dc_err store_sweep_open(store *s, uint64_t guild_id)
+/* The closed set of guild_id no longer waits for clearing (it is cleared
+ * right here, or is being refilled). */
+static void forget_closed(store *s, uint64_t guild_id)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CREATE);
-    dc_err rc = st ? store_step_done(s, st, "creating the sweep member set") : DC_ERR_DB;
-    if (rc != DC_OK)
-        return rc;
-    st = store_stmt(s, ST_SWEEP_CLEAR);
-    if (!st)
-        return DC_ERR_DB;
-    sqlite3_bind_int64(st, 1, (int64_t)guild_id);
-    return store_step_done(s, st, "clearing the sweep member set");
+    for (size_t i = 0; i < s->n_closed_sets; i++)
+        if (s->closed_sets[i] == guild_id) {
+            memmove(&s->closed_sets[i], &s->closed_sets[i + 1], (s->n_closed_sets - i - 1) * sizeof *s->closed_sets);
+            s->n_closed_sets--;
+            return;
+        }
 }
 
-dc_err store_sweep_close(store *s, uint64_t guild_id)
+static dc_err clear_now(store *s, uint64_t guild_id)
 {
     sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CLEAR);
     if (!st)
         return DC_ERR_DB;
     sqlite3_bind_int64(st, 1, (int64_t)guild_id);
     return store_step_done(s, st, "clearing the sweep member set");
+}
+
+dc_err store_sweep_open(store *s, uint64_t guild_id)
+{
+    /* First: a slice cleared later must never take members of this sweep. */
+    forget_closed(s, guild_id);
+    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CREATE);
+    dc_err rc = st ? store_step_done(s, st, "creating the sweep member set") : DC_ERR_DB;
+    return rc == DC_OK ? clear_now(s, guild_id) : rc;
+}
+
+dc_err store_sweep_close(store *s, uint64_t guild_id)
+{
+    for (size_t i = 0; i < s->n_closed_sets; i++)
+        if (s->closed_sets[i] == guild_id)
+            return DC_OK;
+    if (s->n_closed_sets == s->cap_closed_sets) {
+        size_t cap = s->cap_closed_sets ? 2 * s->cap_closed_sets : 4;
+        uint64_t *grown = realloc(s->closed_sets, cap * sizeof *grown);
+        if (!grown)
+            return clear_now(s, guild_id);     /* slow, but nothing is left behind */
+        s->closed_sets = grown;
+        s->cap_closed_sets = cap;
+    }
+    s->closed_sets[s->n_closed_sets++] = guild_id;
+    return DC_OK;
+}
+
+dc_err store_sweep_clear_step(store *s, int limit, int *more)
+{
+    *more = s->n_closed_sets > 0;
+    if (!*more)
+        return DC_OK;
+    if (limit <= 0)
+        return DC_ERR_USAGE;
+    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CLEAR_SLICE);
+    dc_err rc = DC_ERR_DB;
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)s->closed_sets[0]);
+        sqlite3_bind_int64(st, 2, limit);
+        rc = store_step_done(s, st, "clearing a slice of a sweep member set");
+    }
+    /* Done -- or failed: then its rows stay until that guild's next sweep
+     * opens the set (which clears it) or the connection closes; retrying a
+     * failing statement from a timer would only repeat the error. */
+    if (rc != DC_OK || sqlite3_changes(s->db) < limit)
+        forget_closed(s, s->closed_sets[0]);
+    *more = s->n_closed_sets > 0;
+    return rc;
 }
 
 dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n)

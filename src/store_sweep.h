@@ -26,6 +26,15 @@ dc_err store_sweep_scan(store *s, uint64_t guild_id, int window, int64_t *cursor
  * guild's rows once); *users = users removed; *more = 0 when done. */
 dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int window, int64_t now_ms,
                                 int64_t *cursor, int64_t *users, int *more);
+/* The sweep of guild_id is over: its set is cleared later, a slice at a
+ * time, by store_sweep_clear_step -- one DELETE of a million-member set
+ * holds the loop for ~0.2 s, longer than a heartbeat may wait.  Until then
+ * its rows stay; store_sweep_open of the same guild takes it back from the
+ * queue before clearing it, so no later slice can touch a new sweep's set. */
 dc_err store_sweep_close(store *s, uint64_t guild_id);
+/* Delete at most `limit` rows of the oldest closed set.  *more = 1 while any
+ * closed set is still queued.  A failed slice drops its set from the queue
+ * (its rows stay until that guild's next sweep, harmlessly). */
+dc_err store_sweep_clear_step(store *s, int limit, int *more);
 
 #endif

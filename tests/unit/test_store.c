@@ -1,6 +1,6 @@
 /* test_store.c - deletes (with clean_tables and audit), dry runs, unassigned
  * rows, adoption, key/value and guild state, audit pruning/totals,
- * transactions and clean_tables validation. */
+ * transactions, clean_tables validation and sweep member sets. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include "store_fixture.h"
 #include "log.h"
 #include "store.h"
+#include "store_sweep.h"
 
 #define G1 111111111111111111ULL
 #define G2 222222222222222222ULL
@@ -595,6 +596,105 @@ static void bare_audit_batch_failure_breaks_the_transaction(void **state)
     assert_int_equal(q(f, "SELECT COUNT(*) FROM users WHERE discord_id = 800000000000000005"), 1);
 }
 
+/* ---- sweep member sets ---------------------------------------------------- */
+
+typedef struct {
+    uint64_t id[8];
+    int listed[8];
+    int n;
+} scanned;
+
+static void on_scanned(void *ctx, uint64_t user_id, int listed)
+{
+    scanned *l = ctx;
+    if (l->n < 8) {
+        l->id[l->n] = user_id;
+        l->listed[l->n++] = listed;
+    }
+}
+
+/* How many of the guild's rows the member set of its sweep lists. */
+static int listed_rows(fx *f, uint64_t guild)
+{
+    scanned l = { .n = 0 };
+    int64_t cursor = 0;
+    int more = 0, n = 0;
+    assert_int_equal(store_sweep_scan(f->s, guild, 100, &cursor, &more, on_scanned, &l), DC_OK);
+    for (int i = 0; i < l.n; i++)
+        n += l.listed[i];
+    return n;
+}
+
+static int clear_steps(fx *f, int limit)
+{
+    int more = 1, steps = 0;
+    while (more) {
+        assert_int_equal(store_sweep_clear_step(f->s, limit, &more), DC_OK);
+        steps++;
+    }
+    return steps;
+}
+
+/* A finished sweep's set is not deleted at close (one DELETE of a million
+ * members holds the loop ~0.2 s) but a bounded slice per step. */
+static void closed_sweep_sets_clear_in_slices(void **state)
+{
+    fx *f = *state;
+    const uint64_t members[] = { U1, U2, 5, 6, 7 };
+    assert_int_equal(store_sweep_open(f->s, G1), DC_OK);
+    assert_int_equal(store_sweep_add(f->s, G1, members, 5), DC_OK);
+    assert_int_equal(store_sweep_close(f->s, G1), DC_OK);
+    assert_int_equal(store_sweep_close(f->s, G1), DC_OK);   /* queued once */
+    assert_int_equal(listed_rows(f, G1), 2);                 /* still there */
+    int more = 0;
+    assert_int_equal(store_sweep_clear_step(f->s, 2, &more), DC_OK);
+    assert_int_equal(more, 1);
+    assert_int_equal(listed_rows(f, G1), 2);                 /* the two lowest ids went: 5 and 6 */
+    assert_int_equal(store_sweep_clear_step(f->s, 2, &more), DC_OK);
+    assert_int_equal(more, 1);
+    assert_int_equal(listed_rows(f, G1), 1);                 /* 7 and U1 */
+    assert_int_equal(store_sweep_clear_step(f->s, 2, &more), DC_OK);
+    assert_int_equal(more, 0);                               /* U2 alone: fewer than the limit */
+    assert_int_equal(listed_rows(f, G1), 0);
+    assert_int_equal(store_sweep_clear_step(f->s, 2, &more), DC_OK);
+    assert_int_equal(more, 0);
+    assert_int_equal(store_sweep_clear_step(f->s, 0, &more), DC_OK);   /* nothing queued */
+}
+
+/* A new sweep of the same guild takes its set back from the queue: no
+ * later slice may remove what the new sweep listed (its members would look
+ * stale). */
+static void reopened_sweep_set_is_never_cleared_behind_it(void **state)
+{
+    fx *f = *state;
+    const uint64_t both[] = { U1, U2 }, other[] = { U1 };
+    assert_int_equal(store_sweep_open(f->s, G1), DC_OK);
+    assert_int_equal(store_sweep_add(f->s, G1, both, 2), DC_OK);
+    assert_int_equal(store_sweep_open(f->s, G2), DC_OK);
+    assert_int_equal(store_sweep_add(f->s, G2, other, 1), DC_OK);
+    assert_int_equal(store_sweep_close(f->s, G1), DC_OK);
+    assert_int_equal(store_sweep_close(f->s, G2), DC_OK);
+    assert_int_equal(store_sweep_open(f->s, G1), DC_OK);     /* cleared at once, off the queue */
+    assert_int_equal(listed_rows(f, G1), 0);
+    assert_int_equal(store_sweep_add(f->s, G1, other, 1), DC_OK);
+    assert_int_equal(clear_steps(f, 1), 2);                  /* only G2's one row, then empty */
+    assert_int_equal(listed_rows(f, G1), 1);
+    assert_int_equal(listed_rows(f, G2), 0);
+}
+
+/* A slice that fails is reported and drops its set from the queue rather
+ * than failing again on every step. */
+static void failed_clear_step_gives_up_that_set(void **state)
+{
+    fx *f = *state;
+    int more = 0;
+    assert_int_equal(store_sweep_close(f->s, G1), DC_OK);    /* never opened: no member table */
+    assert_int_equal(store_sweep_clear_step(f->s, 0, &more), DC_ERR_USAGE);
+    assert_int_equal(store_sweep_clear_step(f->s, 10, &more), DC_ERR_DB);
+    assert_non_null(strstr(store_errmsg(f->s), "cleaner_sweep_members"));
+    assert_int_equal(more, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -619,6 +719,9 @@ int main(void)
         T(manual_checkpoints),
         T(bare_writes_batch_audit_rows),
         T(bare_audit_batch_failure_breaks_the_transaction),
+        T(closed_sweep_sets_clear_in_slices),
+        T(reopened_sweep_set_is_never_cleared_behind_it),
+        T(failed_clear_step_gives_up_that_set),
         cmocka_unit_test(audit_reason_names),
         cmocka_unit_test(open_errors),
     };
