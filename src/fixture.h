@@ -117,7 +117,8 @@ typedef struct {
 } fx_fields;
 /* 0 when line is one object whose strings end and brackets balance, with
  * the first "t", "k", "json", "text" and "b64" values; -1 otherwise (the caller then
- * parses the line properly, which says what is wrong). */
+ * parses the line properly, which says what is wrong).  line[len] must be
+ * readable, and is -1 unless it is the NUL that ends the line (getline's). */
 int fx_scan_entry(const char *line, size_t len, fx_fields *f);
 /* A plain JSON number in [0, max] (no exponent needed); -1 when not one. */
 int fx_span_ms(fx_span s, double max, int64_t *out);

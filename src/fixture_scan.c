@@ -21,18 +21,25 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+/* The bytes each scan stops at; it skips every other byte with one table
+ * load.  NUL stops both: the line's terminator (line[len]) ends the scan
+ * without a bounds check per byte, and a NUL inside the line is no JSON. */
+enum { B_SKIP, B_NUL, B_QUOTE, B_ESCAPE, B_OPEN, B_CLOSE };
+static const unsigned char in_string[256] = { [0] = B_NUL, ['"'] = B_QUOTE, ['\\'] = B_ESCAPE };
+static const unsigned char in_nested[256] = { [0] = B_NUL, ['"'] = B_QUOTE, ['{'] = B_OPEN, ['['] = B_OPEN,
+                                              ['}'] = B_CLOSE, [']'] = B_CLOSE };
+
 /* p at the opening quote; returns just past the closing one, or NULL. */
 static const char *skip_string(const char *p, const char *end)
 {
-    for (p++; p < end; p++) {
-        if (*p == '\\') {
-            if (++p >= end)
-                return NULL;
-        } else if (*p == '"') {
+    for (p++;; p++) {
+        while (in_string[(unsigned char)*p] == B_SKIP)
+            p++;
+        if (*p == '"')
             return p + 1;
-        }
+        if (*p != '\\' || ++p >= end)   /* NUL, or a line ending in a backslash */
+            return NULL;
     }
-    return NULL;
 }
 
 /* An object or array: brackets balance outside strings.  Which bracket
@@ -40,20 +47,26 @@ static const char *skip_string(const char *p, const char *end)
 static const char *skip_nested(const char *p, const char *end)
 {
     int depth = 0;
-    while (p < end) {
-        char c = *p;
-        if (c == '"') {
+    for (;; p++) {
+        while (in_nested[(unsigned char)*p] == B_SKIP)
+            p++;
+        switch (in_nested[(unsigned char)*p]) {
+        case B_QUOTE:
             if (!(p = skip_string(p, end)))
                 return NULL;
-            continue;
-        }
-        if (c == '{' || c == '[')
+            p--;                            /* the loop steps past the closing quote */
+            break;
+        case B_OPEN:
             depth++;
-        else if ((c == '}' || c == ']') && --depth == 0)
-            return p + 1;
-        p++;
+            break;
+        case B_CLOSE:
+            if (--depth == 0)
+                return p + 1;
+            break;
+        default:                            /* NUL */
+            return NULL;
+        }
     }
-    return NULL;
 }
 
 static int scalar_char(char c)
@@ -106,7 +119,7 @@ int fx_scan_entry(const char *line, size_t len, fx_fields *f)
 {
     const char *end = line + len, *p = skip_ws(line, end);
     memset(f, 0, sizeof *f);
-    if (p >= end || *p++ != '{')
+    if (*end != '\0' || p >= end || *p++ != '{')
         return -1;
     p = skip_ws(p, end);
     if (p < end && *p == '}')

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "cleaner.h"
+#include "json_arena.h"
 #include "log.h"
 #include "loop_virtual.h"
 #include "proto.h"
@@ -229,7 +230,7 @@ static void feed_text(replay *r, const char *text, size_t len, int json_text)
         bad_frame(r, "too_large", "text message exceeds max_message_bytes");
         return;
     }
-    cJSON *p = cJSON_ParseWithLength(text, len);
+    cJSON *p = ja_parse(text, len);
     if (!p) {
         if (json_text)
             fixture_bad(r, "\"json\" is not valid JSON");
@@ -242,7 +243,7 @@ static void feed_text(replay *r, const char *text, size_t len, int json_text)
     feed_payload(r, p);
     if (dispatch)
         inspect_dispatch(r, p, &in);
-    cJSON_Delete(p);
+    ja_free(p);
 }
 
 static void feed_binary(replay *r, const fx_entry *e)

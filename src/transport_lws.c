@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "json_arena.h"
 #include "log.h"
 #include "resolve.h"
 #include "wsctx.h"
@@ -259,7 +260,7 @@ int tl_conn_is_open(const tl_conn *c) { return c->wsi != NULL; }
 
 static void handle_message(tl_conn *c, const char *json, size_t len)
 {
-    cJSON *payload = cJSON_ParseWithLength(json, len);
+    cJSON *payload = ja_parse(json, len);
     if (!payload) {
         gw_on_bad_frame(c->gw, "message is not valid JSON", tl_now_ms());
     } else {
@@ -267,7 +268,7 @@ static void handle_message(tl_conn *c, const char *json, size_t len)
     }
     /* Drain before freeing: DISPATCH actions point into the payload. */
     drain(c);
-    cJSON_Delete(payload);
+    ja_free(payload);
 }
 
 static void receive_binary(tl_conn *c, const void *in, size_t len, int complete)

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "cleaner.h"
+#include "json_arena.h"
 #include "log.h"
 
 static const char *const events[] = {
@@ -17,7 +18,7 @@ static const char *const events[] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     log_set_level(DCL_ERROR);
-    cJSON *d = cJSON_ParseWithLength((const char *)data, size);
+    cJSON *d = ja_parse((const char *)data, size);     /* as the daemon parses messages */
     static const uint64_t stored[] = { 1000000000000000001ULL, 1000000000000000002ULL, 3 };
     for (int variant = 0; variant < 2; variant++) {
         cl_context cx = { .shard_id = 0, .shard_count = variant ? 2 : 1, .max_delete_share = 0.5,
@@ -29,6 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cl_actions_free(&acts);
         }
     }
-    cJSON_Delete(d);
+    ja_free(d);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* fuzz_zstream.c - zlib-stream reassembly + frame decode, as transport_lws.c
  * runs them: pieces of websocket messages into zs_feed, each complete text
- * parsed and handed to a gateway session, every action drained.
+ * parsed (into the message arena) and handed to a gateway session, every
+ * action drained.
  *
  * Input: byte 0 picks the piece size (1..256), byte 1 how many pieces make
  * one websocket message (1..8); the rest is the compressed stream. */
@@ -9,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "gateway.h"
+#include "json_arena.h"
 #include "log.h"
 #include "zstream.h"
 
@@ -51,13 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (!text)
             continue;
-        cJSON *payload = cJSON_ParseWithLength(text, text_len);
+        cJSON *payload = ja_parse(text, text_len);
         if (payload)
             gw_on_payload(gw, payload, now);
         else
             gw_on_bad_frame(gw, "not JSON", now);
         drain(gw);               /* before the payload goes: DISPATCH points into it */
-        cJSON_Delete(payload);
+        ja_free(payload);
         gw_tick(gw, now += 500);
         drain(gw);
     }

@@ -73,6 +73,14 @@ static void test_scanner_refuses_broken_shapes(void **state)
     fx_fields f;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(fx_scan_entry(bad[i], strlen(bad[i]), &f), -1);
+    /* The scan stops at NUL instead of checking the length per byte: a NUL
+     * inside the line is no JSON, and a line not ending in one is refused. */
+    static const char nul_in_string[] = "{\"t\":1,\"k\":\"re\0v\"}";
+    static const char nul_in_json[] = "{\"t\":1,\"json\":{\"a\":1\0}}";
+    assert_int_equal(fx_scan_entry(nul_in_string, sizeof nul_in_string - 1, &f), -1);
+    assert_int_equal(fx_scan_entry(nul_in_json, sizeof nul_in_json - 1, &f), -1);
+    assert_int_equal(fx_scan_entry("{}}", 2, &f), -1);
+    assert_int_equal(fx_scan_entry("{\"json\":{}}", 10, &f), -1);     /* cut short: line[len] is no terminator */
     int64_t t;
     fx_span frac = { "1.5", 3 }, neg = { "-1", 2 }, big = { "9999999999999999", 16 };
     assert_int_equal(fx_span_ms(frac, 1e15, &t), -1);   /* left to the full reader */
