@@ -35,18 +35,18 @@ uint64_t cl_snowflake(const cJSON *v)
     if (!cJSON_IsString(v) || !v->valuestring[0])
         return 0;
     /* Digits only (no sign, space or "0x" that strtoull would take), and
-     * the value must fit: parsed by hand, it is two per removal.  Up to 19
-     * digits always fit; 20 fit up to UINT64_MAX's own digits. */
+     * the value must fit: parsed by hand in one pass, it is two per
+     * removal.  Up to 19 digits always fit; a 20th only while the result
+     * stays within UINT64_MAX; a 21st never. */
     const char *s = v->valuestring;
-    size_t n = 0;
-    while (n <= 20 && s[n] >= '0' && s[n] <= '9')
-        n++;
-    if (s[n] != '\0' || n > 20 || (n == 20 && strcmp(s, "18446744073709551615") > 0))
-        return 0;
     uint64_t x = 0;
-    for (size_t i = 0; i < n; i++)
-        x = x * 10 + (uint64_t)(s[i] - '0');
-    return x;
+    size_t n = 0;
+    for (unsigned d; (d = (unsigned)(unsigned char)s[n] - '0') <= 9; n++) {
+        if (n >= 19 && (n > 19 || x > UINT64_MAX / 10 || (x == UINT64_MAX / 10 && d > UINT64_MAX % 10)))
+            return 0;
+        x = x * 10 + d;
+    }
+    return s[n] == '\0' ? x : 0;
 }
 
 static uint64_t field_id(const cJSON *obj, const char *name)
