@@ -5,16 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Where guild_id's set waits in the clearing queue; n_closed_sets if not. */
+static size_t closed_index(const store *s, uint64_t guild_id)
+{
+    size_t i = 0;
+    while (i < s->n_closed_sets && s->closed_sets[i] != guild_id)
+        i++;
+    return i;
+}
+
 /* The closed set of guild_id no longer waits for clearing (it is cleared
  * right here, or is being refilled). */
 static void forget_closed(store *s, uint64_t guild_id)
 {
-    for (size_t i = 0; i < s->n_closed_sets; i++)
-        if (s->closed_sets[i] == guild_id) {
-            memmove(&s->closed_sets[i], &s->closed_sets[i + 1], (s->n_closed_sets - i - 1) * sizeof *s->closed_sets);
-            s->n_closed_sets--;
-            return;
-        }
+    size_t i = closed_index(s, guild_id);
+    if (i == s->n_closed_sets)
+        return;
+    memmove(&s->closed_sets[i], &s->closed_sets[i + 1], (s->n_closed_sets - i - 1) * sizeof *s->closed_sets);
+    s->n_closed_sets--;
 }
 
 static dc_err clear_now(store *s, uint64_t guild_id)
@@ -37,9 +45,8 @@ dc_err store_sweep_open(store *s, uint64_t guild_id)
 
 dc_err store_sweep_close(store *s, uint64_t guild_id)
 {
-    for (size_t i = 0; i < s->n_closed_sets; i++)
-        if (s->closed_sets[i] == guild_id)
-            return DC_OK;
+    if (closed_index(s, guild_id) < s->n_closed_sets)
+        return DC_OK;                           /* queued already */
     if (s->n_closed_sets == s->cap_closed_sets) {
         size_t cap = s->cap_closed_sets ? 2 * s->cap_closed_sets : 4;
         uint64_t *grown = realloc(s->closed_sets, cap * sizeof *grown);
