@@ -508,18 +508,21 @@ int daemon_main(const config *cfg, struct oneshot *os)
     d.loop = &d.live_loop;
     d.os = os;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
+    /* Handlers first: a SIGTERM while setup() runs (systemd stopping a unit
+     * that is still starting) is seen by the loop and ends in a clean stop,
+     * not in death by the default action. */
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
     int rc = setup(&d, cfg);
     if (rc != 0) {
         teardown(&d);
         return rc;
     }
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
     signal_ctx = d.lws;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
     LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", cfg->db, cfg->api_base,
           cfg->dry_run ? ", DRY RUN (nothing is deleted)" : "");
     fetch_gateway(&d);
