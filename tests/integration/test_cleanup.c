@@ -83,6 +83,32 @@ static void member_remove_deletes_users_and_xp_in_that_guild(void **state)
     stop_daemon(w);
 }
 
+/* Issue #14 C: a user id above INT64_MAX would wrap to a negative row id
+ * (2^64-1 is -1 as an SQLite INTEGER); such a removal is malformed and
+ * deletes nothing, while the ones around it still act. */
+static void member_remove_of_an_id_beyond_int64_deletes_nothing(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_int_equal(dh_db_exec(w->d.db, "INSERT INTO users (discord_id, guild_id) VALUES (-1, " G1 "), "
+                                         "(-9223372036854775808, " G1 ")"), 0);
+    assert_true(cw_start(w, NULL));
+    static const char *const ids[] = { "18446744073709551615", "9223372036854775808" };
+    char body[256];
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        snprintf(body, sizeof body, "{\"t\":\"GUILD_MEMBER_REMOVE\",\"d\":{\"guild_id\":\"" G1
+                 "\",\"user\":{\"id\":\"%s\"}}}", ids[i]);
+        post(w, "/_control/dispatch", body);
+    }
+    /* a valid removal after them: once it is applied, the two were handled */
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" G1 "/members/2000000000000000001?event=1"));
+    assert_true(cw_wait_users(w, CW_G1, 6, 5000));
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id < 0"), 2);
+    assert_int_equal(cw_audit(w, "member_remove"), 1);
+    assert_true(dh_wait_log(&w->d, "GUILD_MEMBER_REMOVE with a malformed payload skipped", 2, 1000));
+    stop_daemon(w);
+}
+
 static void guild_delete_outage_deletes_nothing(void **state)
 {
     cw_world *w = *state;
@@ -214,6 +240,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(member_remove_deletes_users_and_xp_in_that_guild, setup, teardown),
+        cmocka_unit_test_setup_teardown(member_remove_of_an_id_beyond_int64_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_delete_outage_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_delete_kick_confirmed_over_rest_deletes_the_guild, setup, teardown),
         cmocka_unit_test_setup_teardown(flagless_guild_delete_while_still_member_keeps_rows, setup, teardown),
