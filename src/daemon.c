@@ -83,7 +83,9 @@ static int persist_shard(dc_daemon *d, shard *s)
             return -1;
         snprintf(s->saved_resume, sizeof s->saved_resume, "%s", url ? url : "");
     }
-    if (seq != s->saved_seq) {
+    /* During a RESUME replay the member deletes wait (events.c) until its
+     * end: the seq that covers them waits with them. */
+    if (seq != s->saved_seq && !s->replaying) {
         char buf[32];
         snprintf(buf, sizeof buf, "%" PRId64, seq);
         if (kv_put(d, s->id, "seq", seq >= 0 ? buf : NULL) != 0)

@@ -66,6 +66,7 @@ struct shard {
     void (*kick)(shard *s);
     present_guild *present;
     size_t n_present, cap_present;
+    int replaying;                   /* RESUME sent, RESUMED not yet seen: events are replayed (events.c) */
     int64_t saved_seq;               /* what the database holds */
     char saved_session[128];
     char saved_resume[512];

@@ -21,6 +21,10 @@ static void write_for(dc_daemon *d, turn_write_kind kind, const shard *s, const 
 {
     turn_write w = { .kind = kind, .shard_id = s ? s->id : -1, .guild_id = a->guild_id,
                      .user_id = a->user_id, .reason = a->reason, .at_ms = loop_wall(d->loop) };
+    /* A replayed departure waits for the replay's end: a rejoin replayed
+     * after it cancels it (turn_cancel_member_delete). */
+    if (kind == TW_DELETE_MEMBER && s && s->replaying)
+        w.wait_shard = s->id + 1;
     turn_write_do(d, w);
 }
 
@@ -97,6 +101,7 @@ static void apply(dc_daemon *d, shard *s, const cl_action *a)
         write_for(d, TW_ADOPT_UNASSIGNED, s, a);
         break;
     case CL_MEMBER_PRESENT:
+        turn_cancel_member_delete(d, a->guild_id, a->user_id);
         rc_on_member_add(s, a->guild_id, a->user_id);
         break;
     }
@@ -156,6 +161,21 @@ static void route_to_sweep(shard *s, const char *event, const cJSON *data)
     }
 }
 
+/* The events between RESUME and RESUMED are the ones Discord replays:
+ * their member deletes are netted against the rejoins among them and
+ * written when the replay ends, with the seq that covers them.  A
+ * connection that closes mid-replay ends it too (the session's seq has
+ * moved past those events: they are not replayed again). */
+static void track_replay(shard *s)
+{
+    if (gw_get_state(s->gw) == GW_RESUMING) {
+        s->replaying = 1;
+    } else if (s->replaying) {
+        s->replaying = 0;
+        turn_release_shard(s->d, s->id);
+    }
+}
+
 void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data)
 {
     shard *s = ctx;
@@ -169,6 +189,7 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
      * held, the event's writes queue in the journal (turn.c) and its seq is
      * persisted with them. */
     turn_begin(d);
+    track_replay(s);
     guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
     cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
                       .max_delete_share = d->cfg->max_delete_share };
@@ -198,6 +219,11 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
 
 void ev_on_disconnect(void *ctx, tl_conn *c)
 {
+    shard *s = ctx;
     (void)c;
+    if (s->replaying) {
+        s->replaying = 0;
+        turn_release_shard(s->d, s->id);
+    }
     rc_on_disconnect(ctx);
 }

@@ -107,6 +107,19 @@ static int append(turn_journal *j, const turn_write *w)
     return 0;
 }
 
+/* Run w in the open turn.  A bare write (no SAVEPOINT, daemon.c) that
+ * failed may have left part of itself in the transaction: roll the turn
+ * back and redo it.  1 when the database is held now. */
+static int run_in_turn(dc_daemon *d, turn_write *w)
+{
+    if (run_write(d, w) == DC_OK)
+        return 0;
+    if (turn_fail(d, "write", store_tx_broken(d->st)))
+        return 1;
+    report(d, w);
+    return 0;
+}
+
 void turn_write_do(dc_daemon *d, turn_write w)
 {
     turn_journal *j = &d->journal;
@@ -115,12 +128,56 @@ void turn_write_do(dc_daemon *d, turn_write w)
         LOG_E("cleaner", "out of memory queueing a write for guild %" PRIu64, w.guild_id);
         return;
     }
+    if (w.wait_shard) {
+        j->n_waiting++;              /* runs when the shard's replay ends */
+        return;
+    }
     if (turn_begin(d) != 0)
         return;                      /* held: the retry carries it out */
-    /* A bare write (no SAVEPOINT, daemon.c) that failed may have left part
-     * of itself in the transaction: roll the turn back and redo it. */
-    if (run_write(d, &j->v[j->n - 1]) != DC_OK && !turn_fail(d, "write", store_tx_broken(d->st)))
-        report(d, &w);
+    run_in_turn(d, &j->v[j->n - 1]);
+}
+
+size_t turn_cancel_member_delete(dc_daemon *d, uint64_t guild_id, uint64_t user_id)
+{
+    turn_journal *j = &d->journal;
+    if (!j->held && !j->n_waiting)
+        return 0;                    /* every write of the journal is in the open turn */
+    size_t k = 0, dropped = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        turn_write *w = &j->v[i];
+        if (w->kind == TW_DELETE_MEMBER && w->guild_id == guild_id && w->user_id == user_id &&
+            (j->held || w->wait_shard)) {
+            dropped++;
+            j->n_waiting -= w->wait_shard != 0;
+            continue;
+        }
+        j->v[k++] = *w;
+    }
+    j->n = k;
+    if (dropped)
+        LOG_I("cleaner", "user %" PRIu64 " rejoined guild %" PRIu64 " before their departure was written: "
+              "delete cancelled", user_id, guild_id);
+    return dropped;
+}
+
+void turn_release_shard(dc_daemon *d, int shard_id)
+{
+    turn_journal *j = &d->journal;
+    size_t waiting = 0;
+    for (size_t i = 0; i < j->n; i++)
+        waiting += j->v[i].wait_shard == shard_id + 1;
+    if (!waiting)
+        return;
+    int run = turn_begin(d) == 0;    /* held: the retry runs them with the rest */
+    for (size_t i = 0; i < j->n; i++) {
+        turn_write *w = &j->v[i];
+        if (w->wait_shard != shard_id + 1)
+            continue;
+        w->wait_shard = 0;
+        j->n_waiting--;
+        if (run && run_in_turn(d, w))
+            run = 0;
+    }
 }
 
 int turn_held(const dc_daemon *d)
@@ -215,8 +272,8 @@ static void on_retry(dc_timer *t)
     if (turn_begin(d) != 0)
         return;                      /* refused again: turn_fail re-armed */
     for (size_t i = 0; i < j->n; i++) {
-        if (run_write(d, &j->v[i]) == DC_OK)
-            continue;
+        if (j->v[i].wait_shard || run_write(d, &j->v[i]) == DC_OK)
+            continue;                /* waiting for its shard's replay to end, or done */
         if (turn_fail(d, "write", 0))
             return;
         report(d, &j->v[i]);
@@ -233,7 +290,12 @@ void turn_committed(dc_daemon *d)
               loop_now(d->loop) - j->held_since_ms, j->n);
         j->in_hold = 0;
     }
-    j->n = 0;
+    /* Writes still waiting for a replay to end stay; the rest are in. */
+    size_t k = 0;
+    for (size_t i = 0; j->n_waiting && i < j->n; i++)
+        if (j->v[i].wait_shard)
+            j->v[k++] = j->v[i];
+    j->n = k;
 }
 
 void turn_free(dc_daemon *d)

@@ -176,6 +176,34 @@ static void kicked_while_stopped_is_replayed_on_resume(void **state)
     stop_daemon(w);
 }
 
+/* Issue #14 B (2): while the daemon is stopped a member leaves and rejoins
+ * and the bot writes their row anew; the RESUME replays the REMOVE and the
+ * ADD: netted before anything is committed, the fresh row stays.  Another
+ * departure replayed with them is applied. */
+static void leave_and_rejoin_while_stopped_keeps_the_fresh_row(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_true(cw_start(w, NULL));
+    stop_daemon(w);
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" G1 "/members/2000000000000000003?event=1"));
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds/" G1 "/members",
+                         "{\"event\":true,\"members\":[{\"id\":\"2000000000000000003\"}]}"));
+    assert_int_equal(dh_db_exec(w->d.db, "UPDATE users SET username = 'fresh' WHERE discord_id = "
+                                         "2000000000000000003 AND guild_id = " G1), 0);
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" G1 "/members/2000000000000000004?event=1"));
+    assert_true(cw_start(w, NULL));
+    assert_int_equal(cw_fake_state(w, "identify_count"), 1);   /* resumed: the events were replayed */
+    assert_true(cw_wait_users(w, CW_G1, 4, 5000));
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000003 "
+                                        "AND guild_id = " G1 " AND username = 'fresh'"), 1);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000004 "
+                                        "AND guild_id = " G1), 0);
+    assert_int_equal(cw_audit(w, "member_remove"), 1);
+    assert_true(dh_wait_log(&w->d, "delete cancelled", 1, 1000));
+    stop_daemon(w);
+}
+
 /* Three guilds; the bot is removed from `kicked` of them while stopped and
  * the next start identifies anew. */
 static void restart_identifying(cw_world *w, int kicked, const char *const extra[])
@@ -245,6 +273,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(guild_delete_kick_confirmed_over_rest_deletes_the_guild, setup, teardown),
         cmocka_unit_test_setup_teardown(flagless_guild_delete_while_still_member_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(kicked_while_stopped_is_replayed_on_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(leave_and_rejoin_while_stopped_keeps_the_fresh_row, setup, teardown),
         cmocka_unit_test_setup_teardown(left_while_offline_found_in_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(ready_guard_deletes_nothing_when_too_many_are_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(ready_guard_threshold_follows_max_delete_share, setup, teardown),

@@ -125,9 +125,12 @@ static int64_t rows(const world *w)
     return dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD);
 }
 
+/* Waits for this start's READY: the log keeps the earlier starts' lines, and
+ * a SIGTERM before the new process has its handler kills it (exit 143). */
 static int start_daemon(world *w)
 {
-    return dh_start(&w->d, w->fake.port, NULL, NULL) == 0 && dh_wait_log(&w->d, "READY", 1, 10000);
+    int before = dh_log_count(&w->d, "READY");
+    return dh_start(&w->d, w->fake.port, NULL, NULL) == 0 && dh_wait_log(&w->d, "READY", before + 1, 10000);
 }
 
 static void remove_member(world *w, int i)
@@ -214,6 +217,38 @@ static void bot_holds_write_lock(void **state)
     assert_int_equal(rows(w), MEMBERS - 5);
     /* the seq moved with the deletes: a restart has nothing left to redo */
     assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 5);
+    assert_no_token(w);
+}
+
+/* Issue #14 B (1): the bot holds the write lock while member 0 leaves and
+ * rejoins and writes their row anew; when the lock goes, the queued delete
+ * must not remove that fresh row.  Member 1's departure, queued with it, is
+ * applied. */
+static void rejoin_while_locked_keeps_the_fresh_row(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_guild_state", 1, 5000));
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(w->d.db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    remove_member(w, 0);
+    assert_true(dh_wait_log(&w->d, "database busy", 1, 5000));
+    char body[160];
+    snprintf(body, sizeof body, "{\"event\":true,\"members\":[{\"id\":\"%llu\"}]}", (unsigned long long)FIRST);
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds/" GUILD "/members", body));
+    assert_true(dh_wait_log(&w->d, "delete cancelled", 1, 5000));
+    assert_int_equal(sqlite3_exec(h, "UPDATE users SET username = 'fresh' WHERE discord_id = 2000000000000000000",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    remove_member(w, 1);
+    assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, MEMBERS - 1, 10000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000000 "
+                                        "AND username = 'fresh'"), 1);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000001"), 0);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 1);
     assert_no_token(w);
 }
 
@@ -394,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(oversized_frame_reconnects, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(bot_holds_write_lock, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(rejoin_while_locked_keeps_the_fresh_row, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(write_failing_half_way_is_redone, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(disk_full_pauses_deletes, setup_small_fs_world, teardown_world),
         cmocka_unit_test_setup_teardown(sigkill_during_bursts, setup_world, teardown_world),
