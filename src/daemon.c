@@ -33,6 +33,7 @@
 #include "store.h"
 #include "transport_lws.h"
 #include "turn_cap.h"
+#include "guild_delete.h"
 #include "wsctx.h"
 
 static volatile sig_atomic_t got_term, got_hup;
@@ -301,6 +302,7 @@ static void on_gateway_bot(void *ctx, const rest_response *r)
                 return;
             }
             rc_start(d);
+            gd_resume(d);                /* guild deletes a previous run left half-done */
             return;
         }
         if (p == -2) {
@@ -421,6 +423,7 @@ void daemon_free_core(dc_daemon *d)
         loop_cancel(d->loop, &d->stop_timer);
         loop_cancel(d->loop, &d->reconcile_timer);
         loop_cancel(d->loop, &d->sweep_clear_timer);
+        gd_stop(d);
     }
     checkpoint_cancel(d);
     turn_free(d);

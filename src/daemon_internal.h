@@ -86,6 +86,7 @@ struct dc_daemon {
     dc_timer flush_timer, start_timer, housekeeping_timer, stop_timer, reconcile_timer;
     dc_timer checkpoint_timer;       /* checkpoint.c */
     dc_timer sweep_clear_timer;      /* reconcile.c: finished sweeps' member sets */
+    dc_timer guild_delete_timer;     /* guild_delete.c: a left guild's rows, a slice per turn */
     int flush_armed;
     int turn_events;                 /* dispatches in the open turn (turn_cap.c) */
     int turn_max_events;             /* commit after this many; 0 = TURN_MAX_EVENTS */

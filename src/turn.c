@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon_internal.h"
+#include "guild_delete.h"
 #include "log.h"
 #include "removal_log.h"
 
@@ -39,21 +40,31 @@ static dc_err delete_member(dc_daemon *d, turn_write *w)
     return DC_OK;
 }
 
+/* A guild's rows go a slice per turn (guild_delete.c); here the job is
+ * recorded.  A dry run only counts them, in one statement that deletes nothing. */
 static dc_err delete_guild(dc_daemon *d, turn_write *w)
 {
     int64_t rows = 0;
-    dc_err e = store_delete_guild(d->st, w->guild_id, w->reason, d->cfg->dry_run, w->at_ms, &rows);
-    if (e == DC_OK && !d->cfg->dry_run)
-        e = store_guild_forget(d->st, w->guild_id);
-    if (e != DC_OK)
-        return e;
-    if (!d->cfg->dry_run) {
-        count_removed(d, w->reason, rows);
+    if (!d->cfg->dry_run)
+        return gd_begin(d, w->guild_id, w->reason, w->at_ms);
+    dc_err e = store_delete_guild(d->st, w->guild_id, w->reason, 1, w->at_ms, &rows);
+    if (e == DC_OK)
+        LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) would be deleted (dry run)",
+              audit_reason_name(w->reason), w->guild_id, rows);
+    return e;
+}
+
+/* The guild is available: a delete of its rows still running stops there. */
+static dc_err guild_back(dc_daemon *d, turn_write *w)
+{
+    int64_t rows = 0;
+    dc_err e = gd_guild_back(d, w->guild_id, &rows);
+    if (e == DC_OK && rows) {
+        count_removed(d, AUDIT_GUILD_DELETE, rows);
         w->rows_counted = rows;
+        w->reason = AUDIT_GUILD_DELETE;      /* what uncount takes back on a rollback */
     }
-    LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) %s", audit_reason_name(w->reason),
-          w->guild_id, rows, d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
-    return DC_OK;
+    return e;
 }
 
 static dc_err run_write(dc_daemon *d, turn_write *w)
@@ -67,12 +78,14 @@ static dc_err run_write(dc_daemon *d, turn_write *w)
         return delete_guild(d, w);
     case TW_GUILD_SEEN:
         e = store_guild_seen(d->st, w->guild_id, w->shard_id, w->at_ms);
-        return e == DC_OK ? store_guild_set_unavailable(d->st, w->guild_id, 0) : e;
+        e = e == DC_OK ? store_guild_set_unavailable(d->st, w->guild_id, 0) : e;
+        return e == DC_OK ? guild_back(d, w) : e;
     case TW_GUILD_UNAVAILABLE:
         return store_guild_set_unavailable(d->st, w->guild_id, 1);
     case TW_MARK_RECONCILE:
         e = store_guild_seen(d->st, w->guild_id, w->shard_id, w->at_ms);
-        return e == DC_OK ? store_guild_set_needs_reconcile(d->st, w->guild_id, 1) : e;
+        e = e == DC_OK ? store_guild_set_needs_reconcile(d->st, w->guild_id, 1) : e;
+        return e == DC_OK ? guild_back(d, w) : e;
     case TW_NEEDS_RECONCILE:
         return store_guild_set_needs_reconcile(d->st, w->guild_id, 1);
     case TW_ADOPT_UNASSIGNED:

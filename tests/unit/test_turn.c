@@ -1,8 +1,11 @@
-/* test_turn.c - the turn journal (turn.c) on a real SQLite file and the
- * virtual loop: a departure that is not committed yet is cancelled by the
- * member's rejoin, both while the database is held by the bot and while a
- * RESUME replay is in progress; the persisted seq waits with the replay's
- * writes; a delete already in the open turn is not cancelled. */
+/* test_turn.c - the turn journal (turn.c) and the guild delete jobs
+ * (guild_delete.c) on a real SQLite file and the virtual loop: a departure
+ * that is not committed yet is cancelled by the member's rejoin, both while
+ * the database is held by the bot and while a RESUME replay is in progress;
+ * the persisted seq waits with the replay's writes; a delete already in the
+ * open turn is not cancelled.  A guild's rows go a slice per turn, with one
+ * audit row at the end, across a crash mid-way, and a guild that is back
+ * stops its job. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +14,7 @@
 
 #include "config.h"
 #include "daemon_internal.h"
+#include "guild_delete.h"
 #include "loop_virtual.h"
 #include "store_fixture.h"
 
@@ -22,6 +26,7 @@ typedef struct {
     config cfg;
     dc_loop loop;
     dc_daemon d;
+    int running;                     /* start()ed and not stop()ped */
 } world;
 
 static void no_rest(void *ctx, const char *method, const char *path, const char *json_body, long *status,
@@ -30,6 +35,31 @@ static void no_rest(void *ctx, const char *method, const char *path, const char 
     (void)ctx, (void)method, (void)path, (void)json_body;
     *status = 500;
     *body = NULL;
+}
+
+/* The daemon's core on w's database: store, one shard, session at seq 7. */
+static void start(world *w)
+{
+    assert_int_equal(loop_virtual_init(&w->loop, 1000, 1795780800000, no_rest, NULL), DC_OK);
+    daemon_init(&w->d, &w->cfg, &w->loop);
+    assert_int_equal(daemon_open_store(&w->d), 0);
+    w->d.n_shards = w->d.shard_count = 1;
+    snprintf(w->d.gateway_url, sizeof w->d.gateway_url, "wss://gateway.discord.gg");
+    assert_int_equal(daemon_shard_init(&w->d, &w->d.shards[0], 0, 1), 0);
+    w->d.shards[0].saved_seq = -1;
+    gw_restore(w->d.shards[0].gw, "session", 7, NULL);
+    w->running = 1;
+}
+
+/* As a process that ends: what is not committed is gone. */
+static void stop(world *w)
+{
+    if (!w->running)
+        return;
+    w->running = 0;
+    turn_free(&w->d);
+    daemon_free_core(&w->d);
+    loop_virtual_free(&w->loop);
 }
 
 static int setup(void **state)
@@ -45,14 +75,7 @@ static int setup(void **state)
     assert_int_equal(config_defaults(&w->cfg), DC_OK);
     w->cfg.db = w->dir.db;
     w->cfg.token = "test-token";
-    assert_int_equal(loop_virtual_init(&w->loop, 1000, 1795780800000, no_rest, NULL), DC_OK);
-    daemon_init(&w->d, &w->cfg, &w->loop);
-    assert_int_equal(daemon_open_store(&w->d), 0);
-    w->d.n_shards = w->d.shard_count = 1;
-    snprintf(w->d.gateway_url, sizeof w->d.gateway_url, "wss://gateway.discord.gg");
-    assert_int_equal(daemon_shard_init(&w->d, &w->d.shards[0], 0, 1), 0);
-    w->d.shards[0].saved_seq = -1;
-    gw_restore(w->d.shards[0].gw, "session", 7, NULL);
+    start(w);
     *state = w;
     return 0;
 }
@@ -60,9 +83,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     world *w = *state;
-    turn_free(&w->d);
-    daemon_free_core(&w->d);
-    loop_virtual_free(&w->loop);
+    stop(w);
     w->cfg.db = NULL;
     w->cfg.token = NULL;
     config_free(&w->cfg);
@@ -182,6 +203,118 @@ static void delete_in_the_open_turn_stays(void **state)
     assert_int_equal(audits(w), 1);
 }
 
+/* ---- guild delete jobs (issue #14 item 8) ---------------------------------- */
+
+#define BIG_G UINT64_C(1000000000000000009)
+#define BIG_ROWS (4 * GD_SLICE_ROWS + GD_SLICE_ROWS / 2)   /* five slices, the last short */
+
+/* Users 3000000000000000000 + k, k = 1 .. BIG_ROWS, in BIG_G. */
+static void fill_big_guild(world *w)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql, "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < %d) "
+             "INSERT INTO users SELECT 3000000000000000000 + k, 1000000000000000009, 'big' FROM n", BIG_ROWS);
+    assert_int_equal(fx_exec_at(w->dir.db, sql), SQLITE_OK);
+}
+
+static void guild_removed(world *w)
+{
+    turn_write_do(&w->d, (turn_write){ .kind = TW_DELETE_GUILD, .guild_id = BIG_G, .reason = AUDIT_GUILD_DELETE,
+                                       .at_ms = 1795780801234 });
+}
+
+static long long big_rows(world *w)
+{
+    return fx_int_at(w->dir.db, "SELECT COUNT(*) FROM users WHERE guild_id = 1000000000000000009");
+}
+
+static long long big_job(world *w)
+{
+    return fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_session_state "
+                                "WHERE key = 'guild_delete.1000000000000000009'");
+}
+
+static long long big_audits(world *w, long long rows)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM cleaner_audit WHERE guild_id = 1000000000000000009 AND "
+             "reason = 'guild_delete' AND discord_id IS NULL AND at_ms = 1795780801234 AND rows = %lld", rows);
+    return fx_int_at(w->dir.db, sql);
+}
+
+/* The turn that learns of the removal records the job and deletes nothing;
+ * the slices follow, one commit each; one audit row at the end. */
+static void guild_rows_go_a_slice_per_turn(void **state)
+{
+    world *w = *state;
+    fill_big_guild(w);
+    assert_int_equal(fx_exec_at(w->dir.db, "INSERT INTO cleaner_guild_state (guild_id) VALUES "
+                                           "(1000000000000000009)"), SQLITE_OK);
+    guild_removed(w);
+    daemon_flush(&w->d);
+    assert_int_equal(big_rows(w), BIG_ROWS);
+    assert_int_equal(big_job(w), 1);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop));     /* the slices, each armed by the last */
+    assert_int_equal(big_rows(w), 0);
+    assert_int_equal(big_job(w), 0);
+    assert_int_equal(big_audits(w, BIG_ROWS), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_audit"), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_guild_state "
+                                          "WHERE guild_id = 1000000000000000009"), 0);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM users"), 3);   /* the other guild's */
+    assert_int_equal(w->d.removed[AUDIT_GUILD_DELETE], BIG_ROWS);
+}
+
+/* A slice fails mid-way (the bot's trigger refuses one row of the second
+ * slice) and the process ends: the first slice and its progress are
+ * committed, nothing else.  The next run continues the job and writes the
+ * one audit row with every row the job deleted. */
+static void crash_mid_way_is_finished_by_the_next_run(void **state)
+{
+    world *w = *state;
+    fill_big_guild(w);
+    char sql[300];
+    snprintf(sql, sizeof sql, "CREATE TRIGGER keep BEFORE DELETE ON users WHEN OLD.discord_id = "
+             "3000000000000000000 + %d BEGIN SELECT RAISE(ABORT, 'kept for now'); END", GD_SLICE_ROWS + 1);
+    assert_int_equal(fx_exec_at(w->dir.db, sql), SQLITE_OK);
+    guild_removed(w);
+    daemon_flush(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
+    stop(w);
+    assert_int_equal(big_rows(w), BIG_ROWS - GD_SLICE_ROWS);
+    snprintf(sql, sizeof sql, "SELECT value = '1 1795780801234 %d' FROM cleaner_session_state "
+             "WHERE key = 'guild_delete.1000000000000000009'", GD_SLICE_ROWS);
+    assert_int_equal(fx_int_at(w->dir.db, sql), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_audit"), 0);
+    assert_int_equal(fx_exec_at(w->dir.db, "DROP TRIGGER keep"), SQLITE_OK);
+    start(w);
+    gd_resume(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
+    assert_int_equal(big_rows(w), 0);
+    assert_int_equal(big_job(w), 0);
+    assert_int_equal(big_audits(w, BIG_ROWS), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_audit"), 1);
+}
+
+/* The guild is available again before its job ends: the job stops, its audit
+ * row counts what went, the rest stays and the guild is marked for a sweep. */
+static void guild_back_stops_its_job(void **state)
+{
+    world *w = *state;
+    fill_big_guild(w);
+    assert_int_equal(fx_exec_at(w->dir.db, "INSERT INTO cleaner_session_state VALUES "
+                                           "('guild_delete.1000000000000000009', '1 1795780801234 20000')"),
+                     SQLITE_OK);
+    turn_write_do(&w->d, (turn_write){ .kind = TW_GUILD_SEEN, .guild_id = BIG_G, .at_ms = 1 });
+    daemon_flush(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
+    assert_int_equal(big_rows(w), BIG_ROWS);
+    assert_int_equal(big_job(w), 0);
+    assert_int_equal(big_audits(w, 20000), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT needs_reconcile FROM cleaner_guild_state "
+                                          "WHERE guild_id = 1000000000000000009"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +322,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(replayed_departures_wait_and_net_against_rejoins, setup, teardown),
         cmocka_unit_test_setup_teardown(replay_ending_while_held_runs_with_the_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_in_the_open_turn_stays, setup, teardown),
+        cmocka_unit_test_setup_teardown(guild_rows_go_a_slice_per_turn, setup, teardown),
+        cmocka_unit_test_setup_teardown(crash_mid_way_is_finished_by_the_next_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(guild_back_stops_its_job, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
