@@ -133,6 +133,8 @@ static int run_in_turn(dc_daemon *d, turn_write *w)
     return 0;
 }
 
+static void bound(dc_daemon *d);
+
 void turn_write_do(dc_daemon *d, turn_write w)
 {
     turn_journal *j = &d->journal;
@@ -141,13 +143,11 @@ void turn_write_do(dc_daemon *d, turn_write w)
         LOG_E("cleaner", "out of memory queueing a write for guild %" PRIu64, w.guild_id);
         return;
     }
-    if (w.wait_shard) {
+    if (w.wait_shard)
         j->n_waiting++;              /* runs when the shard's replay ends */
-        return;
-    }
-    if (turn_begin(d) != 0)
-        return;                      /* held: the retry carries it out */
-    run_in_turn(d, &j->v[j->n - 1]);
+    else if (turn_begin(d) == 0)     /* held: the retry carries it out */
+        run_in_turn(d, &j->v[j->n - 1]);
+    bound(d);
 }
 
 size_t turn_cancel_member_delete(dc_daemon *d, uint64_t guild_id, uint64_t user_id)
@@ -173,23 +173,54 @@ size_t turn_cancel_member_delete(dc_daemon *d, uint64_t guild_id, uint64_t user_
     return dropped;
 }
 
-void turn_release_shard(dc_daemon *d, int shard_id)
+/* Run the waiting writes of shard `which - 1` (which 0: of every shard). */
+static void release(dc_daemon *d, int which)
 {
     turn_journal *j = &d->journal;
     size_t waiting = 0;
     for (size_t i = 0; i < j->n; i++)
-        waiting += j->v[i].wait_shard == shard_id + 1;
+        waiting += j->v[i].wait_shard && (!which || j->v[i].wait_shard == which);
     if (!waiting)
         return;
     int run = turn_begin(d) == 0;    /* held: the retry runs them with the rest */
     for (size_t i = 0; i < j->n; i++) {
         turn_write *w = &j->v[i];
-        if (w->wait_shard != shard_id + 1)
+        if (!w->wait_shard || (which && w->wait_shard != which))
             continue;
         w->wait_shard = 0;
         j->n_waiting--;
         if (run && run_in_turn(d, w))
             run = 0;
+    }
+}
+
+void turn_release_shard(dc_daemon *d, int shard_id)
+{
+    release(d, shard_id + 1);
+}
+
+static void set_reading(dc_daemon *d, int paused)
+{
+    d->journal.paused = paused;
+    for (int i = 0; i < d->n_shards; i++)
+        tl_conn_pause_rx(d->shards[i].conn, paused);
+}
+
+/* At journal_max_writes: a replay's waiting writes run now (their netting
+ * ends there), and while the database is held the gateway is not read
+ * until it takes the journal (turn_committed).  Never a write dropped. */
+static void bound(dc_daemon *d)
+{
+    turn_journal *j = &d->journal;
+    if (j->n < (size_t)d->cfg->journal_max_writes)
+        return;
+    if (j->n_waiting && !j->held)
+        release(d, 0);
+    if (j->held && !j->paused) {
+        LOG_W("store", "%zu write(s) wait for the database (journal_max_writes %d): the gateway is not read "
+              "until the database is free; Discord keeps the events, nothing is dropped", j->n,
+              d->cfg->journal_max_writes);
+        set_reading(d, 1);
     }
 }
 
@@ -309,6 +340,10 @@ void turn_committed(dc_daemon *d)
         if (j->v[i].wait_shard)
             j->v[k++] = j->v[i];
     j->n = k;
+    if (j->paused) {
+        LOG_I("store", "the database took the queued writes: reading the gateway again");
+        set_reading(d, 0);
+    }
 }
 
 void turn_free(dc_daemon *d)

@@ -10,7 +10,14 @@
  * the short busy_timeout for the lock, so heartbeats stay on time; nothing
  * is lost, because the persisted seq only ever moves together with the
  * writes of the events it covers.  Sweeps never queue: a sweep whose
- * writes were refused is aborted (nothing deleted) and tried again later. */
+ * writes were refused is aborted (nothing deleted) and tried again later.
+ *
+ * The journal is bounded by journal_max_writes: when a hold lasts that
+ * long, the shards' sockets are no longer read (Discord keeps the events;
+ * the persisted seq has not moved past them) until the database takes the
+ * journal; nothing is dropped.  A connection that the pause outlasts
+ * (heartbeat ACKs unread) reconnects and resumes, and a session that can no
+ * longer resume identifies anew and gets a sweep. */
 #ifndef DC_TURN_H
 #define DC_TURN_H
 
@@ -51,6 +58,7 @@ typedef struct {
     int64_t backoff_ms;
     int warned;                      /* the long-wait error was logged for this hold */
     size_t n_waiting;                /* writes with wait_shard set */
+    int paused;                      /* the gateway is not read: the journal is full (turn.c) */
     dc_timer retry_timer;
 } turn_journal;
 

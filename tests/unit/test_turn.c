@@ -15,6 +15,7 @@
 #include "config.h"
 #include "daemon_internal.h"
 #include "guild_delete.h"
+#include "log.h"
 #include "loop_virtual.h"
 #include "store_fixture.h"
 
@@ -203,6 +204,60 @@ static void delete_in_the_open_turn_stays(void **state)
     assert_int_equal(audits(w), 1);
 }
 
+/* ---- the journal's bound (issue #14 item 9) -------------------------------- */
+
+/* While the bot holds the database, the journal fills to journal_max_writes:
+ * reading stops there, nothing is dropped, and reading resumes once the
+ * database took the writes. */
+static void full_journal_stops_reading_and_drops_nothing(void **state)
+{
+    world *w = *state;
+    w->cfg.journal_max_writes = 16;
+    sqlite3 *bot = fx_open(w->dir.db);
+    assert_int_equal(fx_exec(bot, "BEGIN IMMEDIATE"), SQLITE_OK);
+    for (uint64_t k = 1; k <= 15; k++)
+        depart(w, U(k), 0);
+    assert_false(w->d.journal.paused);
+    depart(w, U(16), 0);
+    assert_true(w->d.journal.paused);
+    depart(w, U(17), 0);                           /* already read: kept as well */
+    assert_int_equal(w->d.journal.n, 17);
+    assert_int_equal(fx_exec(bot, "COMMIT"), SQLITE_OK);
+    sqlite3_close(bot);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 5000);
+    assert_false(w->d.journal.paused);
+    assert_int_equal(w->d.journal.n, 0);
+    assert_int_equal(audits(w), 17);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM users"), 0);
+}
+
+/* A replay longer than the journal: its waiting writes run at the bound
+ * (netting ends there), reading goes on (the database is free). */
+static void long_replay_releases_its_writes_at_the_bound(void **state)
+{
+    world *w = *state;
+    w->cfg.journal_max_writes = 16;
+    w->d.shards[0].replaying = 1;
+    for (uint64_t k = 1; k <= 16; k++)
+        depart(w, U(k), 1);
+    assert_int_equal(w->d.journal.n_waiting, 0);
+    assert_false(w->d.journal.paused);
+    depart(w, U(17), 1);                           /* the bound still holds: runs at once */
+    assert_int_equal(w->d.journal.n_waiting, 0);
+    daemon_flush(&w->d);
+    assert_int_equal(w->d.journal.n, 0);
+    assert_int_equal(audits(w), 17);
+    assert_int_equal(saved_seq(w), -1);            /* still replaying: the seq waits */
+    depart(w, U(18), 1);                           /* room again: netting goes on */
+    assert_int_equal(w->d.journal.n_waiting, 1);
+    assert_int_equal(turn_cancel_member_delete(&w->d, G, U(18)), 1);
+    w->d.shards[0].replaying = 0;
+    turn_release_shard(&w->d, 0);
+    daemon_flush(&w->d);
+    assert_int_equal(audits(w), 17);
+    assert_int_equal(saved_seq(w), 7);
+}
+
 /* ---- guild delete jobs (issue #14 item 8) ---------------------------------- */
 
 #define BIG_G UINT64_C(1000000000000000009)
@@ -317,11 +372,14 @@ static void guild_back_stops_its_job(void **state)
 
 int main(void)
 {
+    log_set_level(DCL_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(rejoin_while_held_cancels_the_queued_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(replayed_departures_wait_and_net_against_rejoins, setup, teardown),
         cmocka_unit_test_setup_teardown(replay_ending_while_held_runs_with_the_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_in_the_open_turn_stays, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_journal_stops_reading_and_drops_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(long_replay_releases_its_writes_at_the_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_rows_go_a_slice_per_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_mid_way_is_finished_by_the_next_run, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_back_stops_its_job, setup, teardown),
