@@ -426,6 +426,7 @@ void daemon_free_core(dc_daemon *d)
         gd_stop(d);
     }
     checkpoint_cancel(d);
+    ev_free(d);
     turn_free(d);
     free(d->requests);
     /* Contexts of REST requests still in flight: the client is freed
@@ -500,6 +501,7 @@ void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop)
     d->cfg = cfg;
     d->loop = loop;
     pending_init(&d->pending);
+    pending_init(&d->confirm_waiting);
     d->started_wall_ms = loop_wall(loop);
 }
 

@@ -103,6 +103,7 @@ struct dc_daemon {
     struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
+    dc_pending confirm_waiting;      /* events.c: guild confirmations waiting for their retry timer */
     struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
     dc_timer removal_timer;          /* removal_log.c: periodic summary of member deletes */
     int removal_timer_armed;
@@ -129,6 +130,7 @@ void count_removed(dc_daemon *d, audit_reason why, int64_t rows);
 /* events.c */
 void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data);
 void ev_on_disconnect(void *ctx, tl_conn *c);
+void ev_free(dc_daemon *d);          /* confirmations waiting for a retry: cancelled, freed */
 
 /* reconcile.c */
 int rc_init(dc_daemon *d, shard *s);

@@ -146,6 +146,26 @@ static void guild_delete_kick_confirmed_over_rest_deletes_the_guild(void **state
     stop_daemon(w);
 }
 
+/* Issue #14 item 10: the confirmation answers 503 until the REST client
+ * gives up (its own 5 retries), then 404/10004: the daemon asks again on a
+ * backoff timer and deletes, without waiting for a new session. */
+static void failed_confirmation_is_retried_on_a_timer(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_true(cw_start(w, NULL));
+    post(w, "/_control/fail", "{\"route\":\"/api/v10/guilds/" G1 "\",\"count\":6,\"status\":503}");
+    post(w, "/_control/guilds/" G1 "/remove_bot", "{\"unavailable\":false}");
+    assert_true(dh_wait_log(&w->d, "asking REST again", 1, 30000));
+    assert_int_equal(cw_users(w, CW_G1), 5);                  /* nothing on a failed confirmation */
+    assert_true(cw_wait_users(w, CW_G1, 0, 10000));
+    assert_int_equal(cw_requests(w, "GET", "/api/v10/guilds/" G1), 7);
+    assert_int_equal(cw_audit(w, "guild_delete"), 1);
+    assert_int_equal(cw_users(w, CW_G2), 5);
+    assert_int_equal(cw_fake_state(w, "identify_count"), 1);   /* no new session was needed */
+    stop_daemon(w);
+}
+
 static void flagless_guild_delete_while_still_member_keeps_rows(void **state)
 {
     cw_world *w = *state;
@@ -271,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(member_remove_of_an_id_beyond_int64_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_delete_outage_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_delete_kick_confirmed_over_rest_deletes_the_guild, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_confirmation_is_retried_on_a_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(flagless_guild_delete_while_still_member_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(kicked_while_stopped_is_replayed_on_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(leave_and_rejoin_while_stopped_keeps_the_fresh_row, setup, teardown),
