@@ -103,6 +103,8 @@ dc_err gd_guild_back(dc_daemon *d, uint64_t guild_id, int64_t *rows)
 {
     gd_job j;
     *rows = 0;
+    if (d->cfg->dry_run)
+        return DC_OK;                /* a dry run writes nothing, jobs included */
     int have = get_job(d, guild_id, &j);
     if (have <= 0)
         return have < 0 ? DC_ERR_DB : DC_OK;
@@ -180,11 +182,16 @@ static void on_slice(dc_timer *t)
 void gd_resume(dc_daemon *d)
 {
     gd_job j = { 0 };
-    if (d->st && store_each_kv(d->st, first_job_cb, &j) == DC_OK && j.guild) {
-        LOG_I("cleaner", "guild %" PRIu64 ": continuing the delete of its rows (%" PRId64 " deleted so far)", j.guild,
-              j.rows);
-        arm(d, 0);
+    if (!d->st || store_each_kv(d->st, first_job_cb, &j) != DC_OK || !j.guild)
+        return;
+    if (d->cfg->dry_run) {           /* a real run decided it; a dry run deletes nothing */
+        LOG_W("cleaner", "guild %" PRIu64 ": the delete of its rows a previous run began (%" PRId64 " deleted "
+              "so far) waits for a run without dry_run", j.guild, j.rows);
+        return;
     }
+    LOG_I("cleaner", "guild %" PRIu64 ": continuing the delete of its rows (%" PRId64 " deleted so far)", j.guild,
+          j.rows);
+    arm(d, 0);
 }
 
 void gd_stop(dc_daemon *d)

@@ -370,6 +370,24 @@ static void guild_back_stops_its_job(void **state)
                                           "WHERE guild_id = 1000000000000000009"), 1);
 }
 
+/* A dry run neither continues a job a real run began nor ends it. */
+static void dry_run_leaves_a_job_alone(void **state)
+{
+    world *w = *state;
+    fill_big_guild(w);
+    assert_int_equal(fx_exec_at(w->dir.db, "INSERT INTO cleaner_session_state VALUES "
+                                           "('guild_delete.1000000000000000009', '1 1795780801234 20000')"),
+                     SQLITE_OK);
+    w->cfg.dry_run = 1;
+    gd_resume(&w->d);
+    turn_write_do(&w->d, (turn_write){ .kind = TW_GUILD_SEEN, .guild_id = BIG_G, .at_ms = 1 });
+    daemon_flush(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
+    assert_int_equal(big_rows(w), BIG_ROWS);
+    assert_int_equal(big_job(w), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_audit"), 0);
+}
+
 int main(void)
 {
     log_set_level(DCL_WARN);
@@ -383,6 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(guild_rows_go_a_slice_per_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_mid_way_is_finished_by_the_next_run, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_back_stops_its_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(dry_run_leaves_a_job_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
