@@ -74,8 +74,10 @@ static int setup(void **state)
                                            "(2000000000000000002, 1000000000000000001, 'b'),"
                                            "(2000000000000000003, 1000000000000000001, 'c')"), SQLITE_OK);
     assert_int_equal(config_defaults(&w->cfg), DC_OK);
-    w->cfg.db = w->dir.db;
-    w->cfg.token = "test-token";
+    free(w->cfg.db);                 /* the defaults are the config's own copies */
+    free(w->cfg.token);
+    w->cfg.db = strdup(w->dir.db);
+    w->cfg.token = strdup("test-token");
     start(w);
     *state = w;
     return 0;
@@ -85,8 +87,6 @@ static int teardown(void **state)
 {
     world *w = *state;
     stop(w);
-    w->cfg.db = NULL;
-    w->cfg.token = NULL;
     config_free(&w->cfg);
     fx_rmdir(&w->dir);
     free(w);
