@@ -35,14 +35,16 @@ uint64_t cl_snowflake(const cJSON *v)
     if (!cJSON_IsString(v) || !v->valuestring[0])
         return 0;
     /* Digits only (no sign, space or "0x" that strtoull would take), and
-     * the value must fit: parsed by hand in one pass, it is two per
-     * removal.  Up to 19 digits always fit; a 20th only while the result
-     * stays within UINT64_MAX; a 21st never. */
+     * the value must fit a signed 64-bit integer: the store keeps ids as
+     * SQLite INTEGERs, where 2^64-1 would wrap to -1 and name another row.
+     * Parsed by hand in one pass, it is two per removal.  Up to 18 digits
+     * always fit; a 19th or 20th (leading zeros) only while the result stays
+     * within INT64_MAX; a 21st never. */
     const char *s = v->valuestring;
     uint64_t x = 0;
     size_t n = 0;
     for (unsigned d; (d = (unsigned)(unsigned char)s[n] - '0') <= 9; n++) {
-        if (n >= 19 && (n > 19 || x > UINT64_MAX / 10 || (x == UINT64_MAX / 10 && d > UINT64_MAX % 10)))
+        if (n >= 18 && (n > 19 || x > INT64_MAX / 10 || (x == INT64_MAX / 10 && d > INT64_MAX % 10)))
             return 0;
         x = x * 10 + d;
     }

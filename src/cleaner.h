@@ -59,7 +59,8 @@ typedef struct {
 } cl_context;
 
 /* Parse a snowflake from a JSON string (or a JSON integer, as not_found may
- * carry).  0 when absent or invalid. */
+ * carry).  0 when absent or invalid, and for values above INT64_MAX (the
+ * store's integer type): those are malformed, never wrapped. */
 uint64_t cl_snowflake(const cJSON *v);
 
 /* Decide what one dispatch means.  `event` is the dispatch name, d its data

@@ -112,7 +112,8 @@ static int parse_real(const char *s, double *out)
     return *end == '\0' && errno == 0 && isfinite(*out);
 }
 
-/* Discord snowflake: digits only, fits 64 bits, non-zero. */
+/* Discord snowflake: digits only, non-zero, fits a signed 64-bit integer
+ * (the store's INTEGER; a larger id would wrap to a negative one). */
 static int parse_snowflake(const char *s, size_t len, uint64_t *out)
 {
     char buf[24];
@@ -125,7 +126,7 @@ static int parse_snowflake(const char *s, size_t len, uint64_t *out)
     buf[len] = '\0';
     errno = 0;
     unsigned long long v = strtoull(buf, NULL, 10);
-    if (errno != 0 || v == 0)
+    if (errno != 0 || v == 0 || v > INT64_MAX)
         return 0;
     *out = (uint64_t)v;
     return 1;

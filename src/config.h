@@ -59,6 +59,7 @@ typedef struct {
     uint64_t owner_ids[CONFIG_MAX_OWNER_IDS];
     size_t n_owner_ids;
     size_t max_message_bytes; /* inflated message cap, 64 MiB */
+    int journal_max_writes;   /* turn journal bound while the database is held (turn.c), 100000 */
 } config;
 
 /* Fill cfg with defaults (allocates default strings). */

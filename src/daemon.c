@@ -33,6 +33,7 @@
 #include "store.h"
 #include "transport_lws.h"
 #include "turn_cap.h"
+#include "guild_delete.h"
 #include "wsctx.h"
 
 static volatile sig_atomic_t got_term, got_hup;
@@ -83,7 +84,9 @@ static int persist_shard(dc_daemon *d, shard *s)
             return -1;
         snprintf(s->saved_resume, sizeof s->saved_resume, "%s", url ? url : "");
     }
-    if (seq != s->saved_seq) {
+    /* During a RESUME replay the member deletes wait (events.c) until its
+     * end: the seq that covers them waits with them. */
+    if (seq != s->saved_seq && !s->replaying) {
         char buf[32];
         snprintf(buf, sizeof buf, "%" PRId64, seq);
         if (kv_put(d, s->id, "seq", seq >= 0 ? buf : NULL) != 0)
@@ -299,6 +302,7 @@ static void on_gateway_bot(void *ctx, const rest_response *r)
                 return;
             }
             rc_start(d);
+            gd_resume(d);                /* guild deletes a previous run left half-done */
             return;
         }
         if (p == -2) {
@@ -419,8 +423,10 @@ void daemon_free_core(dc_daemon *d)
         loop_cancel(d->loop, &d->stop_timer);
         loop_cancel(d->loop, &d->reconcile_timer);
         loop_cancel(d->loop, &d->sweep_clear_timer);
+        gd_stop(d);
     }
     checkpoint_cancel(d);
+    ev_free(d);
     turn_free(d);
     free(d->requests);
     /* Contexts of REST requests still in flight: the client is freed
@@ -495,6 +501,7 @@ void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop)
     d->cfg = cfg;
     d->loop = loop;
     pending_init(&d->pending);
+    pending_init(&d->confirm_waiting);
     d->started_wall_ms = loop_wall(loop);
 }
 

@@ -66,6 +66,7 @@ struct shard {
     void (*kick)(shard *s);
     present_guild *present;
     size_t n_present, cap_present;
+    int replaying;                   /* RESUME sent, RESUMED not yet seen: events are replayed (events.c) */
     int64_t saved_seq;               /* what the database holds */
     char saved_session[128];
     char saved_resume[512];
@@ -85,6 +86,7 @@ struct dc_daemon {
     dc_timer flush_timer, start_timer, housekeeping_timer, stop_timer, reconcile_timer;
     dc_timer checkpoint_timer;       /* checkpoint.c */
     dc_timer sweep_clear_timer;      /* reconcile.c: finished sweeps' member sets */
+    dc_timer guild_delete_timer;     /* guild_delete.c: a left guild's rows, a slice per turn */
     int flush_armed;
     int turn_events;                 /* dispatches in the open turn (turn_cap.c) */
     int turn_max_events;             /* commit after this many; 0 = TURN_MAX_EVENTS */
@@ -101,6 +103,7 @@ struct dc_daemon {
     struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
+    dc_pending confirm_waiting;      /* events.c: guild confirmations waiting for their retry timer */
     struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
     dc_timer removal_timer;          /* removal_log.c: periodic summary of member deletes */
     int removal_timer_armed;
@@ -127,6 +130,7 @@ void count_removed(dc_daemon *d, audit_reason why, int64_t rows);
 /* events.c */
 void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data);
 void ev_on_disconnect(void *ctx, tl_conn *c);
+void ev_free(dc_daemon *d);          /* confirmations waiting for a retry: cancelled, freed */
 
 /* reconcile.c */
 int rc_init(dc_daemon *d, shard *s);

@@ -21,15 +21,52 @@ static void write_for(dc_daemon *d, turn_write_kind kind, const shard *s, const 
 {
     turn_write w = { .kind = kind, .shard_id = s ? s->id : -1, .guild_id = a->guild_id,
                      .user_id = a->user_id, .reason = a->reason, .at_ms = loop_wall(d->loop) };
+    /* A replayed departure waits for the replay's end: a rejoin replayed
+     * after it cancels it (turn_cancel_member_delete). */
+    if (kind == TW_DELETE_MEMBER && s && s->replaying)
+        w.wait_shard = s->id + 1;
     turn_write_do(d, w);
 }
 
+/* A confirmation REST could not give (5xx, 429, no answer) is asked again
+ * on a backoff timer, not only after the next IDENTIFY's READY. */
+#define CONFIRM_RETRY_FIRST_MS 2000
+#define CONFIRM_RETRY_MAX_MS 300000
+#define CONFIRM_ATTEMPTS 10          /* ~17 min in all; then the guild waits for a sweep */
+
 typedef struct {
-    dc_pending link;                 /* first: freed at shutdown if still in flight */
+    dc_pending link;                 /* first: freed at shutdown if still in flight or waiting */
     dc_daemon *d;
     uint64_t guild_id;
     audit_reason why;
+    int attempts;                    /* requests sent so far */
+    dc_timer retry;                  /* armed while waiting in d->confirm_waiting */
 } confirm_ctx;
+
+static void send_confirm(confirm_ctx *cc);
+
+static void on_confirm_retry(dc_timer *t)
+{
+    confirm_ctx *cc = lws_container_of(t, confirm_ctx, retry);
+    pending_del(&cc->link);
+    send_confirm(cc);
+}
+
+/* 1 when another attempt was scheduled. */
+static int retry_confirm(confirm_ctx *cc)
+{
+    dc_daemon *d = cc->d;
+    if (cc->attempts >= CONFIRM_ATTEMPTS || d->stopping)
+        return 0;
+    int64_t wait = CONFIRM_RETRY_FIRST_MS << (cc->attempts - 1 < 8 ? cc->attempts - 1 : 8);
+    if (wait > CONFIRM_RETRY_MAX_MS)
+        wait = CONFIRM_RETRY_MAX_MS;
+    LOG_I("cleaner", "guild %" PRIu64 ": asking REST again in %" PRId64 " s (attempt %d of %d)", cc->guild_id,
+          wait / 1000, cc->attempts + 1, CONFIRM_ATTEMPTS);
+    pending_add(&d->confirm_waiting, &cc->link);
+    loop_timer(d->loop, &cc->retry, on_confirm_retry, wait);
+    return 1;
+}
 
 /* GET /guilds/{id}: 403/50001 or 404/10004 means the bot is out. */
 static void on_confirm_gone(void *ctx, const rest_response *r)
@@ -50,23 +87,57 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
         LOG_W("cleaner", "guild %" PRIu64 ": cannot confirm removal (HTTP %ld%s%s): keeping its rows for now",
               cc->guild_id, r->status, r->error ? ", " : "", r->error ? r->error : "");
         write_for(d, TW_NEEDS_RECONCILE, NULL, &a);
+        if (retry_confirm(cc))
+            return;
     }
     free(cc);
 }
 
-static void confirm_gone(dc_daemon *d, const cl_action *a)
+static void send_confirm(confirm_ctx *cc)
 {
     char path[64];
+    dc_daemon *d = cc->d;
+    cc->attempts++;
+    pending_add(&d->pending, &cc->link);
+    snprintf(path, sizeof path, "/guilds/%" PRIu64, cc->guild_id);
+    if (loop_rest(d->loop, "GET", path, path + 8, NULL, on_confirm_gone, cc) != DC_OK) {
+        LOG_E("cleaner", "guild %" PRIu64 ": cannot send the confirmation request", cc->guild_id);
+        pending_del(&cc->link);
+        free(cc);
+    }
+}
+
+static void confirm_gone(dc_daemon *d, const cl_action *a)
+{
     confirm_ctx *cc = malloc(sizeof *cc);
     if (!cc)
         return;
     *cc = (confirm_ctx){ .d = d, .guild_id = a->guild_id, .why = a->reason };
-    pending_add(&d->pending, &cc->link);
-    snprintf(path, sizeof path, "/guilds/%" PRIu64, a->guild_id);
     LOG_I("cleaner", "guild %" PRIu64 ": %s; confirming over REST before deleting", a->guild_id,
           a->reason == AUDIT_LEFT_WHILE_OFFLINE ? "left while offline" : "bot removed");
-    if (loop_rest(d->loop, "GET", path, path + 8, NULL, on_confirm_gone, cc) != DC_OK) {
-        LOG_E("cleaner", "guild %" PRIu64 ": cannot send the confirmation request", a->guild_id);
+    send_confirm(cc);
+}
+
+/* The guild is available: a confirmation waiting for its retry is moot. */
+static void drop_confirm_retries(dc_daemon *d, uint64_t guild_id)
+{
+    for (dc_pending *p = d->confirm_waiting.next; p && p != &d->confirm_waiting;) {
+        confirm_ctx *cc = (confirm_ctx *)p;
+        p = p->next;
+        if (cc->guild_id != guild_id)
+            continue;
+        loop_cancel(d->loop, &cc->retry);
+        pending_del(&cc->link);
+        free(cc);
+    }
+}
+
+void ev_free(dc_daemon *d)
+{
+    while (d->confirm_waiting.next && d->confirm_waiting.next != &d->confirm_waiting) {
+        confirm_ctx *cc = (confirm_ctx *)d->confirm_waiting.next;
+        if (d->loop)
+            loop_cancel(d->loop, &cc->retry);
         pending_del(&cc->link);
         free(cc);
     }
@@ -83,6 +154,7 @@ static void apply(dc_daemon *d, shard *s, const cl_action *a)
         confirm_gone(d, a);
         break;
     case CL_GUILD_SEEN:
+        drop_confirm_retries(d, a->guild_id);
         write_for(d, TW_GUILD_SEEN, s, a);
         break;
     case CL_GUILD_UNAVAILABLE:
@@ -97,6 +169,7 @@ static void apply(dc_daemon *d, shard *s, const cl_action *a)
         write_for(d, TW_ADOPT_UNASSIGNED, s, a);
         break;
     case CL_MEMBER_PRESENT:
+        turn_cancel_member_delete(d, a->guild_id, a->user_id);
         rc_on_member_add(s, a->guild_id, a->user_id);
         break;
     }
@@ -156,6 +229,21 @@ static void route_to_sweep(shard *s, const char *event, const cJSON *data)
     }
 }
 
+/* The events between RESUME and RESUMED are the ones Discord replays:
+ * their member deletes are netted against the rejoins among them and
+ * written when the replay ends, with the seq that covers them.  A
+ * connection that closes mid-replay ends it too (the session's seq has
+ * moved past those events: they are not replayed again). */
+static void track_replay(shard *s)
+{
+    if (gw_get_state(s->gw) == GW_RESUMING) {
+        s->replaying = 1;
+    } else if (s->replaying) {
+        s->replaying = 0;
+        turn_release_shard(s->d, s->id);
+    }
+}
+
 void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data)
 {
     shard *s = ctx;
@@ -169,6 +257,7 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
      * held, the event's writes queue in the journal (turn.c) and its seq is
      * persisted with them. */
     turn_begin(d);
+    track_replay(s);
     guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
     cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
                       .max_delete_share = d->cfg->max_delete_share };
@@ -198,6 +287,11 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
 
 void ev_on_disconnect(void *ctx, tl_conn *c)
 {
+    shard *s = ctx;
     (void)c;
+    if (s->replaying) {
+        s->replaying = 0;
+        turn_release_shard(s->d, s->id);
+    }
     rc_on_disconnect(ctx);
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "cleaner.h"
+#include "guild_delete.h"
 #include "json_arena.h"
 #include "log.h"
 #include "loop_virtual.h"
@@ -381,6 +382,7 @@ int replay_feed(replay *r)
     gw_start(s->gw, now(r));
     replay_kick(s);
     rc_start(&r->d);
+    gd_resume(&r->d);
     int have = next_entry(r, &slot[cur], &buf[cur]);
     while (have && !r->d.stopping) {
         const fx_entry *e = &slot[cur];

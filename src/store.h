@@ -106,6 +106,15 @@ dc_err store_delete_member(store *s, uint64_t guild_id, uint64_t user_id,
                            audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);
 dc_err store_delete_guild(store *s, uint64_t guild_id, audit_reason why,
                           int dry_run, int64_t now_ms, int64_t *rows);
+/* One slice of a whole-guild delete (GUILD_DELETE of a large guild, so that
+ * no statement holds the loop for long): the guild's `limit` lowest
+ * discord_ids in users, and the rows of each clean table up to the same id.
+ * When fewer than `limit` rows are left, everything left of the guild goes
+ * (users and clean tables) and *more = 0.  *rows += rows deleted.  No audit
+ * row: the caller writes one per guild delete (store_audit_guild_delete). */
+dc_err store_delete_guild_slice(store *s, uint64_t guild_id, int limit, int64_t *rows, int *more);
+/* The one audit row of a whole-guild delete done in slices (discord_id NULL). */
+dc_err store_audit_guild_delete(store *s, uint64_t guild_id, audit_reason why, int64_t at_ms, int64_t rows);
 dc_err store_count_guild(store *s, uint64_t guild_id, int64_t *rows);
 dc_err store_count_unassigned(store *s, int64_t *rows);
 /* Assign guild_id to every unassigned (NULL) row. */

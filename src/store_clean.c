@@ -65,9 +65,10 @@ static dc_err check_table(store *s, const config_clean_table *t, char *err, size
     return rc;
 }
 
-/* "<verb> FROM "t" WHERE "g" = ?1 [AND "u" = ?2]" from validated names. */
+/* "<verb> FROM "t" WHERE "g" = ?1 [AND "u" <user_cmp> ?2]" from validated
+ * names; user_cmp NULL: the whole guild. */
 static sqlite3_stmt *prepare_for(store *s, const config_clean_table *t, const char *verb,
-                                 int with_user)
+                                 const char *user_cmp)
 {
     sqlu_str q = { 0 };
     sqlite3_stmt *st = NULL;
@@ -77,10 +78,10 @@ static sqlite3_stmt *prepare_for(store *s, const config_clean_table *t, const ch
     sqlu_str_add(&q, " WHERE ");
     sqlu_str_ident(&q, t->guild_col);
     sqlu_str_add(&q, " = ?1");
-    if (with_user) {
+    if (user_cmp) {
         sqlu_str_add(&q, " AND ");
         sqlu_str_ident(&q, t->user_col);
-        sqlu_str_add(&q, " = ?2");
+        sqlu_str_add(&q, user_cmp);
     }
     char *sql = sqlu_str_take(&q);
     int rc = sql ? sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
@@ -94,11 +95,12 @@ static sqlite3_stmt *prepare_for(store *s, const config_clean_table *t, const ch
 static dc_err prepare_clean(store *s, const config_clean_table *t, store_clean *c)
 {
     snprintf(c->table, sizeof c->table, "%s", t->table);
-    c->count_member = prepare_for(s, t, "SELECT count(*)", 1);
-    c->delete_member = prepare_for(s, t, "DELETE", 1);
-    c->count_guild = prepare_for(s, t, "SELECT count(*)", 0);
-    c->delete_guild = prepare_for(s, t, "DELETE", 0);
-    int ok = c->count_member && c->delete_member && c->count_guild && c->delete_guild;
+    c->count_member = prepare_for(s, t, "SELECT count(*)", " = ?2");
+    c->delete_member = prepare_for(s, t, "DELETE", " = ?2");
+    c->count_guild = prepare_for(s, t, "SELECT count(*)", NULL);
+    c->delete_guild = prepare_for(s, t, "DELETE", NULL);
+    c->delete_guild_upto = prepare_for(s, t, "DELETE", " <= ?2");   /* a slice (store_delete_guild_slice) */
+    int ok = c->count_member && c->delete_member && c->count_guild && c->delete_guild && c->delete_guild_upto;
     return ok ? DC_OK : DC_ERR_DB;
 }
 
@@ -155,6 +157,7 @@ void store_clean_close(store *s)
         sqlite3_finalize(s->clean[i].delete_member);
         sqlite3_finalize(s->clean[i].count_guild);
         sqlite3_finalize(s->clean[i].delete_guild);
+        sqlite3_finalize(s->clean[i].delete_guild_upto);
     }
     free(s->clean);
     s->clean = NULL;

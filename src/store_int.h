@@ -26,6 +26,10 @@ typedef struct store_ckpt store_ckpt;
     X(ST_DELETE_MEMBER, "DELETE FROM users WHERE guild_id = ?1 AND discord_id = ?2")      \
     X(ST_COUNT_GUILD, "SELECT count(*) FROM users WHERE guild_id = ?1")                  \
     X(ST_DELETE_GUILD, "DELETE FROM users WHERE guild_id = ?1")                          \
+    /* a guild deleted a slice at a time: the ?2+1-th lowest id, then up to it */      \
+    X(ST_GUILD_SLICE_END, "SELECT discord_id FROM users WHERE guild_id = ?1 "            \
+                          "ORDER BY discord_id LIMIT 1 OFFSET ?2")                        \
+    X(ST_DELETE_GUILD_UPTO, "DELETE FROM users WHERE guild_id = ?1 AND discord_id <= ?2") \
     X(ST_COUNT_UNASSIGNED, "SELECT count(*) FROM users WHERE guild_id IS NULL")          \
     /* OR IGNORE: a user who already has a row in that guild keeps the NULL row */      \
     X(ST_ADOPT, "UPDATE OR IGNORE users SET guild_id = ?1 WHERE guild_id IS NULL")       \
@@ -100,6 +104,7 @@ typedef enum {
 typedef struct {
     char table[64];
     sqlite3_stmt *count_member, *delete_member, *count_guild, *delete_guild;
+    sqlite3_stmt *delete_guild_upto;   /* the guild's rows with user <= ?2 */
 } store_clean;
 
 struct store {

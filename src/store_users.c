@@ -94,6 +94,63 @@ dc_err store_delete_guild(store *s, uint64_t guild_id, audit_reason why,
     return rc;
 }
 
+/* The id after the guild's `limit` lowest (users, discord_id order): the
+ * slice is everything below it.  *found = 0 when fewer rows are left. */
+static dc_err slice_end(store *s, uint64_t guild_id, int limit, int64_t *end, int *found)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_GUILD_SLICE_END);
+    if (!st)
+        return DC_ERR_DB;
+    sqlite3_bind_int64(st, 1, (int64_t)guild_id);
+    sqlite3_bind_int64(st, 2, limit);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (*found)
+        *end = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? DC_OK : store_fail(s, rc, "finding a guild's next slice");
+}
+
+dc_err store_delete_guild_slice(store *s, uint64_t guild_id, int limit, int64_t *rows, int *more)
+{
+    int64_t end = 0, n = 0;
+    store_op_mode mode;
+    *more = 0;
+    dc_err rc = need_ids(s, guild_id, 0, 0);
+    if (rc == DC_OK && limit <= 0)
+        rc = DC_ERR_USAGE;
+    if (rc != DC_OK || (rc = store_op_begin(s, &mode)) != DC_OK)
+        return rc;
+    rc = slice_end(s, guild_id, limit, &end, more);
+    if (rc == DC_OK && !*more) {
+        rc = guild_rows(s, guild_id, 0, &n);            /* the last slice: all that is left */
+    } else if (rc == DC_OK) {
+        /* Everything below the (limit+1)-th id: `limit` users rows (the ids
+         * are unique per guild), clean tables' rows up to the same id. */
+        end--;
+        rc = run_counted(s, store_stmt(s, ST_DELETE_GUILD_UPTO), 0, guild_id, (uint64_t)end, &n);
+        for (size_t i = 0; rc == DC_OK && i < s->n_clean; i++)
+            rc = run_counted(s, s->clean[i].delete_guild_upto, 0, guild_id, (uint64_t)end, &n);
+        if (rc == DC_OK && n == 0) {   /* ids that are not integers: no progress by id, take it all */
+            rc = guild_rows(s, guild_id, 0, &n);
+            *more = 0;
+        }
+    }
+    rc = store_op_end(s, mode, rc);
+    if (rc == DC_OK)
+        *rows += n;
+    return rc;
+}
+
+dc_err store_audit_guild_delete(store *s, uint64_t guild_id, audit_reason why, int64_t at_ms, int64_t rows)
+{
+    store_op_mode mode;
+    dc_err rc = need_ids(s, guild_id, 0, 0);
+    if (rc != DC_OK || (rc = store_op_begin(s, &mode)) != DC_OK)
+        return rc;
+    return store_op_end(s, mode, store_audit_add(s, at_ms, guild_id, 0, why, 0, rows));
+}
+
 dc_err store_count_guild(store *s, uint64_t guild_id, int64_t *rows)
 {
     sqlite3_stmt *st = store_stmt(s, ST_COUNT_GUILD);

@@ -108,7 +108,7 @@ static int parse_id(const char *s, uint64_t *out)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || !*s || v == 0 || s[0] == '-')
+    if (errno || *end || !*s || v == 0 || v > INT64_MAX || s[0] == '-')   /* INT64_MAX: the store's ids */
         return -1;
     *out = v;
     return 0;

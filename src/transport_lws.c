@@ -45,6 +45,7 @@ struct tl_conn {
     tl_handlers h;
     void *hctx;
     int draining;             /* re-entrancy guard for drain() */
+    int rx_paused;            /* tl_conn_pause_rx */
 };
 
 int64_t tl_now_ms(void)
@@ -258,6 +259,15 @@ void tl_conn_kick(tl_conn *c) { drain(c); }
 gw_session *tl_conn_gw(tl_conn *c) { return c->gw; }
 int tl_conn_is_open(const tl_conn *c) { return c->wsi != NULL; }
 
+void tl_conn_pause_rx(tl_conn *c, int pause)
+{
+    if (!c)
+        return;
+    c->rx_paused = pause;
+    if (c->wsi)
+        lws_rx_flow_control(c->wsi, pause ? 0 : 1);
+}
+
 static void handle_message(tl_conn *c, const char *json, size_t len)
 {
     cJSON *payload = ja_parse(json, len);
@@ -367,6 +377,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!c)
             break;
         LOG_I("transport", "shard %d: websocket open", gw_shard_id(c->gw));
+        if (c->rx_paused)
+            lws_rx_flow_control(wsi, 0);
         if (c->h.on_conn)
             c->h.on_conn(c->hctx, c, 1, -1);
         gw_on_open(c->gw, tl_now_ms());

@@ -41,6 +41,10 @@ void tl_conn_free(tl_conn *c);
  * gw_* call made from outside the transport (gw_start, gw_request_members,
  * gw_shutdown). */
 void tl_conn_kick(tl_conn *c);
+/* pause 1: stop reading the socket (lws rx flow control; what the kernel
+ * and the peer buffer waits), on this and every later connection of c,
+ * until called with 0.  Sending (heartbeats) goes on. */
+void tl_conn_pause_rx(tl_conn *c, int pause);
 gw_session *tl_conn_gw(tl_conn *c);
 int tl_conn_is_open(const tl_conn *c);
 

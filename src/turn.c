@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon_internal.h"
+#include "guild_delete.h"
 #include "log.h"
 #include "removal_log.h"
 
@@ -39,21 +40,31 @@ static dc_err delete_member(dc_daemon *d, turn_write *w)
     return DC_OK;
 }
 
+/* A guild's rows go a slice per turn (guild_delete.c); here the job is
+ * recorded.  A dry run only counts them, in one statement that deletes nothing. */
 static dc_err delete_guild(dc_daemon *d, turn_write *w)
 {
     int64_t rows = 0;
-    dc_err e = store_delete_guild(d->st, w->guild_id, w->reason, d->cfg->dry_run, w->at_ms, &rows);
-    if (e == DC_OK && !d->cfg->dry_run)
-        e = store_guild_forget(d->st, w->guild_id);
-    if (e != DC_OK)
-        return e;
-    if (!d->cfg->dry_run) {
-        count_removed(d, w->reason, rows);
+    if (!d->cfg->dry_run)
+        return gd_begin(d, w->guild_id, w->reason, w->at_ms);
+    dc_err e = store_delete_guild(d->st, w->guild_id, w->reason, 1, w->at_ms, &rows);
+    if (e == DC_OK)
+        LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) would be deleted (dry run)",
+              audit_reason_name(w->reason), w->guild_id, rows);
+    return e;
+}
+
+/* The guild is available: a delete of its rows still running stops there. */
+static dc_err guild_back(dc_daemon *d, turn_write *w)
+{
+    int64_t rows = 0;
+    dc_err e = gd_guild_back(d, w->guild_id, &rows);
+    if (e == DC_OK && rows) {
+        count_removed(d, AUDIT_GUILD_DELETE, rows);
         w->rows_counted = rows;
+        w->reason = AUDIT_GUILD_DELETE;      /* what uncount takes back on a rollback */
     }
-    LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) %s", audit_reason_name(w->reason),
-          w->guild_id, rows, d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
-    return DC_OK;
+    return e;
 }
 
 static dc_err run_write(dc_daemon *d, turn_write *w)
@@ -67,12 +78,14 @@ static dc_err run_write(dc_daemon *d, turn_write *w)
         return delete_guild(d, w);
     case TW_GUILD_SEEN:
         e = store_guild_seen(d->st, w->guild_id, w->shard_id, w->at_ms);
-        return e == DC_OK ? store_guild_set_unavailable(d->st, w->guild_id, 0) : e;
+        e = e == DC_OK ? store_guild_set_unavailable(d->st, w->guild_id, 0) : e;
+        return e == DC_OK ? guild_back(d, w) : e;
     case TW_GUILD_UNAVAILABLE:
         return store_guild_set_unavailable(d->st, w->guild_id, 1);
     case TW_MARK_RECONCILE:
         e = store_guild_seen(d->st, w->guild_id, w->shard_id, w->at_ms);
-        return e == DC_OK ? store_guild_set_needs_reconcile(d->st, w->guild_id, 1) : e;
+        e = e == DC_OK ? store_guild_set_needs_reconcile(d->st, w->guild_id, 1) : e;
+        return e == DC_OK ? guild_back(d, w) : e;
     case TW_NEEDS_RECONCILE:
         return store_guild_set_needs_reconcile(d->st, w->guild_id, 1);
     case TW_ADOPT_UNASSIGNED:
@@ -107,6 +120,21 @@ static int append(turn_journal *j, const turn_write *w)
     return 0;
 }
 
+/* Run w in the open turn.  A bare write (no SAVEPOINT, daemon.c) that
+ * failed may have left part of itself in the transaction: roll the turn
+ * back and redo it.  1 when the database is held now. */
+static int run_in_turn(dc_daemon *d, turn_write *w)
+{
+    if (run_write(d, w) == DC_OK)
+        return 0;
+    if (turn_fail(d, "write", store_tx_broken(d->st)))
+        return 1;
+    report(d, w);
+    return 0;
+}
+
+static void bound(dc_daemon *d);
+
 void turn_write_do(dc_daemon *d, turn_write w)
 {
     turn_journal *j = &d->journal;
@@ -115,12 +143,85 @@ void turn_write_do(dc_daemon *d, turn_write w)
         LOG_E("cleaner", "out of memory queueing a write for guild %" PRIu64, w.guild_id);
         return;
     }
-    if (turn_begin(d) != 0)
-        return;                      /* held: the retry carries it out */
-    /* A bare write (no SAVEPOINT, daemon.c) that failed may have left part
-     * of itself in the transaction: roll the turn back and redo it. */
-    if (run_write(d, &j->v[j->n - 1]) != DC_OK && !turn_fail(d, "write", store_tx_broken(d->st)))
-        report(d, &w);
+    if (w.wait_shard)
+        j->n_waiting++;              /* runs when the shard's replay ends */
+    else if (turn_begin(d) == 0)     /* held: the retry carries it out */
+        run_in_turn(d, &j->v[j->n - 1]);
+    bound(d);
+}
+
+size_t turn_cancel_member_delete(dc_daemon *d, uint64_t guild_id, uint64_t user_id)
+{
+    turn_journal *j = &d->journal;
+    if (!j->held && !j->n_waiting)
+        return 0;                    /* every write of the journal is in the open turn */
+    size_t k = 0, dropped = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        turn_write *w = &j->v[i];
+        if (w->kind == TW_DELETE_MEMBER && w->guild_id == guild_id && w->user_id == user_id &&
+            (j->held || w->wait_shard)) {
+            dropped++;
+            j->n_waiting -= w->wait_shard != 0;
+            continue;
+        }
+        j->v[k++] = *w;
+    }
+    j->n = k;
+    if (dropped)
+        LOG_I("cleaner", "user %" PRIu64 " rejoined guild %" PRIu64 " before their departure was written: "
+              "delete cancelled", user_id, guild_id);
+    return dropped;
+}
+
+/* Run the waiting writes of shard `which - 1` (which 0: of every shard). */
+static void release(dc_daemon *d, int which)
+{
+    turn_journal *j = &d->journal;
+    size_t waiting = 0;
+    for (size_t i = 0; i < j->n; i++)
+        waiting += j->v[i].wait_shard && (!which || j->v[i].wait_shard == which);
+    if (!waiting)
+        return;
+    int run = turn_begin(d) == 0;    /* held: the retry runs them with the rest */
+    for (size_t i = 0; i < j->n; i++) {
+        turn_write *w = &j->v[i];
+        if (!w->wait_shard || (which && w->wait_shard != which))
+            continue;
+        w->wait_shard = 0;
+        j->n_waiting--;
+        if (run && run_in_turn(d, w))
+            run = 0;
+    }
+}
+
+void turn_release_shard(dc_daemon *d, int shard_id)
+{
+    release(d, shard_id + 1);
+}
+
+static void set_reading(dc_daemon *d, int paused)
+{
+    d->journal.paused = paused;
+    for (int i = 0; i < d->n_shards; i++)
+        tl_conn_pause_rx(d->shards[i].conn, paused);
+}
+
+/* At journal_max_writes: a replay's waiting writes run now (their netting
+ * ends there), and while the database is held the gateway is not read
+ * until it takes the journal (turn_committed).  Never a write dropped. */
+static void bound(dc_daemon *d)
+{
+    turn_journal *j = &d->journal;
+    if (j->n < (size_t)d->cfg->journal_max_writes)
+        return;
+    if (j->n_waiting && !j->held)
+        release(d, 0);
+    if (j->held && !j->paused) {
+        LOG_W("store", "%zu write(s) wait for the database (journal_max_writes %d): the gateway is not read "
+              "until the database is free; Discord keeps the events, nothing is dropped", j->n,
+              d->cfg->journal_max_writes);
+        set_reading(d, 1);
+    }
 }
 
 int turn_held(const dc_daemon *d)
@@ -215,8 +316,8 @@ static void on_retry(dc_timer *t)
     if (turn_begin(d) != 0)
         return;                      /* refused again: turn_fail re-armed */
     for (size_t i = 0; i < j->n; i++) {
-        if (run_write(d, &j->v[i]) == DC_OK)
-            continue;
+        if (j->v[i].wait_shard || run_write(d, &j->v[i]) == DC_OK)
+            continue;                /* waiting for its shard's replay to end, or done */
         if (turn_fail(d, "write", 0))
             return;
         report(d, &j->v[i]);
@@ -233,7 +334,16 @@ void turn_committed(dc_daemon *d)
               loop_now(d->loop) - j->held_since_ms, j->n);
         j->in_hold = 0;
     }
-    j->n = 0;
+    /* Writes still waiting for a replay to end stay; the rest are in. */
+    size_t k = 0;
+    for (size_t i = 0; j->n_waiting && i < j->n; i++)
+        if (j->v[i].wait_shard)
+            j->v[k++] = j->v[i];
+    j->n = k;
+    if (j->paused) {
+        LOG_I("store", "the database took the queued writes: reading the gateway again");
+        set_reading(d, 0);
+    }
 }
 
 void turn_free(dc_daemon *d)

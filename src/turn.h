@@ -10,7 +10,14 @@
  * the short busy_timeout for the lock, so heartbeats stay on time; nothing
  * is lost, because the persisted seq only ever moves together with the
  * writes of the events it covers.  Sweeps never queue: a sweep whose
- * writes were refused is aborted (nothing deleted) and tried again later. */
+ * writes were refused is aborted (nothing deleted) and tried again later.
+ *
+ * The journal is bounded by journal_max_writes: when a hold lasts that
+ * long, the shards' sockets are no longer read (Discord keeps the events;
+ * the persisted seq has not moved past them) until the database takes the
+ * journal; nothing is dropped.  A connection that the pause outlasts
+ * (heartbeat ACKs unread) reconnects and resumes, and a session that can no
+ * longer resume identifies anew and gets a sweep. */
 #ifndef DC_TURN_H
 #define DC_TURN_H
 
@@ -39,6 +46,7 @@ typedef struct {
     audit_reason reason;
     int64_t at_ms;                   /* wall time the write was decided (audit) */
     int64_t rows_counted;            /* rows counted in d->removed by this attempt */
+    int wait_shard;                  /* shard id + 1 whose RESUME replay must end first; 0: none */
 } turn_write;
 
 typedef struct {
@@ -49,6 +57,8 @@ typedef struct {
     int64_t held_since_ms;           /* loop_now when the hold began */
     int64_t backoff_ms;
     int warned;                      /* the long-wait error was logged for this hold */
+    size_t n_waiting;                /* writes with wait_shard set */
+    int paused;                      /* the gateway is not read: the journal is full (turn.c) */
     dc_timer retry_timer;
 } turn_journal;
 
@@ -57,6 +67,16 @@ struct dc_daemon;
 /* Record w and carry it out in the turn's transaction unless the database
  * is held (then it waits for the retry). */
 void turn_write_do(struct dc_daemon *d, turn_write w);
+/* A member rejoined (GUILD_MEMBER_ADD): drop every delete of that member
+ * in that guild that no transaction holds yet -- queued while the database
+ * is held, or waiting for a RESUME replay to end -- so a leave followed by
+ * a rejoin deletes nothing.  A delete already run in the open turn stays:
+ * the bot cannot write the rejoined member's row before that turn commits.
+ * Returns how many were dropped. */
+size_t turn_cancel_member_delete(struct dc_daemon *d, uint64_t guild_id, uint64_t user_id);
+/* The RESUME replay of shard_id ended (RESUMED, or the connection closed):
+ * its waiting writes run in the turn now, or with the retry while held. */
+void turn_release_shard(struct dc_daemon *d, int shard_id);
 /* Non-zero while writes wait for the database. */
 int turn_held(const struct dc_daemon *d);
 /* A store call of the turn failed.  When SQLite refused it for a passing

@@ -54,5 +54,6 @@ void bench_burst(void);    /* 2 */
 void bench_sweep(void);    /* 3 */
 void bench_idle(void);     /* 4 */
 void bench_decode(void);   /* 5 */
+void bench_guild_delete(void);   /* 8 of issue #14 */
 
 #endif

@@ -51,6 +51,7 @@ int main(int argc, char **argv)
     } benches[] = {
         { "replay", bench_replay }, { "burst", bench_burst }, { "sweep", bench_sweep },
         { "idle", bench_idle },     { "decode", bench_decode },
+        { "guild_delete", bench_guild_delete },
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     describe_machine();

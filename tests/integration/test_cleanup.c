@@ -83,6 +83,32 @@ static void member_remove_deletes_users_and_xp_in_that_guild(void **state)
     stop_daemon(w);
 }
 
+/* Issue #14 C: a user id above INT64_MAX would wrap to a negative row id
+ * (2^64-1 is -1 as an SQLite INTEGER); such a removal is malformed and
+ * deletes nothing, while the ones around it still act. */
+static void member_remove_of_an_id_beyond_int64_deletes_nothing(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_int_equal(dh_db_exec(w->d.db, "INSERT INTO users (discord_id, guild_id) VALUES (-1, " G1 "), "
+                                         "(-9223372036854775808, " G1 ")"), 0);
+    assert_true(cw_start(w, NULL));
+    static const char *const ids[] = { "18446744073709551615", "9223372036854775808" };
+    char body[256];
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        snprintf(body, sizeof body, "{\"t\":\"GUILD_MEMBER_REMOVE\",\"d\":{\"guild_id\":\"" G1
+                 "\",\"user\":{\"id\":\"%s\"}}}", ids[i]);
+        post(w, "/_control/dispatch", body);
+    }
+    /* a valid removal after them: once it is applied, the two were handled */
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" G1 "/members/2000000000000000001?event=1"));
+    assert_true(cw_wait_users(w, CW_G1, 6, 5000));
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id < 0"), 2);
+    assert_int_equal(cw_audit(w, "member_remove"), 1);
+    assert_true(dh_wait_log(&w->d, "GUILD_MEMBER_REMOVE with a malformed payload skipped", 2, 1000));
+    stop_daemon(w);
+}
+
 static void guild_delete_outage_deletes_nothing(void **state)
 {
     cw_world *w = *state;
@@ -120,6 +146,26 @@ static void guild_delete_kick_confirmed_over_rest_deletes_the_guild(void **state
     stop_daemon(w);
 }
 
+/* Issue #14 item 10: the confirmation answers 503 until the REST client
+ * gives up (its own 5 retries), then 404/10004: the daemon asks again on a
+ * backoff timer and deletes, without waiting for a new session. */
+static void failed_confirmation_is_retried_on_a_timer(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_true(cw_start(w, NULL));
+    post(w, "/_control/fail", "{\"route\":\"/api/v10/guilds/" G1 "\",\"count\":6,\"status\":503}");
+    post(w, "/_control/guilds/" G1 "/remove_bot", "{\"unavailable\":false}");
+    assert_true(dh_wait_log(&w->d, "asking REST again", 1, 30000));
+    assert_int_equal(cw_users(w, CW_G1), 5);                  /* nothing on a failed confirmation */
+    assert_true(cw_wait_users(w, CW_G1, 0, 10000));
+    assert_int_equal(cw_requests(w, "GET", "/api/v10/guilds/" G1), 7);
+    assert_int_equal(cw_audit(w, "guild_delete"), 1);
+    assert_int_equal(cw_users(w, CW_G2), 5);
+    assert_int_equal(cw_fake_state(w, "identify_count"), 1);   /* no new session was needed */
+    stop_daemon(w);
+}
+
 static void flagless_guild_delete_while_still_member_keeps_rows(void **state)
 {
     cw_world *w = *state;
@@ -147,6 +193,34 @@ static void kicked_while_stopped_is_replayed_on_resume(void **state)
     assert_int_equal(cw_xp(w, CW_G2), 0);
     assert_int_equal(cw_users(w, CW_G1), 5);
     assert_int_equal(cw_audit(w, "guild_delete"), 1);
+    stop_daemon(w);
+}
+
+/* Issue #14 B (2): while the daemon is stopped a member leaves and rejoins
+ * and the bot writes their row anew; the RESUME replays the REMOVE and the
+ * ADD: netted before anything is committed, the fresh row stays.  Another
+ * departure replayed with them is applied. */
+static void leave_and_rejoin_while_stopped_keeps_the_fresh_row(void **state)
+{
+    cw_world *w = *state;
+    two_guilds(w);
+    assert_true(cw_start(w, NULL));
+    stop_daemon(w);
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" G1 "/members/2000000000000000003?event=1"));
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds/" G1 "/members",
+                         "{\"event\":true,\"members\":[{\"id\":\"2000000000000000003\"}]}"));
+    assert_int_equal(dh_db_exec(w->d.db, "UPDATE users SET username = 'fresh' WHERE discord_id = "
+                                         "2000000000000000003 AND guild_id = " G1), 0);
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" G1 "/members/2000000000000000004?event=1"));
+    assert_true(cw_start(w, NULL));
+    assert_int_equal(cw_fake_state(w, "identify_count"), 1);   /* resumed: the events were replayed */
+    assert_true(cw_wait_users(w, CW_G1, 4, 5000));
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000003 "
+                                        "AND guild_id = " G1 " AND username = 'fresh'"), 1);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000004 "
+                                        "AND guild_id = " G1), 0);
+    assert_int_equal(cw_audit(w, "member_remove"), 1);
+    assert_true(dh_wait_log(&w->d, "delete cancelled", 1, 1000));
     stop_daemon(w);
 }
 
@@ -214,10 +288,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(member_remove_deletes_users_and_xp_in_that_guild, setup, teardown),
+        cmocka_unit_test_setup_teardown(member_remove_of_an_id_beyond_int64_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_delete_outage_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_delete_kick_confirmed_over_rest_deletes_the_guild, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_confirmation_is_retried_on_a_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(flagless_guild_delete_while_still_member_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(kicked_while_stopped_is_replayed_on_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(leave_and_rejoin_while_stopped_keeps_the_fresh_row, setup, teardown),
         cmocka_unit_test_setup_teardown(left_while_offline_found_in_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(ready_guard_deletes_nothing_when_too_many_are_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(ready_guard_threshold_follows_max_delete_share, setup, teardown),

@@ -125,12 +125,28 @@ static int64_t rows(const world *w)
     return dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD);
 }
 
-/* The log file outlives each daemon of a test: wait for this one's READY,
- * not an earlier run's. */
+/* Waits for this start's READY: the log keeps the earlier starts' lines, and
+ * a SIGTERM before the new process has its handler kills it (exit 143). */
+static int start_daemon_args(world *w, const char *const args[])
+{
+    int before = dh_log_count(&w->d, "READY");
+    return dh_start(&w->d, w->fake.port, args, NULL) == 0 && dh_wait_log(&w->d, "READY", before + 1, 10000);
+}
+
 static int start_daemon(world *w)
 {
-    int seen = dh_log_count(&w->d, "READY");
-    return dh_start(&w->d, w->fake.port, NULL, NULL) == 0 && dh_wait_log(&w->d, "READY", seen + 1, 10000);
+    return start_daemon_args(w, NULL);
+}
+
+/* The bot's connection holding the write lock (BEGIN IMMEDIATE), once the
+ * daemon has written its guild state. */
+static sqlite3 *bot_lock(world *w)
+{
+    sqlite3 *h;
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_guild_state", 1, 5000));
+    assert_int_equal(sqlite3_open(w->d.db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    return h;
 }
 
 static void remove_member(world *w, int i)
@@ -217,6 +233,60 @@ static void bot_holds_write_lock(void **state)
     assert_int_equal(rows(w), MEMBERS - 5);
     /* the seq moved with the deletes: a restart has nothing left to redo */
     assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 5);
+    assert_no_token(w);
+}
+
+/* Issue #14 B (1): the bot holds the write lock while member 0 leaves and
+ * rejoins and writes their row anew; when the lock goes, the queued delete
+ * must not remove that fresh row.  Member 1's departure, queued with it, is
+ * applied. */
+static void rejoin_while_locked_keeps_the_fresh_row(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w));
+    sqlite3 *h = bot_lock(w);
+    remove_member(w, 0);
+    assert_true(dh_wait_log(&w->d, "database busy", 1, 5000));
+    char body[160];
+    snprintf(body, sizeof body, "{\"event\":true,\"members\":[{\"id\":\"%llu\"}]}", (unsigned long long)FIRST);
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds/" GUILD "/members", body));
+    assert_true(dh_wait_log(&w->d, "delete cancelled", 1, 5000));
+    assert_int_equal(sqlite3_exec(h, "UPDATE users SET username = 'fresh' WHERE discord_id = 2000000000000000000",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    remove_member(w, 1);
+    assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, MEMBERS - 1, 10000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000000 "
+                                        "AND username = 'fresh'"), 1);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 2000000000000000001"), 0);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 1);
+    assert_no_token(w);
+}
+
+/* Issue #14 item 9: the bot holds the lock longer than the journal holds
+ * (journal_max_writes 20, 60 departures): the daemon stops reading the
+ * gateway instead of growing or dropping; once the lock goes, every
+ * departure is applied, each once. */
+static void lock_longer_than_the_journal_loses_nothing(void **state)
+{
+    world *w = *state;
+    static const char *const args[] = { "--journal-max-writes", "20", NULL };
+    assert_true(start_daemon_args(w, args));
+    sqlite3 *h = bot_lock(w);
+    for (int i = 0; i < 60; i++)
+        remove_member(w, i);
+    assert_true(dh_wait_log(&w->d, "the gateway is not read", 1, 5000));
+    dh_sleep_ms(1500);                        /* past a heartbeat interval: ACKs wait unread too */
+    assert_int_equal(rows(w), MEMBERS);
+    assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, MEMBERS - 60, 20000));
+    assert_true(dh_wait_log(&w->d, "reading the gateway again", 1, 2000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    assert_int_equal(rows(w), MEMBERS - 60);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE reason = 'member_remove'"), 60);
     assert_no_token(w);
 }
 
@@ -397,6 +467,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(oversized_frame_reconnects, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(bot_holds_write_lock, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(rejoin_while_locked_keeps_the_fresh_row, setup_world, teardown_world),
+        cmocka_unit_test_setup_teardown(lock_longer_than_the_journal_loses_nothing, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(write_failing_half_way_is_redone, setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(disk_full_pauses_deletes, setup_small_fs_world, teardown_world),
         cmocka_unit_test_setup_teardown(sigkill_during_bursts, setup_world, teardown_world),

@@ -227,9 +227,19 @@ static void snowflakes(void **state)
     cJSON *v = cJSON_CreateString("1000000000000000001");
     assert_true(cl_snowflake(v) == 1000000000000000001ULL);
     cJSON_Delete(v);
-    v = cJSON_CreateString("18446744073709551615");
-    assert_true(cl_snowflake(v) == UINT64_MAX);
+    v = cJSON_CreateString("9223372036854775807");    /* INT64_MAX: the largest the store holds */
+    assert_true(cl_snowflake(v) == (uint64_t)INT64_MAX);
     cJSON_Delete(v);
+    v = cJSON_CreateString("09223372036854775807");   /* the same with a leading zero */
+    assert_true(cl_snowflake(v) == (uint64_t)INT64_MAX);
+    cJSON_Delete(v);
+    static const char *const wraps[] = { "9223372036854775808", "18446744073709551615",
+                                         "10000000000000000000", "09223372036854775808" };
+    for (size_t i = 0; i < sizeof wraps / sizeof wraps[0]; i++) {
+        v = cJSON_CreateString(wraps[i]);            /* would wrap to a negative row id */
+        assert_true(cl_snowflake(v) == 0);
+        cJSON_Delete(v);
+    }
     v = cJSON_CreateString("18446744073709551616");   /* overflow */
     assert_true(cl_snowflake(v) == 0);
     cJSON_Delete(v);

@@ -261,7 +261,8 @@ static void bad_clean_tables(void **state)
 static void bad_snowflakes(void **state)
 {
     (void)state;
-    static const char *const bad[] = { "0", "12a", "-5", "99999999999999999999", "1 2", "0x10" };
+    static const char *const bad[] = { "0", "12a", "-5", "99999999999999999999", "1 2", "0x10",
+                                       "9223372036854775808", "18446744073709551615" };
     char line[128], message[256];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(line, sizeof line, "legacy_guild_id = \"%s\"\n", bad[i]);
@@ -269,6 +270,10 @@ static void bad_snowflakes(void **state)
                  "config.conf:1: legacy_guild_id: expected a Discord id (digits only, not 0), got '%s'", bad[i]);
         expect_file_error(line, message);
     }
+    config ok;
+    assert_int_equal(load_text(&ok, "legacy_guild_id = \"9223372036854775807\"\n", message, sizeof message), DC_OK);
+    assert_true(ok.legacy_guild_id == (uint64_t)INT64_MAX);
+    config_free(&ok);
     expect_file_error("owner_ids = 1,x\n",
                       "config.conf:1: owner_ids: expected Discord user ids (digits only, not 0) separated by "
                       "commas, got 'x'");
@@ -630,7 +635,7 @@ static void help_lists_every_key(void **state)
         "--max-delete-share SHARE", "--confirm-sample N", "--member-source SOURCE", "--dry-run, --no-dry-run",
         "--legacy-guild-id ID", "--clean-tables LIST", "--audit-retention-days DAYS", "--commands on|off",
         "--prefix TEXT", "--admin-permission PERM", "--owner-ids IDS", "--max-message-bytes BYTES",
-        "--config FILE",
+        "--journal-max-writes N", "--config FILE",
     };
     char *text = NULL;
     size_t len = 0;
@@ -648,7 +653,7 @@ static void help_lists_every_key(void **state)
     size_t rows = 0;
     for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
         rows++;
-    assert_int_equal(rows, 25);
+    assert_int_equal(rows, 26);
     assert_non_null(strstr(text, "| `batch_delay` | `0.01` | `CLEANER_BATCH_DELAY`, `CLEANUP_DELAY` |"));
     free(text);
 }

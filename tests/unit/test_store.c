@@ -697,12 +697,83 @@ static void failed_clear_step_gives_up_that_set(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* Issue #14 item 8: a guild's rows a slice at a time.  G1 gets 5 more users
+ * (U2+1..U2+5) and an inventory row of an owner with no users row; each
+ * slice takes the lowest ids of users and the inventory rows up to the same
+ * id; the last one takes everything left of G1 and nothing of G2, of the
+ * legacy rows or of the audit (the caller writes one audit row at the end). */
+static void delete_guild_in_slices(void **state)
+{
+    fx *f = *state;
+    char sql[512];
+    snprintf(sql, sizeof sql, "INSERT INTO users SELECT %llu + value, %llu, 'more' FROM generate_series(1, 5);"
+             "INSERT INTO \"inv entory\" VALUES (%llu, %llu, 'orphan')", U2, G1, U2 + 100, G1);
+    if (fx_exec_at(f->d.db, sql) != SQLITE_OK) {   /* no generate_series: insert one by one */
+        for (unsigned long long k = 1; k <= 5; k++) {
+            snprintf(sql, sizeof sql, "INSERT INTO users VALUES (%llu, %llu, 'more')", U2 + k, G1);
+            assert_int_equal(fx_exec_at(f->d.db, sql), SQLITE_OK);
+        }
+        snprintf(sql, sizeof sql, "INSERT INTO \"inv entory\" VALUES (%llu, %llu, 'orphan')", U2 + 100, G1);
+        assert_int_equal(fx_exec_at(f->d.db, sql), SQLITE_OK);
+    }
+    int64_t rows = 0;
+    int more = 0;
+    /* U1, U2 and U1's two inventory rows */
+    assert_int_equal(store_delete_guild_slice(f->s, G1, 2, &rows, &more), DC_OK);
+    assert_int_equal(more, 1);
+    assert_int_equal(rows, 4);
+    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE guild_id = 111111111111111111"), 5);
+    /* U2+1..U2+3 */
+    assert_int_equal(store_delete_guild_slice(f->s, G1, 3, &rows, &more), DC_OK);
+    assert_int_equal(more, 1);
+    assert_int_equal(rows, 7);
+    /* two users left, fewer than the slice: all of it, the orphan inventory row too */
+    assert_int_equal(store_delete_guild_slice(f->s, G1, 3, &rows, &more), DC_OK);
+    assert_int_equal(more, 0);
+    assert_int_equal(rows, 10);
+    assert_int_equal(store_count_guild(f->s, G1, &rows), DC_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(q(f, "SELECT count(*) FROM \"inv entory\" WHERE guild = 111111111111111111"), 0);
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 2);          /* G2's row, the legacy row */
+    assert_int_equal(q(f, "SELECT count(*) FROM \"inv entory\""), 2);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_audit"), 0);
+    assert_int_equal(store_audit_guild_delete(f->s, G1, AUDIT_GUILD_DELETE, 5, 10), DC_OK);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_audit WHERE reason = 'guild_delete' "
+                          "AND discord_id IS NULL AND rows = 10 AND at_ms = 5"), 1);
+    /* an empty guild: nothing, done */
+    rows = 0;
+    assert_int_equal(store_delete_guild_slice(f->s, G1, 3, &rows, &more), DC_OK);
+    assert_int_equal(more, 0);
+    assert_int_equal(rows, 0);
+    assert_int_equal(store_delete_guild_slice(f->s, G1, 0, &rows, &more), DC_ERR_USAGE);
+}
+
+/* Ids that are not integers cannot be sliced by id: the slice takes all. */
+static void delete_guild_slice_with_text_ids_makes_progress(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(fx_exec_at(f->d.db, "INSERT INTO users VALUES ('x1', 111111111111111111, 't'),"
+                                         "('x2', 111111111111111111, 't'), ('x3', 111111111111111111, 't')"),
+                     SQLITE_OK);
+    int64_t rows = 0;
+    int more = 1, slices = 0;
+    while (more && slices < 10) {
+        assert_int_equal(store_delete_guild_slice(f->s, G1, 2, &rows, &more), DC_OK);
+        slices++;
+    }
+    assert_int_equal(more, 0);
+    assert_int_equal(rows, 7);                         /* 5 users + 2 inventory */
+    assert_int_equal(q(f, "SELECT count(*) FROM users WHERE guild_id = 111111111111111111"), 0);
+}
+
 int main(void)
 {
     log_set_level(DCL_ERROR);
     const struct CMUnitTest tests[] = {
         T(delete_member_with_extra_tables),
         T(delete_guild_with_extra_tables),
+        T(delete_guild_in_slices),
+        T(delete_guild_slice_with_text_ids_makes_progress),
         T(dry_run_deletes_nothing),
         T(unassigned_rows_are_never_deleted),
         T(adopt_unassigned_skips_conflicts),
