@@ -153,11 +153,12 @@ static void do_connect(tl_conn *c, const char *url)
     char addr[64], path[1024];
     int port, tls;
     if (split_url(url, c->host, sizeof c->host, &port, &tls, path, sizeof path) != 0) {
-        fatal(c, 78, "gateway URL is not a ws:// or wss:// URL");
+        gw_on_url_refused(c->gw, "gateway URL is not a ws:// or wss:// URL", tl_now_ms());
         return;
     }
     if (!tls && !resolve_is_loopback(c->host)) {
-        fatal(c, 78, "refusing plain ws:// to a non-loopback gateway host (use wss://)");
+        gw_on_url_refused(c->gw, "refusing plain ws:// to a non-loopback gateway host (use wss://)",
+                          tl_now_ms());
         return;
     }
     zs_reset(c->zs);            /* one inflate context per connection */

@@ -362,6 +362,9 @@ static void ctl_config(fd_server *srv, const cJSON *b, fd_resp *rs)
 	c->max_concurrency = (int)fd_json_int(b, "max_concurrency", c->max_concurrency);
 	c->replay_cap_bytes = (size_t)fd_json_int(b, "replay_cap_bytes", (int64_t)c->replay_cap_bytes);
 	srv->session_remaining = (int)fd_json_int(b, "session_start_remaining", srv->session_remaining);
+	const char *resume = fd_json_str(b, "resume_gateway_url");
+	if (resume)
+		snprintf(c->resume_url, sizeof c->resume_url, "%s", resume);
 	const cJSON *owners = cJSON_GetObjectItemCaseSensitive(b, "owner_ids");
 	if (cJSON_IsArray(owners))
 		c->n_owner_ids = id_list(owners, c->owner_ids, 16);

@@ -212,6 +212,40 @@ static void op7_reconnects_and_resumes(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* READY names a resume URL the daemon will not use (plain ws:// to a remote
+ * host; nothing is ever sent there): op 7, then a restart with that URL
+ * saved, each end in a fresh IDENTIFY at the gateway URL, never exit 78. */
+static void refused_resume_url_identifies(void **state)
+{
+    world *w = *state;
+    cJSON_Delete(fd_post(&w->fake, "/_control/config", "{\"resume_gateway_url\":\"ws://resume.invalid/gateway\"}"));
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/op", "{\"op\":7}"));
+    assert_true(wait_sent_ops(w, 2, 2, 8000));
+    assert_true(dh_wait_log(&w->d, "resume_gateway_url ws://resume.invalid/gateway refused", 1, 5000));
+    assert_true(dh_wait_log(&w->d, "READY", 2, 5000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    /* The URL is saved with the session: the restart must not exit 78. */
+    assert_int_equal(dh_start(&w->d, w->fake.port, NULL, NULL), 0);
+    assert_true(wait_sent_ops(w, 2, 3, 8000));
+    assert_int_equal(sent_ops(w, 6), 0);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A resume URL nobody listens on: one failed connect, then RESUME at the
+ * gateway URL (the session survives). */
+static void unreachable_resume_url_falls_back(void **state)
+{
+    world *w = *state;
+    cJSON_Delete(fd_post(&w->fake, "/_control/config", "{\"resume_gateway_url\":\"ws://127.0.0.1:1/gateway\"}"));
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/op", "{\"op\":7}"));
+    assert_true(wait_sent_ops(w, 6, 1, 10000));
+    assert_int_equal(sent_ops(w, 2), 1);
+    assert_true(dh_log_count(&w->d, "could not connect to resume_gateway_url") >= 1);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 static void op9_true_resumes_false_identifies(void **state)
 {
     world *w = *state;
@@ -320,6 +354,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(zombie_connection_resumes, setup_fast_beats, teardown_world),
         cmocka_unit_test_setup_teardown(dropped_connection_resumes_and_replays, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(op7_reconnects_and_resumes, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(refused_resume_url_identifies, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(unreachable_resume_url_falls_back, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(op9_true_resumes_false_identifies, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(bad_token_exits_77, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(close_4004_exits_77, setup_plain, teardown_world),
