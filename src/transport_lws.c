@@ -10,6 +10,7 @@
  * PEER_INITIATED_CLOSE and is reported to the session at CLIENT_CLOSED. */
 #include "transport_lws.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -259,11 +260,24 @@ void tl_conn_kick(tl_conn *c) { drain(c); }
 gw_session *tl_conn_gw(tl_conn *c) { return c->gw; }
 int tl_conn_is_open(const tl_conn *c) { return c->wsi != NULL; }
 
+#define TL_LARGE_MESSAGE (1u << 20)
+
+/* After a message over 1 MiB, or a failed one: hand the memory it took back
+ * (inflate buffers; with glibc, the freed nodes of its parse, which would
+ * otherwise stay in the process's heap for good). */
+static void give_back_memory(tl_conn *c)
+{
+    zs_trim(c->zs);
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static void handle_message(tl_conn *c, const char *json, size_t len)
 {
     cJSON *payload = ja_parse(json, len);
     if (!payload) {
-        gw_on_bad_frame(c->gw, "message is not valid JSON", tl_now_ms());
+        gw_on_bad_frame(c->gw, ja_last_error(), tl_now_ms());
     } else {
         gw_on_payload(c->gw, payload, tl_now_ms());
     }
@@ -278,11 +292,14 @@ static void receive_binary(tl_conn *c, const void *in, size_t len, int complete)
     size_t out_len = 0;
     if (zs_feed(c->zs, in, len, complete, &out, &out_len) != DC_OK) {
         gw_on_bad_frame(c->gw, zs_last_error(c->zs), tl_now_ms());
+        give_back_memory(c);
         drain(c);
         return;
     }
     if (out)
         handle_message(c, out, out_len);
+    if (out_len > TL_LARGE_MESSAGE)
+        give_back_memory(c);
 }
 
 static int text_append(tl_conn *c, const void *in, size_t len)
@@ -316,10 +333,11 @@ static void receive_text(tl_conn *c, const void *in, size_t len, int complete)
         handle_message(c, c->text, c->text_len);
     c->text_len = 0;
     c->text_overflow = 0;
-    if (c->text_cap > (1u << 20)) {   /* do not keep a huge buffer around */
+    if (c->text_cap > TL_LARGE_MESSAGE) {   /* do not keep a huge buffer around */
         free(c->text);
         c->text = NULL;
         c->text_cap = 0;
+        give_back_memory(c);
     }
     drain(c);
 }

@@ -246,6 +246,44 @@ static void unreachable_resume_url_falls_back(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* A field of /proc/PID/status in kB (VmRSS, VmHWM); -1 when unreadable. */
+static long proc_kb(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            kb = strtol(line + n + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* A 62 MB dispatch `[0,0,...]` (well under the 64 MiB byte cap; ~60 KB
+ * compressed) made 2.5 GB of cJSON nodes and the RSS stayed there.  It is
+ * refused unparsed, the session starts over, the memory is given back and
+ * departures are still applied. */
+static void costly_message_refused_memory_returned(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    long base = proc_kb(w->d.pid, "VmRSS");
+    assert_true(base > 0);
+    cJSON_Delete(fd_post(&w->fake, "/_control/dispatch", "{\"t\":\"X_BIG\",\"d_zeros\":31000000}"));
+    assert_true(dh_wait_log(&w->d, "JSON values", 1, 30000));
+    assert_true(dh_wait_log(&w->d, "READY: new session", 2, 30000));
+    long peak = proc_kb(w->d.pid, "VmHWM"), after = proc_kb(w->d.pid, "VmRSS");
+    print_message("RSS %ld kB before, peak %ld kB, %ld kB after\n", base, peak, after);
+    assert_true(peak < 512 * 1024);
+    assert_true(after < base + 32 * 1024);
+    remove_member(w, "1000000000000000103", 1);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000103", 0, 8000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 static void op9_true_resumes_false_identifies(void **state)
 {
     world *w = *state;
@@ -356,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(op7_reconnects_and_resumes, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(refused_resume_url_identifies, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(unreachable_resume_url_falls_back, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(costly_message_refused_memory_returned, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(op9_true_resumes_false_identifies, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(bad_token_exits_77, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(close_4004_exits_77, setup_plain, teardown_world),
