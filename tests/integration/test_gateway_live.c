@@ -284,6 +284,29 @@ static void costly_message_refused_memory_returned(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* The running daemon's /proc/PID/environ no longer holds the token (read
+ * from DISCORD_TOKEN and CLEANER_TOKEN).  Unreadable counts as hidden: a
+ * non-dumpable process's environ is root's alone. */
+static void token_gone_from_proc_environ(void **state)
+{
+    world *w = *state;
+    static const char *const env[] = { "CLEANER_TOKEN=test-token", NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, NULL, env), 0);
+    assert_true(wait_sent_ops(w, 2, 1, 10000));
+    char path[64], buf[65536];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)w->d.pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    assert_true(n > 0 || !f);
+    for (size_t i = 0; i + 10 <= n; i++)          /* the bytes hold NULs: no strstr */
+        assert_memory_not_equal(buf + i, "test-token", 10);
+    for (size_t i = 0; i + 15 <= n; i++)
+        assert_memory_not_equal(buf + i, "DISCORD_TOKEN=t", 15);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 static void op9_true_resumes_false_identifies(void **state)
 {
     world *w = *state;
@@ -395,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refused_resume_url_identifies, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(unreachable_resume_url_falls_back, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(costly_message_refused_memory_returned, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(token_gone_from_proc_environ, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(op9_true_resumes_false_identifies, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(bad_token_exits_77, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(close_4004_exits_77, setup_plain, teardown_world),
