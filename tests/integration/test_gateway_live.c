@@ -405,6 +405,43 @@ static void two_shards_in_one_process(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* `run --record FILE` in a process of two shards writes FILE.shard0 and
+ * FILE.shard1, each a fixture of its own shard with the REST answers; the
+ * file of the guild's shard (1) replays its departure. */
+static void record_writes_every_shard(void **state)
+{
+    world *w = *state;
+    char rec[400], copy[400], path[420], cmd[1600];
+    snprintf(rec, sizeof rec, "%s/session.jsonl", w->d.dir);
+    snprintf(copy, sizeof copy, "%s/before.db", w->d.dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", w->d.db, copy);
+    assert_int_equal(system(cmd), 0);
+    const char *const args[] = { "--shards", "0-1/2", "--record", rec, "--record-decoded", NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, args, NULL), 0);
+    assert_true(wait_sent_ops(w, 2, 2, 15000));
+    assert_true(dh_wait_log(&w->d, "READY: new session", 2, 10000));
+    remove_member(w, "1000000000000000102", 1);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000102", 0, 8000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+
+    for (int shard = 0; shard < 2; shard++) {
+        snprintf(path, sizeof path, "%s.shard%d", rec, shard);
+        char *text = dh_read_file(path), want[32];
+        assert_non_null(text);
+        snprintf(want, sizeof want, "\"shard\":[%d,2]", shard);
+        assert_non_null(strstr(text, want));
+        assert_non_null(strstr(text, "\"READY\""));
+        assert_non_null(strstr(text, "\"k\":\"rest\""));
+        assert_true((strstr(text, "\"GUILD_MEMBER_REMOVE\"") != NULL) == (shard == 1));
+        assert_null(strstr(text, "test-token"));
+        free(text);
+    }
+    snprintf(cmd, sizeof cmd, "%s replay %s.shard1 --db %s >/dev/null 2>&1", dh_bin("discord-cleaner"), rec, copy);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(dh_db_int(copy, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000102"), 0);
+    assert_int_equal(dh_db_int(copy, "SELECT COUNT(*) FROM users"), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +464,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(gateway_bot_429_is_waited_out, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(malformed_frames_are_survived, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(two_shards_in_one_process, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(record_writes_every_shard, setup_plain, teardown_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
