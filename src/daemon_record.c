@@ -43,8 +43,7 @@ static void on_frame(void *ctx, tl_conn *c, char dir, int binary, const void *da
 static void on_conn(void *ctx, tl_conn *c, int open, int close_code)
 {
     shard *s = ctx;
-    (void)c;
-    record_conn(*rec_of(s), loop_now(s->d->loop), open, close_code);
+    record_conn(*rec_of(s), loop_now(s->d->loop), open, close_code, !open && tl_conn_closed_by_us(c));
 }
 
 void daemon_record_attach(dc_daemon *d, shard *s, tl_handlers *h)

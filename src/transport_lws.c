@@ -259,6 +259,7 @@ static void drain(tl_conn *c)
 void tl_conn_kick(tl_conn *c) { drain(c); }
 gw_session *tl_conn_gw(tl_conn *c) { return c->gw; }
 int tl_conn_is_open(const tl_conn *c) { return c->wsi != NULL; }
+int tl_conn_closed_by_us(const tl_conn *c) { return c->closing_ours; }
 
 #define TL_LARGE_MESSAGE (1u << 20)
 

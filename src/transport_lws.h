@@ -42,6 +42,8 @@ void tl_conn_free(tl_conn *c);
  * gw_shutdown). */
 void tl_conn_kick(tl_conn *c);
 gw_session *tl_conn_gw(tl_conn *c);
+/* 1 when the connection ending now was closed by us (valid in on_conn). */
+int tl_conn_closed_by_us(const tl_conn *c);
 int tl_conn_is_open(const tl_conn *c);
 
 /* Milliseconds on the monotonic clock the sessions run on. */
