@@ -273,7 +273,7 @@ static void ctl_dispatch(fd_server *srv, const cJSON *body, fd_resp *rs)
 	char *json;
 	if (zeros > 0 && zeros <= 64 << 20) {
 		/* d = [0,0,...]: a message far costlier to parse than to send */
-		json = fd_xmalloc((size_t)zeros * 2 + 1);
+		json = fd_xmalloc((size_t)zeros * 2 + 2);
 		for (int64_t i = 0; i < zeros; i++)
 			memcpy(json + 2 * i, i ? ",0" : "[0", 2);
 		memcpy(json + 2 * zeros, "]", 2);
