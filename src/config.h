@@ -74,6 +74,12 @@ dc_err config_load_file(config *cfg, const char *path, char *err, size_t errlen)
 dc_err config_load_env(config *cfg, char *const *envp, char *err, size_t errlen);
 /* Read token_file if token unset; refuses group/world-readable files. */
 dc_err config_resolve_token(config *cfg, char *err, size_t errlen);
+/* Once the settings are read: overwrite the values of DISCORD_TOKEN and
+ * CLEANER_TOKEN in envp in place (the bytes /proc/PID/environ shows), drop
+ * them from the environment when envp is environ, and make the process
+ * non-dumpable (no core file holding the token; no ptrace or /proc reads
+ * by other processes of the same user). */
+void config_protect_token(char **envp);
 
 /* A subcommand's own option ("--expect", takes_value 1).  Lists end with
  * { NULL, 0 }.  config_load_args passes these through to the subcommand. */

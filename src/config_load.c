@@ -6,8 +6,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,6 +202,23 @@ dc_err config_load_env(config *cfg, char *const *envp, char *err, size_t errlen)
         }
     }
     return DC_OK;
+}
+
+extern char **environ;
+
+void config_protect_token(char **envp)
+{
+    static const char *const names[] = { "DISCORD_TOKEN", "CLEANER_TOKEN" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        for (char **e = envp; e && *e; e++)
+            if (strncmp(*e, names[i], n) == 0 && (*e)[n] == '=')
+                memset(*e + n + 1, 0, strlen(*e + n + 1));
+        if (envp == environ)
+            unsetenv(names[i]);
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        fprintf(stderr, "discord-cleaner: cannot make the process non-dumpable: %s\n", strerror(errno));
 }
 
 /* ---- token file --------------------------------------------------------- */

@@ -11,8 +11,12 @@
 
 static const char *record_path;
 static int record_decoded;
-static recorder *rec;
-static const shard *recorded;
+static recorder *recs[MAX_SHARDS];   /* by the shard's slot in d->shards */
+
+static recorder **rec_of(const shard *s)
+{
+    return &recs[s - s->d->shards];
+}
 
 int daemon_record_args(int argc, char **argv)
 {
@@ -33,41 +37,48 @@ static void on_frame(void *ctx, tl_conn *c, char dir, int binary, const void *da
 {
     shard *s = ctx;
     (void)c;
-    record_frame(rec, loop_now(s->d->loop), dir, binary, data, len, complete);
+    record_frame(*rec_of(s), loop_now(s->d->loop), dir, binary, data, len, complete);
 }
 
 static void on_conn(void *ctx, tl_conn *c, int open, int close_code)
 {
     shard *s = ctx;
-    (void)c;
-    record_conn(rec, loop_now(s->d->loop), open, close_code);
+    record_conn(*rec_of(s), loop_now(s->d->loop), open, close_code, !open && tl_conn_closed_by_us(c));
 }
 
 void daemon_record_attach(dc_daemon *d, shard *s, tl_handlers *h)
 {
-    if (!record_path || recorded)
+    if (!record_path)
         return;
-    recorded = s;
+    /* One shard: FILE.  Several: FILE.shardN each, every one a fixture that
+     * `replay` runs on its own (it runs one shard). */
+    char path[4096];
+    if (d->n_shards > 1)
+        snprintf(path, sizeof path, "%s.shard%d", record_path, s->id);
+    else
+        snprintf(path, sizeof path, "%s", record_path);
     record_info info = { .shard_id = s->id, .shard_count = d->shard_count,
                          .intents = DC_INTENT_GUILDS | DC_INTENT_GUILD_MEMBERS |
                                     (d->cfg->commands ? DC_INTENT_GUILD_MESSAGES | DC_INTENT_MESSAGE_CONTENT : 0),
                          .compressed = d->cfg->compress == COMPRESS_ZLIB_STREAM, .raw = !record_decoded,
                          .wall_ms = loop_wall(d->loop), .mono_ms = loop_now(d->loop) };
-    if (record_open(&rec, record_path, &info) != DC_OK) {
-        LOG_E("record", "cannot create %s; running without recording", record_path);
+    recorder **rec = rec_of(s);
+    if (record_open(rec, path, &info) != DC_OK) {
+        LOG_E("record", "cannot create %s; shard %d runs without recording", path, s->id);
         return;
     }
-    LOG_I("record", "recording shard %d's gateway session to %s (%s)", s->id, record_path,
+    LOG_I("record", "recording shard %d's gateway session to %s (%s)", s->id, path,
           record_decoded ? "decoded" : "raw frames");
     h->on_frame = on_frame;
     h->on_conn = on_conn;
-    record_rest_wrap(d->loop, rec, &d->pending);
+    record_rest_wrap(d->loop, *rec, &d->pending);
 }
 
 void daemon_record_stop(void)
 {
     record_rest_unwrap();
-    record_close(rec);
-    rec = NULL;
-    recorded = NULL;
+    for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++) {
+        record_close(recs[i]);
+        recs[i] = NULL;
+    }
 }

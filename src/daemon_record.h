@@ -1,7 +1,8 @@
 /* daemon_record.h - `run --record FILE [--record-decoded]`: the daemon side
  * of recording (record.c writes the file).  One daemon per process, so the
- * recorder is this file's own state.  The first shard of the process is
- * recorded (replay runs one shard). */
+ * recorders are this file's own state.  Every shard of the process is
+ * recorded: to FILE when the process runs one shard, else to FILE.shardN
+ * per shard N (replay runs one shard, so each file replays on its own). */
 #ifndef DC_DAEMON_RECORD_H
 #define DC_DAEMON_RECORD_H
 

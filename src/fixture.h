@@ -12,7 +12,8 @@
  *   {"t":5,"k":"recv","text":"..."}            as text (any bytes, e.g. bad JSON),
  *   {"t":5,"k":"recv","b64":"..."}             or a raw binary (compressed) message
  *   {"t":6,"k":"send","json":{...}}            what the client sent (token redacted)
- *   {"t":9,"k":"close","code":4000}            the connection ended (code -1: none)
+ *   {"t":9,"k":"close","code":4000}            the connection ended (code -1: none);
+ *                                              "by":"client" when the client closed it
  *   {"t":9,"k":"rest","method":"GET","path":"/guilds/1","status":403,"body":{...}}
  *   {"t":99,"k":"end"}                         replay runs until here, then stops
  * The file never holds the token: the recorder redacts it. */

@@ -68,6 +68,7 @@ struct gw_session {
 
     /* the current connection */
     int sent_resume;            /* RESUME sent, RESUMED not yet seen */
+    int via_resume_url;         /* this connection went to resume_gateway_url */
     int64_t hb_interval;        /* 0 until HELLO */
     int64_t next_beat_at;
     int64_t beat_sent_at;
@@ -314,6 +315,7 @@ static void emit_connect(gw_session *gw)
         return;
     }
     reset_connection(gw);
+    gw->via_resume_url = have_session(gw) && gw->resume_url;
     push_action(gw, (gw_action){ .kind = GW_ACT_CONNECT, .url = url }, NULL, url);
     set_state(gw, GW_CONNECTING, have_session(gw) ? "connecting to resume" : "connecting to identify");
 }
@@ -362,6 +364,18 @@ static void schedule_reconnect(gw_session *gw, int64_t now, int64_t min_delay, c
     gw->connect_at = now + delay;
     LOG_I(GW_LOG, "shard %d: reconnecting in %lld ms (%s)", gw->shard_id, (long long)delay, why);
     set_state(gw, GW_DISCONNECTED, why);
+}
+
+/* The connection to resume_gateway_url failed before it opened (name not
+ * resolved, nothing listening, handshake refused): after this one failure
+ * resume at the cached gateway URL instead, which Discord also accepts,
+ * keeping the session (an invalid one is then answered with op 9). */
+static void forget_resume_url(gw_session *gw)
+{
+    LOG_W(GW_LOG, "shard %d: could not connect to resume_gateway_url %s; "
+          "resuming at the gateway URL instead", gw->shard_id, gw->resume_url);
+    free(gw->resume_url);
+    gw->resume_url = NULL;
 }
 
 /* A connection that sent RESUME ended without RESUMED. */
@@ -882,11 +896,33 @@ void gw_on_closed(gw_session *gw, int close_code, int64_t now_ms)
     }
     int was_resuming = gw->sent_resume;
     int we_closed = gw->state == GW_CLOSING;
+    if (gw->state == GW_CONNECTING && gw->via_resume_url)
+        forget_resume_url(gw);
     reset_connection(gw);
     if (we_closed)
         on_closed_by_us(gw, was_resuming, now_ms);
     else
         on_closed_by_peer(gw, close_code, was_resuming, now_ms);
+}
+
+void gw_on_url_refused(gw_session *gw, const char *why, int64_t now_ms)
+{
+    release_popped(gw);
+    if (gw->state != GW_CONNECTING)
+        return;
+    if (!gw->via_resume_url) {
+        emit_fatal(gw, 0, why, 78);   /* the configured gateway URL itself */
+        return;
+    }
+    /* A READY named a resume URL we will not use: a failed resume, not a
+     * configuration error (the URL came from the server, not the operator).
+     * Exiting here would exit again at every start, the URL being saved. */
+    LOG_W(GW_LOG, "shard %d: resume_gateway_url %s refused: %s", gw->shard_id, gw->resume_url, why);
+    drop_session(gw, "unusable resume_gateway_url");
+    reset_connection(gw);
+    gw->connect_at = now_ms;
+    set_state(gw, GW_DISCONNECTED, "resume URL refused: identifying at the gateway URL");
+    maybe_connect(gw, now_ms);
 }
 
 void gw_tick(gw_session *gw, int64_t now_ms)

@@ -8,6 +8,7 @@
  *     gw_on_payload()      one complete, parsed gateway message (cJSON)
  *     gw_on_bad_frame()    a message that could not be inflated/parsed
  *     gw_on_closed()       the connection ended (close code, or -1 for none)
+ *     gw_on_url_refused()  the owner will not connect to the CONNECT's URL
  *     gw_tick()            time passed; call at gw_next_deadline()
  *     gw_request_members() the application wants op 8 sent (budgeted)
  *
@@ -95,6 +96,13 @@ void gw_on_open(gw_session *gw, int64_t now_ms);
 void gw_on_payload(gw_session *gw, const cJSON *payload, int64_t now_ms);
 void gw_on_bad_frame(gw_session *gw, const char *why, int64_t now_ms);
 void gw_on_closed(gw_session *gw, int close_code, int64_t now_ms);
+/* The owner refuses the URL of the last CONNECT (`why` is a static string:
+ * not ws/wss, plain ws:// to a non-loopback host).  The gateway URL itself:
+ * FATAL with exit status 78.  A resume_gateway_url: a failed resume -- the
+ * URL and the session are dropped and a CONNECT to the gateway URL follows
+ * (to IDENTIFY).  A connect to the resume URL that fails (gw_on_closed
+ * while CONNECTING) makes the next connection resume at the gateway URL. */
+void gw_on_url_refused(gw_session *gw, const char *why, int64_t now_ms);
 void gw_tick(gw_session *gw, int64_t now_ms);
 /* Absolute time of the next thing gw_tick must do; INT64_MAX if none. */
 int64_t gw_next_deadline(const gw_session *gw);

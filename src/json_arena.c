@@ -10,7 +10,9 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Under AddressSanitizer the block is poisoned while unused, so a message's
  * memory read after ja_free released it is still reported. */
@@ -41,6 +43,8 @@ typedef struct {
 } arena;
 
 static _Thread_local arena A;
+static _Thread_local size_t heap_allocs;
+static _Thread_local char last_error[128];
 static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
 static int in_block(const void *p)
@@ -64,6 +68,7 @@ static void *hook_malloc(size_t n)
          * allocation) is in the block, which is what ja_free counts by. */
         A.parsing = 0;
     }
+    heap_allocs++;
     return malloc(n);
 }
 
@@ -85,8 +90,74 @@ static void release_block(void)
     JA_POISON(A.base, JA_BLOCK);
 }
 
+/* End of the string whose opening quote is just before p (past its
+ * closing quote), or end when it is not closed. */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (;;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return end;
+        const char *b = q;
+        while (b > p && b[-1] == '\\')
+            b--;
+        p = q + 1;
+        if ((q - b) % 2 == 0)     /* an even run of backslashes escapes nothing */
+            return p;
+    }
+}
+
+static int refuse(const char *fmt, size_t a, size_t b)
+{
+    snprintf(last_error, sizeof last_error, fmt, a, b);
+    return -1;
+}
+
+int ja_check_cost(const char *text, size_t len)
+{
+    if (len <= JA_NODES_FLOOR)
+        return 0;               /* a value takes at least one byte */
+    size_t limit = len / JA_BYTES_PER_NODE;
+    if (limit < JA_NODES_FLOOR)
+        limit = JA_NODES_FLOOR;
+    if (limit > JA_NODES_CAP)
+        limit = JA_NODES_CAP;
+    size_t nodes = 1, depth = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        switch (*p++) {
+        case '"':
+            p = skip_string(p, end);
+            break;
+        case ',':
+            nodes++;
+            break;
+        case '[':
+        case '{':
+            nodes++;
+            if (++depth > JA_DEPTH_MAX)
+                return refuse("message nested deeper than %zu levels (%zu bytes)", (size_t)JA_DEPTH_MAX, len);
+            break;
+        case ']':
+        case '}':
+            depth -= depth > 0;
+            break;
+        default:
+            continue;
+        }
+        if (nodes > limit)
+            return refuse("message of %zu bytes holds more than %zu JSON values", len, limit);
+    }
+    return 0;
+}
+
+const char *ja_last_error(void) { return last_error; }
+size_t ja_heap_allocs(void) { return heap_allocs; }
+
 cJSON *ja_parse(const char *text, size_t len)
 {
+    if (ja_check_cost(text, len) != 0)
+        return NULL;            /* refused before cJSON allocates anything */
     pthread_once(&hooks_once, install_hooks);
     if (!A.base && (A.base = malloc(JA_BLOCK)) != NULL)
         JA_POISON(A.base, JA_BLOCK);
@@ -97,6 +168,8 @@ cJSON *ja_parse(const char *text, size_t len)
         A.live++;
     else if (A.live == 0 && A.base)
         release_block();        /* a failed parse left its nodes behind */
+    if (!tree)
+        snprintf(last_error, sizeof last_error, "message is not valid JSON");
     return tree;
 }
 

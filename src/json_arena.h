@@ -22,7 +22,30 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+/* NULL for invalid JSON, and for a message whose parse would cost far more
+ * than its size suggests (see ja_last_error()). */
 cJSON *ja_parse(const char *text, size_t len);
 void ja_free(cJSON *tree);
+
+/* What a message may cost once parsed.  A cJSON value takes ~80 bytes of
+ * heap whatever its text: a 62 MB `[0,0,...]` made 2.5 GB.  Real gateway
+ * payloads spend >= 10 bytes of text a value (a 1000-member chunk ~18, a
+ * READY with 2500 guilds ~25), so a message may hold at most
+ * max(JA_NODES_FLOOR, len / JA_BYTES_PER_NODE) values, never more than
+ * JA_NODES_CAP (~40 MB of nodes), nested at most JA_DEPTH_MAX deep.
+ * Messages under JA_NODES_FLOOR bytes cannot exceed that and are not scanned. */
+#define JA_NODES_FLOOR 65536
+#define JA_BYTES_PER_NODE 4
+#define JA_NODES_CAP 500000
+#define JA_DEPTH_MAX 64
+
+/* 0 when text (len bytes) is within the bounds above, else -1 with the
+ * reason in ja_last_error().  A cheap pass: strings skipped, values
+ * counted by separators and brackets (an upper bound). */
+int ja_check_cost(const char *text, size_t len);
+/* Why the last ja_parse on this thread returned NULL. */
+const char *ja_last_error(void);
+/* cJSON allocations this thread made from malloc (outside the block). */
+size_t ja_heap_allocs(void);
 
 #endif

@@ -275,6 +275,7 @@ static int run_command(const command *c, int argc, char **argv)
     char err[1024];
     int n_rest = 0, print_config = 0, status;
     dc_err rc = config_load_all(&cfg, argc, argv, environ, c->flags, rest, &n_rest, err, sizeof err);
+    config_protect_token(environ);    /* read once: out of /proc/PID/environ and core files */
     const char *extra = rc == DC_OK ? strip_rest(c, rest, &n_rest, &print_config) : NULL;
     if (rc != DC_OK) {
         status = fail(c, rc, err);

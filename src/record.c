@@ -218,7 +218,7 @@ void record_frame(recorder *r, int64_t mono_ms, char dir, int binary, const void
     r->len = 0;
 }
 
-void record_conn(recorder *r, int64_t mono_ms, int open, int close_code)
+void record_conn(recorder *r, int64_t mono_ms, int open, int close_code, int by_client)
 {
     if (!r)
         return;
@@ -228,6 +228,8 @@ void record_conn(recorder *r, int64_t mono_ms, int open, int close_code)
         r->len = 0;
     } else {
         cJSON_AddNumberToObject(o, "code", close_code);
+        if (by_client)
+            cJSON_AddStringToObject(o, "by", "client");
     }
     write_line(r, o);
 }

@@ -32,8 +32,10 @@ void record_close(recorder *r);
  * marks the last piece of the message. */
 void record_frame(recorder *r, int64_t mono_ms, char dir, int binary, const void *data, size_t len,
                   int complete);
-/* The connection opened (open 1) or closed with close_code (-1: none). */
-void record_conn(recorder *r, int64_t mono_ms, int open, int close_code);
+/* The connection opened (open 1) or closed with close_code (-1: none);
+ * by_client 1 when the daemon closed it (written as "by":"client", so a
+ * player does not send that close as the server's). */
+void record_conn(recorder *r, int64_t mono_ms, int open, int close_code, int by_client);
 
 /* A REST exchange, written when its answer arrives: method, path (no
  * host, no headers: never the Authorization header), status and the body

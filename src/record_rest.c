@@ -20,15 +20,17 @@ typedef struct {
 static dc_loop *wrapped;             /* the loop whose ops we replaced */
 static const dc_loop_ops *inner;     /* its own ops */
 static dc_loop_ops outer;
-static recorder *rec;
+#define RR_MAX_RECORDERS 64          /* one per shard of the process */
+static recorder *recs[RR_MAX_RECORDERS];
+static int n_recs;
 static dc_pending *in_flight;
 
 static void on_answer(void *ctx, const rest_response *r)
 {
     rr_call *c = ctx;
     pending_del(&c->link);
-    if (rec && wrapped)
-        record_rest(rec, inner->now_ms(wrapped), c->method, c->path, r->status, r->body,
+    for (int i = 0; wrapped && i < n_recs; i++)
+        record_rest(recs[i], inner->now_ms(wrapped), c->method, c->path, r->status, r->body,
                     r->body ? r->body_len : 0);
     c->done(c->ctx, r);
     free(c);
@@ -63,13 +65,15 @@ static dc_err recording_rest(dc_loop *l, const char *method, const char *path, c
 
 void record_rest_wrap(dc_loop *l, recorder *r, dc_pending *pending)
 {
-    if (wrapped || !l || !r)
+    if (!l || !r || (wrapped && wrapped != l) || n_recs == RR_MAX_RECORDERS)
         return;
+    recs[n_recs++] = r;
+    if (wrapped)
+        return;                      /* another shard's file: it gets every exchange too */
     wrapped = l;
     inner = l->ops;
     outer = *inner;
     outer.rest = recording_rest;
-    rec = r;
     in_flight = pending;
     l->ops = &outer;
 }
@@ -79,6 +83,6 @@ void record_rest_unwrap(void)
     if (wrapped)
         wrapped->ops = inner;
     wrapped = NULL;
-    rec = NULL;
+    n_recs = 0;
     in_flight = NULL;
 }

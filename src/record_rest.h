@@ -6,7 +6,7 @@
  * record.c, redacted like every line) is written before the caller's
  * callback runs.  A replay then answers the same requests with the same
  * answers (replay_rest.c).  Headers, the token and request bodies are never
- * written.  One recorder per process, like daemon_record.c. */
+ * written. */
 #ifndef DC_RECORD_REST_H
 #define DC_RECORD_REST_H
 
@@ -15,7 +15,10 @@
 #include "record.h"
 
 /* Wrap l's rest op; in-flight contexts are linked into pending (the daemon
- * frees what is left at shutdown, when the REST client cancels them). */
+ * frees what is left at shutdown, when the REST client cancels them).
+ * Called again with another recorder (one per shard), that one gets every
+ * exchange as well: REST is the process's, and each shard's file must
+ * replay on its own. */
 void record_rest_wrap(dc_loop *l, recorder *rec, dc_pending *pending);
 /* Restore the wrapped loop's ops; answers still in flight are passed on
  * without being written.  Safe to call when nothing is wrapped. */

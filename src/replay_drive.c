@@ -236,7 +236,7 @@ static void feed_text(replay *r, const char *text, size_t len, int json_text)
         if (json_text)
             fixture_bad(r, "\"json\" is not valid JSON");
         else
-            bad_frame(r, "bad_json", "message is not valid JSON");
+            bad_frame(r, "bad_json", ja_last_error());
         return;
     }
     inspected in;

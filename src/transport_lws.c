@@ -10,6 +10,7 @@
  * PEER_INITIATED_CLOSE and is reported to the session at CLIENT_CLOSED. */
 #include "transport_lws.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -154,11 +155,12 @@ static void do_connect(tl_conn *c, const char *url)
     char addr[64], path[1024];
     int port, tls;
     if (split_url(url, c->host, sizeof c->host, &port, &tls, path, sizeof path) != 0) {
-        fatal(c, 78, "gateway URL is not a ws:// or wss:// URL");
+        gw_on_url_refused(c->gw, "gateway URL is not a ws:// or wss:// URL", tl_now_ms());
         return;
     }
     if (!tls && !resolve_is_loopback(c->host)) {
-        fatal(c, 78, "refusing plain ws:// to a non-loopback gateway host (use wss://)");
+        gw_on_url_refused(c->gw, "refusing plain ws:// to a non-loopback gateway host (use wss://)",
+                          tl_now_ms());
         return;
     }
     zs_reset(c->zs);            /* one inflate context per connection */
@@ -258,6 +260,20 @@ static void drain(tl_conn *c)
 void tl_conn_kick(tl_conn *c) { drain(c); }
 gw_session *tl_conn_gw(tl_conn *c) { return c->gw; }
 int tl_conn_is_open(const tl_conn *c) { return c->wsi != NULL; }
+int tl_conn_closed_by_us(const tl_conn *c) { return c->closing_ours; }
+
+#define TL_LARGE_MESSAGE (1u << 20)
+
+/* After a message over 1 MiB, or a failed one: hand the memory it took back
+ * (inflate buffers; with glibc, the freed nodes of its parse, which would
+ * otherwise stay in the process's heap for good). */
+static void give_back_memory(tl_conn *c)
+{
+    zs_trim(c->zs);
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
 
 void tl_conn_pause_rx(tl_conn *c, int pause)
 {
@@ -272,7 +288,7 @@ static void handle_message(tl_conn *c, const char *json, size_t len)
 {
     cJSON *payload = ja_parse(json, len);
     if (!payload) {
-        gw_on_bad_frame(c->gw, "message is not valid JSON", tl_now_ms());
+        gw_on_bad_frame(c->gw, ja_last_error(), tl_now_ms());
     } else {
         gw_on_payload(c->gw, payload, tl_now_ms());
     }
@@ -287,11 +303,14 @@ static void receive_binary(tl_conn *c, const void *in, size_t len, int complete)
     size_t out_len = 0;
     if (zs_feed(c->zs, in, len, complete, &out, &out_len) != DC_OK) {
         gw_on_bad_frame(c->gw, zs_last_error(c->zs), tl_now_ms());
+        give_back_memory(c);
         drain(c);
         return;
     }
     if (out)
         handle_message(c, out, out_len);
+    if (out_len > TL_LARGE_MESSAGE)
+        give_back_memory(c);
 }
 
 static int text_append(tl_conn *c, const void *in, size_t len)
@@ -325,10 +344,11 @@ static void receive_text(tl_conn *c, const void *in, size_t len, int complete)
         handle_message(c, c->text, c->text_len);
     c->text_len = 0;
     c->text_overflow = 0;
-    if (c->text_cap > (1u << 20)) {   /* do not keep a huge buffer around */
+    if (c->text_cap > TL_LARGE_MESSAGE) {   /* do not keep a huge buffer around */
         free(c->text);
         c->text = NULL;
         c->text_cap = 0;
+        give_back_memory(c);
     }
     drain(c);
 }

@@ -46,6 +46,8 @@ void tl_conn_kick(tl_conn *c);
  * until called with 0.  Sending (heartbeats) goes on. */
 void tl_conn_pause_rx(tl_conn *c, int pause);
 gw_session *tl_conn_gw(tl_conn *c);
+/* 1 when the connection ending now was closed by us (valid in on_conn). */
+int tl_conn_closed_by_us(const tl_conn *c);
 int tl_conn_is_open(const tl_conn *c);
 
 /* Milliseconds on the monotonic clock the sessions run on. */

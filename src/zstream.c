@@ -90,6 +90,24 @@ dc_err zs_reset(zstream *zs)
     return DC_OK;
 }
 
+#define ZS_KEEP_BYTES (1u << 20)
+
+void zs_trim(zstream *zs)
+{
+    if (zs->out_cap > ZS_KEEP_BYTES) {
+        free(zs->out);
+        zs->out = NULL;
+        zs->out_cap = 0;
+    }
+    if (zs->in_cap > ZS_KEEP_BYTES && zs->in_len == 0) {
+        free(zs->in);
+        zs->in = NULL;
+        zs->in_cap = 0;
+    }
+}
+
+size_t zs_capacity(const zstream *zs) { return zs->in_cap + zs->out_cap; }
+
 const char *zs_last_error(const zstream *zs) { return zs->err; }
 
 /* Geometric growth of a buffer up to limit bytes of capacity. */

@@ -34,6 +34,13 @@ dc_err zs_reset(zstream *zs);
 dc_err zs_feed(zstream *zs, const void *data, size_t len, int message_complete,
                const char **out, size_t *out_len);
 
+/* Give back buffers grown past 1 MiB by a large message (call between
+ * messages: it invalidates the last *out).  Without it one 64 MiB message
+ * keeps 64 MiB of inflate output for the connection's life. */
+void zs_trim(zstream *zs);
+/* Bytes the buffers hold now (input + output capacity). */
+size_t zs_capacity(const zstream *zs);
+
 /* Reason of the last error, "" when none. */
 const char *zs_last_error(const zstream *zs);
 

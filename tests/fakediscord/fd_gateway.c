@@ -324,7 +324,7 @@ static void send_ready(fd_server *srv, fd_session *s)
 	cJSON_AddStringToObject(d, "session_id", s->id);
 	char url[80];
 	snprintf(url, sizeof url, "ws://127.0.0.1:%d/gateway", srv->port);
-	cJSON_AddStringToObject(d, "resume_gateway_url", url);
+	cJSON_AddStringToObject(d, "resume_gateway_url", srv->cfg.resume_url[0] ? srv->cfg.resume_url : url);
 	if (s->has_shard) {
 		int shard[2] = { s->shard_id, s->shard_count };
 		cJSON_AddItemToObject(d, "shard", cJSON_CreateIntArray(shard, 2));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 typedef enum { P_OPEN, P_RECV, P_SEND, P_CLOSE, P_REST, P_END, P_OTHER } p_kind;
 
@@ -14,10 +15,16 @@ typedef struct {
 	size_t len;
 	bool binary;
 	int code;            /* CLOSE */
+	bool by_client;      /* CLOSE: the client closed it (not played) */
+	char *text;          /* RECV b64: the payload it completes, inflated (NULL: none) */
+	bool held;           /* RECV: a member chunk, sent when the client sends op 8 */
+	uint64_t guild;      /* RECV chunk, SEND op 8 */
+	char nonce[40];      /* RECV chunk, SEND op 8 */
+	bool last_chunk;     /* RECV chunk: chunk_index == chunk_count - 1 */
 	char method[8];      /* REST */
 	char *path;          /* REST */
 	int status;          /* REST */
-	bool used;           /* REST */
+	bool used;           /* REST answer, chunk or op 8 already played */
 } p_entry;
 
 static struct {
@@ -27,6 +34,7 @@ static struct {
 	int opens_served;     /* recorded connections handed out so far */
 	fd_conn *conn;        /* the connection being played */
 	size_t next;          /* its next entry */
+	bool decoded;         /* b64 messages go out inflated (chunks are among them) */
 	int64_t open_t, opened_ms;
 	lws_sorted_usec_list_t sul;
 	struct lws_context *ctx;
@@ -66,6 +74,23 @@ static int take_message(p_entry *e, const cJSON *j)
 	return 0;
 }
 
+/* guild_id and nonce of an op 8 or a member chunk's d. */
+static void take_op8_keys(p_entry *e, const cJSON *d)
+{
+	fd_json_id(cJSON_GetObjectItemCaseSensitive(d, "guild_id"), &e->guild);
+	const char *nonce = fd_json_str(d, "nonce");
+	snprintf(e->nonce, sizeof e->nonce, "%s", nonce ? nonce : "");
+}
+
+/* What the client sent: only op 8 matters (which recorded chunks answer it). */
+static int take_send(p_entry *e, const cJSON *j)
+{
+	const cJSON *json = cJSON_GetObjectItemCaseSensitive(j, "json");
+	if (fd_json_int(json, "op", -1) == 8)
+		take_op8_keys(e, cJSON_GetObjectItemCaseSensitive(json, "d"));
+	return 0;
+}
+
 static int take_entry(p_entry *e, const cJSON *j)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t");
@@ -76,8 +101,12 @@ static int take_entry(p_entry *e, const cJSON *j)
 	e->kind = kind_of(k);
 	if (e->kind == P_RECV)
 		return take_message(e, j);
-	if (e->kind == P_CLOSE)
+	if (e->kind == P_SEND)
+		return take_send(e, j);
+	if (e->kind == P_CLOSE) {
 		e->code = (int)fd_json_int(j, "code", -1);
+		e->by_client = fd_json_str(j, "by") && strcmp(fd_json_str(j, "by"), "client") == 0;
+	}
 	if (e->kind == P_REST) {
 		const char *m = fd_json_str(j, "method"), *p = fd_json_str(j, "path");
 		const cJSON *body = cJSON_GetObjectItemCaseSensitive(j, "body");
@@ -90,6 +119,121 @@ static int take_entry(p_entry *e, const cJSON *j)
 		e->len = strlen(e->data);
 	}
 	return 0;
+}
+
+/* ---- member chunks: answers to the client's own op 8 ------------------------ */
+
+/* Inflate the b64 messages of each recorded connection (one zlib stream per
+ * connection) so that a chunk among them can be found and re-sent. */
+static void inflate_recording(void)
+{
+	z_stream z;
+	char *out = NULL;
+	size_t used = 0, cap = 0;
+	bool live = false;
+	for (size_t i = 0; i < play.n; i++) {
+		p_entry *e = &play.v[i];
+		if (e->kind == P_OPEN) {
+			if (live)
+				inflateEnd(&z);
+			memset(&z, 0, sizeof z);
+			live = inflateInit(&z) == Z_OK;
+			used = 0;
+		}
+		if (e->kind != P_RECV || !e->binary || !live)
+			continue;
+		z.next_in = (Bytef *)e->data;
+		z.avail_in = (uInt)e->len;
+		int rc = Z_OK;
+		while (rc == Z_OK && (z.avail_in > 0 || used == cap)) {
+			if (used == cap) {
+				cap = cap ? cap * 2 : 65536;
+				out = fd_xrealloc(out, cap + 1);
+			}
+			z.next_out = (Bytef *)out + used;
+			z.avail_out = (uInt)(cap - used);
+			rc = inflate(&z, Z_SYNC_FLUSH);
+			used = cap - z.avail_out;
+		}
+		bool whole = e->len >= 4 && memcmp(e->data + e->len - 4, "\x00\x00\xff\xff", 4) == 0;
+		if (whole) {                           /* a payload ends here */
+			out[used] = '\0';
+			e->text = fd_xstrdup(out);
+			used = 0;
+		}
+	}
+	if (live)
+		inflateEnd(&z);
+	free(out);
+}
+
+/* Mark the recorded GUILD_MEMBERS_CHUNK messages: they answered the
+ * recording's op 8 (its nonce), so they are sent when this client asks. */
+static void hold_chunks(void)
+{
+	for (size_t i = 0; i < play.n; i++) {
+		p_entry *e = &play.v[i];
+		const char *text = e->binary ? e->text : e->data;
+		if (e->kind != P_RECV || !text || !strstr(text, "GUILD_MEMBERS_CHUNK"))
+			continue;
+		cJSON *j = cJSON_Parse(text);
+		const char *t = fd_json_str(j, "t");
+		if (t && strcmp(t, "GUILD_MEMBERS_CHUNK") == 0) {
+			const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "d");
+			e->held = true;
+			take_op8_keys(e, d);
+			e->last_chunk = fd_json_int(d, "chunk_index", 0) + 1 >= fd_json_int(d, "chunk_count", 1);
+			/* Chunks go out of their recorded place, so the recorded zlib
+			 * stream cannot be sent byte for byte: every payload goes out
+			 * inflated, deflated again by the connection when the client
+			 * asked for zlib-stream. */
+			play.decoded |= e->binary;
+		}
+		cJSON_Delete(j);
+	}
+}
+
+/* A recorded chunk, its nonce replaced by the one this client sent. */
+static void send_chunk(fd_conn *c, const p_entry *e, const char *nonce)
+{
+	cJSON *j = cJSON_Parse(e->binary ? e->text : e->data);
+	cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "d");
+	cJSON_DeleteItemFromObjectCaseSensitive(d, "nonce");
+	if (nonce[0])
+		cJSON_AddStringToObject(d, "nonce", nonce);
+	char *text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (text)
+		fd_conn_send_payload(c, text, strlen(text), false, 0);
+	free(text);
+}
+
+/* The client sent op 8: answer with the chunks that answered the next
+ * recorded op 8 for that guild (same recorded nonce), in recorded order. */
+static void answer_op8(fd_conn *c, const cJSON *d)
+{
+	p_entry want = { 0 };
+	take_op8_keys(&want, d);
+	const char *recorded = NULL;
+	for (size_t i = 0; i < play.n && !recorded; i++) {
+		p_entry *e = &play.v[i];
+		if (e->kind == P_SEND && !e->used && e->guild == want.guild && want.guild) {
+			e->used = true;
+			recorded = e->nonce;
+		}
+	}
+	if (!recorded)
+		return;                                /* not asked in the recording: no answer */
+	for (size_t i = 0; i < play.n; i++) {
+		p_entry *e = &play.v[i];
+		if (!e->held || e->used || e->guild != want.guild || strcmp(e->nonce, recorded) != 0)
+			continue;
+		e->used = true;
+		send_chunk(c, e, want.nonce);
+		if (e->last_chunk)
+			break;
+	}
+	lws_callback_on_writable(c->wsi);
 }
 
 int fd_play_load(const char *path)
@@ -122,6 +266,10 @@ int fd_play_load(const char *path)
 	}
 	free(line);
 	fclose(f);
+	if (rc == 0) {
+		inflate_recording();
+		hold_chunks();
+	}
 	play.loaded = rc == 0;
 	return rc;
 }
@@ -147,10 +295,18 @@ static void fire(lws_sorted_usec_list_t *sul)
 			play.conn = NULL;                  /* this recorded connection is over */
 			return;
 		}
+		if (e->held || (e->kind == P_CLOSE && e->by_client)) {
+			play.next++;                       /* on op 8 / the client closes itself */
+			continue;
+		}
 		if (e->kind == P_RECV || e->kind == P_CLOSE) {
 			if (play.opened_ms + (e->t - play.open_t) > fd_now_ms())
 				break;                         /* not yet */
-			if (e->kind == P_RECV && e->binary)
+			if (e->kind == P_RECV && e->binary && play.decoded && e->text)
+				fd_conn_send_payload(c, e->text, strlen(e->text), false, 0);
+			else if (e->kind == P_RECV && e->binary && play.decoded)
+				;                              /* the start of a payload sent whole later */
+			else if (e->kind == P_RECV && e->binary)
 				fd_conn_send_raw(c, e->data, e->len, true);
 			else if (e->kind == P_RECV)
 				fd_conn_send_payload(c, e->data, e->len, false, 0);
@@ -210,6 +366,8 @@ void fd_play_receive(fd_server *srv, fd_conn *c, const void *in, size_t len, boo
 	cJSON *j = cJSON_Parse(c->rx.data);
 	if (srv->cfg.verbose)
 		fprintf(stderr, "fakediscord: play: client sent %.200s\n", c->rx.data);
+	if (fd_json_int(j, "op", -1) == 8 && !c->closing)
+		answer_op8(c, cJSON_GetObjectItemCaseSensitive(j, "d"));
 	if (play.auto_ack && fd_json_int(j, "op", -1) == 1 && !c->closing) {
 		static const char ack[] = "{\"op\":11}";
 		fd_conn_send_payload(c, ack, sizeof ack - 1, false, 0);
@@ -251,6 +409,7 @@ void fd_play_free(void)
 {
 	for (size_t i = 0; i < play.n; i++) {
 		free(play.v[i].data);
+		free(play.v[i].text);
 		free(play.v[i].path);
 	}
 	free(play.v);

@@ -9,7 +9,12 @@
  * when the client asked for zlib-stream; "b64" as the exact recorded binary
  * message), a "close" closes with its code (-1: drops the TCP connection),
  * and what the client sends is accepted (op 1 is answered with op 11 when
- * the header says "auto_ack").  REST requests are answered by the first
+ * the header says "auto_ack").  What the client did itself is not played:
+ * a close with "by":"client" (the client closes on its own), and the
+ * GUILD_MEMBERS_CHUNKs that answered a recorded op 8 are sent when this
+ * client sends its op 8 for that guild, with its nonce.  A recording with
+ * such chunks among "b64" messages has all its b64 payloads sent inflated
+ * (and deflated again), since the recorded stream is no longer sent whole.  REST requests are answered by the first
  * unused recorded "rest" line with the same method and path (query
  * included); others go to the double's normal REST handlers.  Connections
  * beyond the recorded ones get nothing. */

@@ -37,6 +37,7 @@ typedef struct {
 	int n_team;
 	int max_concurrency;
 	size_t replay_cap_bytes;    /* per session; older events are dropped */
+	char resume_url[256];       /* READY's resume_gateway_url; "" = this server */
 	bool demo, verbose;
 } fd_config;
 

@@ -212,6 +212,103 @@ static void op7_reconnects_and_resumes(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* READY names a resume URL the daemon will not use (plain ws:// to a remote
+ * host; nothing is ever sent there): op 7, then a restart with that URL
+ * saved, each end in a fresh IDENTIFY at the gateway URL, never exit 78. */
+static void refused_resume_url_identifies(void **state)
+{
+    world *w = *state;
+    cJSON_Delete(fd_post(&w->fake, "/_control/config", "{\"resume_gateway_url\":\"ws://resume.invalid/gateway\"}"));
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/op", "{\"op\":7}"));
+    assert_true(wait_sent_ops(w, 2, 2, 8000));
+    assert_true(dh_wait_log(&w->d, "resume_gateway_url ws://resume.invalid/gateway refused", 1, 5000));
+    assert_true(dh_wait_log(&w->d, "READY", 2, 5000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+    /* The URL is saved with the session: the restart must not exit 78. */
+    assert_int_equal(dh_start(&w->d, w->fake.port, NULL, NULL), 0);
+    assert_true(wait_sent_ops(w, 2, 3, 8000));
+    assert_int_equal(sent_ops(w, 6), 0);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A resume URL nobody listens on: one failed connect, then RESUME at the
+ * gateway URL (the session survives). */
+static void unreachable_resume_url_falls_back(void **state)
+{
+    world *w = *state;
+    cJSON_Delete(fd_post(&w->fake, "/_control/config", "{\"resume_gateway_url\":\"ws://127.0.0.1:1/gateway\"}"));
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/op", "{\"op\":7}"));
+    assert_true(wait_sent_ops(w, 6, 1, 10000));
+    assert_int_equal(sent_ops(w, 2), 1);
+    assert_true(dh_log_count(&w->d, "could not connect to resume_gateway_url") >= 1);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A field of /proc/PID/status in kB (VmRSS, VmHWM); -1 when unreadable. */
+static long proc_kb(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            kb = strtol(line + n + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* A 62 MB dispatch `[0,0,...]` (well under the 64 MiB byte cap; ~60 KB
+ * compressed) made 2.5 GB of cJSON nodes and the RSS stayed there.  It is
+ * refused unparsed, the session starts over, the memory is given back and
+ * departures are still applied. */
+static void costly_message_refused_memory_returned(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    long base = proc_kb(w->d.pid, "VmRSS");
+    assert_true(base > 0);
+    cJSON_Delete(fd_post(&w->fake, "/_control/dispatch", "{\"t\":\"X_BIG\",\"d_zeros\":31000000}"));
+    assert_true(dh_wait_log(&w->d, "JSON values", 1, 30000));
+    assert_true(dh_wait_log(&w->d, "READY: new session", 2, 30000));
+    long peak = proc_kb(w->d.pid, "VmHWM"), after = proc_kb(w->d.pid, "VmRSS");
+    print_message("RSS %ld kB before, peak %ld kB, %ld kB after\n", base, peak, after);
+    assert_true(peak < 512 * 1024);
+#if !defined(__SANITIZE_ADDRESS__)   /* ASan's allocator holds freed memory in quarantine */
+    assert_true(after < base + 32 * 1024);
+#endif
+    remove_member(w, "1000000000000000103", 1);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000103", 0, 8000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* The running daemon's /proc/PID/environ no longer holds the token (read
+ * from DISCORD_TOKEN and CLEANER_TOKEN).  Unreadable counts as hidden: a
+ * non-dumpable process's environ is root's alone. */
+static void token_gone_from_proc_environ(void **state)
+{
+    world *w = *state;
+    static const char *const env[] = { "CLEANER_TOKEN=test-token", NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, NULL, env), 0);
+    assert_true(wait_sent_ops(w, 2, 1, 10000));
+    char path[64], buf[65536];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)w->d.pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    assert_true(n > 0 || !f);
+    for (size_t i = 0; i + 10 <= n; i++)          /* the bytes hold NULs: no strstr */
+        assert_memory_not_equal(buf + i, "test-token", 10);
+    for (size_t i = 0; i + 15 <= n; i++)
+        assert_memory_not_equal(buf + i, "DISCORD_TOKEN=t", 15);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 static void op9_true_resumes_false_identifies(void **state)
 {
     world *w = *state;
@@ -310,6 +407,43 @@ static void two_shards_in_one_process(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* `run --record FILE` in a process of two shards writes FILE.shard0 and
+ * FILE.shard1, each a fixture of its own shard with the REST answers; the
+ * file of the guild's shard (1) replays its departure. */
+static void record_writes_every_shard(void **state)
+{
+    world *w = *state;
+    char rec[400], copy[400], path[420], cmd[1600];
+    snprintf(rec, sizeof rec, "%s/session.jsonl", w->d.dir);
+    snprintf(copy, sizeof copy, "%s/before.db", w->d.dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", w->d.db, copy);
+    assert_int_equal(system(cmd), 0);
+    const char *const args[] = { "--shards", "0-1/2", "--record", rec, "--record-decoded", NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, args, NULL), 0);
+    assert_true(wait_sent_ops(w, 2, 2, 15000));
+    assert_true(dh_wait_log(&w->d, "READY: new session", 2, 10000));
+    remove_member(w, "1000000000000000102", 1);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000102", 0, 8000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+
+    for (int shard = 0; shard < 2; shard++) {
+        snprintf(path, sizeof path, "%s.shard%d", rec, shard);
+        char *text = dh_read_file(path), want[32];
+        assert_non_null(text);
+        snprintf(want, sizeof want, "\"shard\":[%d,2]", shard);
+        assert_non_null(strstr(text, want));
+        assert_non_null(strstr(text, "\"READY\""));
+        assert_non_null(strstr(text, "\"k\":\"rest\""));
+        assert_true((strstr(text, "\"GUILD_MEMBER_REMOVE\"") != NULL) == (shard == 1));
+        assert_null(strstr(text, "test-token"));
+        free(text);
+    }
+    snprintf(cmd, sizeof cmd, "%s replay %s.shard1 --db %s >/dev/null 2>&1", dh_bin("discord-cleaner"), rec, copy);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(dh_db_int(copy, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000102"), 0);
+    assert_int_equal(dh_db_int(copy, "SELECT COUNT(*) FROM users"), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +454,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(zombie_connection_resumes, setup_fast_beats, teardown_world),
         cmocka_unit_test_setup_teardown(dropped_connection_resumes_and_replays, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(op7_reconnects_and_resumes, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(refused_resume_url_identifies, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(unreachable_resume_url_falls_back, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(costly_message_refused_memory_returned, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(token_gone_from_proc_environ, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(op9_true_resumes_false_identifies, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(bad_token_exits_77, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(close_4004_exits_77, setup_plain, teardown_world),
@@ -328,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(gateway_bot_429_is_waited_out, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(malformed_frames_are_survived, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(two_shards_in_one_process, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(record_writes_every_shard, setup_plain, teardown_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,86 @@ static void test_daemon_against_a_played_fixture(void **state)
 
 }
 
+/* ---- a recorded session played back faithfully (issue 14 #22) ---------- */
+
+#define G "1000000000000000001"
+#define ROW(u) "INSERT INTO users VALUES (" u ", " G ", 'x');"
+
+static dh_proc d2;
+static int d2_dir;
+
+static int stop_second(void **state)
+{
+    if (d2_dir)
+        dh_cleanup(&d2);
+    d2_dir = 0;
+    return stop_all(state);
+}
+
+/* Rows of members 101-105 and of 106, who is no member (a sweep removes it). */
+static void seed_world(const char *db)
+{
+    assert_int_equal(dh_db_exec(db, USERS_DDL "BEGIN;" ROW("1000000000000000101") ROW("1000000000000000102")
+                                ROW("1000000000000000103") ROW("1000000000000000104")
+                                ROW("1000000000000000105") ROW("1000000000000000106") "COMMIT;"), 0);
+}
+
+static int64_t rows_of(const char *db, const char *uid)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM users WHERE discord_id = %s", uid);
+    return dh_db_int(db, sql);
+}
+
+/* Record (raw frames) a session with a sweep (op 8 and its chunks), an op 7
+ * the daemon answers by closing with 4000 itself, a resume and a departure;
+ * then play it to a fresh daemon: the chunks answer that daemon's own op 8
+ * (its nonce), the daemon's own close is not sent as the server's, and the
+ * same rows go. */
+static void test_played_recording_answers_op8_and_keeps_client_closes(void **state)
+{
+    (void)state;
+    assert_int_equal(fd_start(&fake, NULL), 0);
+    fake_up = 1;
+    cJSON_Delete(fd_post(&fake, "/_control/guilds",
+        "{\"id\":\"" G "\",\"name\":\"T\",\"owner_id\":\"1000000000000000101\",\"members\":["
+        "{\"id\":\"1000000000000000101\"},{\"id\":\"1000000000000000102\"},{\"id\":\"1000000000000000103\"},"
+        "{\"id\":\"1000000000000000104\"},{\"id\":\"1000000000000000105\"}]}"));
+    assert_int_equal(dh_init(&d), 0);
+    daemon_dir = 1;
+    assert_int_equal(dh_init(&d2), 0);
+    d2_dir = 1;
+    seed_world(d.db);
+    seed_world(d2.db);
+    char rec[400];
+    snprintf(rec, sizeof rec, "%s/session.jsonl", d.dir);
+    const char *const rec_args[] = { "--reconcile-delay", "0", "--record", rec, NULL };
+    assert_int_equal(dh_start(&d, fake.port, rec_args, NULL), 0);
+    assert_true(dh_wait_db(d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000106", 0, 20000));
+    cJSON_Delete(fd_post(&fake, "/_control/op", "{\"op\":7}"));
+    assert_true(dh_wait_log(&d, "RESUMED: replay complete", 1, 10000));
+    cJSON_Delete(fd_delete(&fake, "/_control/guilds/" G "/members/1000000000000000102?event=1"));
+    assert_true(dh_wait_db(d.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000102", 0, 8000));
+    assert_int_equal(dh_stop(&d, SIGTERM, 10000), 0);
+    fd_stop(&fake);
+    fake_up = 0;
+    char *text = dh_read_file(rec);
+    assert_non_null(strstr(text, "\"by\":\"client\""));
+    free(text);
+
+    const char *const fake_args[] = { "--play", rec, NULL };
+    assert_int_equal(fd_start(&fake, fake_args), 0);
+    fake_up = 1;
+    const char *const args[] = { "--reconcile-delay", "0", NULL };
+    assert_int_equal(dh_start(&d2, fake.port, args, NULL), 0);
+    assert_true(dh_wait_db(d2.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000106", 0, 20000));
+    assert_true(dh_wait_log(&d2, "RESUMED: replay complete", 1, 15000));
+    assert_true(dh_wait_db(d2.db, "SELECT COUNT(*) FROM users WHERE discord_id = 1000000000000000102", 0, 15000));
+    assert_int_equal(rows_of(d2.db, "1000000000000000101"), 1);
+    assert_int_equal(dh_log_count(&d2, "connection closed: code 4000"), 0);   /* never the server's */
+    assert_int_equal(dh_stop(&d2, SIGTERM, 10000), 0);
+}
+
 static void test_play_refuses_a_missing_or_bad_fixture(void **state)
 {
     (void)state;
@@ -143,6 +223,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_daemon_against_a_played_fixture, stop_all),
+        cmocka_unit_test_teardown(test_played_recording_answers_op8_and_keeps_client_closes, stop_second),
         cmocka_unit_test(test_play_refuses_a_missing_or_bad_fixture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -670,6 +671,25 @@ static void suggestions(void **state)
     assert_false(suggest_is_close("colour", "commands"));
 }
 
+/* The token's variables are overwritten where they lie (what
+ * /proc/PID/environ shows), others are left alone, and the process can no
+ * longer dump core. */
+static void token_env_overwritten_and_not_dumpable(void **state)
+{
+    (void)state;
+    char *env[] = { strdup("HOME=/root"), strdup("DISCORD_TOKEN=MTIz.abc.def"),
+                    strdup("CLEANER_TOKEN=Bot xyz"), strdup("DISCORD_TOKENX=keep"), NULL };
+    config_protect_token(env);
+    assert_string_equal(env[0], "HOME=/root");
+    assert_string_equal(env[1], "DISCORD_TOKEN=");
+    assert_int_equal(env[1][strlen("DISCORD_TOKEN=") + 3], 0);
+    assert_string_equal(env[2], "CLEANER_TOKEN=");
+    assert_string_equal(env[3], "DISCORD_TOKENX=keep");
+    assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+    for (int i = 0; env[i]; i++)
+        free(env[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -693,6 +713,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(dump_reads_back, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test(help_lists_every_key),
         cmocka_unit_test(suggestions),
+        cmocka_unit_test(token_env_overwritten_and_not_dumpable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

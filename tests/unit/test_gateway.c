@@ -424,6 +424,66 @@ static void op9_false_identifies_after_wait(void **state)
     }
 }
 
+/* READY named a resume URL the owner will not use (plain ws:// to a remote
+ * host): after op 7 that is a failed resume, never a fatal 78. */
+static void refused_resume_url_identifies(void **state)
+{
+    (void)state;
+    gw_config c = base_cfg();
+    gw_session *gw = ready_session(&c);
+    feed(gw, 2000, "{\"op\":7,\"d\":null}");
+    expect_close_4000(gw, "op 7");
+    closed(gw, 4000, 2100);
+    int64_t t = reconnect_to(gw, RESUME_URL Q);
+    gw_on_url_refused(gw, "refusing plain ws://", t);
+    drain(gw);
+    expect_connect(gw, GW_URL Q);           /* at once, no FATAL */
+    assert_null(gw_session_id(gw));
+    assert_null(gw_resume_url(gw));
+    assert_int_equal(gw_seq(gw), -1);
+    assert_int_equal(open_hello(gw, t), 1);
+    assert_int_equal(sent_op(0), 2);        /* IDENTIFY */
+    gw_free(gw);
+
+    /* The configured gateway URL refused: that one is the operator's, 78. */
+    gw = gw_new(&c);
+    gw_start(gw, 0);
+    drain(gw);
+    gw_on_url_refused(gw, "gateway URL is not a ws:// or wss:// URL", 0);
+    assert_int_equal(drain(gw), 1);
+    assert_int_equal(A[0].kind, GW_ACT_FATAL);
+    assert_int_equal(A[0].exit_status, 78);
+    assert_int_equal(gw_get_state(gw), GW_STOPPED);
+    gw_free(gw);
+}
+
+/* One failed connect to the resume URL: the next resumes at the gateway URL. */
+static void unreachable_resume_url_falls_back(void **state)
+{
+    (void)state;
+    gw_config c = base_cfg();
+    gw_session *gw = ready_session(&c);
+    closed(gw, 1006, 2000);
+    int64_t t = reconnect_to(gw, RESUME_URL Q);
+    assert_int_equal(closed(gw, -1, t + 5), 0);   /* connect failed */
+    assert_null(gw_resume_url(gw));
+    assert_string_equal(gw_session_id(gw), "sess1");
+    t = reconnect_to(gw, GW_URL Q);
+    open_hello(gw, t);
+    expect_resume("sess1", 1);
+    /* A connection that opened and then failed keeps the URL it has. */
+    feed(gw, t + 10, "{\"op\":0,\"s\":2,\"t\":\"RESUMED\",\"d\":null}");
+    gw_free(gw);
+
+    gw = ready_session(&c);
+    closed(gw, 1006, 2000);
+    t = reconnect_to(gw, RESUME_URL Q);
+    open_hello(gw, t);
+    closed(gw, 1006, t + 10);
+    assert_string_equal(gw_resume_url(gw), RESUME_URL "/");
+    gw_free(gw);
+}
+
 static void resume_close_codes(void **state)
 {
     (void)state;
@@ -966,6 +1026,8 @@ int main(void)
         cmocka_unit_test(op9_true_resumes),
         cmocka_unit_test(op9_false_identifies_after_wait),
         cmocka_unit_test(resume_close_codes),
+        cmocka_unit_test(refused_resume_url_identifies),
+        cmocka_unit_test(unreachable_resume_url_falls_back),
         cmocka_unit_test(identify_close_codes),
         cmocka_unit_test(fatal_close_codes),
         cmocka_unit_test(resume_attempts_capped),

@@ -130,6 +130,139 @@ static void malloc_items_mix_in(void **state)
     ja_free(m);
 }
 
+/* ---- what a message may cost (issue 14 D) -------------------------------- */
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void put(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+        va_end(ap);
+        if ((size_t)k < b->cap - b->n) {
+            b->n += (size_t)k;
+            return;
+        }
+        b->cap = b->cap * 2 + (size_t)k + 1;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+}
+
+/* A 62 MB `[0,0,...]` took 2.5 GB once parsed; an 8 MB one is refused
+ * before cJSON allocates a single node. */
+static void dense_array_refused_before_allocating(void **state)
+{
+    (void)state;
+    size_t len = 8u << 20;
+    char *text = malloc(len);
+    assert_non_null(text);
+    text[0] = '[';
+    for (size_t i = 1; i < len - 1; i += 2) {
+        text[i] = '0';
+        text[i + 1] = ',';
+    }
+    text[len - 2] = '0';
+    text[len - 1] = ']';
+    size_t before = ja_heap_allocs();
+    uintptr_t start = block_start();
+    assert_null(ja_parse(text, len));
+    assert_int_equal(ja_heap_allocs(), before);
+    assert_non_null(strstr(ja_last_error(), "JSON values"));
+    assert_int_equal(block_start(), start);
+    free(text);
+
+    /* Deep nesting in a large message is refused too. */
+    sbuf b = { 0 };
+    put(&b, "{\"pad\":\"%0*d\",\"x\":", 70000, 0);
+    for (int i = 0; i < JA_DEPTH_MAX + 1; i++)
+        put(&b, "[");
+    for (int i = 0; i < JA_DEPTH_MAX + 1; i++)
+        put(&b, "]");
+    put(&b, "}");
+    assert_int_equal(ja_check_cost(b.p, b.n), -1);
+    assert_non_null(strstr(ja_last_error(), "nested deeper"));
+    free(b.p);
+}
+
+/* Commas and brackets inside strings (with escaped quotes) are not values. */
+static void strings_are_skipped(void **state)
+{
+    (void)state;
+    sbuf b = { 0 };
+    put(&b, "{\"content\":\"");
+    for (int i = 0; i < 40000; i++)
+        put(&b, "%s", i % 7 ? "[,{" : "\\\"");
+    put(&b, "\\\\\",\"n\":1}");             /* ends with an escaped backslash */
+    assert_true(b.n > JA_NODES_FLOOR);
+    cJSON *m = ja_parse(b.p, b.n);
+    assert_non_null(m);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(m, "n")->valueint, 1);
+    ja_free(m);
+    free(b.p);
+}
+
+/* A member as Discord sends it in GUILD_MEMBERS_CHUNK (PROTOCOL.md §9). */
+static void put_member(sbuf *b, int i)
+{
+    put(b, "{\"user\":{\"id\":\"%d\",\"username\":\"u%d\",\"global_name\":null,\"avatar\":null,"
+        "\"discriminator\":\"0\",\"public_flags\":0,\"flags\":0,\"bot\":false,\"banner\":null,"
+        "\"accent_color\":null,\"avatar_decoration_data\":null,\"collectibles\":null,"
+        "\"primary_guild\":null,\"clan\":null},\"nick\":null,\"avatar\":null,\"banner\":null,"
+        "\"roles\":[],\"joined_at\":\"2024-01-01T00:00:00.000000+00:00\",\"premium_since\":null,"
+        "\"deaf\":false,\"mute\":false,\"flags\":0,\"pending\":false,"
+        "\"communication_disabled_until\":null,\"unusual_dm_activity_until\":null}", 100000000 + i, i);
+}
+
+/* The largest real messages still pass: a chunk of 1000 members (the
+ * sparest shape: no roles, every optional field null), a READY with 2500
+ * guilds, and a chunk whose members carry 20 roles each. */
+static void real_payload_shapes_pass(void **state)
+{
+    (void)state;
+    sbuf b = { 0 };
+    put(&b, "{\"op\":0,\"s\":9,\"t\":\"GUILD_MEMBERS_CHUNK\",\"d\":{\"guild_id\":\"1\","
+        "\"chunk_index\":0,\"chunk_count\":1,\"nonce\":\"n\",\"members\":[");
+    for (int i = 0; i < 1000; i++) {
+        put(&b, i ? "," : "");
+        put_member(&b, i);
+    }
+    put(&b, "],\"not_found\":[],\"presences\":[]}}");
+    cJSON *m = ja_parse(b.p, b.n);
+    assert_non_null(m);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(m, "d"), "members")), 1000);
+    ja_free(m);
+
+    b.n = 0;
+    put(&b, "{\"op\":0,\"s\":1,\"t\":\"READY\",\"d\":{\"v\":10,\"session_id\":\"s\",\"guilds\":[");
+    for (int i = 0; i < 2500; i++)
+        put(&b, "%s{\"id\":\"%d\",\"unavailable\":true}", i ? "," : "", 1000 + i);
+    put(&b, "]}}");
+    m = ja_parse(b.p, b.n);
+    assert_non_null(m);
+    ja_free(m);
+
+    b.n = 0;
+    put(&b, "{\"members\":[");
+    for (int i = 0; i < 1000; i++) {
+        put(&b, "%s{\"user\":{\"id\":\"%d\"},\"roles\":[", i ? "," : "", 100000000 + i);
+        for (int r = 0; r < 20; r++)
+            put(&b, "%s\"%d\"", r ? "," : "", 1200000000 + r);
+        put(&b, "]}");
+    }
+    put(&b, "]}");
+    m = ja_parse(b.p, b.n);
+    assert_non_null(m);
+    ja_free(m);
+    free(b.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +271,9 @@ int main(void)
         cmocka_unit_test(messages_larger_than_the_block),
         cmocka_unit_test(failed_parses_leave_nothing_behind),
         cmocka_unit_test(malloc_items_mix_in),
+        cmocka_unit_test(dense_array_refused_before_allocating),
+        cmocka_unit_test(strings_are_skipped),
+        cmocka_unit_test(real_payload_shapes_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,14 +61,14 @@ static void record_session(const char *path, int raw)
     assert_int_equal(record_open(&r, path, &info), DC_OK);
     unsigned char z[512];
     size_t zn = deflate_sync("{\"op\":10,\"d\":{\"heartbeat_interval\":41250}}", z, sizeof z);
-    record_conn(r, 1000, 1, -1);
+    record_conn(r, 1000, 1, -1, 0);
     record_frame(r, 1005, 'r', 1, z, 3, 0);               /* in two pieces */
     record_frame(r, 1005, 'r', 1, z + 3, zn - 3, 1);
     const char *identify = "{\"op\":2,\"d\":{\"token\":\"" TOKEN "\"}}";
     record_frame(r, 1006, 's', 0, identify, strlen(identify), 1);
     const char *resume = "{\"op\":6,\"d\":{\"token\":\"plain-secret\",\"session_id\":\"s\",\"seq\":1}}";
     record_frame(r, 1007, 's', 0, resume, strlen(resume), 1);
-    record_conn(r, 1010, 0, 4000);
+    record_conn(r, 1010, 0, 4000, 1);
     record_close(r);
 }
 
@@ -86,6 +86,7 @@ static void test_recording_loads_back_without_the_token(void **state)
         assert_null(strstr(text, TOKEN));
         assert_null(strstr(text, "plain-secret"));
         assert_non_null(strstr(text, raw ? "\"b64\"" : "heartbeat_interval"));
+        assert_non_null(strstr(text, "\"code\":4000,\"by\":\"client\""));   /* the daemon's own close */
         fixture fx;
         char err[256];
         assert_int_equal(fixture_load(path, &fx, err, sizeof err), DC_OK);

@@ -290,6 +290,37 @@ static void reset_starts_a_new_stream(void **state)
     zs_free(zs);
 }
 
+/* A large message grows the output buffer; zs_trim gives it back and the
+ * stream carries on (issue 14 D: RSS stayed high after one big message). */
+static void trim_gives_large_buffers_back(void **state)
+{
+    (void)state;
+    static deflater d;
+    deflater_init(&d);
+    zstream *zs = zs_new(0);
+    size_t big = 8u << 20;
+    char *text = malloc(big + 1);
+    assert_non_null(text);
+    memset(text, ' ', big);
+    memcpy(text, "{\"op\":11}", 9);
+    deflate_msg(&d, text, big);
+    const char *out;
+    size_t n;
+    assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+    assert_int_equal(n, big);
+    assert_true(zs_capacity(zs) >= big);
+    zs_trim(zs);
+    assert_true(zs_capacity(zs) <= (1u << 20));
+    deflate_msg(&d, "{\"op\":1}", 8);
+    assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+    assert_string_equal(out, "{\"op\":1}");
+    zs_trim(zs);                          /* small buffers are kept */
+    assert_true(zs_capacity(zs) > 0);
+    free(text);
+    deflateEnd(&d.z);
+    zs_free(zs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +335,7 @@ int main(void)
         cmocka_unit_test(exactly_at_cap_fits),
         cmocka_unit_test(compressed_input_is_bounded),
         cmocka_unit_test(reset_starts_a_new_stream),
+        cmocka_unit_test(trim_gives_large_buffers_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
