@@ -41,6 +41,7 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
     cl_action a = { .guild_id = cc->guild_id, .reason = cc->why };
     if (gone) {
         write_for(d, TW_DELETE_GUILD, NULL, &a);
+        cmdl_guild_gone(d, cc->guild_id);
     } else if (r->status == 200) {
         LOG_W("cleaner", "guild %" PRIu64 ": %s, but the bot is still in it (REST 200): keeping its rows, "
               "marking it for reconciliation", cc->guild_id,

@@ -402,6 +402,102 @@ static void commands_off_ignores_messages(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* Requests the double received whose method and path match. */
+static int requests_to(world *w, const char *method, const char *path)
+{
+    cJSON *reqs = fd_get(&w->fake, "/_control/requests");
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, reqs)
+        n += strcmp(cJSON_GetObjectItem(e, "method")->valuestring, method) == 0 &&
+             strcmp(cJSON_GetObjectItem(e, "path")->valuestring, path) == 0;
+    cJSON_Delete(reqs);
+    return n;
+}
+
+/* Stop the daemon and start it again: the session is resumed, so no READY
+ * and no GUILD_CREATE arrive. */
+static int restart_resumed(world *w)
+{
+    if (dh_stop(&w->d, SIGTERM, 5000) != 0)
+        return 0;
+    const char *args[] = { "--reconcile-delay", "3600", "--log-level", "debug", NULL };
+    return dh_start(&w->d, w->fake.port, args, NULL) == 0 &&
+           dh_wait_log(&w->d, "RESUMED: replay complete", 1, 10000);
+}
+
+/* After a restart that resumes, admins, the guild owner and the bot owner
+ * are answered (roles fetched over REST, owners fetched at start); a
+ * member without rights is still refused. */
+static void resumed_session_commands_work(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    assert_true(restart_resumed(w));
+    assert_true(dh_wait_log(&w->d, "may use !cleanup_all_guilds", 2, 10000));
+    assert_int_equal(requests_to(w, "GET", "/api/v10/applications/@me"), 2);
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    cJSON *msgs = wait_replies(w, 1, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "session resumed"));
+    cJSON_Delete(msgs);
+    assert_int_equal(requests_to(w, "GET", "/api/v10/guilds/" GUILD), 1);
+    id = say(w, GUILD, GUILD_OWNER, "a", NULL, 0, "!cleanup_test");
+    msgs = wait_replies(w, 2, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_safe_reply(msgs, 1, id);
+    assert_non_null(strstr(content_of(msgs, 1), "Dry run"));
+    cJSON_Delete(msgs);
+    id = say(w, GUILD, PLEB, "c", NULL, 0, "!cleanup_users");
+    msgs = wait_replies(w, 3, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 3);
+    assert_non_null(strstr(content_of(msgs, 2), "ADMINISTRATOR"));
+    cJSON_Delete(msgs);
+    assert_int_equal(requests_to(w, "GET", "/api/v10/guilds/" GUILD), 1);   /* learnt once */
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A GUILD_DELETE without `unavailable` for a guild the bot is still in
+ * (REST answers 200) forgets nothing: its admin is still answered. */
+static void guild_delete_not_confirmed_keeps_roles(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/dispatch", "{\"t\":\"GUILD_DELETE\",\"d\":{\"id\":\"" GUILD "\"}}"));
+    assert_true(dh_wait_log(&w->d, "but the bot is still in it", 1, 10000));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    cJSON *msgs = wait_replies(w, 1, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "status"));
+    assert_null(strstr(content_of(msgs, 0), "Sorry"));
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* Resumed, and Discord fails every GET /guilds/{id}: a member the daemon
+ * cannot judge is told the check failed, not refused. */
+static void roles_unavailable_says_so(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/fail", "{\"route\":\"/api/v10/guilds/\",\"status\":503,\"count\":20}"));
+    assert_true(restart_resumed(w));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    cJSON *msgs = wait_replies(w, 1, 30000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "could not check"));
+    assert_null(strstr(content_of(msgs, 0), "Sorry"));
+    cJSON_Delete(msgs);
+    assert_int_equal(op8_sent(w), 0);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +510,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(reply_429_is_waited_out, setup, teardown_world),
         cmocka_unit_test_setup_teardown(long_reply_is_trimmed, setup, teardown_world),
         cmocka_unit_test_setup_teardown(commands_off_ignores_messages, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(resumed_session_commands_work, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(guild_delete_not_confirmed_keeps_roles, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(roles_unavailable_says_so, setup, teardown_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
