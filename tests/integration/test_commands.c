@@ -498,6 +498,47 @@ static void roles_unavailable_says_so(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* 300 distinct non-admins send two commands each: a handful of refusals
+ * are posted, and an admin's command sent after the flood is answered at
+ * once, not behind hundreds of queued refusals. */
+static void refusal_flood_is_capped(void **state)
+{
+    world *w = *state;
+    char user[32];
+    assert_true(start_daemon(w, NULL));
+    for (int round = 0; round < 2; round++)
+        for (int u = 0; u < 300; u++) {
+            snprintf(user, sizeof user, "1000000000000%06d", 300000 + u);
+            say(w, GUILD, user, "flood", NULL, 0, round ? "!cleanup_status" : "!cleanup_users");
+        }
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    int found = -1, n = 0;
+    for (int t = 0; t < 10000 && found < 0; t += 100) {
+        cJSON *msgs = fd_get(&w->fake, "/_control/messages");
+        char want[32];
+        snprintf(want, sizeof want, "%lld", id);
+        n = cJSON_GetArraySize(msgs);
+        for (int i = 0; i < n; i++) {
+            const cJSON *ref = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, i), "body"),
+                                                   "message_reference");
+            if (strcmp(cJSON_GetObjectItem(ref, "message_id")->valuestring, want) == 0)
+                found = i;
+        }
+        cJSON_Delete(msgs);
+        if (found < 0)
+            dh_sleep_ms(100);
+    }
+    assert_true(found >= 0);                 /* the admin was answered */
+    dh_sleep_ms(500);
+    cJSON *msgs = wait_replies(w, 1, 0);
+    n = cJSON_GetArraySize(msgs);
+    assert_true(n <= 5 + 1);                 /* CMD_REFUSAL_BURST refusals and the admin's status */
+    assert_non_null(strstr(content_of(msgs, found), "status"));
+    cJSON_Delete(msgs);
+    assert_int_equal(op8_sent(w), 0);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +554,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(resumed_session_commands_work, setup, teardown_world),
         cmocka_unit_test_setup_teardown(guild_delete_not_confirmed_keeps_roles, setup, teardown_world),
         cmocka_unit_test_setup_teardown(roles_unavailable_says_so, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(refusal_flood_is_capped, setup, teardown_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
