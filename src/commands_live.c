@@ -546,7 +546,7 @@ static void park(cmd_live *cl, const cmd_message *m, int need)
         fetch_guild(cl, w);
     cl->wait[cl->n_wait++] = w;
     fetch_owners(cl);
-    arm_wait_timer(cl);
+    recheck_waiting(cl);             /* what it lacks may have failed already */
 }
 
 /* Judge every waiting command that has what it needs, or whose wait failed

@@ -100,6 +100,7 @@ struct dc_daemon {
     size_t n_requests, cap_requests;
     struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
+    int rc_waking, rc_rewake;        /* reconcile.c: in the scheduler / woken meanwhile */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
     struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
     dc_timer removal_timer;          /* removal_log.c: periodic summary of member deletes */
@@ -144,6 +145,9 @@ dc_err rc_request(dc_daemon *d, const sweep_request *r);
 void rc_abort(shard *s, const char *why);
 /* Start the periodic scheduler. */
 void rc_start(dc_daemon *d);
+/* Run the scheduler before the loop sleeps: something it waits for changed
+ * (a request, a guild seen, a session ready, a sweep finished). */
+void rc_wake(dc_daemon *d);
 shard *rc_shard_of(dc_daemon *d, uint64_t guild_id);
 
 #endif

@@ -139,6 +139,8 @@ static int add_known_guild(void *ctx, const store_guild_state *g)
 /* Dispatches the sweep needs beyond the cleaner's policy. */
 static void route_to_sweep(shard *s, const char *event, const cJSON *data)
 {
+    if (strcmp(event, "READY") == 0 || strcmp(event, "RESUMED") == 0)
+        rc_wake(s->d);               /* the shard may sweep again */
     if (strcmp(event, "RESUMED") == 0 && s->n_present == 0) {
         /* A process that resumed a persisted session gets no READY and no
          * GUILD_CREATEs: its guilds are the ones this shard had available

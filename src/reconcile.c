@@ -1,8 +1,11 @@
 /* reconcile.c - when to sweep which guild, and carrying out a sweep's
  * actions (sweep.c decides; this file does the I/O).
  *
- * One sweep at a time per shard.  Every second the scheduler looks at the
- * guilds this session has seen available and starts the most overdue one:
+ * One sweep at a time per shard.  The scheduler runs when something may
+ * have changed (a command, a guild seen, a session ready, a sweep finished)
+ * and at the next due time (an interval, reconcile_delay, the end of an op 8
+ * or retry wait); it never polls.  It looks at the guilds this session has
+ * seen available and starts the most overdue one:
  *   - asked for (command, `discord-cleaner sweep`), first;
  *   - marked needs_reconcile (new session, doubtful GUILD_DELETE) once
  *     reconcile_delay has passed since start-up;
@@ -19,7 +22,8 @@
 #include "log.h"
 #include "store_sweep.h"
 
-#define RC_TICK_MS 1000
+#define RC_HELD_RETRY_MS 1000    /* the bot holds the database: look again then */
+#define RC_ONESHOT_TICK_MS 1000  /* `sweep` CLI: its settle waits (sweep_cli.c) */
 #define RC_OP8_SPACING_MS 30000
 #define RC_RETRY_MS 60000
 /* Rows of a guild one statement looks at: ~10 ms of loop time, so measuring
@@ -96,6 +100,7 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
     }
     g->member_count = member_count;
     s->d->last_present_ms = loop_now(s->d->loop);
+    rc_wake(s->d);
 }
 
 void rc_guild_absent(shard *s, uint64_t guild_id)
@@ -349,6 +354,7 @@ static void do_done(shard *s, const sw_action *a)
     memset(&s->current, 0, sizeof s->current);
     if (who.done)
         who.done(who.ctx, a->guild_id, a);
+    rc_wake(d);                      /* the shard is free: the next one may start */
 }
 
 static void run_action(shard *s, const sw_action *a)
@@ -456,6 +462,7 @@ dc_err rc_request(dc_daemon *d, const sweep_request *r)
         d->cap_requests = cap;
     }
     d->requests[d->n_requests++] = *r;
+    rc_wake(d);
     return DC_OK;
 }
 
@@ -493,21 +500,36 @@ static int take_request(dc_daemon *d, shard *s, sweep_request *out)
     return 0;
 }
 
-/* The most overdue guild of this shard, or 0. */
-static uint64_t most_overdue(dc_daemon *d, shard *s)
+/* When guild g becomes wanted (loop_now time), or INT64_MAX: the end of
+ * its op 8 / retry wait, reconcile_delay after start-up, or its interval. */
+static int64_t wanted_at(dc_daemon *d, const present_guild *g, const store_guild_state *st)
 {
-    int64_t now_wall = loop_wall(s->d->loop), best_last = INT64_MAX;
+    int64_t now = loop_now(d->loop), now_wall = loop_wall(d->loop);
+    int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
+    int64_t due = st->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
+    int64_t at_wall = st->last_sweep_ms ? due : settled;
+    if (st->needs_reconcile && settled < at_wall)
+        at_wall = settled;
+    int64_t at = now + (at_wall > now_wall ? at_wall - now_wall : 0);
+    return g->not_before_ms > at ? g->not_before_ms : at;
+}
+
+/* The most overdue guild of this shard, or 0; *next: when the earliest
+ * guild not wanted yet will be (loop_now time, INT64_MAX: none). */
+static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next)
+{
+    int64_t now = loop_now(d->loop), best_last = INT64_MAX;
     uint64_t best = 0;
-    int settled = now_wall - d->started_wall_ms >= (int64_t)(d->cfg->reconcile_delay * 1000);
     for (size_t i = 0; i < s->n_present; i++) {
         present_guild *g = &s->present[i];
         store_guild_state st;
-        if (g->not_before_ms > loop_now(s->d->loop) || store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
+        if (store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
             continue;
-        int64_t due = st.last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
-        int wanted = (st.needs_reconcile && settled) || (st.last_sweep_ms && due <= now_wall) ||
-                     (!st.last_sweep_ms && settled);
-        if (wanted && st.last_sweep_ms < best_last) {
+        int64_t at = wanted_at(d, g, &st);
+        if (at > now) {
+            if (at < *next)
+                *next = at;
+        } else if (st.last_sweep_ms < best_last) {
             best_last = st.last_sweep_ms;
             best = g->id;
         }
@@ -515,38 +537,75 @@ static uint64_t most_overdue(dc_daemon *d, shard *s)
     return best;
 }
 
-static void schedule_shard(dc_daemon *d, shard *s)
+/* When a request of this shard waits only for its op 8 spacing. */
+static void requests_due(dc_daemon *d, shard *s, int64_t *next)
+{
+    for (size_t i = 0; i < d->n_requests; i++) {
+        present_guild *g = find_present(s, d->requests[i].guild_id);
+        if (g && g->not_before_ms < *next)
+            *next = g->not_before_ms;
+    }
+}
+
+/* Start what this shard should do now; *next: when to look again. */
+static void schedule_shard(dc_daemon *d, shard *s, int64_t *next)
 {
     sweep_request r;
-    if (sw_get_state(s->sw) != SW_IDLE || gw_get_state(s->gw) != GW_READY || turn_held(d))
-        return;                      /* held: a sweep could not write its member list */
+    if (sw_get_state(s->sw) != SW_IDLE || gw_get_state(s->gw) != GW_READY)
+        return;                      /* the finished sweep or READY/RESUMED wakes us */
+    if (turn_held(d)) {              /* a sweep could not write its member list */
+        int64_t retry = loop_now(d->loop) + RC_HELD_RETRY_MS;
+        *next = retry < *next ? retry : *next;
+        return;
+    }
     if (take_request(d, s, &r)) {
         begin(s, &r);
         return;
     }
+    requests_due(d, s, next);
     if (d->os)
         return;
     memset(&r, 0, sizeof r);
-    r.guild_id = most_overdue(d, s);
+    r.guild_id = most_overdue(d, s, next);
     r.dry_run = d->cfg->dry_run;
     if (r.guild_id)
         begin(s, &r);
 }
 
-static void on_reconcile_tick(dc_timer *t)
+static void on_reconcile_wake(dc_timer *t)
 {
     dc_daemon *d = lws_container_of(t, dc_daemon, reconcile_timer);
-    if (!d->stopping && d->os)
+    int64_t now = loop_now(d->loop), next = INT64_MAX;
+    if (d->stopping)
+        return;
+    if (d->os) {
         oneshot_tick(d);
-    if (!d->stopping)
-        for (int i = 0; i < d->n_shards; i++)
-            schedule_shard(d, &d->shards[i]);
-    loop_timer(d->loop, &d->reconcile_timer, on_reconcile_tick, RC_TICK_MS);
+        next = now + RC_ONESHOT_TICK_MS;
+    }
+    d->rc_waking = 1;
+    d->rc_rewake = 0;
+    for (int i = 0; i < d->n_shards && !d->stopping; i++)
+        schedule_shard(d, &d->shards[i], &next);
+    d->rc_waking = 0;
+    if (d->rc_rewake)                /* a sweep ended while we looked: look again */
+        next = now;
+    if (next == INT64_MAX || d->stopping)
+        loop_cancel(d->loop, &d->reconcile_timer);
+    else
+        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, next > now ? next - now : 0);
+}
+
+void rc_wake(dc_daemon *d)
+{
+    if (d->rc_waking)
+        d->rc_rewake = 1;
+    else if (d->loop && !d->stopping)
+        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, 0);
 }
 
 void rc_start(dc_daemon *d)
 {
-    on_reconcile_tick(&d->reconcile_timer);
+    rc_wake(d);
 }
 
 void rc_abort(shard *s, const char *why)
