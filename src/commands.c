@@ -401,15 +401,43 @@ void cmd_format_status(const cmd_status *st, char *buf, size_t cap)
     cmd_trim(buf, cap - 1);
 }
 
-void cmd_format_progress(int queued, int chunks_seen, int chunk_count, int64_t members, int64_t removed,
-                         char *buf, size_t cap)
+void cmd_format_wait(cmd_wait why, int64_t wait_ms, char *buf, size_t cap)
 {
-    if (queued)
-        snprintf(buf, cap, "A sweep of this server is already queued; it starts within a few seconds.");
-    else
+    int64_t secs = (wait_ms + 999) / 1000;
+    switch (why) {
+    case CMD_WAIT_OP8:
+        snprintf(buf, cap, "Discord allows one member list per server every 30 s; starting in %" PRId64 " s.",
+                 secs);
+        break;
+    case CMD_WAIT_BUSY:
+        snprintf(buf, cap, "Another server's sweep runs (or is queued) on this connection first; "
+                 "this one starts when it is done.");
+        break;
+    case CMD_WAIT_SESSION:
+        snprintf(buf, cap, "The gateway connection is being re-established; the sweep starts once it is back.");
+        break;
+    default:
+        snprintf(buf, cap, "It starts within a few seconds.");
+        break;
+    }
+}
+
+void cmd_format_progress(const cmd_progress *p, char *buf, size_t cap)
+{
+    char wait[256];
+    if (p->queued) {
+        cmd_format_wait(p->why, p->wait_ms, wait, sizeof wait);
+        snprintf(buf, cap, "A sweep of this server is already queued. %s I will reply to that command when "
+                 "it has finished.", wait);
+    } else if (p->stale > 0) {
+        snprintf(buf, cap, "A sweep of this server is already running: member list chunk %d of %d, "
+                 "%" PRId64 " members listed, %" PRId64 " of %" PRId64 " stale row(s) removed so far.",
+                 p->chunks_seen, p->chunk_count, p->members, p->removed, p->stale);
+    } else {
         snprintf(buf, cap, "A sweep of this server is already running: member list chunk %d of %d, "
                  "%" PRId64 " members listed, %" PRId64 " row(s) removed so far.",
-                 chunks_seen, chunk_count, members, removed);
+                 p->chunks_seen, p->chunk_count, p->members, p->removed);
+    }
 }
 
 void cmd_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap)

@@ -125,9 +125,21 @@ typedef struct {
 
 /* Human status text; always NUL-terminated, trimmed to cap. */
 void cmd_format_status(const cmd_status *st, char *buf, size_t cap);
-/* "A sweep of this guild is already running: ..." */
-void cmd_format_progress(int queued, int chunks_seen, int chunk_count, int64_t members, int64_t removed,
-                         char *buf, size_t cap);
+/* Why a commanded sweep does not start at once. */
+typedef enum { CMD_WAIT_NONE = 0, CMD_WAIT_OP8, CMD_WAIT_BUSY, CMD_WAIT_SESSION } cmd_wait;
+/* "Discord allows one member list per server every 30 s; starting in 27 s." */
+void cmd_format_wait(cmd_wait why, int64_t wait_ms, char *buf, size_t cap);
+
+typedef struct {
+    int queued;                      /* 1: not started; why/wait_ms say what it waits for */
+    cmd_wait why;
+    int64_t wait_ms;
+    int chunks_seen, chunk_count;    /* running: */
+    int64_t members, removed;
+    int64_t stale;                   /* rows to remove once measured; 0: not known yet */
+} cmd_progress;
+/* "A sweep of this server is already running: ..." / "... already queued. ..." */
+void cmd_format_progress(const cmd_progress *p, char *buf, size_t cap);
 /* Result of one finished sweep (ok/guard/aborted text from sweep.c). */
 void cmd_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap);
 

@@ -27,6 +27,7 @@
 
 enum { OWNERS_NONE = 0, OWNERS_IN_FLIGHT, OWNERS_DONE, OWNERS_FAILED };
 #define SUMMARY_CAP 8192          /* trimmed to a message at a line end when posted */
+#define NOTICE_AFTER_MS 2000      /* a commanded sweep that waits longer says so at once */
 
 typedef struct cmd_live cmd_live;
 
@@ -39,7 +40,12 @@ typedef struct cmd_job {
     int pending, ok, guarded, failed;
     int64_t removed;
     char details[SUMMARY_CAP];       /* all guilds: lines for guilds that did not simply finish */
+    int notice;                      /* NOTICE_*: "starting in 27 s", edited into the result */
+    uint64_t notice_id;              /* that reply's message id (0: not posted) */
+    char *result;                    /* the outcome, held while the notice is still being posted */
 } cmd_job;
+
+enum { NOTICE_NONE = 0, NOTICE_POSTING, NOTICE_POSTED };
 
 struct cmd_live {
     dc_daemon *d;
@@ -148,6 +154,7 @@ static void free_job(cmd_live *cl, cmd_job *job)
             *p = job->next;
             break;
         }
+    free(job->result);
     free(job);
 }
 
@@ -172,6 +179,29 @@ static void post_summary(cmd_job *job)
     reply(job->cl, job->channel_id, job->message_id, text);
 }
 
+/* The outcome of a one-guild job: the notice edited into it (PATCH) when
+ * one was posted, else a reply of its own.  Frees the job. */
+static void deliver_result(cmd_job *job, const char *text)
+{
+    cmd_live *cl = job->cl;
+    if (job->notice_id &&
+        cmdo_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, job->notice_id, text, NULL, NULL) == DC_OK) {
+        free_job(cl, job);
+        return;
+    }
+    reply(cl, job->channel_id, job->message_id, text);
+    free_job(cl, job);
+}
+
+static void on_notice_sent(void *ctx, uint64_t message_id)
+{
+    cmd_job *job = ctx;
+    job->notice = NOTICE_POSTED;
+    job->notice_id = message_id;
+    if (job->result)
+        deliver_result(job, job->result);   /* the sweep ended while the notice was posted */
+}
+
 /* sweep_request.done: a commanded sweep finished (or was aborted). */
 static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
 {
@@ -180,8 +210,9 @@ static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
     job->pending--;
     if (!job->all) {
         cmd_format_result(job->dry_run, res->ok, res->text, text, sizeof text);
-        reply(job->cl, job->channel_id, job->message_id, text);
-        free_job(job->cl, job);
+        if (job->notice == NOTICE_POSTING && (job->result = strdup(text)) != NULL)
+            return;                  /* on_notice_sent delivers it */
+        deliver_result(job, text);
         return;
     }
     job->removed += res->removed;
@@ -215,6 +246,37 @@ static int running(const shard *s, uint64_t guild_id)
     return s && sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) == guild_id;
 }
 
+/* What a queued sweep of guild_id waits for, in the commands' terms. */
+static cmd_wait wait_of(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
+{
+    switch (rc_eta(d, guild_id, wait_ms)) {
+    case RC_WAIT_OP8:
+        return CMD_WAIT_OP8;
+    case RC_WAIT_BUSY:
+        return CMD_WAIT_BUSY;
+    case RC_WAIT_SESSION:
+        return CMD_WAIT_SESSION;
+    default:
+        return CMD_WAIT_NONE;
+    }
+}
+
+/* A sweep that cannot start within NOTICE_AFTER_MS says so at once; its
+ * result later replaces that text (deliver_result). */
+static void post_notice(cmd_live *cl, cmd_job *job, uint64_t guild_id)
+{
+    char wait[256], text[384];
+    int64_t ms = 0;
+    cmd_wait why = wait_of(cl->d, guild_id, &ms);
+    if (why == CMD_WAIT_NONE || (why == CMD_WAIT_OP8 && ms <= NOTICE_AFTER_MS))
+        return;
+    cmd_format_wait(why, ms, wait, sizeof wait);
+    snprintf(text, sizeof text, "%s queued. %s", job->dry_run ? "Dry run of this server's sweep" : "Sweep of this server",
+             wait);
+    if (cmdo_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, 0, text, on_notice_sent, job) == DC_OK)
+        job->notice = NOTICE_POSTING;
+}
+
 static dc_err queue_sweep(dc_daemon *d, uint64_t guild_id, const cmd_decision *dec, cmd_job *job)
 {
     sweep_request r = { .guild_id = guild_id, .force = dec->force, .dry_run = dec->dry_run,
@@ -233,11 +295,12 @@ static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *
         return;
     }
     if (running(s, m->guild_id) || queued(d, m->guild_id)) {
-        int chunks = 0, count = 0;
-        int64_t members = 0, removed = 0, stale = 0;
-        if (running(s, m->guild_id))
-            sw_progress(s->sw, &chunks, &count, &members, &removed, &stale);
-        cmd_format_progress(!running(s, m->guild_id), chunks, count, members, removed, text, sizeof text);
+        cmd_progress p = { .queued = !running(s, m->guild_id) };
+        if (p.queued)
+            p.why = wait_of(d, m->guild_id, &p.wait_ms);
+        else
+            sw_progress(s->sw, &p.chunks_seen, &p.chunk_count, &p.members, &p.removed, &p.stale);
+        cmd_format_progress(&p, text, sizeof text);
         reply(cl, m->channel_id, m->message_id, text);
         return;
     }
@@ -250,6 +313,7 @@ static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *
     }
     LOG_I("commands", "guild %" PRIu64 ": %s requested by user %" PRIu64 "%s", m->guild_id,
           dec->dry_run ? "dry-run sweep" : "sweep", m->author_id, dec->force ? " (force)" : "");
+    post_notice(cl, job, m->guild_id);
 }
 
 static void sweep_all(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)

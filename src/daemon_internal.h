@@ -145,6 +145,12 @@ dc_err rc_request(dc_daemon *d, const sweep_request *r);
 void rc_abort(shard *s, const char *why);
 /* Start the periodic scheduler. */
 void rc_start(dc_daemon *d);
+/* Why a sweep of guild_id would not start at once: RC_WAIT_OP8 (Discord's
+ * one member list per guild per 30 s, or a RATE_LIMITED; *wait_ms left),
+ * RC_WAIT_BUSY (another guild's sweep runs or is queued first on its
+ * shard), RC_WAIT_SESSION (its shard is reconnecting), RC_WAIT_NONE. */
+typedef enum { RC_WAIT_NONE = 0, RC_WAIT_OP8, RC_WAIT_BUSY, RC_WAIT_SESSION } rc_wait;
+rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms);
 /* Run the scheduler before the loop sleeps: something it waits for changed
  * (a request, a guild seen, a session ready, a sweep finished). */
 void rc_wake(dc_daemon *d);

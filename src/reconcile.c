@@ -103,11 +103,32 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
     rc_wake(s->d);
 }
 
+/* Queued requests for a guild that is gone will never start: each still
+ * hears how it ended (a command's author gets a reply). */
+static void drop_requests(dc_daemon *d, uint64_t guild_id)
+{
+    sw_action a = { .kind = SW_ACT_DONE, .guild_id = guild_id, .ok = 0,
+                    .text = "not started: the server became unavailable or the bot left it before its turn" };
+    for (size_t i = 0; i < d->n_requests;) {
+        if (d->requests[i].guild_id != guild_id) {
+            i++;
+            continue;
+        }
+        sweep_request r = d->requests[i];
+        memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof r);
+        d->n_requests--;
+        LOG_W("sweep", "guild %" PRIu64 ": a queued sweep was %s", guild_id, a.text);
+        if (r.done)
+            r.done(r.ctx, guild_id, &a);
+    }
+}
+
 void rc_guild_absent(shard *s, uint64_t guild_id)
 {
     present_guild *g = find_present(s, guild_id);
     if (g)
         *g = s->present[--s->n_present];
+    drop_requests(s->d, guild_id);
     if (sw_guild(s->sw) == guild_id) {
         sw_abort(s->sw, "the guild became unavailable or was left", loop_now(s->d->loop));
         drain(s);
@@ -464,6 +485,25 @@ dc_err rc_request(dc_daemon *d, const sweep_request *r)
     d->requests[d->n_requests++] = *r;
     rc_wake(d);
     return DC_OK;
+}
+
+rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
+{
+    shard *s = rc_shard_of(d, guild_id);
+    present_guild *g = s ? find_present(s, guild_id) : NULL;
+    int64_t now = loop_now(d->loop);
+    *wait_ms = 0;
+    if (!g)
+        return RC_WAIT_NONE;
+    if (gw_get_state(s->gw) != GW_READY)
+        return RC_WAIT_SESSION;
+    if (sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) != guild_id)
+        return RC_WAIT_BUSY;
+    for (size_t i = 0; i < d->n_requests && d->requests[i].guild_id != guild_id; i++)
+        if (rc_shard_of(d, d->requests[i].guild_id) == s)
+            return RC_WAIT_BUSY;     /* another guild of this shard goes first */
+    *wait_ms = g->not_before_ms > now ? g->not_before_ms - now : 0;
+    return *wait_ms ? RC_WAIT_OP8 : RC_WAIT_NONE;
 }
 
 static double interval_hours(const config *c, uint64_t guild_id)

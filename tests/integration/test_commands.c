@@ -328,7 +328,7 @@ static void second_command_reports_progress(void **state)
     assert_true(cJSON_GetArraySize(msgs) >= 1);
     assert_safe_reply(msgs, 0, id);
     assert_non_null(strstr(content_of(msgs, 0), "already running"));
-    assert_non_null(strstr(content_of(msgs, 0), "1 row(s) removed so far"));
+    assert_non_null(strstr(content_of(msgs, 0), "1 of 2 stale row(s) removed so far"));
     cJSON_Delete(msgs);
     msgs = wait_replies(w, 2, 15000);
     assert_int_equal(cJSON_GetArraySize(msgs), 2);
@@ -539,6 +539,89 @@ static void refusal_flood_is_capped(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* The edits the double received (PATCH /channels/{c}/messages/{m}). */
+static cJSON *wait_edits(world *w, int n, int timeout_ms)
+{
+    for (int t = 0;; t += 100) {
+        cJSON *e = fd_get(&w->fake, "/_control/edits");
+        if (cJSON_GetArraySize(e) >= n || t >= timeout_ms)
+            return e;
+        cJSON_Delete(e);
+        dh_sleep_ms(100);
+    }
+}
+
+static const char *edit_content(const cJSON *edits, int i)
+{
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(edits, i), "body"), "content");
+    return cJSON_IsString(c) ? c->valuestring : "";
+}
+
+/* !cleanup_users right after !cleanup_test must wait for Discord's one
+ * member list per guild per 30 s: it says so at once, a second command
+ * hears where it stands, and the notice is edited into the result. */
+static void waiting_sweep_says_so_then_edits(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_test");
+    cJSON *msgs = wait_replies(w, 1, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    cJSON_Delete(msgs);
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    msgs = wait_replies(w, 2, 5000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_safe_reply(msgs, 1, id);
+    assert_non_null(strstr(content_of(msgs, 1), "Discord allows one member list per server every 30 s; starting in"));
+    const char *notice_id = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "id")->valuestring;
+    char notice[32];
+    snprintf(notice, sizeof notice, "%s", notice_id);
+    cJSON_Delete(msgs);
+    long long id2 = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    msgs = wait_replies(w, 3, 5000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 3);
+    assert_safe_reply(msgs, 2, id2);
+    assert_non_null(strstr(content_of(msgs, 2), "already queued"));
+    assert_non_null(strstr(content_of(msgs, 2), "starting in"));
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 7);
+    cJSON *edits = wait_edits(w, 1, 40000);
+    assert_int_equal(cJSON_GetArraySize(edits), 1);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(edits, 0), "message_id")->valuestring, notice);
+    assert_non_null(strstr(edit_content(edits, 0), "Sweep of this server finished"));
+    assert_non_null(strstr(edit_content(edits, 0), "2 stale row(s) removed"));
+    cJSON_Delete(edits);
+    assert_int_equal(rows(w, GUILD), 5);
+    msgs = wait_replies(w, 3, 0);
+    assert_int_equal(cJSON_GetArraySize(msgs), 3);   /* the result was an edit, no new message */
+    cJSON_Delete(msgs);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A queued sweep whose guild goes away (outage) still reports its outcome. */
+static void queued_sweep_of_a_vanished_guild_reports(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_test");
+    cJSON *msgs = wait_replies(w, 1, 15000);
+    cJSON_Delete(msgs);
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    msgs = wait_replies(w, 2, 5000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_non_null(strstr(content_of(msgs, 1), "starting in"));
+    cJSON_Delete(msgs);
+    cJSON_Delete(fd_post(&w->fake, "/_control/dispatch",
+                         "{\"t\":\"GUILD_DELETE\",\"d\":{\"id\":\"" GUILD "\",\"unavailable\":true}}"));
+    cJSON *edits = wait_edits(w, 1, 5000);
+    assert_int_equal(cJSON_GetArraySize(edits), 1);
+    assert_non_null(strstr(edit_content(edits, 0), "did not complete"));
+    assert_non_null(strstr(edit_content(edits, 0), "unavailable"));
+    cJSON_Delete(edits);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -555,6 +638,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(guild_delete_not_confirmed_keeps_roles, setup, teardown_world),
         cmocka_unit_test_setup_teardown(roles_unavailable_says_so, setup, teardown_world),
         cmocka_unit_test_setup_teardown(refusal_flood_is_capped, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(waiting_sweep_says_so_then_edits, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(queued_sweep_of_a_vanished_guild_reports, setup, teardown_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -344,12 +344,23 @@ static void status_text(void **state)
 static void progress_and_result(void **state)
 {
     (void)state;
-    char buf[256];
-    cmd_format_progress(0, 2, 5, 2000, 0, buf, sizeof buf);
+    char buf[512];
+    cmd_progress p = { .chunks_seen = 2, .chunk_count = 5, .members = 2000 };
+    cmd_format_progress(&p, buf, sizeof buf);
     assert_non_null(strstr(buf, "already running"));
     assert_non_null(strstr(buf, "chunk 2 of 5"));
-    cmd_format_progress(1, 0, 0, 0, 0, buf, sizeof buf);
+    /* deleting: the total to remove is said with what is done */
+    p = (cmd_progress){ .chunks_seen = 5, .chunk_count = 5, .members = 9000, .removed = 450, .stale = 1000 };
+    cmd_format_progress(&p, buf, sizeof buf);
+    assert_non_null(strstr(buf, "450 of 1000 stale row(s) removed so far"));
+    p = (cmd_progress){ .queued = 1, .why = CMD_WAIT_OP8, .wait_ms = 26001 };
+    cmd_format_progress(&p, buf, sizeof buf);
     assert_non_null(strstr(buf, "already queued"));
+    assert_non_null(strstr(buf, "one member list per server every 30 s; starting in 27 s"));
+    cmd_format_wait(CMD_WAIT_BUSY, 0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "Another server's sweep"));
+    cmd_format_wait(CMD_WAIT_SESSION, 0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "re-established"));
     cmd_format_result(1, 1, "dry run: 3 of 8 rows would be removed (e.g. 1, 2); nothing deleted", buf, sizeof buf);
     assert_non_null(strstr(buf, "Dry run"));
     assert_non_null(strstr(buf, "3 of 8"));
