@@ -381,7 +381,8 @@ void cmd_format_status(const cmd_status *st, char *buf, size_t cap)
         st->removed[1], audit_reason_name(AUDIT_LEFT_WHILE_OFFLINE), st->removed[2],
         audit_reason_name(AUDIT_SWEEP), st->removed[3]);
     if (st->guild_rows >= 0)
-        put(&t, "This server: %" PRId64 " row(s)\n", st->guild_rows);
+        put(&t, "This server%s%s: %" PRId64 " row(s)\n", st->guild_label ? ", " : "",
+            st->guild_label ? st->guild_label : "", st->guild_rows);
     put_last_sweep(&t, st);
     if (st->sweep_running)
         put(&t, "Sweep running now: chunk %d of %d, %" PRId64 " members listed, %" PRId64 " removed\n",

@@ -109,6 +109,7 @@ typedef struct {
     int64_t events;
     int64_t removed[4];              /* since start, by audit_reason */
     uint64_t guild_id;
+    const char *guild_label;         /* "Test Guild (1234)"; NULL: not shown */
     int64_t guild_rows;              /* -1: unknown */
     int64_t now_wall_ms;
     int64_t last_sweep_ms;           /* 0: never */

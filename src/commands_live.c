@@ -218,8 +218,9 @@ static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
     job->removed += res->removed;
     if (res->guard_tripped || !res->ok) {
         size_t off = strlen(job->details);
-        snprintf(job->details + off, sizeof job->details - off, "%sguild %" PRIu64 ": %s",
-                 off ? "\n" : "", guild_id, res->text ? res->text : "?");
+        char label[160];
+        snprintf(job->details + off, sizeof job->details - off, "%s%s: %s", off ? "\n" : "",
+                 rc_guild_label(job->cl->d, guild_id, label, sizeof label), res->text ? res->text : "?");
     }
     if (res->guard_tripped)
         job->guarded++;
@@ -311,7 +312,8 @@ static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *
         reply(cl, m->channel_id, m->message_id, "The sweep could not be queued (out of memory).");
         return;
     }
-    LOG_I("commands", "guild %" PRIu64 ": %s requested by user %" PRIu64 "%s", m->guild_id,
+    char label[160];
+    LOG_I("commands", "%s: %s requested by user %" PRIu64 "%s", rc_guild_label(d, m->guild_id, label, sizeof label),
           dec->dry_run ? "dry-run sweep" : "sweep", m->author_id, dec->force ? " (force)" : "");
     post_notice(cl, job, m->guild_id);
 }
@@ -384,7 +386,7 @@ static void status(cmd_live *cl, const cmd_message *m)
                       .guild_id = m->guild_id, .guild_rows = -1, .now_wall_ms = loop_wall(d->loop),
                       .dry_run = d->cfg->dry_run };
     store_guild_state g = { .guild_id = m->guild_id };
-    char text[2048];
+    char text[2048], label[160];
     for (int i = 0; i < d->n_shards && i < MAX_SHARDS; i++) {
         const shard *s = &d->shards[i];
         if (!s->gw)
@@ -401,6 +403,7 @@ static void status(cmd_live *cl, const cmd_message *m)
         st.last_sweep_result = g.last_sweep_result;
     }
     st.next_run_ms = next_run(d, &g);
+    st.guild_label = rc_guild_label(d, m->guild_id, label, sizeof label);
     store_each_guild_state(d->st, count_awaiting, &st.awaiting_reconcile);
     shard *s = rc_shard_of(d, m->guild_id);
     if (running(s, m->guild_id)) {
@@ -452,12 +455,13 @@ static cmd_live *live(dc_daemon *d)
 
 static void act(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
 {
+    char label[160];
     switch (dec->kind) {
     case CMD_IGNORE:
         return;
     case CMD_REFUSE:
-        LOG_I("commands", "guild %" PRIu64 ": refused a command of user %" PRIu64 " (%s)", m->guild_id,
-              m->author_id, strstr(dec->text, "could not check") ? "permissions could not be checked"
+        LOG_I("commands", "%s: refused a command of user %" PRIu64 " (%s)",
+              rc_guild_label(cl->d, m->guild_id, label, sizeof label), m->author_id, strstr(dec->text, "could not check") ? "permissions could not be checked"
                                                                   : "missing permission");
         reply_as(cl, CMDO_REFUSAL, m->channel_id, m->message_id, dec->text);
         return;

@@ -157,6 +157,10 @@ static void route_to_sweep(shard *s, const char *event, const cJSON *data)
         if (id)
             rc_guild_present(s, id, cJSON_IsNumber(mc) ? (int64_t)mc->valuedouble : 0);
     }
+    if ((strcmp(event, "GUILD_CREATE") == 0 || strcmp(event, "GUILD_UPDATE") == 0) &&
+        cJSON_IsString(cJSON_GetObjectItemCaseSensitive(data, "name")))
+        rc_guild_named(s, cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "id")),
+                       cJSON_GetObjectItemCaseSensitive(data, "name")->valuestring);
 }
 
 void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data)

@@ -24,6 +24,8 @@
 
 #define RC_HELD_RETRY_MS 1000    /* the bot holds the database: look again then */
 #define RC_ONESHOT_TICK_MS 1000  /* `sweep` CLI: its settle waits (sweep_cli.c) */
+#define RC_PRESENT_COALESCE_MS 250   /* guilds seen in a burst: one scheduler run */
+#define RC_PUBLISH_SLACK_MS 1000     /* next-sweep time moves less: not rewritten */
 #define RC_OP8_SPACING_MS 30000
 #define RC_RETRY_MS 60000
 /* Rows of a guild one statement looks at: ~10 ms of loop time, so measuring
@@ -32,6 +34,7 @@
 #define RC_CLEAR_RETRY_MS 1000
 
 static void drain(shard *s);
+static void wake_within(dc_daemon *d, int64_t delay_ms);
 
 static void on_sweep_timer(dc_timer *t)
 {
@@ -97,10 +100,12 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
         }
         g = &s->present[s->n_present++];
         *g = (present_guild){ .id = guild_id };
+        store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);   /* resumed: no GUILD_CREATE */
     }
     g->member_count = member_count;
     s->d->last_present_ms = loop_now(s->d->loop);
-    rc_wake(s->d);
+    /* A burst of GUILD_CREATEs (thousands at start-up) is one look, not one each. */
+    wake_within(s->d, RC_PRESENT_COALESCE_MS);
 }
 
 /* Queued requests for a guild that is gone will never start: each still
@@ -117,7 +122,8 @@ static void drop_requests(dc_daemon *d, uint64_t guild_id)
         sweep_request r = d->requests[i];
         memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof r);
         d->n_requests--;
-        LOG_W("sweep", "guild %" PRIu64 ": a queued sweep was %s", guild_id, a.text);
+        char label[160];
+        LOG_W("sweep", "%s: a queued sweep was %s", rc_guild_label(d, guild_id, label, sizeof label), a.text);
         if (r.done)
             r.done(r.ctx, guild_id, &a);
     }
@@ -133,6 +139,31 @@ void rc_guild_absent(shard *s, uint64_t guild_id)
         sw_abort(s->sw, "the guild became unavailable or was left", loop_now(s->d->loop));
         drain(s);
     }
+}
+
+void rc_guild_named(shard *s, uint64_t guild_id, const char *name)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (!g || !name || !*name || strcmp(g->name, name) == 0)
+        return;
+    snprintf(g->name, sizeof g->name, "%s", name);
+    if (turn_begin(s->d) == 0 && store_guild_set_name(s->d->st, guild_id, g->name) == DC_ERR_DB)
+        LOG_W("sweep", "guild %" PRIu64 ": cannot store its name: %s", guild_id, store_errmsg(s->d->st));
+}
+
+const char *rc_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap)
+{
+    shard *s = rc_shard_of(d, guild_id);
+    present_guild *g = s ? find_present(s, guild_id) : NULL;
+    char stored[104] = "";
+    const char *name = g && g->name[0] ? g->name : NULL;
+    if (!name && store_guild_get_name(d->st, guild_id, stored, sizeof stored) == DC_OK)
+        name = stored;
+    if (name)
+        snprintf(buf, cap, "%s (%" PRIu64 ")", name, guild_id);
+    else
+        snprintf(buf, cap, "guild %" PRIu64, guild_id);
+    return buf;
 }
 
 shard *rc_shard_of(dc_daemon *d, uint64_t guild_id)
@@ -516,6 +547,9 @@ static double interval_hours(const config *c, uint64_t guild_id)
 
 static void begin(shard *s, const sweep_request *r)
 {
+    char label[160];
+    LOG_I("sweep", "%s: %s sweep starting%s%s", rc_guild_label(s->d, r->guild_id, label, sizeof label),
+          r->done ? "requested" : "scheduled", r->dry_run ? " (dry run)" : "", r->force ? " (force)" : "");
     s->current = *r;
     s->sweep_force = r->force;
     s->sweep_dry_run = r->dry_run;
@@ -555,8 +589,9 @@ static int64_t wanted_at(dc_daemon *d, const present_guild *g, const store_guild
 }
 
 /* The most overdue guild of this shard, or 0; *next: when the earliest
- * guild not wanted yet will be (loop_now time, INT64_MAX: none). */
-static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next)
+ * guild not wanted yet will be; *first: when the earliest is or was wanted
+ * (both loop_now times, INT64_MAX: none). */
+static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next, int64_t *first)
 {
     int64_t now = loop_now(d->loop), best_last = INT64_MAX;
     uint64_t best = 0;
@@ -566,6 +601,8 @@ static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next)
         if (store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
             continue;
         int64_t at = wanted_at(d, g, &st);
+        if (at < *first)
+            *first = at;
         if (at > now) {
             if (at < *next)
                 *next = at;
@@ -587,29 +624,46 @@ static void requests_due(dc_daemon *d, shard *s, int64_t *next)
     }
 }
 
-/* Start what this shard should do now; *next: when to look again. */
-static void schedule_shard(dc_daemon *d, shard *s, int64_t *next)
+/* Start what this shard should do now; *next: when to look again; *first:
+ * when its next automatic sweep is due (for status). */
+static void schedule_shard(dc_daemon *d, shard *s, int64_t *next, int64_t *first)
 {
     sweep_request r;
-    if (sw_get_state(s->sw) != SW_IDLE || gw_get_state(s->gw) != GW_READY)
-        return;                      /* the finished sweep or READY/RESUMED wakes us */
-    if (turn_held(d)) {              /* a sweep could not write its member list */
+    int idle = sw_get_state(s->sw) == SW_IDLE && gw_get_state(s->gw) == GW_READY;
+    /* not idle: the finished sweep or READY/RESUMED wakes us */
+    if (idle && turn_held(d)) {      /* a sweep could not write its member list */
         int64_t retry = loop_now(d->loop) + RC_HELD_RETRY_MS;
         *next = retry < *next ? retry : *next;
-        return;
+        idle = 0;
     }
-    if (take_request(d, s, &r)) {
+    if (idle && take_request(d, s, &r)) {
         begin(s, &r);
-        return;
+        idle = 0;
     }
-    requests_due(d, s, next);
-    if (d->os)
-        return;
+    if (idle)
+        requests_due(d, s, next);
     memset(&r, 0, sizeof r);
-    r.guild_id = most_overdue(d, s, next);
+    r.guild_id = most_overdue(d, s, next, first);
     r.dry_run = d->cfg->dry_run;
-    if (r.guild_id)
+    if (idle && !d->os && r.guild_id)
         begin(s, &r);
+}
+
+/* `discord-cleaner status` shows when the next automatic sweep is due
+ * (kv sweep.next_run_ms, wall time); written when it moves. */
+static void publish_next(dc_daemon *d, int64_t first)
+{
+    int64_t now = loop_now(d->loop), wall = 0;
+    char buf[24];
+    if (first != INT64_MAX)
+        wall = loop_wall(d->loop) + (first > now ? first - now : 0);
+    if ((wall == 0) == (d->rc_next_published == 0) && llabs(wall - d->rc_next_published) < RC_PUBLISH_SLACK_MS)
+        return;
+    if (turn_begin(d) != 0)
+        return;                      /* held: the next wake writes it */
+    snprintf(buf, sizeof buf, "%" PRId64, wall);
+    if ((wall ? store_kv_set(d->st, "sweep.next_run_ms", buf) : store_kv_del(d->st, "sweep.next_run_ms")) == DC_OK)
+        d->rc_next_published = wall;
 }
 
 static void on_reconcile_wake(dc_timer *t)
@@ -622,29 +676,44 @@ static void on_reconcile_wake(dc_timer *t)
         oneshot_tick(d);
         next = now + RC_ONESHOT_TICK_MS;
     }
+    int64_t first = INT64_MAX;
     d->rc_waking = 1;
     d->rc_rewake = 0;
+    d->rc_wake_at = INT64_MAX;
     for (int i = 0; i < d->n_shards && !d->stopping; i++)
-        schedule_shard(d, &d->shards[i], &next);
+        schedule_shard(d, &d->shards[i], &next, &first);
     d->rc_waking = 0;
+    publish_next(d, first);
     if (d->rc_rewake)                /* a sweep ended while we looked: look again */
         next = now;
-    if (next == INT64_MAX || d->stopping)
+    if (next == INT64_MAX || d->stopping) {
         loop_cancel(d->loop, &d->reconcile_timer);
-    else
-        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, next > now ? next - now : 0);
+    } else {
+        d->rc_wake_at = next > now ? next : now;
+        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, d->rc_wake_at - now);
+    }
+}
+
+/* Run the scheduler within delay_ms (sooner if it already will). */
+static void wake_within(dc_daemon *d, int64_t delay_ms)
+{
+    int64_t at = loop_now(d->loop) + delay_ms;
+    if (d->rc_waking) {
+        d->rc_rewake = 1;
+    } else if (!d->stopping && (d->rc_wake_at == 0 || at < d->rc_wake_at)) {   /* 0: never armed */
+        d->rc_wake_at = at;
+        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, delay_ms);
+    }
 }
 
 void rc_wake(dc_daemon *d)
 {
-    if (d->rc_waking)
-        d->rc_rewake = 1;
-    else if (d->loop && !d->stopping)
-        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, 0);
+    wake_within(d, 0);
 }
 
 void rc_start(dc_daemon *d)
 {
+    d->rc_wake_at = INT64_MAX;
     rc_wake(d);
 }
 

@@ -214,7 +214,7 @@ static void users_command_sweeps_this_guild(void **state)
     assert_non_null(strstr(st, "Shard 0: READY"));
     assert_non_null(strstr(st, "session new"));
     assert_non_null(strstr(st, "sweep 2"));
-    assert_non_null(strstr(st, "This server: 5 row(s)"));
+    assert_non_null(strstr(st, "This server, Test (" GUILD "): 5 row(s)"));
     assert_non_null(strstr(st, "2 removed"));
     assert_non_null(strstr(st, "result: ok"));
     assert_non_null(strstr(st, "Next scheduled sweep"));
@@ -622,6 +622,52 @@ static void queued_sweep_of_a_vanished_guild_reports(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+static int backticks(const char *t)
+{
+    int n = 0;
+    for (; *t; t++)
+        n += *t == '`';
+    return n;
+}
+
+/* `status` says when the next sweep is due (the daemon writes it), names
+ * guilds, and shows the guard's suggested command whole, as does
+ * !cleanup_status. */
+static void status_names_guilds_and_next_sweep(void **state)
+{
+    world *w = *state;
+    char out[16384];
+    assert_int_equal(add_guild(w, "1000000000000000002", 6), 0);      /* 6 of 11 stale: the guard */
+    assert_true(start_daemon(w, NULL));
+    long long id = say(w, "1000000000000000002", GUILD_OWNER, "a", NULL, 0, "!cleanup_users");
+    cJSON *msgs = wait_replies(w, 1, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "guard"));
+    cJSON_Delete(msgs);
+    id = say(w, "1000000000000000002", GUILD_OWNER, "a", NULL, 0, "!cleanup_status");
+    msgs = wait_replies(w, 2, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    const char *st = content_of(msgs, 1);
+    assert_non_null(strstr(st, "This server, Test (1000000000000000002)"));
+    assert_non_null(strstr(st, "`!cleanup_users force`"));
+    assert_int_equal(backticks(st) % 2, 0);
+    cJSON_Delete(msgs);
+    const char *args[] = { dh_bin("discord-cleaner"), "status", "--db", w->d.db, NULL };
+    assert_int_equal(dh_run_cli(args, NULL, out, sizeof out), 0);
+    const char *next = strstr(out, "next sweep");
+    assert_non_null(next);
+    assert_null(strstr(next, "not scheduled"));
+    assert_non_null(strstr(next, "Z"));                  /* a UTC time */
+    if (!strstr(out, "1000000000000000002  Test"))
+        fprintf(stderr, "%s\n", out);
+    assert_non_null(strstr(out, "1000000000000000002  Test"));
+    assert_non_null(strstr(out, "`!cleanup_users force`"));
+    assert_int_equal(backticks(out) % 2, 0);
+    assert_int_equal(rows(w, "1000000000000000002"), 11);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -640,6 +686,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(refusal_flood_is_capped, setup, teardown_world),
         cmocka_unit_test_setup_teardown(waiting_sweep_says_so_then_edits, setup, teardown_world),
         cmocka_unit_test_setup_teardown(queued_sweep_of_a_vanished_guild_reports, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(status_names_guilds_and_next_sweep, setup, teardown_world),
     };
+    if (getenv("CMDS_ONLY"))         /* run one test while developing */
+        cmocka_set_test_filter(getenv("CMDS_ONLY"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
