@@ -87,20 +87,28 @@ static void status_schema(store *s, FILE *out)
 typedef struct {
     FILE *out;
     int n;
+    store *s;
 } rows_view;
+
+/* The guild's name as the daemon last saw it (schema 5), or "-". */
+static const char *guild_name(store *s, uint64_t guild_id, char *buf, size_t cap)
+{
+    return store_guild_get_name(s, guild_id, buf, cap) == DC_OK ? buf : "-";
+}
 
 static int print_guild_rows(void *ctx, uint64_t guild_id, int64_t rows)
 {
     rows_view *v = ctx;
+    char name[104];
     v->n++;
-    fprintf(v->out, "  %-22" PRIu64 " %12" PRId64 "\n", guild_id, rows);
+    fprintf(v->out, "  %-22" PRIu64 " %12" PRId64 "  %s\n", guild_id, rows, guild_name(v->s, guild_id, name, sizeof name));
     return 0;
 }
 
 static void status_rows(store *s, FILE *out)
 {
     int64_t unassigned = 0;
-    rows_view v = { .out = out, .n = 0 };
+    rows_view v = { .out = out, .n = 0, .s = s };
     fprintf(out, "rows per guild\n");
     if (store_each_user_guild(s, print_guild_rows, &v) != DC_OK)
         fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
@@ -113,9 +121,11 @@ static void status_rows(store *s, FILE *out)
 
 static int print_guild_state(void *ctx, const store_guild_state *g)
 {
-    char when[32];
-    fprintf((FILE *)ctx, "  %-20" PRIu64 " %5d  %-11s %-9s %-20s %8" PRId64 "  %s\n",
-            g->guild_id, g->shard_id, g->unavailable ? "yes" : "no",
+    rows_view *v = ctx;
+    char when[32], name[104];
+    fprintf(v->out, "  %-20" PRIu64 " %-20.20s %5d  %-11s %-9s %-20s %8" PRId64 "  %s\n",
+            g->guild_id, guild_name(v->s, g->guild_id, name, sizeof name), g->shard_id,
+            g->unavailable ? "yes" : "no",
             g->needs_reconcile ? "yes" : "no", fmt_time(g->last_sweep_ms, when, sizeof when),
             g->last_sweep_removed, g->last_sweep_result[0] ? g->last_sweep_result : "-");
     return 0;
@@ -123,9 +133,10 @@ static int print_guild_state(void *ctx, const store_guild_state *g)
 
 static void status_guilds(store *s, FILE *out)
 {
-    fprintf(out, "guild state\n  %-20s %5s  %-11s %-9s %-20s %8s  %s\n", "GUILD", "SHARD",
+    rows_view v = { .out = out, .s = s };
+    fprintf(out, "guild state\n  %-20s %-20s %5s  %-11s %-9s %-20s %8s  %s\n", "GUILD", "NAME", "SHARD",
             "UNAVAILABLE", "RECONCILE", "LAST SWEEP", "REMOVED", "RESULT");
-    if (store_each_guild_state(s, print_guild_state, out) != DC_OK)
+    if (store_each_guild_state(s, print_guild_state, &v) != DC_OK)
         fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
 }
 

@@ -27,6 +27,12 @@ struct cmd_state {
     int dry_run;
     int64_t refusal_interval_ms;
     refusal refused[REFUSAL_SLOTS];
+    /* Refusals overall: a token bucket, so that a flood of distinct users
+     * (more than REFUSAL_SLOTS remember) costs a few replies, not one each. */
+    int refusal_burst;
+    int64_t refusal_refill_ms;
+    int refusal_tokens;
+    int64_t refusal_refilled_at;
 };
 
 /* ---- parsing ------------------------------------------------------------- */
@@ -75,6 +81,10 @@ cmd_state *cmd_state_new(const cmd_config *cfg)
     cs->admin_permission = cfg->admin_permission;
     cs->dry_run = cfg->dry_run;
     cs->refusal_interval_ms = cfg->refusal_interval_ms > 0 ? cfg->refusal_interval_ms : CMD_REFUSAL_INTERVAL_MS;
+    cs->refusal_burst = cfg->refusal_burst > 0 ? cfg->refusal_burst : CMD_REFUSAL_BURST;
+    cs->refusal_refill_ms = cfg->refusal_refill_ms > 0 ? cfg->refusal_refill_ms : CMD_REFUSAL_REFILL_MS;
+    cs->refusal_tokens = cs->refusal_burst;
+    cs->refusal_refilled_at = INT64_MIN;
     return cs;
 }
 
@@ -83,24 +93,42 @@ void cmd_state_free(cmd_state *cs)
     free(cs);
 }
 
-/* 1 when user_id may be refused now (and remember it).  When every slot is
- * recent, the oldest is reused: a flood of distinct users gets refusals,
- * each user still at most one per interval in practice. */
+/* Take one token of the overall refusal budget; 0 when it is spent. */
+static int take_refusal_token(cmd_state *cs, int64_t now_ms)
+{
+    if (cs->refusal_refilled_at == INT64_MIN)
+        cs->refusal_refilled_at = now_ms;
+    int64_t earned = (now_ms - cs->refusal_refilled_at) / cs->refusal_refill_ms;
+    if (earned > 0) {
+        int64_t t = cs->refusal_tokens + earned;
+        cs->refusal_tokens = t > cs->refusal_burst ? cs->refusal_burst : (int)t;
+        cs->refusal_refilled_at += earned * cs->refusal_refill_ms;
+    }
+    if (cs->refusal_tokens <= 0)
+        return 0;
+    cs->refusal_tokens--;
+    return 1;
+}
+
+/* 1 when user_id may be refused now (and remember it): at most once per
+ * user per interval, and within the overall budget.  When every slot is
+ * recent, the oldest is reused. */
 static int may_refuse(cmd_state *cs, uint64_t user_id, int64_t now_ms)
 {
-    refusal *oldest = &cs->refused[0];
-    for (size_t i = 0; i < REFUSAL_SLOTS; i++) {
+    refusal *oldest = &cs->refused[0], *slot = NULL;
+    for (size_t i = 0; i < REFUSAL_SLOTS && !slot; i++) {
         refusal *r = &cs->refused[i];
         if (r->user_id == user_id) {
             if (now_ms - r->at_ms < cs->refusal_interval_ms)
                 return 0;
-            r->at_ms = now_ms;
-            return 1;
-        }
-        if (r->at_ms < oldest->at_ms || (!r->user_id && oldest->user_id))
+            slot = r;
+        } else if (r->at_ms < oldest->at_ms || (!r->user_id && oldest->user_id)) {
             oldest = r;
+        }
     }
-    *oldest = (refusal){ user_id, now_ms };
+    if (!take_refusal_token(cs, now_ms))
+        return 0;
+    *(slot ? slot : oldest) = (refusal){ user_id, now_ms };
     return 1;
 }
 
@@ -175,12 +203,19 @@ static void help_text(const cmd_state *cs, const char *why, char *buf, size_t ca
              why, p, p, p, p);
 }
 
-static void refuse(cmd_state *cs, const cmd_message *m, int all, int64_t now_ms, cmd_decision *out)
+static void refuse(cmd_state *cs, const cmd_message *m, int all, const char *unchecked, int64_t now_ms,
+                   cmd_decision *out)
 {
     char perm[256];
     if (!may_refuse(cs, m->author_id, now_ms))
         return;                      /* out->kind stays CMD_IGNORE */
     out->kind = CMD_REFUSE;
+    if (unchecked) {                 /* not a refusal: we could not tell */
+        snprintf(out->text, sizeof out->text,
+                 "I could not check whether you may use this command (%s), so I did nothing; "
+                 "please try again in a minute.", unchecked);
+        return;
+    }
     if (all) {
         snprintf(out->text, sizeof out->text,
                  "Sorry, `%scleanup_all_guilds` acts on every server of this bot, so only the bot's owners "
@@ -192,20 +227,33 @@ static void refuse(cmd_state *cs, const cmd_message *m, int all, int64_t now_ms,
              "Sorry, the cleanup commands need the %s permission in this server.", perm);
 }
 
-void cmd_decide(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owner, int64_t now_ms,
-                cmd_decision *out)
+/* The verb of a command this module answers, VERB_NONE otherwise. */
+static verb command_verb(const cmd_state *cs, const cmd_message *m, const char **args)
+{
+    if (!m->guild_id || m->author_bot || !m->content)
+        return VERB_NONE;
+    return parse_verb(cs->prefix, m->content, args);
+}
+
+int cmd_needs(const cmd_state *cs, const cmd_message *m)
+{
+    const char *args = "";
+    verb v = command_verb(cs, m, &args);
+    return v == VERB_NONE ? CMD_NEEDS_NOTHING : v == VERB_ALL ? CMD_NEEDS_OWNER : CMD_NEEDS_PERMISSION;
+}
+
+static void decide(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owner, const char *unchecked,
+                   int64_t now_ms, cmd_decision *out)
 {
     memset(out, 0, sizeof *out);
     const char *args = "";
-    if (!m->guild_id || m->author_bot || !m->content)
-        return;
-    verb v = parse_verb(cs->prefix, m->content, &args);
+    verb v = command_verb(cs, m, &args);
     if (v == VERB_NONE)
         return;
     int allowed = v == VERB_ALL ? is_owner
                                 : is_owner || (perms & cs->admin_permission) == cs->admin_permission;
     if (!allowed) {
-        refuse(cs, m, v == VERB_ALL, now_ms, out);
+        refuse(cs, m, v == VERB_ALL, unchecked, now_ms, out);
         return;
     }
     int force = parse_force(args, v == VERB_USERS || v == VERB_ALL);
@@ -232,6 +280,18 @@ void cmd_decide(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owne
         out->kind = CMD_STATUS;
         break;
     }
+}
+
+void cmd_decide(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owner, int64_t now_ms,
+                cmd_decision *out)
+{
+    decide(cs, m, perms, is_owner, NULL, now_ms, out);
+}
+
+void cmd_decide_unchecked(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owner, const char *why,
+                          int64_t now_ms, cmd_decision *out)
+{
+    decide(cs, m, perms, is_owner, why && *why ? why : "Discord did not answer", now_ms, out);
 }
 
 /* ---- reply texts ------------------------------------------------------------ */
@@ -321,7 +381,8 @@ void cmd_format_status(const cmd_status *st, char *buf, size_t cap)
         st->removed[1], audit_reason_name(AUDIT_LEFT_WHILE_OFFLINE), st->removed[2],
         audit_reason_name(AUDIT_SWEEP), st->removed[3]);
     if (st->guild_rows >= 0)
-        put(&t, "This server: %" PRId64 " row(s)\n", st->guild_rows);
+        put(&t, "This server%s%s: %" PRId64 " row(s)\n", st->guild_label ? ", " : "",
+            st->guild_label ? st->guild_label : "", st->guild_rows);
     put_last_sweep(&t, st);
     if (st->sweep_running)
         put(&t, "Sweep running now: chunk %d of %d, %" PRId64 " members listed, %" PRId64 " removed\n",
@@ -341,15 +402,43 @@ void cmd_format_status(const cmd_status *st, char *buf, size_t cap)
     cmd_trim(buf, cap - 1);
 }
 
-void cmd_format_progress(int queued, int chunks_seen, int chunk_count, int64_t members, int64_t removed,
-                         char *buf, size_t cap)
+void cmd_format_wait(cmd_wait why, int64_t wait_ms, char *buf, size_t cap)
 {
-    if (queued)
-        snprintf(buf, cap, "A sweep of this server is already queued; it starts within a few seconds.");
-    else
+    int64_t secs = (wait_ms + 999) / 1000;
+    switch (why) {
+    case CMD_WAIT_OP8:
+        snprintf(buf, cap, "Discord allows one member list per server every 30 s; starting in %" PRId64 " s.",
+                 secs);
+        break;
+    case CMD_WAIT_BUSY:
+        snprintf(buf, cap, "Another server's sweep runs (or is queued) on this connection first; "
+                 "this one starts when it is done.");
+        break;
+    case CMD_WAIT_SESSION:
+        snprintf(buf, cap, "The gateway connection is being re-established; the sweep starts once it is back.");
+        break;
+    default:
+        snprintf(buf, cap, "It starts within a few seconds.");
+        break;
+    }
+}
+
+void cmd_format_progress(const cmd_progress *p, char *buf, size_t cap)
+{
+    char wait[256];
+    if (p->queued) {
+        cmd_format_wait(p->why, p->wait_ms, wait, sizeof wait);
+        snprintf(buf, cap, "A sweep of this server is already queued. %s I will reply to that command when "
+                 "it has finished.", wait);
+    } else if (p->stale > 0) {
+        snprintf(buf, cap, "A sweep of this server is already running: member list chunk %d of %d, "
+                 "%" PRId64 " members listed, %" PRId64 " of %" PRId64 " stale row(s) removed so far.",
+                 p->chunks_seen, p->chunk_count, p->members, p->removed, p->stale);
+    } else {
         snprintf(buf, cap, "A sweep of this server is already running: member list chunk %d of %d, "
                  "%" PRId64 " members listed, %" PRId64 " row(s) removed so far.",
-                 chunks_seen, chunk_count, members, removed);
+                 p->chunks_seen, p->chunk_count, p->members, p->removed);
+    }
 }
 
 void cmd_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap)
@@ -399,9 +488,11 @@ char *cmd_reply_json(uint64_t message_id, const char *content)
     cJSON *am = cJSON_AddObjectToObject(j, "allowed_mentions");
     cJSON_AddItemToObject(am, "parse", cJSON_CreateArray());
     cJSON_AddBoolToObject(am, "replied_user", 0);
-    cJSON *ref = cJSON_AddObjectToObject(j, "message_reference");
-    cJSON_AddStringToObject(ref, "message_id", id);
-    cJSON_AddBoolToObject(ref, "fail_if_not_exists", 0);
+    if (message_id) {                /* 0: an edit keeps its reference */
+        cJSON *ref = cJSON_AddObjectToObject(j, "message_reference");
+        cJSON_AddStringToObject(ref, "message_id", id);
+        cJSON_AddBoolToObject(ref, "fail_if_not_exists", 0);
+    }
     char *out = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     free(text);

@@ -15,12 +15,19 @@
 
 #include "cleaner.h"
 #include "commands.h"
+#include "commands_outbox.h"
 #include "log.h"
 #include "perms.h"
 #include "proto.h"
 
 #define MAX_OWNERS 64
+#define WAIT_MAX 64               /* commands waiting for permissions data; more are dropped */
+#define WAIT_MS 15000             /* how long one waits before "could not check" */
+#define OWNERS_RETRY_MS 30000
+
+enum { OWNERS_NONE = 0, OWNERS_IN_FLIGHT, OWNERS_DONE, OWNERS_FAILED };
 #define SUMMARY_CAP 8192          /* trimmed to a message at a line end when posted */
+#define NOTICE_AFTER_MS 2000      /* a commanded sweep that waits longer says so at once */
 
 typedef struct cmd_live cmd_live;
 
@@ -33,7 +40,12 @@ typedef struct cmd_job {
     int pending, ok, guarded, failed;
     int64_t removed;
     char details[SUMMARY_CAP];       /* all guilds: lines for guilds that did not simply finish */
+    int notice;                      /* NOTICE_*: "starting in 27 s", edited into the result */
+    uint64_t notice_id;              /* that reply's message id (0: not posted) */
+    char *result;                    /* the outcome, held while the notice is still being posted */
 } cmd_job;
+
+enum { NOTICE_NONE = 0, NOTICE_POSTING, NOTICE_POSTED };
 
 struct cmd_live {
     dc_daemon *d;
@@ -41,29 +53,31 @@ struct cmd_live {
     perm_cache *perms;
     uint64_t owners[MAX_OWNERS];
     size_t n_owners;
-    int owners_fetch;                /* 0 not yet / failed, 1 in flight, 2 done */
+    int owners_fetch;                /* OWNERS_* */
+    long owners_status;              /* HTTP status of the last failed fetch */
+    int64_t owners_retry_ms;         /* loop_now after which a failed fetch is retried */
     cmd_job *jobs;
+    cmdo *out;                       /* replies, admins first (commands_outbox.c) */
+    /* Commands waiting for what judging them needs (a guild's roles and
+     * owner over REST, the bot's owners): never refused for lack of data. */
+    struct waiting *wait[WAIT_MAX];
+    size_t n_wait;
+    dc_timer wait_timer;
 };
 
 /* ---- replies ----------------------------------------------------------------- */
 
-static void on_reply_done(void *ctx, const rest_response *r)
+/* Answers to people allowed to command, results, help: before refusals. */
+static void reply_as(cmd_live *cl, cmdo_class cls, uint64_t channel_id, uint64_t message_id, const char *text)
 {
-    (void)ctx;
-    if (r->status < 200 || r->status > 299)
-        LOG_W("commands", "a reply was not posted (HTTP %ld, code %d%s%s)", r->status, r->json_code,
-              r->error ? ", " : "", r->error ? r->error : "");
+    dc_err e = cmdo_send(cl->out, cls, channel_id, message_id, 0, text, NULL, NULL);
+    if (e == DC_ERR_NOMEM)
+        LOG_E("commands", "cannot queue a reply to channel %" PRIu64, channel_id);
 }
 
 static void reply(cmd_live *cl, uint64_t channel_id, uint64_t message_id, const char *text)
 {
-    char path[64], major[24];
-    char *json = cmd_reply_json(message_id, text);
-    snprintf(path, sizeof path, "/channels/%" PRIu64 "/messages", channel_id);
-    snprintf(major, sizeof major, "%" PRIu64, channel_id);
-    if (!json || loop_rest(cl->d->loop, "POST", path, major, json, on_reply_done, cl) != DC_OK)
-        LOG_E("commands", "cannot queue a reply to channel %" PRIu64, channel_id);
-    free(json);
+    reply_as(cl, CMDO_ANSWER, channel_id, message_id, text);
 }
 
 /* ---- owners -------------------------------------------------------------------- */
@@ -86,15 +100,21 @@ static int is_owner(const cmd_live *cl, uint64_t user_id)
 }
 
 /* The application's owner, or every member of the team that owns it. */
+static void recheck_waiting(cmd_live *cl);
+
 static void on_application(void *ctx, const rest_response *r)
 {
     cmd_live *cl = ctx;
     cJSON *j = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     if (!cJSON_IsObject(j)) {
-        LOG_W("commands", "GET /applications/@me failed (HTTP %ld); only owner_ids may use "
-              "!cleanup_all_guilds until the next session", r->status);
-        cl->owners_fetch = 0;
+        LOG_W("commands", "GET /applications/@me failed (HTTP %ld); retried after "
+              "%d s; meanwhile commands that need it are answered that it could not be checked",
+              r->status, OWNERS_RETRY_MS / 1000);
+        cl->owners_fetch = OWNERS_FAILED;
+        cl->owners_status = r->status;
+        cl->owners_retry_ms = loop_now(cl->d->loop) + OWNERS_RETRY_MS;
         cJSON_Delete(j);
+        recheck_waiting(cl);
         return;
     }
     const cJSON *owner = cJSON_GetObjectItemCaseSensitive(j, "owner");
@@ -105,18 +125,24 @@ static void on_application(void *ctx, const rest_response *r)
     add_owner(cl, cl_snowflake(cJSON_GetObjectItemCaseSensitive(owner, "id")));
     cJSON_ArrayForEach(m, members)
         add_owner(cl, cl_snowflake(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "user"), "id")));
-    cl->owners_fetch = 2;
+    cl->owners_fetch = OWNERS_DONE;
     LOG_I("commands", "%zu bot owner(s) may use !cleanup_all_guilds", cl->n_owners);
     cJSON_Delete(j);
+    recheck_waiting(cl);
 }
 
+/* Once per process start (a resumed session gets no READY), and again
+ * after a failure when a command needs it. */
 static void fetch_owners(cmd_live *cl)
 {
-    if (cl->owners_fetch)
+    if (cl->owners_fetch == OWNERS_IN_FLIGHT || cl->owners_fetch == OWNERS_DONE ||
+        (cl->owners_fetch == OWNERS_FAILED && loop_now(cl->d->loop) < cl->owners_retry_ms))
         return;
-    cl->owners_fetch = 1;
-    if (loop_rest(cl->d->loop, "GET", "/applications/@me", NULL, NULL, on_application, cl) != DC_OK)
-        cl->owners_fetch = 0;
+    cl->owners_fetch = OWNERS_IN_FLIGHT;
+    if (loop_rest(cl->d->loop, "GET", "/applications/@me", NULL, NULL, on_application, cl) != DC_OK) {
+        cl->owners_fetch = OWNERS_FAILED;
+        cl->owners_retry_ms = loop_now(cl->d->loop) + OWNERS_RETRY_MS;
+    }
 }
 
 /* ---- sweeps ------------------------------------------------------------------- */
@@ -128,6 +154,7 @@ static void free_job(cmd_live *cl, cmd_job *job)
             *p = job->next;
             break;
         }
+    free(job->result);
     free(job);
 }
 
@@ -152,6 +179,29 @@ static void post_summary(cmd_job *job)
     reply(job->cl, job->channel_id, job->message_id, text);
 }
 
+/* The outcome of a one-guild job: the notice edited into it (PATCH) when
+ * one was posted, else a reply of its own.  Frees the job. */
+static void deliver_result(cmd_job *job, const char *text)
+{
+    cmd_live *cl = job->cl;
+    if (job->notice_id &&
+        cmdo_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, job->notice_id, text, NULL, NULL) == DC_OK) {
+        free_job(cl, job);
+        return;
+    }
+    reply(cl, job->channel_id, job->message_id, text);
+    free_job(cl, job);
+}
+
+static void on_notice_sent(void *ctx, uint64_t message_id)
+{
+    cmd_job *job = ctx;
+    job->notice = NOTICE_POSTED;
+    job->notice_id = message_id;
+    if (job->result)
+        deliver_result(job, job->result);   /* the sweep ended while the notice was posted */
+}
+
 /* sweep_request.done: a commanded sweep finished (or was aborted). */
 static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
 {
@@ -160,15 +210,17 @@ static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
     job->pending--;
     if (!job->all) {
         cmd_format_result(job->dry_run, res->ok, res->text, text, sizeof text);
-        reply(job->cl, job->channel_id, job->message_id, text);
-        free_job(job->cl, job);
+        if (job->notice == NOTICE_POSTING && (job->result = strdup(text)) != NULL)
+            return;                  /* on_notice_sent delivers it */
+        deliver_result(job, text);
         return;
     }
     job->removed += res->removed;
     if (res->guard_tripped || !res->ok) {
         size_t off = strlen(job->details);
-        snprintf(job->details + off, sizeof job->details - off, "%sguild %" PRIu64 ": %s",
-                 off ? "\n" : "", guild_id, res->text ? res->text : "?");
+        char label[160];
+        snprintf(job->details + off, sizeof job->details - off, "%s%s: %s", off ? "\n" : "",
+                 rc_guild_label(job->cl->d, guild_id, label, sizeof label), res->text ? res->text : "?");
     }
     if (res->guard_tripped)
         job->guarded++;
@@ -195,6 +247,37 @@ static int running(const shard *s, uint64_t guild_id)
     return s && sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) == guild_id;
 }
 
+/* What a queued sweep of guild_id waits for, in the commands' terms. */
+static cmd_wait wait_of(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
+{
+    switch (rc_eta(d, guild_id, wait_ms)) {
+    case RC_WAIT_OP8:
+        return CMD_WAIT_OP8;
+    case RC_WAIT_BUSY:
+        return CMD_WAIT_BUSY;
+    case RC_WAIT_SESSION:
+        return CMD_WAIT_SESSION;
+    default:
+        return CMD_WAIT_NONE;
+    }
+}
+
+/* A sweep that cannot start within NOTICE_AFTER_MS says so at once; its
+ * result later replaces that text (deliver_result). */
+static void post_notice(cmd_live *cl, cmd_job *job, uint64_t guild_id)
+{
+    char wait[256], text[384];
+    int64_t ms = 0;
+    cmd_wait why = wait_of(cl->d, guild_id, &ms);
+    if (why == CMD_WAIT_NONE || (why == CMD_WAIT_OP8 && ms <= NOTICE_AFTER_MS))
+        return;
+    cmd_format_wait(why, ms, wait, sizeof wait);
+    snprintf(text, sizeof text, "%s queued. %s", job->dry_run ? "Dry run of this server's sweep" : "Sweep of this server",
+             wait);
+    if (cmdo_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, 0, text, on_notice_sent, job) == DC_OK)
+        job->notice = NOTICE_POSTING;
+}
+
 static dc_err queue_sweep(dc_daemon *d, uint64_t guild_id, const cmd_decision *dec, cmd_job *job)
 {
     sweep_request r = { .guild_id = guild_id, .force = dec->force, .dry_run = dec->dry_run,
@@ -213,11 +296,12 @@ static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *
         return;
     }
     if (running(s, m->guild_id) || queued(d, m->guild_id)) {
-        int chunks = 0, count = 0;
-        int64_t members = 0, removed = 0, stale = 0;
-        if (running(s, m->guild_id))
-            sw_progress(s->sw, &chunks, &count, &members, &removed, &stale);
-        cmd_format_progress(!running(s, m->guild_id), chunks, count, members, removed, text, sizeof text);
+        cmd_progress p = { .queued = !running(s, m->guild_id) };
+        if (p.queued)
+            p.why = wait_of(d, m->guild_id, &p.wait_ms);
+        else
+            sw_progress(s->sw, &p.chunks_seen, &p.chunk_count, &p.members, &p.removed, &p.stale);
+        cmd_format_progress(&p, text, sizeof text);
         reply(cl, m->channel_id, m->message_id, text);
         return;
     }
@@ -228,8 +312,10 @@ static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *
         reply(cl, m->channel_id, m->message_id, "The sweep could not be queued (out of memory).");
         return;
     }
-    LOG_I("commands", "guild %" PRIu64 ": %s requested by user %" PRIu64 "%s", m->guild_id,
+    char label[160];
+    LOG_I("commands", "%s: %s requested by user %" PRIu64 "%s", rc_guild_label(d, m->guild_id, label, sizeof label),
           dec->dry_run ? "dry-run sweep" : "sweep", m->author_id, dec->force ? " (force)" : "");
+    post_notice(cl, job, m->guild_id);
 }
 
 static void sweep_all(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
@@ -300,7 +386,7 @@ static void status(cmd_live *cl, const cmd_message *m)
                       .guild_id = m->guild_id, .guild_rows = -1, .now_wall_ms = loop_wall(d->loop),
                       .dry_run = d->cfg->dry_run };
     store_guild_state g = { .guild_id = m->guild_id };
-    char text[2048];
+    char text[2048], label[160];
     for (int i = 0; i < d->n_shards && i < MAX_SHARDS; i++) {
         const shard *s = &d->shards[i];
         if (!s->gw)
@@ -317,6 +403,7 @@ static void status(cmd_live *cl, const cmd_message *m)
         st.last_sweep_result = g.last_sweep_result;
     }
     st.next_run_ms = next_run(d, &g);
+    st.guild_label = rc_guild_label(d, m->guild_id, label, sizeof label);
     store_each_guild_state(d->st, count_awaiting, &st.awaiting_reconcile);
     shard *s = rc_shard_of(d, m->guild_id);
     if (running(s, m->guild_id)) {
@@ -330,6 +417,21 @@ static void status(cmd_live *cl, const cmd_message *m)
 
 /* ---- dispatches ------------------------------------------------------------------ */
 
+static void free_live(cmd_live *cl)
+{
+    if (!cl)
+        return;
+    loop_cancel(cl->d->loop, &cl->wait_timer);
+    while (cl->n_wait)
+        free(cl->wait[--cl->n_wait]);
+    while (cl->jobs)
+        free_job(cl, cl->jobs);
+    cmdo_free(cl->out);
+    perm_cache_free(cl->perms);
+    cmd_state_free(cl->cs);
+    free(cl);
+}
+
 static cmd_live *live(dc_daemon *d)
 {
     if (d->cmds)
@@ -337,51 +439,222 @@ static cmd_live *live(dc_daemon *d)
     cmd_live *cl = calloc(1, sizeof *cl);
     cmd_config cc = { .prefix = d->cfg->prefix, .admin_permission = d->cfg->admin_permission,
                       .dry_run = d->cfg->dry_run };
-    if (!cl || !(cl->cs = cmd_state_new(&cc)) || !(cl->perms = perm_cache_new())) {
-        if (cl) {
-            cmd_state_free(cl->cs);
-            free(cl);
-        }
+    if (!cl)
+        return NULL;
+    cl->d = d;
+    if (!(cl->cs = cmd_state_new(&cc)) || !(cl->perms = perm_cache_new()) ||
+        !(cl->out = cmdo_new(d->loop, &d->pending))) {
+        free_live(cl);
         return NULL;
     }
-    cl->d = d;
     for (size_t i = 0; i < d->cfg->n_owner_ids; i++)
         add_owner(cl, d->cfg->owner_ids[i]);
     d->cmds = cl;
     return cl;
 }
 
+static void act(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
+{
+    char label[160];
+    switch (dec->kind) {
+    case CMD_IGNORE:
+        return;
+    case CMD_REFUSE:
+        LOG_I("commands", "%s: refused a command of user %" PRIu64 " (%s)",
+              rc_guild_label(cl->d, m->guild_id, label, sizeof label), m->author_id, strstr(dec->text, "could not check") ? "permissions could not be checked"
+                                                                  : "missing permission");
+        reply_as(cl, CMDO_REFUSAL, m->channel_id, m->message_id, dec->text);
+        return;
+    case CMD_HELP:
+        reply(cl, m->channel_id, m->message_id, dec->text);
+        return;
+    case CMD_STATUS:
+        status(cl, m);
+        return;
+    case CMD_SWEEP:
+        sweep_guild(cl, m, dec);
+        return;
+    case CMD_ALL_GUILDS:
+        sweep_all(cl, m, dec);
+        return;
+    }
+}
+
+/* ---- commands waiting for permissions data ----------------------------------- */
+
+typedef struct waiting {
+    cmd_message m;
+    int need;                        /* cmd_needs() */
+    int64_t deadline_ms;
+    char why[128];                   /* set when what it waits for failed */
+    char content[];                  /* m.content points here */
+} waiting;
+
+typedef struct {
+    dc_pending link;                 /* first: freed at shutdown if still in flight */
+    cmd_live *cl;
+    uint64_t guild_id;
+} guild_fetch;
+
+/* What judging m still lacks: 1 the guild's roles, 2 the bot's owners, 0 nothing.
+ * Only asked of an author that what is known does not allow. */
+static int lacking(const cmd_live *cl, const cmd_message *m, int need)
+{
+    if (need == CMD_NEEDS_PERMISSION && !perm_guild_known(cl->perms, m->guild_id))
+        return 1;
+    return cl->owners_fetch != OWNERS_DONE ? 2 : 0;
+}
+
+static int allowed_now(const cmd_live *cl, const cmd_message *m, int need)
+{
+    if (is_owner(cl, m->author_id))
+        return 1;
+    uint64_t perms = perm_compute(cl->perms, m->guild_id, m->author_id, m->roles, m->n_roles);
+    return need == CMD_NEEDS_PERMISSION && perm_has(perms, cl->d->cfg->admin_permission);
+}
+
+static void judge(cmd_live *cl, const cmd_message *m, const char *unchecked)
+{
+    cmd_decision dec;
+    uint64_t perms = perm_compute(cl->perms, m->guild_id, m->author_id, m->roles, m->n_roles);
+    if (unchecked)
+        cmd_decide_unchecked(cl->cs, m, perms, is_owner(cl, m->author_id), unchecked, loop_now(cl->d->loop), &dec);
+    else
+        cmd_decide(cl->cs, m, perms, is_owner(cl, m->author_id), loop_now(cl->d->loop), &dec);
+    act(cl, m, &dec);
+}
+
+static void on_guild_fetched(void *ctx, const rest_response *r)
+{
+    guild_fetch *gf = ctx;
+    cmd_live *cl = gf->cl;
+    cJSON *j = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    char why[128] = "";
+    pending_del(&gf->link);
+    if (r->status != 200)
+        snprintf(why, sizeof why, "Discord answered HTTP %ld when asked for this server's roles", r->status);
+    else if (perm_on_guild(cl->perms, j) != DC_OK && !perm_guild_known(cl->perms, gf->guild_id))
+        snprintf(why, sizeof why, "Discord's description of this server's roles had an unexpected shape");
+    else
+        LOG_I("commands", "guild %" PRIu64 ": roles and owner fetched over REST", gf->guild_id);
+    if (why[0]) {
+        LOG_W("commands", "guild %" PRIu64 ": %s", gf->guild_id, why);
+        for (size_t i = 0; i < cl->n_wait; i++)
+            if (cl->wait[i]->m.guild_id == gf->guild_id && !perm_guild_known(cl->perms, gf->guild_id))
+                snprintf(cl->wait[i]->why, sizeof cl->wait[i]->why, "%s", why);
+    }
+    cJSON_Delete(j);
+    free(gf);
+    recheck_waiting(cl);
+}
+
+static int fetching_guild(const cmd_live *cl, uint64_t guild_id, const waiting *except)
+{
+    for (size_t i = 0; i < cl->n_wait; i++)
+        if (cl->wait[i] != except && cl->wait[i]->m.guild_id == guild_id && cl->wait[i]->need == CMD_NEEDS_PERMISSION)
+            return 1;
+    return 0;
+}
+
+/* GET /guilds/{id}: the owner and the roles, as GUILD_CREATE would bring. */
+static void fetch_guild(cmd_live *cl, waiting *w)
+{
+    char path[64];
+    guild_fetch *gf = malloc(sizeof *gf);
+    if (!gf) {
+        snprintf(w->why, sizeof w->why, "out of memory");
+        return;
+    }
+    *gf = (guild_fetch){ .cl = cl, .guild_id = w->m.guild_id };
+    pending_add(&cl->d->pending, &gf->link);
+    snprintf(path, sizeof path, "/guilds/%" PRIu64, w->m.guild_id);
+    LOG_I("commands", "guild %" PRIu64 ": roles not known yet (resumed session or no GUILD_CREATE); "
+          "asking Discord before judging a command", w->m.guild_id);
+    if (loop_rest(cl->d->loop, "GET", path, path + 8, NULL, on_guild_fetched, gf) != DC_OK) {
+        pending_del(&gf->link);
+        free(gf);
+        snprintf(w->why, sizeof w->why, "the request for this server's roles could not be sent");
+    }
+}
+
+static void on_wait_timer(dc_timer *t)
+{
+    cmd_live *cl = lws_container_of(t, cmd_live, wait_timer);
+    recheck_waiting(cl);
+}
+
+static void arm_wait_timer(cmd_live *cl)
+{
+    int64_t first = INT64_MAX;
+    for (size_t i = 0; i < cl->n_wait; i++)
+        if (cl->wait[i]->deadline_ms < first)
+            first = cl->wait[i]->deadline_ms;
+    if (first == INT64_MAX)
+        loop_cancel(cl->d->loop, &cl->wait_timer);
+    else
+        loop_timer(cl->d->loop, &cl->wait_timer, on_wait_timer, first - loop_now(cl->d->loop));
+}
+
+static void park(cmd_live *cl, const cmd_message *m, int need)
+{
+    size_t len = strlen(m->content);
+    waiting *w = cl->n_wait < WAIT_MAX ? malloc(sizeof *w + len + 1) : NULL;
+    if (!w) {
+        LOG_W("commands", "guild %" PRIu64 ": a command of user %" PRIu64 " dropped: %d commands already "
+              "wait for their permissions to be learnt", m->guild_id, m->author_id, WAIT_MAX);
+        return;
+    }
+    w->m = *m;
+    memcpy(w->content, m->content, len + 1);
+    w->m.content = w->content;
+    w->need = need;
+    w->why[0] = '\0';
+    w->deadline_ms = loop_now(cl->d->loop) + WAIT_MS;
+    if (lacking(cl, m, need) == 1 && !fetching_guild(cl, m->guild_id, NULL))
+        fetch_guild(cl, w);
+    cl->wait[cl->n_wait++] = w;
+    fetch_owners(cl);
+    recheck_waiting(cl);             /* what it lacks may have failed already */
+}
+
+/* Judge every waiting command that has what it needs, or whose wait failed
+ * or timed out ("could not check", never a refusal for lack of data). */
+static void recheck_waiting(cmd_live *cl)
+{
+    int64_t now = loop_now(cl->d->loop);
+    for (size_t i = 0; i < cl->n_wait;) {
+        waiting *w = cl->wait[i];
+        int lack = allowed_now(cl, &w->m, w->need) ? 0 : lacking(cl, &w->m, w->need);
+        char why[128];
+        if (lack == 2 && cl->owners_fetch == OWNERS_FAILED && !w->why[0])
+            snprintf(w->why, sizeof w->why, "Discord answered HTTP %ld when asked for the bot's owners",
+                     cl->owners_status);
+        if (lack && !w->why[0] && now < w->deadline_ms) {
+            i++;
+            continue;
+        }
+        snprintf(why, sizeof why, "%s", w->why[0] ? w->why : "Discord did not answer in time");
+        cl->wait[i] = cl->wait[--cl->n_wait];
+        judge(cl, &w->m, lack ? why : NULL);
+        free(w);
+    }
+    arm_wait_timer(cl);
+}
+
 static void on_message(cmd_live *cl, const cJSON *data)
 {
     cmd_message m;
-    cmd_decision dec;
     if (cmd_parse_message(data, &m) != DC_OK) {
         LOG_D("commands", "MESSAGE_CREATE of an unexpected shape skipped");
         return;
     }
-    uint64_t perms = perm_compute(cl->perms, m.guild_id, m.author_id, m.roles, m.n_roles);
-    cmd_decide(cl->cs, &m, perms, is_owner(cl, m.author_id), loop_now(cl->d->loop), &dec);
-    switch (dec.kind) {
-    case CMD_IGNORE:
+    int need = cmd_needs(cl->cs, &m);
+    if (need == CMD_NEEDS_NOTHING)
         return;
-    case CMD_REFUSE:
-        LOG_I("commands", "guild %" PRIu64 ": refused a command of user %" PRIu64 " (missing permission)",
-              m.guild_id, m.author_id);
-        reply(cl, m.channel_id, m.message_id, dec.text);
-        return;
-    case CMD_HELP:
-        reply(cl, m.channel_id, m.message_id, dec.text);
-        return;
-    case CMD_STATUS:
-        status(cl, &m);
-        return;
-    case CMD_SWEEP:
-        sweep_guild(cl, &m, &dec);
-        return;
-    case CMD_ALL_GUILDS:
-        sweep_all(cl, &m, &dec);
-        return;
-    }
+    if (!allowed_now(cl, &m, need) && lacking(cl, &m, need))
+        park(cl, &m, need);
+    else
+        judge(cl, &m, NULL);
 }
 
 void cmdl_on_dispatch(shard *s, const char *event, const cJSON *data)
@@ -393,26 +666,24 @@ void cmdl_on_dispatch(shard *s, const char *event, const cJSON *data)
     if (!cl)
         return;
     dc_event ev = dc_event_from_name(event);
-    if (ev == DC_EV_READY)
-        fetch_owners(cl);
+    fetch_owners(cl);                /* at every start, READY or RESUMED */
     if (ev == DC_EV_MESSAGE_CREATE)
         on_message(cl, data);
     else if (perm_on_dispatch(cl->perms, event, data) == DC_ERR_PROTO)
-        LOG_W("commands", "shard %d: %s of an unexpected shape: role cache unchanged", s->id, event);
+        LOG_W("commands", "shard %d: %s of an unexpected shape: its malformed parts left out of the role cache", s->id, event);
     else if (ev == DC_EV_GUILD_CREATE)
         LOG_D("commands", "guild %" PRIu64 ": roles known",
               cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "id")));
 }
 
+void cmdl_guild_gone(dc_daemon *d, uint64_t guild_id)
+{
+    if (d->cmds)
+        perm_forget(d->cmds->perms, guild_id);
+}
+
 void cmdl_free(dc_daemon *d)
 {
-    cmd_live *cl = d->cmds;
-    if (!cl)
-        return;
-    while (cl->jobs)
-        free_job(cl, cl->jobs);
-    perm_cache_free(cl->perms);
-    cmd_state_free(cl->cs);
-    free(cl);
+    free_live(d->cmds);
     d->cmds = NULL;
 }

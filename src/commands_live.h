@@ -9,6 +9,9 @@
 
 /* One dispatch of shard s.  Does nothing when commands are off. */
 void cmdl_on_dispatch(shard *s, const char *event, const cJSON *data);
+/* The bot was confirmed removed from guild_id (REST said so): forget its
+ * roles and owner.  A GUILD_DELETE alone forgets nothing. */
+void cmdl_guild_gone(dc_daemon *d, uint64_t guild_id);
 /* Free the commands' state (after rest_free: no callback can still run). */
 void cmdl_free(dc_daemon *d);
 

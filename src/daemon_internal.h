@@ -37,6 +37,7 @@ typedef struct {
     uint64_t id;
     int64_t member_count;
     int64_t not_before_ms;           /* no op 8 for this guild before (rate limit, retry) */
+    char name[104];                  /* as people know it (GUILD_CREATE/UPDATE, or stored); "" unknown */
 } present_guild;
 
 typedef struct shard shard;
@@ -102,6 +103,9 @@ struct dc_daemon {
     size_t n_requests, cap_requests;
     struct oneshot *os;              /* `discord-cleaner sweep`: run its sweeps, then exit */
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
+    int rc_waking, rc_rewake;        /* reconcile.c: in the scheduler / woken meanwhile */
+    int64_t rc_wake_at;              /* reconcile.c: when the scheduler runs next (INT64_MAX: not armed) */
+    int64_t rc_next_published;       /* reconcile.c: kv sweep.next_run_ms as written (0: none) */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
     dc_pending confirm_waiting;      /* events.c: guild confirmations waiting for their retry timer */
     struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
@@ -148,6 +152,19 @@ dc_err rc_request(dc_daemon *d, const sweep_request *r);
 void rc_abort(shard *s, const char *why);
 /* Start the periodic scheduler. */
 void rc_start(dc_daemon *d);
+/* Why a sweep of guild_id would not start at once: RC_WAIT_OP8 (Discord's
+ * one member list per guild per 30 s, or a RATE_LIMITED; *wait_ms left),
+ * RC_WAIT_BUSY (another guild's sweep runs or is queued first on its
+ * shard), RC_WAIT_SESSION (its shard is reconnecting), RC_WAIT_NONE. */
+typedef enum { RC_WAIT_NONE = 0, RC_WAIT_OP8, RC_WAIT_BUSY, RC_WAIT_SESSION } rc_wait;
+rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms);
+/* Run the scheduler before the loop sleeps: something it waits for changed
+ * (a request, a guild seen, a session ready, a sweep finished). */
+void rc_wake(dc_daemon *d);
 shard *rc_shard_of(dc_daemon *d, uint64_t guild_id);
+/* GUILD_CREATE / GUILD_UPDATE named the guild: keep the name (and store it). */
+void rc_guild_named(shard *s, uint64_t guild_id, const char *name);
+/* "Test Guild (1234)" or "guild 1234": how logs and replies name a guild. */
+const char *rc_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap);
 
 #endif

@@ -78,6 +78,7 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
     cl_action a = { .guild_id = cc->guild_id, .reason = cc->why };
     if (gone) {
         write_for(d, TW_DELETE_GUILD, NULL, &a);
+        cmdl_guild_gone(d, cc->guild_id);
     } else if (r->status == 200) {
         LOG_W("cleaner", "guild %" PRIu64 ": %s, but the bot is still in it (REST 200): keeping its rows, "
               "marking it for reconciliation", cc->guild_id,
@@ -211,6 +212,8 @@ static int add_known_guild(void *ctx, const store_guild_state *g)
 /* Dispatches the sweep needs beyond the cleaner's policy. */
 static void route_to_sweep(shard *s, const char *event, const cJSON *data)
 {
+    if (strcmp(event, "READY") == 0 || strcmp(event, "RESUMED") == 0)
+        rc_wake(s->d);               /* the shard may sweep again */
     if (strcmp(event, "RESUMED") == 0 && s->n_present == 0) {
         /* A process that resumed a persisted session gets no READY and no
          * GUILD_CREATEs: its guilds are the ones this shard had available
@@ -227,6 +230,10 @@ static void route_to_sweep(shard *s, const char *event, const cJSON *data)
         if (id)
             rc_guild_present(s, id, cJSON_IsNumber(mc) ? (int64_t)mc->valuedouble : 0);
     }
+    if ((strcmp(event, "GUILD_CREATE") == 0 || strcmp(event, "GUILD_UPDATE") == 0) &&
+        cJSON_IsString(cJSON_GetObjectItemCaseSensitive(data, "name")))
+        rc_guild_named(s, cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "id")),
+                       cJSON_GetObjectItemCaseSensitive(data, "name")->valuestring);
 }
 
 /* The events between RESUME and RESUMED are the ones Discord replays:

@@ -97,21 +97,36 @@ static perm_guild *add_guild(perm_cache *pc, uint64_t id)
     return g;
 }
 
-static void forget_guild(perm_cache *pc, uint64_t id)
+void perm_forget(perm_cache *pc, uint64_t id)
 {
-    perm_guild *g = find_guild(pc, id);
+    perm_guild *g = pc ? find_guild(pc, id) : NULL;
     if (!g)
         return;
     free(g->roles);
     *g = pc->guilds[--pc->n];
 }
 
+/* Largest integer a JSON number (a double) carries exactly: beyond it the
+ * bits we would read are not the bits that were sent. */
+#define PERM_NUMBER_MAX 9007199254740992.0   /* 2^53 */
+
+dc_err perm_parse_json(const cJSON *p, uint64_t *out)
+{
+    if (cJSON_IsString(p))
+        return perm_parse(p->valuestring, out);
+    if (!cJSON_IsNumber(p) || !(p->valuedouble >= 0) || p->valuedouble > PERM_NUMBER_MAX ||
+        p->valuedouble != (double)(uint64_t)p->valuedouble)
+        return DC_ERR_PROTO;
+    *out = (uint64_t)p->valuedouble;
+    return DC_OK;
+}
+
 /* A role object's id and permissions; 0 on a wrong shape. */
 static int parse_role(const cJSON *r, perm_role *out)
 {
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "permissions");
     out->id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(r, "id"));
-    return out->id && cJSON_IsString(p) && perm_parse(p->valuestring, &out->permissions) == DC_OK;
+    return out->id &&
+           perm_parse_json(cJSON_GetObjectItemCaseSensitive(r, "permissions"), &out->permissions) == DC_OK;
 }
 
 static dc_err put_role(perm_guild *g, const perm_role *r)
@@ -142,8 +157,29 @@ static void drop_role(perm_guild *g, uint64_t role_id)
         }
 }
 
-/* GUILD_CREATE: the whole role list replaces what was known.  A role of the
- * wrong shape is skipped; it can only grant too little, never too much. */
+/* A full guild object (GUILD_CREATE, GUILD_UPDATE, REST GET /guilds/{id}):
+ * its owner and whole role list replace what was known.  A role of the wrong
+ * shape is skipped (it can only grant too little, never too much) and makes
+ * the answer DC_ERR_PROTO after the rest was applied, so the caller logs it. */
+static dc_err put_guild(perm_cache *pc, uint64_t id, uint64_t owner, const cJSON *roles)
+{
+    perm_guild *g = add_guild(pc, id);
+    dc_err e = DC_OK;
+    if (!g)
+        return DC_ERR_NOMEM;
+    g->owner_id = owner;
+    g->n_roles = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, roles) {
+        perm_role pr;
+        if (!parse_role(r, &pr))
+            e = DC_ERR_PROTO;
+        else if (put_role(g, &pr) != DC_OK)
+            return DC_ERR_NOMEM;
+    }
+    return e;
+}
+
 static dc_err on_guild_create(perm_cache *pc, const cJSON *d)
 {
     uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "id"));
@@ -154,30 +190,25 @@ static dc_err on_guild_create(perm_cache *pc, const cJSON *d)
         return DC_OK;                 /* outage: keep what we knew */
     if (!cJSON_IsArray(roles))
         return DC_ERR_PROTO;
-    perm_guild *g = add_guild(pc, id);
-    if (!g)
-        return DC_ERR_NOMEM;
-    g->owner_id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "owner_id"));
-    g->n_roles = 0;
-    const cJSON *r;
-    cJSON_ArrayForEach(r, roles) {
-        perm_role pr;
-        if (parse_role(r, &pr) && put_role(g, &pr) != DC_OK)
-            return DC_ERR_NOMEM;
-    }
-    return DC_OK;
+    return put_guild(pc, id, cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "owner_id")), roles);
 }
 
+/* GUILD_UPDATE is a full guild object: with `roles` it replaces the role
+ * list like GUILD_CREATE (and teaches a guild the cache had not seen);
+ * without them only the owner moves. */
 static dc_err on_guild_update(perm_cache *pc, const cJSON *d)
 {
-    perm_guild *g = find_guild(pc, cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "id")));
+    uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "id"));
     uint64_t owner = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "owner_id"));
-    if (!g)
-        return DC_OK;                 /* GUILD_CREATE will bring it all */
-    if (!owner)
-        return DC_ERR_PROTO;
-    g->owner_id = owner;
-    return DC_OK;
+    const cJSON *roles = cJSON_GetObjectItemCaseSensitive(d, "roles");
+    perm_guild *g = find_guild(pc, id);
+    if (!id || !owner || (roles && !cJSON_IsArray(roles)))
+        return g || !id ? DC_ERR_PROTO : DC_OK;
+    if (roles)
+        return put_guild(pc, id, owner, roles);
+    if (g)
+        g->owner_id = owner;
+    return DC_OK;                     /* unknown and no roles: GUILD_CREATE will bring it all */
 }
 
 static dc_err on_role_event(perm_cache *pc, const cJSON *d, int deleted)
@@ -208,11 +239,9 @@ dc_err perm_on_dispatch(perm_cache *pc, const char *event, const cJSON *d)
     case DC_EV_GUILD_UPDATE:
         return cJSON_IsObject(d) ? on_guild_update(pc, d) : DC_ERR_PROTO;
     case DC_EV_GUILD_DELETE:
-        if (!cJSON_IsObject(d))
-            return DC_ERR_PROTO;
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "unavailable")))
-            forget_guild(pc, cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "id")));
-        return DC_OK;
+        /* Not even a removal: the bot may still be in the guild (REST says
+         * 200); only a confirmed removal forgets (perm_forget). */
+        return cJSON_IsObject(d) ? DC_OK : DC_ERR_PROTO;
     case DC_EV_GUILD_ROLE_CREATE:
     case DC_EV_GUILD_ROLE_UPDATE:
         return cJSON_IsObject(d) ? on_role_event(pc, d, 0) : DC_ERR_PROTO;
@@ -221,6 +250,11 @@ dc_err perm_on_dispatch(perm_cache *pc, const char *event, const cJSON *d)
     default:
         return DC_OK;
     }
+}
+
+dc_err perm_on_guild(perm_cache *pc, const cJSON *guild)
+{
+    return cJSON_IsObject(guild) ? on_guild_create(pc, guild) : DC_ERR_PROTO;
 }
 
 int perm_guild_known(const perm_cache *pc, uint64_t guild_id)

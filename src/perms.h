@@ -2,8 +2,10 @@
  * (PROTOCOL.md §12), from a role cache fed by gateway dispatches (sans-I/O).
  *
  * The cache holds, per guild, the owner id and every role's permission
- * bits.  It learns them from GUILD_CREATE, GUILD_UPDATE (owner_id),
- * GUILD_ROLE_CREATE/UPDATE/DELETE and forgets a guild on GUILD_DELETE.
+ * bits.  It learns them from GUILD_CREATE, GUILD_UPDATE (owner_id and
+ * roles: it is a full guild object), GUILD_ROLE_CREATE/UPDATE/DELETE and a
+ * REST guild object (perm_on_guild).  GUILD_DELETE forgets nothing: the
+ * adapter calls perm_forget once the removal is confirmed.
  * MESSAGE_CREATE's `member` carries the author's role ids; perm_compute()
  * turns those into the base guild permissions:
  *   owner ─► ALL;  @everyone (role id == guild id) | member roles;
@@ -33,6 +35,10 @@ uint64_t perm_base(uint64_t guild_id, uint64_t owner_id, const perm_role *roles,
 /* A decimal permission string ("8", "2251799813685247") into *out.
  * DC_ERR_PROTO for anything that is not a plain decimal uint64. */
 dc_err perm_parse(const char *s, uint64_t *out);
+/* A role's `permissions`: a decimal string, or a JSON number (older API
+ * versions, some proxies) that is a whole number in [0, 2^53] (what a
+ * double carries exactly).  DC_ERR_PROTO for anything else. */
+dc_err perm_parse_json(const cJSON *p, uint64_t *out);
 
 typedef struct perm_cache perm_cache;
 
@@ -41,10 +47,16 @@ void perm_cache_free(perm_cache *pc);
 
 /* Feed one dispatch.  Events other than the guild/role ones are ignored
  * (DC_OK).  DC_ERR_PROTO for a payload of the wrong shape (the cache keeps
- * what it had), DC_ERR_NOMEM. */
+ * what it had; in a guild's role list only the malformed roles are
+ * skipped), DC_ERR_NOMEM. */
 dc_err perm_on_dispatch(perm_cache *pc, const char *event, const cJSON *d);
+/* A guild object from REST GET /guilds/{id} (id, owner_id, roles): same
+ * rules as GUILD_CREATE. */
+dc_err perm_on_guild(perm_cache *pc, const cJSON *guild);
+/* Forget a guild the bot was confirmed removed from. */
+void perm_forget(perm_cache *pc, uint64_t guild_id);
 
-/* 1 when the cache has seen this guild (GUILD_CREATE). */
+/* 1 when the cache knows this guild's owner and roles. */
 int perm_guild_known(const perm_cache *pc, uint64_t guild_id);
 
 /* The member's base permissions in guild_id; 0 for a guild the cache has

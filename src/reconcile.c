@@ -1,8 +1,11 @@
 /* reconcile.c - when to sweep which guild, and carrying out a sweep's
  * actions (sweep.c decides; this file does the I/O).
  *
- * One sweep at a time per shard.  Every second the scheduler looks at the
- * guilds this session has seen available and starts the most overdue one:
+ * One sweep at a time per shard.  The scheduler runs when something may
+ * have changed (a command, a guild seen, a session ready, a sweep finished)
+ * and at the next due time (an interval, reconcile_delay, the end of an op 8
+ * or retry wait); it never polls.  It looks at the guilds this session has
+ * seen available and starts the most overdue one:
  *   - asked for (command, `discord-cleaner sweep`), first;
  *   - marked needs_reconcile (new session, doubtful GUILD_DELETE) once
  *     reconcile_delay has passed since start-up;
@@ -19,7 +22,10 @@
 #include "log.h"
 #include "store_sweep.h"
 
-#define RC_TICK_MS 1000
+#define RC_HELD_RETRY_MS 1000    /* the bot holds the database: look again then */
+#define RC_ONESHOT_TICK_MS 1000  /* `sweep` CLI: its settle waits (sweep_cli.c) */
+#define RC_PRESENT_COALESCE_MS 250   /* guilds seen in a burst: one scheduler run */
+#define RC_PUBLISH_SLACK_MS 1000     /* next-sweep time moves less: not rewritten */
 #define RC_OP8_SPACING_MS 30000
 #define RC_RETRY_MS 60000
 /* Rows of a guild one statement looks at: ~10 ms of loop time, so measuring
@@ -28,6 +34,7 @@
 #define RC_CLEAR_RETRY_MS 1000
 
 static void drain(shard *s);
+static void wake_within(dc_daemon *d, int64_t delay_ms);
 
 static void on_sweep_timer(dc_timer *t)
 {
@@ -93,9 +100,33 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
         }
         g = &s->present[s->n_present++];
         *g = (present_guild){ .id = guild_id };
+        store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);   /* resumed: no GUILD_CREATE */
     }
     g->member_count = member_count;
     s->d->last_present_ms = loop_now(s->d->loop);
+    /* A burst of GUILD_CREATEs (thousands at start-up) is one look, not one each. */
+    wake_within(s->d, RC_PRESENT_COALESCE_MS);
+}
+
+/* Queued requests for a guild that is gone will never start: each still
+ * hears how it ended (a command's author gets a reply). */
+static void drop_requests(dc_daemon *d, uint64_t guild_id)
+{
+    sw_action a = { .kind = SW_ACT_DONE, .guild_id = guild_id, .ok = 0,
+                    .text = "not started: the server became unavailable or the bot left it before its turn" };
+    for (size_t i = 0; i < d->n_requests;) {
+        if (d->requests[i].guild_id != guild_id) {
+            i++;
+            continue;
+        }
+        sweep_request r = d->requests[i];
+        memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof r);
+        d->n_requests--;
+        char label[160];
+        LOG_W("sweep", "%s: a queued sweep was %s", rc_guild_label(d, guild_id, label, sizeof label), a.text);
+        if (r.done)
+            r.done(r.ctx, guild_id, &a);
+    }
 }
 
 void rc_guild_absent(shard *s, uint64_t guild_id)
@@ -103,10 +134,36 @@ void rc_guild_absent(shard *s, uint64_t guild_id)
     present_guild *g = find_present(s, guild_id);
     if (g)
         *g = s->present[--s->n_present];
+    drop_requests(s->d, guild_id);
     if (sw_guild(s->sw) == guild_id) {
         sw_abort(s->sw, "the guild became unavailable or was left", loop_now(s->d->loop));
         drain(s);
     }
+}
+
+void rc_guild_named(shard *s, uint64_t guild_id, const char *name)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (!g || !name || !*name || strcmp(g->name, name) == 0)
+        return;
+    snprintf(g->name, sizeof g->name, "%s", name);
+    if (turn_begin(s->d) == 0 && store_guild_set_name(s->d->st, guild_id, g->name) == DC_ERR_DB)
+        LOG_W("sweep", "guild %" PRIu64 ": cannot store its name: %s", guild_id, store_errmsg(s->d->st));
+}
+
+const char *rc_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap)
+{
+    shard *s = rc_shard_of(d, guild_id);
+    present_guild *g = s ? find_present(s, guild_id) : NULL;
+    char stored[104] = "";
+    const char *name = g && g->name[0] ? g->name : NULL;
+    if (!name && store_guild_get_name(d->st, guild_id, stored, sizeof stored) == DC_OK)
+        name = stored;
+    if (name)
+        snprintf(buf, cap, "%s (%" PRIu64 ")", name, guild_id);
+    else
+        snprintf(buf, cap, "guild %" PRIu64, guild_id);
+    return buf;
 }
 
 shard *rc_shard_of(dc_daemon *d, uint64_t guild_id)
@@ -349,6 +406,7 @@ static void do_done(shard *s, const sw_action *a)
     memset(&s->current, 0, sizeof s->current);
     if (who.done)
         who.done(who.ctx, a->guild_id, a);
+    rc_wake(d);                      /* the shard is free: the next one may start */
 }
 
 static void run_action(shard *s, const sw_action *a)
@@ -456,7 +514,27 @@ dc_err rc_request(dc_daemon *d, const sweep_request *r)
         d->cap_requests = cap;
     }
     d->requests[d->n_requests++] = *r;
+    rc_wake(d);
     return DC_OK;
+}
+
+rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
+{
+    shard *s = rc_shard_of(d, guild_id);
+    present_guild *g = s ? find_present(s, guild_id) : NULL;
+    int64_t now = loop_now(d->loop);
+    *wait_ms = 0;
+    if (!g)
+        return RC_WAIT_NONE;
+    if (gw_get_state(s->gw) != GW_READY)
+        return RC_WAIT_SESSION;
+    if (sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) != guild_id)
+        return RC_WAIT_BUSY;
+    for (size_t i = 0; i < d->n_requests && d->requests[i].guild_id != guild_id; i++)
+        if (rc_shard_of(d, d->requests[i].guild_id) == s)
+            return RC_WAIT_BUSY;     /* another guild of this shard goes first */
+    *wait_ms = g->not_before_ms > now ? g->not_before_ms - now : 0;
+    return *wait_ms ? RC_WAIT_OP8 : RC_WAIT_NONE;
 }
 
 static double interval_hours(const config *c, uint64_t guild_id)
@@ -469,6 +547,9 @@ static double interval_hours(const config *c, uint64_t guild_id)
 
 static void begin(shard *s, const sweep_request *r)
 {
+    char label[160];
+    LOG_I("sweep", "%s: %s sweep starting%s%s", rc_guild_label(s->d, r->guild_id, label, sizeof label),
+          r->done ? "requested" : "scheduled", r->dry_run ? " (dry run)" : "", r->force ? " (force)" : "");
     s->current = *r;
     s->sweep_force = r->force;
     s->sweep_dry_run = r->dry_run;
@@ -493,21 +574,39 @@ static int take_request(dc_daemon *d, shard *s, sweep_request *out)
     return 0;
 }
 
-/* The most overdue guild of this shard, or 0. */
-static uint64_t most_overdue(dc_daemon *d, shard *s)
+/* When guild g becomes wanted (loop_now time), or INT64_MAX: the end of
+ * its op 8 / retry wait, reconcile_delay after start-up, or its interval. */
+static int64_t wanted_at(dc_daemon *d, const present_guild *g, const store_guild_state *st)
 {
-    int64_t now_wall = loop_wall(s->d->loop), best_last = INT64_MAX;
+    int64_t now = loop_now(d->loop), now_wall = loop_wall(d->loop);
+    int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
+    int64_t due = st->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
+    int64_t at_wall = st->last_sweep_ms ? due : settled;
+    if (st->needs_reconcile && settled < at_wall)
+        at_wall = settled;
+    int64_t at = now + (at_wall > now_wall ? at_wall - now_wall : 0);
+    return g->not_before_ms > at ? g->not_before_ms : at;
+}
+
+/* The most overdue guild of this shard, or 0; *next: when the earliest
+ * guild not wanted yet will be; *first: when the earliest is or was wanted
+ * (both loop_now times, INT64_MAX: none). */
+static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next, int64_t *first)
+{
+    int64_t now = loop_now(d->loop), best_last = INT64_MAX;
     uint64_t best = 0;
-    int settled = now_wall - d->started_wall_ms >= (int64_t)(d->cfg->reconcile_delay * 1000);
     for (size_t i = 0; i < s->n_present; i++) {
         present_guild *g = &s->present[i];
         store_guild_state st;
-        if (g->not_before_ms > loop_now(s->d->loop) || store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
+        if (store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
             continue;
-        int64_t due = st.last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
-        int wanted = (st.needs_reconcile && settled) || (st.last_sweep_ms && due <= now_wall) ||
-                     (!st.last_sweep_ms && settled);
-        if (wanted && st.last_sweep_ms < best_last) {
+        int64_t at = wanted_at(d, g, &st);
+        if (at < *first)
+            *first = at;
+        if (at > now) {
+            if (at < *next)
+                *next = at;
+        } else if (st.last_sweep_ms < best_last) {
             best_last = st.last_sweep_ms;
             best = g->id;
         }
@@ -515,38 +614,107 @@ static uint64_t most_overdue(dc_daemon *d, shard *s)
     return best;
 }
 
-static void schedule_shard(dc_daemon *d, shard *s)
+/* When a request of this shard waits only for its op 8 spacing. */
+static void requests_due(dc_daemon *d, shard *s, int64_t *next)
+{
+    for (size_t i = 0; i < d->n_requests; i++) {
+        present_guild *g = find_present(s, d->requests[i].guild_id);
+        if (g && g->not_before_ms < *next)
+            *next = g->not_before_ms;
+    }
+}
+
+/* Start what this shard should do now; *next: when to look again; *first:
+ * when its next automatic sweep is due (for status). */
+static void schedule_shard(dc_daemon *d, shard *s, int64_t *next, int64_t *first)
 {
     sweep_request r;
-    if (sw_get_state(s->sw) != SW_IDLE || gw_get_state(s->gw) != GW_READY || turn_held(d))
-        return;                      /* held: a sweep could not write its member list */
-    if (take_request(d, s, &r)) {
-        begin(s, &r);
-        return;
+    int idle = sw_get_state(s->sw) == SW_IDLE && gw_get_state(s->gw) == GW_READY;
+    /* not idle: the finished sweep or READY/RESUMED wakes us */
+    if (idle && turn_held(d)) {      /* a sweep could not write its member list */
+        int64_t retry = loop_now(d->loop) + RC_HELD_RETRY_MS;
+        *next = retry < *next ? retry : *next;
+        idle = 0;
     }
-    if (d->os)
-        return;
+    if (idle && take_request(d, s, &r)) {
+        begin(s, &r);
+        idle = 0;
+    }
+    if (idle)
+        requests_due(d, s, next);
     memset(&r, 0, sizeof r);
-    r.guild_id = most_overdue(d, s);
+    r.guild_id = most_overdue(d, s, next, first);
     r.dry_run = d->cfg->dry_run;
-    if (r.guild_id)
+    if (idle && !d->os && r.guild_id)
         begin(s, &r);
 }
 
-static void on_reconcile_tick(dc_timer *t)
+/* `discord-cleaner status` shows when the next automatic sweep is due
+ * (kv sweep.next_run_ms, wall time); written when it moves. */
+static void publish_next(dc_daemon *d, int64_t first)
+{
+    int64_t now = loop_now(d->loop), wall = 0;
+    char buf[24];
+    if (first != INT64_MAX)
+        wall = loop_wall(d->loop) + (first > now ? first - now : 0);
+    if ((wall == 0) == (d->rc_next_published == 0) && llabs(wall - d->rc_next_published) < RC_PUBLISH_SLACK_MS)
+        return;
+    if (turn_begin(d) != 0)
+        return;                      /* held: the next wake writes it */
+    snprintf(buf, sizeof buf, "%" PRId64, wall);
+    if ((wall ? store_kv_set(d->st, "sweep.next_run_ms", buf) : store_kv_del(d->st, "sweep.next_run_ms")) == DC_OK)
+        d->rc_next_published = wall;
+}
+
+static void on_reconcile_wake(dc_timer *t)
 {
     dc_daemon *d = lws_container_of(t, dc_daemon, reconcile_timer);
-    if (!d->stopping && d->os)
+    int64_t now = loop_now(d->loop), next = INT64_MAX;
+    if (d->stopping)
+        return;
+    if (d->os) {
         oneshot_tick(d);
-    if (!d->stopping)
-        for (int i = 0; i < d->n_shards; i++)
-            schedule_shard(d, &d->shards[i]);
-    loop_timer(d->loop, &d->reconcile_timer, on_reconcile_tick, RC_TICK_MS);
+        next = now + RC_ONESHOT_TICK_MS;
+    }
+    int64_t first = INT64_MAX;
+    d->rc_waking = 1;
+    d->rc_rewake = 0;
+    d->rc_wake_at = INT64_MAX;
+    for (int i = 0; i < d->n_shards && !d->stopping; i++)
+        schedule_shard(d, &d->shards[i], &next, &first);
+    d->rc_waking = 0;
+    publish_next(d, first);
+    if (d->rc_rewake)                /* a sweep ended while we looked: look again */
+        next = now;
+    if (next == INT64_MAX || d->stopping) {
+        loop_cancel(d->loop, &d->reconcile_timer);
+    } else {
+        d->rc_wake_at = next > now ? next : now;
+        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, d->rc_wake_at - now);
+    }
+}
+
+/* Run the scheduler within delay_ms (sooner if it already will). */
+static void wake_within(dc_daemon *d, int64_t delay_ms)
+{
+    int64_t at = loop_now(d->loop) + delay_ms;
+    if (d->rc_waking) {
+        d->rc_rewake = 1;
+    } else if (!d->stopping && (d->rc_wake_at == 0 || at < d->rc_wake_at)) {   /* 0: never armed */
+        d->rc_wake_at = at;
+        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, delay_ms);
+    }
+}
+
+void rc_wake(dc_daemon *d)
+{
+    wake_within(d, 0);
 }
 
 void rc_start(dc_daemon *d)
 {
-    on_reconcile_tick(&d->reconcile_timer);
+    d->rc_wake_at = INT64_MAX;
+    rc_wake(d);
 }
 
 void rc_abort(shard *s, const char *why)

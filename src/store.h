@@ -139,7 +139,7 @@ typedef struct {
     int64_t last_sweep_ms;        /* 0 = never */
     int64_t last_sweep_removed;
     int64_t last_sweep_duration_ms;
-    char last_sweep_result[128];  /* "ok", "aborted: ...", "guard: ..." */
+    char last_sweep_result[512];  /* "ok", "aborted: ...", "guard: ..." (cut whole: see store_state.c) */
 } store_guild_state;
 
 dc_err store_guild_seen(store *s, uint64_t guild_id, int shard_id, int64_t now_ms);
@@ -148,6 +148,13 @@ dc_err store_guild_set_needs_reconcile(store *s, uint64_t guild_id, int needs);
 dc_err store_guild_set_last_sweep(store *s, uint64_t guild_id, int64_t when_ms,
                                   int64_t removed, int64_t duration_ms, const char *result);
 dc_err store_guild_forget(store *s, uint64_t guild_id);
+/* A guild's name (schema 5).  DC_ERR_SCHEMA on an older schema (nothing
+ * logged), DC_ERR_NOTFOUND when none is known (buf ""). */
+dc_err store_guild_set_name(store *s, uint64_t guild_id, const char *name);
+dc_err store_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap);
+/* text into buf[cap], cut (when too long) at a space outside any `code
+ * span`, marked "...": a suggested command is never cut in half. */
+void store_copy_whole(char *buf, size_t cap, const char *text);
 /* NOTFOUND when the guild has no state row. */
 dc_err store_guild_get(store *s, uint64_t guild_id, store_guild_state *out);
 typedef int (*store_guild_state_fn)(void *ctx, const store_guild_state *g);

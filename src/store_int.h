@@ -64,6 +64,10 @@ typedef struct store_ckpt store_ckpt;
                       "last_sweep_duration_ms = excluded.last_sweep_duration_ms, "       \
                       "last_sweep_result = excluded.last_sweep_result")                  \
     X(ST_GUILD_FORGET, "DELETE FROM cleaner_guild_state WHERE guild_id = ?1")            \
+    /* schema 5 (0005_guild_name.sql) */                                        \
+    X(ST_GUILD_NAME_SET, "INSERT INTO cleaner_guild_state (guild_id, name) VALUES (?1, ?2) " \
+                         "ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name")    \
+    X(ST_GUILD_NAME_GET, "SELECT name FROM cleaner_guild_state WHERE guild_id = ?1")    \
     X(ST_GUILD_GET, "SELECT guild_id, shard_id, last_seen_ms, unavailable, needs_reconcile, " \
                     "last_sweep_ms, last_sweep_removed, last_sweep_duration_ms, "        \
                     "last_sweep_result FROM cleaner_guild_state "                        \

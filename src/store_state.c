@@ -73,6 +73,29 @@ dc_err store_guild_forget(store *s, uint64_t guild_id)
     return write_stmt(s, st, "forgetting a guild");
 }
 
+/* Copy text into buf; when it does not fit, cut at a word boundary outside
+ * any `code span` (a suggested command is shown whole or not at all) and
+ * mark the cut with "...". */
+void store_copy_whole(char *buf, size_t cap, const char *text)
+{
+    size_t len = strlen(text);
+    if (!cap)
+        return;
+    if (len < cap) {
+        memcpy(buf, text, len + 1);
+        return;
+    }
+    size_t keep = cap > 4 ? cap - 4 : 0, cut = 0;
+    int ticks = 0;
+    for (size_t i = 0; i < keep; i++) {
+        ticks ^= text[i] == '`';
+        if (!ticks && (text[i] == ' ' || text[i] == '`'))
+            cut = text[i] == '`' ? i + 1 : i;   /* after a closing tick, or at a space outside */
+    }
+    memcpy(buf, text, cut);
+    snprintf(buf + cut, cap - cut, "...");
+}
+
 static void guild_from_row(sqlite3_stmt *st, store_guild_state *g)
 {
     const unsigned char *result = sqlite3_column_text(st, 8);
@@ -85,8 +108,36 @@ static void guild_from_row(sqlite3_stmt *st, store_guild_state *g)
     g->last_sweep_ms = sqlite3_column_int64(st, 5);
     g->last_sweep_removed = sqlite3_column_int64(st, 6);
     g->last_sweep_duration_ms = sqlite3_column_int64(st, 7);
-    snprintf(g->last_sweep_result, sizeof g->last_sweep_result, "%s",
-             result ? (const char *)result : "");
+    store_copy_whole(g->last_sweep_result, sizeof g->last_sweep_result, result ? (const char *)result : "");
+}
+
+dc_err store_guild_set_name(store *s, uint64_t guild_id, const char *name)
+{
+    if (s->schema_version < 5)
+        return DC_ERR_SCHEMA;
+    sqlite3_stmt *st = store_stmt(s, ST_GUILD_NAME_SET);
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)guild_id);
+        sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_TRANSIENT);
+    }
+    return write_stmt(s, st, "recording a guild's name");
+}
+
+dc_err store_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap)
+{
+    if (cap)
+        buf[0] = '\0';
+    if (s->schema_version < 5)
+        return DC_ERR_SCHEMA;        /* not migrated yet: no names, no error lines */
+    sqlite3_stmt *st = store_stmt(s, ST_GUILD_NAME_GET);
+    if (!st)
+        return DC_ERR_DB;
+    sqlite3_bind_int64(st, 1, (int64_t)guild_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? (buf[0] ? DC_OK : DC_ERR_NOTFOUND) : DC_ERR_DB;
 }
 
 /* guild_id 0 = every guild. */

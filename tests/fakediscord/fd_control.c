@@ -491,6 +491,8 @@ static void route_get(fd_server *srv, const fd_req *rq, char **seg, int n, fd_re
 		fd_resp_json(rs, 200, log_since(srv->request_log, rq));
 	else if (n == 1 && strcmp(seg[0], "messages") == 0)
 		fd_resp_json(rs, 200, cJSON_Duplicate(srv->messages, 1));
+	else if (n == 1 && strcmp(seg[0], "edits") == 0)
+		fd_resp_json(rs, 200, cJSON_Duplicate(srv->edits, 1));
 	else if (n == 2 && strcmp(seg[0], "members") == 0)
 		ctl_members(srv, seg[1], rs);
 	else if (n == 1 && strcmp(seg[0], "burst") == 0)

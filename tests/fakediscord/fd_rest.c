@@ -256,12 +256,14 @@ static void post_message(fd_server *srv, const fd_route *r, const fd_req *rq, fd
 	} else if (!cJSON_IsObject(body)) {
 		fd_resp_discord_error(rs, 400, "Invalid Form Body", 50035);
 	} else {
+		uint64_t id = fd_server_snowflake(srv);
 		cJSON *rec = cJSON_CreateObject();
 		fd_json_add_id(rec, "channel_id", channel);
+		fd_json_add_id(rec, "id", id);
 		cJSON_AddItemToObject(rec, "body", cJSON_Duplicate(body, 1));
 		cJSON_AddItemToArray(srv->messages, rec);
 		cJSON *m = cJSON_CreateObject();
-		fd_json_add_id(m, "id", fd_server_snowflake(srv));
+		fd_json_add_id(m, "id", id);
 		fd_json_add_id(m, "channel_id", channel);
 		const char *content = fd_json_str(body, "content");
 		cJSON_AddStringToObject(m, "content", content ? content : "");
@@ -276,6 +278,41 @@ static void post_message(fd_server *srv, const fd_route *r, const fd_req *rq, fd
 		cJSON_AddItemToObject(m, "embeds", cJSON_CreateArray());
 		cJSON_AddBoolToObject(m, "pinned", 0);
 		cJSON_AddNumberToObject(m, "type", 0);
+		fd_resp_json(rs, 200, m);
+	}
+	cJSON_Delete(body);
+}
+
+/* PATCH /channels/{c}/messages/{m}: edit a message the bot posted.  The
+ * edit is recorded (GET /_control/edits) and the posted record gets the
+ * latest body as "edited". */
+static void patch_message(fd_server *srv, const fd_route *r, const fd_req *rq, fd_resp *rs)
+{
+	uint64_t channel, id;
+	cJSON *body = rq->body ? cJSON_Parse(rq->body) : NULL, *rec = NULL, *e;
+	if (fd_parse_id(r->seg[1], &channel) && fd_parse_id(r->seg[3], &id))
+		cJSON_ArrayForEach(e, srv->messages)
+			if (strcmp(fd_json_str(e, "id") ? fd_json_str(e, "id") : "", r->seg[3]) == 0 &&
+			    strcmp(fd_json_str(e, "channel_id") ? fd_json_str(e, "channel_id") : "", r->seg[1]) == 0)
+				rec = e;
+	if (!rec) {
+		fd_resp_discord_error(rs, 404, "Unknown Message", 10008);
+	} else if (!cJSON_IsObject(body)) {
+		fd_resp_discord_error(rs, 400, "Invalid Form Body", 50035);
+	} else {
+		cJSON *ed = cJSON_CreateObject();
+		fd_json_add_id(ed, "channel_id", channel);
+		fd_json_add_id(ed, "message_id", id);
+		cJSON_AddItemToObject(ed, "body", cJSON_Duplicate(body, 1));
+		cJSON_AddItemToArray(srv->edits, ed);
+		cJSON_DeleteItemFromObject(rec, "edited");
+		cJSON_AddItemToObject(rec, "edited", cJSON_Duplicate(body, 1));
+		cJSON *m = cJSON_CreateObject();
+		fd_json_add_id(m, "id", id);
+		fd_json_add_id(m, "channel_id", channel);
+		const char *content = fd_json_str(body, "content");
+		cJSON_AddStringToObject(m, "content", content ? content : "");
+		cJSON_AddStringToObject(m, "edited_timestamp", "2025-01-01T00:00:01.000000+00:00");
 		fd_resp_json(rs, 200, m);
 	}
 	cJSON_Delete(body);
@@ -319,6 +356,10 @@ static const char *dispatch(fd_server *srv, const fd_req *rq, fd_resp *rs)
 	}
 	if (post && r.n == 3 && seg_is(&r, 0, "channels") && seg_is(&r, 2, "messages")) {
 		post_message(srv, &r, rq, rs);
+		return "fd-channel-messages";
+	}
+	if (strcmp(rq->method, "PATCH") == 0 && r.n == 4 && seg_is(&r, 0, "channels") && seg_is(&r, 2, "messages")) {
+		patch_message(srv, &r, rq, rs);
 		return "fd-channel-messages";
 	}
 	fd_resp_discord_error(rs, 404, "404: Not Found", 0);

@@ -26,6 +26,7 @@ static void logs_init(fd_server *srv)
 	srv->sent_log = cJSON_CreateArray();
 	srv->request_log = cJSON_CreateArray();
 	srv->messages = cJSON_CreateArray();
+	srv->edits = cJSON_CreateArray();
 }
 
 static void logs_free(fd_server *srv)
@@ -33,6 +34,8 @@ static void logs_free(fd_server *srv)
 	cJSON_Delete(srv->sent_log);
 	cJSON_Delete(srv->request_log);
 	cJSON_Delete(srv->messages);
+	cJSON_Delete(srv->edits);
+	srv->edits = NULL;
 	srv->sent_log = srv->request_log = srv->messages = NULL;
 }
 

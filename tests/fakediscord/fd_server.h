@@ -72,6 +72,7 @@ typedef struct fd_server {
 	cJSON *sent_log;      /* array: what clients sent over the gateway */
 	cJSON *request_log;   /* array: REST requests */
 	cJSON *messages;      /* array: POST /channels/{id}/messages bodies */
+	cJSON *edits;         /* array: PATCH /channels/{id}/messages/{id} bodies */
 	fd_rl_rule rl_rules[32];
 	int n_rl_rules;
 	fd_op8_stamp *op8_stamps;

@@ -214,7 +214,7 @@ static void users_command_sweeps_this_guild(void **state)
     assert_non_null(strstr(st, "Shard 0: READY"));
     assert_non_null(strstr(st, "session new"));
     assert_non_null(strstr(st, "sweep 2"));
-    assert_non_null(strstr(st, "This server: 5 row(s)"));
+    assert_non_null(strstr(st, "This server, Test (" GUILD "): 5 row(s)"));
     assert_non_null(strstr(st, "2 removed"));
     assert_non_null(strstr(st, "result: ok"));
     assert_non_null(strstr(st, "Next scheduled sweep"));
@@ -328,7 +328,7 @@ static void second_command_reports_progress(void **state)
     assert_true(cJSON_GetArraySize(msgs) >= 1);
     assert_safe_reply(msgs, 0, id);
     assert_non_null(strstr(content_of(msgs, 0), "already running"));
-    assert_non_null(strstr(content_of(msgs, 0), "1 row(s) removed so far"));
+    assert_non_null(strstr(content_of(msgs, 0), "1 of 2 stale row(s) removed so far"));
     cJSON_Delete(msgs);
     msgs = wait_replies(w, 2, 15000);
     assert_int_equal(cJSON_GetArraySize(msgs), 2);
@@ -402,6 +402,272 @@ static void commands_off_ignores_messages(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* Requests the double received whose method and path match. */
+static int requests_to(world *w, const char *method, const char *path)
+{
+    cJSON *reqs = fd_get(&w->fake, "/_control/requests");
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, reqs)
+        n += strcmp(cJSON_GetObjectItem(e, "method")->valuestring, method) == 0 &&
+             strcmp(cJSON_GetObjectItem(e, "path")->valuestring, path) == 0;
+    cJSON_Delete(reqs);
+    return n;
+}
+
+/* Stop the daemon and start it again: the session is resumed, so no READY
+ * and no GUILD_CREATE arrive. */
+static int restart_resumed(world *w)
+{
+    if (dh_stop(&w->d, SIGTERM, 5000) != 0)
+        return 0;
+    const char *args[] = { "--reconcile-delay", "3600", "--log-level", "debug", NULL };
+    return dh_start(&w->d, w->fake.port, args, NULL) == 0 &&
+           dh_wait_log(&w->d, "RESUMED: replay complete", 1, 10000);
+}
+
+/* After a restart that resumes, admins, the guild owner and the bot owner
+ * are answered (roles fetched over REST, owners fetched at start); a
+ * member without rights is still refused. */
+static void resumed_session_commands_work(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    assert_true(restart_resumed(w));
+    assert_true(dh_wait_log(&w->d, "may use !cleanup_all_guilds", 2, 10000));
+    assert_int_equal(requests_to(w, "GET", "/api/v10/applications/@me"), 2);
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    cJSON *msgs = wait_replies(w, 1, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "session resumed"));
+    cJSON_Delete(msgs);
+    assert_int_equal(requests_to(w, "GET", "/api/v10/guilds/" GUILD), 1);
+    id = say(w, GUILD, GUILD_OWNER, "a", NULL, 0, "!cleanup_test");
+    msgs = wait_replies(w, 2, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_safe_reply(msgs, 1, id);
+    assert_non_null(strstr(content_of(msgs, 1), "Dry run"));
+    cJSON_Delete(msgs);
+    id = say(w, GUILD, PLEB, "c", NULL, 0, "!cleanup_users");
+    msgs = wait_replies(w, 3, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 3);
+    assert_non_null(strstr(content_of(msgs, 2), "ADMINISTRATOR"));
+    cJSON_Delete(msgs);
+    assert_int_equal(requests_to(w, "GET", "/api/v10/guilds/" GUILD), 1);   /* learnt once */
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A GUILD_DELETE without `unavailable` for a guild the bot is still in
+ * (REST answers 200) forgets nothing: its admin is still answered. */
+static void guild_delete_not_confirmed_keeps_roles(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/dispatch", "{\"t\":\"GUILD_DELETE\",\"d\":{\"id\":\"" GUILD "\"}}"));
+    assert_true(dh_wait_log(&w->d, "but the bot is still in it", 1, 10000));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    cJSON *msgs = wait_replies(w, 1, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "status"));
+    assert_null(strstr(content_of(msgs, 0), "Sorry"));
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* Resumed, and Discord fails every GET /guilds/{id}: a member the daemon
+ * cannot judge is told the check failed, not refused. */
+static void roles_unavailable_says_so(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/fail", "{\"route\":\"/api/v10/guilds/\",\"status\":503,\"count\":20}"));
+    assert_true(restart_resumed(w));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    cJSON *msgs = wait_replies(w, 1, 30000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "could not check"));
+    assert_null(strstr(content_of(msgs, 0), "Sorry"));
+    cJSON_Delete(msgs);
+    assert_int_equal(op8_sent(w), 0);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* 300 distinct non-admins send two commands each: a handful of refusals
+ * are posted, and an admin's command sent after the flood is answered at
+ * once, not behind hundreds of queued refusals. */
+static void refusal_flood_is_capped(void **state)
+{
+    world *w = *state;
+    char user[32];
+    assert_true(start_daemon(w, NULL));
+    for (int round = 0; round < 2; round++)
+        for (int u = 0; u < 300; u++) {
+            snprintf(user, sizeof user, "1000000000000%06d", 300000 + u);
+            say(w, GUILD, user, "flood", NULL, 0, round ? "!cleanup_status" : "!cleanup_users");
+        }
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    int found = -1, n = 0;
+    for (int t = 0; t < 10000 && found < 0; t += 100) {
+        cJSON *msgs = fd_get(&w->fake, "/_control/messages");
+        char want[32];
+        snprintf(want, sizeof want, "%lld", id);
+        n = cJSON_GetArraySize(msgs);
+        for (int i = 0; i < n; i++) {
+            const cJSON *ref = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, i), "body"),
+                                                   "message_reference");
+            if (strcmp(cJSON_GetObjectItem(ref, "message_id")->valuestring, want) == 0)
+                found = i;
+        }
+        cJSON_Delete(msgs);
+        if (found < 0)
+            dh_sleep_ms(100);
+    }
+    assert_true(found >= 0);                 /* the admin was answered */
+    dh_sleep_ms(500);
+    cJSON *msgs = wait_replies(w, 1, 0);
+    n = cJSON_GetArraySize(msgs);
+    assert_true(n <= 5 + 1);                 /* CMD_REFUSAL_BURST refusals and the admin's status */
+    assert_non_null(strstr(content_of(msgs, found), "status"));
+    cJSON_Delete(msgs);
+    assert_int_equal(op8_sent(w), 0);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* The edits the double received (PATCH /channels/{c}/messages/{m}). */
+static cJSON *wait_edits(world *w, int n, int timeout_ms)
+{
+    for (int t = 0;; t += 100) {
+        cJSON *e = fd_get(&w->fake, "/_control/edits");
+        if (cJSON_GetArraySize(e) >= n || t >= timeout_ms)
+            return e;
+        cJSON_Delete(e);
+        dh_sleep_ms(100);
+    }
+}
+
+static const char *edit_content(const cJSON *edits, int i)
+{
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(edits, i), "body"), "content");
+    return cJSON_IsString(c) ? c->valuestring : "";
+}
+
+/* !cleanup_users right after !cleanup_test must wait for Discord's one
+ * member list per guild per 30 s: it says so at once, a second command
+ * hears where it stands, and the notice is edited into the result. */
+static void waiting_sweep_says_so_then_edits(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_test");
+    cJSON *msgs = wait_replies(w, 1, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    cJSON_Delete(msgs);
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    msgs = wait_replies(w, 2, 5000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_safe_reply(msgs, 1, id);
+    assert_non_null(strstr(content_of(msgs, 1), "Discord allows one member list per server every 30 s; starting in"));
+    const char *notice_id = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "id")->valuestring;
+    char notice[32];
+    snprintf(notice, sizeof notice, "%s", notice_id);
+    cJSON_Delete(msgs);
+    long long id2 = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    msgs = wait_replies(w, 3, 5000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 3);
+    assert_safe_reply(msgs, 2, id2);
+    assert_non_null(strstr(content_of(msgs, 2), "already queued"));
+    assert_non_null(strstr(content_of(msgs, 2), "starting in"));
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 7);
+    cJSON *edits = wait_edits(w, 1, 40000);
+    assert_int_equal(cJSON_GetArraySize(edits), 1);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(edits, 0), "message_id")->valuestring, notice);
+    assert_non_null(strstr(edit_content(edits, 0), "Sweep of this server finished"));
+    assert_non_null(strstr(edit_content(edits, 0), "2 stale row(s) removed"));
+    cJSON_Delete(edits);
+    assert_int_equal(rows(w, GUILD), 5);
+    msgs = wait_replies(w, 3, 0);
+    assert_int_equal(cJSON_GetArraySize(msgs), 3);   /* the result was an edit, no new message */
+    cJSON_Delete(msgs);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A queued sweep whose guild goes away (outage) still reports its outcome. */
+static void queued_sweep_of_a_vanished_guild_reports(void **state)
+{
+    world *w = *state;
+    assert_true(start_daemon(w, NULL));
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_test");
+    cJSON *msgs = wait_replies(w, 1, 15000);
+    cJSON_Delete(msgs);
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    msgs = wait_replies(w, 2, 5000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_non_null(strstr(content_of(msgs, 1), "starting in"));
+    cJSON_Delete(msgs);
+    cJSON_Delete(fd_post(&w->fake, "/_control/dispatch",
+                         "{\"t\":\"GUILD_DELETE\",\"d\":{\"id\":\"" GUILD "\",\"unavailable\":true}}"));
+    cJSON *edits = wait_edits(w, 1, 5000);
+    assert_int_equal(cJSON_GetArraySize(edits), 1);
+    assert_non_null(strstr(edit_content(edits, 0), "did not complete"));
+    assert_non_null(strstr(edit_content(edits, 0), "unavailable"));
+    cJSON_Delete(edits);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+static int backticks(const char *t)
+{
+    int n = 0;
+    for (; *t; t++)
+        n += *t == '`';
+    return n;
+}
+
+/* `status` says when the next sweep is due (the daemon writes it), names
+ * guilds, and shows the guard's suggested command whole, as does
+ * !cleanup_status. */
+static void status_names_guilds_and_next_sweep(void **state)
+{
+    world *w = *state;
+    char out[16384];
+    assert_int_equal(add_guild(w, "1000000000000000002", 6), 0);      /* 6 of 11 stale: the guard */
+    assert_true(start_daemon(w, NULL));
+    long long id = say(w, "1000000000000000002", GUILD_OWNER, "a", NULL, 0, "!cleanup_users");
+    cJSON *msgs = wait_replies(w, 1, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "guard"));
+    cJSON_Delete(msgs);
+    id = say(w, "1000000000000000002", GUILD_OWNER, "a", NULL, 0, "!cleanup_status");
+    msgs = wait_replies(w, 2, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    const char *st = content_of(msgs, 1);
+    assert_non_null(strstr(st, "This server, Test (1000000000000000002)"));
+    assert_non_null(strstr(st, "`!cleanup_users force`"));
+    assert_int_equal(backticks(st) % 2, 0);
+    cJSON_Delete(msgs);
+    const char *args[] = { dh_bin("discord-cleaner"), "status", "--db", w->d.db, NULL };
+    assert_int_equal(dh_run_cli(args, NULL, out, sizeof out), 0);
+    const char *next = strstr(out, "next sweep");
+    assert_non_null(next);
+    assert_null(strstr(next, "not scheduled"));
+    assert_non_null(strstr(next, "Z"));                  /* a UTC time */
+    if (!strstr(out, "1000000000000000002  Test"))
+        fprintf(stderr, "%s\n", out);
+    assert_non_null(strstr(out, "1000000000000000002  Test"));
+    assert_non_null(strstr(out, "`!cleanup_users force`"));
+    assert_int_equal(backticks(out) % 2, 0);
+    assert_int_equal(rows(w, "1000000000000000002"), 11);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +680,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(reply_429_is_waited_out, setup, teardown_world),
         cmocka_unit_test_setup_teardown(long_reply_is_trimmed, setup, teardown_world),
         cmocka_unit_test_setup_teardown(commands_off_ignores_messages, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(resumed_session_commands_work, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(guild_delete_not_confirmed_keeps_roles, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(roles_unavailable_says_so, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(refusal_flood_is_capped, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(waiting_sweep_says_so_then_edits, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(queued_sweep_of_a_vanished_guild_reports, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(status_names_guilds_and_next_sweep, setup, teardown_world),
     };
+    if (getenv("CMDS_ONLY"))         /* run one test while developing */
+        cmocka_set_test_filter(getenv("CMDS_ONLY"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

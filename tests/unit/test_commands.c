@@ -166,21 +166,69 @@ static void non_admin_refused_once_per_interval(void **state)
     cmd_state_free(cs);
 }
 
-static void many_users_refused(void **state)
+/* 300 distinct non-admins, two commands each, within a minute: the overall
+ * budget answers CMD_REFUSAL_BURST of them, then one per refill interval;
+ * an admin among them is answered whatever the flood. */
+static void refusal_flood_is_capped(void **state)
 {
     (void)state;
     cmd_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
     cmd_decision d;
-    for (uint64_t u = 1; u <= 600; u++) {
-        cmd_message m = msg("!cleanup_users");
-        m.author_id = u;
-        cmd_decide(cs, &m, 0, 0, (int64_t)u, &d);
-        assert_int_equal(d.kind, CMD_REFUSE);
-    }
+    int refused = 0;
+    for (int round = 0; round < 2; round++)
+        for (uint64_t u = 1; u <= 300; u++) {
+            cmd_message m = msg("!cleanup_users");
+            m.author_id = u;
+            cmd_decide(cs, &m, 0, 0, (int64_t)(round * 300 + u) * 10, &d);   /* 6 s in all */
+            refused += d.kind == CMD_REFUSE;
+            assert_true(d.kind == CMD_REFUSE || d.kind == CMD_IGNORE);
+        }
+    assert_int_equal(refused, CMD_REFUSAL_BURST);
+    cmd_message admin = msg("!cleanup_users");
+    admin.author_id = 1000;
+    cmd_decide(cs, &admin, PERM_ALL, 0, 6010, &d);
+    assert_int_equal(d.kind, CMD_SWEEP);
+    /* the budget refills: one more refusal per interval, not one per user */
     cmd_message m = msg("!cleanup_users");
-    m.author_id = 600;               /* the newest is still remembered */
-    cmd_decide(cs, &m, 0, 0, 700, &d);
+    m.author_id = 301;
+    cmd_decide(cs, &m, 0, 0, CMD_REFUSAL_REFILL_MS + 10, &d);
+    assert_int_equal(d.kind, CMD_REFUSE);
+    m.author_id = 302;
+    cmd_decide(cs, &m, 0, 0, CMD_REFUSAL_REFILL_MS + 11, &d);
     assert_int_equal(d.kind, CMD_IGNORE);
+    /* a user refused once is still remembered for the interval */
+    m.author_id = 1;
+    cmd_decide(cs, &m, 0, 0, 4 * CMD_REFUSAL_REFILL_MS, &d);
+    assert_int_equal(d.kind, CMD_IGNORE);
+    m.author_id = 303;
+    cmd_decide(cs, &m, 0, 0, 4 * CMD_REFUSAL_REFILL_MS, &d);
+    assert_int_equal(d.kind, CMD_REFUSE);
+    cmd_state_free(cs);
+}
+
+/* When the permissions could not be learnt, the reply says so: it is no
+ * refusal.  Allowed authors (a bot owner) are answered as usual. */
+static void unchecked_says_so(void **state)
+{
+    (void)state;
+    cmd_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
+    cmd_decision d;
+    cmd_message m = msg("!cleanup_users");
+    assert_int_equal(cmd_needs(cs, &m), CMD_NEEDS_PERMISSION);
+    cmd_decide_unchecked(cs, &m, 0, 0, "Discord answered HTTP 500", 0, &d);
+    assert_int_equal(d.kind, CMD_REFUSE);
+    assert_non_null(strstr(d.text, "could not check"));
+    assert_non_null(strstr(d.text, "HTTP 500"));
+    assert_null(strstr(d.text, "Sorry"));
+    cmd_decide_unchecked(cs, &m, 0, 1, "x", 0, &d);
+    assert_int_equal(d.kind, CMD_SWEEP);
+    m = msg("!cleanup_all_guilds");
+    assert_int_equal(cmd_needs(cs, &m), CMD_NEEDS_OWNER);
+    m = msg("hello");
+    assert_int_equal(cmd_needs(cs, &m), CMD_NEEDS_NOTHING);
+    m = msg("!cleanup_users");
+    m.author_bot = 1;
+    assert_int_equal(cmd_needs(cs, &m), CMD_NEEDS_NOTHING);
     cmd_state_free(cs);
 }
 
@@ -296,12 +344,23 @@ static void status_text(void **state)
 static void progress_and_result(void **state)
 {
     (void)state;
-    char buf[256];
-    cmd_format_progress(0, 2, 5, 2000, 0, buf, sizeof buf);
+    char buf[512];
+    cmd_progress p = { .chunks_seen = 2, .chunk_count = 5, .members = 2000 };
+    cmd_format_progress(&p, buf, sizeof buf);
     assert_non_null(strstr(buf, "already running"));
     assert_non_null(strstr(buf, "chunk 2 of 5"));
-    cmd_format_progress(1, 0, 0, 0, 0, buf, sizeof buf);
+    /* deleting: the total to remove is said with what is done */
+    p = (cmd_progress){ .chunks_seen = 5, .chunk_count = 5, .members = 9000, .removed = 450, .stale = 1000 };
+    cmd_format_progress(&p, buf, sizeof buf);
+    assert_non_null(strstr(buf, "450 of 1000 stale row(s) removed so far"));
+    p = (cmd_progress){ .queued = 1, .why = CMD_WAIT_OP8, .wait_ms = 26001 };
+    cmd_format_progress(&p, buf, sizeof buf);
     assert_non_null(strstr(buf, "already queued"));
+    assert_non_null(strstr(buf, "one member list per server every 30 s; starting in 27 s"));
+    cmd_format_wait(CMD_WAIT_BUSY, 0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "Another server's sweep"));
+    cmd_format_wait(CMD_WAIT_SESSION, 0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "re-established"));
     cmd_format_result(1, 1, "dry run: 3 of 8 rows would be removed (e.g. 1, 2); nothing deleted", buf, sizeof buf);
     assert_non_null(strstr(buf, "Dry run"));
     assert_non_null(strstr(buf, "3 of 8"));
@@ -317,7 +376,8 @@ int main(void)
         cmocka_unit_test(not_commands_are_ignored),
         cmocka_unit_test(custom_prefix_and_daemon_dry_run),
         cmocka_unit_test(non_admin_refused_once_per_interval),
-        cmocka_unit_test(many_users_refused),
+        cmocka_unit_test(refusal_flood_is_capped),
+        cmocka_unit_test(unchecked_says_so),
         cmocka_unit_test(all_guilds_is_for_owners),
         cmocka_unit_test(permission_names),
         cmocka_unit_test(trim_at_line_boundary),

@@ -97,9 +97,9 @@ static void cache_follows_events(void **state)
     assert_true(perm_guild_known(pc, 1));
     assert_true(perm_compute(pc, 1, 5, NULL, 0) == PERM_ALL);  /* owner */
     assert_true(perm_compute(pc, 1, 6, alice_roles, 1) == 1024);
-    /* role 3 had a numeric (wrong-typed) permissions: skipped, grants nothing */
+    /* role 3's permissions came as a JSON number (older API versions): honoured */
     uint64_t r3[] = { 3 };
-    assert_true(perm_compute(pc, 1, 6, r3, 1) == 1024);
+    assert_true(perm_compute(pc, 1, 6, r3, 1) == PERM_ALL);
     /* role update grants ADMINISTRATOR */
     assert_int_equal(feed(pc, "GUILD_ROLE_UPDATE",
         "{\"guild_id\":\"1\",\"role\":{\"id\":\"2\",\"permissions\":\"8\"}}"), DC_OK);
@@ -116,10 +116,14 @@ static void cache_follows_events(void **state)
     assert_int_equal(feed(pc, "GUILD_UPDATE", "{\"id\":\"1\",\"owner_id\":\"6\"}"), DC_OK);
     assert_true(perm_compute(pc, 1, 6, NULL, 0) == PERM_ALL);
     assert_true(perm_compute(pc, 1, 5, NULL, 0) == 1024);
-    /* outage keeps, removal forgets */
+    /* an outage keeps; so does a GUILD_DELETE without unavailable (the bot
+     * may still be in the guild); only a confirmed removal forgets */
     assert_int_equal(feed(pc, "GUILD_DELETE", "{\"id\":\"1\",\"unavailable\":true}"), DC_OK);
     assert_true(perm_guild_known(pc, 1));
     assert_int_equal(feed(pc, "GUILD_DELETE", "{\"id\":\"1\"}"), DC_OK);
+    assert_true(perm_guild_known(pc, 1));
+    assert_true(perm_compute(pc, 1, 6, NULL, 0) == PERM_ALL);
+    perm_forget(pc, 1);
     assert_false(perm_guild_known(pc, 1));
     assert_true(perm_compute(pc, 1, 6, NULL, 0) == 0);
     perm_cache_free(pc);
@@ -146,6 +150,83 @@ static void bad_payloads_are_refused(void **state)
     perm_cache_free(pc);
 }
 
+static void guild_update_carries_roles(void **state)
+{
+    (void)state;
+    perm_cache *pc = perm_cache_new();
+    uint64_t mod[] = { 2 };
+    assert_int_equal(feed(pc, "GUILD_CREATE", "{\"id\":\"1\",\"owner_id\":\"5\",\"roles\":["
+        "{\"id\":\"1\",\"permissions\":\"0\"},{\"id\":\"2\",\"permissions\":\"32\"}]}"), DC_OK);
+    assert_false(perm_has(perm_compute(pc, 1, 6, mod, 1), DC_PERM(ADMINISTRATOR)));
+    /* the full guild object Discord sends: role 2 became ADMINISTRATOR */
+    assert_int_equal(feed(pc, "GUILD_UPDATE", "{\"id\":\"1\",\"name\":\"x\",\"owner_id\":\"5\",\"roles\":["
+        "{\"id\":\"1\",\"permissions\":\"0\"},{\"id\":\"2\",\"permissions\":\"8\"}]}"), DC_OK);
+    assert_true(perm_compute(pc, 1, 6, mod, 1) == PERM_ALL);
+    /* a role dropped from the list is gone */
+    assert_int_equal(feed(pc, "GUILD_UPDATE", "{\"id\":\"1\",\"owner_id\":\"5\",\"roles\":["
+        "{\"id\":\"1\",\"permissions\":\"0\"}]}"), DC_OK);
+    assert_true(perm_compute(pc, 1, 6, mod, 1) == 0);
+    /* a GUILD_UPDATE teaches a guild the cache had not seen */
+    assert_int_equal(feed(pc, "GUILD_UPDATE", "{\"id\":\"3\",\"owner_id\":\"5\",\"roles\":["
+        "{\"id\":\"4\",\"permissions\":8}]}"), DC_OK);
+    uint64_t r4[] = { 4 };
+    assert_true(perm_compute(pc, 3, 6, r4, 1) == PERM_ALL);
+    /* roles of the wrong type: refused, the cache keeps what it had */
+    assert_int_equal(feed(pc, "GUILD_UPDATE", "{\"id\":\"3\",\"owner_id\":\"5\",\"roles\":{}}"),
+                     DC_ERR_PROTO);
+    assert_true(perm_compute(pc, 3, 6, r4, 1) == PERM_ALL);
+    /* the same object from REST GET /guilds/{id} */
+    cJSON *g = cJSON_Parse("{\"id\":\"7\",\"owner_id\":\"9\",\"roles\":[{\"id\":\"7\",\"permissions\":\"32\"}]}");
+    assert_int_equal(perm_on_guild(pc, g), DC_OK);
+    cJSON_Delete(g);
+    assert_true(perm_compute(pc, 7, 6, NULL, 0) == 32);
+    assert_true(perm_compute(pc, 7, 9, NULL, 0) == PERM_ALL);
+    assert_int_equal(perm_on_guild(pc, NULL), DC_ERR_PROTO);
+    perm_cache_free(pc);
+}
+
+static dc_err parse_json_text(const char *json, uint64_t *v)
+{
+    cJSON *p = cJSON_Parse(json);
+    dc_err e = perm_parse_json(p, v);
+    cJSON_Delete(p);
+    return e;
+}
+
+static void permissions_number_or_string(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    assert_int_equal(parse_json_text("\"2251799813685247\"", &v), DC_OK);
+    assert_true(v == 2251799813685247ULL);
+    assert_int_equal(parse_json_text("8", &v), DC_OK);
+    assert_true(v == 8);
+    assert_int_equal(parse_json_text("0", &v), DC_OK);
+    assert_true(v == 0);
+    assert_int_equal(parse_json_text("2251799813685247", &v), DC_OK);
+    assert_true(v == 2251799813685247ULL);
+    static const char *bad[] = { "-8", "1.5", "1e300", "18446744073709551615", "true", "null", "[8]",
+                                 "{}", "\"8.0\"", "\" 8\"", "\"\"" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(parse_json_text(bad[i], &v), DC_ERR_PROTO);
+    assert_int_equal(perm_parse_json(NULL, &v), DC_ERR_PROTO);
+    /* in a role event a malformed value is refused; in a role list it is
+     * skipped (grants nothing), the rest applied, and the event flagged */
+    perm_cache *pc = perm_cache_new();
+    uint64_t r2[] = { 2 }, r3[] = { 3 };
+    assert_int_equal(feed(pc, "GUILD_CREATE", "{\"id\":\"1\",\"owner_id\":\"5\",\"roles\":["
+        "{\"id\":\"2\",\"permissions\":-8},{\"id\":\"3\",\"permissions\":32}]}"), DC_ERR_PROTO);
+    assert_true(perm_compute(pc, 1, 6, r2, 1) == 0);
+    assert_true(perm_compute(pc, 1, 6, r3, 1) == 32);
+    assert_int_equal(feed(pc, "GUILD_ROLE_UPDATE",
+        "{\"guild_id\":\"1\",\"role\":{\"id\":\"3\",\"permissions\":8.5}}"), DC_ERR_PROTO);
+    assert_true(perm_compute(pc, 1, 6, r3, 1) == 32);
+    assert_int_equal(feed(pc, "GUILD_ROLE_UPDATE",
+        "{\"guild_id\":\"1\",\"role\":{\"id\":\"3\",\"permissions\":8}}"), DC_OK);
+    assert_true(perm_compute(pc, 1, 6, r3, 1) == PERM_ALL);
+    perm_cache_free(pc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +238,8 @@ int main(void)
         cmocka_unit_test(parse_strings),
         cmocka_unit_test(cache_follows_events),
         cmocka_unit_test(bad_payloads_are_refused),
+        cmocka_unit_test(guild_update_carries_roles),
+        cmocka_unit_test(permissions_number_or_string),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

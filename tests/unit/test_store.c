@@ -268,6 +268,47 @@ static void guild_state_round_trip(void **state)
     assert_string_equal(g.last_sweep_result, "");
 }
 
+static int ticks_in(const char *t)
+{
+    int n = 0;
+    for (; *t; t++)
+        n += *t == '`';
+    return n;
+}
+
+/* The guard's text with its suggested command reads back whole; a text too
+ * long for the field is cut outside the command, never inside it. */
+static void guild_names_and_whole_results(void **state)
+{
+    fx *f = *state;
+    store_guild_state g;
+    char name[128], big[1200], cut[64];
+    const char *guard = "guard: 6 of 11 rows (55%) would go, more than max_delete_share 50%; nothing deleted. "
+                        "If that is right, confirm with `discord-cleaner sweep --guild 1000000000000000001 --force` "
+                        "or `!cleanup_users force`";
+    assert_int_equal(store_guild_set_last_sweep(f->s, G1, 700, 0, 34, guard), DC_OK);
+    assert_int_equal(store_guild_get(f->s, G1, &g), DC_OK);
+    assert_string_equal(g.last_sweep_result, guard);
+    memset(big, 'x', 490);
+    snprintf(big + 490, sizeof big - 490, " then `discord-cleaner sweep --guild 1 --force` and more words");
+    store_copy_whole(cut, sizeof cut, big + 440);            /* the span starts inside, ends outside */
+    assert_int_equal(ticks_in(cut) % 2, 0);
+    assert_non_null(strstr(cut, "..."));
+    assert_null(strstr(cut, "`discord"));
+    store_copy_whole(cut, sizeof cut, "`a` b `cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc`");
+    assert_string_equal(cut, "`a` b...");
+    /* names (schema 5) */
+    assert_int_equal(store_guild_get_name(f->s, G1, name, sizeof name), DC_ERR_NOTFOUND);
+    assert_string_equal(name, "");
+    assert_int_equal(store_guild_set_name(f->s, G1, "Test \"Guild\" ✓"), DC_OK);
+    assert_int_equal(store_guild_get_name(f->s, G1, name, sizeof name), DC_OK);
+    assert_string_equal(name, "Test \"Guild\" ✓");
+    assert_int_equal(store_guild_get(f->s, G1, &g), DC_OK);  /* the rest of the state kept */
+    assert_int_equal(g.last_sweep_ms, 700);
+    assert_int_equal(store_guild_set_name(f->s, G2, "Other"), DC_OK);   /* creates */
+    assert_int_equal(store_guild_get(f->s, G2, &g), DC_OK);
+}
+
 static void audit_prune_and_totals(void **state)
 {
     fx *f = *state;
@@ -781,6 +822,7 @@ int main(void)
         T(each_stored_guild_seeks_past_odd_values),
         T(kv_round_trip),
         T(guild_state_round_trip),
+        T(guild_names_and_whole_results),
         T(audit_prune_and_totals),
         T(transactions_group_and_roll_back),
         T(clean_tables_are_validated),
