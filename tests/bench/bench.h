@@ -51,6 +51,7 @@ int64_t bench_percentile(int64_t *v, size_t n, double pct);
 /* The benches, in issue #7's numbering. */
 void bench_replay(void);   /* 1: needs `discord-cleaner replay` (issue 6) */
 void bench_burst(void);    /* 2 */
+void bench_burst_aio(void);   /* 2b: the burst from tests/bench/aio_gateway.py */
 void bench_sweep(void);    /* 3 */
 void bench_idle(void);     /* 4 */
 void bench_decode(void);   /* 5 */
