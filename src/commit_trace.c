@@ -11,7 +11,7 @@ static struct {
     FILE *f;
 } T;
 
-void commit_trace_note(int64_t events)
+void commit_trace_note(int64_t events, int64_t wakeups)
 {
     if (!T.checked) {
         const char *path = getenv("DISCORD_CLEANER_COMMIT_TRACE");
@@ -23,8 +23,8 @@ void commit_trace_note(int64_t events)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     /* Flushed per line: the bench reads the file while the daemon runs. */
-    fprintf(T.f, "events=%" PRId64 " mono_us=%" PRId64 "\n", events,
-            (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    fprintf(T.f, "events=%" PRId64 " mono_us=%" PRId64 " wakeups=%" PRId64 "\n", events,
+            (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, wakeups);
     fflush(T.f);
 }
 

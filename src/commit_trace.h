@@ -1,8 +1,9 @@
 /* commit_trace.h - optional trace of every loop-turn COMMIT, for `make bench`.
  *
  * When $DISCORD_CLEANER_COMMIT_TRACE names a file, each committed turn
- * appends one line "events=E mono_us=T" (E: dispatches received so far,
- * T: CLOCK_MONOTONIC after the COMMIT returned).  The bench pairs these with
+ * appends one line "events=E mono_us=T wakeups=W" (E: dispatches received
+ * so far, T: CLOCK_MONOTONIC after the COMMIT returned, W: lws_service()
+ * calls of the main loop so far, i.e. polls: a loop that spins shows).  The bench pairs these with
  * the double's send stamps to get send->commit latency while the daemon runs
  * at the operator's log level.  Unset (the normal case): one getenv at the
  * first commit, nothing else. */
@@ -11,7 +12,7 @@
 
 #include <stdint.h>
 
-void commit_trace_note(int64_t events);
+void commit_trace_note(int64_t events, int64_t wakeups);
 /* Close the trace file (daemon exit); harmless when tracing is off. */
 void commit_trace_close(void);
 

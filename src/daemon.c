@@ -101,6 +101,7 @@ void daemon_flush(dc_daemon *d)
     if (d->flush_armed && d->loop)
         loop_cancel(d->loop, &d->flush_timer);   /* committed early (turn cap) */
     d->flush_armed = 0;
+    d->flush_due_us = 0;
     d->turn_events = 0;
     if (!d->st || turn_held(d))
         return;
@@ -125,7 +126,7 @@ void daemon_flush(dc_daemon *d)
     d->last_commit_ms = loop_now(d->loop);
     checkpoint_after_commit(d);
     /* make bench pairs this with the double's send stamps (send->commit latency). */
-    commit_trace_note(d->events);
+    commit_trace_note(d->events, d->wakeups);
 }
 
 static void on_flush_timer(dc_timer *t)
@@ -148,7 +149,7 @@ int turn_begin(dc_daemon *d)
     }
     if (!d->flush_armed) {
         d->flush_armed = 1;
-        loop_timer(d->loop, &d->flush_timer, on_flush_timer, turn_flush_delay(d));
+        loop_timer(d->loop, &d->flush_timer, on_flush_timer, turn_flush_arm(d));
     }
     return 0;
 }
@@ -528,6 +529,8 @@ int daemon_main(const config *cfg, struct oneshot *os)
     while (!d.done) {
         if (lws_service(d.lws, 0) < 0)
             break;
+        d.wakeups++;
+        turn_flush_if_due(&d);
         if (got_hup) {
             got_hup = 0;
             log_reopen();

@@ -1,7 +1,16 @@
 /* turn_cap.c - see turn_cap.h. */
 #include "turn_cap.h"
 
+#include <time.h>
+
 #include "daemon_internal.h"
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 void turn_event_done(dc_daemon *d)
 {
@@ -14,4 +23,20 @@ int64_t turn_flush_delay(const dc_daemon *d)
 {
     int64_t since = loop_now(d->loop) - d->last_commit_ms;
     return since >= TURN_MIN_GAP_MS || since < 0 ? 0 : TURN_MIN_GAP_MS - since;
+}
+
+int64_t turn_flush_arm(dc_daemon *d)
+{
+    int64_t delay = turn_flush_delay(d);
+    d->flush_due_us = 0;
+    if (delay <= 0 || !d->loop->lws)
+        return delay;                /* before the loop sleeps; replay: virtual time */
+    d->flush_due_us = mono_us() + delay * 1000;
+    return delay + 1;                /* the fallback, should the main loop not run */
+}
+
+void turn_flush_if_due(dc_daemon *d)
+{
+    if (d->flush_armed && d->flush_due_us && mono_us() >= d->flush_due_us)
+        daemon_flush(d);
 }

@@ -3,6 +3,7 @@
  * still a member), kicks while the daemon was stopped (resume replay and the
  * READY comparison) and the READY guard.  Every test has its own double and
  * scratch dir; the extra table `xp` is cleaned along with `users`. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -210,6 +211,58 @@ static void ready_guard_threshold_follows_max_delete_share(void **state)
     stop_daemon(w);
 }
 
+/* The main loop's wakeups so far, from the last line of the commit trace. */
+static int64_t trace_wakeups(const char *path)
+{
+    char *text = dh_read_file(path);
+    const char *last = NULL;
+    for (const char *p = text; p && (p = strstr(p, "wakeups=")) != NULL; p++)
+        last = p;
+    int64_t w = last ? strtoll(last + 8, NULL, 10) : -1;
+    free(text);
+    return w;
+}
+
+/* A removal that arrives within 2 ms of the previous COMMIT waits for the
+ * commit pacing (turn_cap.h).  libwebsockets polls in whole milliseconds,
+ * rounding down: a wait that ended in a fraction of a millisecond used to
+ * be spent calling poll(0) hundreds of times.  Pairs of removals sent back
+ * to back must cost the loop a few wakeups each, not a spin. */
+static void a_paced_commit_waits_without_spinning(void **state)
+{
+    cw_world *w = *state;
+    enum { PAIRS = 30 };
+    assert_int_equal(cw_guild(w, CW_G1, 0, 2 * PAIRS + 2), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 2 * PAIRS + 2), 0);
+    char trace[400], env[440];
+    snprintf(trace, sizeof trace, "%s/commits.trace", w->d.dir);
+    snprintf(env, sizeof env, "DISCORD_CLEANER_COMMIT_TRACE=%s", trace);
+    const char *const args[] = { "--clean-tables", "xp:user_id:guild_id", NULL };
+    const char *const envv[] = { env, NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, args, envv), 0);
+    assert_true(dh_wait_log(&w->d, "-> READY", 1, 10000));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_guild_state", 1, 5000));
+    dh_sleep_ms(300);                /* start-up's turns committed */
+    int64_t before = trace_wakeups(trace);
+    assert_true(before > 0);
+    for (int i = 0; i < PAIRS; i++) {
+        char path[128];
+        for (int k = 0; k < 2; k++) {
+            snprintf(path, sizeof path, "/_control/guilds/" G1 "/members/%" PRIu64 "?event=1", CW_UID(2 * i + k));
+            cJSON_Delete(fd_delete(&w->fake, path));
+        }
+        dh_sleep_ms(20);             /* the next pair starts after a quiet spell */
+    }
+    assert_true(cw_wait_users(w, CW_G1, 2, 10000));
+    dh_sleep_ms(50);
+    int64_t spent = trace_wakeups(trace) - before;
+    print_message("%d pairs of removals: %" PRId64 " loop wakeups\n", PAIRS, (int64_t)spent);
+    /* Each event wakes the loop once or twice, each paced COMMIT once or twice
+     * more; a spin is hundreds per pair. */
+    assert_true(spent < 10 * PAIRS);
+    stop_daemon(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +274,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(left_while_offline_found_in_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(ready_guard_deletes_nothing_when_too_many_are_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(ready_guard_threshold_follows_max_delete_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_paced_commit_waits_without_spinning, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
