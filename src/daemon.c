@@ -105,6 +105,7 @@ void daemon_flush(dc_daemon *d)
     d->turn_events = 0;
     if (!d->st || turn_held(d))
         return;
+    int64_t started_us = commit_trace_clock();
     if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
         if (!turn_fail(d, "begin", 0))
             LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
@@ -126,7 +127,7 @@ void daemon_flush(dc_daemon *d)
     d->last_commit_ms = loop_now(d->loop);
     checkpoint_after_commit(d);
     /* make bench pairs this with the double's send stamps (send->commit latency). */
-    commit_trace_note(d->events, d->wakeups);
+    commit_trace_note(d->events, d->wakeups, started_us);
 }
 
 static void on_flush_timer(dc_timer *t)

@@ -1,16 +1,10 @@
 /* turn_cap.c - see turn_cap.h. */
 #include "turn_cap.h"
 
-#include <time.h>
-
+#include "commit_trace.h"
 #include "daemon_internal.h"
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+#define mono_us commit_trace_clock   /* CLOCK_MONOTONIC, µs */
 
 void turn_event_done(dc_daemon *d)
 {

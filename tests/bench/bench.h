@@ -36,6 +36,9 @@ long bench_rss_kib(pid_t pid);
 long bench_hwm_kib(pid_t pid);
 /* CPU time (user + system) the process has used so far, µs; -1 on error. */
 int64_t bench_cpu_us(pid_t pid);
+/* Time the process's main thread has spent runnable but waiting for a CPU
+ * so far (/proc/PID/schedstat), µs; -1 when the kernel does not say. */
+int64_t bench_run_delay_us(pid_t pid);
 /* VmRSS split: anonymous (heap, stacks, libraries' written pages) and
  * file-backed (library code and data, mostly shared with other processes);
  * PSS shares each page among the processes mapping it.  -1 on error. */

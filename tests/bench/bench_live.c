@@ -24,7 +24,7 @@
 #define FIRST_MEMBER 2000000000000000000ULL
 
 typedef struct {
-    int64_t events, mono_us;
+    int64_t events, mono_us, wakeups, commit_us;   /* the last two: -1 in a trace without them */
 } commit_mark;
 
 /* The daemon's commit trace file, next to its database. */
@@ -49,8 +49,8 @@ static commit_mark *read_commits(const dh_proc *d, size_t *n)
     commit_mark *v = malloc(cap * sizeof *v);
     *n = 0;
     for (const char *p = text; v && p && (p = strstr(p, "events=")) != NULL; p++) {
-        long long e, t;
-        if (sscanf(p, "events=%lld mono_us=%lld", &e, &t) != 2)
+        long long e, t, w = -1, c = -1;
+        if (sscanf(p, "events=%lld mono_us=%lld wakeups=%lld commit_us=%lld", &e, &t, &w, &c) < 2)
             continue;
         if (*n == cap) {
             commit_mark *nv = realloc(v, (cap *= 2) * sizeof *v);
@@ -58,7 +58,7 @@ static commit_mark *read_commits(const dh_proc *d, size_t *n)
                 break;
             v = nv;
         }
-        v[(*n)++] = (commit_mark){ e, t };
+        v[(*n)++] = (commit_mark){ e, t, w, c };
     }
     free(text);
     return v;
@@ -158,10 +158,15 @@ static void report_burst(const char *name, int64_t count, int64_t all_us, int64_
 /* How the burst was cut into committed turns (explains the latency). */
 static void print_turns(const commit_mark *m, size_t nm, int64_t base, int64_t first_us, int64_t last_us)
 {
-    int64_t turns = 0, biggest = 0, prev = base;
+    int64_t turns = 0, biggest = 0, prev = base, woke0 = -1, woke = -1, slowest = -1;
     for (size_t j = 0; j < nm; j++) {
-        if (m[j].events <= base)
+        if (m[j].events <= base) {
+            woke0 = m[j].wakeups;
             continue;
+        }
+        woke = m[j].wakeups;
+        if (m[j].commit_us > slowest)
+            slowest = m[j].commit_us;
         turns++;
         if (m[j].events - prev > biggest)
             biggest = m[j].events - prev;
@@ -170,6 +175,11 @@ static void print_turns(const commit_mark *m, size_t nm, int64_t base, int64_t f
     printf("  (double sent the burst in %.3f s; %" PRId64 " commits, largest turn %" PRId64 " events, "
            "%" PRId64 " events after base %" PRId64 ")\n", (double)(last_us - first_us) / 1e6, turns, biggest,
            prev - base, base);
+    /* One wakeup is one poll: how often the loop came round per event
+     * (a message per read, or a loop spinning on a timer, shows here). */
+    if (woke0 >= 0 && woke >= woke0 && prev > base)
+        printf("  (main loop woke %" PRId64 " times during the burst, %.2f per event; slowest COMMIT %.1f ms)\n",
+               woke - woke0, (double)(woke - woke0) / (double)(prev - base), (double)slowest / 1000);
 }
 
 /* The bench's goal for the time from the double's last send to the COMMIT
@@ -183,6 +193,7 @@ static void report_drain(const char *name, int64_t drain_us, const char *goal)
 static void measure_burst(const char *name, const char *drain_goal, fd_proc *f, dh_proc *d, int64_t count)
 {
     int64_t base = wait_quiet(d, 1000, 30000), cpu0 = bench_cpu_us(d->pid), fcpu0 = bench_cpu_us(f->pid);
+    int64_t wait0 = bench_run_delay_us(d->pid);
     if (base < 0) {
         bench_row(name, "daemon never settled", "-", BENCH_MISSED);
         return;
@@ -193,6 +204,12 @@ static void measure_burst(const char *name, const char *drain_goal, fd_proc *f, 
     for (int64_t end = bench_now_us() + 120 * 1000000LL;
          last_committed_events(d) < base + count && bench_now_us() < end;)
         dh_sleep_ms(25);
+    /* A drain of 100 ms on a busy machine is the loop waiting for a CPU
+     * while other processes run, not the loop's own work: say which. */
+    int64_t waited = bench_run_delay_us(d->pid) - wait0;
+    if (wait0 >= 0)
+        bench_row(bench_fmt("%s: daemon runnable but waiting for a CPU", name),
+                  bench_fmt("%.1f ms", (double)waited / 1000), "-", BENCH_NA);
     wait_quiet(d, 500, 30000);
     int64_t left = dh_db_int(d->db, "SELECT COUNT(*) FROM users WHERE guild_id = " BURST_GUILD);
     if (left != 0)
