@@ -211,27 +211,37 @@ static void ready_guard_threshold_follows_max_delete_share(void **state)
     stop_daemon(w);
 }
 
-/* The main loop's wakeups so far, from the last line of the commit trace. */
-static int64_t trace_wakeups(const char *path)
+/* The main loop's wakeups at each COMMIT of the commit trace, in order;
+ * the number of commits (at most cap). */
+static size_t trace_wakeups(const char *path, int64_t *w, size_t cap)
 {
     char *text = dh_read_file(path);
-    const char *last = NULL;
-    for (const char *p = text; p && (p = strstr(p, "wakeups=")) != NULL; p++)
-        last = p;
-    int64_t w = last ? strtoll(last + 8, NULL, 10) : -1;
+    size_t n = 0;
+    for (const char *p = text; p && n < cap && (p = strstr(p, "wakeups=")) != NULL; p++)
+        w[n++] = strtoll(p + 8, NULL, 10);
     free(text);
-    return w;
+    return n;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* A removal that arrives within 2 ms of the previous COMMIT waits for the
  * commit pacing (turn_cap.h).  libwebsockets polls in whole milliseconds,
  * rounding down: a wait that ended in a fraction of a millisecond used to
  * be spent calling poll(0) hundreds of times.  Pairs of removals sent back
- * to back must cost the loop a few wakeups each, not a spin. */
+ * to back must cost the loop a few wakeups per COMMIT, not a spin.  Half
+ * the commits are paced (the second of each pair): the upper quartile of
+ * the wakeups between commits is asserted, so a stray wakeup storm of
+ * another timer in one gap (seen under ASan on a loaded machine) is not
+ * what fails it. */
 static void a_paced_commit_waits_without_spinning(void **state)
 {
     cw_world *w = *state;
-    enum { PAIRS = 30 };
+    enum { PAIRS = 30, CAP = 4 * PAIRS + 64 };
     assert_int_equal(cw_guild(w, CW_G1, 0, 2 * PAIRS + 2), 0);
     assert_int_equal(cw_rows(w, CW_G1, 0, 2 * PAIRS + 2), 0);
     char trace[400], env[440];
@@ -241,10 +251,11 @@ static void a_paced_commit_waits_without_spinning(void **state)
     const char *const envv[] = { env, NULL };
     assert_int_equal(dh_start(&w->d, w->fake.port, args, envv), 0);
     assert_true(dh_wait_log(&w->d, "-> READY", 1, 10000));
-    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_guild_state", 1, 5000));
+    assert_true(dh_wait_log(&w->d, "bot owner(s) may use", 1, 10000));
     dh_sleep_ms(300);                /* start-up's turns committed */
-    int64_t before = trace_wakeups(trace);
-    assert_true(before > 0);
+    int64_t wk[CAP], dw[CAP];
+    size_t n0 = trace_wakeups(trace, wk, CAP);
+    assert_true(n0 > 0);
     for (int i = 0; i < PAIRS; i++) {
         char path[128];
         for (int k = 0; k < 2; k++) {
@@ -255,11 +266,16 @@ static void a_paced_commit_waits_without_spinning(void **state)
     }
     assert_true(cw_wait_users(w, CW_G1, 2, 10000));
     dh_sleep_ms(50);
-    int64_t spent = trace_wakeups(trace) - before;
-    print_message("%d pairs of removals: %" PRId64 " loop wakeups\n", PAIRS, (int64_t)spent);
-    /* Each event wakes the loop once or twice, each paced COMMIT once or twice
-     * more; a spin is hundreds per pair. */
-    assert_true(spent < 10 * PAIRS);
+    size_t n1 = trace_wakeups(trace, wk, CAP), n = 0;
+    assert_true(n1 >= n0 + PAIRS);   /* at least one COMMIT per pair */
+    for (size_t i = n0 + 1; i < n1; i++)   /* the first gap holds the quiet spell before */
+        dw[n++] = wk[i] - wk[i - 1];
+    qsort(dw, n, sizeof dw[0], cmp_i64);
+    print_message("%zu commits for %d pairs of removals: upper quartile %" PRId64 ", most %" PRId64
+                  " loop wakeups between two\n", n1 - n0, PAIRS, dw[3 * n / 4], dw[n - 1]);
+    /* Each event wakes the loop once or twice, a paced COMMIT once more;
+     * a spin is tens to thousands per paced COMMIT. */
+    assert_true(dw[3 * n / 4] < 10);
     stop_daemon(w);
 }
 
