@@ -104,9 +104,11 @@ void daemon_flush(dc_daemon *d)
     if (d->flush_armed && d->loop)
         loop_cancel(d->loop, &d->flush_timer);   /* committed early (turn cap) */
     d->flush_armed = 0;
+    d->flush_due_us = 0;
     d->turn_events = 0;
     if (!d->st || turn_held(d))
         return;
+    int64_t started_us = commit_trace_clock();
     if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
         if (!turn_fail(d, "begin", 0))
             LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
@@ -128,7 +130,7 @@ void daemon_flush(dc_daemon *d)
     d->last_commit_ms = loop_now(d->loop);
     checkpoint_after_commit(d);
     /* make bench pairs this with the double's send stamps (send->commit latency). */
-    commit_trace_note(d->events);
+    commit_trace_note(d->events, d->wakeups, started_us);
 }
 
 static void on_flush_timer(dc_timer *t)
@@ -151,7 +153,7 @@ int turn_begin(dc_daemon *d)
     }
     if (!d->flush_armed) {
         d->flush_armed = 1;
-        loop_timer(d->loop, &d->flush_timer, on_flush_timer, turn_flush_delay(d));
+        loop_timer(d->loop, &d->flush_timer, on_flush_timer, turn_flush_arm(d));
     }
     return 0;
 }
@@ -538,6 +540,8 @@ int daemon_main(const config *cfg, struct oneshot *os)
     while (!d.done) {
         if (lws_service(d.lws, 0) < 0)
             break;
+        d.wakeups++;
+        turn_flush_if_due(&d);
         if (got_hup) {
             got_hup = 0;
             log_reopen();

@@ -92,12 +92,14 @@ struct dc_daemon {
     int turn_events;                 /* dispatches in the open turn (turn_cap.c) */
     int turn_max_events;             /* commit after this many; 0 = TURN_MAX_EVENTS */
     int64_t last_commit_ms;          /* loop_now of the last turn COMMIT (turn_cap.c) */
+    int64_t flush_due_us;            /* live: the delayed COMMIT is due (turn_cap.c), 0 = none */
     int checkpoint_failures;         /* last count reported (checkpoint.c) */
     int start_attempts;
     int stopping, done, exit_status;
     int64_t started_wall_ms;
     int64_t removed[4];              /* rows removed since start, by audit_reason */
     int64_t events;
+    int64_t wakeups;                 /* lws_service() calls of the live main loop (commit trace) */
     int64_t malformed_events;        /* dispatches the cleaner refused as malformed (events.c) */
     sweep_request *requests;         /* on-demand sweeps, FIFO */
     size_t n_requests, cap_requests;

@@ -28,5 +28,17 @@ typedef struct dc_daemon dc_daemon;
 void turn_event_done(dc_daemon *d);
 /* How long the turn being opened may wait before its COMMIT (ms). */
 int64_t turn_flush_delay(const dc_daemon *d);
+/* The flush timer's delay (ms) for the turn being opened.  On the live loop
+ * a delayed COMMIT is armed 1 ms late and turn_flush_if_due commits it on
+ * time: libwebsockets 4.1.6 rounds its poll timeout down to whole
+ * milliseconds (lib/plat/unix/unix-service.c), so a timer due in 0.6 ms
+ * made it call poll(0) over and over until then -- 21,000 empty polls in a
+ * 10,000-event burst from an aiohttp server, a third of the daemon's CPU,
+ * taken from the sender on a two-CPU machine.  Armed late, the poll sleeps
+ * whole milliseconds past the due time or until data arrives. */
+int64_t turn_flush_arm(dc_daemon *d);
+/* Live main loop, after each lws_service(): COMMIT a delayed turn whose
+ * time has come. */
+void turn_flush_if_due(dc_daemon *d);
 
 #endif

@@ -36,6 +36,9 @@ long bench_rss_kib(pid_t pid);
 long bench_hwm_kib(pid_t pid);
 /* CPU time (user + system) the process has used so far, µs; -1 on error. */
 int64_t bench_cpu_us(pid_t pid);
+/* Time the process's main thread has spent runnable but waiting for a CPU
+ * so far (/proc/PID/schedstat), µs; -1 when the kernel does not say. */
+int64_t bench_run_delay_us(pid_t pid);
 /* VmRSS split: anonymous (heap, stacks, libraries' written pages) and
  * file-backed (library code and data, mostly shared with other processes);
  * PSS shares each page among the processes mapping it.  -1 on error. */
@@ -51,6 +54,7 @@ int64_t bench_percentile(int64_t *v, size_t n, double pct);
 /* The benches, in issue #7's numbering. */
 void bench_replay(void);   /* 1: needs `discord-cleaner replay` (issue 6) */
 void bench_burst(void);    /* 2 */
+void bench_burst_aio(void);   /* 2b: the burst from tests/bench/aio_gateway.py */
 void bench_sweep(void);    /* 3 */
 void bench_idle(void);     /* 4 */
 void bench_decode(void);   /* 5 */

@@ -191,3 +191,15 @@ int64_t bench_cpu_us(pid_t pid)
         return -1;
     return (int64_t)((ut + st) * 1000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
+
+int64_t bench_run_delay_us(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/schedstat", (long)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long run_ns, wait_ns;
+    int ok = f && fscanf(f, "%llu %llu", &run_ns, &wait_ns) == 2;
+    if (f)
+        fclose(f);
+    return ok ? (int64_t)(wait_ns / 1000) : -1;
+}

@@ -3,6 +3,7 @@
  * still a member), kicks while the daemon was stopped (resume replay and the
  * READY comparison) and the READY guard.  Every test has its own double and
  * scratch dir; the extra table `xp` is cleaned along with `users`. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -284,6 +285,74 @@ static void ready_guard_threshold_follows_max_delete_share(void **state)
     stop_daemon(w);
 }
 
+/* The main loop's wakeups at each COMMIT of the commit trace, in order;
+ * the number of commits (at most cap). */
+static size_t trace_wakeups(const char *path, int64_t *w, size_t cap)
+{
+    char *text = dh_read_file(path);
+    size_t n = 0;
+    for (const char *p = text; p && n < cap && (p = strstr(p, "wakeups=")) != NULL; p++)
+        w[n++] = strtoll(p + 8, NULL, 10);
+    free(text);
+    return n;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A removal that arrives within 2 ms of the previous COMMIT waits for the
+ * commit pacing (turn_cap.h).  libwebsockets polls in whole milliseconds,
+ * rounding down: a wait that ended in a fraction of a millisecond used to
+ * be spent calling poll(0) hundreds of times.  Pairs of removals sent back
+ * to back must cost the loop a few wakeups per COMMIT, not a spin.  Half
+ * the commits are paced (the second of each pair): the upper quartile of
+ * the wakeups between commits is asserted, so a stray wakeup storm of
+ * another timer in one gap (seen under ASan on a loaded machine) is not
+ * what fails it. */
+static void a_paced_commit_waits_without_spinning(void **state)
+{
+    cw_world *w = *state;
+    enum { PAIRS = 30, CAP = 4 * PAIRS + 64 };
+    assert_int_equal(cw_guild(w, CW_G1, 0, 2 * PAIRS + 2), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 2 * PAIRS + 2), 0);
+    char trace[400], env[440];
+    snprintf(trace, sizeof trace, "%s/commits.trace", w->d.dir);
+    snprintf(env, sizeof env, "DISCORD_CLEANER_COMMIT_TRACE=%s", trace);
+    const char *const args[] = { "--clean-tables", "xp:user_id:guild_id", NULL };
+    const char *const envv[] = { env, NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, args, envv), 0);
+    assert_true(dh_wait_log(&w->d, "-> READY", 1, 10000));
+    assert_true(dh_wait_log(&w->d, "bot owner(s) may use", 1, 10000));
+    dh_sleep_ms(300);                /* start-up's turns committed */
+    int64_t wk[CAP], dw[CAP];
+    size_t n0 = trace_wakeups(trace, wk, CAP);
+    assert_true(n0 > 0);
+    for (int i = 0; i < PAIRS; i++) {
+        char path[128];
+        for (int k = 0; k < 2; k++) {
+            snprintf(path, sizeof path, "/_control/guilds/" G1 "/members/%" PRIu64 "?event=1", CW_UID(2 * i + k));
+            cJSON_Delete(fd_delete(&w->fake, path));
+        }
+        dh_sleep_ms(20);             /* the next pair starts after a quiet spell */
+    }
+    assert_true(cw_wait_users(w, CW_G1, 2, 10000));
+    dh_sleep_ms(50);
+    size_t n1 = trace_wakeups(trace, wk, CAP), n = 0;
+    assert_true(n1 >= n0 + PAIRS);   /* at least one COMMIT per pair */
+    for (size_t i = n0 + 1; i < n1; i++)   /* the first gap holds the quiet spell before */
+        dw[n++] = wk[i] - wk[i - 1];
+    qsort(dw, n, sizeof dw[0], cmp_i64);
+    print_message("%zu commits for %d pairs of removals: upper quartile %" PRId64 ", most %" PRId64
+                  " loop wakeups between two\n", n1 - n0, PAIRS, dw[3 * n / 4], dw[n - 1]);
+    /* Each event wakes the loop once or twice, a paced COMMIT once more;
+     * a spin is tens to thousands per paced COMMIT. */
+    assert_true(dw[3 * n / 4] < 10);
+    stop_daemon(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(left_while_offline_found_in_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(ready_guard_deletes_nothing_when_too_many_are_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(ready_guard_threshold_follows_max_delete_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_paced_commit_waits_without_spinning, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
