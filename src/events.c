@@ -147,6 +147,10 @@ static void route_to_sweep(shard *s, const char *event, const cJSON *data)
         rc_on_chunk(s, data);
     } else if (strcmp(event, "RATE_LIMITED") == 0) {
         rc_on_rate_limited(s, data);
+    } else if (strcmp(event, "GUILD_MEMBER_ADD") == 0) {
+        rc_member_count(s, cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), 1);
+    } else if (strcmp(event, "GUILD_MEMBER_REMOVE") == 0) {
+        rc_member_count(s, cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), -1);
     } else if (strcmp(event, "GUILD_CREATE") == 0 && cJSON_IsObject(data) &&
                !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "unavailable"))) {
         const cJSON *mc = cJSON_GetObjectItemCaseSensitive(data, "member_count");

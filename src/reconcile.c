@@ -52,6 +52,7 @@ int rc_init(dc_daemon *d, shard *s)
     sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
                         .max_delete_share = c->max_delete_share, .confirm_sample = c->confirm_sample,
                         .rest_source = c->member_source == MEMBER_SOURCE_REST, .rest_fallback = 1 };
+    snprintf(sc.prefix, sizeof sc.prefix, "%s", c->prefix);
     s->sw = sw_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
     return s->sw ? 0 : -1;
 }
@@ -107,6 +108,13 @@ void rc_guild_absent(shard *s, uint64_t guild_id)
         sw_abort(s->sw, "the guild became unavailable or was left", loop_now(s->d->loop));
         drain(s);
     }
+}
+
+void rc_member_count(shard *s, uint64_t guild_id, int delta)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (g && g->member_count > 0)    /* unknown (a resumed session) stays unknown */
+        g->member_count += delta;
 }
 
 shard *rc_shard_of(dc_daemon *d, uint64_t guild_id)
@@ -215,6 +223,8 @@ static void do_fetch_page(shard *s, const sw_action *a)
 {
     dc_daemon *d = s->d;
     char path[128], major[24];
+    if (a->user_id == 0)
+        s->sweep_listed = 0;
     if (a->user_id == 0 && (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK)) {
         sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(d->loop));
         return;
@@ -242,6 +252,7 @@ static void do_request(shard *s, const sw_action *a)
     if (g)
         g->not_before_ms = loop_now(s->d->loop) + RC_OP8_SPACING_MS;
     s->sweep_cursor = 0;
+    s->sweep_listed = 0;
     if (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
         sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
         return;
@@ -295,7 +306,11 @@ static void measure_slice(dc_timer *t)
 static void do_measure(shard *s, const sw_action *a)
 {
     size_t cap = (size_t)s->d->cfg->confirm_sample;
+    present_guild *g = find_present(s, a->guild_id);
+    sw_on_list_size(s->sw, s->sweep_listed, g ? g->member_count : 0);
     s->measure.cap = cap < 5 ? 5 : cap > SWEEP_SAMPLE_MAX ? SWEEP_SAMPLE_MAX : cap;
+    if (sw_list_short(s->sw))        /* every stale id, when they are few */
+        s->measure.cap = SWEEP_SAMPLE_MAX;
     s->measure.guild = a->guild_id;
     s->measure.cursor = s->measure.stale = s->measure.total = 0;
     s->measure.n = 0;
@@ -360,7 +375,7 @@ static void run_action(shard *s, const sw_action *a)
         break;
     case SW_ACT_ADD_MEMBERS:
         if (turn_begin(d) != 0 ||
-            store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n) != DC_OK)
+            store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n, &s->sweep_listed) != DC_OK)
             sw_abort(s->sw, "cannot record the member list in the database", loop_now(s->d->loop));
         break;
     case SW_ACT_MEASURE:

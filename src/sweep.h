@@ -11,6 +11,8 @@
  *   all chunks 0..count-1 of THIS request (nonce) ─► MEASURE (stale count, rows, sample)
  *   guard (stale share > max_delete_share, unless forced) ─► DONE, nothing deleted
  *   dry run ─► DONE, reporting what would go
+ *   list shorter than the guild's member count ─► every stale row confirmed
+ *        (a 200 keeps that member), or refused when there are too many
  *   CONFIRMING: every sampled id checked over REST; 404/10007 confirms;
  *        a 200 means the list was wrong ─► abort; anything else ─► skip this round
  *   DELETING: DELETE_BATCH(batch_size) every batch_delay until the rows are exhausted
@@ -37,7 +39,12 @@ typedef struct {
     int64_t chunk_timeout_ms;    /* silence allowed before/between chunks; 0 = 15000 */
     int rest_source;             /* member_source = rest: page REST instead of op 8 */
     int rest_fallback;           /* op 8 rate limited or unanswered: page REST instead */
+    char prefix[16];             /* chat command prefix for the guard's text; "" = "!" */
 } sweep_config;
+
+/* Most stale rows confirmed one by one when the list is shorter than the
+ * guild's member count (more: the sweep refuses, nothing deleted). */
+#define SW_CONFIRM_ALL_MAX 64
 
 typedef enum {
     SW_IDLE = 0,
@@ -97,6 +104,15 @@ void sw_on_page(sweep *sw, uint64_t guild_id, long status, const uint64_t *ids, 
 void sw_on_rate_limited(sweep *sw, uint64_t guild_id, double retry_after_s, int64_t now_ms);
 /* The gateway connection dropped: a list in flight is incomplete. */
 void sw_on_disconnect(sweep *sw, int64_t now_ms);
+/* The list is complete (answer to MEASURE, before sw_on_measured): listed =
+ * distinct ids in the member set (list and joiners), expected = the guild's
+ * member count (GUILD_CREATE, kept up to date by GUILD_MEMBER_ADD/REMOVE;
+ * <= 0 unknown).  A list shorter than expected is incomplete: no stale row
+ * goes unless each one was confirmed gone over REST (at most
+ * SW_CONFIRM_ALL_MAX of them; the owner's sample must then hold them all). */
+void sw_on_list_size(sweep *sw, int64_t listed, int64_t expected);
+/* 1 when the list reported by sw_on_list_size is short of the count. */
+int sw_list_short(const sweep *sw);
 void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
                     int64_t now_ms);
 /* REST answer for one sampled id: HTTP status and Discord JSON code. */

@@ -225,8 +225,11 @@ static void list_members(fd_server *srv, const fd_guild *g, const fd_req *rq, fd
 	fd_buf b = {0};
 	fd_buf_puts(&b, "[");
 	size_t from = fd_guild_index_after(g, after);
-	for (size_t i = from; i < g->nids && i < from + (size_t)limit; i++) {
-		if (i > from)
+	long n = 0;
+	for (size_t i = from; i < g->nids && n < limit; i++) {
+		if (fd_list_omits(srv, g->ids[i]))
+			continue;              /* a wrong list (cfg.list_omit) */
+		if (n++)
 			fd_buf_puts(&b, ",");
 		fd_guild_member_json(g, g->ids[i], &b);
 	}

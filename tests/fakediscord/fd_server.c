@@ -110,3 +110,11 @@ void fd_server_make_demo(fd_server *srv)
 	fd_guild_set_extra(g, FD_DEMO_OWNER, "demo-owner", &admin_role, 1, false);
 	fd_server_add_bot(g);
 }
+
+bool fd_list_omits(const fd_server *srv, uint64_t uid)
+{
+	for (int i = 0; i < srv->cfg.n_list_omit; i++)
+		if (srv->cfg.list_omit[i] == uid)
+			return true;
+	return false;
+}

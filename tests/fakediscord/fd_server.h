@@ -36,6 +36,8 @@ typedef struct {
 	uint64_t team[16];          /* team member ids; none = team null */
 	int n_team;
 	int max_concurrency;
+	uint64_t list_omit[16];     /* members left out of full lists (op 8, REST pages), */
+	int n_list_omit;            /* chunk numbers still consistent: a wrong but whole list */
 	size_t replay_cap_bytes;    /* per session; older events are dropped */
 	bool demo, verbose;
 } fd_config;
@@ -88,6 +90,8 @@ void fd_server_reset(fd_server *srv);
 void fd_server_free(fd_server *srv);
 /* A fresh snowflake (monotonic, timestamped "now"). */
 uint64_t fd_server_snowflake(fd_server *srv);
+/* True when uid is left out of full member lists (cfg.list_omit). */
+bool fd_list_omits(const fd_server *srv, uint64_t uid);
 /* Adds the bot as a member with its username and bot flag. */
 void fd_server_add_bot(fd_guild *g);
 /* Builds the demo guild described in the README. */

@@ -318,6 +318,69 @@ static void large_guild_sweep_keeps_the_session_alive(void **state)
     stop_daemon(w);
 }
 
+/* ---- a whole list that lacks a member (issue #14 A) -------------------------- */
+
+/* The double leaves member k out of full lists, op 8 and REST pages alike,
+ * with chunk numbers that fit what it sends. */
+static void omit_from_lists(cw_world *w, int64_t k)
+{
+    char body[96];
+    snprintf(body, sizeof body, "{\"list_omit\":[\"%llu\"]}", (unsigned long long)CW_UID(k));
+    assert_int_equal(cw_config(w, body), 0);
+}
+
+static int64_t has_row(cw_world *w, int64_t k)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM users WHERE discord_id = %llu", (unsigned long long)CW_UID(k));
+    return dh_db_int(w->d.db, sql);
+}
+
+/* 30 stale rows and one member missing from the list: every stale row is
+ * confirmed over REST, the missing member answers 200 and keeps their row. */
+static void short_list_confirms_each_row(cw_world *w, const char *source)
+{
+    char out[8192];
+    assert_int_equal(cw_guild(w, CW_G1, 0, 100), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 130), 0);
+    omit_from_lists(w, 3);
+    const char *const args[] = { "--guild", G1, "--confirm-sample", "1", "--member-source", source, NULL };
+    assert_int_equal(cw_sweep_cli(w, args, out, sizeof out), 0);
+    assert_non_null(strstr(out, "30 stale row(s) removed, each confirmed over REST"));
+    assert_non_null(strstr(out, "100 of 101 members (1 found and kept)"));
+    assert_int_equal(has_row(w, 3), 1);
+    assert_int_equal(cw_users(w, CW_G1), 100);
+    assert_int_equal(cw_audit(w, "sweep"), 30);
+    assert_int_equal(cw_requests(w, "GET", "/api/v10/guilds/" G1 "/members/"), 31);
+}
+
+static void list_lacking_a_member_keeps_its_row(void **state)
+{
+    short_list_confirms_each_row(*state, "gateway");
+}
+
+static void rest_list_lacking_a_member_keeps_its_row(void **state)
+{
+    short_list_confirms_each_row(*state, "rest");
+}
+
+/* Too many stale rows to confirm one by one: nothing goes, and the outcome
+ * says the list was incomplete. */
+static void short_list_with_many_stale_rows_deletes_nothing(void **state)
+{
+    cw_world *w = *state;
+    char out[8192];
+    assert_int_equal(cw_guild(w, CW_G1, 0, 100), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 170), 0);     /* 70 stale: more than 64 */
+    omit_from_lists(w, 3);
+    static const char *const args[] = { "--guild", G1, NULL };
+    assert_int_equal(cw_sweep_cli(w, args, out, sizeof out), 75);
+    assert_non_null(strstr(out, "incomplete: the member list has 100 of 101 members"));
+    assert_int_equal(cw_users(w, CW_G1), 170);
+    assert_int_equal(cw_audit(w, "sweep"), 0);
+    assert_true(cw_result_has(w, CW_G1, "incomplete"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +396,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(member_joining_during_the_sweep_survives, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_between_batches_leaves_a_consistent_db, setup, teardown),
         cmocka_unit_test_setup_teardown(large_guild_sweep_keeps_the_session_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_lacking_a_member_keeps_its_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(rest_list_lacking_a_member_keeps_its_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(short_list_with_many_stale_rows_deletes_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
