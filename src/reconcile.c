@@ -6,7 +6,8 @@
  *   - asked for (command, `discord-cleaner sweep`), first;
  *   - marked needs_reconcile (new session, doubtful GUILD_DELETE) once
  *     reconcile_delay has passed since start-up;
- *   - last swept more than interval_hours (or its guild_interval) ago.
+ *   - last swept more than interval_hours (or its guild_interval) ago;
+ *     a guild whose last sweep the guard refused waits for this one.
  * A guild is not asked for its member list again within 30 s (Discord's
  * op 8 limit), nor within a minute of an aborted attempt. */
 #include <inttypes.h>
@@ -51,6 +52,7 @@ int rc_init(dc_daemon *d, shard *s)
     const config *c = d->cfg;
     sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
                         .max_delete_share = c->max_delete_share, .confirm_sample = c->confirm_sample,
+                        .chunk_timeout_ms = (int64_t)(c->chunk_timeout * 1000),
                         .rest_source = c->member_source == MEMBER_SOURCE_REST, .rest_fallback = 1 };
     snprintf(sc.prefix, sizeof sc.prefix, "%s", c->prefix);
     s->sw = sw_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
@@ -298,6 +300,9 @@ static void measure_slice(dc_timer *t)
         loop_timer(l, &s->measure.timer, measure_slice, 0);   /* let the loop breathe */
         return;
     } else {
+        char path[96];
+        snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/1", s->measure.guild);
+        sw_set_lookups_free(s->sw, loop_rest_available(l, "GET", path, NULL));
         sw_on_measured(s->sw, s->measure.stale, s->measure.total, s->measure.sample, s->measure.n, loop_now(l));
     }
     drain(s);
@@ -520,7 +525,10 @@ static uint64_t most_overdue(dc_daemon *d, shard *s)
         if (g->not_before_ms > loop_now(s->d->loop) || store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
             continue;
         int64_t due = st.last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
-        int wanted = (st.needs_reconcile && settled) || (st.last_sweep_ms && due <= now_wall) ||
+        /* Refused by the guard (or an incomplete list): not again before its
+         * interval, or it would re-read the whole list every 30 s. */
+        int held = sw_result_holds(st.last_sweep_result);
+        int wanted = (st.needs_reconcile && settled && !held) || (st.last_sweep_ms && due <= now_wall) ||
                      (!st.last_sweep_ms && settled);
         if (wanted && st.last_sweep_ms < best_last) {
             best_last = st.last_sweep_ms;

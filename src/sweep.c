@@ -40,6 +40,7 @@ struct sweep {
     int64_t listed, expected;         /* sw_on_list_size; expected <= 0 unknown */
     int confirm_all;                  /* short list: every stale row confirmed */
     int64_t kept;                     /* confirm_all: stale rows that were members after all */
+    long lookups_free;                /* sw_set_lookups_free; -1 unknown */
 };
 
 void sw_set_nonce_source(sweep *sw, sw_nonce_fn fn, void *ctx)
@@ -125,6 +126,7 @@ static void reset(sweep *sw)
     sw->via_rest = 0;
     sw->listed = sw->expected = sw->kept = 0;
     sw->confirm_all = 0;
+    sw->lookups_free = -1;
     sw->members = sw->stale = sw->total_rows = sw->removed = 0;
     sw->deadline_ms = INT64_MAX;
     sw->state = SW_IDLE;
@@ -139,7 +141,7 @@ static void finish(sweep *sw, int ok, int guard, int64_t now_ms, const char *fmt
     va_start(ap, fmt);
     vsnprintf(sw->result, sizeof sw->result, fmt, ap);
     va_end(ap);
-    log_msg(ok ? DCL_INFO : DCL_WARN, "sweep", "guild %" PRIu64 ": %s (%lld ms)", sw->guild, sw->result,
+    log_msg(ok && !guard ? DCL_INFO : DCL_WARN, "sweep", "guild %" PRIu64 ": %s (%lld ms)", sw->guild, sw->result,
                          (long long)(now_ms - sw->started_ms));
     push(sw, (sw_action){ .kind = SW_ACT_DONE, .ok = ok, .guard_tripped = guard,
                           .removed = sw->removed, .text = sw->result });
@@ -316,6 +318,21 @@ static size_t smallest_ids(const uint64_t *ids, size_t n, uint64_t *out, size_t 
     return k;
 }
 
+/* The list's size matched the guild's count and the share is small: the
+ * sample only has to catch a gross error, so it takes what the rate limit
+ * allows now (at least one lookup) instead of waiting for a new window.
+ * Forced sweeps, large shares and unchecked lists keep confirm_sample. */
+static int cheap_sample(const sweep *sw, double share)
+{
+    return sw->lookups_free >= 0 && sw->expected > 0 && sw->listed >= sw->expected && !sw->force &&
+           share <= sw->cfg.max_delete_share / 2;
+}
+
+void sw_set_lookups_free(sweep *sw, long n)
+{
+    sw->lookups_free = n;
+}
+
 void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
                     int64_t now_ms)
 {
@@ -369,6 +386,8 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
         sw->confirm_all = 1;
         want = (size_t)stale;
     }
+    else if (cheap_sample(sw, share) && want > (size_t)(sw->lookups_free > 1 ? sw->lookups_free : 1))
+        want = (size_t)(sw->lookups_free > 1 ? sw->lookups_free : 1);
     if (want > n_sample)
         want = n_sample;
     if (!want) {
@@ -473,11 +492,12 @@ void sw_tick(sweep *sw, int64_t now_ms)
             start_rest(sw, now_ms, "op 8 was not answered");
         else if (sw->chunk_count == 0)
             finish(sw, 0, 0, now_ms, "aborted: no answer to the member list request within %lld ms "
-                   "(is the Server Members intent enabled?); nothing deleted",
+                   "(chunk_timeout; is the Server Members intent enabled?); nothing deleted",
                    (long long)sw->cfg.chunk_timeout_ms);
         else
-            finish(sw, 0, 0, now_ms, "aborted: timed out after %d of %d chunks; nothing deleted",
-                   sw->chunks_seen, sw->chunk_count);
+            finish(sw, 0, 0, now_ms, "aborted: timed out after %d of %d chunks (none for %lld ms, "
+                   "chunk_timeout); nothing deleted", sw->chunks_seen, sw->chunk_count,
+                   (long long)sw->cfg.chunk_timeout_ms);
         break;
     case SW_CONFIRMING:
         finish(sw, 0, 0, now_ms, "skipped: confirmations did not arrive; nothing deleted");
@@ -490,6 +510,11 @@ void sw_tick(sweep *sw, int64_t now_ms)
         sw->deadline_ms = INT64_MAX;
         break;
     }
+}
+
+int sw_result_holds(const char *result)
+{
+    return result && (strncmp(result, "guard:", 6) == 0 || strncmp(result, "incomplete:", 11) == 0);
 }
 
 int64_t sw_next_deadline(const sweep *sw) { return sw->deadline_ms; }

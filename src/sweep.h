@@ -111,6 +111,11 @@ void sw_on_disconnect(sweep *sw, int64_t now_ms);
  * goes unless each one was confirmed gone over REST (at most
  * SW_CONFIRM_ALL_MAX of them; the owner's sample must then hold them all). */
 void sw_on_list_size(sweep *sw, int64_t listed, int64_t expected);
+/* Member lookups the REST rate limit allows right now (-1 unknown; before
+ * sw_on_measured).  A list whose size matched the count, with a stale share
+ * at most half of max_delete_share, confirms only that many (at least one)
+ * of its sample instead of confirm_sample, so it never waits for a window. */
+void sw_set_lookups_free(sweep *sw, long n);
 /* 1 when the list reported by sw_on_list_size is short of the count. */
 int sw_list_short(const sweep *sw);
 void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
@@ -126,6 +131,11 @@ void sw_abort(sweep *sw, const char *why, int64_t now_ms);
 void sw_tick(sweep *sw, int64_t now_ms);
 int64_t sw_next_deadline(const sweep *sw);
 int sw_next_action(sweep *sw, sw_action *out);
+
+/* 1 when a finished sweep's text (SW_ACT_DONE .text, as stored) keeps the
+ * guild out of automatic sweeps until its next interval: the guard refused,
+ * or the list was incomplete.  A command (forced or not) still runs it. */
+int sw_result_holds(const char *result);
 
 sw_state sw_get_state(const sweep *sw);
 uint64_t sw_guild(const sweep *sw);

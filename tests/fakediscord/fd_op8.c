@@ -177,6 +177,8 @@ void fd_op8_step(fd_server *srv, fd_conn *c)
 		job->next_index += n;
 		job->chunk_index++;
 	}
+	if (g && c->session && job->chunk_index >= job->chunk_count)
+		srv->op8_last_chunk_wall_ms = fd_wall_ms();
 	if (!g || !c->session || job->chunk_index >= job->chunk_count) {
 		c->jobs = job->next;
 		free(job->ids);

@@ -50,6 +50,8 @@ static void clear_runtime(fd_server *srv)
 	srv->op8_stamps = NULL;
 	srv->n_op8_stamps = 0;
 	srv->op8_chunks_sent = 0;
+	srv->op8_last_chunk_wall_ms = 0;
+	srv->lookup_used = 0;
 	srv->n_rl_rules = 0;
 	srv->identify_count = srv->resume_count = srv->heartbeats = 0;
 }

@@ -528,6 +528,51 @@ static void guard_text_uses_the_configured_prefix(void **state)
     sw_free(sw);
 }
 
+/* Issue #14 item 6: a list that matched the count, with a small stale
+ * share, confirms what the rate limit allows now instead of confirm_sample. */
+static int confirms_with(int force, int64_t listed, int64_t expected, int64_t stale, long free_now)
+{
+    static const uint64_t sample[] = { 900, 901, 902, 903, 904, 905, 906, 907 };
+    sweep_config c = cfg;
+    c.confirm_sample = 6;
+    sweep *sw = sw_new(&c, 1);
+    char nonce[40];
+    int confirms = 0;
+    assert_int_equal(sw_start(sw, G, force, 0, 0), DC_OK);
+    drain(sw, NULL, nonce, 0, NULL);
+    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_list_size(sw, listed, expected);
+    sw_set_lookups_free(sw, free_now);
+    sw_on_measured(sw, stale, 100, sample, 8, 20);
+    drain(sw, NULL, NULL, SW_ACT_CONFIRM, &confirms);
+    sw_free(sw);
+    return confirms;
+}
+
+static void sample_takes_what_the_rate_limit_allows(void **state)
+{
+    (void)state;
+    assert_int_equal(confirms_with(0, 50, 50, 20, 3), 3);     /* 20% <= 25%: what is free now */
+    assert_int_equal(confirms_with(0, 50, 50, 20, 0), 1);     /* nothing free: still one */
+    assert_int_equal(confirms_with(0, 50, 50, 20, 40), 6);    /* never more than confirm_sample */
+    assert_int_equal(confirms_with(0, 50, 50, 30, 3), 6);     /* 30% > 25%: the guard is in play */
+    assert_int_equal(confirms_with(1, 50, 50, 20, 3), 6);     /* forced */
+    assert_int_equal(confirms_with(0, 50, 0, 20, 3), 6);      /* count unknown: the list is unchecked */
+    assert_int_equal(confirms_with(0, 50, 50, 20, -1), 6);    /* rate limit unknown */
+}
+
+static void refusals_hold_the_guild(void **state)
+{
+    (void)state;
+    assert_true(sw_result_holds("guard: 6 of 10 rows (60%) would go"));
+    assert_true(sw_result_holds("incomplete: the member list has 9 of 10 members"));
+    assert_false(sw_result_holds("ok: 5 members listed, no stale rows"));
+    assert_false(sw_result_holds("aborted: timed out after 2 of 3 chunks"));
+    assert_false(sw_result_holds(""));
+    assert_false(sw_result_holds(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +599,8 @@ int main(void)
         cmocka_unit_test(full_list_keeps_the_sample_rules),
         cmocka_unit_test(dry_run_says_the_list_is_short),
         cmocka_unit_test(guard_text_uses_the_configured_prefix),
+        cmocka_unit_test(refusals_hold_the_guild),
+        cmocka_unit_test(sample_takes_what_the_rate_limit_allows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
