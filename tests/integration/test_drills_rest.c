@@ -21,7 +21,6 @@
 #define G3 "1000000000000000003"
 #define CONFIRM_G1 "/api/v10/guilds/" G1 "/members/"
 
-static const char *const quick_sweeps[] = { "--reconcile-delay", "1", NULL };
 /* 5 of 25 rows (20%) is more than half of max_delete_share 0.3: the guard is
  * in play, so all five stale rows are confirmed (not just what the rate
  * limit lets go at once, issue #14 item 6) and every lookup meets the storm. */
