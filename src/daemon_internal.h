@@ -36,6 +36,7 @@ typedef struct {
 typedef struct {
     uint64_t id;
     int64_t member_count;            /* GUILD_CREATE +- joins/leaves since; <= 0 unknown */
+    int64_t saved_count;             /* what the database holds (reconcile.c rc_persist_counts) */
     int64_t not_before_ms;           /* no op 8 for this guild before (rate limit, retry) */
 } present_guild;
 
@@ -139,6 +140,13 @@ void rc_on_rate_limited(shard *s, const cJSON *d);
 void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id);
 /* GUILD_MEMBER_ADD (+1) / REMOVE (-1): keeps the guild's member count current. */
 void rc_member_count(shard *s, uint64_t guild_id, int delta);
+/* The member counts go to the database with the seq that covers their
+ * events (daemon_flush), so a resumed session, which gets no GUILD_CREATE,
+ * starts from them and the replayed events bring them up to date.  all:
+ * rewrite every count (the last attempt was rolled back).  0 or -1. */
+int rc_persist_counts(dc_daemon *d, shard *s, int all);
+/* A resumed session's guild: present, with its saved member count. */
+void rc_guild_resumed(shard *s, uint64_t guild_id);
 void rc_on_disconnect(shard *s);
 /* Queue an on-demand sweep; DC_ERR_NOTFOUND when no shard of this process
  * has the guild available. */

@@ -131,7 +131,7 @@ static int add_known_guild(void *ctx, const store_guild_state *g)
 {
     shard *s = ctx;
     if (g->shard_id == s->id && !g->unavailable)
-        rc_guild_present(s, g->guild_id, 0);
+        rc_guild_resumed(s, g->guild_id);
     return 0;
 }
 

@@ -95,7 +95,7 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
             s->cap_present = cap;
         }
         g = &s->present[s->n_present++];
-        *g = (present_guild){ .id = guild_id };
+        *g = (present_guild){ .id = guild_id, .saved_count = -1 };
     }
     g->member_count = member_count;
     s->d->last_present_ms = loop_now(s->d->loop);
@@ -117,6 +117,40 @@ void rc_member_count(shard *s, uint64_t guild_id, int delta)
     present_guild *g = find_present(s, guild_id);
     if (g && g->member_count > 0)    /* unknown (a resumed session) stays unknown */
         g->member_count += delta;
+}
+
+static void count_key(char *key, size_t cap, uint64_t guild_id)
+{
+    snprintf(key, cap, "mc.%" PRIu64, guild_id);
+}
+
+int rc_persist_counts(dc_daemon *d, shard *s, int all)
+{
+    char key[40], value[24];
+    for (size_t i = 0; i < s->n_present; i++) {
+        present_guild *g = &s->present[i];
+        if (!all && g->member_count == g->saved_count)
+            continue;
+        count_key(key, sizeof key, g->id);
+        snprintf(value, sizeof value, "%" PRId64, g->member_count > 0 ? g->member_count : 0);
+        if (store_kv_set(d->st, key, value) != DC_OK) {
+            LOG_E("sweep", "cannot persist %s: %s", key, store_errmsg(d->st));
+            return -1;
+        }
+        g->saved_count = g->member_count;
+    }
+    return 0;
+}
+
+void rc_guild_resumed(shard *s, uint64_t guild_id)
+{
+    char key[40], value[24] = "";
+    count_key(key, sizeof key, guild_id);
+    int64_t count = store_kv_get(s->d->st, key, value, sizeof value) == DC_OK ? strtoll(value, NULL, 10) : 0;
+    rc_guild_present(s, guild_id, count > 0 ? count : 0);
+    present_guild *g = find_present(s, guild_id);
+    if (g)
+        g->saved_count = g->member_count;
 }
 
 shard *rc_shard_of(dc_daemon *d, uint64_t guild_id)

@@ -385,9 +385,11 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
         }
         sw->confirm_all = 1;
         want = (size_t)stale;
+    } else if (cheap_sample(sw, share)) {
+        size_t free_now = sw->lookups_free > 1 ? (size_t)sw->lookups_free : 1;
+        if (want > free_now)
+            want = free_now;
     }
-    else if (cheap_sample(sw, share) && want > (size_t)(sw->lookups_free > 1 ? sw->lookups_free : 1))
-        want = (size_t)(sw->lookups_free > 1 ? sw->lookups_free : 1);
     if (want > n_sample)
         want = n_sample;
     if (!want) {
