@@ -125,9 +125,12 @@ static int64_t rows(const world *w)
     return dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD);
 }
 
+/* Waits for this daemon's READY: the log file keeps earlier runs' lines, and
+ * a SIGTERM that reaches a daemon still setting up kills it (exit 143). */
 static int start_daemon(world *w)
 {
-    return dh_start(&w->d, w->fake.port, NULL, NULL) == 0 && dh_wait_log(&w->d, "READY", 1, 10000);
+    int before = dh_log_count(&w->d, "READY");
+    return dh_start(&w->d, w->fake.port, NULL, NULL) == 0 && dh_wait_log(&w->d, "READY", before + 1, 10000);
 }
 
 static void remove_member(world *w, int i)
