@@ -8,6 +8,7 @@
 #include <time.h>
 #include "err.h"
 #include "store.h"
+#include "sweep.h"
 
 #define ADMIN_DAY_MS (24LL * 3600 * 1000)
 
@@ -126,7 +127,8 @@ static int print_guild_state(void *ctx, const store_guild_state *g)
     fprintf(v->out, "  %-20" PRIu64 " %-20.20s %5d  %-11s %-9s %-20s %8" PRId64 "  %s\n",
             g->guild_id, guild_name(v->s, g->guild_id, name, sizeof name), g->shard_id,
             g->unavailable ? "yes" : "no",
-            g->needs_reconcile ? "yes" : "no", fmt_time(g->last_sweep_ms, when, sizeof when),
+            sw_result_holds(g->last_sweep_result) ? "held" : g->needs_reconcile ? "yes" : "no",
+            fmt_time(g->last_sweep_ms, when, sizeof when),
             g->last_sweep_removed, g->last_sweep_result[0] ? g->last_sweep_result : "-");
     return 0;
 }

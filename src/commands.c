@@ -387,6 +387,9 @@ void cmd_format_status(const cmd_status *st, char *buf, size_t cap)
     if (st->sweep_running)
         put(&t, "Sweep running now: chunk %d of %d, %" PRId64 " members listed, %" PRId64 " removed\n",
             st->chunks_seen, st->chunk_count, st->members, st->sweep_removed);
+    if (st->held)
+        put(&t, "On hold: the last sweep deleted nothing (see its result); no automatic sweep before the "
+            "next interval, a command runs it now\n");
     if (st->next_run_ms) {
         put(&t, "Next scheduled sweep: ");
         if (st->next_run_ms <= st->now_wall_ms) {

@@ -117,6 +117,7 @@ typedef struct {
     int64_t last_sweep_duration_ms;
     const char *last_sweep_result;
     int64_t next_run_ms;             /* wall time; 0: unknown */
+    int held;                        /* refused by the guard: no automatic sweep before next_run_ms */
     int dry_run;
     int64_t awaiting_reconcile;      /* guilds flagged needs_reconcile */
     int sweep_running;               /* a sweep of this guild runs */

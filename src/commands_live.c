@@ -375,7 +375,7 @@ static int64_t next_run(const dc_daemon *d, const store_guild_state *g)
     if (!g->last_sweep_ms)
         return settled;
     int64_t due = g->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->guild_id) * 3600000.0);
-    return g->needs_reconcile && settled < due ? settled : due;
+    return g->needs_reconcile && settled < due && !sw_result_holds(g->last_sweep_result) ? settled : due;
 }
 
 static void status(cmd_live *cl, const cmd_message *m)
@@ -401,6 +401,7 @@ static void status(cmd_live *cl, const cmd_message *m)
         st.last_sweep_removed = g.last_sweep_removed;
         st.last_sweep_duration_ms = g.last_sweep_duration_ms;
         st.last_sweep_result = g.last_sweep_result;
+        st.held = sw_result_holds(g.last_sweep_result);
     }
     st.next_run_ms = next_run(d, &g);
     st.guild_label = rc_guild_label(d, m->guild_id, label, sizeof label);

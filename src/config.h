@@ -47,6 +47,8 @@ typedef struct {
     double batch_delay;       /* seconds */
     double max_delete_share;  /* 0.5 */
     int confirm_sample;       /* 10 */
+    double chunk_timeout;     /* seconds, 15: member-list silence a sweep allows */
+    double sweep_wait;        /* seconds, 30: `sweep` waits for asked-for guilds */
     config_member_source member_source;
     int dry_run;
     uint64_t legacy_guild_id; /* 0 = unset */

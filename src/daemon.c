@@ -74,6 +74,9 @@ static int persist_shard(dc_daemon *d, shard *s)
 {
     const char *sid = gw_session_id(s->gw), *url = gw_resume_url(s->gw);
     int64_t seq = gw_seq(s->gw);
+    /* saved_seq -2: the last attempt was rolled back (turn.c), counts too. */
+    if (rc_persist_counts(d, s, s->saved_seq == -2) != 0)
+        return -1;
     if (strcmp(sid ? sid : "", s->saved_session) != 0) {
         if (kv_put(d, s->id, "session_id", sid) != 0)
             return -1;

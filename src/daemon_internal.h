@@ -20,7 +20,7 @@
 #define MAX_SHARDS 64
 #define START_RETRY_MAX_MS 60000
 #define MAX_PRESENT_GUILDS 2500      /* Discord's limit per shard */
-#define SWEEP_SAMPLE_MAX 64          /* stale ids kept for REST confirmation / dry-run text */
+#define SWEEP_SAMPLE_MAX SW_CONFIRM_ALL_MAX   /* stale ids kept for REST confirmation / dry-run text */
 
 typedef struct dc_daemon dc_daemon;
 
@@ -35,7 +35,8 @@ typedef struct {
 /* A guild this session has seen available (GUILD_CREATE). */
 typedef struct {
     uint64_t id;
-    int64_t member_count;
+    int64_t member_count;            /* GUILD_CREATE +- joins/leaves since; <= 0 unknown */
+    int64_t saved_count;             /* what the database holds (reconcile.c rc_persist_counts) */
     int64_t not_before_ms;           /* no op 8 for this guild before (rate limit, retry) */
     char name[104];                  /* as people know it (GUILD_CREATE/UPDATE, or stored); "" unknown */
 } present_guild;
@@ -52,6 +53,7 @@ struct shard {
     int sweep_dry_run;
     int64_t sweep_started_ms;
     int64_t sweep_cursor;            /* discord_id the delete batches have reached */
+    int64_t sweep_listed;            /* distinct ids in the running sweep's member set */
     sweep_request current;           /* who asked for the running sweep (done NULL: the scheduler) */
     dc_timer sweep_timer;
     /* measuring the stale set a slice at a time (reconcile.c) */
@@ -146,6 +148,15 @@ void rc_guild_absent(shard *s, uint64_t guild_id);
 void rc_on_chunk(shard *s, const cJSON *d);
 void rc_on_rate_limited(shard *s, const cJSON *d);
 void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id);
+/* GUILD_MEMBER_ADD (+1) / REMOVE (-1): keeps the guild's member count current. */
+void rc_member_count(shard *s, uint64_t guild_id, int delta);
+/* The member counts go to the database with the seq that covers their
+ * events (daemon_flush), so a resumed session, which gets no GUILD_CREATE,
+ * starts from them and the replayed events bring them up to date.  all:
+ * rewrite every count (the last attempt was rolled back).  0 or -1. */
+int rc_persist_counts(dc_daemon *d, shard *s, int all);
+/* A resumed session's guild: present, with its saved member count. */
+void rc_guild_resumed(shard *s, uint64_t guild_id);
 void rc_on_disconnect(shard *s);
 /* Queue an on-demand sweep; DC_ERR_NOTFOUND when no shard of this process
  * has the guild available. */

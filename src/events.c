@@ -205,7 +205,7 @@ static int add_known_guild(void *ctx, const store_guild_state *g)
 {
     shard *s = ctx;
     if (g->shard_id == s->id && !g->unavailable)
-        rc_guild_present(s, g->guild_id, 0);
+        rc_guild_resumed(s, g->guild_id);
     return 0;
 }
 
@@ -223,6 +223,10 @@ static void route_to_sweep(shard *s, const char *event, const cJSON *data)
         rc_on_chunk(s, data);
     } else if (strcmp(event, "RATE_LIMITED") == 0) {
         rc_on_rate_limited(s, data);
+    } else if (strcmp(event, "GUILD_MEMBER_ADD") == 0) {
+        rc_member_count(s, cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), 1);
+    } else if (strcmp(event, "GUILD_MEMBER_REMOVE") == 0) {
+        rc_member_count(s, cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), -1);
     } else if (strcmp(event, "GUILD_CREATE") == 0 && cJSON_IsObject(data) &&
                !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "unavailable"))) {
         const cJSON *mc = cJSON_GetObjectItemCaseSensitive(data, "member_count");

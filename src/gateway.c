@@ -28,6 +28,10 @@
 /* Beats a connection may leave unacknowledged while it keeps delivering
  * messages (see scheduled_beat). */
 #define GW_BACKLOG_BEATS 3
+/* ...and for at least this long: with a short interval (the bench's 250 ms)
+ * a reader slowed by a busy machine lags the sender by more than three
+ * beats while the connection is plainly alive (issue #14 item 16). */
+#define GW_BACKLOG_MIN_MS 10000
 #define GW_DEFAULT_HELLO_TIMEOUT_MS 20000
 #define GW_DEFAULT_RESUME_ATTEMPTS 3
 /* Our close code whenever we mean to resume: 1000/1001 would invalidate
@@ -75,6 +79,7 @@ struct gw_session {
     int ack_received;
     int received_since_beat;    /* payloads read since the last beat went out */
     int backlog_beats;          /* consecutive beats unacked while payloads kept coming */
+    int64_t backlog_since;      /* when the first of them was sent */
     int64_t latency_ms;
     int64_t hello_deadline;
     int identify_waiting;
@@ -554,10 +559,14 @@ static void maybe_connect(gw_session *gw, int64_t now)
  * it kept delivering meanwhile: then the ACK is queued behind what the
  * server sent before it (a large guild's member list can take longer than
  * an interval to read) and the connection is backlogged, not dead.  Such a
- * connection gets GW_BACKLOG_BEATS more beats; a silent one is closed at once. */
+ * connection gets GW_BACKLOG_BEATS more beats, and GW_BACKLOG_MIN_MS at least;
+ * a silent one is closed at once. */
 static void scheduled_beat(gw_session *gw, int64_t now)
 {
-    if (!gw->ack_received && (!gw->received_since_beat || ++gw->backlog_beats > GW_BACKLOG_BEATS)) {
+    if (!gw->ack_received && gw->received_since_beat && gw->backlog_beats == 0)
+        gw->backlog_since = gw->beat_sent_at;    /* the beat whose ACK is behind the backlog */
+    if (!gw->ack_received && (!gw->received_since_beat || (++gw->backlog_beats > GW_BACKLOG_BEATS &&
+                                                           now - gw->backlog_since >= GW_BACKLOG_MIN_MS))) {
         emit_close(gw, GW_CLOSE_KEEP_SESSION, "zombie connection: no heartbeat ACK",
                    AFTER_CLOSE_RECONNECT, 0);
         return;

@@ -49,7 +49,13 @@ static dc_err live_rest(dc_loop *l, const char *method, const char *path, const 
     return rest_request(l->rest, method, path, major, json_body, done, ctx);
 }
 
-static const dc_loop_ops live_ops = { live_now, live_wall, live_schedule, live_cancel, live_rest };
+static long live_rest_available(dc_loop *l, const char *method, const char *path, const char *major)
+{
+    return rest_available(l->rest, method, path, major);
+}
+
+static const dc_loop_ops live_ops = { live_now, live_wall, live_schedule, live_cancel, live_rest,
+                                      live_rest_available };
 
 void loop_live_init(dc_loop *l, struct lws_context *lws, rest_client *rest)
 {

@@ -35,6 +35,8 @@ typedef struct {
     void (*cancel)(dc_loop *l, dc_timer *t);
     dc_err (*rest)(dc_loop *l, const char *method, const char *path, const char *major,
                    const char *json_body, rest_done_fn done, void *ctx);
+    /* Optional: rest_available(); NULL (replay) = no rate limits. */
+    long (*rest_available)(dc_loop *l, const char *method, const char *path, const char *major);
 } dc_loop_ops;
 
 struct dc_loop {
@@ -53,6 +55,12 @@ static inline dc_err loop_rest(dc_loop *l, const char *method, const char *path,
                                const char *json_body, rest_done_fn done, void *ctx)
 {
     return l->ops->rest(l, method, path, major, json_body, done, ctx);
+}
+
+/* Requests like this one REST would send right now; -1: no limit known. */
+static inline long loop_rest_available(dc_loop *l, const char *method, const char *path, const char *major)
+{
+    return l->ops->rest_available ? l->ops->rest_available(l, method, path, major) : -1;
 }
 
 /* The live loop: lws timers, CLOCK_MONOTONIC / CLOCK_REALTIME, libcurl. */

@@ -523,6 +523,44 @@ static int64_t entry_wait_ms(const rl_limiter *rl, const rl_entry *e, int64_t no
     return wait;
 }
 
+/* Requests the global window would still let through at now. */
+static long global_room(const rl_limiter *rl, int64_t now)
+{
+    long room = 0;
+    if (now < rl->global_until)
+        return 0;
+    for (size_t i = 0; i < RL_GLOBAL_PER_SEC; i++)
+        room += rl->sent[i] + 1000 <= now;
+    return room;
+}
+
+/* What bucket b lets go at now, before anything queued takes its share. */
+static long bucket_room(const rl_bucket *b, int64_t now)
+{
+    if (!b)
+        return 1;                    /* never heard of: one probe */
+    if (now < b->blocked_until)
+        return 0;
+    if (b->known && b->remaining > 0)
+        return b->remaining;
+    if (b->known && b->reset_known && now >= b->reset_at)
+        return b->limit > 0 ? b->limit : 1;
+    return bucket_wait_ms(b, now) == 0 ? 1 : 0;
+}
+
+long rl_available(const rl_limiter *rl, const char *route, const char *major, int64_t now_ms)
+{
+    char key[RL_KEY_MAX], other[RL_KEY_MAX];
+    bucket_key(rl, route, major ? major : "", key, sizeof key);
+    long room = bucket_room(bucket_find(rl, key), now_ms);
+    for (const rl_entry *e = rl->queue.head; e && room > 0; e = e->next) {
+        bucket_key(rl, e->route, e->major, other, sizeof other);
+        room -= strcmp(key, other) == 0;   /* queued ahead of a new request */
+    }
+    long global = global_room(rl, now_ms) - (long)rl->queue.count;
+    return room < global ? (room > 0 ? room : 0) : (global > 0 ? global : 0);
+}
+
 rl_entry *rl_release(rl_limiter *rl, int64_t now_ms)
 {
     if (global_wait_ms(rl, now_ms) > 0)

@@ -95,6 +95,11 @@ rl_verdict rl_complete(rl_limiter *rl, rl_entry *e, int64_t now_ms, const rl_hea
 /* Drop a queued or in-flight entry without completing it. */
 void rl_cancel(rl_limiter *rl, rl_entry *e);
 
+/* How many requests of route (with major) rl_release would let go at once
+ * if submitted at now_ms: the bucket's remaining (1 for a bucket not yet
+ * known), less what is queued for it, within the global window. */
+long rl_available(const rl_limiter *rl, const char *route, const char *major, int64_t now_ms);
+
 size_t rl_queued(const rl_limiter *rl);
 size_t rl_in_flight(const rl_limiter *rl);
 /* 401/403/429 responses (shared-scope 429s excepted) in the last 10 minutes. */

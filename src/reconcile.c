@@ -9,7 +9,8 @@
  *   - asked for (command, `discord-cleaner sweep`), first;
  *   - marked needs_reconcile (new session, doubtful GUILD_DELETE) once
  *     reconcile_delay has passed since start-up;
- *   - last swept more than interval_hours (or its guild_interval) ago.
+ *   - last swept more than interval_hours (or its guild_interval) ago;
+ *     a guild whose last sweep the guard refused waits for this one.
  * A guild is not asked for its member list again within 30 s (Discord's
  * op 8 limit), nor within a minute of an aborted attempt. */
 #include <inttypes.h>
@@ -58,7 +59,9 @@ int rc_init(dc_daemon *d, shard *s)
     const config *c = d->cfg;
     sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
                         .max_delete_share = c->max_delete_share, .confirm_sample = c->confirm_sample,
+                        .chunk_timeout_ms = (int64_t)(c->chunk_timeout * 1000),
                         .rest_source = c->member_source == MEMBER_SOURCE_REST, .rest_fallback = 1 };
+    snprintf(sc.prefix, sizeof sc.prefix, "%s", c->prefix);
     s->sw = sw_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
     return s->sw ? 0 : -1;
 }
@@ -99,7 +102,7 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
             s->cap_present = cap;
         }
         g = &s->present[s->n_present++];
-        *g = (present_guild){ .id = guild_id };
+        *g = (present_guild){ .id = guild_id, .saved_count = -1 };
         store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);   /* resumed: no GUILD_CREATE */
     }
     g->member_count = member_count;
@@ -164,6 +167,47 @@ const char *rc_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t ca
     else
         snprintf(buf, cap, "guild %" PRIu64, guild_id);
     return buf;
+}
+
+void rc_member_count(shard *s, uint64_t guild_id, int delta)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (g && g->member_count > 0)    /* unknown (a resumed session) stays unknown */
+        g->member_count += delta;
+}
+
+static void count_key(char *key, size_t cap, uint64_t guild_id)
+{
+    snprintf(key, cap, "mc.%" PRIu64, guild_id);
+}
+
+int rc_persist_counts(dc_daemon *d, shard *s, int all)
+{
+    char key[40], value[24];
+    for (size_t i = 0; i < s->n_present; i++) {
+        present_guild *g = &s->present[i];
+        if (!all && g->member_count == g->saved_count)
+            continue;
+        count_key(key, sizeof key, g->id);
+        snprintf(value, sizeof value, "%" PRId64, g->member_count > 0 ? g->member_count : 0);
+        if (store_kv_set(d->st, key, value) != DC_OK) {
+            LOG_E("sweep", "cannot persist %s: %s", key, store_errmsg(d->st));
+            return -1;
+        }
+        g->saved_count = g->member_count;
+    }
+    return 0;
+}
+
+void rc_guild_resumed(shard *s, uint64_t guild_id)
+{
+    char key[40], value[24] = "";
+    count_key(key, sizeof key, guild_id);
+    int64_t count = store_kv_get(s->d->st, key, value, sizeof value) == DC_OK ? strtoll(value, NULL, 10) : 0;
+    rc_guild_present(s, guild_id, count > 0 ? count : 0);
+    present_guild *g = find_present(s, guild_id);
+    if (g)
+        g->saved_count = g->member_count;
 }
 
 shard *rc_shard_of(dc_daemon *d, uint64_t guild_id)
@@ -272,6 +316,8 @@ static void do_fetch_page(shard *s, const sw_action *a)
 {
     dc_daemon *d = s->d;
     char path[128], major[24];
+    if (a->user_id == 0)
+        s->sweep_listed = 0;
     if (a->user_id == 0 && (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK)) {
         sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(d->loop));
         return;
@@ -299,6 +345,7 @@ static void do_request(shard *s, const sw_action *a)
     if (g)
         g->not_before_ms = loop_now(s->d->loop) + RC_OP8_SPACING_MS;
     s->sweep_cursor = 0;
+    s->sweep_listed = 0;
     if (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
         sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
         return;
@@ -344,6 +391,9 @@ static void measure_slice(dc_timer *t)
         loop_timer(l, &s->measure.timer, measure_slice, 0);   /* let the loop breathe */
         return;
     } else {
+        char path[96];
+        snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/1", s->measure.guild);
+        sw_set_lookups_free(s->sw, loop_rest_available(l, "GET", path, NULL));
         sw_on_measured(s->sw, s->measure.stale, s->measure.total, s->measure.sample, s->measure.n, loop_now(l));
     }
     drain(s);
@@ -352,7 +402,11 @@ static void measure_slice(dc_timer *t)
 static void do_measure(shard *s, const sw_action *a)
 {
     size_t cap = (size_t)s->d->cfg->confirm_sample;
+    present_guild *g = find_present(s, a->guild_id);
+    sw_on_list_size(s->sw, s->sweep_listed, g ? g->member_count : 0);
     s->measure.cap = cap < 5 ? 5 : cap > SWEEP_SAMPLE_MAX ? SWEEP_SAMPLE_MAX : cap;
+    if (sw_list_short(s->sw))        /* every stale id, when they are few */
+        s->measure.cap = SWEEP_SAMPLE_MAX;
     s->measure.guild = a->guild_id;
     s->measure.cursor = s->measure.stale = s->measure.total = 0;
     s->measure.n = 0;
@@ -418,7 +472,7 @@ static void run_action(shard *s, const sw_action *a)
         break;
     case SW_ACT_ADD_MEMBERS:
         if (turn_begin(d) != 0 ||
-            store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n) != DC_OK)
+            store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n, &s->sweep_listed) != DC_OK)
             sw_abort(s->sw, "cannot record the member list in the database", loop_now(s->d->loop));
         break;
     case SW_ACT_MEASURE:
@@ -582,7 +636,9 @@ static int64_t wanted_at(dc_daemon *d, const present_guild *g, const store_guild
     int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
     int64_t due = st->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
     int64_t at_wall = st->last_sweep_ms ? due : settled;
-    if (st->needs_reconcile && settled < at_wall)
+    /* Refused by the guard (or an incomplete list): not again before its
+     * interval, or it would re-read the whole list every 30 s. */
+    if (st->needs_reconcile && !sw_result_holds(st->last_sweep_result) && settled < at_wall)
         at_wall = settled;
     int64_t at = now + (at_wall > now_wall ? at_wall - now_wall : 0);
     return g->not_before_ms > at ? g->not_before_ms : at;

@@ -500,6 +500,14 @@ static void req_link(rest_client *rc, rest_req *q)
     rc->n_reqs++;
 }
 
+long rest_available(const rest_client *rc, const char *method, const char *path, const char *major)
+{
+    char route[RL_ROUTE_MAX], derived[RL_MAJOR_MAX];
+    if (!rl_route_key(method, path, route, sizeof route) || !rl_major_from_path(path, derived, sizeof derived))
+        return 0;
+    return rl_available(rc->rl, route, major ? major : derived, loop_now_ms());
+}
+
 dc_err rest_request(rest_client *rc, const char *method, const char *path, const char *major,
                     const char *json_body, rest_done_fn done, void *ctx)
 {

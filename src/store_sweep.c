@@ -82,7 +82,7 @@ dc_err store_sweep_clear_step(store *s, int limit, int *more)
     return rc;
 }
 
-dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n)
+dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added)
 {
     sqlite3_stmt *st = store_stmt(s, ST_SWEEP_ADD);
     if (!st)
@@ -93,6 +93,8 @@ dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t 
         dc_err rc = store_step_done(s, st, "recording a listed member");
         if (rc != DC_OK)
             return rc;
+        if (added)
+            *added += sqlite3_changes(s->db);   /* 0 for an id already listed */
     }
     return DC_OK;
 }

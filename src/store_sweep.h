@@ -13,7 +13,8 @@
 
 /* Start an empty member set for guild_id (replacing any left over). */
 dc_err store_sweep_open(store *s, uint64_t guild_id);
-dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n);
+/* *added (may be NULL) grows by the ids not listed before: the set's size. */
+dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added);
 /* One slice of the guild's rows after *cursor (discord_id order), at most
  * `window` rows: fn sees each id and whether it is listed.  *cursor moves to
  * the last id seen; *more is 0 once the guild's rows are exhausted. */

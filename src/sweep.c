@@ -33,10 +33,14 @@ struct sweep {
     /* outgoing actions (FIFO) */
     sw_action *q;
     size_t q_head, q_len, q_cap;
-    char result[256];
+    char result[400];
     sw_nonce_fn nonce_fn;
     void *nonce_ctx;
     int via_rest;                     /* collecting from REST pages */
+    int64_t listed, expected;         /* sw_on_list_size; expected <= 0 unknown */
+    int confirm_all;                  /* short list: every stale row confirmed */
+    int64_t kept;                     /* confirm_all: stale rows that were members after all */
+    long lookups_free;                /* sw_set_lookups_free; -1 unknown */
 };
 
 void sw_set_nonce_source(sweep *sw, sw_nonce_fn fn, void *ctx)
@@ -120,6 +124,9 @@ static void reset(sweep *sw)
     sw->n_pending = 0;
     sw->chunk_count = sw->chunks_seen = 0;
     sw->via_rest = 0;
+    sw->listed = sw->expected = sw->kept = 0;
+    sw->confirm_all = 0;
+    sw->lookups_free = -1;
     sw->members = sw->stale = sw->total_rows = sw->removed = 0;
     sw->deadline_ms = INT64_MAX;
     sw->state = SW_IDLE;
@@ -134,7 +141,7 @@ static void finish(sweep *sw, int ok, int guard, int64_t now_ms, const char *fmt
     va_start(ap, fmt);
     vsnprintf(sw->result, sizeof sw->result, fmt, ap);
     va_end(ap);
-    log_msg(ok ? DCL_INFO : DCL_WARN, "sweep", "guild %" PRIu64 ": %s (%lld ms)", sw->guild, sw->result,
+    log_msg(ok && !guard ? DCL_INFO : DCL_WARN, "sweep", "guild %" PRIu64 ": %s (%lld ms)", sw->guild, sw->result,
                          (long long)(now_ms - sw->started_ms));
     push(sw, (sw_action){ .kind = SW_ACT_DONE, .ok = ok, .guard_tripped = guard,
                           .removed = sw->removed, .text = sw->result });
@@ -311,6 +318,21 @@ static size_t smallest_ids(const uint64_t *ids, size_t n, uint64_t *out, size_t 
     return k;
 }
 
+/* The list's size matched the guild's count and the share is small: the
+ * sample only has to catch a gross error, so it takes what the rate limit
+ * allows now (at least one lookup) instead of waiting for a new window.
+ * Forced sweeps, large shares and unchecked lists keep confirm_sample. */
+static int cheap_sample(const sweep *sw, double share)
+{
+    return sw->lookups_free >= 0 && sw->expected > 0 && sw->listed >= sw->expected && !sw->force &&
+           share <= sw->cfg.max_delete_share / 2;
+}
+
+void sw_set_lookups_free(sweep *sw, long n)
+{
+    sw->lookups_free = n;
+}
+
 void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
                     int64_t now_ms)
 {
@@ -318,6 +340,9 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
         return;
     sw->stale = stale;
     sw->total_rows = total_rows;
+    if (sw_list_short(sw))
+        LOG_W("sweep", "guild %" PRIu64 ": the member list has %" PRId64 " members, the guild %" PRId64
+              "; treating it as incomplete", sw->guild, sw->listed, sw->expected);
     if (stale <= 0) {
         finish(sw, 1, 0, now_ms, "ok: %" PRId64 " members listed, no stale rows", sw->members);
         return;
@@ -326,8 +351,9 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
     if (share > sw->cfg.max_delete_share && !sw->force) {
         finish(sw, 1, 1, now_ms, "guard: %" PRId64 " of %" PRId64 " rows (%.0f%%) would go, more than "
                "max_delete_share %.0f%%; nothing deleted. If that is right, confirm with "
-               "`discord-cleaner sweep --guild %" PRIu64 " --force` or `!cleanup_users force`",
-               stale, total_rows, share * 100, sw->cfg.max_delete_share * 100, sw->guild);
+               "`discord-cleaner sweep --guild %" PRIu64 " --force` or `%scleanup_users force`",
+               stale, total_rows, share * 100, sw->cfg.max_delete_share * 100, sw->guild,
+               sw->cfg.prefix[0] ? sw->cfg.prefix : "!");
         return;
     }
     if (sw->dry_run) {
@@ -339,11 +365,31 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
         for (size_t i = 0, off = 0; i < n_shown && off < sizeof ids - 24; i++)
             off += (size_t)snprintf(ids + off, sizeof ids - off, "%s%" PRIu64, i ? ", " : "", shown[i]);
         sw->removed = stale;
+        char note[160] = "";
+        if (sw_list_short(sw))
+            snprintf(note, sizeof note, "; the member list had only %" PRId64 " of %" PRId64 " members, so a "
+                     "real sweep confirms each row over REST first", sw->listed, sw->expected);
         finish(sw, 1, 0, now_ms, "dry run: %" PRId64 " of %" PRId64 " rows would be removed (e.g. %s); "
-               "nothing deleted", stale, total_rows, ids);
+               "nothing deleted%s", stale, total_rows, ids, note);
         return;
     }
     size_t want = sw->cfg.confirm_sample > 0 ? (size_t)sw->cfg.confirm_sample : 0;
+    if (sw_list_short(sw)) {
+        /* Someone is missing from the list: only rows confirmed one by
+         * one may go, and the sample holds every stale id only when few. */
+        if (stale > (int64_t)n_sample || stale > SW_CONFIRM_ALL_MAX) {
+            finish(sw, 0, 0, now_ms, "incomplete: the member list has %" PRId64 " of %" PRId64 " members; "
+                   "%" PRId64 " stale row(s) are too many to confirm one by one; nothing deleted",
+                   sw->listed, sw->expected, stale);
+            return;
+        }
+        sw->confirm_all = 1;
+        want = (size_t)stale;
+    } else if (cheap_sample(sw, share)) {
+        size_t free_now = sw->lookups_free > 1 ? (size_t)sw->lookups_free : 1;
+        if (want > free_now)
+            want = free_now;
+    }
     if (want > n_sample)
         want = n_sample;
     if (!want) {
@@ -363,6 +409,17 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
         push(sw, (sw_action){ .kind = SW_ACT_CONFIRM, .user_id = sample[i] });
 }
 
+void sw_on_list_size(sweep *sw, int64_t listed, int64_t expected)
+{
+    sw->listed = listed;
+    sw->expected = expected;
+}
+
+int sw_list_short(const sweep *sw)
+{
+    return sw->expected > 0 && sw->listed < sw->expected;
+}
+
 static int take_pending(sweep *sw, uint64_t user_id)
 {
     for (size_t i = 0; i < sw->n_pending; i++)
@@ -377,18 +434,23 @@ void sw_on_confirmed(sweep *sw, uint64_t user_id, long status, int json_code, in
 {
     if (sw->state != SW_CONFIRMING || !take_pending(sw, user_id))
         return;
-    if (status == 200) {
+    if (status == 200 && sw->confirm_all) {
+        /* One of the members the list lacked: keep the row. */
+        sw->kept++;
+        push(sw, (sw_action){ .kind = SW_ACT_ADD_MEMBERS, .user_id = user_id, .n = 1 });
+    } else if (status == 200) {
         finish(sw, 0, 0, now_ms, "aborted: the member list was wrong (user %" PRIu64 " is still a member); "
                "nothing deleted", user_id);
         return;
-    }
-    if (!(status == 404 && json_code == 10007)) {
+    } else if (!(status == 404 && json_code == 10007)) {
         finish(sw, 0, 0, now_ms, "skipped: could not confirm user %" PRIu64 " left (HTTP %ld, code %d); "
                "nothing deleted, retried next round", user_id, status, json_code);
         return;
     }
     if (sw->n_pending == 0)
         start_deleting(sw, now_ms);
+    else
+        sw->deadline_ms = now_ms + 60000;   /* answers keep coming (a rate-limited bucket) */
 }
 
 void sw_on_batch_deleted(sweep *sw, int64_t rows, int more, int64_t now_ms)
@@ -402,8 +464,13 @@ void sw_on_batch_deleted(sweep *sw, int64_t rows, int more, int64_t now_ms)
     int64_t before = sw->removed;
     sw->removed += rows;
     if (!more) {
-        finish(sw, 1, 0, now_ms, "ok: %" PRId64 " members listed, %" PRId64 " stale row(s) removed",
-               sw->members, sw->removed);
+        if (sw->confirm_all)
+            finish(sw, 1, 0, now_ms, "ok: %" PRId64 " stale row(s) removed, each confirmed over REST: the "
+                   "member list had %" PRId64 " of %" PRId64 " members (%" PRId64 " found and kept)",
+                   sw->removed, sw->listed, sw->expected, sw->kept);
+        else
+            finish(sw, 1, 0, now_ms, "ok: %" PRId64 " members listed, %" PRId64 " stale row(s) removed",
+                   sw->members, sw->removed);
         return;
     }
     int64_t every = (int64_t)sw->cfg.batch_size * 20;
@@ -427,11 +494,12 @@ void sw_tick(sweep *sw, int64_t now_ms)
             start_rest(sw, now_ms, "op 8 was not answered");
         else if (sw->chunk_count == 0)
             finish(sw, 0, 0, now_ms, "aborted: no answer to the member list request within %lld ms "
-                   "(is the Server Members intent enabled?); nothing deleted",
+                   "(chunk_timeout; is the Server Members intent enabled?); nothing deleted",
                    (long long)sw->cfg.chunk_timeout_ms);
         else
-            finish(sw, 0, 0, now_ms, "aborted: timed out after %d of %d chunks; nothing deleted",
-                   sw->chunks_seen, sw->chunk_count);
+            finish(sw, 0, 0, now_ms, "aborted: timed out after %d of %d chunks (none for %lld ms, "
+                   "chunk_timeout); nothing deleted", sw->chunks_seen, sw->chunk_count,
+                   (long long)sw->cfg.chunk_timeout_ms);
         break;
     case SW_CONFIRMING:
         finish(sw, 0, 0, now_ms, "skipped: confirmations did not arrive; nothing deleted");
@@ -444,6 +512,11 @@ void sw_tick(sweep *sw, int64_t now_ms)
         sw->deadline_ms = INT64_MAX;
         break;
     }
+}
+
+int sw_result_holds(const char *result)
+{
+    return result && (strncmp(result, "guard:", 6) == 0 || strncmp(result, "incomplete:", 11) == 0);
 }
 
 int64_t sw_next_deadline(const sweep *sw) { return sw->deadline_ms; }

@@ -11,6 +11,8 @@
  *   all chunks 0..count-1 of THIS request (nonce) ─► MEASURE (stale count, rows, sample)
  *   guard (stale share > max_delete_share, unless forced) ─► DONE, nothing deleted
  *   dry run ─► DONE, reporting what would go
+ *   list shorter than the guild's member count ─► every stale row confirmed
+ *        (a 200 keeps that member), or refused when there are too many
  *   CONFIRMING: every sampled id checked over REST; 404/10007 confirms;
  *        a 200 means the list was wrong ─► abort; anything else ─► skip this round
  *   DELETING: DELETE_BATCH(batch_size) every batch_delay until the rows are exhausted
@@ -37,7 +39,12 @@ typedef struct {
     int64_t chunk_timeout_ms;    /* silence allowed before/between chunks; 0 = 15000 */
     int rest_source;             /* member_source = rest: page REST instead of op 8 */
     int rest_fallback;           /* op 8 rate limited or unanswered: page REST instead */
+    char prefix[16];             /* chat command prefix for the guard's text; "" = "!" */
 } sweep_config;
+
+/* Most stale rows confirmed one by one when the list is shorter than the
+ * guild's member count (more: the sweep refuses, nothing deleted). */
+#define SW_CONFIRM_ALL_MAX 64
 
 typedef enum {
     SW_IDLE = 0,
@@ -97,6 +104,20 @@ void sw_on_page(sweep *sw, uint64_t guild_id, long status, const uint64_t *ids, 
 void sw_on_rate_limited(sweep *sw, uint64_t guild_id, double retry_after_s, int64_t now_ms);
 /* The gateway connection dropped: a list in flight is incomplete. */
 void sw_on_disconnect(sweep *sw, int64_t now_ms);
+/* The list is complete (answer to MEASURE, before sw_on_measured): listed =
+ * distinct ids in the member set (list and joiners), expected = the guild's
+ * member count (GUILD_CREATE, kept up to date by GUILD_MEMBER_ADD/REMOVE;
+ * <= 0 unknown).  A list shorter than expected is incomplete: no stale row
+ * goes unless each one was confirmed gone over REST (at most
+ * SW_CONFIRM_ALL_MAX of them; the owner's sample must then hold them all). */
+void sw_on_list_size(sweep *sw, int64_t listed, int64_t expected);
+/* Member lookups the REST rate limit allows right now (-1 unknown; before
+ * sw_on_measured).  A list whose size matched the count, with a stale share
+ * at most half of max_delete_share, confirms only that many (at least one)
+ * of its sample instead of confirm_sample, so it never waits for a window. */
+void sw_set_lookups_free(sweep *sw, long n);
+/* 1 when the list reported by sw_on_list_size is short of the count. */
+int sw_list_short(const sweep *sw);
 void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
                     int64_t now_ms);
 /* REST answer for one sampled id: HTTP status and Discord JSON code. */
@@ -110,6 +131,11 @@ void sw_abort(sweep *sw, const char *why, int64_t now_ms);
 void sw_tick(sweep *sw, int64_t now_ms);
 int64_t sw_next_deadline(const sweep *sw);
 int sw_next_action(sweep *sw, sw_action *out);
+
+/* 1 when a finished sweep's text (SW_ACT_DONE .text, as stored) keeps the
+ * guild out of automatic sweeps until its next interval: the guard refused,
+ * or the list was incomplete.  A command (forced or not) still runs it. */
+int sw_result_holds(const char *result);
 
 sw_state sw_get_state(const sweep *sw);
 uint64_t sw_guild(const sweep *sw);

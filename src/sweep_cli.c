@@ -20,7 +20,6 @@
 
 #define ONESHOT_MAX 256
 #define ONESHOT_SETTLE_MS 2000        /* quiet after the last GUILD_CREATE */
-#define ONESHOT_WAIT_MS 30000         /* for asked-for guilds to show up */
 
 struct oneshot {
     uint64_t guilds[ONESHOT_MAX];
@@ -80,7 +79,7 @@ static void list_targets(dc_daemon *d, struct oneshot *os)
         size_t present = 0;
         for (size_t i = 0; i < os->n; i++)
             present += rc_shard_of(d, os->guilds[i]) != NULL;
-        if (present < os->n && now - os->ready_since < ONESHOT_WAIT_MS)
+        if (present < os->n && now - os->ready_since < (int64_t)(d->cfg->sweep_wait * 1000))
             return;
         for (size_t i = 0; i < os->n; i++)
             request_one(d, os, os->guilds[i]);

@@ -96,6 +96,65 @@ static void run_sweep(fd_proc *f, dh_proc *d, int64_t members, int64_t stale)
               beats > 1 && late < 100 ? BENCH_MET : BENCH_MISSED);
 }
 
+/* Issue #14 item 6: a 100,000-member guild with 1,000 stale rows on a
+ * double whose member lookups allow 5 per 5 s, as Discord's do: from the
+ * last chunk the double sent to the sweep's end (cleaner_guild_state.
+ * last_sweep_ms, the same wall clock). */
+static void bench_sweep_after_last_chunk(void)
+{
+    int64_t members = bench_scaled(100000), stale = bench_scaled(1000);
+    static const char *const fake_args[] = { "--heartbeat-interval", "250", NULL };
+    const char *what = bench_fmt("3. sweep: last chunk to done (%" PRId64 "/%" PRId64 ")", members, stale);
+    char api[96];
+    fd_proc f;
+    dh_proc d = { 0 };
+    if (dh_init(&d) != 0 || fd_start(&f, fake_args) != 0) {
+        bench_row(what, "could not start the double", "-", BENCH_MISSED);
+        dh_cleanup(&d);
+        return;
+    }
+    cJSON_Delete(fd_post(&f, "/_control/config", "{\"op8_rate_limit_s\":0,\"lookup_limit\":5,"
+                                                 "\"lookup_window_ms\":5000}"));
+    cJSON_Delete(fd_post(&f, "/_control/guilds", bench_fmt("{\"id\":\"" SWEEP_GUILD "\",\"name\":\"Sweep\","
+                                                         "\"generate\":{\"count\":%" PRId64 "}}", members)));
+    snprintf(api, sizeof api, "http://127.0.0.1:%d/api/v10", f.port);
+    const char *const migrate[] = { dh_bin("discord-cleaner"), "migrate", "--db", d.db, NULL };
+    const char *const sweep[] = { dh_bin("discord-cleaner"), "sweep", "--guild", SWEEP_GUILD, "--api-base", api,
+                                  "--token", "test-token", "--db", d.db, "--log-file", d.log, "--log-level",
+                                  getenv("BENCH_SWEEP_DEBUG") ? "debug" : "info", NULL };
+    int st = -1;
+    if (bench_db_fill(d.db, SWEEP_GUILD_N, FIRST_MEMBER, members) == 0 &&
+        bench_db_fill(d.db, SWEEP_GUILD_N, STALE_FIRST, stale) == 0 && bench_spawn_wait(migrate, NULL, 600000) == 0)
+        st = bench_spawn_wait(sweep, NULL, 600000);
+    cJSON *state = fd_get(&f, "/_control/state");
+    const cJSON *last = cJSON_GetObjectItemCaseSensitive(state, "op8_last_chunk_wall_ms");
+    int64_t chunk_ms = cJSON_IsNumber(last) ? (int64_t)last->valuedouble : 0;
+    cJSON_Delete(state);
+    int64_t done_ms = dh_db_int(d.db, "SELECT last_sweep_ms FROM cleaner_guild_state WHERE guild_id = " SWEEP_GUILD);
+    int64_t removed = dh_db_int(d.db, "SELECT last_sweep_removed FROM cleaner_guild_state WHERE guild_id = "
+                                      SWEEP_GUILD);
+    int64_t lookups = 0;
+    cJSON *reqs = fd_get(&f, "/_control/requests");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, reqs) {
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(e, "path");
+        lookups += cJSON_IsString(path) && strstr(path->valuestring, "/members/") != NULL;
+    }
+    cJSON_Delete(reqs);
+    if (getenv("BENCH_SWEEP_DEBUG"))
+        print_log_tail(d.log, 40);
+    if (st != 0 || removed != stale || !chunk_ms || done_ms <= 0) {
+        print_log_tail(d.log, 12);
+        bench_row(what, bench_fmt("exit %d, removed %" PRId64, st, removed), "< 500 ms", BENCH_MISSED);
+    } else {
+        int64_t after = done_ms - chunk_ms;
+        bench_row(what, bench_fmt("%" PRId64 " ms, %" PRId64 " lookup(s) at 5/5 s", after, lookups), "< 500 ms",
+                  after < 500 ? BENCH_MET : BENCH_MISSED);
+    }
+    dh_cleanup(&d);
+    fd_stop(&f);
+}
+
 void bench_sweep(void)
 {
     int64_t members = bench_scaled(1000000), stale = bench_scaled(100000);
@@ -122,4 +181,5 @@ void bench_sweep(void)
     }
     dh_cleanup(&d);
     fd_stop(&f);
+    bench_sweep_after_last_chunk();
 }

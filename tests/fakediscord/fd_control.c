@@ -378,6 +378,11 @@ static void ctl_config(fd_server *srv, const cJSON *b, fd_resp *rs)
 	const cJSON *owners = cJSON_GetObjectItemCaseSensitive(b, "owner_ids");
 	if (cJSON_IsArray(owners))
 		c->n_owner_ids = id_list(owners, c->owner_ids, 16);
+	c->lookup_limit = (int)fd_json_int(b, "lookup_limit", c->lookup_limit);
+	c->lookup_window_ms = (int)fd_json_int(b, "lookup_window_ms", c->lookup_window_ms);
+	const cJSON *omit = cJSON_GetObjectItemCaseSensitive(b, "list_omit");
+	if (cJSON_IsArray(omit))
+		c->n_list_omit = id_list(omit, c->list_omit, 16);
 	const cJSON *team = cJSON_GetObjectItemCaseSensitive(b, "team");
 	if (cJSON_IsArray(team))
 		c->n_team = id_list(team, c->team, 16);

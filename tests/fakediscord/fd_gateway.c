@@ -569,6 +569,7 @@ cJSON *fd_gw_state_json(fd_server *srv)
 	cJSON_AddNumberToObject(j, "resume_count", srv->resume_count);
 	cJSON_AddNumberToObject(j, "heartbeats", srv->heartbeats);
 	cJSON_AddNumberToObject(j, "op8_chunks_sent", srv->op8_chunks_sent);
+	cJSON_AddNumberToObject(j, "op8_last_chunk_wall_ms", (double)srv->op8_last_chunk_wall_ms);
 	cJSON_AddNumberToObject(j, "guilds", (double)srv->state.n);
 	cJSON_AddNumberToObject(j, "session_start_remaining", srv->session_remaining);
 	return j;

@@ -125,10 +125,14 @@ static void queue_full_list(fd_server *srv, fd_conn *c, const fd_guild *g,
 	fd_chunk_job *job = fd_xmalloc(sizeof *job);
 	memset(job, 0, sizeof *job);
 	job->guild_id = g->id;
-	job->nids = limit && limit < g->nids ? limit : g->nids;
-	/* A snapshot: later membership changes do not tear the answer. */
-	job->ids = fd_xmalloc((job->nids ? job->nids : 1) * sizeof *job->ids);
-	memcpy(job->ids, g->ids, job->nids * sizeof *job->ids);
+	size_t want = limit && limit < g->nids ? limit : g->nids;
+	/* A snapshot: later membership changes do not tear the answer.  Members
+	 * of cfg.list_omit are left out, the chunk numbers fit what remains. */
+	job->ids = fd_xmalloc((want ? want : 1) * sizeof *job->ids);
+	job->nids = 0;
+	for (size_t i = 0; i < g->nids && job->nids < want; i++)
+		if (!fd_list_omits(srv, g->ids[i]))
+			job->ids[job->nids++] = g->ids[i];
 	job->chunk_size = srv->cfg.chunk_size > 0 ? srv->cfg.chunk_size : 1000;
 	job->chunk_count = job->nids ? (int)((job->nids + (size_t)job->chunk_size - 1) /
 	                                     (size_t)job->chunk_size) : 1;
@@ -173,6 +177,8 @@ void fd_op8_step(fd_server *srv, fd_conn *c)
 		job->next_index += n;
 		job->chunk_index++;
 	}
+	if (g && c->session && job->chunk_index >= job->chunk_count)
+		srv->op8_last_chunk_wall_ms = fd_wall_ms();
 	if (!g || !c->session || job->chunk_index >= job->chunk_count) {
 		c->jobs = job->next;
 		free(job->ids);

@@ -29,11 +29,12 @@ static bool seg_is(const fd_route *r, int i, const char *s)
 	return i < r->n && strcmp(r->seg[i], s) == 0;
 }
 
-static void add_ratelimit_headers(fd_resp *rs, const char *bucket, int remaining,
-                                  double reset_after)
+static void add_limit_headers(fd_resp *rs, const char *bucket, int limit, int remaining,
+                              double reset_after)
 {
 	char v[64];
-	fd_resp_header(rs, "X-RateLimit-Limit", "10");
+	snprintf(v, sizeof v, "%d", limit);
+	fd_resp_header(rs, "X-RateLimit-Limit", v);
 	snprintf(v, sizeof v, "%d", remaining);
 	fd_resp_header(rs, "X-RateLimit-Remaining", v);
 	snprintf(v, sizeof v, "%.3f", (double)fd_wall_ms() / 1000.0 + reset_after);
@@ -41,6 +42,54 @@ static void add_ratelimit_headers(fd_resp *rs, const char *bucket, int remaining
 	snprintf(v, sizeof v, "%.3f", reset_after);
 	fd_resp_header(rs, "X-RateLimit-Reset-After", v);
 	fd_resp_header(rs, "X-RateLimit-Bucket", bucket);
+}
+
+static void add_ratelimit_headers(fd_resp *rs, const char *bucket, int remaining,
+                                  double reset_after)
+{
+	add_limit_headers(rs, bucket, 10, remaining, reset_after);
+}
+
+static void rate_limited(fd_resp *rs, double retry_after, bool global)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "message", "You are being rate limited.");
+	cJSON_AddNumberToObject(j, "retry_after", retry_after);
+	cJSON_AddBoolToObject(j, "global", global);
+	fd_resp_json(rs, 429, j);
+	char v[32];
+	snprintf(v, sizeof v, "%.0f", ceil(retry_after));
+	fd_resp_header(rs, "Retry-After", v);
+}
+
+static const char *dispatch(fd_server *srv, const fd_req *rq, fd_resp *rs);
+
+/* cfg.lookup_limit: GET /guilds/{id}/members/{user} as a real bucket of
+ * lookup_limit per window (Discord: 5 per 5 s); true when it answered. */
+static bool lookup_bucket(fd_server *srv, const fd_req *rq, fd_resp *rs)
+{
+	fd_route r;
+	if (srv->cfg.lookup_limit <= 0 || strcmp(rq->method, "GET") != 0)
+		return false;
+	split_route(rq->path, &r);
+	if (r.n != 4 || !seg_is(&r, 0, "guilds") || !seg_is(&r, 2, "members"))
+		return false;
+	int64_t now = fd_now_ms(), window = srv->cfg.lookup_window_ms > 0 ? srv->cfg.lookup_window_ms : 5000;
+	if (now - srv->lookup_window_start >= window) {
+		srv->lookup_window_start = now;
+		srv->lookup_used = 0;
+	}
+	double reset = (double)(srv->lookup_window_start + window - now) / 1000.0;
+	if (srv->lookup_used >= srv->cfg.lookup_limit) {
+		rate_limited(rs, reset, false);
+		fd_resp_header(rs, "X-RateLimit-Scope", "user");
+	} else {
+		srv->lookup_used++;
+		dispatch(srv, rq, rs);
+	}
+	add_limit_headers(rs, "fd-guild-member", srv->cfg.lookup_limit,
+	                  srv->cfg.lookup_limit - srv->lookup_used, reset);
+	return true;
 }
 
 /* An injected 429 (or 5xx) for this path, if a rule still has count left. */
@@ -55,14 +104,7 @@ static bool injected_429(fd_server *srv, const fd_req *rq, fd_resp *rs)
 			fd_resp_discord_error(rs, rule->status, "injected server error", 0);
 			return true;
 		}
-		cJSON *j = cJSON_CreateObject();
-		cJSON_AddStringToObject(j, "message", "You are being rate limited.");
-		cJSON_AddNumberToObject(j, "retry_after", rule->retry_after);
-		cJSON_AddBoolToObject(j, "global", rule->global);
-		fd_resp_json(rs, 429, j);
-		char v[32];
-		snprintf(v, sizeof v, "%.0f", ceil(rule->retry_after));
-		fd_resp_header(rs, "Retry-After", v);
+		rate_limited(rs, rule->retry_after, rule->global);
 		add_ratelimit_headers(rs, "fd-injected", 0, rule->retry_after);
 		fd_resp_header(rs, "X-RateLimit-Scope", rule->global ? "global" : "user");
 		if (rule->global)
@@ -225,8 +267,11 @@ static void list_members(fd_server *srv, const fd_guild *g, const fd_req *rq, fd
 	fd_buf b = {0};
 	fd_buf_puts(&b, "[");
 	size_t from = fd_guild_index_after(g, after);
-	for (size_t i = from; i < g->nids && i < from + (size_t)limit; i++) {
-		if (i > from)
+	long n = 0;
+	for (size_t i = from; i < g->nids && n < limit; i++) {
+		if (fd_list_omits(srv, g->ids[i]))
+			continue;              /* a wrong list (cfg.list_omit) */
+		if (n++)
 			fd_buf_puts(&b, ",");
 		fd_guild_member_json(g, g->ids[i], &b);
 	}
@@ -389,7 +434,7 @@ void fd_rest_handle(fd_server *srv, const fd_req *rq, fd_resp *rs)
 	if (!auth_ok(srv, rq)) {
 		fd_resp_discord_error(rs, 401, "401: Unauthorized", 0);
 		add_ratelimit_headers(rs, "fd-unauthorized", 9, 1.0);
-	} else if (!injected_429(srv, rq, rs)) {
+	} else if (!injected_429(srv, rq, rs) && !lookup_bucket(srv, rq, rs)) {
 		const char *bucket = dispatch(srv, rq, rs);
 		add_ratelimit_headers(rs, bucket, 9, 1.0);
 	}

@@ -53,6 +53,8 @@ static void clear_runtime(fd_server *srv)
 	srv->op8_stamps = NULL;
 	srv->n_op8_stamps = 0;
 	srv->op8_chunks_sent = 0;
+	srv->op8_last_chunk_wall_ms = 0;
+	srv->lookup_used = 0;
 	srv->n_rl_rules = 0;
 	srv->identify_count = srv->resume_count = srv->heartbeats = 0;
 }
@@ -112,4 +114,12 @@ void fd_server_make_demo(fd_server *srv)
 	fd_guild_generate(g, FD_DEMO_OWNER, 25);
 	fd_guild_set_extra(g, FD_DEMO_OWNER, "demo-owner", &admin_role, 1, false);
 	fd_server_add_bot(g);
+}
+
+bool fd_list_omits(const fd_server *srv, uint64_t uid)
+{
+	for (int i = 0; i < srv->cfg.n_list_omit; i++)
+		if (srv->cfg.list_omit[i] == uid)
+			return true;
+	return false;
 }

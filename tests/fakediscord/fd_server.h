@@ -36,6 +36,10 @@ typedef struct {
 	uint64_t team[16];          /* team member ids; none = team null */
 	int n_team;
 	int max_concurrency;
+	int lookup_limit;           /* >0: GET .../members/{user} allows this many per */
+	int lookup_window_ms;       /* window (default 5000), then 429, like Discord's bucket */
+	uint64_t list_omit[16];     /* members left out of full lists (op 8, REST pages), */
+	int n_list_omit;            /* chunk numbers still consistent: a wrong but whole list */
 	size_t replay_cap_bytes;    /* per session; older events are dropped */
 	char resume_url[256];       /* READY's resume_gateway_url; "" = this server */
 	bool demo, verbose;
@@ -78,6 +82,9 @@ typedef struct fd_server {
 	fd_op8_stamp *op8_stamps;
 	size_t n_op8_stamps;
 	int op8_chunks_sent;  /* full-list chunks sent since start/reset */
+	int64_t op8_last_chunk_wall_ms;   /* when the last chunk of a full list went out */
+	int64_t lookup_window_start;      /* cfg.lookup_limit's current window (fd_now_ms) */
+	int lookup_used;
 	bool demo_armed;
 	lws_sorted_usec_list_t demo_sul;
 } fd_server;
@@ -90,6 +97,8 @@ void fd_server_reset(fd_server *srv);
 void fd_server_free(fd_server *srv);
 /* A fresh snowflake (monotonic, timestamped "now"). */
 uint64_t fd_server_snowflake(fd_server *srv);
+/* True when uid is left out of full member lists (cfg.list_omit). */
+bool fd_list_omits(const fd_server *srv, uint64_t uid);
 /* Adds the bot as a member with its username and bot flag. */
 void fd_server_add_bot(fd_guild *g);
 /* Builds the demo guild described in the README. */

@@ -70,8 +70,11 @@ static void members_removed_while_stopped_go_at_startup(void **state)
     assert_true(dh_wait_db(w->d.db, "SELECT last_sweep_removed FROM cleaner_guild_state WHERE guild_id = " G1,
                            2, 5000));
     assert_int_equal(cw_state(w, CW_G1, "needs_reconcile"), 0);
-    /* the two were confirmed gone over REST before anything was deleted */
+    /* The daemon resumed with the member count it had saved (11); no event
+     * told it of the two quiet removals, so the list looked 2 short and
+     * each stale row was confirmed gone over REST before it was deleted. */
     assert_int_equal(cw_requests(w, "GET", "/api/v10/guilds/" G1 "/members/"), 2);
+    assert_true(cw_result_has(w, CW_G1, "each confirmed over REST"));
     stop_daemon(w);
 }
 
@@ -108,7 +111,7 @@ static void guild_not_served_exits_66(void **state)
     char out[4096];
     assert_int_equal(cw_guild(w, CW_G1, 0, 3), 0);
     assert_int_equal(cw_rows(w, CW_G1, 0, 3), 0);
-    static const char *const args[] = { "--guild", "1000000000000000099", NULL };
+    static const char *const args[] = { "--guild", "1000000000000000099", "--sweep-wait", "2", NULL };
     assert_int_equal(cw_sweep_cli(w, args, out, sizeof out), 66);
     assert_non_null(strstr(out, "1000000000000000099: not available to this bot"));
     assert_int_equal(cw_users(w, CW_G1), 3);
@@ -193,9 +196,9 @@ static void chunk_timeout_deletes_nothing(void **state)
     assert_int_equal(cw_guild(w, CW_G1, 0, 2500), 0);   /* 3 chunks of 1000 */
     assert_int_equal(cw_rows(w, CW_G1, 0, 2600), 0);    /* 100 stale */
     assert_int_equal(cw_config(w, "{\"op8_chunk_limit\":2}"), 0);
-    static const char *const args[] = { "--guild", G1, NULL };
+    static const char *const args[] = { "--guild", G1, "--chunk-timeout", "2", NULL };
     assert_int_equal(cw_sweep_cli(w, args, out, sizeof out), 75);
-    assert_non_null(strstr(out, "timed out after 2 of 3 chunks; nothing deleted"));
+    assert_non_null(strstr(out, "timed out after 2 of 3 chunks (none for 2000 ms, chunk_timeout); nothing deleted"));
     assert_int_equal(cw_users(w, CW_G1), 2600);
     assert_int_equal(cw_xp(w, CW_G1), 2600);
     assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit"), 0);
@@ -318,6 +321,105 @@ static void large_guild_sweep_keeps_the_session_alive(void **state)
     stop_daemon(w);
 }
 
+/* ---- a whole list that lacks a member (issue #14 A) -------------------------- */
+
+/* The double leaves member k out of full lists, op 8 and REST pages alike,
+ * with chunk numbers that fit what it sends. */
+static void omit_from_lists(cw_world *w, int64_t k)
+{
+    char body[96];
+    snprintf(body, sizeof body, "{\"list_omit\":[\"%llu\"]}", (unsigned long long)CW_UID(k));
+    assert_int_equal(cw_config(w, body), 0);
+}
+
+static int64_t has_row(cw_world *w, int64_t k)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM users WHERE discord_id = %llu", (unsigned long long)CW_UID(k));
+    return dh_db_int(w->d.db, sql);
+}
+
+/* 30 stale rows and one member missing from the list: every stale row is
+ * confirmed over REST, the missing member answers 200 and keeps their row. */
+static void short_list_confirms_each_row(cw_world *w, const char *source)
+{
+    char out[8192];
+    assert_int_equal(cw_guild(w, CW_G1, 0, 100), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 130), 0);
+    omit_from_lists(w, 3);
+    const char *const args[] = { "--guild", G1, "--confirm-sample", "1", "--member-source", source, NULL };
+    assert_int_equal(cw_sweep_cli(w, args, out, sizeof out), 0);
+    assert_int_equal(has_row(w, 3), 1);                /* before: deleted with the stale rows */
+    assert_non_null(strstr(out, "30 stale row(s) removed, each confirmed over REST"));
+    assert_non_null(strstr(out, "100 of 101 members (1 found and kept)"));
+    assert_int_equal(cw_users(w, CW_G1), 100);
+    assert_int_equal(cw_audit(w, "sweep"), 30);
+    assert_int_equal(cw_requests(w, "GET", "/api/v10/guilds/" G1 "/members/"), 31);
+}
+
+static void list_lacking_a_member_keeps_its_row(void **state)
+{
+    short_list_confirms_each_row(*state, "gateway");
+}
+
+static void rest_list_lacking_a_member_keeps_its_row(void **state)
+{
+    short_list_confirms_each_row(*state, "rest");
+}
+
+/* Too many stale rows to confirm one by one: nothing goes, and the outcome
+ * says the list was incomplete. */
+static void short_list_with_many_stale_rows_deletes_nothing(void **state)
+{
+    cw_world *w = *state;
+    char out[8192];
+    assert_int_equal(cw_guild(w, CW_G1, 0, 100), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 170), 0);     /* 70 stale: more than 64 */
+    omit_from_lists(w, 3);
+    static const char *const args[] = { "--guild", G1, NULL };
+    assert_int_equal(cw_sweep_cli(w, args, out, sizeof out), 75);
+    assert_non_null(strstr(out, "incomplete: the member list has 100 of 101 members"));
+    assert_int_equal(cw_users(w, CW_G1), 170);
+    assert_int_equal(cw_audit(w, "sweep"), 0);
+    assert_true(cw_result_has(w, CW_G1, "incomplete"));
+}
+
+/* ---- a guild the guard refused waits for its interval (issue #14 item 17) ---- */
+
+static int op8_requests(cw_world *w)
+{
+    cJSON *sent = fd_get(&w->fake, "/_control/sent");
+    const cJSON *e;
+    int n = 0;
+    cJSON_ArrayForEach(e, sent) {
+        const cJSON *op = cJSON_GetObjectItemCaseSensitive(e, "op");
+        n += cJSON_IsNumber(op) && op->valueint == 8;
+    }
+    cJSON_Delete(sent);
+    return n;
+}
+
+static void guard_refusal_holds_the_guild_until_its_interval(void **state)
+{
+    cw_world *w = *state;
+    char out[8192];
+    assert_int_equal(cw_guild(w, CW_G1, 0, 4), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 10), 0);     /* 6 of 10 stale: the guard refuses */
+    assert_true(cw_start(w, quick_sweeps));             /* a new session: needs_reconcile */
+    assert_true(dh_wait_log(&w->d, "guard: 6 of 10 rows", 1, 15000));
+    /* Before: asked for the whole list again every 30 s (the op 8 spacing). */
+    dh_sleep_ms(35000);
+    assert_int_equal(op8_requests(w), 1);
+    assert_int_equal(dh_log_count(&w->d, "guard: 6 of 10 rows"), 1);
+    assert_int_equal(dh_log_count(&w->d, "warn  sweep: guild " G1 ": guard:"), 1);   /* warned, once */
+    assert_int_equal(cw_users(w, CW_G1), 10);
+    stop_daemon(w);
+    /* status shows it */
+    const char *const status[] = { dh_bin("discord-cleaner"), "status", "--db", w->d.db, NULL };
+    assert_int_equal(dh_run_cli(status, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "held"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +435,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(member_joining_during_the_sweep_survives, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_between_batches_leaves_a_consistent_db, setup, teardown),
         cmocka_unit_test_setup_teardown(large_guild_sweep_keeps_the_session_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_lacking_a_member_keeps_its_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(rest_list_lacking_a_member_keeps_its_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(short_list_with_many_stale_rows_deletes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(guard_refusal_holds_the_guild_until_its_interval, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

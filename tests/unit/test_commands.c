@@ -331,6 +331,11 @@ static void status_text(void **state)
     assert_non_null(strstr(buf, "result: ok: 5 members"));
     assert_non_null(strstr(buf, "Next scheduled sweep: 2023-11-15"));
     assert_non_null(strstr(buf, "Guilds awaiting reconciliation: 2"));
+    assert_null(strstr(buf, "On hold"));
+    st.held = 1;                     /* the guard refused: no automatic sweep before the interval */
+    cmd_format_status(&st, buf, sizeof buf);
+    assert_non_null(strstr(buf, "On hold: the last sweep deleted nothing"));
+    st.held = 0;
     /* never swept, no shard yet, tiny buffer: still terminated */
     cmd_status none = { .guild_rows = -1, .next_run_ms = 0 };
     cmd_format_status(&none, buf, sizeof buf);

@@ -98,6 +98,8 @@ static void defaults_are_documented_values(void **state)
     assert_true(cfg.batch_delay == 0.01);
     assert_true(cfg.max_delete_share == 0.5);
     assert_int_equal(cfg.confirm_sample, 10);
+    assert_true(cfg.chunk_timeout == 15.0);
+    assert_true(cfg.sweep_wait == 30.0);
     assert_int_equal(cfg.member_source, MEMBER_SOURCE_GATEWAY);
     assert_int_equal(cfg.dry_run, 0);
     assert_true(cfg.legacy_guild_id == 0);
@@ -179,6 +181,10 @@ static void bad_numbers_and_ranges(void **state)
                       "config.conf:1: batch_size: expected a whole number from 1 to 100000, got '1.5'");
     expect_file_error("interval_hours = 0\n",
                       "config.conf:1: interval_hours: expected a number from 0.01 to 8760, got '0'");
+    expect_file_error("chunk_timeout = 0\n",
+                      "config.conf:1: chunk_timeout: expected a number from 1 to 600, got '0'");
+    expect_file_error("sweep_wait = 3601\n",
+                      "config.conf:1: sweep_wait: expected a number from 1 to 3600, got '3601'");
     expect_file_error("batch_delay = inf\n",
                       "config.conf:1: batch_delay: expected a number from 0 to 60, got 'inf'");
     expect_file_error("max_delete_share = 0\n",
@@ -654,7 +660,7 @@ static void help_lists_every_key(void **state)
     size_t rows = 0;
     for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
         rows++;
-    assert_int_equal(rows, 26);
+    assert_int_equal(rows, 28);
     assert_non_null(strstr(text, "| `batch_delay` | `0.01` | `CLEANER_BATCH_DELAY`, `CLEANUP_DELAY` |"));
     free(text);
 }

@@ -343,6 +343,41 @@ static void backlogged_connection_is_not_a_zombie(void **state)
     gw_free(gw);
 }
 
+/* Issue #14 item 16: with a 250 ms interval (the sweep bench) a reader on a
+ * busy machine fell four beats behind a member list and closed a live
+ * connection as a zombie, aborting the sweep (exit 75).  A backlogged
+ * connection now gets at least GW_BACKLOG_MIN_MS (10 s). */
+static void short_interval_backlog_is_not_a_zombie(void **state)
+{
+    (void)state;
+    gw_config c = base_cfg();
+    gw_session *gw = gw_new(&c);
+    gw_start(gw, 1000);
+    drain(gw);
+    gw_on_open(gw, 1000);
+    drain(gw);
+    feed(gw, 1000, "{\"op\":10,\"d\":{\"heartbeat_interval\":250}}");
+    feed(gw, 1010, "{\"op\":0,\"s\":1,\"t\":\"READY\",\"d\":{\"session_id\":\"s\",\"v\":10}}");
+    int64_t b = gw_next_deadline(gw);
+    assert_int_equal(tick(gw, b), 1);            /* the first beat; its ACK never comes */
+    int64_t first = b;
+    int seq = 2;
+    char chunk[96];
+    while (gw_next_deadline(gw) - first < 10000) {   /* chunks keep coming, ACKs are behind them */
+        snprintf(chunk, sizeof chunk, "{\"op\":0,\"s\":%d,\"t\":\"GUILD_MEMBERS_CHUNK\",\"d\":{}}", seq++);
+        feed(gw, b + 100, chunk);
+        b = gw_next_deadline(gw);
+        assert_int_equal(tick(gw, b), 1);
+        assert_int_equal(sent_op(0), 1);          /* another beat, no close */
+        assert_int_equal(gw_get_state(gw), GW_READY);
+    }
+    snprintf(chunk, sizeof chunk, "{\"op\":0,\"s\":%d,\"t\":\"GUILD_MEMBERS_CHUNK\",\"d\":{}}", seq++);
+    feed(gw, b + 100, chunk);
+    tick(gw, gw_next_deadline(gw));             /* 10 s behind: a zombie after all */
+    expect_close_4000(gw, "zombie");
+    gw_free(gw);
+}
+
 static void zombie_closes_and_resumes(void **state)
 {
     (void)state;
@@ -1022,6 +1057,7 @@ int main(void)
         cmocka_unit_test(op1_beats_at_once),
         cmocka_unit_test(zombie_closes_and_resumes),
         cmocka_unit_test(backlogged_connection_is_not_a_zombie),
+        cmocka_unit_test(short_interval_backlog_is_not_a_zombie),
         cmocka_unit_test(op7_reconnects_and_resumes),
         cmocka_unit_test(op9_true_resumes),
         cmocka_unit_test(op9_false_identifies_after_wait),

@@ -471,9 +471,35 @@ static void many_idle_buckets_are_pruned(void **state)
     rl_cancel(rl, e);
 }
 
+/* What a caller may ask without waiting (issue #14 item 6). */
+static void available_counts_what_goes_now(void **state)
+{
+    rl_limiter *rl = *state;
+    const char *route = "GET /guilds/{id}/members/{id}";
+    int64_t retry = 0;
+    assert_int_equal(rl_available(rl, route, "7", T0), 1);          /* unknown bucket: one probe */
+    rl_entry *e = rl_submit(rl, route, "7", user(1));
+    assert_int_equal(rl_available(rl, route, "7", T0), 0);          /* the probe is queued */
+    assert_ptr_equal(rl_release(rl, T0), e);
+    assert_int_equal(rl_available(rl, route, "7", T0), 0);          /* ...and in flight */
+    rl_headers h = ok_headers("members", 5, 4, "5");
+    assert_int_equal(rl_complete(rl, e, T0 + 10, &h, &retry), RL_DONE);
+    assert_int_equal(rl_available(rl, route, "7", T0 + 10), 4);     /* the bucket is known now */
+    assert_int_equal(rl_available(rl, route, "8", T0 + 10), 1);     /* another guild: its own bucket */
+    rl_submit(rl, route, "7", user(2));
+    assert_int_equal(rl_available(rl, route, "7", T0 + 10), 3);
+    for (int i = 0; i < 3; i++)
+        rl_submit(rl, route, "7", user(3 + i));
+    assert_int_equal(rl_available(rl, route, "7", T0 + 10), 0);     /* the window is spoken for */
+    for (int i = 0; i < 4; i++)
+        assert_non_null(rl_release(rl, T0 + 10));
+    assert_int_equal(rl_available(rl, route, "7", T0 + 5010), 5);   /* a new window */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(available_counts_what_goes_now, setup, teardown),
         cmocka_unit_test(route_keys_replace_ids),
         cmocka_unit_test(major_ids_from_paths),
         cmocka_unit_test(headers_are_parsed_case_insensitively),

@@ -48,7 +48,7 @@ static dc_err f_rest(dc_loop *l, const char *method, const char *path, const cha
     return DC_OK;
 }
 
-static const dc_loop_ops fake_ops = { f_now, f_wall, f_schedule, f_cancel, f_rest };
+static const dc_loop_ops fake_ops = { f_now, f_wall, f_schedule, f_cancel, f_rest, NULL };
 
 /* ---- the caller's side ------------------------------------------------------ */
 

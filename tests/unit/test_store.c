@@ -683,7 +683,7 @@ static void closed_sweep_sets_clear_in_slices(void **state)
     fx *f = *state;
     const uint64_t members[] = { U1, U2, 5, 6, 7 };
     assert_int_equal(store_sweep_open(f->s, G1), DC_OK);
-    assert_int_equal(store_sweep_add(f->s, G1, members, 5), DC_OK);
+    assert_int_equal(store_sweep_add(f->s, G1, members, 5, NULL), DC_OK);
     assert_int_equal(store_sweep_close(f->s, G1), DC_OK);
     assert_int_equal(store_sweep_close(f->s, G1), DC_OK);   /* queued once */
     assert_int_equal(listed_rows(f, G1), 2);                 /* still there */
@@ -702,6 +702,19 @@ static void closed_sweep_sets_clear_in_slices(void **state)
     assert_int_equal(store_sweep_clear_step(f->s, 0, &more), DC_OK);   /* nothing queued */
 }
 
+/* The set's size as the sweep counts it: ids listed twice count once. */
+static void sweep_add_counts_distinct_ids(void **state)
+{
+    fx *f = *state;
+    const uint64_t both[] = { U1, U2 }, again[] = { U2, 5 };
+    int64_t added = 0;
+    assert_int_equal(store_sweep_open(f->s, G1), DC_OK);
+    assert_int_equal(store_sweep_add(f->s, G1, both, 2, &added), DC_OK);
+    assert_int_equal(added, 2);
+    assert_int_equal(store_sweep_add(f->s, G1, again, 2, &added), DC_OK);
+    assert_int_equal(added, 3);
+}
+
 /* A new sweep of the same guild takes its set back from the queue: no
  * later slice may remove what the new sweep listed (its members would look
  * stale). */
@@ -710,14 +723,14 @@ static void reopened_sweep_set_is_never_cleared_behind_it(void **state)
     fx *f = *state;
     const uint64_t both[] = { U1, U2 }, other[] = { U1 };
     assert_int_equal(store_sweep_open(f->s, G1), DC_OK);
-    assert_int_equal(store_sweep_add(f->s, G1, both, 2), DC_OK);
+    assert_int_equal(store_sweep_add(f->s, G1, both, 2, NULL), DC_OK);
     assert_int_equal(store_sweep_open(f->s, G2), DC_OK);
-    assert_int_equal(store_sweep_add(f->s, G2, other, 1), DC_OK);
+    assert_int_equal(store_sweep_add(f->s, G2, other, 1, NULL), DC_OK);
     assert_int_equal(store_sweep_close(f->s, G1), DC_OK);
     assert_int_equal(store_sweep_close(f->s, G2), DC_OK);
     assert_int_equal(store_sweep_open(f->s, G1), DC_OK);     /* cleared at once, off the queue */
     assert_int_equal(listed_rows(f, G1), 0);
-    assert_int_equal(store_sweep_add(f->s, G1, other, 1), DC_OK);
+    assert_int_equal(store_sweep_add(f->s, G1, other, 1, NULL), DC_OK);
     assert_int_equal(clear_steps(f, 1), 2);                  /* only G2's one row, then empty */
     assert_int_equal(listed_rows(f, G1), 1);
     assert_int_equal(listed_rows(f, G2), 0);
@@ -833,6 +846,7 @@ int main(void)
         T(bare_writes_batch_audit_rows),
         T(bare_audit_batch_failure_breaks_the_transaction),
         T(closed_sweep_sets_clear_in_slices),
+        T(sweep_add_counts_distinct_ids),
         T(reopened_sweep_set_is_never_cleared_behind_it),
         T(failed_clear_step_gives_up_that_set),
         cmocka_unit_test(audit_reason_names),

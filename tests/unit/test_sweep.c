@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -405,6 +406,173 @@ static void op8_rate_limit_or_silence_falls_back_to_rest(void **state)
     sw_free(sw);
 }
 
+/* A list with every chunk but fewer members than the guild counts (issue
+ * #14 A): one member left out must not lose their row. */
+static sweep *measured_short(int64_t listed, int64_t expected, int64_t stale, const uint64_t *sample,
+                             size_t n_sample)
+{
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_list_size(sw, listed, expected);
+    sw_on_measured(sw, stale, 1000, sample, n_sample, 20);
+    return sw;
+}
+
+static void short_list_with_many_stale_rows_deletes_nothing(void **state)
+{
+    (void)state;
+    static const uint64_t sample[] = { 900, 901 };
+    sweep *sw = measured_short(9, 10, 3, sample, 2);     /* the sample cannot hold all 3 */
+    int batches = 0, confirms = 0;
+    sw_action last = { 0 };
+    drain(sw, &last, NULL, SW_ACT_DELETE_BATCH, &batches);
+    assert_int_equal(batches, 0);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_int_equal(last.ok, 0);
+    assert_non_null(strstr(last.text, "incomplete: the member list has 9 of 10 members"));
+    assert_non_null(strstr(last.text, "nothing deleted"));
+    sw_free(sw);
+    static uint64_t many[SW_CONFIRM_ALL_MAX + 1];
+    for (size_t i = 0; i <= SW_CONFIRM_ALL_MAX; i++)
+        many[i] = 1000 + i;
+    sw = measured_short(9, 10, SW_CONFIRM_ALL_MAX + 1, many, SW_CONFIRM_ALL_MAX + 1);
+    drain(sw, &last, NULL, SW_ACT_CONFIRM, &confirms);
+    assert_int_equal(confirms, 0);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_non_null(strstr(last.text, "incomplete"));
+    sw_free(sw);
+}
+
+static void short_list_confirms_every_stale_row_and_keeps_members(void **state)
+{
+    (void)state;
+    static const uint64_t sample[] = { 900, 901, 902 };
+    sweep *sw = measured_short(9, 10, 3, sample, 3);
+    int confirms = 0;
+    sw_action a;
+    drain(sw, NULL, NULL, SW_ACT_CONFIRM, &confirms);
+    assert_int_equal(confirms, 3);                       /* all of them, not confirm_sample = 2 */
+    sw_on_confirmed(sw, 901, 200, 0, 30);                /* the member the list lacked */
+    assert_int_equal(sw_next_action(sw, &a), 1);
+    assert_true(a.kind == SW_ACT_ADD_MEMBERS && a.user_id == 901 && a.n == 1 && !a.ids);
+    sw_on_confirmed(sw, 900, 404, 10007, 31);
+    sw_on_confirmed(sw, 902, 404, 10007, 32);
+    sw_action last = { 0 };
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DELETE_BATCH);
+    sw_on_batch_deleted(sw, 2, 0, 40);
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_int_equal(last.ok, 1);
+    assert_int_equal(last.removed, 2);
+    assert_non_null(strstr(last.text, "each confirmed over REST"));
+    assert_non_null(strstr(last.text, "9 of 10 members (1 found and kept)"));
+    sw_free(sw);
+}
+
+/* A complete or longer list, or an unknown count: the sample as before,
+ * and a 200 still means the list was wrong. */
+static void full_list_keeps_the_sample_rules(void **state)
+{
+    (void)state;
+    static const uint64_t sample[] = { 900, 901, 902 };
+    int64_t cases[][2] = { { 10, 10 }, { 11, 10 }, { 9, 0 } };
+    for (size_t i = 0; i < 3; i++) {
+        sweep *sw = measured_short(cases[i][0], cases[i][1], 3, sample, 3);
+        int confirms = 0;
+        drain(sw, NULL, NULL, SW_ACT_CONFIRM, &confirms);
+        assert_int_equal(confirms, 2);
+        sw_on_confirmed(sw, 900, 200, 0, 30);
+        expect_abort(sw, "still a member");
+        sw_free(sw);
+    }
+}
+
+static void dry_run_says_the_list_is_short(void **state)
+{
+    (void)state;
+    char nonce[40];
+    static const uint64_t sample[] = { 900 };
+    sweep *sw = started(nonce, 0, 1);
+    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_list_size(sw, 2, 3);
+    sw_on_measured(sw, 1, 10, sample, 1, 20);
+    sw_action last = { 0 };
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.kind, SW_ACT_DONE);
+    assert_non_null(strstr(last.text, "only 2 of 3 members"));
+    sw_free(sw);
+}
+
+/* The guard names the command with the configured prefix (issue #14 item 15). */
+static void guard_text_uses_the_configured_prefix(void **state)
+{
+    (void)state;
+    sweep_config c = cfg;
+    snprintf(c.prefix, sizeof c.prefix, "%s", "?");
+    sweep *sw = sw_new(&c, 1);
+    char nonce[40];
+    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
+    drain(sw, NULL, nonce, 0, NULL);
+    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_measured(sw, 6, 10, ids, 3, 20);
+    sw_action last = { 0 };
+    drain(sw, &last, NULL, 0, NULL);
+    assert_int_equal(last.guard_tripped, 1);
+    assert_non_null(strstr(last.text, "`?cleanup_users force`"));
+    assert_null(strstr(last.text, "!cleanup_users"));
+    sw_free(sw);
+}
+
+/* Issue #14 item 6: a list that matched the count, with a small stale
+ * share, confirms what the rate limit allows now instead of confirm_sample. */
+static int confirms_with(int force, int64_t listed, int64_t expected, int64_t stale, long free_now)
+{
+    static const uint64_t sample[] = { 900, 901, 902, 903, 904, 905, 906, 907 };
+    sweep_config c = cfg;
+    c.confirm_sample = 6;
+    sweep *sw = sw_new(&c, 1);
+    char nonce[40];
+    int confirms = 0;
+    assert_int_equal(sw_start(sw, G, force, 0, 0), DC_OK);
+    drain(sw, NULL, nonce, 0, NULL);
+    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    sw_on_list_size(sw, listed, expected);
+    sw_set_lookups_free(sw, free_now);
+    sw_on_measured(sw, stale, 100, sample, 8, 20);
+    drain(sw, NULL, NULL, SW_ACT_CONFIRM, &confirms);
+    sw_free(sw);
+    return confirms;
+}
+
+static void sample_takes_what_the_rate_limit_allows(void **state)
+{
+    (void)state;
+    assert_int_equal(confirms_with(0, 50, 50, 20, 3), 3);     /* 20% <= 25%: what is free now */
+    assert_int_equal(confirms_with(0, 50, 50, 20, 0), 1);     /* nothing free: still one */
+    assert_int_equal(confirms_with(0, 50, 50, 20, 40), 6);    /* never more than confirm_sample */
+    assert_int_equal(confirms_with(0, 50, 50, 30, 3), 6);     /* 30% > 25%: the guard is in play */
+    assert_int_equal(confirms_with(1, 50, 50, 20, 3), 6);     /* forced */
+    assert_int_equal(confirms_with(0, 50, 0, 20, 3), 6);      /* count unknown: the list is unchecked */
+    assert_int_equal(confirms_with(0, 50, 50, 20, -1), 6);    /* rate limit unknown */
+}
+
+static void refusals_hold_the_guild(void **state)
+{
+    (void)state;
+    assert_true(sw_result_holds("guard: 6 of 10 rows (60%) would go"));
+    assert_true(sw_result_holds("incomplete: the member list has 9 of 10 members"));
+    assert_false(sw_result_holds("ok: 5 members listed, no stale rows"));
+    assert_false(sw_result_holds("aborted: timed out after 2 of 3 chunks"));
+    assert_false(sw_result_holds(""));
+    assert_false(sw_result_holds(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +594,13 @@ int main(void)
         cmocka_unit_test(rest_source_pages_until_a_short_page),
         cmocka_unit_test(rest_page_failure_aborts),
         cmocka_unit_test(op8_rate_limit_or_silence_falls_back_to_rest),
+        cmocka_unit_test(short_list_with_many_stale_rows_deletes_nothing),
+        cmocka_unit_test(short_list_confirms_every_stale_row_and_keeps_members),
+        cmocka_unit_test(full_list_keeps_the_sample_rules),
+        cmocka_unit_test(dry_run_says_the_list_is_short),
+        cmocka_unit_test(guard_text_uses_the_configured_prefix),
+        cmocka_unit_test(refusals_hold_the_guild),
+        cmocka_unit_test(sample_takes_what_the_rate_limit_allows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
