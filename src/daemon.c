@@ -13,11 +13,13 @@
  * the events (Discord resends on RESUME), never skips them. */
 #include "daemon.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libwebsockets.h>
 
@@ -433,6 +435,19 @@ void daemon_free_core(dc_daemon *d)
     store_close(d->st);
 }
 
+/* run and sweep never create a database: a typo in --db would otherwise
+ * start a daemon happily cleaning an empty file.  `migrate` creates one. */
+static int need_database(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 || errno != ENOENT)
+        return 0;                     /* other errors: store_open says why */
+    fprintf(stderr, "discord-cleaner: no such database %s; create it with "
+                    "`discord-cleaner migrate --db %s`\n", path, path);
+    LOG_E("daemon", "no such database %s; create it with `discord-cleaner migrate --db %s`", path, path);
+    return dc_err_exit_status(DC_ERR_NOTFOUND);
+}
+
 static int setup(dc_daemon *d, const config *cfg)
 {
     char err[512];
@@ -445,7 +460,9 @@ static int setup(dc_daemon *d, const config *cfg)
         fprintf(stderr, "discord-cleaner: api_base: %s\n", err);
         return 78;
     }
-    int rc = daemon_open_store(d);
+    int rc = need_database(cfg->db);
+    if (rc == 0)
+        rc = daemon_open_store(d);
     if (rc != 0)
         return rc;
     static struct lws_protocols protocols[2];   /* lws keeps the pointer */

@@ -333,7 +333,7 @@ static void admin_migrate_and_status(void **state)
     fx_rmdir(&d);
 }
 
-static void admin_missing_database(void **state)
+static void admin_missing_database_migrate_creates(void **state)
 {
     (void)state;
     fx_dir d;
@@ -341,9 +341,12 @@ static void admin_missing_database(void **state)
     int st = -1;
     free(capture(status_fixed_now, d.db, &st));
     assert_int_equal(st, 66);
-    free(capture(migrate_unassigned, d.db, &st));
-    assert_int_equal(st, 66);
-    assert_int_equal(access(d.db, F_OK), -1);          /* not created */
+    assert_int_equal(access(d.db, F_OK), -1);          /* status did not create it */
+    char *out = capture(migrate_unassigned, d.db, &st);  /* migrate is how one is made */
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "new database created at schema version"));
+    free(out);
+    assert_int_equal(fx_int_at(d.db, "PRAGMA user_version"), store_latest_schema_version());
     fx_rmdir(&d);
 }
 
@@ -361,7 +364,7 @@ int main(void)
         cmocka_unit_test(unknown_shapes_are_refused),
         cmocka_unit_test(read_only_on_old_schema),
         cmocka_unit_test(admin_migrate_and_status),
-        cmocka_unit_test(admin_missing_database),
+        cmocka_unit_test(admin_missing_database_migrate_creates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
