@@ -1,8 +1,11 @@
 /* migrate.c - apply schema/NNNN_*.sql in order, one transaction each. */
 #include "migrate.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "legacy.h"
@@ -19,10 +22,31 @@ int migrate_latest_version(void)
     return latest;
 }
 
+/* The backup holds the same rows as the database: create it empty with the
+ * database's permission bits (a 0600 database must not get a 0644 copy)
+ * before SQLite writes a byte into it. */
+static int create_like(sqlite3 *db, const char *dest)
+{
+    const char *src = sqlite3_db_filename(db, "main");
+    struct stat sb;
+    mode_t mode = src && src[0] && stat(src, &sb) == 0 ? sb.st_mode & 07777 : 0600;
+    int fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return SQLITE_CANTOPEN;
+    int rc = fchmod(fd, mode) == 0 ? SQLITE_OK : SQLITE_CANTOPEN;   /* the umask may have taken bits */
+    close(fd);
+    return rc;
+}
+
 dc_err migrate_backup(sqlite3 *db, const char *dest, char *err, size_t errlen)
 {
     sqlite3 *out = NULL;
-    int rc = sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int rc = create_like(db, dest);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "backup to %s failed: cannot create it: %s", dest, strerror(errno));
+        return sqlu_err(rc);
+    }
+    rc = sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_backup *b = sqlite3_backup_init(out, "main", db, "main");
         if (!b) {

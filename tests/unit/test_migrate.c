@@ -164,6 +164,32 @@ static void legacy_10k_unassigned(void **state)
     fx_rmdir(&d);
 }
 
+/* The backup holds the same rows: it gets the database's mode, not 0644. */
+static void backup_has_the_database_mode(void **state)
+{
+    (void)state;
+    fx_dir d;
+    fx_mkdir(&d);
+    make_legacy(d.db, LEGACY_TABLE_UNIQUE_COL, LEGACY_ROWS_SQL(10));
+    mode_t old_mask = umask(022);
+    const mode_t modes[] = { 0600, 0640 };
+    for (size_t i = 0; i < 2; i++) {
+        if (i == 1) {                                /* a second legacy database */
+            fx_rmdir(&d);
+            fx_mkdir(&d);
+            make_legacy(d.db, LEGACY_TABLE_UNIQUE_COL, LEGACY_ROWS_SQL(10));
+        }
+        assert_int_equal(chmod(d.db, modes[i]), 0);
+        store *s = open_ok(d.db, 0);
+        struct stat sb;
+        assert_int_equal(stat(store_migration(s)->backup_path, &sb), 0);
+        assert_int_equal(sb.st_mode & 0777, modes[i]);
+        store_close(s);
+    }
+    umask(old_mask);
+    fx_rmdir(&d);
+}
+
 static void legacy_unique_index_with_guild(void **state)
 {
     (void)state;
@@ -358,6 +384,7 @@ int main(void)
         cmocka_unit_test(reopen_is_noop),
         cmocka_unit_test(legacy_10k_unassigned),
         cmocka_unit_test(legacy_unique_index_with_guild),
+        cmocka_unit_test(backup_has_the_database_mode),
         cmocka_unit_test(legacy_integer_primary_key),
         cmocka_unit_test(target_shape_is_kept),
         cmocka_unit_test(failed_rebuild_leaves_file_identical),
