@@ -164,7 +164,7 @@ static dc_err apply_pending(sqlite3 *db, legacy_shape shape, uint64_t legacy_gui
 static dc_err classify_before_first(sqlite3 *db, int version, legacy_shape *shape,
                                     char *err, size_t errlen)
 {
-    char why[256] = "";
+    char why[512] = "";
     *shape = USERS_ABSENT;
     if (version >= 1)
         return DC_OK;

@@ -190,6 +190,65 @@ static void backup_has_the_database_mode(void **state)
     fx_rmdir(&d);
 }
 
+/* Another table's FOREIGN KEY to a users column that stays unique: the
+ * 12-step rebuild keeps its rows and the key (valid, still cascading). */
+static void legacy_referenced_by_foreign_key(void **state)
+{
+    (void)state;
+    fx_dir d;
+    fx_mkdir(&d);
+    make_legacy(d.db, "CREATE TABLE users (id INTEGER PRIMARY KEY, discord_id INTEGER UNIQUE NOT NULL, "
+                      "username TEXT);"
+                      "CREATE TABLE xp (uid INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, "
+                      "points INTEGER);",
+                "PRAGMA foreign_keys = ON; INSERT INTO users VALUES (1, 11, 'a'), (2, 12, 'b'), (3, 13, 'c');"
+                "INSERT INTO xp VALUES (1, 10), (2, 20), (2, 21), (3, 30);");
+    store *s = open_ok(d.db, 4242);
+    assert_int_equal(store_migration(s)->legacy_rebuilt, 1);
+    store_close(s);
+    sqlite3 *h = fx_open(d.db);
+    assert_int_equal(fx_int(h, "SELECT count(*) FROM xp"), 4);
+    assert_int_equal(fx_int(h, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    assert_int_equal(fx_int(h, "SELECT count(*) FROM pragma_foreign_key_list('xp') "
+                               "WHERE \"table\" = 'users' AND \"to\" = 'id'"), 1);
+    assert_int_equal(fx_exec(h, "PRAGMA foreign_keys = ON; DELETE FROM users WHERE discord_id = 12"), SQLITE_OK);
+    assert_int_equal(fx_int(h, "SELECT count(*) FROM xp"), 2);                /* cascaded */
+    assert_int_equal(fx_exec(h, "INSERT INTO xp VALUES (99, 1)"), SQLITE_CONSTRAINT);   /* enforced */
+    sqlite3_close(h);
+    fx_rmdir(&d);
+}
+
+/* A key to users(discord_id) cannot hold once discord_id repeats per guild:
+ * refused before anything is written, with what to do. */
+static void legacy_foreign_key_to_discord_id_refused_clearly(void **state)
+{
+    (void)state;
+    static const char *const children[] = {
+        "CREATE TABLE xp (user_id INTEGER REFERENCES users(discord_id) ON DELETE CASCADE, points INT);",
+        "CREATE TABLE xp (user_id INTEGER REFERENCES users, points INT);",   /* the primary key */
+    };
+    static const char *const parents[] = {
+        "CREATE TABLE users (discord_id INTEGER UNIQUE NOT NULL, username TEXT);",
+        "CREATE TABLE users (discord_id INTEGER PRIMARY KEY, username TEXT);",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        fx_dir d;
+        fx_mkdir(&d);
+        char ddl[512];
+        snprintf(ddl, sizeof ddl, "%s%s", parents[i], children[i]);
+        make_legacy(d.db, ddl, "INSERT INTO users VALUES (1, 'a'); INSERT INTO xp VALUES (1, 5);");
+        store_opts o = { .legacy_guild_id = 1 };
+        char err[512] = "";
+        store *s = NULL;
+        assert_int_equal(store_open(&s, d.db, &o, err, sizeof err), DC_ERR_SCHEMA);
+        assert_non_null(strstr(err, "table xp (column user_id) has a FOREIGN KEY to users(discord_id)"));
+        assert_non_null(strstr(err, "nothing was changed"));
+        assert_int_equal(fx_count_files(&d, "pre-migration"), 0);
+        assert_int_equal(fx_int_at(d.db, "PRAGMA user_version"), 0);
+        fx_rmdir(&d);
+    }
+}
+
 static void legacy_unique_index_with_guild(void **state)
 {
     (void)state;
@@ -385,6 +444,8 @@ int main(void)
         cmocka_unit_test(legacy_10k_unassigned),
         cmocka_unit_test(legacy_unique_index_with_guild),
         cmocka_unit_test(backup_has_the_database_mode),
+        cmocka_unit_test(legacy_referenced_by_foreign_key),
+        cmocka_unit_test(legacy_foreign_key_to_discord_id_refused_clearly),
         cmocka_unit_test(legacy_integer_primary_key),
         cmocka_unit_test(target_shape_is_kept),
         cmocka_unit_test(failed_rebuild_leaves_file_identical),
