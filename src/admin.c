@@ -222,6 +222,15 @@ int admin_status_at(const char *db_path, int64_t now_ms, FILE *out)
     }
     fprintf(out, "%-16s %s\n", "database", db_path);
     status_schema(s, out);
+    if (store_schema_version(s) != store_latest_schema_version()) {
+        /* The tables below may not exist yet in this shape: say what to do
+         * instead of printing SQL errors. */
+        if (store_schema_version(s) < store_latest_schema_version())
+            fprintf(out, "this database needs `discord-cleaner migrate --db %s` (it backs the file up "
+                         "first); rows, guilds and sweeps are shown after that\n", db_path);
+        store_close(s);
+        return 0;
+    }
     status_rows(s, out);
     status_guilds(s, out);
     status_sessions(s, out);

@@ -398,6 +398,9 @@ static void admin_migrate_and_status(void **state)
     char *out = capture(status_fixed_now, d.db, &st);
     assert_int_equal(st, 0);
     assert_non_null(strstr(out, "migrations pending"));
+    assert_non_null(strstr(out, "this database needs `discord-cleaner migrate --db "));
+    assert_null(strstr(out, "unavailable"));                /* no raw SQL errors */
+    assert_null(strstr(out, "no such"));
     free(out);
     out = capture(migrate_unassigned, d.db, &st);
     assert_int_equal(st, 0);
