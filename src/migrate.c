@@ -90,13 +90,34 @@ static dc_err has_tables(sqlite3 *db, int *yes, char *err, size_t errlen)
     return rc;
 }
 
+#define MIGRATION_UNASSIGNED_UNIQUE 6   /* schema/0006_users_unassigned_unique.sql */
+
+/* 0006 makes unassigned rows unique per user; rows that already repeat
+ * would fail it with a bare "UNIQUE constraint failed".  Say which and
+ * what to do (nothing is deleted for the operator). */
+static dc_err check_unassigned_unique(sqlite3 *db, char *err, size_t errlen)
+{
+    int64_t n = 0;
+    dc_err rc = sqlu_int(db, "SELECT count(*) FROM (SELECT 1 FROM users WHERE guild_id IS NULL "
+                             "GROUP BY discord_id HAVING count(*) > 1)", &n, err, errlen);
+    if (rc == DC_OK && n > 0) {
+        snprintf(err, errlen, "%lld user(s) have more than one unassigned row (guild_id NULL); keep "
+                 "one row per user (SELECT discord_id FROM users WHERE guild_id IS NULL GROUP BY "
+                 "discord_id HAVING count(*) > 1) and migrate again; 0006 was not applied", (long long)n);
+        rc = DC_ERR_SCHEMA;
+    }
+    return rc;
+}
+
 /* The body of one migration, inside its transaction. */
 static dc_err apply_body(sqlite3 *db, const schema_migration *m, int rebuild_legacy,
                          uint64_t legacy_guild_id, store_migration_report *rep,
                          char *err, size_t errlen)
 {
     dc_err rc = DC_OK;
-    if (rebuild_legacy) {
+    if (m->version == MIGRATION_UNASSIGNED_UNIQUE)
+        rc = check_unassigned_unique(db, err, errlen);
+    if (rc == DC_OK && rebuild_legacy) {
         rc = legacy_rebuild(db, legacy_guild_id, &rep->legacy_rows, err, errlen);
         rep->legacy_rebuilt = rc == DC_OK;
     }

@@ -249,6 +249,47 @@ static void legacy_foreign_key_to_discord_id_refused_clearly(void **state)
     }
 }
 
+/* Unassigned legacy rows (guild_id NULL) stay one per user until adopted:
+ * SQLite's UNIQUE (discord_id, guild_id) alone lets NULL guild_ids repeat. */
+static void unassigned_rows_stay_unique(void **state)
+{
+    (void)state;
+    fx_dir d;
+    fx_mkdir(&d);
+    make_legacy(d.db, LEGACY_TABLE_UNIQUE_COL, LEGACY_ROWS_SQL(3));
+    store_close(open_ok(d.db, 0));
+    sqlite3 *h = fx_open(d.db);
+    assert_int_equal(fx_exec(h, "INSERT INTO users (discord_id) VALUES (100000000000000001)"), SQLITE_CONSTRAINT);
+    assert_int_equal(fx_exec(h, "INSERT INTO users (discord_id, guild_id) VALUES (100000000000000001, 7)"),
+                     SQLITE_OK);                                        /* one per guild, as before */
+    assert_int_equal(fx_exec(h, "UPDATE users SET guild_id = 5 WHERE discord_id = 100000000000000002 "
+                                "AND guild_id IS NULL"), SQLITE_OK);   /* adopted */
+    assert_int_equal(fx_exec(h, "INSERT INTO users (discord_id) VALUES (100000000000000002)"), SQLITE_OK);
+    assert_int_equal(fx_exec(h, "INSERT INTO users (discord_id) VALUES (100000000000000002)"), SQLITE_CONSTRAINT);
+    sqlite3_close(h);
+    fx_rmdir(&d);
+}
+
+/* A database already holding repeated unassigned rows: the migration that
+ * adds the rule says which and what to do, and is not applied. */
+static void repeated_unassigned_rows_refused_clearly(void **state)
+{
+    (void)state;
+    fx_dir d;
+    fx_mkdir(&d);
+    store_close(open_ok(d.db, 0));
+    assert_int_equal(fx_exec_at(d.db, "DROP INDEX cleaner_users_unassigned; PRAGMA user_version = 4; "
+                                      "INSERT INTO users (discord_id) VALUES (1), (1), (2)"), SQLITE_OK);
+    store_opts o = { 0 };
+    char err[512] = "";
+    store *s = NULL;
+    assert_int_equal(store_open(&s, d.db, &o, err, sizeof err), DC_ERR_SCHEMA);
+    assert_non_null(strstr(err, "1 user(s) have more than one unassigned row"));
+    assert_int_equal(fx_int_at(d.db, "PRAGMA user_version"), 4);
+    assert_int_equal(fx_int_at(d.db, "SELECT count(*) FROM users"), 3);
+    fx_rmdir(&d);
+}
+
 static void legacy_unique_index_with_guild(void **state)
 {
     (void)state;
@@ -447,6 +488,8 @@ int main(void)
         cmocka_unit_test(legacy_10k_unassigned),
         cmocka_unit_test(legacy_unique_index_with_guild),
         cmocka_unit_test(backup_has_the_database_mode),
+        cmocka_unit_test(unassigned_rows_stay_unique),
+        cmocka_unit_test(repeated_unassigned_rows_refused_clearly),
         cmocka_unit_test(legacy_referenced_by_foreign_key),
         cmocka_unit_test(legacy_foreign_key_to_discord_id_refused_clearly),
         cmocka_unit_test(legacy_integer_primary_key),
