@@ -28,6 +28,7 @@
 #include "commit_trace.h"
 #include "daemon_internal.h"
 #include "daemon_record.h"
+#include "dblock.h"
 #include "log.h"
 #include "proto.h"
 #include "removal_log.h"
@@ -73,6 +74,8 @@ static int kv_put(dc_daemon *d, int shard_id, const char *what, const char *valu
 /* -1 when a write failed (the turn must not commit a seq without it). */
 static int persist_shard(dc_daemon *d, shard *s)
 {
+    if (d->os)
+        return 0;                     /* a one-shot sweep's session is its own: the daemon's stays */
     const char *sid = gw_session_id(s->gw), *url = gw_resume_url(s->gw);
     int64_t seq = gw_seq(s->gw);
     if (strcmp(sid ? sid : "", s->saved_session) != 0) {
@@ -215,9 +218,13 @@ static int start_shards(dc_daemon *d)
 {
     char key[32], buf[32];
     snprintf(key, sizeof key, "gw.shard_count");
-    int restorable = store_kv_get(d->st, key, buf, sizeof buf) == DC_OK && atoi(buf) == d->shard_count;
+    /* A one-shot sweep never resumes the daemon's saved session (the two
+     * would take it from each other) and leaves it as it found it. */
+    int restorable = !d->os && store_kv_get(d->st, key, buf, sizeof buf) == DC_OK &&
+                     atoi(buf) == d->shard_count;
     snprintf(buf, sizeof buf, "%d", d->shard_count);
-    store_kv_set(d->st, key, buf);
+    if (!d->os)
+        store_kv_set(d->st, key, buf);
     for (int i = 0; i < d->n_shards; i++) {
         shard *s = &d->shards[i];
         int id = d->cfg->shard_count ? d->cfg->shard_first + i : i;
@@ -448,6 +455,39 @@ static int need_database(const char *path)
     return dc_err_exit_status(DC_ERR_NOTFOUND);
 }
 
+static int db_lock_fd = -1;           /* <db>.lock, held while this process runs */
+
+/* One gateway session per database: a second `run`, or a `sweep` while
+ * `run` works, would resume the other's saved session and the two would
+ * close each other (4000) in a loop.  The one that comes second refuses. */
+static int take_db_lock(const dc_daemon *d)
+{
+    char holder[96], msg[320];
+    dblock_result r = dblock_take(d->cfg->db, d->os ? "sweep" : "run", &db_lock_fd, holder, sizeof holder);
+    if (r == DBLOCK_TAKEN)
+        return 0;
+    if (r == DBLOCK_ERROR) {
+        LOG_W("daemon", "cannot lock %s.lock (%s): another process on this database would go unnoticed",
+              d->cfg->db, strerror(errno));
+        return 0;
+    }
+    char *kind = NULL;
+    long pid = strtol(holder, &kind, 10);
+    char who[64] = "another discord-cleaner";
+    if (pid > 0)
+        snprintf(who, sizeof who, "%s (pid %ld)",
+                 strcmp(kind, " sweep") == 0 ? "a one-shot sweep" : "a daemon", pid);
+    if (d->os)
+        snprintf(msg, sizeof msg, "%s is running on this database; use !cleanup_users in Discord "
+                 "or stop it", who);
+    else
+        snprintf(msg, sizeof msg, "%s is already running on this database; stop it first (two would "
+                 "take each other's gateway session)", who);
+    fprintf(stderr, "discord-cleaner: %s\n", msg);
+    LOG_E("daemon", "%s", msg);
+    return 75;
+}
+
 static int setup(dc_daemon *d, const config *cfg)
 {
     char err[512];
@@ -461,6 +501,8 @@ static int setup(dc_daemon *d, const config *cfg)
         return 78;
     }
     int rc = need_database(cfg->db);
+    if (rc == 0)
+        rc = take_db_lock(d);
     if (rc == 0)
         rc = daemon_open_store(d);
     if (rc != 0)
@@ -485,6 +527,7 @@ static int setup(dc_daemon *d, const config *cfg)
 static void teardown(dc_daemon *d)
 {
     daemon_free_core(d);
+    dblock_release(&db_lock_fd);      /* after the store is closed */
     daemon_record_stop();
     rest_free(d->rest);
     cmdl_free(d);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include "cleanup_world.h"
 
 #define G1 "1000000000000000001"
@@ -93,7 +94,7 @@ static void sweep_cli_reports_per_guild_and_exits_0(void **state)
     assert_null(strstr(out, "guild " G2));
     assert_int_equal(cw_users(w, CW_G1), 10);
     assert_int_equal(cw_users(w, CW_G2), 5);
-    /* a second run of the subcommand (now resuming the saved session) */
+    /* a second run of the subcommand (a session of its own again) */
     static const char *const all[] = { "--all", NULL };
     assert_int_equal(cw_sweep_cli(w, all, out, sizeof out), 0);
     assert_non_null(strstr(out, "guild " G1 ": ok: 11 members listed, no stale rows"));
@@ -318,6 +319,66 @@ static void large_guild_sweep_keeps_the_session_alive(void **state)
     stop_daemon(w);
 }
 
+/* The daemon's saved session (gw.* keys) as one line of text. */
+static char *saved_session(cw_world *w)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    char *text = NULL;
+    assert_int_equal(sqlite3_open_v2(w->d.db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT group_concat(key || '=' || value, ' ') FROM "
+                                           "(SELECT key, value FROM cleaner_session_state "
+                                           "WHERE key LIKE 'gw.%' ORDER BY key)", -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        text = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    assert_non_null(text);
+    return text;
+}
+
+/* `sweep`, or a second `run`, while `run` works on the same database: refused
+ * at once (75, naming the daemon's pid), the daemon's session untouched.
+ * Once the daemon has stopped, the sweep identifies a session of its own --
+ * it never resumes the daemon's -- and leaves the saved one as it found it,
+ * so the daemon resumes its own next time. */
+static void cli_never_takes_the_daemons_session(void **state)
+{
+    cw_world *w = *state;
+    char out[4096], want[192], api[128];
+    assert_int_equal(cw_guild(w, CW_G1, 0, 3), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 4), 0);          /* 1 stale */
+    assert_true(cw_start(w, NULL));
+    static const char *const one[] = { "--guild", G1, NULL };
+    assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 75);
+    snprintf(want, sizeof want, "a daemon (pid %ld) is running on this database; use !cleanup_users "
+                                "in Discord or stop it", (long)w->d.pid);
+    assert_non_null(strstr(out, want));
+
+    snprintf(api, sizeof api, "http://127.0.0.1:%d/api/v10", w->fake.port);
+    const char *const second[] = { dh_bin("discord-cleaner"), "run", "--api-base", api, "--db", w->d.db,
+                                   "--log-file", w->d.log, NULL };
+    static const char *const env[] = { "DISCORD_TOKEN=test-token", NULL };
+    assert_int_equal(dh_run_cli(second, env, out, sizeof out), 75);
+    assert_non_null(strstr(out, "is already running on this database"));
+    assert_int_equal(cw_fake_state(w, "identify_count"), 1);    /* nobody else connected */
+    assert_int_equal(cw_fake_state(w, "resume_count"), 0);
+
+    stop_daemon(w);
+    char *before = saved_session(w);
+    assert_non_null(strstr(before, "gw.0.session_id="));
+    assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 0);
+    assert_int_equal(cw_fake_state(w, "resume_count"), 0);      /* identified, never resumed */
+    assert_int_equal(cw_fake_state(w, "identify_count"), 2);
+    char *after = saved_session(w);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_true(cw_start(w, NULL));
+    assert_int_equal(cw_fake_state(w, "resume_count"), 1);      /* the daemon's own session */
+    stop_daemon(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(member_joining_during_the_sweep_survives, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_between_batches_leaves_a_consistent_db, setup, teardown),
         cmocka_unit_test_setup_teardown(large_guild_sweep_keeps_the_session_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(cli_never_takes_the_daemons_session, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
