@@ -348,6 +348,7 @@ static void cli_never_takes_the_daemons_session(void **state)
     char out[4096], want[192], api[128];
     assert_int_equal(cw_guild(w, CW_G1, 0, 3), 0);
     assert_int_equal(cw_rows(w, CW_G1, 0, 4), 0);          /* 1 stale */
+    assert_int_equal(cw_guild(w, CW_G2, 0, 2), 0);
     assert_true(cw_start(w, NULL));
     static const char *const one[] = { "--guild", G1, NULL };
     assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 75);
@@ -365,6 +366,7 @@ static void cli_never_takes_the_daemons_session(void **state)
     assert_int_equal(cw_fake_state(w, "resume_count"), 0);
 
     stop_daemon(w);
+    assert_int_equal(dh_db_exec(w->d.db, "UPDATE cleaner_guild_state SET needs_reconcile = 0"), 0);
     char *before = saved_session(w);
     assert_non_null(strstr(before, "gw.0.session_id="));
     assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 0);
@@ -372,6 +374,8 @@ static void cli_never_takes_the_daemons_session(void **state)
     assert_int_equal(cw_fake_state(w, "identify_count"), 2);
     char *after = saved_session(w);
     assert_string_equal(before, after);
+    /* Nor does its new session mark the guilds it did not sweep for the daemon. */
+    assert_int_equal(cw_state(w, CW_G2, "needs_reconcile"), 0);
     free(before);
     free(after);
     assert_true(cw_start(w, NULL));
