@@ -29,6 +29,7 @@
 #include "daemon_internal.h"
 #include "daemon_record.h"
 #include "dblock.h"
+#include "sweep_handoff.h"
 #include "log.h"
 #include "proto.h"
 #include "removal_log.h"
@@ -38,13 +39,15 @@
 #include "turn_cap.h"
 #include "wsctx.h"
 
-static volatile sig_atomic_t got_term, got_hup;
+static volatile sig_atomic_t got_term, got_hup, got_usr1;
 static struct lws_context *signal_ctx;
 
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
         got_hup = 1;
+    else if (sig == SIGUSR1)
+        got_usr1 = 1;                 /* a `sweep` CLI queued requests (sweep_handoff.c) */
     else
         got_term = 1;
     if (signal_ctx)
@@ -527,6 +530,7 @@ static int setup(dc_daemon *d, const config *cfg)
 static void teardown(dc_daemon *d)
 {
     daemon_free_core(d);
+    handoff_free(d);
     dblock_release(&db_lock_fd);      /* after the store is closed */
     daemon_record_stop();
     rest_free(d->rest);
@@ -568,13 +572,16 @@ int daemon_main(const config *cfg, struct oneshot *os)
     d.loop = &d.live_loop;
     d.os = os;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    /* Before the database lock is taken: a CLI that finds it held may wake
+     * us at once, and SIGUSR1's default action would end the daemon. */
+    sigaction(SIGUSR1, &sa, NULL);
     int rc = setup(&d, cfg);
     if (rc != 0) {
         teardown(&d);
         return rc;
     }
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
     signal_ctx = d.lws;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -593,6 +600,11 @@ int daemon_main(const config *cfg, struct oneshot *os)
             log_reopen();
             LOG_I("daemon", "log file reopened (SIGHUP)");
         }
+        if (got_usr1) {
+            got_usr1 = 0;
+            if (!d.os && !d.stopping)
+                handoff_wake(&d);
+        }
         if (got_term && !d.stopping) {
             LOG_I("daemon", "signal received: finishing the current turn and closing (session kept resumable)");
             request_stop(&d, 0);
@@ -604,6 +616,7 @@ int daemon_main(const config *cfg, struct oneshot *os)
         }
     }
     daemon_flush(&d);
+    handoff_stop(&d);
     signal_ctx = NULL;
     LOG_I("daemon", "stopped (exit status %d)", d.exit_status);
     teardown(&d);
