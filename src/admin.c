@@ -12,7 +12,8 @@
 
 #define ADMIN_DAY_MS (24LL * 3600 * 1000)
 
-/* A missing file is an error for both commands: opening would create it. */
+/* A missing file is an error for status (opening would create it); only
+ * migrate creates a database. */
 static int admin_need_file(const char *path, const char *cmd)
 {
     struct stat sb;
@@ -43,19 +44,22 @@ static void print_migration(FILE *out, const char *path, const store_migration_r
 
 int admin_migrate(const char *db_path, uint64_t legacy_guild_id, FILE *out)
 {
-    int missing = admin_need_file(db_path, "migrate");
-    if (missing)
-        return missing;
     store_opts opts = { .legacy_guild_id = legacy_guild_id };
     char err[512] = "";
     store *s = NULL;
+    struct stat sb;
+    int existed = db_path && stat(db_path, &sb) == 0;
     dc_err rc = store_open(&s, db_path, &opts, err, sizeof err);
     if (rc != DC_OK) {
         fprintf(stderr, "discord-cleaner migrate: %s: %s (the database was left as it was)\n",
                 db_path, err[0] ? err : dc_strerror(rc));
         return dc_err_exit_status(rc);
     }
-    print_migration(out, db_path, store_migration(s), legacy_guild_id);
+    if (!existed)
+        fprintf(out, "%s: new database created at schema version %d\n", db_path,
+                store_migration(s)->to_version);
+    else
+        print_migration(out, db_path, store_migration(s), legacy_guild_id);
     store_close(s);
     return 0;
 }
@@ -231,6 +235,15 @@ int admin_status_at(const char *db_path, int64_t now_ms, FILE *out)
     }
     fprintf(out, "%-16s %s\n", "database", db_path);
     status_schema(s, out);
+    if (store_schema_version(s) != store_latest_schema_version()) {
+        /* The tables below may not exist yet in this shape: say what to do
+         * instead of printing SQL errors. */
+        if (store_schema_version(s) < store_latest_schema_version())
+            fprintf(out, "this database needs `discord-cleaner migrate --db %s` (it backs the file up "
+                         "first); rows, guilds and sweeps are shown after that\n", db_path);
+        store_close(s);
+        return 0;
+    }
     status_rows(s, out);
     status_guilds(s, out);
     status_sessions(s, out);

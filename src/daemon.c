@@ -13,11 +13,13 @@
  * the events (Discord resends on RESUME), never skips them. */
 #include "daemon.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libwebsockets.h>
 
@@ -26,6 +28,8 @@
 #include "commit_trace.h"
 #include "daemon_internal.h"
 #include "daemon_record.h"
+#include "dblock.h"
+#include "sweep_handoff.h"
 #include "log.h"
 #include "proto.h"
 #include "removal_log.h"
@@ -36,13 +40,15 @@
 #include "guild_delete.h"
 #include "wsctx.h"
 
-static volatile sig_atomic_t got_term, got_hup;
+static volatile sig_atomic_t got_term, got_hup, got_usr1;
 static struct lws_context *signal_ctx;
 
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
         got_hup = 1;
+    else if (sig == SIGUSR1)
+        got_usr1 = 1;                 /* a `sweep` CLI queued requests (sweep_handoff.c) */
     else
         got_term = 1;
     if (signal_ctx)
@@ -72,6 +78,8 @@ static int kv_put(dc_daemon *d, int shard_id, const char *what, const char *valu
 /* -1 when a write failed (the turn must not commit a seq without it). */
 static int persist_shard(dc_daemon *d, shard *s)
 {
+    if (d->os)
+        return 0;                     /* a one-shot sweep's session is its own: the daemon's stays */
     const char *sid = gw_session_id(s->gw), *url = gw_resume_url(s->gw);
     int64_t seq = gw_seq(s->gw);
     /* saved_seq -2: the last attempt was rolled back (turn.c), counts too. */
@@ -221,9 +229,13 @@ static int start_shards(dc_daemon *d)
 {
     char key[32], buf[32];
     snprintf(key, sizeof key, "gw.shard_count");
-    int restorable = store_kv_get(d->st, key, buf, sizeof buf) == DC_OK && atoi(buf) == d->shard_count;
+    /* A one-shot sweep never resumes the daemon's saved session (the two
+     * would take it from each other) and leaves it as it found it. */
+    int restorable = !d->os && store_kv_get(d->st, key, buf, sizeof buf) == DC_OK &&
+                     atoi(buf) == d->shard_count;
     snprintf(buf, sizeof buf, "%d", d->shard_count);
-    store_kv_set(d->st, key, buf);
+    if (!d->os)
+        store_kv_set(d->st, key, buf);
     for (int i = 0; i < d->n_shards; i++) {
         shard *s = &d->shards[i];
         int id = d->cfg->shard_count ? d->cfg->shard_first + i : i;
@@ -444,6 +456,52 @@ void daemon_free_core(dc_daemon *d)
     store_close(d->st);
 }
 
+/* run and sweep never create a database: a typo in --db would otherwise
+ * start a daemon happily cleaning an empty file.  `migrate` creates one. */
+static int need_database(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 || errno != ENOENT)
+        return 0;                     /* other errors: store_open says why */
+    fprintf(stderr, "discord-cleaner: no such database %s; create it with "
+                    "`discord-cleaner migrate --db %s`\n", path, path);
+    LOG_E("daemon", "no such database %s; create it with `discord-cleaner migrate --db %s`", path, path);
+    return dc_err_exit_status(DC_ERR_NOTFOUND);
+}
+
+static int db_lock_fd = -1;           /* <db>.lock, held while this process runs */
+
+/* One gateway session per database: a second `run`, or a `sweep` while
+ * `run` works, would resume the other's saved session and the two would
+ * close each other (4000) in a loop.  The one that comes second refuses. */
+static int take_db_lock(const dc_daemon *d)
+{
+    char holder[96], msg[320];
+    dblock_result r = dblock_take(d->cfg->db, d->os ? "sweep" : "run", &db_lock_fd, holder, sizeof holder);
+    if (r == DBLOCK_TAKEN)
+        return 0;
+    if (r == DBLOCK_ERROR) {
+        LOG_W("daemon", "cannot lock %s.lock (%s): another process on this database would go unnoticed",
+              d->cfg->db, strerror(errno));
+        return 0;
+    }
+    char *kind = NULL;
+    long pid = strtol(holder, &kind, 10);
+    char who[64] = "another discord-cleaner";
+    if (pid > 0)
+        snprintf(who, sizeof who, "%s (pid %ld)",
+                 strcmp(kind, " sweep") == 0 ? "a one-shot sweep" : "a daemon", pid);
+    if (d->os)
+        snprintf(msg, sizeof msg, "%s is running on this database; use !cleanup_users in Discord "
+                 "or stop it", who);
+    else
+        snprintf(msg, sizeof msg, "%s is already running on this database; stop it first (two would "
+                 "take each other's gateway session)", who);
+    fprintf(stderr, "discord-cleaner: %s\n", msg);
+    LOG_E("daemon", "%s", msg);
+    return 75;
+}
+
 static int setup(dc_daemon *d, const config *cfg)
 {
     char err[512];
@@ -456,7 +514,11 @@ static int setup(dc_daemon *d, const config *cfg)
         fprintf(stderr, "discord-cleaner: api_base: %s\n", err);
         return 78;
     }
-    int rc = daemon_open_store(d);
+    int rc = need_database(cfg->db);
+    if (rc == 0)
+        rc = take_db_lock(d);
+    if (rc == 0)
+        rc = daemon_open_store(d);
     if (rc != 0)
         return rc;
     static struct lws_protocols protocols[2];   /* lws keeps the pointer */
@@ -479,6 +541,8 @@ static int setup(dc_daemon *d, const config *cfg)
 static void teardown(dc_daemon *d)
 {
     daemon_free_core(d);
+    handoff_free(d);
+    dblock_release(&db_lock_fd);      /* after the store is closed */
     daemon_record_stop();
     rest_free(d->rest);
     cmdl_free(d);
@@ -522,12 +586,15 @@ int daemon_main(const config *cfg, struct oneshot *os)
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
     /* Handlers first: a SIGTERM while setup() runs (systemd stopping a unit
      * that is still starting) is seen by the loop and ends in a clean stop,
-     * not in death by the default action. */
+     * not in death by the default action; and SIGUSR1 before the database
+     * lock is taken: a CLI that finds it held may wake us at once, and
+     * SIGUSR1's default action would end the daemon. */
     struct sigaction sa = { .sa_handler = on_signal };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     int rc = setup(&d, cfg);
     if (rc != 0) {
@@ -550,6 +617,11 @@ int daemon_main(const config *cfg, struct oneshot *os)
             log_reopen();
             LOG_I("daemon", "log file reopened (SIGHUP)");
         }
+        if (got_usr1) {
+            got_usr1 = 0;
+            if (!d.os && !d.stopping)
+                handoff_wake(&d);
+        }
         if (got_term && !d.stopping) {
             LOG_I("daemon", "signal received: finishing the current turn and closing (session kept resumable)");
             request_stop(&d, 0);
@@ -561,6 +633,7 @@ int daemon_main(const config *cfg, struct oneshot *os)
         }
     }
     daemon_flush(&d);
+    handoff_stop(&d);
     signal_ctx = NULL;
     LOG_I("daemon", "stopped (exit status %d)", d.exit_status);
     teardown(&d);

@@ -164,7 +164,9 @@ static void apply(dc_daemon *d, shard *s, const cl_action *a)
         rc_guild_absent(s, a->guild_id);
         break;
     case CL_MARK_RECONCILE:
-        write_for(d, TW_MARK_RECONCILE, s, a);
+        /* A one-shot sweep's new session says nothing of what the daemon
+         * missed: the daemon judges that from its own session. */
+        write_for(d, d->os ? TW_GUILD_SEEN : TW_MARK_RECONCILE, s, a);
         break;
     case CL_ADOPT_UNASSIGNED:
         write_for(d, TW_ADOPT_UNASSIGNED, s, a);

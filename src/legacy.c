@@ -150,6 +150,51 @@ static legacy_shape shape_of(sqlite3 *db, const col_list *c, char *why, size_t w
     return USERS_UNKNOWN;
 }
 
+/* The column a FOREIGN KEY to users points at: its "to", or users' own
+ * primary key when the clause names none. */
+static const char *fk_parent_column(const col_list *c, const char *to)
+{
+    if (to)
+        return to;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->pk[i])
+            return c->names[i];
+    return NULL;
+}
+
+/* A FOREIGN KEY from another table to users(discord_id) cannot survive the
+ * rebuild: discord_id stops being unique (one row per guild), and SQLite
+ * then refuses every write to both tables ("foreign key mismatch").  Keys
+ * to a column that stays unique (an INTEGER PRIMARY KEY id, say) are kept
+ * as they are by the rebuild.  Found before anything is written. */
+static legacy_shape check_references(sqlite3 *db, const col_list *c, char *why, size_t whylen)
+{
+    const char *discord = cols_find(c, "discord_id");
+    sqlite3_stmt *st = NULL;
+    legacy_shape shape = USERS_LEGACY;
+    if (sqlite3_prepare_v2(db, "SELECT m.name, f.\"from\", f.\"to\" FROM sqlite_master m, "
+                               "pragma_foreign_key_list(m.name) f WHERE m.type = 'table' "
+                               "AND f.\"table\" = 'users' COLLATE NOCASE AND m.name <> 'users' "
+                               "COLLATE NOCASE ORDER BY m.name", -1, &st, NULL) != SQLITE_OK) {
+        sqlu_errf(why, whylen, db, "reading the foreign keys that point at users");
+        return USERS_UNKNOWN;
+    }
+    while (shape == USERS_LEGACY && sqlite3_step(st) == SQLITE_ROW) {
+        const char *to = fk_parent_column(c, (const char *)sqlite3_column_text(st, 2));
+        if (to && strcasecmp(to, discord) != 0)
+            continue;
+        snprintf(why, whylen,
+                 "table %.64s (column %.64s) has a FOREIGN KEY to users(discord_id), which will no "
+                 "longer be unique (one row per guild). Fix: point it at a column that stays unique "
+                 "(e.g. an INTEGER PRIMARY KEY id of users) or drop its REFERENCES clause, then "
+                 "migrate again; nothing was changed",
+                 (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+        shape = USERS_UNKNOWN;
+    }
+    sqlite3_finalize(st);
+    return shape;
+}
+
 dc_err legacy_classify(sqlite3 *db, legacy_shape *shape, char *why, size_t whylen)
 {
     col_list c;
@@ -157,6 +202,8 @@ dc_err legacy_classify(sqlite3 *db, legacy_shape *shape, char *why, size_t whyle
     if (rc != DC_OK)
         return rc;
     *shape = c.n == 0 ? USERS_ABSENT : shape_of(db, &c, why, whylen);
+    if (*shape == USERS_LEGACY)
+        *shape = check_references(db, &c, why, whylen);
     cols_free(&c);
     return DC_OK;
 }
@@ -338,7 +385,10 @@ static dc_err swap_tables(sqlite3 *db, const sql_list *deps, char *err, size_t e
 /* The rebuild must not add foreign-key violations (12-step procedure, step 10). */
 static dc_err fk_violations(sqlite3 *db, int64_t *n, char *err, size_t errlen)
 {
-    return sqlu_int(db, "SELECT count(*) FROM pragma_foreign_key_check", n, err, errlen);
+    dc_err rc = sqlu_int(db, "SELECT count(*) FROM pragma_foreign_key_check", n, err, errlen);
+    if (rc != DC_OK)
+        sqlu_errf(err, errlen, db, "checking the foreign keys of the rebuilt users table");
+    return rc;
 }
 
 static dc_err rebuild_steps(sqlite3 *db, const col_list *c, uint64_t guild_id, int64_t *rows,

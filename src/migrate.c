@@ -1,8 +1,11 @@
 /* migrate.c - apply schema/NNNN_*.sql in order, one transaction each. */
 #include "migrate.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "legacy.h"
@@ -19,10 +22,31 @@ int migrate_latest_version(void)
     return latest;
 }
 
+/* The backup holds the same rows as the database: create it empty with the
+ * database's permission bits (a 0600 database must not get a 0644 copy)
+ * before SQLite writes a byte into it. */
+static int create_like(sqlite3 *db, const char *dest)
+{
+    const char *src = sqlite3_db_filename(db, "main");
+    struct stat sb;
+    mode_t mode = src && src[0] && stat(src, &sb) == 0 ? sb.st_mode & 07777 : 0600;
+    int fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return SQLITE_CANTOPEN;
+    int rc = fchmod(fd, mode) == 0 ? SQLITE_OK : SQLITE_CANTOPEN;   /* the umask may have taken bits */
+    close(fd);
+    return rc;
+}
+
 dc_err migrate_backup(sqlite3 *db, const char *dest, char *err, size_t errlen)
 {
     sqlite3 *out = NULL;
-    int rc = sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int rc = create_like(db, dest);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "backup to %s failed: cannot create it: %s", dest, strerror(errno));
+        return sqlu_err(rc);
+    }
+    rc = sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_backup *b = sqlite3_backup_init(out, "main", db, "main");
         if (!b) {
@@ -66,13 +90,34 @@ static dc_err has_tables(sqlite3 *db, int *yes, char *err, size_t errlen)
     return rc;
 }
 
+#define MIGRATION_UNASSIGNED_UNIQUE 6   /* schema/0006_users_unassigned_unique.sql */
+
+/* 0006 makes unassigned rows unique per user; rows that already repeat
+ * would fail it with a bare "UNIQUE constraint failed".  Say which and
+ * what to do (nothing is deleted for the operator). */
+static dc_err check_unassigned_unique(sqlite3 *db, char *err, size_t errlen)
+{
+    int64_t n = 0;
+    dc_err rc = sqlu_int(db, "SELECT count(*) FROM (SELECT 1 FROM users WHERE guild_id IS NULL "
+                             "GROUP BY discord_id HAVING count(*) > 1)", &n, err, errlen);
+    if (rc == DC_OK && n > 0) {
+        snprintf(err, errlen, "%lld user(s) have more than one unassigned row (guild_id NULL); keep "
+                 "one row per user (SELECT discord_id FROM users WHERE guild_id IS NULL GROUP BY "
+                 "discord_id HAVING count(*) > 1) and migrate again; 0006 was not applied", (long long)n);
+        rc = DC_ERR_SCHEMA;
+    }
+    return rc;
+}
+
 /* The body of one migration, inside its transaction. */
 static dc_err apply_body(sqlite3 *db, const schema_migration *m, int rebuild_legacy,
                          uint64_t legacy_guild_id, store_migration_report *rep,
                          char *err, size_t errlen)
 {
     dc_err rc = DC_OK;
-    if (rebuild_legacy) {
+    if (m->version == MIGRATION_UNASSIGNED_UNIQUE)
+        rc = check_unassigned_unique(db, err, errlen);
+    if (rc == DC_OK && rebuild_legacy) {
         rc = legacy_rebuild(db, legacy_guild_id, &rep->legacy_rows, err, errlen);
         rep->legacy_rebuilt = rc == DC_OK;
     }
@@ -140,7 +185,7 @@ static dc_err apply_pending(sqlite3 *db, legacy_shape shape, uint64_t legacy_gui
 static dc_err classify_before_first(sqlite3 *db, int version, legacy_shape *shape,
                                     char *err, size_t errlen)
 {
-    char why[256] = "";
+    char why[512] = "";
     *shape = USERS_ABSENT;
     if (version >= 1)
         return DC_OK;

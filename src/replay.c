@@ -9,7 +9,8 @@
  * (never the configured `db`, so a replay cannot touch production by
  * accident); without --db a scratch database is created and removed.
  * When the --db file does not exist yet, the fixture's pre_migration_sql
- * runs before the schema migration and its seed_sql after it. */
+ * runs before the schema migration and its seed_sql after it, both as data
+ * only (replay_seed.c: INSERT, and CREATE TABLE/INDEX before migrating). */
 #include "replay.h"
 
 #include <inttypes.h>
@@ -18,11 +19,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sqlite3.h>
 
 #include "log.h"
 #include "loop_virtual.h"
 #include "replay_internal.h"
+#include "replay_seed.h"
 
 #define REPLAY_TOKEN "replay-token-never-sent"
 #define REPLAY_SEED 0x5eedULL
@@ -92,16 +93,12 @@ static int apply_overrides(replay *r)
 
 static int exec_sql(const char *db_path, const char *sql, const char *what)
 {
-    sqlite3 *db = NULL;
-    char *msg = NULL;
-    int rc = sqlite3_open(db_path, &db);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);   /* fixture data, run as written */
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "discord-cleaner replay: fixture %s: %s\n", what, msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    sqlite3_close(db);
-    return rc == SQLITE_OK ? 0 : -1;
+    char err[512] = "";
+    int allow_ddl = strcmp(what, "pre_migration_sql") == 0;
+    if (replay_seed_exec(db_path, sql, allow_ddl, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "discord-cleaner replay: fixture %s: %s\n", what, err);
+    return -1;
 }
 
 /* Open the store; on a new file seed it from the fixture first. */

@@ -1,6 +1,9 @@
 /* sweep_cli.c - `discord-cleaner sweep (--guild ID ... | --all) [--force]`.
  *
- * Runs the same daemon loop as `run` (same session, same sweep code), but
+ * While `run` works on the same database, the request is handed to it
+ * through the database instead (sweep_handoff.c): never a second session.
+ * Otherwise it runs the same daemon loop as `run` (same sweep code, a
+ * session of its own, never the daemon's saved one), but
  * the scheduler only starts the sweeps asked for here; when the last one
  * has finished it prints a summary per guild and exits:
  *   0  every sweep completed (dry run included)
@@ -14,8 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "daemon_internal.h"
+#include "dblock.h"
+#include "sweep_handoff.h"
 #include "log.h"
 
 #define ONESHOT_MAX 256
@@ -113,6 +119,21 @@ static int parse_id(const char *s, uint64_t *out)
     return 0;
 }
 
+/* The pid of a `run` holding the database's lock (dblock.h), else 0. */
+static long running_daemon(const char *db)
+{
+    struct stat sb;
+    char holder[96] = "";
+    int fd = -1;
+    if (!db || stat(db, &sb) != 0)
+        return 0;                     /* daemon_main says what is missing */
+    dblock_result r = dblock_take(db, "sweep", &fd, holder, sizeof holder);
+    dblock_release(&fd);              /* daemon_main takes it again */
+    char *kind = NULL;
+    long pid = r == DBLOCK_HELD ? strtol(holder, &kind, 10) : 0;
+    return pid > 0 && strcmp(kind, " run") == 0 ? pid : 0;
+}
+
 int sweep_main(const config *cfg, int argc, char **argv)
 {
     static struct oneshot os;
@@ -138,6 +159,9 @@ int sweep_main(const config *cfg, int argc, char **argv)
         fprintf(stderr, "discord-cleaner sweep: give --guild ID (one or more) or --all\n");
         return 64;
     }
+    long daemon_pid = running_daemon(cfg->db);
+    if (daemon_pid > 0)               /* never a second session: the daemon sweeps */
+        return handoff_run(cfg, daemon_pid, os.all ? NULL : os.guilds, os.all ? 0 : os.n, os.force);
     int rc = daemon_main(cfg, &os);
     return rc ? rc : os.status;
 }

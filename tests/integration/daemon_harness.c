@@ -67,8 +67,21 @@ static void put_env(const char *const env[])
         putenv((char *)env[i]);
 }
 
+/* `run` refuses a database that does not exist: make it the way an operator
+ * would, with `migrate`, when the test has not put one there already. */
+static int create_if_missing(const dh_proc *p)
+{
+    if (access(p->db, F_OK) == 0)
+        return 0;
+    const char *const args[] = { dh_bin("discord-cleaner"), "migrate", "--db", p->db, NULL };
+    char out[1024];
+    return dh_run_cli(args, NULL, out, sizeof out) == 0 ? 0 : -1;
+}
+
 int dh_start(dh_proc *p, int port, const char *const extra_args[], const char *const extra_env[])
 {
+    if (create_if_missing(p) != 0)
+        return -1;
     char api[128];
     snprintf(api, sizeof api, "http://127.0.0.1:%d/api/v10", port);
     const char *argv[64] = { dh_bin("discord-cleaner"), "run", "--api-base", api, "--db", p->db,

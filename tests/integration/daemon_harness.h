@@ -21,7 +21,9 @@ typedef struct {
 int dh_init(dh_proc *p);
 /* Start `discord-cleaner run` with --api-base http://127.0.0.1:PORT/api/v10,
  * --db and --log-file in the scratch dir, token "test-token" unless
- * extra_env sets DISCORD_TOKEN.  extra_args/extra_env NULL-terminated or NULL. */
+ * extra_env sets DISCORD_TOKEN.  extra_args/extra_env NULL-terminated or NULL.
+ * A database not there yet is first created with `discord-cleaner migrate`
+ * (run refuses to create one). */
 int dh_start(dh_proc *p, int port, const char *const extra_args[], const char *const extra_env[]);
 /* Run the binary with args to completion (for CLI tests); returns exit status,
  * output (stdout+stderr) into out. */

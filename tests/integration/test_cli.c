@@ -254,6 +254,25 @@ static void token_stays_secret(void **state)
     assert_null(strstr(r.err, FAKE_TOKEN));
 }
 
+/* A typo in --db must not start a daemon on a new empty database. */
+static void run_and_sweep_refuse_missing_database(void **state)
+{
+    (void)state;
+    static result r;
+    char *env[] = { "DISCORD_TOKEN=" FAKE_TOKEN, NULL };
+    run_cli(&r, env, "run", "--db", "typo/bot.db", "--log-file", "run.log", NULL);
+    assert_int_equal(r.status, 66);
+    assert_non_null(strstr(r.err, "no such database typo/bot.db; create it with "
+                                  "`discord-cleaner migrate --db typo/bot.db`"));
+    run_cli(&r, env, "sweep", "--all", "--db", "nope.db", "--log-file", "run.log", NULL);
+    assert_int_equal(r.status, 66);
+    assert_non_null(strstr(r.err, "no such database nope.db"));
+    assert_int_equal(access("nope.db", F_OK), -1);
+    run_cli(&r, no_env, "migrate", "--db", "nope.db", NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(access("nope.db", F_OK), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +282,7 @@ int main(void)
         cmocka_unit_test(usage_errors_exit_64),
         cmocka_unit_test(config_errors_exit_78),
         cmocka_unit_test(token_stays_secret),
+        cmocka_unit_test(run_and_sweep_refuse_missing_database),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

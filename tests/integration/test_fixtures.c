@@ -242,6 +242,90 @@ static void test_bad_fixture_and_missing_file(void **state)
     assert_int_equal(run_replay("fixtures/outage_vs_kick.jsonl", "--speed", "0", NULL), 64);
 }
 
+/* A fixture whose header carries key: sql (sql without double quotes). */
+static void write_seed_fixture(const char *path, const char *key, const char *sql)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"format\":\"discord-cleaner-session\",\"version\":1,\"compression\":\"none\","
+               "\"auto_ack\":true,\"check_sends\":false,\"%s\":\"%s\"}\n"
+               "{\"t\":0,\"k\":\"open\"}\n{\"t\":10,\"k\":\"end\"}\n", key, sql);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int64_t db_int(const char *path, const char *sql)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+/* Seed SQL is data: a fixture may insert rows (and, before migrating,
+ * create legacy tables), nothing else.  An ATTACH of another database,
+ * a DELETE, a PRAGMA, load_extension, a trigger: refused with a clear
+ * message, exit 65, and none of the seed applied. */
+static void test_seed_sql_is_data_only(void **state)
+{
+    (void)state;
+    char victim[128], fx[128], db[256], sql[512];
+    snprintf(victim, sizeof victim, "%s/victim.db", tmpdir);
+    snprintf(fx, sizeof fx, "%s/hostile.jsonl", tmpdir);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(victim, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "CREATE TABLE users (discord_id INTEGER); INSERT INTO users VALUES (7);",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS v; DELETE FROM v.users;", victim);
+    write_seed_fixture(fx, "seed_sql", sql);
+    assert_int_equal(run_replay(fx, NULL), 65);                 /* no --db: a scratch database */
+    assert_true(output_has("fixture seed_sql: refused: ATTACH"));
+    assert_int_equal(db_int(victim, "SELECT count(*) FROM users"), 1);
+    write_seed_fixture(fx, "pre_migration_sql", sql);
+    assert_int_equal(run_replay(fx, NULL), 65);
+    assert_int_equal(db_int(victim, "SELECT count(*) FROM users"), 1);
+
+    static const char *const refused[][2] = {
+        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); DELETE FROM users;" },
+        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); UPDATE users SET guild_id = 3;" },
+        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); PRAGMA user_version = 0;" },
+        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (load_extension('x'), 2);" },
+        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); COMMIT; BEGIN;" },
+        { "seed_sql", "CREATE TABLE extra (x);" },
+        { "pre_migration_sql", "CREATE TABLE users (discord_id INTEGER UNIQUE); "
+                               "CREATE TRIGGER t AFTER INSERT ON users BEGIN DELETE FROM users; END;" },
+        { "pre_migration_sql", "CREATE TABLE users (discord_id INTEGER UNIQUE); DROP TABLE users;" },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        write_seed_fixture(fx, refused[i][0], refused[i][1]);
+        scratch_db(db, sizeof db, "hostile");
+        int rc = run_replay(fx, "--db", db, NULL);
+        if (rc != 65 || !output_has("refused: ")) {
+            fprintf(stderr, "%s: %s: exit %d\n", refused[i][0], refused[i][1], rc);
+            show_output();
+            fail();
+        }
+        /* Nothing of the seed is in the database (users empty or absent). */
+        assert_true(db_int(db, "SELECT count(*) FROM users") <= 0);
+    }
+
+    /* What fixtures need still works: legacy tables with an index, rows from a CTE. */
+    write_seed_fixture(fx, "pre_migration_sql",
+                       "CREATE TABLE users (discord_id INTEGER NOT NULL, username TEXT); "
+                       "CREATE UNIQUE INDEX one ON users (discord_id); "
+                       "INSERT INTO users WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                       "WHERE x < 5) SELECT x, printf('u%d', x) FROM c;");
+    scratch_db(db, sizeof db, "legacy");
+    assert_int_equal(run_replay(fx, "--db", db, NULL), 0);
+    assert_int_equal(db_int(db, "SELECT count(*) FROM users WHERE username LIKE 'u%'"), 5);
+}
+
 int main(void)
 {
     const char *build = getenv("BUILD");
@@ -265,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_bad_fixture_and_missing_file),
         cmocka_unit_test(test_bad_line_while_streaming_stops_there),
         cmocka_unit_test(test_truncated_last_line_is_refused_up_front),
+        cmocka_unit_test(test_seed_sql_is_data_only),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

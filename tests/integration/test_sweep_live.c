@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include "cleanup_world.h"
 
 #define G1 "1000000000000000001"
@@ -96,7 +97,7 @@ static void sweep_cli_reports_per_guild_and_exits_0(void **state)
     assert_null(strstr(out, "guild " G2));
     assert_int_equal(cw_users(w, CW_G1), 10);
     assert_int_equal(cw_users(w, CW_G2), 5);
-    /* a second run of the subcommand (now resuming the saved session) */
+    /* a second run of the subcommand (a session of its own again) */
     static const char *const all[] = { "--all", NULL };
     assert_int_equal(cw_sweep_cli(w, all, out, sizeof out), 0);
     assert_non_null(strstr(out, "guild " G1 ": ok: 11 members listed, no stale rows"));
@@ -420,6 +421,75 @@ static void guard_refusal_holds_the_guild_until_its_interval(void **state)
     assert_non_null(strstr(out, "held"));
 }
 
+/* The daemon's saved session (gw.* keys) as one line of text. */
+static char *saved_session(cw_world *w)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    char *text = NULL;
+    assert_int_equal(sqlite3_open_v2(w->d.db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT group_concat(key || '=' || value, ' ') FROM "
+                                           "(SELECT key, value FROM cleaner_session_state "
+                                           "WHERE key LIKE 'gw.%' ORDER BY key)", -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        text = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    assert_non_null(text);
+    return text;
+}
+
+/* `sweep` while `run` works on the same database: handed to the daemon
+ * through the database (no second gateway session), its answer printed;
+ * a guild the daemon does not serve: 66.  A second `run`: refused at once
+ * (75).  Once the daemon has stopped, the sweep identifies a session of its
+ * own -- it never resumes the daemon's -- and leaves the saved one as it
+ * found it, so the daemon resumes its own next time. */
+static void cli_never_takes_the_daemons_session(void **state)
+{
+    cw_world *w = *state;
+    char out[4096], api[128];
+    assert_int_equal(cw_guild(w, CW_G1, 0, 3), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 4), 0);          /* 1 stale */
+    assert_int_equal(cw_guild(w, CW_G2, 0, 2), 0);
+    assert_true(cw_start(w, NULL));
+    static const char *const one[] = { "--guild", G1, NULL };
+    int st = cw_sweep_cli(w, one, out, sizeof out);
+    if (st != 0 || !strstr(out, "handed to the running daemon") || !strstr(out, "guild " G1 ": ok: ") || !strstr(out, "1 stale row(s) removed"))
+        fail_msg("exit %d: %s", st, out);
+    assert_int_equal(cw_users(w, CW_G1), 3);
+    static const char *const other[] = { "--guild", "1000000000000000099", NULL };
+    assert_int_equal(cw_sweep_cli(w, other, out, sizeof out), 66);
+    assert_non_null(strstr(out, "1000000000000000099: not available to the running daemon"));
+    assert_int_equal(dh_db_int(w->d.db, "SELECT count(*) FROM cleaner_sweep_requests"), 0);
+
+    snprintf(api, sizeof api, "http://127.0.0.1:%d/api/v10", w->fake.port);
+    const char *const second[] = { dh_bin("discord-cleaner"), "run", "--api-base", api, "--db", w->d.db,
+                                   "--log-file", w->d.log, NULL };
+    static const char *const env[] = { "DISCORD_TOKEN=test-token", NULL };
+    assert_int_equal(dh_run_cli(second, env, out, sizeof out), 75);
+    assert_non_null(strstr(out, "is already running on this database"));
+    assert_int_equal(cw_fake_state(w, "identify_count"), 1);    /* nobody else connected */
+    assert_int_equal(cw_fake_state(w, "resume_count"), 0);
+
+    stop_daemon(w);
+    assert_int_equal(dh_db_exec(w->d.db, "UPDATE cleaner_guild_state SET needs_reconcile = 0"), 0);
+    char *before = saved_session(w);
+    assert_non_null(strstr(before, "gw.0.session_id="));
+    assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 0);
+    assert_int_equal(cw_fake_state(w, "resume_count"), 0);      /* identified, never resumed */
+    assert_int_equal(cw_fake_state(w, "identify_count"), 2);
+    char *after = saved_session(w);
+    assert_string_equal(before, after);
+    /* Nor does its new session mark the guilds it did not sweep for the daemon. */
+    assert_int_equal(cw_state(w, CW_G2, "needs_reconcile"), 0);
+    free(before);
+    free(after);
+    assert_true(cw_start(w, NULL));
+    assert_int_equal(cw_fake_state(w, "resume_count"), 1);      /* the daemon's own session */
+    stop_daemon(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +509,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rest_list_lacking_a_member_keeps_its_row, setup, teardown),
         cmocka_unit_test_setup_teardown(short_list_with_many_stale_rows_deletes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(guard_refusal_holds_the_guild_until_its_interval, setup, teardown),
+        cmocka_unit_test_setup_teardown(cli_never_takes_the_daemons_session, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

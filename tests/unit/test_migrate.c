@@ -164,6 +164,132 @@ static void legacy_10k_unassigned(void **state)
     fx_rmdir(&d);
 }
 
+/* The backup holds the same rows: it gets the database's mode, not 0644. */
+static void backup_has_the_database_mode(void **state)
+{
+    (void)state;
+    fx_dir d;
+    fx_mkdir(&d);
+    make_legacy(d.db, LEGACY_TABLE_UNIQUE_COL, LEGACY_ROWS_SQL(10));
+    mode_t old_mask = umask(022);
+    const mode_t modes[] = { 0600, 0640 };
+    for (size_t i = 0; i < 2; i++) {
+        if (i == 1) {                                /* a second legacy database */
+            fx_rmdir(&d);
+            fx_mkdir(&d);
+            make_legacy(d.db, LEGACY_TABLE_UNIQUE_COL, LEGACY_ROWS_SQL(10));
+        }
+        assert_int_equal(chmod(d.db, modes[i]), 0);
+        store *s = open_ok(d.db, 0);
+        struct stat sb;
+        assert_int_equal(stat(store_migration(s)->backup_path, &sb), 0);
+        assert_int_equal(sb.st_mode & 0777, modes[i]);
+        store_close(s);
+    }
+    umask(old_mask);
+    fx_rmdir(&d);
+}
+
+/* Another table's FOREIGN KEY to a users column that stays unique: the
+ * 12-step rebuild keeps its rows and the key (valid, still cascading). */
+static void legacy_referenced_by_foreign_key(void **state)
+{
+    (void)state;
+    fx_dir d;
+    fx_mkdir(&d);
+    make_legacy(d.db, "CREATE TABLE users (id INTEGER PRIMARY KEY, discord_id INTEGER UNIQUE NOT NULL, "
+                      "username TEXT);"
+                      "CREATE TABLE xp (uid INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, "
+                      "points INTEGER);",
+                "PRAGMA foreign_keys = ON; INSERT INTO users VALUES (1, 11, 'a'), (2, 12, 'b'), (3, 13, 'c');"
+                "INSERT INTO xp VALUES (1, 10), (2, 20), (2, 21), (3, 30);");
+    store *s = open_ok(d.db, 4242);
+    assert_int_equal(store_migration(s)->legacy_rebuilt, 1);
+    store_close(s);
+    sqlite3 *h = fx_open(d.db);
+    assert_int_equal(fx_int(h, "SELECT count(*) FROM xp"), 4);
+    assert_int_equal(fx_int(h, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    assert_int_equal(fx_int(h, "SELECT count(*) FROM pragma_foreign_key_list('xp') "
+                               "WHERE \"table\" = 'users' AND \"to\" = 'id'"), 1);
+    assert_int_equal(fx_exec(h, "PRAGMA foreign_keys = ON; DELETE FROM users WHERE discord_id = 12"), SQLITE_OK);
+    assert_int_equal(fx_int(h, "SELECT count(*) FROM xp"), 2);                /* cascaded */
+    assert_int_equal(fx_exec(h, "INSERT INTO xp VALUES (99, 1)"), SQLITE_CONSTRAINT);   /* enforced */
+    sqlite3_close(h);
+    fx_rmdir(&d);
+}
+
+/* A key to users(discord_id) cannot hold once discord_id repeats per guild:
+ * refused before anything is written, with what to do. */
+static void legacy_foreign_key_to_discord_id_refused_clearly(void **state)
+{
+    (void)state;
+    static const char *const children[] = {
+        "CREATE TABLE xp (user_id INTEGER REFERENCES users(discord_id) ON DELETE CASCADE, points INT);",
+        "CREATE TABLE xp (user_id INTEGER REFERENCES users, points INT);",   /* the primary key */
+    };
+    static const char *const parents[] = {
+        "CREATE TABLE users (discord_id INTEGER UNIQUE NOT NULL, username TEXT);",
+        "CREATE TABLE users (discord_id INTEGER PRIMARY KEY, username TEXT);",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        fx_dir d;
+        fx_mkdir(&d);
+        char ddl[512];
+        snprintf(ddl, sizeof ddl, "%s%s", parents[i], children[i]);
+        make_legacy(d.db, ddl, "INSERT INTO users VALUES (1, 'a'); INSERT INTO xp VALUES (1, 5);");
+        store_opts o = { .legacy_guild_id = 1 };
+        char err[512] = "";
+        store *s = NULL;
+        assert_int_equal(store_open(&s, d.db, &o, err, sizeof err), DC_ERR_SCHEMA);
+        assert_non_null(strstr(err, "table xp (column user_id) has a FOREIGN KEY to users(discord_id)"));
+        assert_non_null(strstr(err, "nothing was changed"));
+        assert_int_equal(fx_count_files(&d, "pre-migration"), 0);
+        assert_int_equal(fx_int_at(d.db, "PRAGMA user_version"), 0);
+        fx_rmdir(&d);
+    }
+}
+
+/* Unassigned legacy rows (guild_id NULL) stay one per user until adopted:
+ * SQLite's UNIQUE (discord_id, guild_id) alone lets NULL guild_ids repeat. */
+static void unassigned_rows_stay_unique(void **state)
+{
+    (void)state;
+    fx_dir d;
+    fx_mkdir(&d);
+    make_legacy(d.db, LEGACY_TABLE_UNIQUE_COL, LEGACY_ROWS_SQL(3));
+    store_close(open_ok(d.db, 0));
+    sqlite3 *h = fx_open(d.db);
+    assert_int_equal(fx_exec(h, "INSERT INTO users (discord_id) VALUES (100000000000000001)"), SQLITE_CONSTRAINT);
+    assert_int_equal(fx_exec(h, "INSERT INTO users (discord_id, guild_id) VALUES (100000000000000001, 7)"),
+                     SQLITE_OK);                                        /* one per guild, as before */
+    assert_int_equal(fx_exec(h, "UPDATE users SET guild_id = 5 WHERE discord_id = 100000000000000002 "
+                                "AND guild_id IS NULL"), SQLITE_OK);   /* adopted */
+    assert_int_equal(fx_exec(h, "INSERT INTO users (discord_id) VALUES (100000000000000002)"), SQLITE_OK);
+    assert_int_equal(fx_exec(h, "INSERT INTO users (discord_id) VALUES (100000000000000002)"), SQLITE_CONSTRAINT);
+    sqlite3_close(h);
+    fx_rmdir(&d);
+}
+
+/* A database already holding repeated unassigned rows: the migration that
+ * adds the rule says which and what to do, and is not applied. */
+static void repeated_unassigned_rows_refused_clearly(void **state)
+{
+    (void)state;
+    fx_dir d;
+    fx_mkdir(&d);
+    store_close(open_ok(d.db, 0));
+    assert_int_equal(fx_exec_at(d.db, "DROP INDEX cleaner_users_unassigned; PRAGMA user_version = 4; "
+                                      "INSERT INTO users (discord_id) VALUES (1), (1), (2)"), SQLITE_OK);
+    store_opts o = { 0 };
+    char err[512] = "";
+    store *s = NULL;
+    assert_int_equal(store_open(&s, d.db, &o, err, sizeof err), DC_ERR_SCHEMA);
+    assert_non_null(strstr(err, "1 user(s) have more than one unassigned row"));
+    assert_int_equal(fx_int_at(d.db, "PRAGMA user_version"), 4);
+    assert_int_equal(fx_int_at(d.db, "SELECT count(*) FROM users"), 3);
+    fx_rmdir(&d);
+}
+
 static void legacy_unique_index_with_guild(void **state)
 {
     (void)state;
@@ -313,6 +439,9 @@ static void admin_migrate_and_status(void **state)
     char *out = capture(status_fixed_now, d.db, &st);
     assert_int_equal(st, 0);
     assert_non_null(strstr(out, "migrations pending"));
+    assert_non_null(strstr(out, "this database needs `discord-cleaner migrate --db "));
+    assert_null(strstr(out, "unavailable"));                /* no raw SQL errors */
+    assert_null(strstr(out, "no such"));
     free(out);
     out = capture(migrate_unassigned, d.db, &st);
     assert_int_equal(st, 0);
@@ -333,7 +462,7 @@ static void admin_migrate_and_status(void **state)
     fx_rmdir(&d);
 }
 
-static void admin_missing_database(void **state)
+static void admin_missing_database_migrate_creates(void **state)
 {
     (void)state;
     fx_dir d;
@@ -341,9 +470,12 @@ static void admin_missing_database(void **state)
     int st = -1;
     free(capture(status_fixed_now, d.db, &st));
     assert_int_equal(st, 66);
-    free(capture(migrate_unassigned, d.db, &st));
-    assert_int_equal(st, 66);
-    assert_int_equal(access(d.db, F_OK), -1);          /* not created */
+    assert_int_equal(access(d.db, F_OK), -1);          /* status did not create it */
+    char *out = capture(migrate_unassigned, d.db, &st);  /* migrate is how one is made */
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "new database created at schema version"));
+    free(out);
+    assert_int_equal(fx_int_at(d.db, "PRAGMA user_version"), store_latest_schema_version());
     fx_rmdir(&d);
 }
 
@@ -355,13 +487,18 @@ int main(void)
         cmocka_unit_test(reopen_is_noop),
         cmocka_unit_test(legacy_10k_unassigned),
         cmocka_unit_test(legacy_unique_index_with_guild),
+        cmocka_unit_test(backup_has_the_database_mode),
+        cmocka_unit_test(unassigned_rows_stay_unique),
+        cmocka_unit_test(repeated_unassigned_rows_refused_clearly),
+        cmocka_unit_test(legacy_referenced_by_foreign_key),
+        cmocka_unit_test(legacy_foreign_key_to_discord_id_refused_clearly),
         cmocka_unit_test(legacy_integer_primary_key),
         cmocka_unit_test(target_shape_is_kept),
         cmocka_unit_test(failed_rebuild_leaves_file_identical),
         cmocka_unit_test(unknown_shapes_are_refused),
         cmocka_unit_test(read_only_on_old_schema),
         cmocka_unit_test(admin_migrate_and_status),
-        cmocka_unit_test(admin_missing_database),
+        cmocka_unit_test(admin_missing_database_migrate_creates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
