@@ -278,14 +278,14 @@ static void repeated_unassigned_rows_refused_clearly(void **state)
     fx_dir d;
     fx_mkdir(&d);
     store_close(open_ok(d.db, 0));
-    assert_int_equal(fx_exec_at(d.db, "DROP INDEX cleaner_users_unassigned; PRAGMA user_version = 4; "
+    assert_int_equal(fx_exec_at(d.db, "DROP INDEX cleaner_users_unassigned; PRAGMA user_version = 5; "
                                       "INSERT INTO users (discord_id) VALUES (1), (1), (2)"), SQLITE_OK);
     store_opts o = { 0 };
     char err[512] = "";
     store *s = NULL;
     assert_int_equal(store_open(&s, d.db, &o, err, sizeof err), DC_ERR_SCHEMA);
     assert_non_null(strstr(err, "1 user(s) have more than one unassigned row"));
-    assert_int_equal(fx_int_at(d.db, "PRAGMA user_version"), 4);
+    assert_int_equal(fx_int_at(d.db, "PRAGMA user_version"), 5);
     assert_int_equal(fx_int_at(d.db, "SELECT count(*) FROM users"), 3);
     fx_rmdir(&d);
 }
