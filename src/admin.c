@@ -210,7 +210,7 @@ static void status_sessions(store *s, FILE *out)
 
 static void status_audit(store *s, int64_t now_ms, FILE *out)
 {
-    int64_t totals[4];
+    int64_t totals[AUDIT_REASON_COUNT];
     fprintf(out, "deleted in the last 24 h (rows, dry runs excluded)\n");
     if (store_audit_totals(s, now_ms - ADMIN_DAY_MS, totals) != DC_OK) {
         fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
-#include "store.h"
+#include "proto.h"
 
 typedef enum {
     CL_DELETE_MEMBER = 1,  /* guild_id, user_id, reason */

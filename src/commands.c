@@ -11,7 +11,7 @@
 
 #include "cleaner.h"
 #include "proto.h"
-#include "store.h"
+#include "proto.h"
 
 #define REFUSAL_SLOTS 256            /* users remembered for the refusal limit */
 #define TRIM_NOTE "\n(trimmed)"
@@ -377,9 +377,9 @@ void cmd_format_status(const cmd_status *st, char *buf, size_t cap)
     put_duration(&t, st->uptime_ms);
     put(&t, ", %" PRId64 " events handled\n", st->events);
     put(&t, "Rows removed since start: %s %" PRId64 ", %s %" PRId64 ", %s %" PRId64 ", %s %" PRId64 "\n",
-        audit_reason_name(AUDIT_MEMBER_REMOVE), st->removed[0], audit_reason_name(AUDIT_GUILD_DELETE),
-        st->removed[1], audit_reason_name(AUDIT_LEFT_WHILE_OFFLINE), st->removed[2],
-        audit_reason_name(AUDIT_SWEEP), st->removed[3]);
+        audit_reason_name(AUDIT_MEMBER_REMOVE), st->removed[AUDIT_MEMBER_REMOVE], audit_reason_name(AUDIT_GUILD_DELETE),
+        st->removed[AUDIT_GUILD_DELETE], audit_reason_name(AUDIT_LEFT_WHILE_OFFLINE), st->removed[AUDIT_LEFT_WHILE_OFFLINE],
+        audit_reason_name(AUDIT_SWEEP), st->removed[AUDIT_SWEEP]);
     if (st->guild_rows >= 0)
         put(&t, "This server%s%s: %" PRId64 " row(s)\n", st->guild_label ? ", " : "",
             st->guild_label ? st->guild_label : "", st->guild_rows);

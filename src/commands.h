@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "err.h"
+#include "proto.h"
 
 #define CMD_MAX_ROLES 256            /* Discord allows 250 roles per guild */
 #define CMD_REPLY_MAX 1990           /* bytes; Discord's limit is 2000 characters */
@@ -107,7 +108,7 @@ typedef struct {
     size_t n_shards;
     int64_t uptime_ms;
     int64_t events;
-    int64_t removed[4];              /* since start, by audit_reason */
+    int64_t removed[AUDIT_REASON_COUNT]; /* since start, by audit_reason */
     uint64_t guild_id;
     const char *guild_label;         /* "Test Guild (1234)"; NULL: not shown */
     int64_t guild_rows;              /* -1: unknown */

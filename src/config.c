@@ -23,7 +23,8 @@ const config_key config_keys[] = {
 };
 const size_t config_key_count = sizeof config_keys / sizeof config_keys[0];
 
-/* Permission bits a name may stand for (PROTOCOL.md §12). */
+/* Permission bits a name may stand for
+ * (https://discord.com/developers/docs/topics/permissions#permissions-bitwise-permission-flags). */
 #define PERM_ADMINISTRATOR (UINT64_C(1) << 3)
 #define PERM_MANAGE_GUILD (UINT64_C(1) << 5)
 

@@ -99,7 +99,7 @@ struct dc_daemon {
     int start_attempts;
     int stopping, done, exit_status;
     int64_t started_wall_ms;
-    int64_t removed[4];              /* rows removed since start, by audit_reason */
+    int64_t removed[AUDIT_REASON_COUNT]; /* rows removed since start, by audit_reason */
     int64_t events;
     int64_t wakeups;                 /* lws_service() calls of the live main loop (commit trace) */
     int64_t malformed_events;        /* dispatches the cleaner refused as malformed (events.c) */

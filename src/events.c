@@ -41,19 +41,19 @@ typedef struct {
     audit_reason why;
     int attempts;                    /* requests sent so far */
     dc_timer retry;                  /* armed while waiting in d->confirm_waiting */
-} confirm_ctx;
+} guild_gone_query;
 
-static void send_confirm(confirm_ctx *cc);
+static void send_confirm(guild_gone_query *cc);
 
 static void on_confirm_retry(dc_timer *t)
 {
-    confirm_ctx *cc = lws_container_of(t, confirm_ctx, retry);
+    guild_gone_query *cc = lws_container_of(t, guild_gone_query, retry);
     pending_del(&cc->link);
     send_confirm(cc);
 }
 
 /* 1 when another attempt was scheduled. */
-static int retry_confirm(confirm_ctx *cc)
+static int retry_confirm(guild_gone_query *cc)
 {
     dc_daemon *d = cc->d;
     if (cc->attempts >= CONFIRM_ATTEMPTS || d->stopping)
@@ -71,7 +71,7 @@ static int retry_confirm(confirm_ctx *cc)
 /* GET /guilds/{id}: 403/50001 or 404/10004 means the bot is out. */
 static void on_confirm_gone(void *ctx, const rest_response *r)
 {
-    confirm_ctx *cc = ctx;
+    guild_gone_query *cc = ctx;
     dc_daemon *d = cc->d;
     pending_del(&cc->link);
     int gone = (r->status == 403 && r->json_code == 50001) || (r->status == 404 && r->json_code == 10004);
@@ -94,7 +94,7 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
     free(cc);
 }
 
-static void send_confirm(confirm_ctx *cc)
+static void send_confirm(guild_gone_query *cc)
 {
     char path[64];
     dc_daemon *d = cc->d;
@@ -110,10 +110,10 @@ static void send_confirm(confirm_ctx *cc)
 
 static void confirm_gone(dc_daemon *d, const cl_action *a)
 {
-    confirm_ctx *cc = malloc(sizeof *cc);
+    guild_gone_query *cc = malloc(sizeof *cc);
     if (!cc)
         return;
-    *cc = (confirm_ctx){ .d = d, .guild_id = a->guild_id, .why = a->reason };
+    *cc = (guild_gone_query){ .d = d, .guild_id = a->guild_id, .why = a->reason };
     LOG_I("cleaner", "guild %" PRIu64 ": %s; confirming over REST before deleting", a->guild_id,
           a->reason == AUDIT_LEFT_WHILE_OFFLINE ? "left while offline" : "bot removed");
     send_confirm(cc);
@@ -123,7 +123,7 @@ static void confirm_gone(dc_daemon *d, const cl_action *a)
 static void drop_confirm_retries(dc_daemon *d, uint64_t guild_id)
 {
     for (dc_pending *p = d->confirm_waiting.next; p && p != &d->confirm_waiting;) {
-        confirm_ctx *cc = (confirm_ctx *)p;
+        guild_gone_query *cc = (guild_gone_query *)p;
         p = p->next;
         if (cc->guild_id != guild_id)
             continue;
@@ -136,7 +136,7 @@ static void drop_confirm_retries(dc_daemon *d, uint64_t guild_id)
 void ev_free(dc_daemon *d)
 {
     while (d->confirm_waiting.next && d->confirm_waiting.next != &d->confirm_waiting) {
-        confirm_ctx *cc = (confirm_ctx *)d->confirm_waiting.next;
+        guild_gone_query *cc = (guild_gone_query *)d->confirm_waiting.next;
         if (d->loop)
             loop_cancel(d->loop, &cc->retry);
         pending_del(&cc->link);

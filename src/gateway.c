@@ -1,6 +1,10 @@
 /* gateway.c - the Discord gateway session state machine (sans-I/O).
  *
- * See gateway.h for the contract.  Facts: PROTOCOL.md §1-§8, §10, §14.
+ * See gateway.h for the contract.  Facts: Discord's gateway docs
+ * (https://discord.com/developers/docs/events/gateway: connecting, heartbeats, identify,
+ * resume, rate limits, sharding), the opcode and close-code tables
+ * (https://discord.com/developers/docs/topics/opcodes-and-status-codes) and the
+ * issues cited where a rule comes from one.
  * Layout: helpers (randomness, actions, sending), the connection life cycle
  * (connect, login, heartbeat, close, reconnect), opcode handlers, and the
  * public entry points at the end. */
@@ -35,7 +39,7 @@
 #define GW_DEFAULT_HELLO_TIMEOUT_MS 20000
 #define GW_DEFAULT_RESUME_ATTEMPTS 3
 /* Our close code whenever we mean to resume: 1000/1001 would invalidate
- * the session (PROTOCOL.md §4). */
+ * the session (https://discord.com/developers/docs/events/gateway#initiating-a-disconnect). */
 #define GW_CLOSE_KEEP_SESSION 4000
 
 typedef enum { AFTER_CLOSE_RECONNECT = 0, AFTER_CLOSE_STOP } after_close;
@@ -666,7 +670,8 @@ static void on_hello(gw_session *gw, const cJSON *payload, int64_t now)
         return;
     }
     gw->hb_interval = (int64_t)iv->valuedouble;
-    /* First beat after interval * jitter, jitter in [0, 1) (PROTOCOL.md §5). */
+    /* First beat after interval * jitter, jitter in [0, 1)
+     * (https://discord.com/developers/docs/events/gateway#sending-heartbeats). */
     gw->next_beat_at = now + (int64_t)floor((double)gw->hb_interval * rand_unit(gw));
     gw->ack_received = 1;
     gw->hello_deadline = INT64_MAX;
@@ -689,7 +694,9 @@ static void on_invalid_session(gw_session *gw, const cJSON *payload)
                    AFTER_CLOSE_RECONNECT, 0);
         return;
     }
-    /* A failed resume: forget resume_gateway_url as well (PROTOCOL.md §7, §14)
+    /* A failed resume: forget resume_gateway_url as well
+     * (https://discord.com/developers/docs/events/gateway#resuming;
+     * https://github.com/twilight-rs/twilight/pull/1942)
      * and wait 1-5 s before the new IDENTIFY (historical guidance). */
     drop_session(gw, "invalid session");
     gw->sent_resume = 0;

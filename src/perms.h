@@ -1,5 +1,6 @@
 /* perms.h - a member's guild permissions, computed the way Discord does
- * (PROTOCOL.md §12), from a role cache fed by gateway dispatches (sans-I/O).
+ * (https://discord.com/developers/docs/topics/permissions#permission-overwrites),
+ * from a role cache fed by gateway dispatches (sans-I/O).
  *
  * The cache holds, per guild, the owner id and every role's permission
  * bits.  It learns them from GUILD_CREATE, GUILD_UPDATE (owner_id and

@@ -141,3 +141,16 @@ const char *proto_permission_name(uint64_t flag)
 {
     return name_from_flag(permission_bits, COUNT(permission_bits), flag);
 }
+
+static const char *const audit_reason_names[] = {
+#define X(name, text) [name] = text,
+#include "audit_reasons.def"
+#undef X
+};
+
+const char *audit_reason_name(audit_reason r)
+{
+    if ((unsigned)r < AUDIT_REASON_COUNT)
+        return audit_reason_names[r];
+    return "unknown";
+}

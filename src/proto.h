@@ -1,8 +1,8 @@
 /* proto.h - lookups generated from the protocol tables in proto/NAME.def.
  *
- * The .def files (opcodes, close_codes, events, intents, permissions) are
- * the single place where these protocol constants are written down;
- * everything here is expanded from them. */
+ * The .def files (opcodes, close_codes, events, intents, permissions,
+ * audit_reasons) are the single place where these protocol constants are
+ * written down; everything here is expanded from them. */
 #ifndef DC_PROTO_H
 #define DC_PROTO_H
 
@@ -17,6 +17,17 @@ typedef enum {
 
 /* Display name of a gateway opcode; "UNKNOWN" for unlisted ones. */
 const char *gw_op_name(int op);
+
+/* Why rows were deleted (proto/audit_reasons.def). */
+typedef enum {
+#define X(name, text) name,
+#include "audit_reasons.def"
+#undef X
+    AUDIT_REASON_COUNT           /* not a reason: how many there are */
+} audit_reason;
+
+/* The reason's name as stored and printed; "unknown" out of range. */
+const char *audit_reason_name(audit_reason r);
 
 typedef enum { GW_CLOSE_RESUME = 0, GW_CLOSE_IDENTIFY, GW_CLOSE_FATAL } gw_close_policy;
 

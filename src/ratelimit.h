@@ -5,7 +5,7 @@
  * headers, and answers "release this request now", "wake me in N ms" and
  * "retry this one in N ms" / "it is done".
  *
- * Model (PROTOCOL.md §11):
+ * Model (https://discord.com/developers/docs/topics/rate-limits):
  *  - A route is "METHOD /path/template" with every numeric id replaced by
  *    {id} ("POST /channels/{id}/messages").  The major id (channel, guild or
  *    webhook) is kept apart, because Discord buckets per (bucket, major).

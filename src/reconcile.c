@@ -224,11 +224,11 @@ typedef struct {
     dc_pending link;                 /* first: freed at shutdown if still in flight */
     shard *s;
     uint64_t user_id;
-} confirm_ctx;
+} member_lookup;
 
 static void on_confirmed(void *ctx, const rest_response *r)
 {
-    confirm_ctx *cc = ctx;
+    member_lookup *cc = ctx;
     shard *s = cc->s;
     pending_del(&cc->link);
     sw_on_confirmed(s->sw, cc->user_id, r->status, r->json_code, loop_now(s->d->loop));
@@ -239,7 +239,7 @@ static void on_confirmed(void *ctx, const rest_response *r)
 static void do_confirm(shard *s, const sw_action *a)
 {
     char path[96], major[24];
-    confirm_ctx *cc = malloc(sizeof *cc);
+    member_lookup *cc = malloc(sizeof *cc);
     snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/%" PRIu64, a->guild_id, a->user_id);
     snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
     if (cc) {

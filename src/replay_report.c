@@ -90,7 +90,6 @@ static void compare_sends(replay *r, FILE *out)
 
 void replay_print_summary(replay *r, const char *fixture_path, int exit_status, FILE *out)
 {
-    static const char *const reasons[] = { "member_remove", "guild_delete", "left_while_offline", "sweep" };
     compare_sends(r, out);
     fprintf(out, "replay %s: %zu entries, %d connection(s), %" PRId64 " ms of virtual time%s\n", fixture_path,
             r->fx.n, r->connections, loop_now(&r->loop) - REPLAY_MONO0, r->cfg.dry_run ? ", DRY RUN" : "");
@@ -100,8 +99,8 @@ void replay_print_summary(replay *r, const char *fixture_path, int exit_status, 
     print_map(out, "  by op:", r->sent_ops, "op ");
     print_map(out, "events:", r->events, "");
     fprintf(out, "%-18s", "rows removed:");
-    for (int i = 0; i < 4; i++)
-        fprintf(out, " %s %" PRId64, reasons[i], r->d.removed[i]);
+    for (int i = 0; i < AUDIT_REASON_COUNT; i++)
+        fprintf(out, " %s %" PRId64, audit_reason_name((audit_reason)i), r->d.removed[i]);
     fputc('\n', out);
     print_map(out, "commands seen:", r->commands, r->cfg.prefix);
     fprintf(out, "%-18s %d (%d not GET)\n", "REST requests:", cJSON_GetArraySize(r->requests),
@@ -129,7 +128,7 @@ static int add_guild(void *ctx, uint64_t guild_id, int64_t rows)
 cJSON *replay_outcome(replay *r, int exit_status)
 {
     cJSON *o = cJSON_CreateObject(), *removed = cJSON_AddObjectToObject(o, "removed");
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < AUDIT_REASON_COUNT; i++)
         cJSON_AddNumberToObject(removed, audit_reason_name((audit_reason)i), (double)r->d.removed[i]);
     cJSON *remaining = cJSON_AddObjectToObject(o, "remaining");
     int64_t unassigned = 0;

@@ -17,19 +17,6 @@ static const char *const stmt_sql[ST__COUNT] = {
 #undef STORE_STMT_SQL
 };
 
-static const char *const reason_names[] = {
-    [AUDIT_MEMBER_REMOVE] = "member_remove",
-    [AUDIT_GUILD_DELETE] = "guild_delete",
-    [AUDIT_LEFT_WHILE_OFFLINE] = "left_while_offline",
-    [AUDIT_SWEEP] = "sweep",
-};
-
-const char *audit_reason_name(audit_reason r)
-{
-    if ((unsigned)r < sizeof reason_names / sizeof reason_names[0])
-        return reason_names[r];
-    return "unknown";
-}
 
 dc_err store_fail(store *s, int rc, const char *what)
 {

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include "err.h"
 #include "config.h"
+#include "proto.h"
 
 typedef struct store store;
 
@@ -29,13 +30,6 @@ typedef struct {
     int read_only;                            /* status: never migrate, never write */
 } store_opts;
 
-typedef enum {
-    AUDIT_MEMBER_REMOVE = 0,
-    AUDIT_GUILD_DELETE,
-    AUDIT_LEFT_WHILE_OFFLINE,
-    AUDIT_SWEEP,
-} audit_reason;
-const char *audit_reason_name(audit_reason r);
 
 /* What store_open's migration did (from_version == to_version: nothing ran). */
 typedef struct {
@@ -182,6 +176,6 @@ typedef struct {
 typedef int (*store_audit_fn)(void *ctx, const store_audit_row *a);
 dc_err store_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
 dc_err store_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned);
-dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[4] /* by audit_reason */);
+dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT]);
 
 #endif

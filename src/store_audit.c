@@ -121,7 +121,7 @@ dc_err store_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned)
 }
 
 /* Rows actually deleted per reason since since_ms; dry runs are left out. */
-dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[4])
+dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT])
 {
     sqlite3_stmt *st = store_stmt(s, ST_AUDIT_TOTALS);
     int rc;

@@ -10,7 +10,6 @@
 #include "log.h"
 
 #define SW_MAX_CHUNKS 65536           /* 65.5M members at 1000 per chunk */
-#define SW_DEFAULT_CHUNK_TIMEOUT 15000
 
 struct sweep {
     sweep_config cfg;
@@ -64,9 +63,9 @@ sweep *sw_new(const sweep_config *cfg, uint64_t seed)
         return NULL;
     sw->cfg = *cfg;
     if (sw->cfg.chunk_timeout_ms <= 0)
-        sw->cfg.chunk_timeout_ms = SW_DEFAULT_CHUNK_TIMEOUT;
+        sw->cfg.chunk_timeout_ms = SW_DEFAULT_CHUNK_TIMEOUT_MS;
     if (sw->cfg.batch_size <= 0)
-        sw->cfg.batch_size = 500;
+        sw->cfg.batch_size = SW_DEFAULT_BATCH_SIZE;
     sw->rng = seed;
     sw->deadline_ms = INT64_MAX;
     return sw;

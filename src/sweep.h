@@ -31,12 +31,17 @@
 #include <stdint.h>
 #include "err.h"
 
+/* What a sweep_config left at 0 means: the same as the settings' defaults
+ * in config_keys.def (test_config checks that they agree). */
+#define SW_DEFAULT_BATCH_SIZE 1000
+#define SW_DEFAULT_CHUNK_TIMEOUT_MS 15000
+
 typedef struct {
-    int batch_size;              /* rows per delete batch */
+    int batch_size;              /* rows per delete batch; 0 = SW_DEFAULT_BATCH_SIZE */
     int64_t batch_delay_ms;      /* pause between batches (the loop runs meanwhile) */
     double max_delete_share;     /* guard */
     int confirm_sample;          /* ids confirmed over REST before deleting */
-    int64_t chunk_timeout_ms;    /* silence allowed before/between chunks; 0 = 15000 */
+    int64_t chunk_timeout_ms;    /* silence allowed before/between chunks; 0 = SW_DEFAULT_CHUNK_TIMEOUT_MS */
     int rest_source;             /* member_source = rest: page REST instead of op 8 */
     int rest_fallback;           /* op 8 rate limited or unanswered: page REST instead */
     char prefix[16];             /* chat command prefix for the guard's text; "" = "!" */

@@ -1,4 +1,5 @@
-/* zstream.c - zlib-stream inflater (PROTOCOL.md §2). */
+/* zstream.c - zlib-stream inflater
+ * (https://discord.com/developers/docs/events/gateway#zlibstream). */
 #include "zstream.h"
 
 #include <stdarg.h>

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "suggest.h"
+#include "sweep.h"
 
 /* Looks like a real token (three dot-separated base64 parts), never real. */
 #define FAKE_TOKEN "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabCdE.fakefakefakefakefakefakefakefakefake12"
@@ -95,6 +96,10 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(cfg.n_guild_intervals, 0);
     assert_true(cfg.reconcile_delay == 60.0);
     assert_int_equal(cfg.batch_size, 1000);
+    /* One default per setting: the sweep's fallback for an unset field is
+     * the setting's default, not a second number. */
+    assert_int_equal(cfg.batch_size, SW_DEFAULT_BATCH_SIZE);
+    assert_true(cfg.chunk_timeout * 1000 == SW_DEFAULT_CHUNK_TIMEOUT_MS);
     assert_true(cfg.batch_delay == 0.01);
     assert_true(cfg.max_delete_share == 0.5);
     assert_int_equal(cfg.confirm_sample, 10);

@@ -207,7 +207,8 @@ static void strings_are_skipped(void **state)
     free(b.p);
 }
 
-/* A member as Discord sends it in GUILD_MEMBERS_CHUNK (PROTOCOL.md §9). */
+/* A member as Discord sends it in GUILD_MEMBERS_CHUNK
+ * (https://discord.com/developers/docs/events/gateway-events#guild-members-chunk). */
 static void put_member(sbuf *b, int i)
 {
     put(b, "{\"user\":{\"id\":\"%d\",\"username\":\"u%d\",\"global_name\":null,\"avatar\":null,"
