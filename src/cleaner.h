@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "proto.h"
+#include "snowflake.h"
 
 typedef enum {
     CL_DELETE_MEMBER = 1,  /* guild_id, user_id, reason */
@@ -57,11 +58,6 @@ typedef struct {
     size_t n_stored;
     int64_t unassigned_rows;    /* legacy rows waiting for a guild */
 } cl_context;
-
-/* Parse a snowflake from a JSON string (or a JSON integer, as not_found may
- * carry).  0 when absent or invalid, and for values above INT64_MAX (the
- * store's integer type): those are malformed, never wrapped. */
-uint64_t cl_snowflake(const cJSON *v);
 
 /* Decide what one dispatch means.  `event` is the dispatch name, d its data
  * (may be NULL).  resumed: the event belongs to a resumed session (READY

@@ -9,9 +9,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "cleaner.h"
 #include "proto.h"
-#include "proto.h"
+#include "snowflake.h"
 
 #define REFUSAL_SLOTS 256            /* users remembered for the refusal limit */
 #define TRIM_NOTE "\n(trimmed)"
@@ -53,17 +52,17 @@ dc_err cmd_parse_message(const cJSON *d, cmd_message *m)
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(member, "roles");
     if (!cJSON_IsArray(roles))
         roles = NULL;
-    m->channel_id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "channel_id"));
-    m->message_id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "id"));
-    m->author_id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(author, "id"));
-    m->guild_id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
+    m->channel_id = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "channel_id"));
+    m->message_id = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "id"));
+    m->author_id = snowflake_json(cJSON_GetObjectItemCaseSensitive(author, "id"));
+    m->guild_id = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
     if (!cJSON_IsObject(d) || !m->channel_id || !m->message_id || !m->author_id || !cJSON_IsString(content))
         return DC_ERR_PROTO;
     m->author_bot = is_bot_author(d, author);
     m->content = content->valuestring;
     const cJSON *r;
     cJSON_ArrayForEach(r, roles) {
-        uint64_t id = cl_snowflake(r);
+        uint64_t id = snowflake_json(r);
         if (id && m->n_roles < CMD_MAX_ROLES)
             m->roles[m->n_roles++] = id;
     }

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleaner.h"
 #include "commands.h"
 #include "commands_outbox.h"
 #include "log.h"
 #include "perms.h"
 #include "proto.h"
+#include "snowflake.h"
 
 #define MAX_OWNERS 64
 #define WAIT_MAX 64               /* commands waiting for permissions data; more are dropped */
@@ -122,9 +122,9 @@ static void on_application(void *ctx, const rest_response *r)
     const cJSON *m;
     if (!cJSON_IsArray(members))
         members = NULL;
-    add_owner(cl, cl_snowflake(cJSON_GetObjectItemCaseSensitive(owner, "id")));
+    add_owner(cl, snowflake_json(cJSON_GetObjectItemCaseSensitive(owner, "id")));
     cJSON_ArrayForEach(m, members)
-        add_owner(cl, cl_snowflake(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "user"), "id")));
+        add_owner(cl, snowflake_json(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "user"), "id")));
     cl->owners_fetch = OWNERS_DONE;
     LOG_I("commands", "%zu bot owner(s) may use !cleanup_all_guilds", cl->n_owners);
     cJSON_Delete(j);
@@ -674,7 +674,7 @@ void cmdl_on_dispatch(shard *s, const char *event, const cJSON *data)
         LOG_W("commands", "shard %d: %s of an unexpected shape: its malformed parts left out of the role cache", s->id, event);
     else if (ev == DC_EV_GUILD_CREATE)
         LOG_D("commands", "guild %" PRIu64 ": roles known",
-              cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "id")));
+              snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "id")));
 }
 
 void cmdl_guild_gone(dc_daemon *d, uint64_t guild_id)

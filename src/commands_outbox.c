@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleaner.h"
 #include "commands.h"
 #include "log.h"
+#include "snowflake.h"
 
 typedef struct cmdo_item {
     dc_pending link;                 /* first: freed by the daemon if in flight at shutdown */
@@ -67,7 +67,7 @@ static uint64_t answered_id(const rest_response *r)
     if (r->status < 200 || r->status > 299)
         return 0;
     cJSON *j = r->body ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(j, "id"));
+    uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(j, "id"));
     cJSON_Delete(j);
     return id;
 }

@@ -226,19 +226,19 @@ static void route_to_sweep(shard *s, const char *event, const cJSON *data)
     } else if (strcmp(event, "RATE_LIMITED") == 0) {
         rc_on_rate_limited(s, data);
     } else if (strcmp(event, "GUILD_MEMBER_ADD") == 0) {
-        rc_member_count(s, cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), 1);
+        rc_member_count(s, snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), 1);
     } else if (strcmp(event, "GUILD_MEMBER_REMOVE") == 0) {
-        rc_member_count(s, cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), -1);
+        rc_member_count(s, snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), -1);
     } else if (strcmp(event, "GUILD_CREATE") == 0 && cJSON_IsObject(data) &&
                !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "unavailable"))) {
         const cJSON *mc = cJSON_GetObjectItemCaseSensitive(data, "member_count");
-        uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "id"));
+        uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "id"));
         if (id)
             rc_guild_present(s, id, cJSON_IsNumber(mc) ? (int64_t)mc->valuedouble : 0);
     }
     if ((strcmp(event, "GUILD_CREATE") == 0 || strcmp(event, "GUILD_UPDATE") == 0) &&
         cJSON_IsString(cJSON_GetObjectItemCaseSensitive(data, "name")))
-        rc_guild_named(s, cl_snowflake(cJSON_GetObjectItemCaseSensitive(data, "id")),
+        rc_guild_named(s, snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "id")),
                        cJSON_GetObjectItemCaseSensitive(data, "name")->valuestring);
 }
 

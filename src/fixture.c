@@ -11,7 +11,7 @@
 #include <string.h>
 #include <libwebsockets.h>
 
-#include "cleaner.h"
+#include "snowflake.h"
 
 static const char *const kind_names[] = { "?", "open", "recv", "send", "close", "rest", "end" };
 
@@ -53,7 +53,7 @@ static void note_op(fx_entry *e)
     if (e->op == 8) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "d");
         const cJSON *nonce = cJSON_GetObjectItemCaseSensitive(d, "nonce");
-        e->guild_id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
+        e->guild_id = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
         if (cJSON_IsString(nonce))
             snprintf(e->nonce, sizeof e->nonce, "%s", nonce->valuestring);
     }

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleaner.h"
 #include "proto.h"
+#include "snowflake.h"
 
 typedef struct {
     uint64_t id;
@@ -124,7 +124,7 @@ dc_err perm_parse_json(const cJSON *p, uint64_t *out)
 /* A role object's id and permissions; 0 on a wrong shape. */
 static int parse_role(const cJSON *r, perm_role *out)
 {
-    out->id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(r, "id"));
+    out->id = snowflake_json(cJSON_GetObjectItemCaseSensitive(r, "id"));
     return out->id &&
            perm_parse_json(cJSON_GetObjectItemCaseSensitive(r, "permissions"), &out->permissions) == DC_OK;
 }
@@ -182,7 +182,7 @@ static dc_err put_guild(perm_cache *pc, uint64_t id, uint64_t owner, const cJSON
 
 static dc_err on_guild_create(perm_cache *pc, const cJSON *d)
 {
-    uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "id"));
+    uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "id"));
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(d, "roles");
     if (!id)
         return DC_ERR_PROTO;
@@ -190,7 +190,7 @@ static dc_err on_guild_create(perm_cache *pc, const cJSON *d)
         return DC_OK;                 /* outage: keep what we knew */
     if (!cJSON_IsArray(roles))
         return DC_ERR_PROTO;
-    return put_guild(pc, id, cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "owner_id")), roles);
+    return put_guild(pc, id, snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "owner_id")), roles);
 }
 
 /* GUILD_UPDATE is a full guild object: with `roles` it replaces the role
@@ -198,8 +198,8 @@ static dc_err on_guild_create(perm_cache *pc, const cJSON *d)
  * without them only the owner moves. */
 static dc_err on_guild_update(perm_cache *pc, const cJSON *d)
 {
-    uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "id"));
-    uint64_t owner = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "owner_id"));
+    uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "id"));
+    uint64_t owner = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "owner_id"));
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(d, "roles");
     perm_guild *g = find_guild(pc, id);
     if (!id || !owner || (roles && !cJSON_IsArray(roles)))
@@ -213,11 +213,11 @@ static dc_err on_guild_update(perm_cache *pc, const cJSON *d)
 
 static dc_err on_role_event(perm_cache *pc, const cJSON *d, int deleted)
 {
-    perm_guild *g = find_guild(pc, cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "guild_id")));
+    perm_guild *g = find_guild(pc, snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "guild_id")));
     if (!g)
         return DC_OK;
     if (deleted) {
-        uint64_t rid = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "role_id"));
+        uint64_t rid = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "role_id"));
         if (!rid)
             return DC_ERR_PROTO;
         drop_role(g, rid);

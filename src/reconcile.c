@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleaner.h"
 #include "daemon_internal.h"
 #include "log.h"
+#include "snowflake.h"
 #include "store_sweep.h"
 
 #define RC_HELD_RETRY_MS 1000    /* the bot holds the database: look again then */
@@ -276,7 +276,7 @@ static uint64_t *member_ids(const cJSON *members, size_t *n, int *bad)
     if (!ids)
         return NULL;
     cJSON_ArrayForEach(m, members) {
-        uint64_t id = cl_snowflake(cJSON_GetObjectItemCaseSensitive(
+        uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(m, "user"), "id"));
         if (!id) {
             *bad = 1;
@@ -505,7 +505,7 @@ static void drain(shard *s)
 
 void rc_on_chunk(shard *s, const cJSON *d)
 {
-    uint64_t guild = cl_snowflake(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
+    uint64_t guild = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
     const cJSON *nonce = cJSON_GetObjectItemCaseSensitive(d, "nonce");
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(d, "chunk_index");
     const cJSON *count = cJSON_GetObjectItemCaseSensitive(d, "chunk_count");
@@ -530,7 +530,7 @@ void rc_on_rate_limited(shard *s, const cJSON *d)
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(d, "opcode");
     const cJSON *ra = cJSON_GetObjectItemCaseSensitive(d, "retry_after");
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(d, "meta");
-    uint64_t guild = cl_snowflake(cJSON_GetObjectItemCaseSensitive(meta, "guild_id"));
+    uint64_t guild = snowflake_json(cJSON_GetObjectItemCaseSensitive(meta, "guild_id"));
     if (!cJSON_IsNumber(op) || op->valueint != 8 || !guild)
         return;
     double retry = cJSON_IsNumber(ra) && ra->valuedouble > 0 ? ra->valuedouble : 30.0;

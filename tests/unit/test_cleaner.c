@@ -225,41 +225,41 @@ static void snowflakes(void **state)
 {
     (void)state;
     cJSON *v = cJSON_CreateString("1000000000000000001");
-    assert_true(cl_snowflake(v) == 1000000000000000001ULL);
+    assert_true(snowflake_json(v) == 1000000000000000001ULL);
     cJSON_Delete(v);
     v = cJSON_CreateString("9223372036854775807");    /* INT64_MAX: the largest the store holds */
-    assert_true(cl_snowflake(v) == (uint64_t)INT64_MAX);
+    assert_true(snowflake_json(v) == (uint64_t)INT64_MAX);
     cJSON_Delete(v);
     v = cJSON_CreateString("09223372036854775807");   /* the same with a leading zero */
-    assert_true(cl_snowflake(v) == (uint64_t)INT64_MAX);
+    assert_true(snowflake_json(v) == (uint64_t)INT64_MAX);
     cJSON_Delete(v);
     static const char *const wraps[] = { "9223372036854775808", "18446744073709551615",
                                          "10000000000000000000", "09223372036854775808" };
     for (size_t i = 0; i < sizeof wraps / sizeof wraps[0]; i++) {
         v = cJSON_CreateString(wraps[i]);            /* would wrap to a negative row id */
-        assert_true(cl_snowflake(v) == 0);
+        assert_true(snowflake_json(v) == 0);
         cJSON_Delete(v);
     }
     v = cJSON_CreateString("18446744073709551616");   /* overflow */
-    assert_true(cl_snowflake(v) == 0);
+    assert_true(snowflake_json(v) == 0);
     cJSON_Delete(v);
     v = cJSON_CreateString("-5");
-    assert_true(cl_snowflake(v) == 0);
+    assert_true(snowflake_json(v) == 0);
     cJSON_Delete(v);
     static const char *const refused[] = { "99999999999999999999", " 12", "12 ", "+12", "0x12", "1e3",
                                            "000000000000000000001", "" };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         v = cJSON_CreateString(refused[i]);
-        assert_true(cl_snowflake(v) == 0);
+        assert_true(snowflake_json(v) == 0);
         cJSON_Delete(v);
     }
     v = cJSON_CreateString("00000000000000000012");       /* 20 digits: still a number */
-    assert_true(cl_snowflake(v) == 12);
+    assert_true(snowflake_json(v) == 12);
     cJSON_Delete(v);
     v = cJSON_CreateNumber(123);
-    assert_true(cl_snowflake(v) == 123);
+    assert_true(snowflake_json(v) == 123);
     cJSON_Delete(v);
-    assert_true(cl_snowflake(NULL) == 0);
+    assert_true(snowflake_json(NULL) == 0);
 }
 
 int main(void)
