@@ -216,7 +216,7 @@ static void status_audit(store *s, int64_t now_ms, FILE *out)
         fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
         return;
     }
-    for (int r = AUDIT_MEMBER_REMOVE; r <= AUDIT_SWEEP; r++)
+    for (int r = 0; r < AUDIT_REASON_COUNT; r++)
         fprintf(out, "  %-20s %10" PRId64 "\n", audit_reason_name((audit_reason)r), totals[r]);
 }
 

@@ -211,35 +211,62 @@ static int add_known_guild(void *ctx, const store_guild_state *g)
     return 0;
 }
 
-/* Dispatches the sweep needs beyond the cleaner's policy. */
+static uint64_t id_field(const cJSON *data, const char *name)
+{
+    return snowflake_json(cJSON_GetObjectItemCaseSensitive(data, name));
+}
+
+/* A GUILD_CREATE or GUILD_UPDATE names its guild. */
+static void take_name(shard *s, const cJSON *data)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(data, "name");
+    if (cJSON_IsString(name))
+        rc_guild_named(s, id_field(data, "id"), name->valuestring);
+}
+
+/* Dispatches the sweep needs beyond the cleaner's policy; the event is
+ * classified once (dc_event_from_name), not by a chain of strcmp. */
 static void route_to_sweep(shard *s, const char *event, const cJSON *data)
 {
-    if (strcmp(event, "READY") == 0 || strcmp(event, "RESUMED") == 0)
+    switch (dc_event_from_name(event)) {
+    case DC_EV_READY:
         rc_wake(s->d);               /* the shard may sweep again */
-    if (strcmp(event, "RESUMED") == 0 && s->n_present == 0) {
+        break;
+    case DC_EV_RESUMED:
+        rc_wake(s->d);
         /* A process that resumed a persisted session gets no READY and no
          * GUILD_CREATEs: its guilds are the ones this shard had available
          * (any it left meanwhile arrive as replayed GUILD_DELETEs). */
-        store_each_guild_state(s->d->st, add_known_guild, s);
-    } else if (strcmp(event, "GUILD_MEMBERS_CHUNK") == 0) {
+        if (s->n_present == 0)
+            store_each_guild_state(s->d->st, add_known_guild, s);
+        break;
+    case DC_EV_GUILD_MEMBERS_CHUNK:
         rc_on_chunk(s, data);
-    } else if (strcmp(event, "RATE_LIMITED") == 0) {
+        break;
+    case DC_EV_RATE_LIMITED:
         rc_on_rate_limited(s, data);
-    } else if (strcmp(event, "GUILD_MEMBER_ADD") == 0) {
-        rc_member_count(s, snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), 1);
-    } else if (strcmp(event, "GUILD_MEMBER_REMOVE") == 0) {
-        rc_member_count(s, snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "guild_id")), -1);
-    } else if (strcmp(event, "GUILD_CREATE") == 0 && cJSON_IsObject(data) &&
-               !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "unavailable"))) {
-        const cJSON *mc = cJSON_GetObjectItemCaseSensitive(data, "member_count");
-        uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "id"));
-        if (id)
-            rc_guild_present(s, id, cJSON_IsNumber(mc) ? (int64_t)mc->valuedouble : 0);
+        break;
+    case DC_EV_GUILD_MEMBER_ADD:
+        rc_member_count(s, id_field(data, "guild_id"), 1);
+        break;
+    case DC_EV_GUILD_MEMBER_REMOVE:
+        rc_member_count(s, id_field(data, "guild_id"), -1);
+        break;
+    case DC_EV_GUILD_CREATE:
+        if (cJSON_IsObject(data) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "unavailable"))) {
+            const cJSON *mc = cJSON_GetObjectItemCaseSensitive(data, "member_count");
+            uint64_t id = id_field(data, "id");
+            if (id)
+                rc_guild_present(s, id, cJSON_IsNumber(mc) ? (int64_t)mc->valuedouble : 0);
+        }
+        take_name(s, data);
+        break;
+    case DC_EV_GUILD_UPDATE:
+        take_name(s, data);
+        break;
+    default:
+        break;
     }
-    if ((strcmp(event, "GUILD_CREATE") == 0 || strcmp(event, "GUILD_UPDATE") == 0) &&
-        cJSON_IsString(cJSON_GetObjectItemCaseSensitive(data, "name")))
-        rc_guild_named(s, snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "id")),
-                       cJSON_GetObjectItemCaseSensitive(data, "name")->valuestring);
 }
 
 /* The events between RESUME and RESUMED are the ones Discord replays:

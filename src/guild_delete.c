@@ -43,7 +43,7 @@ static void job_key(char *key, size_t cap, uint64_t guild)
 static int parse_job(const char *value, gd_job *j)
 {
     return sscanf(value, "%d %" SCNd64 " %" SCNd64, &j->why, &j->at_ms, &j->rows) == 3 && j->why >= 0 &&
-           j->why <= AUDIT_SWEEP ? 0 : -1;
+           j->why < AUDIT_REASON_COUNT ? 0 : -1;
 }
 
 static dc_err save_job(dc_daemon *d, const gd_job *j)

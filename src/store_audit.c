@@ -63,7 +63,7 @@ dc_err store_audit_add(store *s, int64_t at_ms, uint64_t guild_id, uint64_t user
 /* -1 for a name this build does not know. */
 static int reason_from_name(const char *name)
 {
-    for (int r = AUDIT_MEMBER_REMOVE; r <= AUDIT_SWEEP; r++)
+    for (int r = 0; r < AUDIT_REASON_COUNT; r++)
         if (name && strcmp(name, audit_reason_name((audit_reason)r)) == 0)
             return r;
     return -1;
