@@ -15,8 +15,8 @@
 #include <cjson/cJSON.h>
 
 #include "bench.h"
-#include "json_arena.h"
-#include "zstream.h"
+#include "gateway/json_arena.h"
+#include "gateway/zstream.h"
 
 typedef struct {
     unsigned char *data;

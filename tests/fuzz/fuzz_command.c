@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
-#include "commands.h"
-#include "log.h"
+#include "policy/commands.h"
+#include "base/log.h"
 
 static void decide_all_ways(cmd_state *cs, const cmd_message *m)
 {

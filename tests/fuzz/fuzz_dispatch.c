@@ -5,13 +5,13 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#include "cleaner.h"
-#include "json_arena.h"
-#include "log.h"
+#include "policy/cleaner.h"
+#include "gateway/json_arena.h"
+#include "base/log.h"
 
 static const char *const events[] = {
 #define X(name) #name,
-#include "events.def"
+#include "proto/events.def"
 #undef X
 };
 

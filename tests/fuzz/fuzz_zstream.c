@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#include "gateway.h"
-#include "json_arena.h"
-#include "log.h"
-#include "zstream.h"
+#include "gateway/gateway.h"
+#include "gateway/json_arena.h"
+#include "base/log.h"
+#include "gateway/zstream.h"
 
 static void drain(gw_session *gw)
 {

@@ -1,0 +1,260 @@
+/* admin.c - `discord-cleaner migrate` and `discord-cleaner status`. */
+#include "cli/admin.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "base/err.h"
+#include "store/store.h"
+#include "policy/sweep.h"
+
+#define ADMIN_DAY_MS (24LL * 3600 * 1000)
+
+/* A missing file is an error for status (opening would create it); only
+ * migrate creates a database. */
+static int admin_need_file(const char *path, const char *cmd)
+{
+    struct stat sb;
+    if (path && path[0] && stat(path, &sb) == 0)
+        return 0;
+    fprintf(stderr, "discord-cleaner %s: no database at %s\n", cmd, path ? path : "(none)");
+    return dc_err_exit_status(DC_ERR_NOTFOUND);
+}
+
+static void print_migration(FILE *out, const char *path, const store_migration_report *m,
+                            uint64_t legacy_guild_id)
+{
+    if (m->from_version == m->to_version) {
+        fprintf(out, "%s: schema already at version %d, nothing to do\n", path, m->to_version);
+        return;
+    }
+    fprintf(out, "%s: schema migrated from version %d to %d\n", path, m->from_version, m->to_version);
+    if (m->backup_path[0])
+        fprintf(out, "backup:  %s\n", m->backup_path);
+    if (!m->legacy_rebuilt)
+        return;
+    fprintf(out, "legacy users table rebuilt: %" PRId64 " rows kept, ", m->legacy_rows);
+    if (legacy_guild_id)
+        fprintf(out, "assigned to guild %" PRIu64 "\n", legacy_guild_id);
+    else
+        fprintf(out, "left unassigned (guild_id NULL, never deleted until adopted)\n");
+}
+
+int admin_migrate(const char *db_path, uint64_t legacy_guild_id, FILE *out)
+{
+    store_opts opts = { .legacy_guild_id = legacy_guild_id };
+    char err[512] = "";
+    store *s = NULL;
+    struct stat sb;
+    int existed = db_path && stat(db_path, &sb) == 0;
+    dc_err rc = store_open(&s, db_path, &opts, err, sizeof err);
+    if (rc != DC_OK) {
+        fprintf(stderr, "discord-cleaner migrate: %s: %s (the database was left as it was)\n",
+                db_path, err[0] ? err : dc_strerror(rc));
+        return dc_err_exit_status(rc);
+    }
+    if (!existed)
+        fprintf(out, "%s: new database created at schema version %d\n", db_path,
+                store_migration(s)->to_version);
+    else
+        print_migration(out, db_path, store_migration(s), legacy_guild_id);
+    store_close(s);
+    return 0;
+}
+
+/* ---- status --------------------------------------------------------------- */
+
+static const char *fmt_time(int64_t ms, char *buf, size_t cap)
+{
+    if (ms <= 0)
+        return "never";
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return "?";
+    return buf;
+}
+
+static void status_schema(store *s, FILE *out)
+{
+    int v = store_schema_version(s), latest = store_latest_schema_version();
+    if (v == latest)
+        fprintf(out, "%-16s version %d (up to date)\n", "schema", v);
+    else if (v < latest)
+        fprintf(out, "%-16s version %d, latest %d: migrations pending "
+                     "(run `discord-cleaner migrate`)\n", "schema", v, latest);
+    else
+        fprintf(out, "%-16s version %d is newer than this program (%d)\n", "schema", v, latest);
+}
+
+typedef struct {
+    FILE *out;
+    int n;
+    store *s;
+} rows_view;
+
+/* The guild's name as the daemon last saw it (schema 5), or "-". */
+static const char *guild_name(store *s, uint64_t guild_id, char *buf, size_t cap)
+{
+    return store_guild_get_name(s, guild_id, buf, cap) == DC_OK ? buf : "-";
+}
+
+static int print_guild_rows(void *ctx, uint64_t guild_id, int64_t rows)
+{
+    rows_view *v = ctx;
+    char name[104];
+    v->n++;
+    fprintf(v->out, "  %-22" PRIu64 " %12" PRId64 "  %s\n", guild_id, rows, guild_name(v->s, guild_id, name, sizeof name));
+    return 0;
+}
+
+static void status_rows(store *s, FILE *out)
+{
+    int64_t unassigned = 0;
+    rows_view v = { .out = out, .n = 0, .s = s };
+    fprintf(out, "rows per guild\n");
+    if (store_each_user_guild(s, print_guild_rows, &v) != DC_OK)
+        fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
+    else if (v.n == 0)
+        fprintf(out, "  (none)\n");
+    if (store_count_unassigned(s, &unassigned) == DC_OK)
+        fprintf(out, "%-16s %" PRId64 " rows (legacy rows without a guild; never deleted)\n",
+                "unassigned", unassigned);
+}
+
+static int print_guild_state(void *ctx, const store_guild_state *g)
+{
+    rows_view *v = ctx;
+    char when[32], name[104];
+    fprintf(v->out, "  %-20" PRIu64 " %-20.20s %5d  %-11s %-9s %-20s %8" PRId64 "  %s\n",
+            g->guild_id, guild_name(v->s, g->guild_id, name, sizeof name), g->shard_id,
+            g->unavailable ? "yes" : "no",
+            sw_result_holds(g->last_sweep_result) ? "held" : g->needs_reconcile ? "yes" : "no",
+            fmt_time(g->last_sweep_ms, when, sizeof when),
+            g->last_sweep_removed, g->last_sweep_result[0] ? g->last_sweep_result : "-");
+    return 0;
+}
+
+static void status_guilds(store *s, FILE *out)
+{
+    rows_view v = { .out = out, .s = s };
+    fprintf(out, "guild state\n  %-20s %-20s %5s  %-11s %-9s %-20s %8s  %s\n", "GUILD", "NAME", "SHARD",
+            "UNAVAILABLE", "RECONCILE", "LAST SWEEP", "REMOVED", "RESULT");
+    if (store_each_guild_state(s, print_guild_state, &v) != DC_OK)
+        fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
+}
+
+/* gw.<shard>.<field>: keys arrive sorted, so one shard's fields are adjacent. */
+typedef struct {
+    FILE *out;
+    long shard;             /* -1 before the first gw.* key */
+    int has_session;
+    char seq[32], resume[256];
+    int64_t next_sweep_ms;
+} kv_view;
+
+static void flush_shard(kv_view *v)
+{
+    if (v->shard < 0)
+        return;
+    fprintf(v->out, "  shard %-4ld session id %-8s seq %-10s resume url %s\n", v->shard,
+            v->has_session ? "present" : "absent", v->seq[0] ? v->seq : "-",
+            v->resume[0] ? v->resume : "-");
+    v->has_session = 0;
+    v->seq[0] = v->resume[0] = '\0';
+}
+
+static int collect_kv(void *ctx, const char *key, const char *value)
+{
+    kv_view *v = ctx;
+    char *field = NULL;
+    if (strcmp(key, "sweep.next_run_ms") == 0) {
+        v->next_sweep_ms = strtoll(value, NULL, 10);
+        return 0;
+    }
+    if (strncmp(key, "gw.", 3) != 0)
+        return 0;
+    long shard = strtol(key + 3, &field, 10);
+    if (!field || *field != '.')
+        return 0;
+    if (shard != v->shard) {
+        flush_shard(v);
+        v->shard = shard;
+    }
+    if (strcmp(field, ".session_id") == 0)
+        v->has_session = value[0] != '\0';
+    else if (strcmp(field, ".seq") == 0)
+        snprintf(v->seq, sizeof v->seq, "%s", value);
+    else if (strcmp(field, ".resume_url") == 0)
+        snprintf(v->resume, sizeof v->resume, "%s", value);
+    return 0;
+}
+
+static void status_sessions(store *s, FILE *out)
+{
+    kv_view v = { .out = out, .shard = -1 };
+    char when[32];
+    fprintf(out, "gateway sessions\n");
+    if (store_each_kv(s, collect_kv, &v) != DC_OK) {
+        fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
+        return;
+    }
+    if (v.shard < 0)
+        fprintf(out, "  (none saved)\n");
+    flush_shard(&v);
+    fprintf(out, "%-16s %s\n", "next sweep",
+            v.next_sweep_ms ? fmt_time(v.next_sweep_ms, when, sizeof when) : "not scheduled");
+}
+
+static void status_audit(store *s, int64_t now_ms, FILE *out)
+{
+    int64_t totals[AUDIT_REASON_COUNT];
+    fprintf(out, "deleted in the last 24 h (rows, dry runs excluded)\n");
+    if (store_audit_totals(s, now_ms - ADMIN_DAY_MS, totals) != DC_OK) {
+        fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
+        return;
+    }
+    for (int r = 0; r < AUDIT_REASON_COUNT; r++)
+        fprintf(out, "  %-20s %10" PRId64 "\n", audit_reason_name((audit_reason)r), totals[r]);
+}
+
+int admin_status_at(const char *db_path, int64_t now_ms, FILE *out)
+{
+    int missing = admin_need_file(db_path, "status");
+    if (missing)
+        return missing;
+    store_opts opts = { .read_only = 1 };
+    char err[512] = "";
+    store *s = NULL;
+    dc_err rc = store_open(&s, db_path, &opts, err, sizeof err);
+    if (rc != DC_OK) {
+        fprintf(stderr, "discord-cleaner status: %s\n", err[0] ? err : dc_strerror(rc));
+        return dc_err_exit_status(rc);
+    }
+    fprintf(out, "%-16s %s\n", "database", db_path);
+    status_schema(s, out);
+    if (store_schema_version(s) != store_latest_schema_version()) {
+        /* The tables below may not exist yet in this shape: say what to do
+         * instead of printing SQL errors. */
+        if (store_schema_version(s) < store_latest_schema_version())
+            fprintf(out, "this database needs `discord-cleaner migrate --db %s` (it backs the file up "
+                         "first); rows, guilds and sweeps are shown after that\n", db_path);
+        store_close(s);
+        return 0;
+    }
+    status_rows(s, out);
+    status_guilds(s, out);
+    status_sessions(s, out);
+    status_audit(s, now_ms, out);
+    store_close(s);
+    return 0;
+}
+
+int admin_status(const char *db_path, FILE *out)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return admin_status_at(db_path, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
+}

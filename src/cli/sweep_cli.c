@@ -1,0 +1,167 @@
+/* sweep_cli.c - `discord-cleaner sweep (--guild ID ... | --all) [--force]`.
+ *
+ * While `run` works on the same database, the request is handed to it
+ * through the database instead (sweep_handoff.c): never a second session.
+ * Otherwise it runs the same daemon loop as `run` (same sweep code, a
+ * session of its own, never the daemon's saved one), but
+ * the scheduler only starts the sweeps asked for here; when the last one
+ * has finished it prints a summary per guild and exits:
+ *   0  every sweep completed (dry run included)
+ *   75 a sweep was aborted or skipped, or the guard refused (nothing lost;
+ *      the message says why and what to do)
+ *   66 a guild asked for is not available to this bot */
+#include "cli/sweep_cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon/daemon_internal.h"
+#include "daemon/dblock.h"
+#include "daemon/sweep_handoff.h"
+#include "base/log.h"
+
+#define ONESHOT_MAX 256
+#define ONESHOT_SETTLE_MS 2000        /* quiet after the last GUILD_CREATE */
+
+struct oneshot {
+    uint64_t guilds[ONESHOT_MAX];
+    size_t n;
+    int all, force;
+    int listed;
+    size_t requested, finished;
+    int status;
+    int64_t ready_since;
+};
+
+static void on_done(void *ctx, uint64_t guild_id, const sw_action *r)
+{
+    struct oneshot *os = ctx;
+    os->finished++;
+    printf("guild %" PRIu64 ": %s\n", guild_id, r->text);
+    fflush(stdout);
+    if ((!r->ok || r->guard_tripped) && !os->status)
+        os->status = 75;
+}
+
+static int all_ready(dc_daemon *d)
+{
+    if (d->n_shards == 0)
+        return 0;
+    for (int i = 0; i < d->n_shards; i++)
+        if (gw_get_state(d->shards[i].gw) != GW_READY)
+            return 0;
+    return 1;
+}
+
+static void request_one(dc_daemon *d, struct oneshot *os, uint64_t guild_id)
+{
+    sweep_request r = { .guild_id = guild_id, .force = os->force, .dry_run = d->cfg->dry_run,
+                        .done = on_done, .ctx = os };
+    if (rc_request(d, &r) == DC_OK) {
+        os->requested++;
+        return;
+    }
+    printf("guild %" PRIu64 ": not available to this bot (not in a guild it serves); skipped\n", guild_id);
+    os->status = 66;
+}
+
+/* Once the sessions are up and the guild list has settled, queue the sweeps. */
+static void list_targets(dc_daemon *d, struct oneshot *os)
+{
+    int64_t now = loop_now(d->loop);
+    if (!all_ready(d)) {
+        os->ready_since = 0;
+        return;
+    }
+    if (!os->ready_since)
+        os->ready_since = now;
+    if (now - d->last_present_ms < ONESHOT_SETTLE_MS || now - os->ready_since < ONESHOT_SETTLE_MS)
+        return;
+    if (!os->all) {
+        size_t present = 0;
+        for (size_t i = 0; i < os->n; i++)
+            present += rc_shard_of(d, os->guilds[i]) != NULL;
+        if (present < os->n && now - os->ready_since < (int64_t)(d->cfg->sweep_wait * 1000))
+            return;
+        for (size_t i = 0; i < os->n; i++)
+            request_one(d, os, os->guilds[i]);
+    } else {
+        for (int s = 0; s < d->n_shards; s++)
+            for (size_t i = 0; i < d->shards[s].n_present; i++)
+                request_one(d, os, d->shards[s].present[i].id);
+    }
+    os->listed = 1;
+    if (os->requested == 0)
+        printf("no guild to sweep\n");
+}
+
+void oneshot_tick(dc_daemon *d)
+{
+    struct oneshot *os = d->os;
+    if (!os->listed)
+        list_targets(d, os);
+    if (os->listed && os->finished == os->requested)
+        request_stop(d, os->status);
+}
+
+static int parse_id(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || !*s || v == 0 || v > INT64_MAX || s[0] == '-')   /* INT64_MAX: the store's ids */
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The pid of a `run` holding the database's lock (dblock.h), else 0. */
+static long running_daemon(const char *db)
+{
+    struct stat sb;
+    char holder[96] = "";
+    int fd = -1;
+    if (!db || stat(db, &sb) != 0)
+        return 0;                     /* daemon_main says what is missing */
+    dblock_result r = dblock_take(db, "sweep", &fd, holder, sizeof holder);
+    dblock_release(&fd);              /* daemon_main takes it again */
+    char *kind = NULL;
+    long pid = r == DBLOCK_HELD ? strtol(holder, &kind, 10) : 0;
+    return pid > 0 && strcmp(kind, " run") == 0 ? pid : 0;
+}
+
+int sweep_main(const config *cfg, int argc, char **argv)
+{
+    static struct oneshot os;
+    memset(&os, 0, sizeof os);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--all") == 0) {
+            os.all = 1;
+        } else if (strcmp(argv[i], "--force") == 0) {
+            os.force = 1;
+        } else if (strcmp(argv[i], "--guild") == 0 && i + 1 < argc) {
+            if (os.n == ONESHOT_MAX || parse_id(argv[++i], &os.guilds[os.n]) != 0) {
+                fprintf(stderr, "discord-cleaner sweep: --guild takes a guild id (a snowflake), got '%s'\n",
+                        argv[i]);
+                return 64;
+            }
+            os.n++;
+        } else {
+            fprintf(stderr, "discord-cleaner sweep: unexpected argument '%s'\n", argv[i]);
+            return 64;
+        }
+    }
+    if (!os.all == !os.n) {
+        fprintf(stderr, "discord-cleaner sweep: give --guild ID (one or more) or --all\n");
+        return 64;
+    }
+    long daemon_pid = running_daemon(cfg->db);
+    if (daemon_pid > 0)               /* never a second session: the daemon sweeps */
+        return handoff_run(cfg, daemon_pid, os.all ? NULL : os.guilds, os.all ? 0 : os.n, os.force);
+    int rc = daemon_main(cfg, &os);
+    return rc ? rc : os.status;
+}

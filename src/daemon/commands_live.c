@@ -1,0 +1,690 @@
+/* commands_live.c - carries out chat command decisions in the daemon.
+ *
+ * commands.c decides and formats; perms.c computes permissions; this file
+ * does the I/O: it reads the daemon's state for !cleanup_status, queues
+ * sweeps with rc_request() (their done callback posts the result), fetches
+ * the bot's owners once (GET /applications/@me) and posts every reply with
+ * POST /channels/{id}/messages through the shared REST client.  A reply
+ * that fails is logged and forgotten: it never stops the daemon. */
+#include "daemon/commands_live.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/commands.h"
+#include "daemon/commands_outbox.h"
+#include "base/log.h"
+#include "policy/perms.h"
+#include "proto/proto.h"
+#include "proto/snowflake.h"
+
+#define MAX_OWNERS 64
+#define WAIT_MAX 64               /* commands waiting for permissions data; more are dropped */
+#define WAIT_MS 15000             /* how long one waits before "could not check" */
+#define OWNERS_RETRY_MS 30000
+
+enum { OWNERS_NONE = 0, OWNERS_IN_FLIGHT, OWNERS_DONE, OWNERS_FAILED };
+#define SUMMARY_CAP 8192          /* trimmed to a message at a line end when posted */
+#define NOTICE_AFTER_MS 2000      /* a commanded sweep that waits longer says so at once */
+
+typedef struct cmd_live cmd_live;
+
+/* Who asked for a sweep (or for all of them) and where to answer. */
+typedef struct cmd_job {
+    struct cmd_job *next;
+    cmd_live *cl;
+    uint64_t channel_id, message_id;
+    int all, dry_run;
+    int pending, ok, guarded, failed;
+    int64_t removed;
+    char details[SUMMARY_CAP];       /* all guilds: lines for guilds that did not simply finish */
+    int notice;                      /* NOTICE_*: "starting in 27 s", edited into the result */
+    uint64_t notice_id;              /* that reply's message id (0: not posted) */
+    char *result;                    /* the outcome, held while the notice is still being posted */
+} cmd_job;
+
+enum { NOTICE_NONE = 0, NOTICE_POSTING, NOTICE_POSTED };
+
+struct cmd_live {
+    dc_daemon *d;
+    cmd_state *cs;
+    perm_cache *perms;
+    uint64_t owners[MAX_OWNERS];
+    size_t n_owners;
+    int owners_fetch;                /* OWNERS_* */
+    long owners_status;              /* HTTP status of the last failed fetch */
+    int64_t owners_retry_ms;         /* loop_now after which a failed fetch is retried */
+    cmd_job *jobs;
+    cmdo *out;                       /* replies, admins first (commands_outbox.c) */
+    /* Commands waiting for what judging them needs (a guild's roles and
+     * owner over REST, the bot's owners): never refused for lack of data. */
+    struct waiting *wait[WAIT_MAX];
+    size_t n_wait;
+    dc_timer wait_timer;
+};
+
+/* ---- replies ----------------------------------------------------------------- */
+
+/* Answers to people allowed to command, results, help: before refusals. */
+static void reply_as(cmd_live *cl, cmdo_class cls, uint64_t channel_id, uint64_t message_id, const char *text)
+{
+    dc_err e = cmdo_send(cl->out, cls, channel_id, message_id, 0, text, NULL, NULL);
+    if (e == DC_ERR_NOMEM)
+        LOG_E("commands", "cannot queue a reply to channel %" PRIu64, channel_id);
+}
+
+static void reply(cmd_live *cl, uint64_t channel_id, uint64_t message_id, const char *text)
+{
+    reply_as(cl, CMDO_ANSWER, channel_id, message_id, text);
+}
+
+/* ---- owners -------------------------------------------------------------------- */
+
+static void add_owner(cmd_live *cl, uint64_t id)
+{
+    for (size_t i = 0; i < cl->n_owners; i++)
+        if (cl->owners[i] == id)
+            return;
+    if (id && cl->n_owners < MAX_OWNERS)
+        cl->owners[cl->n_owners++] = id;
+}
+
+static int is_owner(const cmd_live *cl, uint64_t user_id)
+{
+    for (size_t i = 0; i < cl->n_owners; i++)
+        if (cl->owners[i] == user_id)
+            return 1;
+    return 0;
+}
+
+/* The application's owner, or every member of the team that owns it. */
+static void recheck_waiting(cmd_live *cl);
+
+static void on_application(void *ctx, const rest_response *r)
+{
+    cmd_live *cl = ctx;
+    cJSON *j = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    if (!cJSON_IsObject(j)) {
+        LOG_W("commands", "GET /applications/@me failed (HTTP %ld); retried after "
+              "%d s; meanwhile commands that need it are answered that it could not be checked",
+              r->status, OWNERS_RETRY_MS / 1000);
+        cl->owners_fetch = OWNERS_FAILED;
+        cl->owners_status = r->status;
+        cl->owners_retry_ms = loop_now(cl->d->loop) + OWNERS_RETRY_MS;
+        cJSON_Delete(j);
+        recheck_waiting(cl);
+        return;
+    }
+    const cJSON *owner = cJSON_GetObjectItemCaseSensitive(j, "owner");
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "team"), "members");
+    const cJSON *m;
+    if (!cJSON_IsArray(members))
+        members = NULL;
+    add_owner(cl, snowflake_json(cJSON_GetObjectItemCaseSensitive(owner, "id")));
+    cJSON_ArrayForEach(m, members)
+        add_owner(cl, snowflake_json(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "user"), "id")));
+    cl->owners_fetch = OWNERS_DONE;
+    LOG_I("commands", "%zu bot owner(s) may use !cleanup_all_guilds", cl->n_owners);
+    cJSON_Delete(j);
+    recheck_waiting(cl);
+}
+
+/* Once per process start (a resumed session gets no READY), and again
+ * after a failure when a command needs it. */
+static void fetch_owners(cmd_live *cl)
+{
+    if (cl->owners_fetch == OWNERS_IN_FLIGHT || cl->owners_fetch == OWNERS_DONE ||
+        (cl->owners_fetch == OWNERS_FAILED && loop_now(cl->d->loop) < cl->owners_retry_ms))
+        return;
+    cl->owners_fetch = OWNERS_IN_FLIGHT;
+    if (loop_rest(cl->d->loop, "GET", "/applications/@me", NULL, NULL, on_application, cl) != DC_OK) {
+        cl->owners_fetch = OWNERS_FAILED;
+        cl->owners_retry_ms = loop_now(cl->d->loop) + OWNERS_RETRY_MS;
+    }
+}
+
+/* ---- sweeps ------------------------------------------------------------------- */
+
+static void free_job(cmd_live *cl, cmd_job *job)
+{
+    for (cmd_job **p = &cl->jobs; *p; p = &(*p)->next)
+        if (*p == job) {
+            *p = job->next;
+            break;
+        }
+    free(job->result);
+    free(job);
+}
+
+static cmd_job *new_job(cmd_live *cl, const cmd_message *m, int all, int dry_run)
+{
+    cmd_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return NULL;
+    *job = (cmd_job){ .next = cl->jobs, .cl = cl, .channel_id = m->channel_id, .message_id = m->message_id,
+                      .all = all, .dry_run = dry_run };
+    cl->jobs = job;
+    return job;
+}
+
+static void post_summary(cmd_job *job)
+{
+    char text[SUMMARY_CAP + 512];
+    snprintf(text, sizeof text, "%s of every server finished: %d completed, %d stopped by the guard, "
+             "%d did not complete; %" PRId64 " row(s) %s.%s%s", job->dry_run ? "Dry run" : "Sweep",
+             job->ok, job->guarded, job->failed, job->removed,
+             job->dry_run ? "would be removed" : "removed", job->details[0] ? "\n" : "", job->details);
+    reply(job->cl, job->channel_id, job->message_id, text);
+}
+
+/* The outcome of a one-guild job: the notice edited into it (PATCH) when
+ * one was posted, else a reply of its own.  Frees the job. */
+static void deliver_result(cmd_job *job, const char *text)
+{
+    cmd_live *cl = job->cl;
+    if (job->notice_id &&
+        cmdo_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, job->notice_id, text, NULL, NULL) == DC_OK) {
+        free_job(cl, job);
+        return;
+    }
+    reply(cl, job->channel_id, job->message_id, text);
+    free_job(cl, job);
+}
+
+static void on_notice_sent(void *ctx, uint64_t message_id)
+{
+    cmd_job *job = ctx;
+    job->notice = NOTICE_POSTED;
+    job->notice_id = message_id;
+    if (job->result)
+        deliver_result(job, job->result);   /* the sweep ended while the notice was posted */
+}
+
+/* sweep_request.done: a commanded sweep finished (or was aborted). */
+static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
+{
+    cmd_job *job = ctx;
+    char text[768];
+    job->pending--;
+    if (!job->all) {
+        cmd_format_result(job->dry_run, res->ok, res->text, text, sizeof text);
+        if (job->notice == NOTICE_POSTING && (job->result = strdup(text)) != NULL)
+            return;                  /* on_notice_sent delivers it */
+        deliver_result(job, text);
+        return;
+    }
+    job->removed += res->removed;
+    if (res->guard_tripped || !res->ok) {
+        size_t off = strlen(job->details);
+        char label[160];
+        snprintf(job->details + off, sizeof job->details - off, "%s%s: %s", off ? "\n" : "",
+                 rc_guild_label(job->cl->d, guild_id, label, sizeof label), res->text ? res->text : "?");
+    }
+    if (res->guard_tripped)
+        job->guarded++;
+    else if (res->ok)
+        job->ok++;
+    else
+        job->failed++;
+    if (job->pending <= 0) {
+        post_summary(job);
+        free_job(job->cl, job);
+    }
+}
+
+static int queued(const dc_daemon *d, uint64_t guild_id)
+{
+    for (size_t i = 0; i < d->n_requests; i++)
+        if (d->requests[i].guild_id == guild_id)
+            return 1;
+    return 0;
+}
+
+static int running(const shard *s, uint64_t guild_id)
+{
+    return s && sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) == guild_id;
+}
+
+/* What a queued sweep of guild_id waits for, in the commands' terms. */
+static cmd_wait wait_of(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
+{
+    switch (rc_eta(d, guild_id, wait_ms)) {
+    case RC_WAIT_OP8:
+        return CMD_WAIT_OP8;
+    case RC_WAIT_BUSY:
+        return CMD_WAIT_BUSY;
+    case RC_WAIT_SESSION:
+        return CMD_WAIT_SESSION;
+    default:
+        return CMD_WAIT_NONE;
+    }
+}
+
+/* A sweep that cannot start within NOTICE_AFTER_MS says so at once; its
+ * result later replaces that text (deliver_result). */
+static void post_notice(cmd_live *cl, cmd_job *job, uint64_t guild_id)
+{
+    char wait[256], text[384];
+    int64_t ms = 0;
+    cmd_wait why = wait_of(cl->d, guild_id, &ms);
+    if (why == CMD_WAIT_NONE || (why == CMD_WAIT_OP8 && ms <= NOTICE_AFTER_MS))
+        return;
+    cmd_format_wait(why, ms, wait, sizeof wait);
+    snprintf(text, sizeof text, "%s queued. %s", job->dry_run ? "Dry run of this server's sweep" : "Sweep of this server",
+             wait);
+    if (cmdo_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, 0, text, on_notice_sent, job) == DC_OK)
+        job->notice = NOTICE_POSTING;
+}
+
+static dc_err queue_sweep(dc_daemon *d, uint64_t guild_id, const cmd_decision *dec, cmd_job *job)
+{
+    sweep_request r = { .guild_id = guild_id, .force = dec->force, .dry_run = dec->dry_run,
+                        .done = on_sweep_done, .ctx = job };
+    return rc_request(d, &r);
+}
+
+static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
+{
+    dc_daemon *d = cl->d;
+    shard *s = rc_shard_of(d, m->guild_id);
+    char text[512];
+    if (!s) {
+        reply(cl, m->channel_id, m->message_id, "This server is not available to the cleaner right now "
+              "(the gateway has not delivered it in this session); try again in a minute.");
+        return;
+    }
+    if (running(s, m->guild_id) || queued(d, m->guild_id)) {
+        cmd_progress p = { .queued = !running(s, m->guild_id) };
+        if (p.queued)
+            p.why = wait_of(d, m->guild_id, &p.wait_ms);
+        else
+            sw_progress(s->sw, &p.chunks_seen, &p.chunk_count, &p.members, &p.removed, &p.stale);
+        cmd_format_progress(&p, text, sizeof text);
+        reply(cl, m->channel_id, m->message_id, text);
+        return;
+    }
+    cmd_job *job = new_job(cl, m, 0, dec->dry_run);
+    if (!job || (job->pending = 1, queue_sweep(d, m->guild_id, dec, job)) != DC_OK) {
+        if (job)
+            free_job(cl, job);
+        reply(cl, m->channel_id, m->message_id, "The sweep could not be queued (out of memory).");
+        return;
+    }
+    char label[160];
+    LOG_I("commands", "%s: %s requested by user %" PRIu64 "%s", rc_guild_label(d, m->guild_id, label, sizeof label),
+          dec->dry_run ? "dry-run sweep" : "sweep", m->author_id, dec->force ? " (force)" : "");
+    post_notice(cl, job, m->guild_id);
+}
+
+static void sweep_all(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
+{
+    dc_daemon *d = cl->d;
+    cmd_job *job = new_job(cl, m, 1, dec->dry_run);
+    int skipped = 0;
+    char text[512];
+    if (!job) {
+        reply(cl, m->channel_id, m->message_id, "The sweeps could not be queued (out of memory).");
+        return;
+    }
+    for (int i = 0; i < d->n_shards; i++) {
+        shard *s = &d->shards[i];
+        for (size_t k = 0; k < s->n_present; k++) {
+            uint64_t g = s->present[k].id;
+            if (running(s, g) || queued(d, g) || queue_sweep(d, g, dec, job) != DC_OK)
+                skipped++;
+            else
+                job->pending++;
+        }
+    }
+    LOG_I("commands", "sweep of all %d guild(s) requested by owner %" PRIu64 "%s%s", job->pending,
+          m->author_id, dec->force ? " (force)" : "", dec->dry_run ? " (dry run)" : "");
+    if (!job->pending) {
+        free_job(cl, job);
+        snprintf(text, sizeof text, "Nothing to sweep: %d server(s) already have a sweep running or queued, "
+                 "and no other server is available.", skipped);
+    } else {
+        snprintf(text, sizeof text, "%s of %d server(s) queued%s; I will reply here when all have finished.",
+                 dec->dry_run ? "Dry runs" : "Sweeps", job->pending,
+                 skipped ? " (some skipped: a sweep already runs or is queued there)" : "");
+    }
+    reply(cl, m->channel_id, m->message_id, text);
+}
+
+/* ---- status ------------------------------------------------------------------- */
+
+static int count_awaiting(void *ctx, const store_guild_state *g)
+{
+    *(int64_t *)ctx += g->needs_reconcile && !g->unavailable;
+    return 0;
+}
+
+static double interval_hours(const config *c, uint64_t guild_id)
+{
+    for (size_t i = 0; i < c->n_guild_intervals; i++)
+        if (c->guild_intervals[i].guild_id == guild_id)
+            return c->guild_intervals[i].hours;
+    return c->interval_hours;
+}
+
+/* When the scheduler will next pick this guild (reconcile.c's rules). */
+static int64_t next_run(const dc_daemon *d, const store_guild_state *g)
+{
+    int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
+    if (!g->last_sweep_ms)
+        return settled;
+    int64_t due = g->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->guild_id) * 3600000.0);
+    return g->needs_reconcile && settled < due && !sw_result_holds(g->last_sweep_result) ? settled : due;
+}
+
+static void status(cmd_live *cl, const cmd_message *m)
+{
+    dc_daemon *d = cl->d;
+    cmd_shard_status shards[MAX_SHARDS];
+    cmd_status st = { .shards = shards, .uptime_ms = loop_wall(d->loop) - d->started_wall_ms, .events = d->events,
+                      .guild_id = m->guild_id, .guild_rows = -1, .now_wall_ms = loop_wall(d->loop),
+                      .dry_run = d->cfg->dry_run };
+    store_guild_state g = { .guild_id = m->guild_id };
+    char text[2048], label[160];
+    for (int i = 0; i < d->n_shards && i < MAX_SHARDS; i++) {
+        const shard *s = &d->shards[i];
+        if (!s->gw)
+            continue;
+        shards[st.n_shards++] = (cmd_shard_status){ s->id, gw_state_name(gw_get_state(s->gw)),
+                                                    gw_latency_ms(s->gw), gw_resumed(s->gw) };
+    }
+    memcpy(st.removed, d->removed, sizeof st.removed);
+    store_count_guild(d->st, m->guild_id, &st.guild_rows);
+    if (store_guild_get(d->st, m->guild_id, &g) == DC_OK) {
+        st.last_sweep_ms = g.last_sweep_ms;
+        st.last_sweep_removed = g.last_sweep_removed;
+        st.last_sweep_duration_ms = g.last_sweep_duration_ms;
+        st.last_sweep_result = g.last_sweep_result;
+        st.held = sw_result_holds(g.last_sweep_result);
+    }
+    st.next_run_ms = next_run(d, &g);
+    st.guild_label = rc_guild_label(d, m->guild_id, label, sizeof label);
+    store_each_guild_state(d->st, count_awaiting, &st.awaiting_reconcile);
+    shard *s = rc_shard_of(d, m->guild_id);
+    if (running(s, m->guild_id)) {
+        int64_t stale = 0;
+        st.sweep_running = 1;
+        sw_progress(s->sw, &st.chunks_seen, &st.chunk_count, &st.members, &st.sweep_removed, &stale);
+    }
+    cmd_format_status(&st, text, sizeof text);
+    reply(cl, m->channel_id, m->message_id, text);
+}
+
+/* ---- dispatches ------------------------------------------------------------------ */
+
+static void free_live(cmd_live *cl)
+{
+    if (!cl)
+        return;
+    loop_cancel(cl->d->loop, &cl->wait_timer);
+    while (cl->n_wait)
+        free(cl->wait[--cl->n_wait]);
+    while (cl->jobs)
+        free_job(cl, cl->jobs);
+    cmdo_free(cl->out);
+    perm_cache_free(cl->perms);
+    cmd_state_free(cl->cs);
+    free(cl);
+}
+
+static cmd_live *live(dc_daemon *d)
+{
+    if (d->cmds)
+        return d->cmds;
+    cmd_live *cl = calloc(1, sizeof *cl);
+    cmd_config cc = { .prefix = d->cfg->prefix, .admin_permission = d->cfg->admin_permission,
+                      .dry_run = d->cfg->dry_run };
+    if (!cl)
+        return NULL;
+    cl->d = d;
+    if (!(cl->cs = cmd_state_new(&cc)) || !(cl->perms = perm_cache_new()) ||
+        !(cl->out = cmdo_new(d->loop, &d->pending))) {
+        free_live(cl);
+        return NULL;
+    }
+    for (size_t i = 0; i < d->cfg->n_owner_ids; i++)
+        add_owner(cl, d->cfg->owner_ids[i]);
+    d->cmds = cl;
+    return cl;
+}
+
+static void act(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
+{
+    char label[160];
+    switch (dec->kind) {
+    case CMD_IGNORE:
+        return;
+    case CMD_REFUSE:
+        LOG_I("commands", "%s: refused a command of user %" PRIu64 " (%s)",
+              rc_guild_label(cl->d, m->guild_id, label, sizeof label), m->author_id, strstr(dec->text, "could not check") ? "permissions could not be checked"
+                                                                  : "missing permission");
+        reply_as(cl, CMDO_REFUSAL, m->channel_id, m->message_id, dec->text);
+        return;
+    case CMD_HELP:
+        reply(cl, m->channel_id, m->message_id, dec->text);
+        return;
+    case CMD_STATUS:
+        status(cl, m);
+        return;
+    case CMD_SWEEP:
+        sweep_guild(cl, m, dec);
+        return;
+    case CMD_ALL_GUILDS:
+        sweep_all(cl, m, dec);
+        return;
+    }
+}
+
+/* ---- commands waiting for permissions data ----------------------------------- */
+
+typedef struct waiting {
+    cmd_message m;
+    int need;                        /* cmd_needs() */
+    int64_t deadline_ms;
+    char why[128];                   /* set when what it waits for failed */
+    char content[];                  /* m.content points here */
+} waiting;
+
+typedef struct {
+    dc_pending link;                 /* first: freed at shutdown if still in flight */
+    cmd_live *cl;
+    uint64_t guild_id;
+} guild_fetch;
+
+/* What judging m still lacks: 1 the guild's roles, 2 the bot's owners, 0 nothing.
+ * Only asked of an author that what is known does not allow. */
+static int lacking(const cmd_live *cl, const cmd_message *m, int need)
+{
+    if (need == CMD_NEEDS_PERMISSION && !perm_guild_known(cl->perms, m->guild_id))
+        return 1;
+    return cl->owners_fetch != OWNERS_DONE ? 2 : 0;
+}
+
+static int allowed_now(const cmd_live *cl, const cmd_message *m, int need)
+{
+    if (is_owner(cl, m->author_id))
+        return 1;
+    uint64_t perms = perm_compute(cl->perms, m->guild_id, m->author_id, m->roles, m->n_roles);
+    return need == CMD_NEEDS_PERMISSION && perm_has(perms, cl->d->cfg->admin_permission);
+}
+
+static void judge(cmd_live *cl, const cmd_message *m, const char *unchecked)
+{
+    cmd_decision dec;
+    uint64_t perms = perm_compute(cl->perms, m->guild_id, m->author_id, m->roles, m->n_roles);
+    if (unchecked)
+        cmd_decide_unchecked(cl->cs, m, perms, is_owner(cl, m->author_id), unchecked, loop_now(cl->d->loop), &dec);
+    else
+        cmd_decide(cl->cs, m, perms, is_owner(cl, m->author_id), loop_now(cl->d->loop), &dec);
+    act(cl, m, &dec);
+}
+
+static void on_guild_fetched(void *ctx, const rest_response *r)
+{
+    guild_fetch *gf = ctx;
+    cmd_live *cl = gf->cl;
+    cJSON *j = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    char why[128] = "";
+    pending_del(&gf->link);
+    if (r->status != 200)
+        snprintf(why, sizeof why, "Discord answered HTTP %ld when asked for this server's roles", r->status);
+    else if (perm_on_guild(cl->perms, j) != DC_OK && !perm_guild_known(cl->perms, gf->guild_id))
+        snprintf(why, sizeof why, "Discord's description of this server's roles had an unexpected shape");
+    else
+        LOG_I("commands", "guild %" PRIu64 ": roles and owner fetched over REST", gf->guild_id);
+    if (why[0]) {
+        LOG_W("commands", "guild %" PRIu64 ": %s", gf->guild_id, why);
+        for (size_t i = 0; i < cl->n_wait; i++)
+            if (cl->wait[i]->m.guild_id == gf->guild_id && !perm_guild_known(cl->perms, gf->guild_id))
+                snprintf(cl->wait[i]->why, sizeof cl->wait[i]->why, "%s", why);
+    }
+    cJSON_Delete(j);
+    free(gf);
+    recheck_waiting(cl);
+}
+
+static int fetching_guild(const cmd_live *cl, uint64_t guild_id, const waiting *except)
+{
+    for (size_t i = 0; i < cl->n_wait; i++)
+        if (cl->wait[i] != except && cl->wait[i]->m.guild_id == guild_id && cl->wait[i]->need == CMD_NEEDS_PERMISSION)
+            return 1;
+    return 0;
+}
+
+/* GET /guilds/{id}: the owner and the roles, as GUILD_CREATE would bring. */
+static void fetch_guild(cmd_live *cl, waiting *w)
+{
+    char path[64];
+    guild_fetch *gf = malloc(sizeof *gf);
+    if (!gf) {
+        snprintf(w->why, sizeof w->why, "out of memory");
+        return;
+    }
+    *gf = (guild_fetch){ .cl = cl, .guild_id = w->m.guild_id };
+    pending_add(&cl->d->pending, &gf->link);
+    snprintf(path, sizeof path, "/guilds/%" PRIu64, w->m.guild_id);
+    LOG_I("commands", "guild %" PRIu64 ": roles not known yet (resumed session or no GUILD_CREATE); "
+          "asking Discord before judging a command", w->m.guild_id);
+    if (loop_rest(cl->d->loop, "GET", path, path + 8, NULL, on_guild_fetched, gf) != DC_OK) {
+        pending_del(&gf->link);
+        free(gf);
+        snprintf(w->why, sizeof w->why, "the request for this server's roles could not be sent");
+    }
+}
+
+static void on_wait_timer(dc_timer *t)
+{
+    cmd_live *cl = lws_container_of(t, cmd_live, wait_timer);
+    recheck_waiting(cl);
+}
+
+static void arm_wait_timer(cmd_live *cl)
+{
+    int64_t first = INT64_MAX;
+    for (size_t i = 0; i < cl->n_wait; i++)
+        if (cl->wait[i]->deadline_ms < first)
+            first = cl->wait[i]->deadline_ms;
+    if (first == INT64_MAX)
+        loop_cancel(cl->d->loop, &cl->wait_timer);
+    else
+        loop_timer(cl->d->loop, &cl->wait_timer, on_wait_timer, first - loop_now(cl->d->loop));
+}
+
+static void park(cmd_live *cl, const cmd_message *m, int need)
+{
+    size_t len = strlen(m->content);
+    waiting *w = cl->n_wait < WAIT_MAX ? malloc(sizeof *w + len + 1) : NULL;
+    if (!w) {
+        LOG_W("commands", "guild %" PRIu64 ": a command of user %" PRIu64 " dropped: %d commands already "
+              "wait for their permissions to be learnt", m->guild_id, m->author_id, WAIT_MAX);
+        return;
+    }
+    w->m = *m;
+    memcpy(w->content, m->content, len + 1);
+    w->m.content = w->content;
+    w->need = need;
+    w->why[0] = '\0';
+    w->deadline_ms = loop_now(cl->d->loop) + WAIT_MS;
+    if (lacking(cl, m, need) == 1 && !fetching_guild(cl, m->guild_id, NULL))
+        fetch_guild(cl, w);
+    cl->wait[cl->n_wait++] = w;
+    fetch_owners(cl);
+    recheck_waiting(cl);             /* what it lacks may have failed already */
+}
+
+/* Judge every waiting command that has what it needs, or whose wait failed
+ * or timed out ("could not check", never a refusal for lack of data). */
+static void recheck_waiting(cmd_live *cl)
+{
+    int64_t now = loop_now(cl->d->loop);
+    for (size_t i = 0; i < cl->n_wait;) {
+        waiting *w = cl->wait[i];
+        int lack = allowed_now(cl, &w->m, w->need) ? 0 : lacking(cl, &w->m, w->need);
+        char why[128];
+        if (lack == 2 && cl->owners_fetch == OWNERS_FAILED && !w->why[0])
+            snprintf(w->why, sizeof w->why, "Discord answered HTTP %ld when asked for the bot's owners",
+                     cl->owners_status);
+        if (lack && !w->why[0] && now < w->deadline_ms) {
+            i++;
+            continue;
+        }
+        snprintf(why, sizeof why, "%s", w->why[0] ? w->why : "Discord did not answer in time");
+        cl->wait[i] = cl->wait[--cl->n_wait];
+        judge(cl, &w->m, lack ? why : NULL);
+        free(w);
+    }
+    arm_wait_timer(cl);
+}
+
+static void on_message(cmd_live *cl, const cJSON *data)
+{
+    cmd_message m;
+    if (cmd_parse_message(data, &m) != DC_OK) {
+        LOG_D("commands", "MESSAGE_CREATE of an unexpected shape skipped");
+        return;
+    }
+    int need = cmd_needs(cl->cs, &m);
+    if (need == CMD_NEEDS_NOTHING)
+        return;
+    if (!allowed_now(cl, &m, need) && lacking(cl, &m, need))
+        park(cl, &m, need);
+    else
+        judge(cl, &m, NULL);
+}
+
+void cmdl_on_dispatch(shard *s, const char *event, const cJSON *data)
+{
+    dc_daemon *d = s->d;
+    if (!d->cfg->commands || !event)
+        return;
+    cmd_live *cl = live(d);
+    if (!cl)
+        return;
+    dc_event ev = dc_event_from_name(event);
+    fetch_owners(cl);                /* at every start, READY or RESUMED */
+    if (ev == DC_EV_MESSAGE_CREATE)
+        on_message(cl, data);
+    else if (perm_on_dispatch(cl->perms, event, data) == DC_ERR_PROTO)
+        LOG_W("commands", "shard %d: %s of an unexpected shape: its malformed parts left out of the role cache", s->id, event);
+    else if (ev == DC_EV_GUILD_CREATE)
+        LOG_D("commands", "guild %" PRIu64 ": roles known",
+              snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "id")));
+}
+
+void cmdl_guild_gone(dc_daemon *d, uint64_t guild_id)
+{
+    if (d->cmds)
+        perm_forget(d->cmds->perms, guild_id);
+}
+
+void cmdl_free(dc_daemon *d)
+{
+    free_live(d->cmds);
+    d->cmds = NULL;
+}

@@ -1,0 +1,641 @@
+/* daemon.c - `discord-cleaner run`: wires config, store, REST and one
+ * gateway session per shard onto the libwebsockets loop.
+ *
+ * The loop (redis-style, one thread, visible):
+ *
+ *   lws_service() ─► socket / timer callbacks
+ *        transport_lws ─► gw_* ─► on_dispatch ─► cleaner policy ─► store (open transaction)
+ *        rest (curl multi on an lws timer) ─► confirmations, /gateway/bot
+ *   flush timer (0 ms, i.e. "before sleeping") ─► persist seq + session ─► COMMIT
+ *
+ * Deletes caused by the events of one loop turn and the sequence number that
+ * covers those events are committed together: a crash between them replays
+ * the events (Discord resends on RESUME), never skips them. */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libwebsockets.h>
+
+#include "daemon/checkpoint.h"
+#include "daemon/commands_live.h"
+#include "daemon/commit_trace.h"
+#include "daemon/daemon_internal.h"
+#include "daemon/daemon_record.h"
+#include "daemon/dblock.h"
+#include "daemon/sweep_handoff.h"
+#include "base/log.h"
+#include "proto/proto.h"
+#include "daemon/removal_log.h"
+#include "rest/rest.h"
+#include "store/store.h"
+#include "gateway/transport_lws.h"
+#include "daemon/turn_cap.h"
+#include "daemon/guild_delete.h"
+#include "gateway/wsctx.h"
+
+static volatile sig_atomic_t got_term, got_hup, got_usr1;
+static struct lws_context *signal_ctx;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        got_hup = 1;
+    else if (sig == SIGUSR1)
+        got_usr1 = 1;                 /* a `sweep` CLI queued requests (sweep_handoff.c) */
+    else
+        got_term = 1;
+    if (signal_ctx)
+        lws_cancel_service(signal_ctx);   /* the one lws call safe here */
+}
+
+
+/* ---- persistence of the session --------------------------------------- */
+
+static void kv_key(char *buf, size_t cap, int shard_id, const char *what)
+{
+    snprintf(buf, cap, "gw.%d.%s", shard_id, what);
+}
+
+static int kv_put(dc_daemon *d, int shard_id, const char *what, const char *value)
+{
+    char key[64];
+    kv_key(key, sizeof key, shard_id, what);
+    dc_err e = value && *value ? store_kv_set(d->st, key, value) : store_kv_del(d->st, key);
+    if (e != DC_OK && e != DC_ERR_NOTFOUND) {
+        LOG_E("daemon", "cannot persist %s: %s", key, store_errmsg(d->st));
+        return -1;
+    }
+    return 0;
+}
+
+/* -1 when a write failed (the turn must not commit a seq without it). */
+static int persist_shard(dc_daemon *d, shard *s)
+{
+    if (d->os)
+        return 0;                     /* a one-shot sweep's session is its own: the daemon's stays */
+    const char *sid = gw_session_id(s->gw), *url = gw_resume_url(s->gw);
+    int64_t seq = gw_seq(s->gw);
+    /* saved_seq -2: the last attempt was rolled back (turn.c), counts too. */
+    if (rc_persist_counts(d, s, s->saved_seq == -2) != 0)
+        return -1;
+    if (strcmp(sid ? sid : "", s->saved_session) != 0) {
+        if (kv_put(d, s->id, "session_id", sid) != 0)
+            return -1;
+        snprintf(s->saved_session, sizeof s->saved_session, "%s", sid ? sid : "");
+    }
+    if (strcmp(url ? url : "", s->saved_resume) != 0) {
+        if (kv_put(d, s->id, "resume_url", url) != 0)
+            return -1;
+        snprintf(s->saved_resume, sizeof s->saved_resume, "%s", url ? url : "");
+    }
+    /* During a RESUME replay the member deletes wait (events.c) until its
+     * end: the seq that covers them waits with them. */
+    if (seq != s->saved_seq && !s->replaying) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%" PRId64, seq);
+        if (kv_put(d, s->id, "seq", seq >= 0 ? buf : NULL) != 0)
+            return -1;
+        s->saved_seq = seq;
+    }
+    return 0;
+}
+
+/* Commit the loop turn: session state of every shard, then COMMIT.
+ * While the database is held (busy, disk full) there is nothing to commit:
+ * the journal's retry (turn.c) calls this once its writes are in. */
+void daemon_flush(dc_daemon *d)
+{
+    if (d->flush_armed && d->loop)
+        loop_cancel(d->loop, &d->flush_timer);   /* committed early (turn cap) */
+    d->flush_armed = 0;
+    d->flush_due_us = 0;
+    d->turn_events = 0;
+    if (!d->st || turn_held(d))
+        return;
+    int64_t started_us = commit_trace_clock();
+    if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
+        if (!turn_fail(d, "begin", 0))
+            LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
+        return;
+    }
+    for (int i = 0; i < d->n_shards; i++)
+        if (persist_shard(d, &d->shards[i]) != 0) {
+            /* Never commit the turn's writes with a seq that lags or leads them. */
+            turn_fail(d, "saving the session", 1);
+            return;
+        }
+    if (store_commit(d->st) != DC_OK) {
+        /* Whatever the reason, the turn's writes stay queued and are
+         * retried with the seq that covers them: nothing is skipped. */
+        turn_fail(d, "commit", 1);
+        return;
+    }
+    turn_committed(d);
+    d->last_commit_ms = loop_now(d->loop);
+    checkpoint_after_commit(d);
+    /* make bench pairs this with the double's send stamps (send->commit latency). */
+    commit_trace_note(d->events, d->wakeups, started_us);
+}
+
+static void on_flush_timer(dc_timer *t)
+{
+    dc_daemon *d = lws_container_of(t, dc_daemon, flush_timer);
+    d->flush_armed = 0;                  /* fired: nothing to cancel */
+    daemon_flush(d);
+}
+
+/* Open the turn's transaction (once) and make sure it is committed before
+ * the loop sleeps. */
+int turn_begin(dc_daemon *d)
+{
+    if (turn_held(d))
+        return -1;                   /* writes wait in the journal (turn.c) */
+    if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
+        if (!turn_fail(d, "begin", 0))
+            LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
+        return -1;
+    }
+    if (!d->flush_armed) {
+        d->flush_armed = 1;
+        loop_timer(d->loop, &d->flush_timer, on_flush_timer, turn_flush_arm(d));
+    }
+    return 0;
+}
+
+
+static void on_fatal(void *ctx, tl_conn *c, int exit_status, const char *message)
+{
+    shard *s = ctx;
+    (void)c;
+    LOG_E("daemon", "shard %d: %s", s->id, message);
+    request_stop(s->d, exit_status);
+}
+
+/* ---- start-up: /gateway/bot, then one session per shard ------------------- */
+
+static void restore_shard(dc_daemon *d, shard *s)
+{
+    char key[64], sid[128], seq[32], url[512];
+    s->saved_seq = -1;
+    kv_key(key, sizeof key, s->id, "session_id");
+    if (store_kv_get(d->st, key, sid, sizeof sid) != DC_OK)
+        return;
+    kv_key(key, sizeof key, s->id, "seq");
+    if (store_kv_get(d->st, key, seq, sizeof seq) != DC_OK)
+        return;
+    kv_key(key, sizeof key, s->id, "resume_url");
+    if (store_kv_get(d->st, key, url, sizeof url) != DC_OK)
+        url[0] = '\0';
+    s->saved_seq = strtoll(seq, NULL, 10);
+    snprintf(s->saved_session, sizeof s->saved_session, "%s", sid);
+    snprintf(s->saved_resume, sizeof s->saved_resume, "%s", url);
+    gw_restore(s->gw, sid, s->saved_seq, url[0] ? url : NULL);
+    LOG_I("daemon", "shard %d: resuming persisted session (seq %s)", s->id, seq);
+}
+
+static uint32_t wanted_intents(const config *cfg)
+{
+    uint32_t i = DC_INTENT_GUILDS | DC_INTENT_GUILD_MEMBERS;
+    if (cfg->commands)
+        i |= DC_INTENT_GUILD_MESSAGES | DC_INTENT_MESSAGE_CONTENT;
+    return i;
+}
+
+int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed)
+{
+    s->d = d;
+    s->id = id;
+    gw_config gc = { .token = d->cfg->token, .intents = wanted_intents(d->cfg),
+                     .shard_id = id, .shard_count = d->shard_count,
+                     .gateway_url = d->gateway_url, .compress = d->cfg->compress == COMPRESS_ZLIB_STREAM,
+                     .seed = seed, .budget = &d->budget };
+    s->gw = gw_new(&gc);
+    return s->gw && rc_init(d, s) == 0 ? 0 : -1;
+}
+
+static void kick_live(shard *s)
+{
+    tl_conn_kick(s->conn);
+}
+
+static int start_shards(dc_daemon *d)
+{
+    char key[32], buf[32];
+    snprintf(key, sizeof key, "gw.shard_count");
+    /* A one-shot sweep never resumes the daemon's saved session (the two
+     * would take it from each other) and leaves it as it found it. */
+    int restorable = !d->os && store_kv_get(d->st, key, buf, sizeof buf) == DC_OK &&
+                     atoi(buf) == d->shard_count;
+    snprintf(buf, sizeof buf, "%d", d->shard_count);
+    if (!d->os)
+        store_kv_set(d->st, key, buf);
+    for (int i = 0; i < d->n_shards; i++) {
+        shard *s = &d->shards[i];
+        int id = d->cfg->shard_count ? d->cfg->shard_first + i : i;
+        if (daemon_shard_init(d, s, id, (uint64_t)loop_wall(d->loop) ^ ((uint64_t)id << 32)) != 0)
+            return -1;
+        tl_handlers h = { .on_dispatch = ev_on_dispatch, .on_fatal = on_fatal,
+                          .on_disconnect = ev_on_disconnect };
+        daemon_record_attach(d, s, &h);
+        s->conn = tl_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s);
+        if (!s->conn)
+            return -1;
+        if (restorable)
+            restore_shard(d, s);
+        else
+            s->saved_seq = -1;
+        s->kick = kick_live;
+        gw_start(s->gw, loop_now(d->loop));
+        s->kick(s);
+    }
+    return 0;
+}
+
+static void fetch_gateway(dc_daemon *d);
+
+static void on_start_retry(dc_timer *t)
+{
+    fetch_gateway(lws_container_of(t, dc_daemon, start_timer));
+}
+
+static int parse_gateway_bot(dc_daemon *d, const rest_response *r)
+{
+    cJSON *j = cJSON_ParseWithLength(r->body, r->body_len);
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(j, "url");
+    const cJSON *shards = cJSON_GetObjectItemCaseSensitive(j, "shards");
+    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(j, "session_start_limit");
+    if (!cJSON_IsString(url) || strlen(url->valuestring) >= sizeof d->gateway_url) {
+        cJSON_Delete(j);
+        return -1;
+    }
+    snprintf(d->gateway_url, sizeof d->gateway_url, "%s", url->valuestring);
+    int rec = cJSON_IsNumber(shards) && shards->valueint > 0 ? shards->valueint : 1;
+    const cJSON *rem = cJSON_GetObjectItemCaseSensitive(lim, "remaining");
+    const cJSON *reset = cJSON_GetObjectItemCaseSensitive(lim, "reset_after");
+    const cJSON *mc = cJSON_GetObjectItemCaseSensitive(lim, "max_concurrency");
+    d->budget.remaining = cJSON_IsNumber(rem) ? rem->valueint : -1;
+    d->budget.reset_at_ms = loop_now(d->loop) + (cJSON_IsNumber(reset) ? (int64_t)reset->valuedouble : 0);
+    d->budget.max_concurrency = cJSON_IsNumber(mc) && mc->valueint > 0 ? mc->valueint : 1;
+    cJSON_Delete(j);
+    if (d->cfg->shard_count) {
+        d->shard_count = d->cfg->shard_count;
+        d->n_shards = d->cfg->shard_last - d->cfg->shard_first + 1;
+    } else {
+        d->shard_count = d->n_shards = rec;
+    }
+    if (d->n_shards > MAX_SHARDS) {
+        LOG_E("daemon", "%d shards requested; one process runs at most %d", d->n_shards, MAX_SHARDS);
+        return -2;
+    }
+    LOG_I("daemon", "gateway %s, %d shard(s) (%d recommended), %d session start(s) left",
+          d->gateway_url, d->n_shards, rec, d->budget.remaining);
+    return 0;
+}
+
+static void on_gateway_bot(void *ctx, const rest_response *r)
+{
+    dc_daemon *d = ctx;
+    if (d->stopping)
+        return;
+    if (r->status == 401) {
+        LOG_E("daemon", "Discord rejected the bot token (GET /gateway/bot answered 401); "
+              "check DISCORD_TOKEN / token_file");
+        request_stop(d, 77);
+        return;
+    }
+    if (r->status == 200) {
+        int p = parse_gateway_bot(d, r);
+        if (p == 0) {
+            if (start_shards(d) != 0) {
+                LOG_E("daemon", "cannot create the gateway sessions (out of memory)");
+                request_stop(d, 70);
+                return;
+            }
+            rc_start(d);
+            gd_resume(d);                /* guild deletes a previous run left half-done */
+            return;
+        }
+        if (p == -2) {
+            request_stop(d, 78);
+            return;
+        }
+    }
+    int64_t wait = 1000LL << (d->start_attempts < 6 ? d->start_attempts : 6);
+    if (wait > START_RETRY_MAX_MS)
+        wait = START_RETRY_MAX_MS;
+    d->start_attempts++;
+    LOG_W("daemon", "GET /gateway/bot failed (HTTP %ld%s%s); retrying in %lld ms", r->status,
+          r->error ? ": " : "", r->error ? r->error : "", (long long)wait);
+    loop_timer(d->loop, &d->start_timer, on_start_retry, wait);
+}
+
+static void fetch_gateway(dc_daemon *d)
+{
+    if (loop_rest(d->loop, "GET", "/gateway/bot", NULL, NULL, on_gateway_bot, d) != DC_OK) {
+        LOG_E("daemon", "cannot send GET /gateway/bot");
+        request_stop(d, 70);
+    }
+}
+
+/* ---- housekeeping: audit retention --------------------------------------- */
+
+static void on_housekeeping(dc_timer *t)
+{
+    dc_daemon *d = lws_container_of(t, dc_daemon, housekeeping_timer);
+    int64_t pruned = 0;
+    int64_t cutoff = loop_wall(d->loop) - (int64_t)d->cfg->audit_retention_days * 86400000LL;
+    if (store_audit_prune(d->st, cutoff, &pruned) == DC_OK && pruned)
+        LOG_I("daemon", "pruned %" PRId64 " audit row(s) older than %d days", pruned,
+              d->cfg->audit_retention_days);
+    loop_timer(d->loop, &d->housekeeping_timer, on_housekeeping, 3600LL * 1000);
+}
+
+/* ---- stopping ------------------------------------------------------------- */
+
+static int all_stopped(dc_daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED &&
+            tl_conn_is_open(d->shards[i].conn))
+            return 0;
+    return 1;
+}
+
+/* While stopping, wake the loop regularly so its deadline is checked. */
+static void on_stop_tick(dc_timer *t)
+{
+    dc_daemon *d = lws_container_of(t, dc_daemon, stop_timer);
+    loop_timer(d->loop, &d->stop_timer, on_stop_tick, 100);
+}
+
+void count_removed(dc_daemon *d, audit_reason why, int64_t rows)
+{
+    if ((int)why >= 0 && (int)why < 4)
+        d->removed[why] += rows;
+}
+
+void request_stop(dc_daemon *d, int status)
+{
+    if (!d->stopping || (status && !d->exit_status))
+        d->exit_status = status;
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    on_stop_tick(&d->stop_timer);
+    for (int i = 0; i < d->n_shards; i++)
+        rc_abort(&d->shards[i], "the daemon is stopping");
+    daemon_flush(d);
+    for (int i = 0; i < d->n_shards; i++)
+        if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED) {
+            gw_shutdown(d->shards[i].gw, loop_now(d->loop));
+            d->shards[i].kick(&d->shards[i]);
+        }
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+int daemon_open_store(dc_daemon *d)
+{
+    char err[512];
+    const config *cfg = d->cfg;
+    store_opts so = { .legacy_guild_id = cfg->legacy_guild_id, .clean_tables = cfg->clean_tables,
+                      .n_clean_tables = cfg->n_clean_tables };
+    dc_err e = store_open(&d->st, cfg->db, &so, err, sizeof err);
+    if (e != DC_OK) {
+        LOG_E("daemon", "database %s: %s", cfg->db, err);
+        return dc_err_exit_status(e);
+    }
+    /* Opening and migrating may wait for the bot (default busy_timeout);
+     * once the loop runs, a statement waits only briefly for its lock and a
+     * refused turn is retried from a timer (turn.c), so heartbeats keep time. */
+    store_set_busy_timeout(d->st, TURN_BUSY_TIMEOUT_MS);
+    /* No SAVEPOINT per write: a turn whose write fails half-way is rolled
+     * back and redone write by write (turn.c). */
+    store_set_bare_writes(d->st, 1);
+    if (checkpoint_start(d) != 0)           /* checkpoint.c: never inside a COMMIT */
+        return dc_err_exit_status(DC_ERR_INTERNAL);
+    return 0;
+}
+
+void daemon_free_core(dc_daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++) {
+        tl_conn_free(d->shards[i].conn);
+        gw_free(d->shards[i].gw);
+        rc_free(&d->shards[i]);
+    }
+    removal_log_flush(d);
+    commit_trace_close();
+    if (d->loop) {
+        loop_cancel(d->loop, &d->flush_timer);
+        loop_cancel(d->loop, &d->start_timer);
+        loop_cancel(d->loop, &d->housekeeping_timer);
+        loop_cancel(d->loop, &d->stop_timer);
+        loop_cancel(d->loop, &d->reconcile_timer);
+        loop_cancel(d->loop, &d->sweep_clear_timer);
+        gd_stop(d);
+    }
+    checkpoint_cancel(d);
+    ev_free(d);
+    turn_free(d);
+    free(d->requests);
+    /* Contexts of REST requests still in flight: the client is freed
+     * next and cancels them without calling back. */
+    while (d->pending.next && d->pending.next != &d->pending) {
+        dc_pending *p = d->pending.next;
+        pending_del(p);
+        free(p);
+    }
+    store_close(d->st);
+}
+
+/* run and sweep never create a database: a typo in --db would otherwise
+ * start a daemon happily cleaning an empty file.  `migrate` creates one. */
+static int need_database(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 || errno != ENOENT)
+        return 0;                     /* other errors: store_open says why */
+    fprintf(stderr, "discord-cleaner: no such database %s; create it with "
+                    "`discord-cleaner migrate --db %s`\n", path, path);
+    LOG_E("daemon", "no such database %s; create it with `discord-cleaner migrate --db %s`", path, path);
+    return dc_err_exit_status(DC_ERR_NOTFOUND);
+}
+
+static int db_lock_fd = -1;           /* <db>.lock, held while this process runs */
+
+/* One gateway session per database: a second `run`, or a `sweep` while
+ * `run` works, would resume the other's saved session and the two would
+ * close each other (4000) in a loop.  The one that comes second refuses. */
+static int take_db_lock(const dc_daemon *d)
+{
+    char holder[96], msg[320];
+    dblock_result r = dblock_take(d->cfg->db, d->os ? "sweep" : "run", &db_lock_fd, holder, sizeof holder);
+    if (r == DBLOCK_TAKEN)
+        return 0;
+    if (r == DBLOCK_ERROR) {
+        LOG_W("daemon", "cannot lock %s.lock (%s): another process on this database would go unnoticed",
+              d->cfg->db, strerror(errno));
+        return 0;
+    }
+    char *kind = NULL;
+    long pid = strtol(holder, &kind, 10);
+    char who[64] = "another discord-cleaner";
+    if (pid > 0)
+        snprintf(who, sizeof who, "%s (pid %ld)",
+                 strcmp(kind, " sweep") == 0 ? "a one-shot sweep" : "a daemon", pid);
+    if (d->os)
+        snprintf(msg, sizeof msg, "%s is running on this database; use !cleanup_users in Discord "
+                 "or stop it", who);
+    else
+        snprintf(msg, sizeof msg, "%s is already running on this database; stop it first (two would "
+                 "take each other's gateway session)", who);
+    fprintf(stderr, "discord-cleaner: %s\n", msg);
+    LOG_E("daemon", "%s", msg);
+    return 75;
+}
+
+static int setup(dc_daemon *d, const config *cfg)
+{
+    char err[512];
+    if (!cfg->token || !*cfg->token) {
+        fprintf(stderr, "discord-cleaner: no bot token: set DISCORD_TOKEN or token_file "
+                        "(or run `make run` for the loopback demo)\n");
+        return 78;
+    }
+    if (rest_check_base_url(cfg->api_base, err, sizeof err) != DC_OK) {
+        fprintf(stderr, "discord-cleaner: api_base: %s\n", err);
+        return 78;
+    }
+    int rc = need_database(cfg->db);
+    if (rc == 0)
+        rc = take_db_lock(d);
+    if (rc == 0)
+        rc = daemon_open_store(d);
+    if (rc != 0)
+        return rc;
+    static struct lws_protocols protocols[2];   /* lws keeps the pointer */
+    protocols[0] = tl_protocol;
+    memset(&protocols[1], 0, sizeof protocols[1]);
+    d->lws = wsctx_new(protocols, 64);   /* TLS set up on the first wss:// (wsctx.h) */
+    if (!d->lws) {
+        LOG_E("daemon", "cannot create the libwebsockets context");
+        return 70;
+    }
+    rest_opts ro = { .api_base = cfg->api_base, .token = cfg->token, .max_retries = 5 };
+    if (rest_new(&d->rest, d->lws, &ro, err, sizeof err) != DC_OK) {
+        LOG_E("daemon", "REST client: %s", err);
+        return 70;
+    }
+    loop_live_init(&d->live_loop, d->lws, d->rest);
+    return 0;
+}
+
+static void teardown(dc_daemon *d)
+{
+    daemon_free_core(d);
+    handoff_free(d);
+    dblock_release(&db_lock_fd);      /* after the store is closed */
+    daemon_record_stop();
+    rest_free(d->rest);
+    cmdl_free(d);
+    if (d->lws)
+        lws_context_destroy(d->lws);
+}
+
+static void lws_log_to_ours(int level, const char *line)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", line);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    log_msg(level & LLL_ERR ? DCL_WARN : DCL_DEBUG, "lws", "%s", buf);
+}
+
+int daemon_run(const config *cfg, int argc, char **argv)
+{
+    int rc = daemon_record_args(argc, argv);
+    return rc ? rc : daemon_main(cfg, NULL);
+}
+
+void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop)
+{
+    memset(d, 0, sizeof *d);
+    d->cfg = cfg;
+    d->loop = loop;
+    pending_init(&d->pending);
+    pending_init(&d->confirm_waiting);
+    d->started_wall_ms = loop_wall(loop);
+}
+
+int daemon_main(const config *cfg, struct oneshot *os)
+{
+    dc_daemon d;
+    dc_loop boot;                    /* clocks only, until setup() has lws and REST */
+    loop_live_init(&boot, NULL, NULL);
+    daemon_init(&d, cfg, &boot);
+    d.live_loop = boot;
+    d.loop = &d.live_loop;
+    d.os = os;
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
+    /* Handlers first: a SIGTERM while setup() runs (systemd stopping a unit
+     * that is still starting) is seen by the loop and ends in a clean stop,
+     * not in death by the default action; and SIGUSR1 before the database
+     * lock is taken: a CLI that finds it held may wake us at once, and
+     * SIGUSR1's default action would end the daemon. */
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = setup(&d, cfg);
+    if (rc != 0) {
+        teardown(&d);
+        return rc;
+    }
+    signal_ctx = d.lws;
+    LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", cfg->db, cfg->api_base,
+          cfg->dry_run ? ", DRY RUN (nothing is deleted)" : "");
+    fetch_gateway(&d);
+    on_housekeeping(&d.housekeeping_timer);
+    int64_t stop_deadline = 0;
+    while (!d.done) {
+        if (lws_service(d.lws, 0) < 0)
+            break;
+        d.wakeups++;
+        turn_flush_if_due(&d);
+        if (got_hup) {
+            got_hup = 0;
+            log_reopen();
+            LOG_I("daemon", "log file reopened (SIGHUP)");
+        }
+        if (got_usr1) {
+            got_usr1 = 0;
+            if (!d.os && !d.stopping)
+                handoff_wake(&d);
+        }
+        if (got_term && !d.stopping) {
+            LOG_I("daemon", "signal received: finishing the current turn and closing (session kept resumable)");
+            request_stop(&d, 0);
+        }
+        if (d.stopping) {
+            if (!stop_deadline)
+                stop_deadline = loop_now(d.loop) + 3000;
+            d.done = all_stopped(&d) || loop_now(d.loop) > stop_deadline;
+        }
+    }
+    daemon_flush(&d);
+    handoff_stop(&d);
+    signal_ctx = NULL;
+    LOG_I("daemon", "stopped (exit status %d)", d.exit_status);
+    teardown(&d);
+    return d.exit_status;
+}

@@ -1,0 +1,782 @@
+/* reconcile.c - when to sweep which guild, and carrying out a sweep's
+ * actions (sweep.c decides; this file does the I/O).
+ *
+ * One sweep at a time per shard.  The scheduler runs when something may
+ * have changed (a command, a guild seen, a session ready, a sweep finished)
+ * and at the next due time (an interval, reconcile_delay, the end of an op 8
+ * or retry wait); it never polls.  It looks at the guilds this session has
+ * seen available and starts the most overdue one:
+ *   - asked for (command, `discord-cleaner sweep`), first;
+ *   - marked needs_reconcile (new session, doubtful GUILD_DELETE) once
+ *     reconcile_delay has passed since start-up;
+ *   - last swept more than interval_hours (or its guild_interval) ago;
+ *     a guild whose last sweep the guard refused waits for this one.
+ * A guild is not asked for its member list again within 30 s (Discord's
+ * op 8 limit), nor within a minute of an aborted attempt. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon_internal.h"
+#include "base/log.h"
+#include "proto/snowflake.h"
+#include "store/store_sweep.h"
+
+#define RC_HELD_RETRY_MS 1000    /* the bot holds the database: look again then */
+#define RC_ONESHOT_TICK_MS 1000  /* `sweep` CLI: its settle waits (sweep_cli.c) */
+#define RC_PRESENT_COALESCE_MS 250   /* guilds seen in a burst: one scheduler run */
+#define RC_PUBLISH_SLACK_MS 1000     /* next-sweep time moves less: not rewritten */
+#define RC_OP8_SPACING_MS 30000
+#define RC_RETRY_MS 60000
+/* Rows of a guild one statement looks at: ~10 ms of loop time, so measuring
+ * or deleting in a 1,000,000-row guild never holds heartbeats back. */
+#define RC_SCAN_WINDOW 20000
+#define RC_CLEAR_RETRY_MS 1000
+
+static void drain(shard *s);
+static void wake_within(dc_daemon *d, int64_t delay_ms);
+
+static void on_sweep_timer(dc_timer *t)
+{
+    shard *s = lws_container_of(t, shard, sweep_timer);
+    sw_tick(s->sw, loop_now(s->d->loop));
+    drain(s);
+}
+
+static void arm(shard *s)
+{
+    int64_t due = sw_next_deadline(s->sw);
+    if (due == INT64_MAX) {
+        loop_cancel(s->d->loop, &s->sweep_timer);
+        return;
+    }
+    loop_timer(s->d->loop, &s->sweep_timer, on_sweep_timer, due - loop_now(s->d->loop));
+}
+
+int rc_init(dc_daemon *d, shard *s)
+{
+    const config *c = d->cfg;
+    sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
+                        .max_delete_share = c->max_delete_share, .confirm_sample = c->confirm_sample,
+                        .chunk_timeout_ms = (int64_t)(c->chunk_timeout * 1000),
+                        .rest_source = c->member_source == MEMBER_SOURCE_REST, .rest_fallback = 1 };
+    snprintf(sc.prefix, sizeof sc.prefix, "%s", c->prefix);
+    s->sw = sw_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
+    return s->sw ? 0 : -1;
+}
+
+void rc_free(shard *s)
+{
+    if (s->d) {
+        loop_cancel(s->d->loop, &s->sweep_timer);
+        loop_cancel(s->d->loop, &s->measure.timer);
+    }
+    sw_free(s->sw);
+    s->sw = NULL;
+    free(s->present);
+    s->present = NULL;
+    s->n_present = s->cap_present = 0;
+}
+
+/* ---- guilds this session has seen ----------------------------------------- */
+
+static present_guild *find_present(shard *s, uint64_t guild_id)
+{
+    for (size_t i = 0; i < s->n_present; i++)
+        if (s->present[i].id == guild_id)
+            return &s->present[i];
+    return NULL;
+}
+
+void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (!g) {
+        if (s->n_present == s->cap_present) {
+            size_t cap = s->cap_present ? s->cap_present * 2 : 16;
+            present_guild *v = realloc(s->present, cap * sizeof *v);
+            if (!v)
+                return;
+            s->present = v;
+            s->cap_present = cap;
+        }
+        g = &s->present[s->n_present++];
+        *g = (present_guild){ .id = guild_id, .saved_count = -1 };
+        store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);   /* resumed: no GUILD_CREATE */
+    }
+    g->member_count = member_count;
+    s->d->last_present_ms = loop_now(s->d->loop);
+    /* A burst of GUILD_CREATEs (thousands at start-up) is one look, not one each. */
+    wake_within(s->d, RC_PRESENT_COALESCE_MS);
+}
+
+/* Queued requests for a guild that is gone will never start: each still
+ * hears how it ended (a command's author gets a reply). */
+static void drop_requests(dc_daemon *d, uint64_t guild_id)
+{
+    sw_action a = { .kind = SW_ACT_DONE, .guild_id = guild_id, .ok = 0,
+                    .text = "not started: the server became unavailable or the bot left it before its turn" };
+    for (size_t i = 0; i < d->n_requests;) {
+        if (d->requests[i].guild_id != guild_id) {
+            i++;
+            continue;
+        }
+        sweep_request r = d->requests[i];
+        memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof r);
+        d->n_requests--;
+        char label[160];
+        LOG_W("sweep", "%s: a queued sweep was %s", rc_guild_label(d, guild_id, label, sizeof label), a.text);
+        if (r.done)
+            r.done(r.ctx, guild_id, &a);
+    }
+}
+
+void rc_guild_absent(shard *s, uint64_t guild_id)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (g)
+        *g = s->present[--s->n_present];
+    drop_requests(s->d, guild_id);
+    if (sw_guild(s->sw) == guild_id) {
+        sw_abort(s->sw, "the guild became unavailable or was left", loop_now(s->d->loop));
+        drain(s);
+    }
+}
+
+void rc_guild_named(shard *s, uint64_t guild_id, const char *name)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (!g || !name || !*name || strcmp(g->name, name) == 0)
+        return;
+    snprintf(g->name, sizeof g->name, "%s", name);
+    if (turn_begin(s->d) == 0 && store_guild_set_name(s->d->st, guild_id, g->name) == DC_ERR_DB)
+        LOG_W("sweep", "guild %" PRIu64 ": cannot store its name: %s", guild_id, store_errmsg(s->d->st));
+}
+
+const char *rc_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap)
+{
+    shard *s = rc_shard_of(d, guild_id);
+    present_guild *g = s ? find_present(s, guild_id) : NULL;
+    char stored[104] = "";
+    const char *name = g && g->name[0] ? g->name : NULL;
+    if (!name && store_guild_get_name(d->st, guild_id, stored, sizeof stored) == DC_OK)
+        name = stored;
+    if (name)
+        snprintf(buf, cap, "%s (%" PRIu64 ")", name, guild_id);
+    else
+        snprintf(buf, cap, "guild %" PRIu64, guild_id);
+    return buf;
+}
+
+void rc_member_count(shard *s, uint64_t guild_id, int delta)
+{
+    present_guild *g = find_present(s, guild_id);
+    if (g && g->member_count > 0)    /* unknown (a resumed session) stays unknown */
+        g->member_count += delta;
+}
+
+static void count_key(char *key, size_t cap, uint64_t guild_id)
+{
+    snprintf(key, cap, "mc.%" PRIu64, guild_id);
+}
+
+int rc_persist_counts(dc_daemon *d, shard *s, int all)
+{
+    char key[40], value[24];
+    for (size_t i = 0; i < s->n_present; i++) {
+        present_guild *g = &s->present[i];
+        if (!all && g->member_count == g->saved_count)
+            continue;
+        count_key(key, sizeof key, g->id);
+        snprintf(value, sizeof value, "%" PRId64, g->member_count > 0 ? g->member_count : 0);
+        if (store_kv_set(d->st, key, value) != DC_OK) {
+            LOG_E("sweep", "cannot persist %s: %s", key, store_errmsg(d->st));
+            return -1;
+        }
+        g->saved_count = g->member_count;
+    }
+    return 0;
+}
+
+void rc_guild_resumed(shard *s, uint64_t guild_id)
+{
+    char key[40], value[24] = "";
+    count_key(key, sizeof key, guild_id);
+    int64_t count = store_kv_get(s->d->st, key, value, sizeof value) == DC_OK ? strtoll(value, NULL, 10) : 0;
+    rc_guild_present(s, guild_id, count > 0 ? count : 0);
+    present_guild *g = find_present(s, guild_id);
+    if (g)
+        g->saved_count = g->member_count;
+}
+
+shard *rc_shard_of(dc_daemon *d, uint64_t guild_id)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        if (find_present(&d->shards[i], guild_id))
+            return &d->shards[i];
+    return NULL;
+}
+
+/* ---- carrying out sweep actions --------------------------------------------- */
+
+typedef struct {
+    dc_pending link;                 /* first: freed at shutdown if still in flight */
+    shard *s;
+    uint64_t user_id;
+} member_lookup;
+
+static void on_confirmed(void *ctx, const rest_response *r)
+{
+    member_lookup *cc = ctx;
+    shard *s = cc->s;
+    pending_del(&cc->link);
+    sw_on_confirmed(s->sw, cc->user_id, r->status, r->json_code, loop_now(s->d->loop));
+    free(cc);
+    drain(s);
+}
+
+static void do_confirm(shard *s, const sw_action *a)
+{
+    char path[96], major[24];
+    member_lookup *cc = malloc(sizeof *cc);
+    snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/%" PRIu64, a->guild_id, a->user_id);
+    snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
+    if (cc) {
+        cc->s = s;
+        cc->user_id = a->user_id;
+        pending_add(&s->d->pending, &cc->link);
+    }
+    if (!cc || loop_rest(s->d->loop, "GET", path, major, NULL, on_confirmed, cc) != DC_OK) {
+        if (cc)
+            pending_del(&cc->link);
+        free(cc);
+        sw_on_confirmed(s->sw, a->user_id, 0, 0, loop_now(s->d->loop));   /* "could not confirm" */
+    }
+}
+
+/* ---- REST member pages (member_source = rest, or op 8's fallback) ---------- */
+
+typedef struct {
+    dc_pending link;                 /* first: freed at shutdown if still in flight */
+    shard *s;
+    uint64_t guild_id;
+} page_ctx;
+
+/* User ids of an array of guild members (an op 8 chunk or a REST page);
+ * NULL (and *bad = 1) when a member has no user id: a list with a hole must
+ * never count as complete. */
+static uint64_t *member_ids(const cJSON *members, size_t *n, int *bad)
+{
+    size_t cap = (size_t)cJSON_GetArraySize(members);
+    uint64_t *ids = malloc((cap ? cap : 1) * sizeof *ids);
+    const cJSON *m;
+    *n = 0;
+    *bad = 0;
+    if (!ids)
+        return NULL;
+    cJSON_ArrayForEach(m, members) {
+        uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(m, "user"), "id"));
+        if (!id) {
+            *bad = 1;
+            free(ids);
+            return NULL;
+        }
+        ids[(*n)++] = id;
+    }
+    return ids;
+}
+
+/* Member ids of a REST page (a JSON array of guild members); NULL when the
+ * body is not that shape. */
+static uint64_t *page_ids(const rest_response *r, size_t *n)
+{
+    cJSON *arr = cJSON_ParseWithLength(r->body, r->body_len);
+    int bad = 0;
+    uint64_t *ids = cJSON_IsArray(arr) ? member_ids(arr, n, &bad) : NULL;
+    cJSON_Delete(arr);
+    return ids;
+}
+
+static void on_page(void *ctx, const rest_response *r)
+{
+    page_ctx *pc = ctx;
+    shard *s = pc->s;
+    size_t n = 0;
+    uint64_t *ids = r->status == 200 ? page_ids(r, &n) : NULL;
+    pending_del(&pc->link);
+    sw_on_page(s->sw, pc->guild_id, r->status == 200 && !ids ? 0 : r->status, ids, n, loop_now(s->d->loop));
+    free(pc);
+    drain(s);                        /* ADD_MEMBERS points into ids */
+    free(ids);
+}
+
+static void do_fetch_page(shard *s, const sw_action *a)
+{
+    dc_daemon *d = s->d;
+    char path[128], major[24];
+    if (a->user_id == 0)
+        s->sweep_listed = 0;
+    if (a->user_id == 0 && (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK)) {
+        sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(d->loop));
+        return;
+    }
+    snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members?limit=%d&after=%" PRIu64, a->guild_id,
+             SW_PAGE_SIZE, a->user_id);
+    snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
+    page_ctx *pc = malloc(sizeof *pc);
+    if (pc) {
+        *pc = (page_ctx){ .s = s, .guild_id = a->guild_id };
+        pending_add(&d->pending, &pc->link);
+    }
+    if (!pc || loop_rest(d->loop, "GET", path, major, NULL, on_page, pc) != DC_OK) {
+        if (pc)
+            pending_del(&pc->link);
+        free(pc);
+        sw_on_page(s->sw, a->guild_id, 0, NULL, 0, loop_now(d->loop));
+    }
+}
+
+static void do_request(shard *s, const sw_action *a)
+{
+    dc_daemon *d = s->d;
+    present_guild *g = find_present(s, a->guild_id);
+    if (g)
+        g->not_before_ms = loop_now(s->d->loop) + RC_OP8_SPACING_MS;
+    s->sweep_cursor = 0;
+    s->sweep_listed = 0;
+    if (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
+        sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
+        return;
+    }
+    if (gw_request_members(s->gw, a->guild_id, a->nonce, loop_now(s->d->loop)) != DC_OK) {
+        sw_abort(s->sw, "the gateway session is not ready", loop_now(s->d->loop));
+        return;
+    }
+    s->kick(s);
+}
+
+/* ---- measuring the stale set, a slice per loop turn ------------------------ */
+
+static void on_scanned(void *ctx, uint64_t user_id, int listed)
+{
+    shard *s = ctx;
+    s->measure.total++;
+    if (listed)
+        return;
+    /* Reservoir sample: every stale id equally likely, whatever the guild's size. */
+    int64_t k = ++s->measure.stale;
+    if (s->measure.n < s->measure.cap) {
+        s->measure.sample[s->measure.n++] = user_id;
+        return;
+    }
+    s->measure.rng = s->measure.rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint64_t j = (s->measure.rng >> 33) % (uint64_t)k;
+    if (j < s->measure.cap)
+        s->measure.sample[j] = user_id;
+}
+
+static void measure_slice(dc_timer *t)
+{
+    shard *s = lws_container_of(t, shard, measure.timer);
+    dc_loop *l = s->d->loop;
+    int more = 0;
+    if (sw_get_state(s->sw) != SW_MEASURING || sw_guild(s->sw) != s->measure.guild)
+        return;                      /* aborted meanwhile */
+    if (store_sweep_scan(s->d->st, s->measure.guild, RC_SCAN_WINDOW, &s->measure.cursor, &more,
+                         on_scanned, s) != DC_OK) {
+        sw_abort(s->sw, "the database could not compare the member list", loop_now(l));
+    } else if (more) {
+        loop_timer(l, &s->measure.timer, measure_slice, 0);   /* let the loop breathe */
+        return;
+    } else {
+        char path[96];
+        snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/1", s->measure.guild);
+        sw_set_lookups_free(s->sw, loop_rest_available(l, "GET", path, NULL));
+        sw_on_measured(s->sw, s->measure.stale, s->measure.total, s->measure.sample, s->measure.n, loop_now(l));
+    }
+    drain(s);
+}
+
+static void do_measure(shard *s, const sw_action *a)
+{
+    size_t cap = (size_t)s->d->cfg->confirm_sample;
+    present_guild *g = find_present(s, a->guild_id);
+    sw_on_list_size(s->sw, s->sweep_listed, g ? g->member_count : 0);
+    s->measure.cap = cap < 5 ? 5 : cap > SWEEP_SAMPLE_MAX ? SWEEP_SAMPLE_MAX : cap;
+    if (sw_list_short(s->sw))        /* every stale id, when they are few */
+        s->measure.cap = SWEEP_SAMPLE_MAX;
+    s->measure.guild = a->guild_id;
+    s->measure.cursor = s->measure.stale = s->measure.total = 0;
+    s->measure.n = 0;
+    s->measure.rng = a->guild_id ^ (uint64_t)s->id;   /* deterministic: replays agree */
+    loop_timer(s->d->loop, &s->measure.timer, measure_slice, 0);
+}
+
+static void do_delete_batch(shard *s, const sw_action *a)
+{
+    dc_daemon *d = s->d;
+    int64_t users = -1;
+    int more = 1;
+    if (turn_begin(d) == 0 &&
+        store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, RC_SCAN_WINDOW, loop_wall(s->d->loop),
+                                 &s->sweep_cursor, &users, &more) != DC_OK) {
+        LOG_E("sweep", "guild %" PRIu64 ": delete batch failed: %s", a->guild_id, store_errmsg(d->st));
+        users = -1;
+    }
+    if (users > 0)
+        count_removed(d, AUDIT_SWEEP, users);
+    sw_on_batch_deleted(s->sw, users, more, loop_now(s->d->loop));
+}
+
+/* Finished sweeps' member sets, one bounded DELETE per loop turn (see
+ * store_sweep_close); a held turn (the bot holds the database) retries later. */
+static void clear_slice(dc_timer *t)
+{
+    dc_daemon *d = lws_container_of(t, dc_daemon, sweep_clear_timer);
+    int held = turn_begin(d) != 0, more = 1;
+    if (!held && store_sweep_clear_step(d->st, RC_SCAN_WINDOW, &more) != DC_OK)
+        LOG_W("sweep", "clearing a finished sweep's member list: %s", store_errmsg(d->st));
+    if (more)
+        loop_timer(d->loop, &d->sweep_clear_timer, clear_slice, held ? RC_CLEAR_RETRY_MS : 0);
+}
+
+static void do_done(shard *s, const sw_action *a)
+{
+    dc_daemon *d = s->d;
+    int64_t now = loop_now(s->d->loop);
+    if (turn_begin(d) == 0) {
+        if (store_sweep_close(d->st, a->guild_id) == DC_OK)
+            loop_timer(d->loop, &d->sweep_clear_timer, clear_slice, 0);
+        store_guild_set_last_sweep(d->st, a->guild_id, loop_wall(s->d->loop), a->removed, now - s->sweep_started_ms, a->text);
+        if (a->ok && !a->guard_tripped && !s->sweep_dry_run)
+            store_guild_set_needs_reconcile(d->st, a->guild_id, 0);
+    }
+    present_guild *g = find_present(s, a->guild_id);
+    if (g && !a->ok)
+        g->not_before_ms = now + RC_RETRY_MS;
+    sweep_request who = s->current;
+    memset(&s->current, 0, sizeof s->current);
+    if (who.done)
+        who.done(who.ctx, a->guild_id, a);
+    rc_wake(d);                      /* the shard is free: the next one may start */
+}
+
+static void run_action(shard *s, const sw_action *a)
+{
+    dc_daemon *d = s->d;
+    switch (a->kind) {
+    case SW_ACT_REQUEST_MEMBERS:
+        do_request(s, a);
+        break;
+    case SW_ACT_ADD_MEMBERS:
+        if (turn_begin(d) != 0 ||
+            store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n, &s->sweep_listed) != DC_OK)
+            sw_abort(s->sw, "cannot record the member list in the database", loop_now(s->d->loop));
+        break;
+    case SW_ACT_MEASURE:
+        do_measure(s, a);
+        break;
+    case SW_ACT_CONFIRM:
+        do_confirm(s, a);
+        break;
+    case SW_ACT_DELETE_BATCH:
+        do_delete_batch(s, a);
+        break;
+    case SW_ACT_DONE:
+        do_done(s, a);
+        break;
+    case SW_ACT_FETCH_PAGE:
+        do_fetch_page(s, a);
+        break;
+    }
+}
+
+static void drain(shard *s)
+{
+    sw_action a;
+    while (sw_next_action(s->sw, &a))
+        run_action(s, &a);
+    arm(s);
+}
+
+/* ---- dispatches ------------------------------------------------------------- */
+
+void rc_on_chunk(shard *s, const cJSON *d)
+{
+    uint64_t guild = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
+    const cJSON *nonce = cJSON_GetObjectItemCaseSensitive(d, "nonce");
+    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(d, "chunk_index");
+    const cJSON *count = cJSON_GetObjectItemCaseSensitive(d, "chunk_count");
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(d, "members");
+    if (!guild || guild != sw_guild(s->sw) || !cJSON_IsString(nonce))
+        return;                      /* not a chunk of our request */
+    size_t n = 0;
+    int bad = 0;
+    uint64_t *ids = cJSON_IsArray(members) ? member_ids(members, &n, &bad) : NULL;
+    if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(count) || !ids) {
+        sw_abort(s->sw, bad ? "a member chunk lists a member without a user id"
+                            : "a member chunk of the wrong shape", loop_now(s->d->loop));
+    } else {
+        sw_on_chunk(s->sw, guild, nonce->valuestring, idx->valueint, count->valueint, ids, n, loop_now(s->d->loop));
+    }
+    drain(s);                        /* ADD_MEMBERS points into ids */
+    free(ids);
+}
+
+void rc_on_rate_limited(shard *s, const cJSON *d)
+{
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(d, "opcode");
+    const cJSON *ra = cJSON_GetObjectItemCaseSensitive(d, "retry_after");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(d, "meta");
+    uint64_t guild = snowflake_json(cJSON_GetObjectItemCaseSensitive(meta, "guild_id"));
+    if (!cJSON_IsNumber(op) || op->valueint != 8 || !guild)
+        return;
+    double retry = cJSON_IsNumber(ra) && ra->valuedouble > 0 ? ra->valuedouble : 30.0;
+    present_guild *g = find_present(s, guild);
+    if (g)
+        g->not_before_ms = loop_now(s->d->loop) + (int64_t)(retry * 1000) + 500;
+    sw_on_rate_limited(s->sw, guild, retry, loop_now(s->d->loop));
+    drain(s);
+}
+
+void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id)
+{
+    sw_on_member_add(s->sw, guild_id, user_id);
+    drain(s);
+}
+
+void rc_on_disconnect(shard *s)
+{
+    sw_on_disconnect(s->sw, loop_now(s->d->loop));
+    drain(s);
+}
+
+/* ---- scheduling --------------------------------------------------------------- */
+
+dc_err rc_request(dc_daemon *d, const sweep_request *r)
+{
+    if (!rc_shard_of(d, r->guild_id))
+        return DC_ERR_NOTFOUND;
+    if (d->n_requests == d->cap_requests) {
+        size_t cap = d->cap_requests ? d->cap_requests * 2 : 8;
+        sweep_request *v = realloc(d->requests, cap * sizeof *v);
+        if (!v)
+            return DC_ERR_NOMEM;
+        d->requests = v;
+        d->cap_requests = cap;
+    }
+    d->requests[d->n_requests++] = *r;
+    rc_wake(d);
+    return DC_OK;
+}
+
+rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
+{
+    shard *s = rc_shard_of(d, guild_id);
+    present_guild *g = s ? find_present(s, guild_id) : NULL;
+    int64_t now = loop_now(d->loop);
+    *wait_ms = 0;
+    if (!g)
+        return RC_WAIT_NONE;
+    if (gw_get_state(s->gw) != GW_READY)
+        return RC_WAIT_SESSION;
+    if (sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) != guild_id)
+        return RC_WAIT_BUSY;
+    for (size_t i = 0; i < d->n_requests && d->requests[i].guild_id != guild_id; i++)
+        if (rc_shard_of(d, d->requests[i].guild_id) == s)
+            return RC_WAIT_BUSY;     /* another guild of this shard goes first */
+    *wait_ms = g->not_before_ms > now ? g->not_before_ms - now : 0;
+    return *wait_ms ? RC_WAIT_OP8 : RC_WAIT_NONE;
+}
+
+static double interval_hours(const config *c, uint64_t guild_id)
+{
+    for (size_t i = 0; i < c->n_guild_intervals; i++)
+        if (c->guild_intervals[i].guild_id == guild_id)
+            return c->guild_intervals[i].hours;
+    return c->interval_hours;
+}
+
+static void begin(shard *s, const sweep_request *r)
+{
+    char label[160];
+    LOG_I("sweep", "%s: %s sweep starting%s%s", rc_guild_label(s->d, r->guild_id, label, sizeof label),
+          r->done ? "requested" : "scheduled", r->dry_run ? " (dry run)" : "", r->force ? " (force)" : "");
+    s->current = *r;
+    s->sweep_force = r->force;
+    s->sweep_dry_run = r->dry_run;
+    s->sweep_started_ms = loop_now(s->d->loop);
+    if (sw_start(s->sw, r->guild_id, r->force, r->dry_run, s->sweep_started_ms) != DC_OK)
+        return;
+    drain(s);
+}
+
+/* An on-demand request for this shard, removed from the queue. */
+static int take_request(dc_daemon *d, shard *s, sweep_request *out)
+{
+    for (size_t i = 0; i < d->n_requests; i++) {
+        present_guild *g = find_present(s, d->requests[i].guild_id);
+        if (!g || g->not_before_ms > loop_now(s->d->loop))
+            continue;
+        *out = d->requests[i];
+        memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof *out);
+        d->n_requests--;
+        return 1;
+    }
+    return 0;
+}
+
+/* When guild g becomes wanted (loop_now time), or INT64_MAX: the end of
+ * its op 8 / retry wait, reconcile_delay after start-up, or its interval. */
+static int64_t wanted_at(dc_daemon *d, const present_guild *g, const store_guild_state *st)
+{
+    int64_t now = loop_now(d->loop), now_wall = loop_wall(d->loop);
+    int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
+    int64_t due = st->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
+    int64_t at_wall = st->last_sweep_ms ? due : settled;
+    /* Refused by the guard (or an incomplete list): not again before its
+     * interval, or it would re-read the whole list every 30 s. */
+    if (st->needs_reconcile && !sw_result_holds(st->last_sweep_result) && settled < at_wall)
+        at_wall = settled;
+    int64_t at = now + (at_wall > now_wall ? at_wall - now_wall : 0);
+    return g->not_before_ms > at ? g->not_before_ms : at;
+}
+
+/* The most overdue guild of this shard, or 0; *next: when the earliest
+ * guild not wanted yet will be; *first: when the earliest is or was wanted
+ * (both loop_now times, INT64_MAX: none). */
+static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next, int64_t *first)
+{
+    int64_t now = loop_now(d->loop), best_last = INT64_MAX;
+    uint64_t best = 0;
+    for (size_t i = 0; i < s->n_present; i++) {
+        present_guild *g = &s->present[i];
+        store_guild_state st;
+        if (store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
+            continue;
+        int64_t at = wanted_at(d, g, &st);
+        if (at < *first)
+            *first = at;
+        if (at > now) {
+            if (at < *next)
+                *next = at;
+        } else if (st.last_sweep_ms < best_last) {
+            best_last = st.last_sweep_ms;
+            best = g->id;
+        }
+    }
+    return best;
+}
+
+/* When a request of this shard waits only for its op 8 spacing. */
+static void requests_due(dc_daemon *d, shard *s, int64_t *next)
+{
+    for (size_t i = 0; i < d->n_requests; i++) {
+        present_guild *g = find_present(s, d->requests[i].guild_id);
+        if (g && g->not_before_ms < *next)
+            *next = g->not_before_ms;
+    }
+}
+
+/* Start what this shard should do now; *next: when to look again; *first:
+ * when its next automatic sweep is due (for status). */
+static void schedule_shard(dc_daemon *d, shard *s, int64_t *next, int64_t *first)
+{
+    sweep_request r;
+    int idle = sw_get_state(s->sw) == SW_IDLE && gw_get_state(s->gw) == GW_READY;
+    /* not idle: the finished sweep or READY/RESUMED wakes us */
+    if (idle && turn_held(d)) {      /* a sweep could not write its member list */
+        int64_t retry = loop_now(d->loop) + RC_HELD_RETRY_MS;
+        *next = retry < *next ? retry : *next;
+        idle = 0;
+    }
+    if (idle && take_request(d, s, &r)) {
+        begin(s, &r);
+        idle = 0;
+    }
+    if (idle)
+        requests_due(d, s, next);
+    memset(&r, 0, sizeof r);
+    r.guild_id = most_overdue(d, s, next, first);
+    r.dry_run = d->cfg->dry_run;
+    if (idle && !d->os && r.guild_id)
+        begin(s, &r);
+}
+
+/* `discord-cleaner status` shows when the next automatic sweep is due
+ * (kv sweep.next_run_ms, wall time); written when it moves. */
+static void publish_next(dc_daemon *d, int64_t first)
+{
+    int64_t now = loop_now(d->loop), wall = 0;
+    char buf[24];
+    if (first != INT64_MAX)
+        wall = loop_wall(d->loop) + (first > now ? first - now : 0);
+    if ((wall == 0) == (d->rc_next_published == 0) && llabs(wall - d->rc_next_published) < RC_PUBLISH_SLACK_MS)
+        return;
+    if (turn_begin(d) != 0)
+        return;                      /* held: the next wake writes it */
+    snprintf(buf, sizeof buf, "%" PRId64, wall);
+    if ((wall ? store_kv_set(d->st, "sweep.next_run_ms", buf) : store_kv_del(d->st, "sweep.next_run_ms")) == DC_OK)
+        d->rc_next_published = wall;
+}
+
+static void on_reconcile_wake(dc_timer *t)
+{
+    dc_daemon *d = lws_container_of(t, dc_daemon, reconcile_timer);
+    int64_t now = loop_now(d->loop), next = INT64_MAX;
+    if (d->stopping)
+        return;
+    if (d->os) {
+        oneshot_tick(d);
+        next = now + RC_ONESHOT_TICK_MS;
+    }
+    int64_t first = INT64_MAX;
+    d->rc_waking = 1;
+    d->rc_rewake = 0;
+    d->rc_wake_at = INT64_MAX;
+    for (int i = 0; i < d->n_shards && !d->stopping; i++)
+        schedule_shard(d, &d->shards[i], &next, &first);
+    d->rc_waking = 0;
+    publish_next(d, first);
+    if (d->rc_rewake)                /* a sweep ended while we looked: look again */
+        next = now;
+    if (next == INT64_MAX || d->stopping) {
+        loop_cancel(d->loop, &d->reconcile_timer);
+    } else {
+        d->rc_wake_at = next > now ? next : now;
+        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, d->rc_wake_at - now);
+    }
+}
+
+/* Run the scheduler within delay_ms (sooner if it already will). */
+static void wake_within(dc_daemon *d, int64_t delay_ms)
+{
+    int64_t at = loop_now(d->loop) + delay_ms;
+    if (d->rc_waking) {
+        d->rc_rewake = 1;
+    } else if (!d->stopping && (d->rc_wake_at == 0 || at < d->rc_wake_at)) {   /* 0: never armed */
+        d->rc_wake_at = at;
+        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, delay_ms);
+    }
+}
+
+void rc_wake(dc_daemon *d)
+{
+    wake_within(d, 0);
+}
+
+void rc_start(dc_daemon *d)
+{
+    d->rc_wake_at = INT64_MAX;
+    rc_wake(d);
+}
+
+void rc_abort(shard *s, const char *why)
+{
+    if (s->sw && sw_get_state(s->sw) != SW_IDLE) {
+        sw_abort(s->sw, why, loop_now(s->d->loop));
+        drain(s);
+    }
+}

@@ -1,0 +1,284 @@
+/* sweep_handoff.c - `discord-cleaner sweep` while `run` works on the database.
+ *
+ * The CLI must never open a gateway session of its own then: two sessions
+ * of one bot on one database resume each other's and close each other
+ * (4000) in a loop.  So it hands the request to the daemon through the
+ * database (cleaner_sweep_requests, schema/0007):
+ *   CLI     inserts a row per --guild (guild 0 for --all), wakes the daemon
+ *           with SIGUSR1 (its pid is in <db>.lock, dblock.h), waits for the
+ *           answers and prints them, then deletes its rows;
+ *   daemon  on SIGUSR1 reads the open rows and queues the sweeps as a chat
+ *           command would (rc_request); when a request's last sweep is done
+ *           it writes the outcome lines and the CLI's exit status back.
+ * The daemon touches the table only when no transaction of its own is open
+ * (a timer waits for that), so a request never rides on a turn that might
+ * be rolled back, and its read sees rows the CLI has committed.
+ *
+ * Daemon-side state is per process (one daemon per process, like its
+ * signal flags): the requests taken and not yet answered. */
+#include "daemon/sweep_handoff.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "store/sqlutil.h"
+#include "store/store_requests.h"
+
+#define HANDOFF_RETRY_MS 20          /* a transaction of the daemon's is open: soon again */
+#define HANDOFF_BUSY_RETRY_MS 250    /* the database was busy */
+#define HANDOFF_POLL_MS 100          /* the CLI's look at its rows */
+
+typedef struct handoff_req {
+    struct handoff_req *next;
+    int64_t id;
+    int pending;                     /* sweeps not finished */
+    int status;                      /* first failure's exit status, else 0 */
+    int answered;                    /* written back (or given up at stop) */
+    sqlu_str outcome;                /* "guild X: text\n" lines */
+} handoff_req;
+
+static struct {
+    dc_daemon *d;
+    handoff_req *reqs;
+    int64_t last_id;                 /* rows up to this one are taken */
+    int want_take;
+    dc_timer timer;
+} H;
+
+static void schedule(int64_t ms);
+
+static void add_line(handoff_req *q, uint64_t guild_id, const char *text, int status)
+{
+    char line[600];
+    snprintf(line, sizeof line, "guild %" PRIu64 ": %s\n", guild_id, text);
+    sqlu_str_add(&q->outcome, line);
+    if (status && !q->status)
+        q->status = status;
+}
+
+static void on_done(void *ctx, uint64_t guild_id, const sw_action *r)
+{
+    handoff_req *q = ctx;
+    add_line(q, guild_id, r->text, !r->ok || r->guard_tripped ? 75 : 0);
+    if (--q->pending == 0)
+        schedule(0);
+}
+
+static int all_ready(dc_daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        if (!d->shards[i].gw || gw_get_state(d->shards[i].gw) != GW_READY)
+            return 0;
+    return d->n_shards > 0;
+}
+
+static void start_one(dc_daemon *d, handoff_req *q, const store_request *r, uint64_t guild_id)
+{
+    sweep_request s = { .guild_id = guild_id, .force = r->force, .dry_run = r->dry_run,
+                        .done = on_done, .ctx = q };
+    if (rc_request(d, &s) == DC_OK)
+        q->pending++;
+    else
+        add_line(q, guild_id, "not available to the running daemon (not in a guild it serves); skipped", 66);
+}
+
+static int take_one(void *ctx, const store_request *r)
+{
+    dc_daemon *d = ctx;
+    H.last_id = r->id;
+    handoff_req *q = calloc(1, sizeof *q);
+    if (!q)
+        return -1;
+    q->id = r->id;
+    q->next = H.reqs;
+    H.reqs = q;
+    LOG_I("daemon", "sweep request %" PRId64 " from `discord-cleaner sweep` (pid %ld): %s%s", r->id,
+          r->requester, r->guild_id ? "one guild" : "every guild", r->force ? ", forced" : "");
+    if (!all_ready(d)) {
+        add_line(q, r->guild_id, "the daemon is still connecting to Discord; try again in a few seconds", 75);
+        return 0;
+    }
+    if (r->guild_id)
+        start_one(d, q, r, r->guild_id);
+    else
+        for (int s = 0; s < d->n_shards; s++)
+            for (size_t i = 0; i < d->shards[s].n_present; i++)
+                start_one(d, q, r, d->shards[s].present[i].id);
+    if (!r->guild_id && !q->pending && !q->outcome.len)
+        sqlu_str_add(&q->outcome, "no guild to sweep\n");
+    return 0;
+}
+
+/* 0, or a delay after which to try again. */
+static int64_t answer_finished(dc_daemon *d)
+{
+    for (handoff_req *q = H.reqs; q; q = q->next) {
+        if (q->answered || q->pending)
+            continue;
+        const char *text = q->outcome.buf ? q->outcome.buf : "";
+        if (store_request_answer(d->st, q->id, loop_wall(d->loop), q->status, text) != DC_OK)
+            return HANDOFF_BUSY_RETRY_MS;
+        q->answered = 1;
+    }
+    return 0;
+}
+
+static void on_timer(dc_timer *t)
+{
+    (void)t;
+    dc_daemon *d = H.d;
+    if (!d || !d->st)
+        return;
+    if (store_in_transaction(d->st)) {
+        schedule(HANDOFF_RETRY_MS);
+        return;
+    }
+    if (H.want_take) {
+        H.want_take = 0;
+        if (store_request_each_open(d->st, H.last_id, take_one, d) != DC_OK) {
+            LOG_W("daemon", "cannot read sweep requests: %s", store_errmsg(d->st));
+            H.want_take = 1;
+            schedule(HANDOFF_BUSY_RETRY_MS);
+            return;
+        }
+    }
+    int64_t again = answer_finished(d);
+    if (again)
+        schedule(again);
+}
+
+static void schedule(int64_t ms)
+{
+    if (H.d)
+        loop_timer(H.d->loop, &H.timer, on_timer, ms);
+}
+
+void handoff_wake(dc_daemon *d)
+{
+    H.d = d;
+    H.want_take = 1;
+    schedule(0);
+}
+
+void handoff_stop(dc_daemon *d)
+{
+    if (H.d != d)
+        return;
+    for (handoff_req *q = H.reqs; q; q = q->next)
+        if (q->pending && !q->answered) {
+            sqlu_str_add(&q->outcome, "the daemon is stopping: the sweep did not finish; nothing was lost\n");
+            q->status = 75;
+            q->pending = 0;          /* its sweeps' done callbacks still find q */
+        }
+    if (d->st && !store_in_transaction(d->st))
+        answer_finished(d);
+}
+
+void handoff_free(dc_daemon *d)
+{
+    if (H.d != d)
+        return;
+    loop_cancel(d->loop, &H.timer);
+    while (H.reqs) {
+        handoff_req *q = H.reqs;
+        H.reqs = q->next;
+        sqlu_str_free(&q->outcome);
+        free(q);
+    }
+    memset(&H, 0, sizeof H);
+}
+
+/* ---- the CLI's side --------------------------------------------------------- */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Waits for every row's answer, printing each as it comes.  The daemon's
+ * own timeouts end every sweep; only its death ends the wait early. */
+static int wait_answers(store *s, long pid, const int64_t *ids, size_t n)
+{
+    int status = 0;
+    size_t answered = 0;
+    char *done = calloc(n, 1);
+    if (!done)
+        return 70;
+    while (answered < n) {
+        for (size_t i = 0; i < n; i++) {
+            int ok = 0, st = 0;
+            char *text = NULL;
+            if (done[i] || store_request_get(s, ids[i], &ok, &st, &text) != DC_OK || !ok)
+                continue;
+            fputs(text, stdout);
+            fflush(stdout);
+            free(text);
+            done[i] = 1;
+            answered++;
+            if (st && !status)
+                status = st;
+        }
+        if (answered < n && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            printf("the daemon (pid %ld) stopped before answering; nothing was lost, run the sweep again\n", pid);
+            status = 75;
+            break;
+        }
+        if (answered < n)
+            sleep_ms(HANDOFF_POLL_MS);
+    }
+    free(done);
+    return status;
+}
+
+int handoff_run(const config *cfg, long pid, const uint64_t *guilds, size_t n, int force)
+{
+    store *s = NULL;
+    char err[512] = "";
+    store_opts so = { 0 };
+    if (store_open(&s, cfg->db, &so, err, sizeof err) != DC_OK) {
+        fprintf(stderr, "discord-cleaner sweep: %s: %s\n", cfg->db, err);
+        return 70;
+    }
+    size_t count = n ? n : 1;
+    int64_t *ids = calloc(count, sizeof *ids);
+    int status = ids ? 0 : 70;
+    for (size_t i = 0; i < count && !status; i++) {
+        store_request r = { .guild_id = n ? guilds[i] : 0, .force = force, .dry_run = cfg->dry_run,
+                            .requester = (long)getpid() };
+        if (store_request_add(s, &r, wall_ms(), &ids[i]) != DC_OK) {
+            fprintf(stderr, "discord-cleaner sweep: cannot hand the request to the daemon: %s\n", store_errmsg(s));
+            status = 75;
+        }
+    }
+    if (!status && kill((pid_t)pid, SIGUSR1) != 0) {
+        fprintf(stderr, "discord-cleaner sweep: cannot wake the daemon (pid %ld): %s\n", pid, strerror(errno));
+        status = 75;
+    }
+    if (!status) {
+        printf("handed to the running daemon (pid %ld); waiting for its answer\n", pid);
+        fflush(stdout);
+        status = wait_answers(s, pid, ids, count);
+    }
+    for (size_t i = 0; ids && i < count; i++)
+        if (ids[i])
+            store_request_delete(s, ids[i]);
+    free(ids);
+    store_close(s);
+    return status;
+}

@@ -1,0 +1,22 @@
+/* sweep_handoff.h - `discord-cleaner sweep` handed to a running daemon
+ * through the database (sweep_handoff.c). */
+#ifndef DC_SWEEP_HANDOFF_H
+#define DC_SWEEP_HANDOFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "daemon/daemon_internal.h"
+
+/* Daemon: a CLI has queued requests (SIGUSR1); take them once no
+ * transaction of the daemon's is open. */
+void handoff_wake(dc_daemon *d);
+/* Daemon stopping: answer what is still open ("did not finish", 75). */
+void handoff_stop(dc_daemon *d);
+/* After daemon_free_core: cancel the timer, free the requests. */
+void handoff_free(dc_daemon *d);
+
+/* CLI: queue the sweeps of guilds[0..n) (n 0: every guild) with the daemon
+ * of pid, wake it, print its answers; returns the exit status (0, 66, 75). */
+int handoff_run(const config *cfg, long pid, const uint64_t *guilds, size_t n, int force);
+
+#endif

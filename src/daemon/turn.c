@@ -1,0 +1,359 @@
+/* turn.c - the turn's write journal and the retry while the database is
+ * held (busy or full).  See turn.h for the why. */
+#include "daemon/turn.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon_internal.h"
+#include "daemon/guild_delete.h"
+#include "base/log.h"
+#include "daemon/removal_log.h"
+
+#define TURN_BACKOFF_FIRST_MS 25
+#define TURN_BACKOFF_MAX_MS 1000
+#define TURN_LOUD_AFTER_MS 3000     /* one loud error when a hold lasts longer */
+
+static const char *held_reason(int held)
+{
+    return held == 2 ? "the disk is full"
+         : held == 3 ? "a write failed half-way; redoing the turn write by write"
+                     : "another connection holds the write lock";
+}
+
+static dc_err delete_member(dc_daemon *d, turn_write *w)
+{
+    int64_t rows = 0;
+    dc_err e = store_delete_member(d->st, w->guild_id, w->user_id, w->reason, d->cfg->dry_run, w->at_ms, &rows);
+    if (e != DC_OK)
+        return e;
+    if (!d->cfg->dry_run) {
+        count_removed(d, w->reason, rows);
+        w->rows_counted = rows;
+    }
+    removal_log_note(d, rows);      /* one info summary per 10 s; per user at debug */
+    LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
+          audit_reason_name(w->reason), w->user_id, w->guild_id, rows,
+          d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+    return DC_OK;
+}
+
+/* A guild's rows go a slice per turn (guild_delete.c); here the job is
+ * recorded.  A dry run only counts them, in one statement that deletes nothing. */
+static dc_err delete_guild(dc_daemon *d, turn_write *w)
+{
+    int64_t rows = 0;
+    if (!d->cfg->dry_run)
+        return gd_begin(d, w->guild_id, w->reason, w->at_ms);
+    dc_err e = store_delete_guild(d->st, w->guild_id, w->reason, 1, w->at_ms, &rows);
+    if (e == DC_OK)
+        LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) would be deleted (dry run)",
+              audit_reason_name(w->reason), w->guild_id, rows);
+    return e;
+}
+
+/* The guild is available: a delete of its rows still running stops there. */
+static dc_err guild_back(dc_daemon *d, turn_write *w)
+{
+    int64_t rows = 0;
+    dc_err e = gd_guild_back(d, w->guild_id, &rows);
+    if (e == DC_OK && rows) {
+        count_removed(d, AUDIT_GUILD_DELETE, rows);
+        w->rows_counted = rows;
+        w->reason = AUDIT_GUILD_DELETE;      /* what uncount takes back on a rollback */
+    }
+    return e;
+}
+
+static dc_err run_write(dc_daemon *d, turn_write *w)
+{
+    int64_t rows = 0;
+    dc_err e;
+    switch (w->kind) {
+    case TW_DELETE_MEMBER:
+        return delete_member(d, w);
+    case TW_DELETE_GUILD:
+        return delete_guild(d, w);
+    case TW_GUILD_SEEN:
+        e = store_guild_seen(d->st, w->guild_id, w->shard_id, w->at_ms);
+        e = e == DC_OK ? store_guild_set_unavailable(d->st, w->guild_id, 0) : e;
+        return e == DC_OK ? guild_back(d, w) : e;
+    case TW_GUILD_UNAVAILABLE:
+        return store_guild_set_unavailable(d->st, w->guild_id, 1);
+    case TW_MARK_RECONCILE:
+        e = store_guild_seen(d->st, w->guild_id, w->shard_id, w->at_ms);
+        e = e == DC_OK ? store_guild_set_needs_reconcile(d->st, w->guild_id, 1) : e;
+        return e == DC_OK ? guild_back(d, w) : e;
+    case TW_NEEDS_RECONCILE:
+        return store_guild_set_needs_reconcile(d->st, w->guild_id, 1);
+    case TW_ADOPT_UNASSIGNED:
+        e = store_adopt_unassigned(d->st, w->guild_id, &rows);
+        if (e == DC_OK && rows)
+            LOG_I("cleaner", "adopted %" PRId64 " legacy row(s) into guild %" PRIu64
+                  " (the bot is in exactly one guild)", rows, w->guild_id);
+        return e;
+    }
+    return DC_OK;
+}
+
+/* A write that failed for a reason retrying does not cure (schema, constraint):
+ * reported and skipped, as before the journal existed. */
+static void report(dc_daemon *d, const turn_write *w)
+{
+    LOG_E("cleaner", "write for guild %" PRIu64 " (user %" PRIu64 ") failed: %s", w->guild_id, w->user_id,
+          store_errmsg(d->st));
+}
+
+static int append(turn_journal *j, const turn_write *w)
+{
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 64;
+        turn_write *v = realloc(j->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        j->v = v;
+        j->cap = cap;
+    }
+    j->v[j->n++] = *w;
+    return 0;
+}
+
+/* Run w in the open turn.  A bare write (no SAVEPOINT, daemon.c) that
+ * failed may have left part of itself in the transaction: roll the turn
+ * back and redo it.  1 when the database is held now. */
+static int run_in_turn(dc_daemon *d, turn_write *w)
+{
+    if (run_write(d, w) == DC_OK)
+        return 0;
+    if (turn_fail(d, "write", store_tx_broken(d->st)))
+        return 1;
+    report(d, w);
+    return 0;
+}
+
+static void bound(dc_daemon *d);
+
+void turn_write_do(dc_daemon *d, turn_write w)
+{
+    turn_journal *j = &d->journal;
+    w.rows_counted = 0;
+    if (append(j, &w) != 0) {
+        LOG_E("cleaner", "out of memory queueing a write for guild %" PRIu64, w.guild_id);
+        return;
+    }
+    if (w.wait_shard)
+        j->n_waiting++;              /* runs when the shard's replay ends */
+    else if (turn_begin(d) == 0)     /* held: the retry carries it out */
+        run_in_turn(d, &j->v[j->n - 1]);
+    bound(d);
+}
+
+size_t turn_cancel_member_delete(dc_daemon *d, uint64_t guild_id, uint64_t user_id)
+{
+    turn_journal *j = &d->journal;
+    if (!j->held && !j->n_waiting)
+        return 0;                    /* every write of the journal is in the open turn */
+    size_t k = 0, dropped = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        turn_write *w = &j->v[i];
+        if (w->kind == TW_DELETE_MEMBER && w->guild_id == guild_id && w->user_id == user_id &&
+            (j->held || w->wait_shard)) {
+            dropped++;
+            j->n_waiting -= w->wait_shard != 0;
+            continue;
+        }
+        j->v[k++] = *w;
+    }
+    j->n = k;
+    if (dropped)
+        LOG_I("cleaner", "user %" PRIu64 " rejoined guild %" PRIu64 " before their departure was written: "
+              "delete cancelled", user_id, guild_id);
+    return dropped;
+}
+
+/* Run the waiting writes of shard `which - 1` (which 0: of every shard). */
+static void release(dc_daemon *d, int which)
+{
+    turn_journal *j = &d->journal;
+    size_t waiting = 0;
+    for (size_t i = 0; i < j->n; i++)
+        waiting += j->v[i].wait_shard && (!which || j->v[i].wait_shard == which);
+    if (!waiting)
+        return;
+    int run = turn_begin(d) == 0;    /* held: the retry runs them with the rest */
+    for (size_t i = 0; i < j->n; i++) {
+        turn_write *w = &j->v[i];
+        if (!w->wait_shard || (which && w->wait_shard != which))
+            continue;
+        w->wait_shard = 0;
+        j->n_waiting--;
+        if (run && run_in_turn(d, w))
+            run = 0;
+    }
+}
+
+void turn_release_shard(dc_daemon *d, int shard_id)
+{
+    release(d, shard_id + 1);
+}
+
+static void set_reading(dc_daemon *d, int paused)
+{
+    d->journal.paused = paused;
+    for (int i = 0; i < d->n_shards; i++)
+        tl_conn_pause_rx(d->shards[i].conn, paused);
+}
+
+/* At journal_max_writes: a replay's waiting writes run now (their netting
+ * ends there), and while the database is held the gateway is not read
+ * until it takes the journal (turn_committed).  Never a write dropped. */
+static void bound(dc_daemon *d)
+{
+    turn_journal *j = &d->journal;
+    if (j->n < (size_t)d->cfg->journal_max_writes)
+        return;
+    if (j->n_waiting && !j->held)
+        release(d, 0);
+    if (j->held && !j->paused) {
+        LOG_W("store", "%zu write(s) wait for the database (journal_max_writes %d): the gateway is not read "
+              "until the database is free; Discord keeps the events, nothing is dropped", j->n,
+              d->cfg->journal_max_writes);
+        set_reading(d, 1);
+    }
+}
+
+int turn_held(const dc_daemon *d)
+{
+    return d->journal.held;
+}
+
+/* Undo what this attempt added to d->removed: those rows were rolled back. */
+static void uncount(dc_daemon *d)
+{
+    for (size_t i = 0; i < d->journal.n; i++) {
+        turn_write *w = &d->journal.v[i];
+        if (w->rows_counted)
+            count_removed(d, w->reason, -w->rows_counted);
+        w->rows_counted = 0;
+    }
+}
+
+/* The rollback also undid the session state written this turn. */
+static void forget_saved_session(dc_daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++) {
+        shard *s = &d->shards[i];
+        s->saved_seq = -2;
+        snprintf(s->saved_session, sizeof s->saved_session, "\x01");   /* never equal: rewrite */
+        snprintf(s->saved_resume, sizeof s->saved_resume, "\x01");
+    }
+}
+
+static void on_retry(dc_timer *t);
+
+int turn_fail(dc_daemon *d, const char *what, int always_hold)
+{
+    turn_journal *j = &d->journal;
+    int why = store_refused(d->st);
+    if (!why && store_tx_broken(d->st))
+        why = 3;
+    if (!why && !always_hold)
+        return 0;
+    if (store_in_transaction(d->st))
+        store_rollback(d->st);
+    /* The redo runs each write in its own SAVEPOINT, so one that fails for
+     * good is skipped alone (report); bare again after the next commit. */
+    store_set_bare_writes(d->st, 0);
+    uncount(d);
+    forget_saved_session(d);
+    if (!j->in_hold) {
+        j->in_hold = 1;
+        j->held_since_ms = loop_now(d->loop);
+        j->backoff_ms = TURN_BACKOFF_FIRST_MS;
+        j->warned = 0;
+        /* Disk full is never transient enough to stay quiet about. */
+        if (why == 2)
+            LOG_E("store", "the disk is full (%s failed): deletes paused, %zu write(s) kept in memory; "
+                  "they are applied when space returns", what, j->n);
+        else if (why == 3)
+            LOG_W("store", "%s failed (%s): the turn's %zu write(s) are rolled back and redone one by one",
+                  what, store_errmsg(d->st), j->n);
+        else
+            LOG_W("store", "database busy (%s): %zu write(s) wait, retrying", what, j->n);
+    } else if (j->backoff_ms < TURN_BACKOFF_MAX_MS) {
+        j->backoff_ms *= 2;
+        if (j->backoff_ms > TURN_BACKOFF_MAX_MS)
+            j->backoff_ms = TURN_BACKOFF_MAX_MS;
+    }
+    j->held = why ? why : 1;
+    int64_t waited = loop_now(d->loop) - j->held_since_ms;
+    if (waited >= TURN_LOUD_AFTER_MS && !j->warned) {
+        j->warned = 1;
+        LOG_E("store", "the database has refused writes for %" PRId64 " ms (%s): %zu write(s) wait in memory; "
+              "the gateway stays connected, nothing is lost (last error: %s)", waited, held_reason(j->held),
+              j->n, store_errmsg(d->st));
+    }
+    loop_timer(d->loop, &j->retry_timer, on_retry, j->backoff_ms);
+    return 1;
+}
+
+/* Sweeps that ran while a turn was rolled back may have lost member rows of
+ * their list: abort them (nothing deleted); the scheduler retries later. */
+static void abort_sweeps(dc_daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        rc_abort(&d->shards[i], "the database refused a write during the sweep");
+}
+
+static void on_retry(dc_timer *t)
+{
+    dc_daemon *d = lws_container_of(t, dc_daemon, journal.retry_timer);
+    turn_journal *j = &d->journal;
+    abort_sweeps(d);                 /* still held: their writes are skipped */
+    j->held = 0;
+    if (turn_begin(d) != 0)
+        return;                      /* refused again: turn_fail re-armed */
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->v[i].wait_shard || run_write(d, &j->v[i]) == DC_OK)
+            continue;                /* waiting for its shard's replay to end, or done */
+        if (turn_fail(d, "write", 0))
+            return;
+        report(d, &j->v[i]);
+    }
+    daemon_flush(d);                 /* seq + session, COMMIT; turn_committed on success */
+}
+
+void turn_committed(dc_daemon *d)
+{
+    turn_journal *j = &d->journal;
+    store_set_bare_writes(d->st, 1);
+    if (j->in_hold) {
+        LOG_I("store", "the database accepts writes again after %" PRId64 " ms: %zu queued write(s) applied",
+              loop_now(d->loop) - j->held_since_ms, j->n);
+        j->in_hold = 0;
+    }
+    /* Writes still waiting for a replay to end stay; the rest are in. */
+    size_t k = 0;
+    for (size_t i = 0; j->n_waiting && i < j->n; i++)
+        if (j->v[i].wait_shard)
+            j->v[k++] = j->v[i];
+    j->n = k;
+    if (j->paused) {
+        LOG_I("store", "the database took the queued writes: reading the gateway again");
+        set_reading(d, 0);
+    }
+}
+
+void turn_free(dc_daemon *d)
+{
+    turn_journal *j = &d->journal;
+    if (d->loop)
+        loop_cancel(d->loop, &j->retry_timer);
+    if (j->n)
+        LOG_W("store", "%zu write(s) were not applied (%s); their events are replayed on the next start",
+              j->n, held_reason(j->held));
+    free(j->v);
+    memset(j, 0, sizeof *j);
+}

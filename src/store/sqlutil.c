@@ -1,0 +1,136 @@
+/* sqlutil.c - helpers shared by store.c, migrate.c and admin.c. */
+#include "store/sqlutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int str_reserve(sqlu_str *s, size_t extra)
+{
+    if (s->failed)
+        return -1;
+    if (s->len + extra + 1 <= s->cap)
+        return 0;
+    size_t cap = s->cap ? s->cap : 256;
+    while (cap < s->len + extra + 1)
+        cap *= 2;
+    char *nb = realloc(s->buf, cap);
+    if (!nb) {
+        s->failed = 1;
+        return -1;
+    }
+    s->buf = nb;
+    s->cap = cap;
+    return 0;
+}
+
+void sqlu_str_addn(sqlu_str *s, const char *text, size_t n)
+{
+    if (str_reserve(s, n) != 0)
+        return;
+    memcpy(s->buf + s->len, text, n);
+    s->len += n;
+    s->buf[s->len] = '\0';
+}
+
+void sqlu_str_add(sqlu_str *s, const char *text)
+{
+    sqlu_str_addn(s, text, strlen(text));
+}
+
+void sqlu_str_ident(sqlu_str *s, const char *name)
+{
+    sqlu_str_add(s, "\"");
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            sqlu_str_add(s, "\"\"");   /* "" is the escape for " inside "..." */
+        else
+            sqlu_str_addn(s, p, 1);
+    }
+    sqlu_str_add(s, "\"");
+}
+
+char *sqlu_str_take(sqlu_str *s)
+{
+    char *out = s->failed ? NULL : s->buf;
+    if (s->failed)
+        free(s->buf);
+    if (out == NULL && !s->failed)
+        out = strdup("");
+    memset(s, 0, sizeof *s);
+    return out;
+}
+
+void sqlu_str_free(sqlu_str *s)
+{
+    free(s->buf);
+    memset(s, 0, sizeof *s);
+}
+
+void sqlu_errf(char *err, size_t errlen, sqlite3 *db, const char *what)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
+}
+
+dc_err sqlu_err(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW: return DC_OK;
+    case SQLITE_BUSY: case SQLITE_LOCKED: return DC_ERR_BUSY;
+    case SQLITE_NOMEM: return DC_ERR_NOMEM;
+    case SQLITE_IOERR: case SQLITE_CANTOPEN: case SQLITE_FULL:
+    case SQLITE_READONLY: case SQLITE_PERM: return DC_ERR_IO;
+    default: return DC_ERR_DB;
+    }
+}
+
+dc_err sqlu_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        sqlu_errf(err, errlen, db, "sql");
+        return sqlu_err(rc);
+    }
+    return DC_OK;
+}
+
+dc_err sqlu_int(sqlite3 *db, const char *sql, int64_t *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            *out = 0;
+            rc = SQLITE_OK;
+        }
+    }
+    if (rc != SQLITE_OK)
+        sqlu_errf(err, errlen, db, "query");
+    sqlite3_finalize(st);
+    return sqlu_err(rc);
+}
+
+dc_err sqlu_user_version(sqlite3 *db, int *out, char *err, size_t errlen)
+{
+    int64_t v = 0;
+    dc_err e = sqlu_int(db, "PRAGMA user_version", &v, err, errlen);
+    *out = (int)v;
+    return e;
+}
+
+dc_err sqlu_set_user_version(sqlite3 *db, int version, char *err, size_t errlen)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
+    return sqlu_exec(db, sql, err, errlen);
+}
+
+int sqlu_bind_id_or_null(sqlite3_stmt *st, int idx, uint64_t id)
+{
+    return id ? sqlite3_bind_int64(st, idx, (int64_t)id) : sqlite3_bind_null(st, idx);
+}

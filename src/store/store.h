@@ -1,0 +1,181 @@
+/* store.h - everything the daemon reads or writes in SQLite.
+ *
+ * The database is shared with the running bot: WAL mode, busy_timeout, and
+ * prepared statements only (no SQL is ever built from input; the table and
+ * column names of `clean_tables` are validated against sqlite_master and
+ * PRAGMA table_info at open time and quoted as identifiers).
+ *
+ * Snowflakes are stored as SQLite INTEGER (int64); every Discord id fits.
+ *
+ * Transactions: the caller groups work with store_begin/store_commit (one
+ * transaction per event-loop turn).  Calls made outside a transaction run in
+ * their own implicit one.  Every delete also writes its audit rows in the
+ * same transaction. */
+#ifndef DC_STORE_H
+#define DC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "base/err.h"
+#include "config/config.h"
+#include "proto/proto.h"
+
+typedef struct store store;
+
+typedef struct {
+    uint64_t legacy_guild_id;                 /* 0 = leave legacy rows unassigned */
+    const config_clean_table *clean_tables;   /* extra tables keyed by user+guild */
+    size_t n_clean_tables;
+    int busy_timeout_ms;                      /* 0 = default 5000 */
+    int read_only;                            /* status: never migrate, never write */
+} store_opts;
+
+
+/* What store_open's migration did (from_version == to_version: nothing ran). */
+typedef struct {
+    int from_version;
+    int to_version;
+    int legacy_rebuilt;          /* 1 when the legacy users table was rebuilt */
+    int64_t legacy_rows;         /* rows carried over by that rebuild */
+    char backup_path[4096];      /* "" when no backup was taken */
+} store_migration_report;
+
+/* Open, configure (WAL, busy_timeout, foreign_keys) and migrate to the latest
+ * schema.  A legacy single-guild `users` table is backed up to
+ * <path>.pre-migration-<UTC stamp>.bak and rebuilt losslessly first.
+ * err receives a human-readable reason on failure. */
+dc_err store_open(store **out, const char *path, const store_opts *opts, char *err, size_t errlen);
+void store_close(store *s);
+const char *store_errmsg(store *s);           /* last SQLite message */
+int store_schema_version(store *s);
+int store_latest_schema_version(void);
+const store_migration_report *store_migration(store *s);
+
+dc_err store_begin(store *s);
+dc_err store_commit(store *s);
+dc_err store_rollback(store *s);
+int store_in_transaction(store *s);
+
+/* Inside a caller's transaction each write (a member's or a guild's rows
+ * plus the audit row, a state update) runs in its own SAVEPOINT, so a
+ * failure undoes just that write.  A SAVEPOINT copies every page the write
+ * touches (about a quarter of the CPU of deleting one member), so the
+ * daemon's per-turn transaction turns it off: with bare writes on, a write
+ * that fails half-way marks the transaction broken -- store_commit refuses
+ * it and further writes are refused; the caller rolls back and redoes its
+ * writes with bare writes off (src/turn.c).  Off by default. */
+void store_set_bare_writes(store *s, int on);
+/* 1 after a bare write failed half-way, until the rollback. */
+int store_tx_broken(const store *s);
+
+/* Checkpoints on request (store_wal.c): COMMIT no longer copies the WAL
+ * back when it passes 1000 pages; a thread with its own connection does,
+ * whenever store_checkpoint_request asks, without ever blocking this
+ * connection.  store_wal_frames is the WAL's size in pages after the last
+ * commit; store_checkpoint_failures counts failed checkpoints (the last
+ * message in msg).  store_close stops the thread. */
+dc_err store_set_manual_checkpoints(store *s);
+void store_checkpoint_request(store *s);
+int store_checkpoint_failures(store *s, char *msg, size_t cap);
+void store_checkpointer_stop(store *s);
+int store_wal_frames(const store *s);
+/* After a COMMIT, with manual checkpoints: when the thread is idle and has
+ * copied back all but at most max_frames of the WAL, copy the rest back on
+ * this connection, so that the next transaction starts the WAL over (a
+ * writer that never pauses otherwise grows it without end).  1 when the
+ * WAL is now copied back whole, 0 when nothing was done or some frames
+ * remain (ask the thread), -1 on error (store_errmsg). */
+int store_checkpoint_tail(store *s, int max_frames);
+/* Since the current (or last) transaction began, did SQLite refuse a step for
+ * a reason that passes: 1 busy/locked (another connection holds the write
+ * lock), 2 disk full; 0 otherwise.  The daemon rolls back and retries later. */
+int store_refused(store *s);
+/* How long one statement waits for a lock held elsewhere (0: the default). */
+void store_set_busy_timeout(store *s, int ms);
+
+/* Deletes (dry_run: count what would go, audit it as dry run, delete nothing).
+ * rows receives the number of rows (users + extra tables) affected.
+ * Rows with guild_id NULL (unassigned legacy rows) are never touched. */
+dc_err store_delete_member(store *s, uint64_t guild_id, uint64_t user_id,
+                           audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);
+dc_err store_delete_guild(store *s, uint64_t guild_id, audit_reason why,
+                          int dry_run, int64_t now_ms, int64_t *rows);
+/* One slice of a whole-guild delete (GUILD_DELETE of a large guild, so that
+ * no statement holds the loop for long): the guild's `limit` lowest
+ * discord_ids in users, and the rows of each clean table up to the same id.
+ * When fewer than `limit` rows are left, everything left of the guild goes
+ * (users and clean tables) and *more = 0.  *rows += rows deleted.  No audit
+ * row: the caller writes one per guild delete (store_audit_guild_delete). */
+dc_err store_delete_guild_slice(store *s, uint64_t guild_id, int limit, int64_t *rows, int *more);
+/* The one audit row of a whole-guild delete done in slices (discord_id NULL). */
+dc_err store_audit_guild_delete(store *s, uint64_t guild_id, audit_reason why, int64_t at_ms, int64_t rows);
+dc_err store_count_guild(store *s, uint64_t guild_id, int64_t *rows);
+dc_err store_count_unassigned(store *s, int64_t *rows);
+/* Assign guild_id to every unassigned (NULL) row. */
+dc_err store_adopt_unassigned(store *s, uint64_t guild_id, int64_t *rows);
+
+/* Guild ids that have rows in `users`, ascending; fn returns non-zero to stop. */
+typedef int (*store_guild_fn)(void *ctx, uint64_t guild_id, int64_t rows);
+dc_err store_each_user_guild(store *s, store_guild_fn fn, void *ctx);
+/* The same guilds without their row counts, one index seek each instead
+ * of a pass over every row (READY, on every new session).  Values of
+ * guild_id that are not integers are no guild and are skipped. */
+typedef int (*store_guild_id_fn)(void *ctx, uint64_t guild_id);
+dc_err store_each_stored_guild(store *s, store_guild_id_fn fn, void *ctx);
+
+/* Per-guild state. */
+typedef struct {
+    uint64_t guild_id;
+    int shard_id;
+    int64_t last_seen_ms;
+    int unavailable;
+    int needs_reconcile;
+    int64_t last_sweep_ms;        /* 0 = never */
+    int64_t last_sweep_removed;
+    int64_t last_sweep_duration_ms;
+    char last_sweep_result[512];  /* "ok", "aborted: ...", "guard: ..." (cut whole: see store_state.c) */
+} store_guild_state;
+
+dc_err store_guild_seen(store *s, uint64_t guild_id, int shard_id, int64_t now_ms);
+dc_err store_guild_set_unavailable(store *s, uint64_t guild_id, int unavailable);
+dc_err store_guild_set_needs_reconcile(store *s, uint64_t guild_id, int needs);
+dc_err store_guild_set_last_sweep(store *s, uint64_t guild_id, int64_t when_ms,
+                                  int64_t removed, int64_t duration_ms, const char *result);
+dc_err store_guild_forget(store *s, uint64_t guild_id);
+/* A guild's name (schema 5).  DC_ERR_SCHEMA on an older schema (nothing
+ * logged), DC_ERR_NOTFOUND when none is known (buf ""). */
+dc_err store_guild_set_name(store *s, uint64_t guild_id, const char *name);
+dc_err store_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap);
+/* text into buf[cap], cut (when too long) at a space outside any `code
+ * span`, marked "...": a suggested command is never cut in half. */
+void store_copy_whole(char *buf, size_t cap, const char *text);
+/* NOTFOUND when the guild has no state row. */
+dc_err store_guild_get(store *s, uint64_t guild_id, store_guild_state *out);
+typedef int (*store_guild_state_fn)(void *ctx, const store_guild_state *g);
+dc_err store_each_guild_state(store *s, store_guild_state_fn fn, void *ctx);
+
+/* Key/value session state (gateway session id, last seq, resume url, next sweep).
+ * get: NOTFOUND when absent; value truncated to cap-1 bytes. */
+dc_err store_kv_get(store *s, const char *key, char *value, size_t cap);
+dc_err store_kv_set(store *s, const char *key, const char *value);
+dc_err store_kv_del(store *s, const char *key);
+/* Every pair, ordered by key; fn returns non-zero to stop. */
+typedef int (*store_kv_fn)(void *ctx, const char *key, const char *value);
+dc_err store_each_kv(store *s, store_kv_fn fn, void *ctx);
+
+/* Audit. */
+typedef struct {
+    int64_t id;
+    int64_t at_ms;
+    uint64_t guild_id;
+    uint64_t discord_id;          /* 0 for whole-guild deletes */
+    audit_reason reason;
+    int dry_run;
+    int64_t rows;
+} store_audit_row;
+typedef int (*store_audit_fn)(void *ctx, const store_audit_row *a);
+dc_err store_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
+dc_err store_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned);
+dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT]);
+
+#endif

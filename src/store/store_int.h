@@ -1,0 +1,165 @@
+/* store_int.h - the store struct and helpers shared by store*.c (internal).
+ *
+ * Statements are listed once in STORE_STMTS and prepared lazily on first use
+ * (SQLITE_PREPARE_PERSISTENT) then kept for the life of the store; lazily
+ * because a read-only store on a database whose schema is behind must still
+ * open and answer what it can. */
+#ifndef DC_STORE_INT_H
+#define DC_STORE_INT_H
+
+#include <sqlite3.h>
+#include "store/store.h"
+
+/* One audit row's parameters; ST_AUDIT_ADD_BATCH holds AUDIT_BATCH of them. */
+#define AUDIT_ROW_PARAMS "(?, ?, ?, ?, ?, ?)"
+#define AUDIT_ROWS_4 AUDIT_ROW_PARAMS ", " AUDIT_ROW_PARAMS ", " AUDIT_ROW_PARAMS ", " AUDIT_ROW_PARAMS
+#define AUDIT_BATCH 16
+
+typedef struct store_ckpt store_ckpt;
+
+#define STORE_STMTS(X)                                                                   \
+    /* per-write savepoints run once per deleted member: prepared, not re-parsed */     \
+    X(ST_SAVEPOINT, "SAVEPOINT store_op")                                                \
+    X(ST_RELEASE, "RELEASE store_op")                                                    \
+    X(ST_ROLLBACK_TO, "ROLLBACK TO store_op")                                            \
+    X(ST_COUNT_MEMBER, "SELECT count(*) FROM users WHERE guild_id = ?1 AND discord_id = ?2") \
+    X(ST_DELETE_MEMBER, "DELETE FROM users WHERE guild_id = ?1 AND discord_id = ?2")      \
+    X(ST_COUNT_GUILD, "SELECT count(*) FROM users WHERE guild_id = ?1")                  \
+    X(ST_DELETE_GUILD, "DELETE FROM users WHERE guild_id = ?1")                          \
+    /* a guild deleted a slice at a time: the ?2+1-th lowest id, then up to it */      \
+    X(ST_GUILD_SLICE_END, "SELECT discord_id FROM users WHERE guild_id = ?1 "            \
+                          "ORDER BY discord_id LIMIT 1 OFFSET ?2")                        \
+    X(ST_DELETE_GUILD_UPTO, "DELETE FROM users WHERE guild_id = ?1 AND discord_id <= ?2") \
+    X(ST_COUNT_UNASSIGNED, "SELECT count(*) FROM users WHERE guild_id IS NULL")          \
+    /* OR IGNORE: a user who already has a row in that guild keeps the NULL row */      \
+    X(ST_ADOPT, "UPDATE OR IGNORE users SET guild_id = ?1 WHERE guild_id IS NULL")       \
+    X(ST_NEXT_GUILD, "SELECT guild_id FROM users WHERE guild_id > ?1 "                   \
+                     "ORDER BY guild_id LIMIT 1")                                         \
+    X(ST_USER_GUILDS, "SELECT guild_id, count(*) FROM users WHERE guild_id IS NOT NULL " \
+                      "GROUP BY guild_id ORDER BY guild_id")                             \
+    X(ST_AUDIT_ADD, "INSERT INTO cleaner_audit (at_ms, guild_id, discord_id, reason, "   \
+                    "dry_run, rows) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                    \
+    X(ST_AUDIT_ADD_BATCH, "INSERT INTO cleaner_audit (at_ms, guild_id, discord_id, reason, " \
+                          "dry_run, rows) VALUES " AUDIT_ROWS_4 ", " AUDIT_ROWS_4 ", "   \
+                          AUDIT_ROWS_4 ", " AUDIT_ROWS_4)                               \
+    X(ST_AUDIT_EACH, "SELECT id, at_ms, guild_id, discord_id, reason, dry_run, rows "    \
+                     "FROM cleaner_audit WHERE at_ms >= ?1 ORDER BY id")                 \
+    X(ST_AUDIT_PRUNE, "DELETE FROM cleaner_audit WHERE at_ms < ?1")                      \
+    X(ST_AUDIT_TOTALS, "SELECT reason, sum(rows) FROM cleaner_audit "                    \
+                       "WHERE at_ms >= ?1 AND dry_run = 0 GROUP BY reason")              \
+    X(ST_GUILD_SEEN, "INSERT INTO cleaner_guild_state (guild_id, shard_id, last_seen_ms) " \
+                     "VALUES (?1, ?2, ?3) ON CONFLICT (guild_id) DO UPDATE SET "         \
+                     "shard_id = excluded.shard_id, last_seen_ms = excluded.last_seen_ms") \
+    X(ST_GUILD_UNAVAIL, "INSERT INTO cleaner_guild_state (guild_id, unavailable) "       \
+                        "VALUES (?1, ?2) ON CONFLICT (guild_id) DO UPDATE SET "          \
+                        "unavailable = excluded.unavailable")                            \
+    X(ST_GUILD_RECONCILE, "INSERT INTO cleaner_guild_state (guild_id, needs_reconcile) " \
+                          "VALUES (?1, ?2) ON CONFLICT (guild_id) DO UPDATE SET "        \
+                          "needs_reconcile = excluded.needs_reconcile")                  \
+    X(ST_GUILD_SWEEP, "INSERT INTO cleaner_guild_state (guild_id, last_sweep_ms, "       \
+                      "last_sweep_removed, last_sweep_duration_ms, last_sweep_result) "  \
+                      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (guild_id) DO UPDATE SET " \
+                      "last_sweep_ms = excluded.last_sweep_ms, "                         \
+                      "last_sweep_removed = excluded.last_sweep_removed, "               \
+                      "last_sweep_duration_ms = excluded.last_sweep_duration_ms, "       \
+                      "last_sweep_result = excluded.last_sweep_result")                  \
+    X(ST_GUILD_FORGET, "DELETE FROM cleaner_guild_state WHERE guild_id = ?1")            \
+    /* schema 5 (0005_guild_name.sql) */                                        \
+    X(ST_GUILD_NAME_SET, "INSERT INTO cleaner_guild_state (guild_id, name) VALUES (?1, ?2) " \
+                         "ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name")    \
+    X(ST_GUILD_NAME_GET, "SELECT name FROM cleaner_guild_state WHERE guild_id = ?1")    \
+    X(ST_GUILD_GET, "SELECT guild_id, shard_id, last_seen_ms, unavailable, needs_reconcile, " \
+                    "last_sweep_ms, last_sweep_removed, last_sweep_duration_ms, "        \
+                    "last_sweep_result FROM cleaner_guild_state "                        \
+                    "WHERE ?1 IS NULL OR guild_id = ?1 ORDER BY guild_id")               \
+    X(ST_KV_GET, "SELECT value FROM cleaner_session_state WHERE key = ?1")               \
+    X(ST_KV_SET, "INSERT INTO cleaner_session_state (key, value) VALUES (?1, ?2) "       \
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value")               \
+    X(ST_KV_DEL, "DELETE FROM cleaner_session_state WHERE key = ?1")                     \
+    X(ST_KV_EACH, "SELECT key, value FROM cleaner_session_state ORDER BY key")           \
+    /* sweeps: the listed members live in a TEMP table (store_sweep.c) */                \
+    X(ST_SWEEP_CREATE, "CREATE TEMP TABLE IF NOT EXISTS cleaner_sweep_members ("         \
+                       "guild_id INTEGER NOT NULL, user_id INTEGER NOT NULL, "           \
+                       "PRIMARY KEY (guild_id, user_id)) WITHOUT ROWID")                 \
+    X(ST_SWEEP_CLEAR, "DELETE FROM temp.cleaner_sweep_members WHERE guild_id = ?1")      \
+    /* the ?2 lowest ids of a set (all of it when it has fewer): one bounded  \
+     * statement of store_sweep_clear_step */                                 \
+    X(ST_SWEEP_CLEAR_SLICE, "DELETE FROM temp.cleaner_sweep_members WHERE guild_id = ?1 " \
+                            "AND user_id <= coalesce((SELECT user_id "                    \
+                            "FROM temp.cleaner_sweep_members WHERE guild_id = ?1 "        \
+                            "ORDER BY user_id LIMIT 1 OFFSET ?2 - 1), 9223372036854775807)") \
+    X(ST_SWEEP_ADD, "INSERT OR IGNORE INTO temp.cleaner_sweep_members (guild_id, user_id) " \
+                    "VALUES (?1, ?2)")                                                   \
+    /* one bounded slice of the guild's rows in id order, each with "is it     \
+     * listed"; measuring and deleting walk the guild with it a slice at a    \
+     * time so no statement holds the loop for long */                        \
+    X(ST_SWEEP_SCAN, "SELECT u.discord_id, EXISTS (SELECT 1 FROM temp.cleaner_sweep_members m " \
+                     "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id) FROM users u " \
+                     "WHERE u.guild_id = ?1 AND u.discord_id > ?2 ORDER BY u.discord_id LIMIT ?3")
+
+typedef enum {
+#define STORE_STMT_ENUM(id, sql) id,
+    STORE_STMTS(STORE_STMT_ENUM)
+#undef STORE_STMT_ENUM
+    ST__COUNT
+} store_stmt_id;
+
+/* The statements for one validated clean_tables entry. */
+typedef struct {
+    char table[64];
+    sqlite3_stmt *count_member, *delete_member, *count_guild, *delete_guild;
+    sqlite3_stmt *delete_guild_upto;   /* the guild's rows with user <= ?2 */
+} store_clean;
+
+struct store {
+    sqlite3 *db;
+    int read_only;
+    int tx_depth;                 /* store_begin nesting; 0 = no caller transaction */
+    int schema_version;
+    store_migration_report migration;
+    sqlite3_stmt *stmts[ST__COUNT];
+    store_clean *clean;
+    size_t n_clean;
+    char errmsg[512];
+    int refused;                  /* this transaction hit BUSY/LOCKED/FULL (store_refused) */
+    int bare_writes;              /* store_set_bare_writes */
+    int tx_broken;                /* a bare write failed half-way: only ROLLBACK is allowed */
+    int wal_frames;               /* WAL size after the last commit (store_wal.c) */
+    store_ckpt *ckpt;             /* the checkpoint thread, when manual */
+    store_audit_row audit_q[AUDIT_BATCH];   /* bare writes' audit rows not yet inserted */
+    int audit_n;
+    uint64_t *closed_sets;        /* guilds whose sweep member set awaits clearing (store_sweep.c) */
+    size_t n_closed_sets, cap_closed_sets;
+};
+
+/* The cached statement, prepared on first use; NULL on failure (errmsg set). */
+sqlite3_stmt *store_stmt(store *s, store_stmt_id id);
+/* Record "what: sqlite message" as the last error and map rc. */
+dc_err store_fail(store *s, int rc, const char *what);
+/* Step a write statement to completion, then reset it. */
+dc_err store_step_done(store *s, sqlite3_stmt *st, const char *what);
+/* Step a one-integer query, then reset it. */
+dc_err store_step_int(store *s, sqlite3_stmt *st, int64_t *out, const char *what);
+
+/* Each write runs atomically: in its own BEGIN IMMEDIATE transaction when the
+ * caller has none, else inside a savepoint of the caller's transaction --
+ * or, with bare writes on, directly in it (a failure then breaks the
+ * transaction: store_commit refuses it). */
+typedef enum { STORE_OP_OWN_TX, STORE_OP_SAVEPOINT, STORE_OP_BARE } store_op_mode;
+dc_err store_op_begin(store *s, store_op_mode *mode);
+dc_err store_op_end(store *s, store_op_mode mode, dc_err rc);
+
+/* One audit row, in the caller's transaction (store_audit.c).  With bare
+ * writes inside a transaction the row is queued and inserted with the next
+ * ones (AUDIT_BATCH per statement), at the latest by store_audit_flush,
+ * which store_commit and every audit read call first. */
+dc_err store_audit_add(store *s, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
+                       audit_reason why, int dry_run, int64_t rows);
+/* Insert the queued audit rows; a failure breaks the transaction. */
+dc_err store_audit_flush(store *s);
+
+/* clean_tables: validate and prepare (store_clean.c). */
+dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *err, size_t errlen);
+void store_clean_close(store *s);
+
+#endif

@@ -1,0 +1,170 @@
+/* store_sweep.c - the database side of a sweep (see store_sweep.h). */
+#include "store/store_int.h"
+#include "store/store_sweep.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Where guild_id's set waits in the clearing queue; n_closed_sets if not. */
+static size_t closed_index(const store *s, uint64_t guild_id)
+{
+    size_t i = 0;
+    while (i < s->n_closed_sets && s->closed_sets[i] != guild_id)
+        i++;
+    return i;
+}
+
+/* The closed set of guild_id no longer waits for clearing (it is cleared
+ * right here, or is being refilled). */
+static void forget_closed(store *s, uint64_t guild_id)
+{
+    size_t i = closed_index(s, guild_id);
+    if (i == s->n_closed_sets)
+        return;
+    memmove(&s->closed_sets[i], &s->closed_sets[i + 1], (s->n_closed_sets - i - 1) * sizeof *s->closed_sets);
+    s->n_closed_sets--;
+}
+
+static dc_err clear_now(store *s, uint64_t guild_id)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CLEAR);
+    if (!st)
+        return DC_ERR_DB;
+    sqlite3_bind_int64(st, 1, (int64_t)guild_id);
+    return store_step_done(s, st, "clearing the sweep member set");
+}
+
+dc_err store_sweep_open(store *s, uint64_t guild_id)
+{
+    /* First: a slice cleared later must never take members of this sweep. */
+    forget_closed(s, guild_id);
+    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CREATE);
+    dc_err rc = st ? store_step_done(s, st, "creating the sweep member set") : DC_ERR_DB;
+    return rc == DC_OK ? clear_now(s, guild_id) : rc;
+}
+
+dc_err store_sweep_close(store *s, uint64_t guild_id)
+{
+    if (closed_index(s, guild_id) < s->n_closed_sets)
+        return DC_OK;                           /* queued already */
+    if (s->n_closed_sets == s->cap_closed_sets) {
+        size_t cap = s->cap_closed_sets ? 2 * s->cap_closed_sets : 4;
+        uint64_t *grown = realloc(s->closed_sets, cap * sizeof *grown);
+        if (!grown)
+            return clear_now(s, guild_id);     /* slow, but nothing is left behind */
+        s->closed_sets = grown;
+        s->cap_closed_sets = cap;
+    }
+    s->closed_sets[s->n_closed_sets++] = guild_id;
+    return DC_OK;
+}
+
+dc_err store_sweep_clear_step(store *s, int limit, int *more)
+{
+    *more = s->n_closed_sets > 0;
+    if (!*more)
+        return DC_OK;
+    if (limit <= 0)
+        return DC_ERR_USAGE;
+    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CLEAR_SLICE);
+    dc_err rc = DC_ERR_DB;
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)s->closed_sets[0]);
+        sqlite3_bind_int64(st, 2, limit);
+        rc = store_step_done(s, st, "clearing a slice of a sweep member set");
+    }
+    /* Done -- or failed: then its rows stay until that guild's next sweep
+     * opens the set (which clears it) or the connection closes; retrying a
+     * failing statement from a timer would only repeat the error. */
+    if (rc != DC_OK || sqlite3_changes(s->db) < limit)
+        forget_closed(s, s->closed_sets[0]);
+    *more = s->n_closed_sets > 0;
+    return rc;
+}
+
+dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_ADD);
+    if (!st)
+        return DC_ERR_DB;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(st, 1, (int64_t)guild_id);
+        sqlite3_bind_int64(st, 2, (int64_t)ids[i]);
+        dc_err rc = store_step_done(s, st, "recording a listed member");
+        if (rc != DC_OK)
+            return rc;
+        if (added)
+            *added += sqlite3_changes(s->db);   /* 0 for an id already listed */
+    }
+    return DC_OK;
+}
+
+dc_err store_sweep_scan(store *s, uint64_t guild_id, int window, int64_t *cursor, int *more,
+                        store_scan_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_SCAN);
+    int r, seen = 0;
+    if (!st)
+        return DC_ERR_DB;
+    if (window <= 0)
+        return DC_ERR_USAGE;
+    sqlite3_bind_int64(st, 1, (int64_t)guild_id);
+    sqlite3_bind_int64(st, 2, *cursor);
+    sqlite3_bind_int64(st, 3, window);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        *cursor = sqlite3_column_int64(st, 0);
+        seen++;
+        fn(ctx, (uint64_t)*cursor, sqlite3_column_int(st, 1));
+    }
+    dc_err rc = r == SQLITE_DONE ? DC_OK : store_fail(s, r, "scanning a guild's rows");
+    sqlite3_reset(st);
+    *more = rc == DC_OK && seen == window;
+    return rc;
+}
+
+/* Stale ids of one slice, up to cap; where the slice stopped. */
+typedef struct {
+    int64_t *ids;
+    int n, cap;
+    int64_t stop_at;                 /* last id handled once ids is full, else 0 */
+} stale_ids;
+
+static void collect_stale(void *ctx, uint64_t user_id, int listed)
+{
+    stale_ids *c = ctx;
+    if (c->stop_at)
+        return;
+    if (!listed)
+        c->ids[c->n++] = (int64_t)user_id;
+    if (c->n == c->cap)
+        c->stop_at = (int64_t)user_id;
+}
+
+dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int window, int64_t now_ms,
+                                int64_t *cursor, int64_t *users, int *more)
+{
+    *users = 0;
+    *more = 0;
+    if (limit <= 0)
+        return DC_ERR_USAGE;
+    /* Ids are read first, then deleted: never delete while a SELECT over the
+     * same rows is still stepping. */
+    stale_ids c = { .ids = malloc((size_t)limit * sizeof *c.ids), .cap = limit };
+    if (!c.ids)
+        return DC_ERR_NOMEM;
+    int64_t start = *cursor;
+    dc_err rc = store_sweep_scan(s, guild_id, window, cursor, more, collect_stale, &c);
+    if (rc == DC_OK && c.stop_at) {   /* batch full mid-slice: resume right after it */
+        *cursor = c.stop_at;
+        *more = 1;
+    }
+    for (int i = 0; rc == DC_OK && i < c.n; i++) {
+        rc = store_delete_member(s, guild_id, (uint64_t)c.ids[i], AUDIT_SWEEP, 0, now_ms, NULL);
+        if (rc == DC_OK)
+            (*users)++;
+    }
+    if (rc != DC_OK)
+        *cursor = start;              /* the caller's transaction rolls back: redo the slice */
+    free(c.ids);
+    return rc;
+}

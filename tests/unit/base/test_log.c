@@ -1,0 +1,206 @@
+/* test_log.c - what reaches the log file: redaction of the token and of
+ * "Bot <token>" values, level filtering, reopen after logrotate, and
+ * creation of the log directory. */
+#define _XOPEN_SOURCE 700   /* nftw */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+#define FAKE_TOKEN "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabCdE.fakefakefakefakefakefakefakefakefake12"
+#define OTHER_TOKEN "OTk5OTk5OTk5OTk5OTk5OTk5.XyZxYz.anotherfakeanotherfakeanotherfake99"
+
+static char tmpdir[64];
+static char path[128];
+
+static int remove_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int make_tmpdir(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dc-test-log-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(path, sizeof path, "%s/test.log", tmpdir);
+    return 0;
+}
+
+static int remove_tmpdir(void **state)
+{
+    (void)state;
+    log_close();
+    return nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The whole file as a string (caller frees); "" when absent. */
+static char *slurp(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    char *text = calloc(1, 65536);
+    assert_non_null(text);
+    if (f) {
+        size_t n = fread(text, 1, 65535, f);
+        text[n] = '\0';
+        fclose(f);
+    }
+    return text;
+}
+
+static int contains_nocase(const char *text, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *text; text++)
+        if (strncasecmp(text, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+static void registered_secret_is_redacted(void **state)
+{
+    (void)state;
+    assert_int_equal(log_open(path, DCL_DEBUG, 0), DC_OK);
+    log_add_secret(FAKE_TOKEN);
+    LOG_I("rest", "identify with token %s and again %s.", FAKE_TOKEN, FAKE_TOKEN);
+    LOG_E("gateway", "header Authorization: Bot %s", OTHER_TOKEN);   /* never registered */
+    LOG_W("rest", "json {\"token\":\"Bot %s\"}", OTHER_TOKEN);
+    LOG_I("cmd", "user said Bot hello");                               /* short: not a token */
+    log_close();
+
+    char *text = slurp(path);
+    assert_null(strstr(text, FAKE_TOKEN));
+    assert_null(strstr(text, OTHER_TOKEN));
+    assert_non_null(strstr(text, "identify with token [REDACTED] and again [REDACTED]."));
+    assert_non_null(strstr(text, "Authorization: Bot [REDACTED]\n"));
+    assert_non_null(strstr(text, "{\"token\":\"Bot [REDACTED]\"}"));
+    assert_non_null(strstr(text, "user said Bot hello\n"));
+    /* log.h documents "INFO", log.c writes "info": accept either case. */
+    assert_true(contains_nocase(text, " info  rest: identify"));
+    assert_true(contains_nocase(text, " error gateway: header"));
+    assert_int_equal(count_lines(text), 4);
+    free(text);
+
+    char buf[256];
+    snprintf(buf, sizeof buf, "x%sy", FAKE_TOKEN);
+    assert_string_equal(log_redact(buf), "x[REDACTED]y");
+}
+
+static void level_filtering(void **state)
+{
+    (void)state;
+    assert_int_equal(log_level_from_name("warn"), DCL_WARN);
+    assert_int_equal(log_level_from_name("debug"), DCL_DEBUG);
+    assert_int_equal(log_level_from_name("loud"), -1);
+    assert_int_equal(log_level_from_name(NULL), -1);
+
+    assert_int_equal(log_open(path, DCL_WARN, 0), DC_OK);
+    assert_int_equal(log_get_level(), DCL_WARN);
+    LOG_D("t", "debug-line");
+    LOG_I("t", "info-line");
+    LOG_W("t", "warn-line");
+    LOG_E("t", "error-line");
+    log_set_level(DCL_DEBUG);
+    LOG_D("t", "debug-after-raise");
+    log_set_level(DCL_ERROR);
+    LOG_W("t", "warn-after-lower");
+    log_close();
+
+    char *text = slurp(path);
+    assert_null(strstr(text, "debug-line"));
+    assert_null(strstr(text, "info-line"));
+    assert_non_null(strstr(text, "warn-line"));
+    assert_non_null(strstr(text, "error-line"));
+    assert_non_null(strstr(text, "debug-after-raise"));
+    assert_null(strstr(text, "warn-after-lower"));
+    assert_int_equal(count_lines(text), 3);
+    free(text);
+}
+
+/* logrotate renames the file, then the daemon reopens by path (SIGHUP). */
+static void reopen_after_rename_writes_new_file(void **state)
+{
+    (void)state;
+    char rotated[160];
+    snprintf(rotated, sizeof rotated, "%s.1", path);
+    assert_int_equal(log_open(path, DCL_INFO, 0), DC_OK);
+    LOG_I("t", "before-rotate");
+    assert_int_equal(rename(path, rotated), 0);
+    LOG_I("t", "after-rename-before-reopen");   /* still goes to the renamed file */
+    assert_int_equal(log_reopen(), DC_OK);
+    LOG_I("t", "after-reopen");
+    log_close();
+
+    char *old_text = slurp(rotated), *new_text = slurp(path);
+    assert_non_null(strstr(old_text, "before-rotate"));
+    assert_non_null(strstr(old_text, "after-rename-before-reopen"));
+    assert_null(strstr(old_text, "after-reopen"));
+    assert_non_null(strstr(new_text, "after-reopen"));
+    assert_int_equal(count_lines(new_text), 1);
+    free(old_text);
+    free(new_text);
+}
+
+static void creates_parent_directories(void **state)
+{
+    (void)state;
+    char deep[192], dir[192];
+    snprintf(deep, sizeof deep, "%s/logs/a/b/cleanup.log", tmpdir);
+    assert_int_equal(log_open(deep, DCL_INFO, 0), DC_OK);
+    LOG_I("t", "in-a-new-directory");
+    log_close();
+    char *text = slurp(deep);
+    assert_non_null(strstr(text, "in-a-new-directory"));
+    free(text);
+    snprintf(dir, sizeof dir, "%s/logs/a/b", tmpdir);
+    struct stat st;
+    assert_int_equal(stat(dir, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+}
+
+static void unwritable_path_is_an_error(void **state)
+{
+    (void)state;
+    char blocked[192];
+    /* A regular file where a directory should be. */
+    snprintf(blocked, sizeof blocked, "%s/file", tmpdir);
+    FILE *f = fopen(blocked, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(blocked, sizeof blocked, "%s/file/sub/x.log", tmpdir);
+    assert_int_equal(log_open(blocked, DCL_INFO, 0), DC_ERR_IO);
+    log_close();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(registered_secret_is_redacted, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(level_filtering, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(reopen_after_rename_writes_new_file, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(creates_parent_directories, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(unwritable_path_is_an_error, make_tmpdir, remove_tmpdir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
