@@ -1,11 +1,11 @@
-/* store_int.h - the store struct and helpers shared by store*.c (internal).
+/* store_sqlite_internal.h - the store struct and helpers shared by store*.c (internal).
  *
  * Statements are listed once in STORE_STMTS and prepared lazily on first use
  * (SQLITE_PREPARE_PERSISTENT) then kept for the life of the store; lazily
  * because a read-only store on a database whose schema is behind must still
  * open and answer what it can. */
-#ifndef DC_STORE_INT_H
-#define DC_STORE_INT_H
+#ifndef DC_STORE_SQLITE_INTERNAL_H
+#define DC_STORE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
 #include "store/store.h"
@@ -77,7 +77,7 @@ typedef struct store_ckpt store_ckpt;
                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value")               \
     X(ST_KV_DEL, "DELETE FROM cleaner_session_state WHERE key = ?1")                     \
     X(ST_KV_EACH, "SELECT key, value FROM cleaner_session_state ORDER BY key")           \
-    /* sweeps: the listed members live in a TEMP table (store_sweep.c) */                \
+    /* sweeps: the listed members live in a TEMP table (store_sqlite_sweep.c) */                \
     X(ST_SWEEP_CREATE, "CREATE TEMP TABLE IF NOT EXISTS cleaner_sweep_members ("         \
                        "guild_id INTEGER NOT NULL, user_id INTEGER NOT NULL, "           \
                        "PRIMARY KEY (guild_id, user_id)) WITHOUT ROWID")                 \
@@ -124,11 +124,11 @@ struct store {
     int refused;                  /* this transaction hit BUSY/LOCKED/FULL (store_refused) */
     int bare_writes;              /* store_set_bare_writes */
     int tx_broken;                /* a bare write failed half-way: only ROLLBACK is allowed */
-    int wal_frames;               /* WAL size after the last commit (store_wal.c) */
+    int wal_frames;               /* WAL size after the last commit (store_sqlite_wal.c) */
     store_ckpt *ckpt;             /* the checkpoint thread, when manual */
     store_audit_row audit_q[AUDIT_BATCH];   /* bare writes' audit rows not yet inserted */
     int audit_n;
-    uint64_t *closed_sets;        /* guilds whose sweep member set awaits clearing (store_sweep.c) */
+    uint64_t *closed_sets;        /* guilds whose sweep member set awaits clearing (store_sqlite_sweep.c) */
     size_t n_closed_sets, cap_closed_sets;
 };
 
@@ -149,7 +149,7 @@ typedef enum { STORE_OP_OWN_TX, STORE_OP_SAVEPOINT, STORE_OP_BARE } store_op_mod
 dc_err store_op_begin(store *s, store_op_mode *mode);
 dc_err store_op_end(store *s, store_op_mode mode, dc_err rc);
 
-/* One audit row, in the caller's transaction (store_audit.c).  With bare
+/* One audit row, in the caller's transaction (store_sqlite_audit.c).  With bare
  * writes inside a transaction the row is queued and inserted with the next
  * ones (AUDIT_BATCH per statement), at the latest by store_audit_flush,
  * which store_commit and every audit read call first. */
@@ -158,7 +158,7 @@ dc_err store_audit_add(store *s, int64_t at_ms, uint64_t guild_id, uint64_t user
 /* Insert the queued audit rows; a failure breaks the transaction. */
 dc_err store_audit_flush(store *s);
 
-/* clean_tables: validate and prepare (store_clean.c). */
+/* clean_tables: validate and prepare (store_sqlite_clean.c). */
 dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *err, size_t errlen);
 void store_clean_close(store *s);
 

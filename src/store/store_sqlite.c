@@ -1,6 +1,6 @@
-/* store.c - open/close, configuration, migration, statements, transactions.
- * The operations live in store_users.c, store_state.c and store_clean.c. */
-#include "store/store_int.h"
+/* store_sqlite.c - open/close, configuration, migration, statements, transactions.
+ * The operations live in store_sqlite_users.c, store_sqlite_state.c and store_sqlite_clean.c. */
+#include "store/store_sqlite_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-/* store_requests.c - cleaner_sweep_requests (see store_requests.h).  Few and
+/* store_sqlite_requests.c - cleaner_sweep_requests (see store_requests.h).  Few and
  * rare: prepared per call rather than cached in STORE_STMTS. */
-#include "store/store_int.h"
+#include "store/store_sqlite_internal.h"
 #include "store/store_requests.h"
 
 #include <stdlib.h>

@@ -1,7 +1,7 @@
-/* store_users.c - deletes and counts on users (and the clean_tables).
+/* store_sqlite_users.c - deletes and counts on users (and the clean_tables).
  * Rows whose guild_id is NULL never match "guild_id = ?", so unassigned
  * legacy rows are out of reach of every delete here. */
-#include "store/store_int.h"
+#include "store/store_sqlite_internal.h"
 
 #include <stdio.h>
 #include "store/sqlutil.h"

@@ -1,10 +1,10 @@
-/* store_clean.c - the extra tables (clean_tables) deleted along with users.
+/* store_sqlite_clean.c - the extra tables (clean_tables) deleted along with users.
  *
  * Each configured table and its two columns are checked against
  * sqlite_master and PRAGMA table_info (with bound parameters) before any
  * statement is built; the statements then use the validated names quoted as
  * identifiers, so configuration can never inject SQL. */
-#include "store/store_int.h"
+#include "store/store_sqlite_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

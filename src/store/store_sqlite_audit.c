@@ -1,5 +1,5 @@
-/* store_audit.c - the cleaner_audit table: one row per delete or dry run. */
-#include "store/store_int.h"
+/* store_sqlite_audit.c - the cleaner_audit table: one row per delete or dry run. */
+#include "store/store_sqlite_internal.h"
 
 #include <string.h>
 #include "store/sqlutil.h"

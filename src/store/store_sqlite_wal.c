@@ -1,4 +1,4 @@
-/* store_wal.c - who checkpoints the write-ahead log, and when.
+/* store_sqlite_wal.c - who checkpoints the write-ahead log, and when.
  *
  * By default SQLite checkpoints inside the COMMIT that takes the WAL past
  * 1000 pages: that COMMIT copies the pages back into the database and syncs
@@ -18,7 +18,7 @@
  * a COMMIT (store_checkpoint_tail): its next transaction then starts the
  * WAL over, at the price of copying one turn's pages.
  * The thread touches nothing but its connection and the fields under mu. */
-#include "store/store_int.h"
+#include "store/store_sqlite_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* store_sweep.c - the database side of a sweep (see store_sweep.h). */
-#include "store/store_int.h"
+/* store_sqlite_sweep.c - the database side of a sweep (see store_sweep.h). */
+#include "store/store_sqlite_internal.h"
 #include "store/store_sweep.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* store_state.c - per-guild state and the key/value session state. */
-#include "store/store_int.h"
+/* store_sqlite_state.c - per-guild state and the key/value session state. */
+#include "store/store_sqlite_internal.h"
 
 #include <stdio.h>
 #include <string.h>
