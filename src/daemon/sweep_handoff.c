@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "store/sqlutil.h"
 #include "store/store_requests.h"
 
 #define HANDOFF_RETRY_MS 20          /* a transaction of the daemon's is open: soon again */
@@ -41,7 +40,7 @@ typedef struct handoff_req {
     int pending;                     /* sweeps not finished */
     int status;                      /* first failure's exit status, else 0 */
     int answered;                    /* written back (or given up at stop) */
-    sqlu_str outcome;                /* "guild X: text\n" lines */
+    store_request_outcome outcome;   /* "guild X: text\n" lines */
 } handoff_req;
 
 static struct {
@@ -58,7 +57,7 @@ static void add_line(handoff_req *q, uint64_t guild_id, const char *text, int st
 {
     char line[600];
     snprintf(line, sizeof line, "guild %" PRIu64 ": %s\n", guild_id, text);
-    sqlu_str_add(&q->outcome, line);
+    store_request_outcome_add(&q->outcome, line);
     if (status && !q->status)
         q->status = status;
 }
@@ -112,7 +111,7 @@ static int take_one(void *ctx, const store_request *r)
             for (size_t i = 0; i < d->shards[s].n_present; i++)
                 start_one(d, q, r, d->shards[s].present[i].id);
     if (!r->guild_id && !q->pending && !q->outcome.len)
-        sqlu_str_add(&q->outcome, "no guild to sweep\n");
+        store_request_outcome_add(&q->outcome, "no guild to sweep\n");
     return 0;
 }
 
@@ -122,7 +121,7 @@ static int64_t answer_finished(dc_daemon *d)
     for (handoff_req *q = H.reqs; q; q = q->next) {
         if (q->answered || q->pending)
             continue;
-        const char *text = q->outcome.buf ? q->outcome.buf : "";
+        const char *text = q->outcome.text ? q->outcome.text : "";
         if (store_request_answer(d->st, q->id, loop_wall(d->loop), q->status, text) != DC_OK)
             return HANDOFF_BUSY_RETRY_MS;
         q->answered = 1;
@@ -173,7 +172,7 @@ void handoff_stop(dc_daemon *d)
         return;
     for (handoff_req *q = H.reqs; q; q = q->next)
         if (q->pending && !q->answered) {
-            sqlu_str_add(&q->outcome, "the daemon is stopping: the sweep did not finish; nothing was lost\n");
+            store_request_outcome_add(&q->outcome, "the daemon is stopping: the sweep did not finish; nothing was lost\n");
             q->status = 75;
             q->pending = 0;          /* its sweeps' done callbacks still find q */
         }
@@ -189,7 +188,7 @@ void handoff_free(dc_daemon *d)
     while (H.reqs) {
         handoff_req *q = H.reqs;
         H.reqs = q->next;
-        sqlu_str_free(&q->outcome);
+        store_request_outcome_free(&q->outcome);
         free(q);
     }
     memset(&H, 0, sizeof H);

@@ -10,7 +10,7 @@
  * accident); without --db a scratch database is created and removed.
  * When the --db file does not exist yet, the fixture's pre_migration_sql
  * runs before the schema migration and its seed_sql after it, both as data
- * only (replay_seed.c: INSERT, and CREATE TABLE/INDEX before migrating). */
+ * only (store_seed_sql: INSERT, and CREATE TABLE/INDEX before migrating). */
 #include "replay/replay.h"
 
 #include <inttypes.h>
@@ -23,7 +23,7 @@
 #include "base/log.h"
 #include "loop/loop_virtual.h"
 #include "replay/replay_internal.h"
-#include "replay/replay_seed.h"
+#include "store/store.h"
 
 #define REPLAY_TOKEN "replay-token-never-sent"
 #define REPLAY_SEED 0x5eedULL
@@ -95,7 +95,7 @@ static int exec_sql(const char *db_path, const char *sql, const char *what)
 {
     char err[512] = "";
     int allow_ddl = strcmp(what, "pre_migration_sql") == 0;
-    if (replay_seed_exec(db_path, sql, allow_ddl, err, sizeof err) == 0)
+    if (store_seed_sql(db_path, sql, allow_ddl, err, sizeof err) == DC_OK)
         return 0;
     fprintf(stderr, "discord-cleaner replay: fixture %s: %s\n", what, err);
     return -1;

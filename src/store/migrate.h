@@ -1,4 +1,5 @@
-/* migrate.h - bring a database to the latest schema (internal to store.c).
+/* migrate.h - bring an SQLite database to the latest schema (internal to the
+ * SQLite backend: store_sqlite.c).
  *
  * Migrations are schema/NNNN_name.sql, embedded as schema_migrations[].  Each
  * pending one runs in its own BEGIN IMMEDIATE transaction that also sets

@@ -1,4 +1,5 @@
-/* sqlutil.c - helpers shared by store.c, migrate.c and admin.c. */
+/* sqlutil.c - helpers shared by the SQLite backend's files (store_sqlite*.c,
+ * migrate.c, legacy.c, ddl.c). */
 #include "store/sqlutil.h"
 
 #include <stdio.h>

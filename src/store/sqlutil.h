@@ -1,4 +1,4 @@
-/* sqlutil.h - small helpers shared by the storage files (internal).
+/* sqlutil.h - small helpers shared by the SQLite backend's files (internal).
  *
  * A growable string for assembling the one piece of dynamic DDL (the legacy
  * users rebuild) and the clean_tables statements, identifier quoting, and

@@ -1,11 +1,17 @@
-/* store.h - everything the daemon reads or writes in SQLite.
+/* store.h - the store: everything the daemon reads or writes in the bot's
+ * database, whichever backend holds it.
  *
- * The database is shared with the running bot: WAL mode, busy_timeout, and
- * prepared statements only (no SQL is ever built from input; the table and
- * column names of `clean_tables` are validated against sqlite_master and
- * PRAGMA table_info at open time and quoted as identifiers).
+ * This header (with store_sweep.h and store_requests.h) is the one
+ * interface the rest of the program sees; store.c hands each call to the
+ * backend that serves the database (store_backend_internal.h, private to
+ * src/store/).  The backend built in is SQLite (store_sqlite*.c): a
+ * database file shared with the running bot, in WAL mode with a
+ * busy_timeout.  Every backend runs prepared statements only: no SQL is
+ * ever built from input; the table and column names of `clean_tables` are
+ * validated against the database's catalogue at open time and quoted as
+ * identifiers.
  *
- * Snowflakes are stored as SQLite INTEGER (int64); every Discord id fits.
+ * Snowflakes are stored as 64-bit integers; every Discord id fits.
  *
  * Transactions: the caller groups work with store_begin/store_commit (one
  * transaction per event-loop turn).  Calls made outside a transaction run in
@@ -26,7 +32,7 @@ typedef struct {
     uint64_t legacy_guild_id;                 /* 0 = leave legacy rows unassigned */
     const config_clean_table *clean_tables;   /* extra tables keyed by user+guild */
     size_t n_clean_tables;
-    int busy_timeout_ms;                      /* 0 = default 5000 */
+    int busy_timeout_ms;                      /* lock wait; 0 = default 5000 */
     int read_only;                            /* status: never migrate, never write */
 } store_opts;
 
@@ -40,16 +46,37 @@ typedef struct {
     char backup_path[4096];      /* "" when no backup was taken */
 } store_migration_report;
 
-/* Open, configure (WAL, busy_timeout, foreign_keys) and migrate to the latest
- * schema.  A legacy single-guild `users` table is backed up to
- * <path>.pre-migration-<UTC stamp>.bak and rebuilt losslessly first.
- * err receives a human-readable reason on failure. */
+/* Once at start, before any other store call (the SQLite backend turns
+ * off the library's allocation statistics, which cost a global mutex per
+ * allocation). */
+void store_global_init(void);
+/* The backends built in and their library versions, for --version:
+ * "SQLite 3.45.1" (backends separated by ", "). */
+const char *store_backend_versions(void);
+
+/* Open, configure and migrate to the latest schema: the backend for path
+ * (store.c, store_backend_for: an SQLite database file; a postgresql://
+ * URL is refused with DC_ERR_CONFIG until that backend is built in).
+ * The SQLite backend sets WAL, busy_timeout and foreign_keys, and backs a
+ * legacy single-guild `users` table up to <path>.pre-migration-<UTC
+ * stamp>.bak before rebuilding it losslessly.  err receives a
+ * human-readable reason on failure. */
 dc_err store_open(store **out, const char *path, const store_opts *opts, char *err, size_t errlen);
 void store_close(store *s);
-const char *store_errmsg(store *s);           /* last SQLite message */
+const char *store_errmsg(store *s);           /* the last error, as the backend words it */
 int store_schema_version(store *s);
 int store_latest_schema_version(void);
 const store_migration_report *store_migration(store *s);
+
+/* A fixture's seed text, run as data only on the database at path (replay
+ * seeds a new database with it): one transaction of ours, in which only
+ * inserting rows is allowed -- and, with allow_ddl (a fixture's
+ * pre_migration_sql), creating tables and indexes.  Anything else (ATTACH,
+ * DELETE, UPDATE, DROP, PRAGMA, loading extensions, a BEGIN/COMMIT of its
+ * own) refuses the whole text: nothing of it is applied, and err says what
+ * was refused.  The SQLite backend enforces it with an authorizer
+ * (store_sqlite_seed.c). */
+dc_err store_seed_sql(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen);
 
 dc_err store_begin(store *s);
 dc_err store_commit(store *s);
@@ -68,7 +95,9 @@ void store_set_bare_writes(store *s, int on);
 /* 1 after a bare write failed half-way, until the rollback. */
 int store_tx_broken(const store *s);
 
-/* Checkpoints on request (store_wal.c): COMMIT no longer copies the WAL
+/* Checkpoints on request (the SQLite backend's write-ahead log,
+ * store_sqlite_wal.c; a backend without one does nothing and reports 0
+ * frames): COMMIT no longer copies the WAL
  * back when it passes 1000 pages; a thread with its own connection does,
  * whenever store_checkpoint_request asks, without ever blocking this
  * connection.  store_wal_frames is the WAL's size in pages after the last
@@ -86,8 +115,8 @@ int store_wal_frames(const store *s);
  * WAL is now copied back whole, 0 when nothing was done or some frames
  * remain (ask the thread), -1 on error (store_errmsg). */
 int store_checkpoint_tail(store *s, int max_frames);
-/* Since the current (or last) transaction began, did SQLite refuse a step for
- * a reason that passes: 1 busy/locked (another connection holds the write
+/* Since the current (or last) transaction began, did the database refuse a
+ * step for a reason that passes: 1 busy/locked (another connection holds the write
  * lock), 2 disk full; 0 otherwise.  The daemon rolls back and retries later. */
 int store_refused(store *s);
 /* How long one statement waits for a lock held elsewhere (0: the default). */
@@ -133,7 +162,7 @@ typedef struct {
     int64_t last_sweep_ms;        /* 0 = never */
     int64_t last_sweep_removed;
     int64_t last_sweep_duration_ms;
-    char last_sweep_result[512];  /* "ok", "aborted: ...", "guard: ..." (cut whole: see store_state.c) */
+    char last_sweep_result[512];  /* "ok", "aborted: ...", "guard: ..." (cut whole: store_copy_whole) */
 } store_guild_state;
 
 dc_err store_guild_seen(store *s, uint64_t guild_id, int shard_id, int64_t now_ms);

@@ -14,28 +14,28 @@ static void bind_row(sqlite3_stmt *st, int first, const store_audit_row *a)
     sqlite3_bind_int64(st, first + 5, a->rows);
 }
 
-static dc_err insert_one(store *s, const store_audit_row *a)
+static dc_err insert_one(store_sqlite *s, const store_audit_row *a)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_AUDIT_ADD);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_AUDIT_ADD);
     if (!st)
         return DC_ERR_DB;
     bind_row(st, 1, a);
-    return store_step_done(s, st, "writing the audit row");
+    return store_sqlite_step_done(s, st, "writing the audit row");
 }
 
 /* A full queue in one statement: a third less CPU per row than one INSERT
  * each (make bench, burst).  Rows keep their order, so ids do too. */
-static dc_err insert_batch(store *s)
+static dc_err insert_batch(store_sqlite *s)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_AUDIT_ADD_BATCH);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_AUDIT_ADD_BATCH);
     if (!st)
         return DC_ERR_DB;
     for (int i = 0; i < AUDIT_BATCH; i++)
         bind_row(st, 1 + 6 * i, &s->audit_q[i]);
-    return store_step_done(s, st, "writing audit rows");
+    return store_sqlite_step_done(s, st, "writing audit rows");
 }
 
-dc_err store_audit_flush(store *s)
+dc_err store_sqlite_audit_flush(store_sqlite *s)
 {
     dc_err rc = DC_OK;
     if (s->audit_n == AUDIT_BATCH)
@@ -49,15 +49,15 @@ dc_err store_audit_flush(store *s)
     return rc;
 }
 
-dc_err store_audit_add(store *s, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
-                       audit_reason why, int dry_run, int64_t rows)
+dc_err store_sqlite_audit_add(store_sqlite *s, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
+                              audit_reason why, int dry_run, int64_t rows)
 {
     store_audit_row a = { .at_ms = at_ms, .guild_id = guild_id, .discord_id = user_id,
                           .reason = why, .dry_run = dry_run, .rows = rows };
     if (!s->bare_writes || !s->tx_depth)
         return insert_one(s, &a);
     s->audit_q[s->audit_n++] = a;
-    return s->audit_n == AUDIT_BATCH ? store_audit_flush(s) : DC_OK;
+    return s->audit_n == AUDIT_BATCH ? store_sqlite_audit_flush(s) : DC_OK;
 }
 
 /* -1 for a name this build does not know. */
@@ -81,13 +81,14 @@ static void audit_from_row(sqlite3_stmt *st, store_audit_row *a)
     a->rows = sqlite3_column_int64(st, 6);
 }
 
-dc_err store_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx)
+dc_err store_sqlite_each_audit(store *base, int64_t since_ms, store_audit_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_AUDIT_EACH);
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_AUDIT_EACH);
     int rc;
     if (!st)
         return DC_ERR_DB;
-    if (s->audit_n && store_audit_flush(s) != DC_OK)
+    if (s->audit_n && store_sqlite_audit_flush(s) != DC_OK)
         return DC_ERR_DB;
     sqlite3_bind_int64(st, 1, since_ms);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -98,37 +99,39 @@ dc_err store_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx
             break;
         }
     }
-    dc_err e = rc == SQLITE_DONE ? DC_OK : store_fail(s, rc, "reading the audit");
+    dc_err e = rc == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, rc, "reading the audit");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return e;
 }
 
-dc_err store_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned)
+dc_err store_sqlite_audit_prune(store *base, int64_t older_than_ms, int64_t *pruned)
 {
+    store_sqlite *s = store_sqlite_of(base);
     store_op_mode mode;
-    sqlite3_stmt *st = store_stmt(s, ST_AUDIT_PRUNE);
-    dc_err rc = st ? store_op_begin(s, &mode) : DC_ERR_DB;
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_AUDIT_PRUNE);
+    dc_err rc = st ? store_sqlite_op_begin(s, &mode) : DC_ERR_DB;
     if (rc != DC_OK)
         return rc;
     sqlite3_bind_int64(st, 1, older_than_ms);
-    rc = store_step_done(s, st, "pruning the audit");
+    rc = store_sqlite_step_done(s, st, "pruning the audit");
     int64_t n = rc == DC_OK ? sqlite3_changes64(s->db) : 0;
-    rc = store_op_end(s, mode, rc);
+    rc = store_sqlite_op_end(s, mode, rc);
     if (pruned)
         *pruned = rc == DC_OK ? n : 0;
     return rc;
 }
 
 /* Rows actually deleted per reason since since_ms; dry runs are left out. */
-dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT])
+dc_err store_sqlite_audit_totals(store *base, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT])
 {
-    sqlite3_stmt *st = store_stmt(s, ST_AUDIT_TOTALS);
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_AUDIT_TOTALS);
     int rc;
     memset(totals, 0, 4 * sizeof totals[0]);
     if (!st)
         return DC_ERR_DB;
-    if (s->audit_n && store_audit_flush(s) != DC_OK)
+    if (s->audit_n && store_sqlite_audit_flush(s) != DC_OK)
         return DC_ERR_DB;
     sqlite3_bind_int64(st, 1, since_ms);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -136,7 +139,7 @@ dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASO
         if (r >= 0)
             totals[r] = sqlite3_column_int64(st, 1);
     }
-    dc_err e = rc == SQLITE_DONE ? DC_OK : store_fail(s, rc, "summing the audit");
+    dc_err e = rc == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, rc, "summing the audit");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return e;

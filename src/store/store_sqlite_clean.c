@@ -13,21 +13,21 @@
 #include "base/log.h"
 #include "store/sqlutil.h"
 
-static dc_err count_bound(store *s, const char *sql, const char *a, const char *b, int64_t *n)
+static dc_err count_bound(store_sqlite *s, const char *sql, const char *a, const char *b, int64_t *n)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return store_fail(s, rc, "validating clean_tables");
+        return store_sqlite_fail(s, rc, "validating clean_tables");
     sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
     if (b)
         sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
-    dc_err e = store_step_int(s, st, n, "validating clean_tables");
+    dc_err e = store_sqlite_step_int(s, st, n, "validating clean_tables");
     sqlite3_finalize(st);
     return e;
 }
 
-static dc_err check_column(store *s, const char *table, const char *col, const char *role,
+static dc_err check_column(store_sqlite *s, const char *table, const char *col, const char *role,
                            char *err, size_t errlen)
 {
     int64_t n = 0;
@@ -41,7 +41,7 @@ static dc_err check_column(store *s, const char *table, const char *col, const c
     return rc;
 }
 
-static dc_err check_table(store *s, const config_clean_table *t, char *err, size_t errlen)
+static dc_err check_table(store_sqlite *s, const config_clean_table *t, char *err, size_t errlen)
 {
     int64_t n = 0;
     if (!t->table[0] || !t->user_col[0] || !t->guild_col[0]) {
@@ -67,7 +67,7 @@ static dc_err check_table(store *s, const config_clean_table *t, char *err, size
 
 /* "<verb> FROM "t" WHERE "g" = ?1 [AND "u" <user_cmp> ?2]" from validated
  * names; user_cmp NULL: the whole guild. */
-static sqlite3_stmt *prepare_for(store *s, const config_clean_table *t, const char *verb,
+static sqlite3_stmt *prepare_for(store_sqlite *s, const config_clean_table *t, const char *verb,
                                  const char *user_cmp)
 {
     sqlu_str q = { 0 };
@@ -87,12 +87,12 @@ static sqlite3_stmt *prepare_for(store *s, const config_clean_table *t, const ch
     int rc = sql ? sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
                  : SQLITE_NOMEM;
     if (rc != SQLITE_OK)
-        store_fail(s, rc, "preparing a clean_tables statement");
+        store_sqlite_fail(s, rc, "preparing a clean_tables statement");
     free(sql);
     return rc == SQLITE_OK ? st : NULL;
 }
 
-static dc_err prepare_clean(store *s, const config_clean_table *t, store_clean *c)
+static dc_err prepare_clean(store_sqlite *s, const config_clean_table *t, store_clean *c)
 {
     snprintf(c->table, sizeof c->table, "%s", t->table);
     c->count_member = prepare_for(s, t, "SELECT count(*)", " = ?2");
@@ -108,7 +108,7 @@ static dc_err prepare_clean(store *s, const config_clean_table *t, store_clean *
  * clean table; without an index led by one of those columns that is a full
  * scan per departure, and a sweep of thousands of departures would hold the
  * loop for minutes.  Say so at start-up rather than fail later. */
-static void warn_if_unindexed(store *s, const config_clean_table *t)
+static void warn_if_unindexed(store_sqlite *s, const config_clean_table *t)
 {
     sqlite3_stmt *st = NULL;
     int64_t n = 0;
@@ -130,7 +130,7 @@ static void warn_if_unindexed(store *s, const config_clean_table *t)
               t->guild_col, t->user_col, t->table, t->table, t->guild_col, t->user_col);
 }
 
-dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *err, size_t errlen)
+dc_err store_sqlite_clean_open(store_sqlite *s, const config_clean_table *t, size_t n, char *err, size_t errlen)
 {
     if (n == 0)
         return DC_OK;
@@ -141,7 +141,7 @@ dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *e
     for (size_t i = 0; i < n; i++) {
         dc_err rc = check_table(s, &t[i], err, errlen);
         if (rc == DC_OK && (rc = prepare_clean(s, &t[i], &s->clean[i])) != DC_OK)
-            snprintf(err, errlen, "%s", s->errmsg);
+            snprintf(err, errlen, "%s", s->head.errmsg);
         if (rc == DC_OK)
             warn_if_unindexed(s, &t[i]);
         if (rc != DC_OK)
@@ -150,7 +150,7 @@ dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *e
     return DC_OK;
 }
 
-void store_clean_close(store *s)
+void store_sqlite_clean_close(store_sqlite *s)
 {
     for (size_t i = 0; i < s->n_clean; i++) {
         sqlite3_finalize(s->clean[i].count_member);

@@ -1,4 +1,5 @@
-/* store_sqlite_internal.h - the store struct and helpers shared by store*.c (internal).
+/* store_sqlite_internal.h - the SQLite backend's store and the helpers its
+ * files (store_sqlite*.c) share; private to them.
  *
  * Statements are listed once in STORE_STMTS and prepared lazily on first use
  * (SQLITE_PREPARE_PERSISTENT) then kept for the life of the store; lazily
@@ -8,7 +9,7 @@
 #define DC_STORE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
-#include "store/store.h"
+#include "store/store_backend_internal.h"
 
 /* One audit row's parameters; ST_AUDIT_ADD_BATCH holds AUDIT_BATCH of them. */
 #define AUDIT_ROW_PARAMS "(?, ?, ?, ?, ?, ?)"
@@ -111,16 +112,15 @@ typedef struct {
     sqlite3_stmt *delete_guild_upto;   /* the guild's rows with user <= ?2 */
 } store_clean;
 
-struct store {
+/* An SQLite store: struct store first (store_backend_internal.h), so the
+ * `store *` the interface hands over is this struct. */
+typedef struct {
+    struct store head;
     sqlite3 *db;
-    int read_only;
     int tx_depth;                 /* store_begin nesting; 0 = no caller transaction */
-    int schema_version;
-    store_migration_report migration;
     sqlite3_stmt *stmts[ST__COUNT];
     store_clean *clean;
     size_t n_clean;
-    char errmsg[512];
     int refused;                  /* this transaction hit BUSY/LOCKED/FULL (store_refused) */
     int bare_writes;              /* store_set_bare_writes */
     int tx_broken;                /* a bare write failed half-way: only ROLLBACK is allowed */
@@ -130,36 +130,100 @@ struct store {
     int audit_n;
     uint64_t *closed_sets;        /* guilds whose sweep member set awaits clearing (store_sqlite_sweep.c) */
     size_t n_closed_sets, cap_closed_sets;
-};
+} store_sqlite;
+
+/* Every store this backend is handed is one it opened. */
+static inline store_sqlite *store_sqlite_of(store *s) { return (store_sqlite *)s; }
+static inline const store_sqlite *store_sqlite_of_const(const store *s) { return (const store_sqlite *)s; }
+
 
 /* The cached statement, prepared on first use; NULL on failure (errmsg set). */
-sqlite3_stmt *store_stmt(store *s, store_stmt_id id);
+sqlite3_stmt *store_sqlite_stmt(store_sqlite *s, store_stmt_id id);
 /* Record "what: sqlite message" as the last error and map rc. */
-dc_err store_fail(store *s, int rc, const char *what);
+dc_err store_sqlite_fail(store_sqlite *s, int rc, const char *what);
 /* Step a write statement to completion, then reset it. */
-dc_err store_step_done(store *s, sqlite3_stmt *st, const char *what);
+dc_err store_sqlite_step_done(store_sqlite *s, sqlite3_stmt *st, const char *what);
 /* Step a one-integer query, then reset it. */
-dc_err store_step_int(store *s, sqlite3_stmt *st, int64_t *out, const char *what);
+dc_err store_sqlite_step_int(store_sqlite *s, sqlite3_stmt *st, int64_t *out, const char *what);
 
 /* Each write runs atomically: in its own BEGIN IMMEDIATE transaction when the
  * caller has none, else inside a savepoint of the caller's transaction --
  * or, with bare writes on, directly in it (a failure then breaks the
  * transaction: store_commit refuses it). */
 typedef enum { STORE_OP_OWN_TX, STORE_OP_SAVEPOINT, STORE_OP_BARE } store_op_mode;
-dc_err store_op_begin(store *s, store_op_mode *mode);
-dc_err store_op_end(store *s, store_op_mode mode, dc_err rc);
+dc_err store_sqlite_op_begin(store_sqlite *s, store_op_mode *mode);
+dc_err store_sqlite_op_end(store_sqlite *s, store_op_mode mode, dc_err rc);
 
 /* One audit row, in the caller's transaction (store_sqlite_audit.c).  With bare
  * writes inside a transaction the row is queued and inserted with the next
- * ones (AUDIT_BATCH per statement), at the latest by store_audit_flush,
+ * ones (AUDIT_BATCH per statement), at the latest by store_sqlite_audit_flush,
  * which store_commit and every audit read call first. */
-dc_err store_audit_add(store *s, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
-                       audit_reason why, int dry_run, int64_t rows);
+dc_err store_sqlite_audit_add(store_sqlite *s, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
+                              audit_reason why, int dry_run, int64_t rows);
 /* Insert the queued audit rows; a failure breaks the transaction. */
-dc_err store_audit_flush(store *s);
+dc_err store_sqlite_audit_flush(store_sqlite *s);
 
 /* clean_tables: validate and prepare (store_sqlite_clean.c). */
-dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *err, size_t errlen);
-void store_clean_close(store *s);
+dc_err store_sqlite_clean_open(store_sqlite *s, const config_clean_table *t, size_t n, char *err, size_t errlen);
+void store_sqlite_clean_close(store_sqlite *s);
+
+/* The operations of the backend's table (store_backend_internal.h) that live
+ * outside store_sqlite.c, each taking the interface's `store *`. */
+/* store_sqlite_wal.c */
+dc_err store_sqlite_set_manual_checkpoints(store *s);
+void store_sqlite_checkpoint_request(store *s);
+int store_sqlite_checkpoint_failures(store *s, char *msg, size_t cap);
+void store_sqlite_checkpointer_stop(store *s);
+int store_sqlite_wal_frames(const store *s);
+int store_sqlite_checkpoint_tail(store *s, int max_frames);
+/* store_sqlite_users.c */
+dc_err store_sqlite_delete_member(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why,
+                                  int dry_run, int64_t now_ms, int64_t *rows);
+dc_err store_sqlite_delete_guild(store *s, uint64_t guild_id, audit_reason why, int dry_run,
+                                 int64_t now_ms, int64_t *rows);
+dc_err store_sqlite_delete_guild_slice(store *s, uint64_t guild_id, int limit, int64_t *rows, int *more);
+dc_err store_sqlite_audit_guild_delete(store *s, uint64_t guild_id, audit_reason why, int64_t at_ms,
+                                       int64_t rows);
+dc_err store_sqlite_count_guild(store *s, uint64_t guild_id, int64_t *rows);
+dc_err store_sqlite_count_unassigned(store *s, int64_t *rows);
+dc_err store_sqlite_adopt_unassigned(store *s, uint64_t guild_id, int64_t *rows);
+dc_err store_sqlite_each_user_guild(store *s, store_guild_fn fn, void *ctx);
+dc_err store_sqlite_each_stored_guild(store *s, store_guild_id_fn fn, void *ctx);
+/* store_sqlite_state.c */
+dc_err store_sqlite_guild_seen(store *s, uint64_t guild_id, int shard_id, int64_t now_ms);
+dc_err store_sqlite_guild_set_unavailable(store *s, uint64_t guild_id, int unavailable);
+dc_err store_sqlite_guild_set_needs_reconcile(store *s, uint64_t guild_id, int needs);
+dc_err store_sqlite_guild_set_last_sweep(store *s, uint64_t guild_id, int64_t when_ms, int64_t removed,
+                                         int64_t duration_ms, const char *result);
+dc_err store_sqlite_guild_forget(store *s, uint64_t guild_id);
+dc_err store_sqlite_guild_set_name(store *s, uint64_t guild_id, const char *name);
+dc_err store_sqlite_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap);
+dc_err store_sqlite_guild_get(store *s, uint64_t guild_id, store_guild_state *out);
+dc_err store_sqlite_each_guild_state(store *s, store_guild_state_fn fn, void *ctx);
+dc_err store_sqlite_kv_get(store *s, const char *key, char *value, size_t cap);
+dc_err store_sqlite_kv_set(store *s, const char *key, const char *value);
+dc_err store_sqlite_kv_del(store *s, const char *key);
+dc_err store_sqlite_each_kv(store *s, store_kv_fn fn, void *ctx);
+/* store_sqlite_audit.c */
+dc_err store_sqlite_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
+dc_err store_sqlite_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned);
+dc_err store_sqlite_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT]);
+/* store_sqlite_sweep.c */
+dc_err store_sqlite_sweep_open(store *s, uint64_t guild_id);
+dc_err store_sqlite_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added);
+dc_err store_sqlite_sweep_scan(store *s, uint64_t guild_id, int window, int64_t *cursor, int *more,
+                               store_scan_fn fn, void *ctx);
+dc_err store_sqlite_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int window, int64_t now_ms,
+                                       int64_t *cursor, int64_t *users, int *more);
+dc_err store_sqlite_sweep_close(store *s, uint64_t guild_id);
+dc_err store_sqlite_sweep_clear_step(store *s, int limit, int *more);
+/* store_sqlite_requests.c */
+dc_err store_sqlite_request_add(store *s, const store_request *r, int64_t now_ms, int64_t *id);
+dc_err store_sqlite_request_each_open(store *s, int64_t after_id, store_request_fn fn, void *ctx);
+dc_err store_sqlite_request_answer(store *s, int64_t id, int64_t now_ms, int status, const char *outcome);
+dc_err store_sqlite_request_get(store *s, int64_t id, int *answered, int *status, char **outcome);
+dc_err store_sqlite_request_delete(store *s, int64_t id);
+/* store_sqlite_seed.c */
+dc_err store_sqlite_seed_sql(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen);
 
 #endif

@@ -6,28 +6,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static sqlite3_stmt *prep(store *s, const char *sql)
+static sqlite3_stmt *prep(store_sqlite *s, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK) {
-        store_fail(s, rc, "prepare");
+        store_sqlite_fail(s, rc, "prepare");
         return NULL;
     }
     return st;
 }
 
 /* Steps a write to completion and finalizes it. */
-static dc_err run_write(store *s, sqlite3_stmt *st, const char *what)
+static dc_err run_write(store_sqlite *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
-    dc_err e = rc == SQLITE_DONE ? DC_OK : store_fail(s, rc, what);
+    dc_err e = rc == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, rc, what);
     sqlite3_finalize(st);
     return e;
 }
 
-dc_err store_request_add(store *s, const store_request *r, int64_t now_ms, int64_t *id)
+dc_err store_sqlite_request_add(store *base, const store_request *r, int64_t now_ms, int64_t *id)
 {
+    store_sqlite *s = store_sqlite_of(base);
     sqlite3_stmt *st = prep(s, "INSERT INTO cleaner_sweep_requests (guild_id, force, dry_run, "
                                "requester, requested_ms) VALUES (?1, ?2, ?3, ?4, ?5)");
     if (!st)
@@ -43,8 +44,9 @@ dc_err store_request_add(store *s, const store_request *r, int64_t now_ms, int64
     return e;
 }
 
-dc_err store_request_each_open(store *s, int64_t after_id, int (*fn)(void *ctx, const store_request *r), void *ctx)
+dc_err store_sqlite_request_each_open(store *base, int64_t after_id, store_request_fn fn, void *ctx)
 {
+    store_sqlite *s = store_sqlite_of(base);
     sqlite3_stmt *st = prep(s, "SELECT id, guild_id, force, dry_run, requester FROM cleaner_sweep_requests "
                                "WHERE done_ms IS NULL AND id > ?1 ORDER BY id");
     if (!st)
@@ -62,13 +64,14 @@ dc_err store_request_each_open(store *s, int64_t after_id, int (*fn)(void *ctx, 
             break;
         }
     }
-    dc_err e = rc == SQLITE_DONE ? DC_OK : store_fail(s, rc, "reading sweep requests");
+    dc_err e = rc == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, rc, "reading sweep requests");
     sqlite3_finalize(st);
     return e;
 }
 
-dc_err store_request_answer(store *s, int64_t id, int64_t now_ms, int status, const char *outcome)
+dc_err store_sqlite_request_answer(store *base, int64_t id, int64_t now_ms, int status, const char *outcome)
 {
+    store_sqlite *s = store_sqlite_of(base);
     sqlite3_stmt *st = prep(s, "UPDATE cleaner_sweep_requests SET done_ms = ?2, status = ?3, "
                                "outcome = ?4 WHERE id = ?1");
     if (!st)
@@ -80,8 +83,9 @@ dc_err store_request_answer(store *s, int64_t id, int64_t now_ms, int status, co
     return run_write(s, st, "answering a sweep request");
 }
 
-dc_err store_request_get(store *s, int64_t id, int *answered, int *status, char **outcome)
+dc_err store_sqlite_request_get(store *base, int64_t id, int *answered, int *status, char **outcome)
 {
+    store_sqlite *s = store_sqlite_of(base);
     sqlite3_stmt *st = prep(s, "SELECT done_ms IS NOT NULL, coalesce(status, 0), outcome "
                                "FROM cleaner_sweep_requests WHERE id = ?1");
     if (!st)
@@ -97,14 +101,15 @@ dc_err store_request_get(store *s, int64_t id, int *answered, int *status, char 
         if (*answered && !(*outcome = strdup(text ? text : "")))
             e = DC_ERR_NOMEM;
     } else {
-        e = rc == SQLITE_DONE ? DC_ERR_NOTFOUND : store_fail(s, rc, "reading a sweep request");
+        e = rc == SQLITE_DONE ? DC_ERR_NOTFOUND : store_sqlite_fail(s, rc, "reading a sweep request");
     }
     sqlite3_finalize(st);
     return e;
 }
 
-dc_err store_request_delete(store *s, int64_t id)
+dc_err store_sqlite_request_delete(store *base, int64_t id)
 {
+    store_sqlite *s = store_sqlite_of(base);
     sqlite3_stmt *st = prep(s, "DELETE FROM cleaner_sweep_requests WHERE id = ?1");
     if (!st)
         return DC_ERR_DB;

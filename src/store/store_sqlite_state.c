@@ -6,10 +6,10 @@
 #include "store/sqlutil.h"
 
 /* Run one of the upsert/delete statements atomically. */
-static dc_err write_stmt(store *s, sqlite3_stmt *st, const char *what)
+static dc_err write_stmt(store_sqlite *s, sqlite3_stmt *st, const char *what)
 {
     store_op_mode mode;
-    dc_err rc = store_op_begin(s, &mode);
+    dc_err rc = store_sqlite_op_begin(s, &mode);
     if (rc != DC_OK) {
         if (st) {
             sqlite3_reset(st);
@@ -17,12 +17,13 @@ static dc_err write_stmt(store *s, sqlite3_stmt *st, const char *what)
         }
         return rc;
     }
-    return store_op_end(s, mode, st ? store_step_done(s, st, what) : DC_ERR_DB);
+    return store_sqlite_op_end(s, mode, st ? store_sqlite_step_done(s, st, what) : DC_ERR_DB);
 }
 
-dc_err store_guild_seen(store *s, uint64_t guild_id, int shard_id, int64_t now_ms)
+dc_err store_sqlite_guild_seen(store *base, uint64_t guild_id, int shard_id, int64_t now_ms)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_GUILD_SEEN);
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_GUILD_SEEN);
     if (st) {
         sqlite3_bind_int64(st, 1, (int64_t)guild_id);
         sqlite3_bind_int(st, 2, shard_id);
@@ -31,9 +32,9 @@ dc_err store_guild_seen(store *s, uint64_t guild_id, int shard_id, int64_t now_m
     return write_stmt(s, st, "recording a guild");
 }
 
-static dc_err set_flag(store *s, store_stmt_id id, uint64_t guild_id, int value)
+static dc_err set_flag(store_sqlite *s, store_stmt_id id, uint64_t guild_id, int value)
 {
-    sqlite3_stmt *st = store_stmt(s, id);
+    sqlite3_stmt *st = store_sqlite_stmt(s, id);
     if (st) {
         sqlite3_bind_int64(st, 1, (int64_t)guild_id);
         sqlite3_bind_int(st, 2, value ? 1 : 0);
@@ -41,20 +42,23 @@ static dc_err set_flag(store *s, store_stmt_id id, uint64_t guild_id, int value)
     return write_stmt(s, st, "updating guild state");
 }
 
-dc_err store_guild_set_unavailable(store *s, uint64_t guild_id, int unavailable)
+dc_err store_sqlite_guild_set_unavailable(store *base, uint64_t guild_id, int unavailable)
 {
+    store_sqlite *s = store_sqlite_of(base);
     return set_flag(s, ST_GUILD_UNAVAIL, guild_id, unavailable);
 }
 
-dc_err store_guild_set_needs_reconcile(store *s, uint64_t guild_id, int needs)
+dc_err store_sqlite_guild_set_needs_reconcile(store *base, uint64_t guild_id, int needs)
 {
+    store_sqlite *s = store_sqlite_of(base);
     return set_flag(s, ST_GUILD_RECONCILE, guild_id, needs);
 }
 
-dc_err store_guild_set_last_sweep(store *s, uint64_t guild_id, int64_t when_ms,
-                                  int64_t removed, int64_t duration_ms, const char *result)
+dc_err store_sqlite_guild_set_last_sweep(store *base, uint64_t guild_id, int64_t when_ms,
+                                         int64_t removed, int64_t duration_ms, const char *result)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_GUILD_SWEEP);
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_GUILD_SWEEP);
     if (st) {
         sqlite3_bind_int64(st, 1, (int64_t)guild_id);
         sqlite3_bind_int64(st, 2, when_ms);
@@ -65,35 +69,13 @@ dc_err store_guild_set_last_sweep(store *s, uint64_t guild_id, int64_t when_ms,
     return write_stmt(s, st, "recording a sweep");
 }
 
-dc_err store_guild_forget(store *s, uint64_t guild_id)
+dc_err store_sqlite_guild_forget(store *base, uint64_t guild_id)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_GUILD_FORGET);
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_GUILD_FORGET);
     if (st)
         sqlite3_bind_int64(st, 1, (int64_t)guild_id);
     return write_stmt(s, st, "forgetting a guild");
-}
-
-/* Copy text into buf; when it does not fit, cut at a word boundary outside
- * any `code span` (a suggested command is shown whole or not at all) and
- * mark the cut with "...". */
-void store_copy_whole(char *buf, size_t cap, const char *text)
-{
-    size_t len = strlen(text);
-    if (!cap)
-        return;
-    if (len < cap) {
-        memcpy(buf, text, len + 1);
-        return;
-    }
-    size_t keep = cap > 4 ? cap - 4 : 0, cut = 0;
-    int ticks = 0;
-    for (size_t i = 0; i < keep; i++) {
-        ticks ^= text[i] == '`';
-        if (!ticks && (text[i] == ' ' || text[i] == '`'))
-            cut = text[i] == '`' ? i + 1 : i;   /* after a closing tick, or at a space outside */
-    }
-    memcpy(buf, text, cut);
-    snprintf(buf + cut, cap - cut, "...");
 }
 
 static void guild_from_row(sqlite3_stmt *st, store_guild_state *g)
@@ -111,11 +93,12 @@ static void guild_from_row(sqlite3_stmt *st, store_guild_state *g)
     store_copy_whole(g->last_sweep_result, sizeof g->last_sweep_result, result ? (const char *)result : "");
 }
 
-dc_err store_guild_set_name(store *s, uint64_t guild_id, const char *name)
+dc_err store_sqlite_guild_set_name(store *base, uint64_t guild_id, const char *name)
 {
-    if (s->schema_version < 5)
+    store_sqlite *s = store_sqlite_of(base);
+    if (s->head.schema_version < 5)
         return DC_ERR_SCHEMA;
-    sqlite3_stmt *st = store_stmt(s, ST_GUILD_NAME_SET);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_GUILD_NAME_SET);
     if (st) {
         sqlite3_bind_int64(st, 1, (int64_t)guild_id);
         sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_TRANSIENT);
@@ -123,13 +106,14 @@ dc_err store_guild_set_name(store *s, uint64_t guild_id, const char *name)
     return write_stmt(s, st, "recording a guild's name");
 }
 
-dc_err store_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap)
+dc_err store_sqlite_guild_get_name(store *base, uint64_t guild_id, char *buf, size_t cap)
 {
+    store_sqlite *s = store_sqlite_of(base);
     if (cap)
         buf[0] = '\0';
-    if (s->schema_version < 5)
+    if (s->head.schema_version < 5)
         return DC_ERR_SCHEMA;        /* not migrated yet: no names, no error lines */
-    sqlite3_stmt *st = store_stmt(s, ST_GUILD_NAME_GET);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_GUILD_NAME_GET);
     if (!st)
         return DC_ERR_DB;
     sqlite3_bind_int64(st, 1, (int64_t)guild_id);
@@ -141,9 +125,9 @@ dc_err store_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap)
 }
 
 /* guild_id 0 = every guild. */
-static dc_err each_guild(store *s, uint64_t guild_id, store_guild_state_fn fn, void *ctx)
+static dc_err each_guild(store_sqlite *s, uint64_t guild_id, store_guild_state_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_GUILD_GET);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_GUILD_GET);
     int rc, found = 0;
     if (!st)
         return DC_ERR_DB;
@@ -157,7 +141,7 @@ static dc_err each_guild(store *s, uint64_t guild_id, store_guild_state_fn fn, v
             break;
         }
     }
-    dc_err e = rc == SQLITE_DONE ? DC_OK : store_fail(s, rc, "reading guild state");
+    dc_err e = rc == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, rc, "reading guild state");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return e == DC_OK && guild_id && !found ? DC_ERR_NOTFOUND : e;
@@ -169,23 +153,26 @@ static int copy_one(void *ctx, const store_guild_state *g)
     return 1;
 }
 
-dc_err store_guild_get(store *s, uint64_t guild_id, store_guild_state *out)
+dc_err store_sqlite_guild_get(store *base, uint64_t guild_id, store_guild_state *out)
 {
+    store_sqlite *s = store_sqlite_of(base);
     if (!guild_id)
         return DC_ERR_NOTFOUND;
     return each_guild(s, guild_id, copy_one, out);
 }
 
-dc_err store_each_guild_state(store *s, store_guild_state_fn fn, void *ctx)
+dc_err store_sqlite_each_guild_state(store *base, store_guild_state_fn fn, void *ctx)
 {
+    store_sqlite *s = store_sqlite_of(base);
     return each_guild(s, 0, fn, ctx);
 }
 
 /* ---- key/value ------------------------------------------------------------ */
 
-dc_err store_kv_get(store *s, const char *key, char *value, size_t cap)
+dc_err store_sqlite_kv_get(store *base, const char *key, char *value, size_t cap)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_KV_GET);
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_KV_GET);
     if (!st)
         return DC_ERR_DB;
     if (!key || !value || cap == 0)
@@ -197,18 +184,19 @@ dc_err store_kv_get(store *s, const char *key, char *value, size_t cap)
         const unsigned char *v = sqlite3_column_text(st, 0);
         snprintf(value, cap, "%s", v ? (const char *)v : "");
     } else {
-        e = rc == SQLITE_DONE ? DC_ERR_NOTFOUND : store_fail(s, rc, "reading session state");
+        e = rc == SQLITE_DONE ? DC_ERR_NOTFOUND : store_sqlite_fail(s, rc, "reading session state");
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return e;
 }
 
-dc_err store_kv_set(store *s, const char *key, const char *value)
+dc_err store_sqlite_kv_set(store *base, const char *key, const char *value)
 {
+    store_sqlite *s = store_sqlite_of(base);
     if (!key || !value)
         return DC_ERR_USAGE;
-    sqlite3_stmt *st = store_stmt(s, ST_KV_SET);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_KV_SET);
     if (st) {
         sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
@@ -216,19 +204,21 @@ dc_err store_kv_set(store *s, const char *key, const char *value)
     return write_stmt(s, st, "writing session state");
 }
 
-dc_err store_kv_del(store *s, const char *key)
+dc_err store_sqlite_kv_del(store *base, const char *key)
 {
+    store_sqlite *s = store_sqlite_of(base);
     if (!key)
         return DC_ERR_USAGE;
-    sqlite3_stmt *st = store_stmt(s, ST_KV_DEL);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_KV_DEL);
     if (st)
         sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
     return write_stmt(s, st, "deleting session state");
 }
 
-dc_err store_each_kv(store *s, store_kv_fn fn, void *ctx)
+dc_err store_sqlite_each_kv(store *base, store_kv_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_KV_EACH);
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_KV_EACH);
     int rc;
     if (!st)
         return DC_ERR_DB;
@@ -240,7 +230,7 @@ dc_err store_each_kv(store *s, store_kv_fn fn, void *ctx)
             break;
         }
     }
-    dc_err e = rc == SQLITE_DONE ? DC_OK : store_fail(s, rc, "reading session state");
+    dc_err e = rc == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, rc, "reading session state");
     sqlite3_reset(st);
     return e;
 }

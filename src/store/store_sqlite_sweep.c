@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* Where guild_id's set waits in the clearing queue; n_closed_sets if not. */
-static size_t closed_index(const store *s, uint64_t guild_id)
+static size_t closed_index(const store_sqlite *s, uint64_t guild_id)
 {
     size_t i = 0;
     while (i < s->n_closed_sets && s->closed_sets[i] != guild_id)
@@ -16,7 +16,7 @@ static size_t closed_index(const store *s, uint64_t guild_id)
 
 /* The closed set of guild_id no longer waits for clearing (it is cleared
  * right here, or is being refilled). */
-static void forget_closed(store *s, uint64_t guild_id)
+static void forget_closed(store_sqlite *s, uint64_t guild_id)
 {
     size_t i = closed_index(s, guild_id);
     if (i == s->n_closed_sets)
@@ -25,26 +25,28 @@ static void forget_closed(store *s, uint64_t guild_id)
     s->n_closed_sets--;
 }
 
-static dc_err clear_now(store *s, uint64_t guild_id)
+static dc_err clear_now(store_sqlite *s, uint64_t guild_id)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CLEAR);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_SWEEP_CLEAR);
     if (!st)
         return DC_ERR_DB;
     sqlite3_bind_int64(st, 1, (int64_t)guild_id);
-    return store_step_done(s, st, "clearing the sweep member set");
+    return store_sqlite_step_done(s, st, "clearing the sweep member set");
 }
 
-dc_err store_sweep_open(store *s, uint64_t guild_id)
+dc_err store_sqlite_sweep_open(store *base, uint64_t guild_id)
 {
+    store_sqlite *s = store_sqlite_of(base);
     /* First: a slice cleared later must never take members of this sweep. */
     forget_closed(s, guild_id);
-    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CREATE);
-    dc_err rc = st ? store_step_done(s, st, "creating the sweep member set") : DC_ERR_DB;
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_SWEEP_CREATE);
+    dc_err rc = st ? store_sqlite_step_done(s, st, "creating the sweep member set") : DC_ERR_DB;
     return rc == DC_OK ? clear_now(s, guild_id) : rc;
 }
 
-dc_err store_sweep_close(store *s, uint64_t guild_id)
+dc_err store_sqlite_sweep_close(store *base, uint64_t guild_id)
 {
+    store_sqlite *s = store_sqlite_of(base);
     if (closed_index(s, guild_id) < s->n_closed_sets)
         return DC_OK;                           /* queued already */
     if (s->n_closed_sets == s->cap_closed_sets) {
@@ -59,19 +61,20 @@ dc_err store_sweep_close(store *s, uint64_t guild_id)
     return DC_OK;
 }
 
-dc_err store_sweep_clear_step(store *s, int limit, int *more)
+dc_err store_sqlite_sweep_clear_step(store *base, int limit, int *more)
 {
+    store_sqlite *s = store_sqlite_of(base);
     *more = s->n_closed_sets > 0;
     if (!*more)
         return DC_OK;
     if (limit <= 0)
         return DC_ERR_USAGE;
-    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_CLEAR_SLICE);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_SWEEP_CLEAR_SLICE);
     dc_err rc = DC_ERR_DB;
     if (st) {
         sqlite3_bind_int64(st, 1, (int64_t)s->closed_sets[0]);
         sqlite3_bind_int64(st, 2, limit);
-        rc = store_step_done(s, st, "clearing a slice of a sweep member set");
+        rc = store_sqlite_step_done(s, st, "clearing a slice of a sweep member set");
     }
     /* Done -- or failed: then its rows stay until that guild's next sweep
      * opens the set (which clears it) or the connection closes; retrying a
@@ -82,15 +85,16 @@ dc_err store_sweep_clear_step(store *s, int limit, int *more)
     return rc;
 }
 
-dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added)
+dc_err store_sqlite_sweep_add(store *base, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_ADD);
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_SWEEP_ADD);
     if (!st)
         return DC_ERR_DB;
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_int64(st, 1, (int64_t)guild_id);
         sqlite3_bind_int64(st, 2, (int64_t)ids[i]);
-        dc_err rc = store_step_done(s, st, "recording a listed member");
+        dc_err rc = store_sqlite_step_done(s, st, "recording a listed member");
         if (rc != DC_OK)
             return rc;
         if (added)
@@ -99,10 +103,11 @@ dc_err store_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t 
     return DC_OK;
 }
 
-dc_err store_sweep_scan(store *s, uint64_t guild_id, int window, int64_t *cursor, int *more,
-                        store_scan_fn fn, void *ctx)
+dc_err store_sqlite_sweep_scan(store *base, uint64_t guild_id, int window, int64_t *cursor, int *more,
+                               store_scan_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_SWEEP_SCAN);
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_SWEEP_SCAN);
     int r, seen = 0;
     if (!st)
         return DC_ERR_DB;
@@ -116,7 +121,7 @@ dc_err store_sweep_scan(store *s, uint64_t guild_id, int window, int64_t *cursor
         seen++;
         fn(ctx, (uint64_t)*cursor, sqlite3_column_int(st, 1));
     }
-    dc_err rc = r == SQLITE_DONE ? DC_OK : store_fail(s, r, "scanning a guild's rows");
+    dc_err rc = r == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, r, "scanning a guild's rows");
     sqlite3_reset(st);
     *more = rc == DC_OK && seen == window;
     return rc;
@@ -140,8 +145,8 @@ static void collect_stale(void *ctx, uint64_t user_id, int listed)
         c->stop_at = (int64_t)user_id;
 }
 
-dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int window, int64_t now_ms,
-                                int64_t *cursor, int64_t *users, int *more)
+dc_err store_sqlite_sweep_delete_batch(store *base, uint64_t guild_id, int limit, int window, int64_t now_ms,
+                                       int64_t *cursor, int64_t *users, int *more)
 {
     *users = 0;
     *more = 0;
@@ -153,13 +158,13 @@ dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int wind
     if (!c.ids)
         return DC_ERR_NOMEM;
     int64_t start = *cursor;
-    dc_err rc = store_sweep_scan(s, guild_id, window, cursor, more, collect_stale, &c);
+    dc_err rc = store_sqlite_sweep_scan(base, guild_id, window, cursor, more, collect_stale, &c);
     if (rc == DC_OK && c.stop_at) {   /* batch full mid-slice: resume right after it */
         *cursor = c.stop_at;
         *more = 1;
     }
     for (int i = 0; rc == DC_OK && i < c.n; i++) {
-        rc = store_delete_member(s, guild_id, (uint64_t)c.ids[i], AUDIT_SWEEP, 0, now_ms, NULL);
+        rc = store_sqlite_delete_member(base, guild_id, (uint64_t)c.ids[i], AUDIT_SWEEP, 0, now_ms, NULL);
         if (rc == DC_OK)
             (*users)++;
     }

@@ -49,7 +49,7 @@ static void wal_started_over(store_ckpt *c)
 
 static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int frames)
 {
-    store *s = ctx;
+    store_sqlite *s = ctx;
     (void)db;
     (void)name;
     if (frames < s->wal_frames && s->ckpt)
@@ -96,8 +96,9 @@ static void ckpt_free(store_ckpt *c)
     free(c);
 }
 
-dc_err store_set_manual_checkpoints(store *s)
+dc_err store_sqlite_set_manual_checkpoints(store *base)
 {
+    store_sqlite *s = store_sqlite_of(base);
     if (s->ckpt)
         return DC_OK;
     store_ckpt *c = calloc(1, sizeof *c);
@@ -112,7 +113,7 @@ dc_err store_set_manual_checkpoints(store *s)
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
     if (rc != SQLITE_OK || pthread_create(&c->thread, NULL, checkpointer, c) != 0) {
-        snprintf(s->errmsg, sizeof s->errmsg, "cannot start the checkpoint thread: %s",
+        snprintf(s->head.errmsg, sizeof s->head.errmsg, "cannot start the checkpoint thread: %s",
                  rc != SQLITE_OK ? sqlite3_errstr(rc) : "pthread_create failed");
         ckpt_free(c);
         return DC_ERR_INTERNAL;
@@ -133,14 +134,16 @@ static void wake(store_ckpt *c, int *flag)
     pthread_mutex_unlock(&c->mu);
 }
 
-void store_checkpoint_request(store *s)
+void store_sqlite_checkpoint_request(store *base)
 {
+    store_sqlite *s = store_sqlite_of(base);
     if (s->ckpt)
         wake(s->ckpt, &s->ckpt->wanted);
 }
 
-int store_checkpoint_failures(store *s, char *msg, size_t cap)
+int store_sqlite_checkpoint_failures(store *base, char *msg, size_t cap)
 {
+    store_sqlite *s = store_sqlite_of(base);
     store_ckpt *c = s->ckpt;
     if (!c)
         return 0;
@@ -152,8 +155,9 @@ int store_checkpoint_failures(store *s, char *msg, size_t cap)
     return n;
 }
 
-void store_checkpointer_stop(store *s)
+void store_sqlite_checkpointer_stop(store *base)
 {
+    store_sqlite *s = store_sqlite_of(base);
     store_ckpt *c = s->ckpt;
     if (!c)
         return;
@@ -164,14 +168,15 @@ void store_checkpointer_stop(store *s)
     sqlite3_wal_hook(s->db, NULL, NULL);
 }
 
-int store_wal_frames(const store *s)
+int store_sqlite_wal_frames(const store *base)
 {
+    const store_sqlite *s = store_sqlite_of_const(base);
     return s->wal_frames;
 }
 
 /* Frames the thread has not copied back, or -1 while it is at work (or
  * asked to be): then it will, and the writer must not wait on its lock. */
-static int uncopied(store *s)
+static int uncopied(store_sqlite *s)
 {
     store_ckpt *c = s->ckpt;
     pthread_mutex_lock(&c->mu);
@@ -180,8 +185,9 @@ static int uncopied(store *s)
     return n;
 }
 
-int store_checkpoint_tail(store *s, int max_frames)
+int store_sqlite_checkpoint_tail(store *base, int max_frames)
 {
+    store_sqlite *s = store_sqlite_of(base);
     if (!s->ckpt || s->tx_depth)
         return 0;
     int n = uncopied(s);
@@ -192,7 +198,7 @@ int store_checkpoint_tail(store *s, int max_frames)
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         return 0;                /* the thread began one meanwhile */
     if (rc != SQLITE_OK) {
-        store_fail(s, rc, "checkpointing the write-ahead log");
+        store_sqlite_fail(s, rc, "checkpointing the write-ahead log");
         return -1;
     }
     return log == done ? 1 : 0;

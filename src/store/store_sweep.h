@@ -1,7 +1,8 @@
 /* store_sweep.h - the database side of a reconciliation sweep.
  *
- * A sweep streams the guild's member ids into a TEMP table (never a whole
- * guild in memory), then works on the set difference
+ * A sweep streams the guild's member ids into the database (a TEMP table
+ * in the SQLite backend; never a whole guild in memory), then works on the
+ * set difference
  *     rows of the guild in `users`  minus  listed members
  * Rows with guild_id NULL are never part of it. */
 #ifndef DC_STORE_SWEEP_H

@@ -1,4 +1,5 @@
-/* replay_seed.c - run a fixture's seed SQL as data only.
+/* store_sqlite_seed.c - run a fixture's seed SQL as data only (the SQLite
+ * backend's store_seed_sql).
  *
  * A fixture is a file someone sent you; its "seed_sql" and
  * "pre_migration_sql" must not reach beyond the replay's own database (an
@@ -11,11 +12,12 @@
  * and refuses everything else at prepare time.  The whole text runs in one
  * transaction of ours (the seed may not BEGIN/COMMIT itself), so a refused
  * statement anywhere leaves nothing of the seed behind. */
-#include "replay/replay_seed.h"
+#include "store/store_sqlite_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include "store/sqlutil.h"
 
 typedef struct {
     int allow_ddl;
@@ -138,7 +140,7 @@ static int run_guarded(sqlite3 *db, const char *sql, seed_policy *p, char *err, 
     return rc;
 }
 
-int replay_seed_exec(const char *db_path, const char *sql, int allow_ddl, char *err, size_t errlen)
+dc_err store_sqlite_seed_sql(const char *db_path, const char *sql, int allow_ddl, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
     seed_policy p = { .allow_ddl = allow_ddl };
@@ -152,5 +154,5 @@ int replay_seed_exec(const char *db_path, const char *sql, int allow_ddl, char *
         snprintf(err, errlen, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     }
     sqlite3_close(db);
-    return rc == SQLITE_OK ? 0 : -1;
+    return rc == SQLITE_OK ? DC_OK : sqlu_err(rc);
 }

@@ -1,0 +1,136 @@
+/* store_backend_internal.h - what a store backend implements (internal to
+ * src/store/).
+ *
+ * The shape of curl's lib/vtls/: store.h (with store_sweep.h and
+ * store_requests.h) is the one interface the rest of the program sees;
+ * store.c checks arguments that do not depend on a backend, picks the
+ * backend for a path and dispatches every call through the table below;
+ * each backend (store_sqlite*.c today, PostgreSQL in #10) fills in one
+ * `store_backend` and embeds `struct store` as the first member of its own
+ * struct, so a backend turns the `store *` it is handed into its own type
+ * with a cast.
+ *
+ * Every member is required: a backend that cannot do an operation says so
+ * with an error (DC_ERR_USAGE and a message), never with NULL.  New
+ * operations go at the end of their group, with the public function in
+ * store.c that calls them. */
+#ifndef DC_STORE_BACKEND_INTERNAL_H
+#define DC_STORE_BACKEND_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "store/store.h"
+#include "store/store_requests.h"
+#include "store/store_sweep.h"
+
+typedef struct store_backend store_backend;
+
+/* The part of every store that is not a backend's: the backend's open
+ * fills it in. */
+struct store {
+    const store_backend *be;
+    int read_only;                      /* store_opts.read_only */
+    int schema_version;                 /* after store_open's migration */
+    store_migration_report migration;   /* what store_open's migration did */
+    char errmsg[512];                   /* the last error, "" when none is recorded */
+};
+
+struct store_backend {
+    const char *name;                   /* "SQLite": --version, messages */
+
+    /* ---- the library, without a store ---- */
+    /* Once, before any other call into the library (store_global_init). */
+    void (*global_init)(void);
+    /* The library's version ("3.45.1"). */
+    const char *(*version)(void);
+    /* The highest schema version this build migrates to. */
+    int (*latest_schema_version)(void);
+    /* store_seed_sql: a fixture's seed text, as data only. */
+    dc_err (*seed_sql)(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen);
+
+    /* ---- open, close, errors ---- */
+    /* Opens, migrates and configures; on failure everything is released,
+     * *out stays NULL and err says why.  Sets every field of struct store
+     * but `be` (store.c sets it). */
+    dc_err (*open)(store **out, const char *path, const store_opts *o, char *err, size_t errlen);
+    void (*close)(store *s);
+    /* The library's own last message, when errmsg holds none. */
+    const char *(*last_error)(store *s);
+
+    /* ---- transactions ---- */
+    dc_err (*begin)(store *s);
+    dc_err (*commit)(store *s);
+    dc_err (*rollback)(store *s);
+    int (*in_transaction)(store *s);
+    void (*set_bare_writes)(store *s, int on);
+    int (*tx_broken)(const store *s);
+    int (*refused)(store *s);
+    void (*set_busy_timeout)(store *s, int ms);
+
+    /* ---- checkpoints (the write-ahead log) ---- */
+    dc_err (*set_manual_checkpoints)(store *s);
+    void (*checkpoint_request)(store *s);
+    int (*checkpoint_failures)(store *s, char *msg, size_t cap);
+    void (*checkpointer_stop)(store *s);
+    int (*wal_frames)(const store *s);
+    int (*checkpoint_tail)(store *s, int max_frames);
+
+    /* ---- rows of users and the clean tables ---- */
+    dc_err (*delete_member)(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why,
+                            int dry_run, int64_t now_ms, int64_t *rows);
+    dc_err (*delete_guild)(store *s, uint64_t guild_id, audit_reason why, int dry_run,
+                           int64_t now_ms, int64_t *rows);
+    dc_err (*delete_guild_slice)(store *s, uint64_t guild_id, int limit, int64_t *rows, int *more);
+    dc_err (*audit_guild_delete)(store *s, uint64_t guild_id, audit_reason why, int64_t at_ms,
+                                 int64_t rows);
+    dc_err (*count_guild)(store *s, uint64_t guild_id, int64_t *rows);
+    dc_err (*count_unassigned)(store *s, int64_t *rows);
+    dc_err (*adopt_unassigned)(store *s, uint64_t guild_id, int64_t *rows);
+    dc_err (*each_user_guild)(store *s, store_guild_fn fn, void *ctx);
+    dc_err (*each_stored_guild)(store *s, store_guild_id_fn fn, void *ctx);
+
+    /* ---- per-guild state ---- */
+    dc_err (*guild_seen)(store *s, uint64_t guild_id, int shard_id, int64_t now_ms);
+    dc_err (*guild_set_unavailable)(store *s, uint64_t guild_id, int unavailable);
+    dc_err (*guild_set_needs_reconcile)(store *s, uint64_t guild_id, int needs);
+    dc_err (*guild_set_last_sweep)(store *s, uint64_t guild_id, int64_t when_ms, int64_t removed,
+                                   int64_t duration_ms, const char *result);
+    dc_err (*guild_forget)(store *s, uint64_t guild_id);
+    dc_err (*guild_set_name)(store *s, uint64_t guild_id, const char *name);
+    dc_err (*guild_get_name)(store *s, uint64_t guild_id, char *buf, size_t cap);
+    dc_err (*guild_get)(store *s, uint64_t guild_id, store_guild_state *out);
+    dc_err (*each_guild_state)(store *s, store_guild_state_fn fn, void *ctx);
+
+    /* ---- key/value session state ---- */
+    dc_err (*kv_get)(store *s, const char *key, char *value, size_t cap);
+    dc_err (*kv_set)(store *s, const char *key, const char *value);
+    dc_err (*kv_del)(store *s, const char *key);
+    dc_err (*each_kv)(store *s, store_kv_fn fn, void *ctx);
+
+    /* ---- audit ---- */
+    dc_err (*each_audit)(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
+    dc_err (*audit_prune)(store *s, int64_t older_than_ms, int64_t *pruned);
+    dc_err (*audit_totals)(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT]);
+
+    /* ---- sweeps (store_sweep.h) ---- */
+    dc_err (*sweep_open)(store *s, uint64_t guild_id);
+    dc_err (*sweep_add)(store *s, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added);
+    dc_err (*sweep_scan)(store *s, uint64_t guild_id, int window, int64_t *cursor, int *more,
+                         store_scan_fn fn, void *ctx);
+    dc_err (*sweep_delete_batch)(store *s, uint64_t guild_id, int limit, int window, int64_t now_ms,
+                                 int64_t *cursor, int64_t *users, int *more);
+    dc_err (*sweep_close)(store *s, uint64_t guild_id);
+    dc_err (*sweep_clear_step)(store *s, int limit, int *more);
+
+    /* ---- sweep requests (store_requests.h) ---- */
+    dc_err (*request_add)(store *s, const store_request *r, int64_t now_ms, int64_t *id);
+    dc_err (*request_each_open)(store *s, int64_t after_id, store_request_fn fn, void *ctx);
+    dc_err (*request_answer)(store *s, int64_t id, int64_t now_ms, int status, const char *outcome);
+    dc_err (*request_get)(store *s, int64_t id, int *answered, int *status, char **outcome);
+    dc_err (*request_delete)(store *s, int64_t id);
+};
+
+/* The backends built into this program. */
+extern const store_backend store_sqlite_backend;
+
+#endif
