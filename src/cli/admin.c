@@ -4,7 +4,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include "base/err.h"
 #include "store/store.h"
@@ -12,12 +11,18 @@
 
 #define ADMIN_DAY_MS (24LL * 3600 * 1000)
 
-/* A missing file is an error for status (opening would create it); only
- * migrate creates a database. */
+/* A missing database is an error for status (opening would create it);
+ * only migrate creates a database. */
 static int admin_need_file(const char *path, const char *cmd)
 {
-    struct stat sb;
-    if (path && path[0] && stat(path, &sb) == 0)
+    char err[512] = "";
+    int exists = 0;
+    dc_err rc = store_exists(path, &exists, err, sizeof err);
+    if (rc != DC_OK) {
+        fprintf(stderr, "discord-cleaner %s: %s\n", cmd, err[0] ? err : dc_strerror(rc));
+        return dc_err_exit_status(rc);
+    }
+    if (exists)
         return 0;
     fprintf(stderr, "discord-cleaner %s: no database at %s\n", cmd, path ? path : "(none)");
     return dc_err_exit_status(DC_ERR_NOTFOUND);
@@ -47,8 +52,8 @@ int admin_migrate(const char *db_path, uint64_t legacy_guild_id, FILE *out)
     store_opts opts = { .legacy_guild_id = legacy_guild_id };
     char err[512] = "";
     store *s = NULL;
-    struct stat sb;
-    int existed = db_path && stat(db_path, &sb) == 0;
+    int existed = 0;
+    store_exists(db_path, &existed, NULL, 0);     /* store_open reports what fails */
     dc_err rc = store_open(&s, db_path, &opts, err, sizeof err);
     if (rc != DC_OK) {
         fprintf(stderr, "discord-cleaner migrate: %s: %s (the database was left as it was)\n",

@@ -73,6 +73,20 @@ dc_err store_seed_sql(const char *path, const char *sql, int allow_ddl, char *er
     return be ? be->seed_sql(path, sql, allow_ddl, err, errlen) : DC_ERR_CONFIG;
 }
 
+dc_err store_exists(const char *path, int *exists, char *err, size_t errlen)
+{
+    char scratch[8];
+    STORE_ERR_BUF(err, errlen, scratch);
+    *exists = 0;
+    if (!path || !path[0])
+        return DC_OK;
+    const store_backend *be = store_backend_for(path, err, errlen);
+    if (!be)
+        return DC_ERR_CONFIG;
+    *exists = be->exists(path);
+    return DC_OK;
+}
+
 dc_err store_open(store **out, const char *path, const store_opts *opts, char *err, size_t errlen)
 {
     static const store_opts defaults = { 0 };

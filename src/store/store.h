@@ -63,6 +63,10 @@ const char *store_backend_versions(void);
  * human-readable reason on failure. */
 dc_err store_open(store **out, const char *path, const store_opts *opts, char *err, size_t errlen);
 void store_close(store *s);
+/* Whether a database exists at path, without opening or creating it (the
+ * SQLite backend: the file exists): `status` refuses to create one.  The
+ * error of store_open when no backend serves path. */
+dc_err store_exists(const char *path, int *exists, char *err, size_t errlen);
 const char *store_errmsg(store *s);           /* the last error, as the backend words it */
 int store_schema_version(store *s);
 int store_latest_schema_version(void);

@@ -49,6 +49,8 @@ struct store_backend {
     dc_err (*seed_sql)(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen);
 
     /* ---- open, close, errors ---- */
+    /* store_exists: 1 when a database is at path, without touching it. */
+    int (*exists)(const char *path);
     /* Opens, migrates and configures; on failure everything is released,
      * *out stays NULL and err says why.  Sets every field of struct store
      * but `be` (store.c sets it). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "base/log.h"
 #include "store/migrate.h"
 #include "store/sqlutil.h"
@@ -273,6 +274,12 @@ static void store_sqlite_close(store *base)
     free(s);
 }
 
+static int store_sqlite_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
 static const char *store_sqlite_last_error(store *base)
 {
     store_sqlite *s = store_sqlite_of(base);
@@ -293,7 +300,8 @@ static void store_sqlite_global_init(void) { sqlite3_config(SQLITE_CONFIG_MEMSTA
                                      .version = store_sqlite_version,
                                      .latest_schema_version = migrate_latest_version,
                                      .seed_sql = store_sqlite_seed_sql,
-                                     .open = store_sqlite_open,
+                                     .exists = store_sqlite_exists,
+    .open = store_sqlite_open,
                                      .close = store_sqlite_close,
                                      .last_error = store_sqlite_last_error,
                                      .begin = store_sqlite_begin,

@@ -1,6 +1,6 @@
 /* test_store_backend.c - the seams of the store interface (store.c):
  * which backend serves a path (a postgresql:// URL is refused, not taken
- * for a file), the store's global set-up and --version line, a fixture's
+ * for a file), whether a database exists, the store's global set-up and --version line, a fixture's
  * seed run as data only through the store (store_seed_sql), and the
  * outcome text of a sweep request. */
 #include <stdarg.h>
@@ -49,6 +49,11 @@ static void postgresql_urls_are_refused_not_opened_as_files(void **state)
         assert_null(strstr(err, "s3cret"));          /* a URL's password is never echoed */
         assert_int_equal(store_seed_sql(urls[i], "SELECT 1", 0, err, sizeof err), DC_ERR_CONFIG);
         assert_non_null(strstr(err, "not built into this version"));
+        int exists = 1;
+        err[0] = '\0';
+        assert_int_equal(store_exists(urls[i], &exists, err, sizeof err), DC_ERR_CONFIG);
+        assert_int_equal(exists, 0);
+        assert_non_null(strstr(err, "not built into this version"));
     }
     struct stat sb;
     assert_int_not_equal(stat("postgresql:", &sb), 0);   /* nothing was created for it */
@@ -68,6 +73,24 @@ static void other_paths_are_sqlite_files(void **state)
     store_close(s);
     assert_int_equal(fx_int_at(path, "PRAGMA user_version"), store_latest_schema_version());
     store_close(NULL);                               /* harmless */
+}
+
+/* status asks before opening: opening an SQLite path would create the file. */
+static void exists_looks_without_creating(void **state)
+{
+    fx_dir *d = *state;
+    char path[256], err[256] = "";
+    int exists = -1;
+    assert_int_equal(store_exists(d->db, &exists, err, sizeof err), DC_OK);
+    assert_int_equal(exists, 1);
+    snprintf(path, sizeof path, "%s/none.db", d->dir);
+    assert_int_equal(store_exists(path, &exists, err, sizeof err), DC_OK);
+    assert_int_equal(exists, 0);
+    assert_int_equal(fx_count_files(d, "none"), 0);
+    assert_int_equal(store_exists("", &exists, NULL, 0), DC_OK);
+    assert_int_equal(exists, 0);
+    assert_int_equal(store_exists(NULL, &exists, NULL, 0), DC_OK);
+    assert_int_equal(exists, 0);
 }
 
 static void versions_name_each_backend_and_its_library(void **state)
@@ -168,6 +191,7 @@ int main(void)
         T(global_init_turns_off_allocation_statistics),
         cmocka_unit_test(postgresql_urls_are_refused_not_opened_as_files),
         T(other_paths_are_sqlite_files),
+        T(exists_looks_without_creating),
         cmocka_unit_test(versions_name_each_backend_and_its_library),
         T(seed_inserts_rows),
         T(seed_refuses_a_delete_and_applies_nothing),
