@@ -137,8 +137,8 @@ static dc_err store_sqlite_rollback(store *base)
 }
 
 static int store_sqlite_in_transaction(store *base) { return store_sqlite_of(base)->tx_depth > 0; }
-                                       
-                                       static void store_sqlite_set_bare_writes(store *base, int on)
+
+static void store_sqlite_set_bare_writes(store *base, int on)
 {
     store_sqlite *s = store_sqlite_of(base);
     if (!on && s->audit_n && s->tx_depth && !s->tx_broken)
@@ -147,8 +147,8 @@ static int store_sqlite_in_transaction(store *base) { return store_sqlite_of(bas
 }
 
 static int store_sqlite_tx_broken(const store *base) { return store_sqlite_of_const(base)->tx_broken; }
-                                  
-                                  static dc_err step_cached(store_sqlite *s, store_stmt_id id, const char *what)
+
+static dc_err step_cached(store_sqlite *s, store_stmt_id id, const char *what)
 {
     sqlite3_stmt *st = store_sqlite_stmt(s, id);
     return st ? store_sqlite_step_done(s, st, what) : DC_ERR_DB;
@@ -292,66 +292,66 @@ static const char *store_sqlite_last_error(store *base)
  * nothing here reads) every sqlite3_malloc skips a global mutex -- about a
  * fifth of the CPU of deleting one member (make bench, burst). */
 static void store_sqlite_global_init(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
-                                     static const char *store_sqlite_version(void) { return sqlite3_libversion(); }
-                                     
-                                     const store_backend store_sqlite_backend = {
-                                     .name = "SQLite",
-                                     .global_init = store_sqlite_global_init,
-                                     .version = store_sqlite_version,
-                                     .latest_schema_version = migrate_latest_version,
-                                     .seed_sql = store_sqlite_seed_sql,
-                                     .exists = store_sqlite_exists,
+static const char *store_sqlite_version(void) { return sqlite3_libversion(); }
+
+const store_backend store_sqlite_backend = {
+    .name = "SQLite",
+    .global_init = store_sqlite_global_init,
+    .version = store_sqlite_version,
+    .latest_schema_version = migrate_latest_version,
+    .seed_sql = store_sqlite_seed_sql,
+    .exists = store_sqlite_exists,
     .open = store_sqlite_open,
-                                     .close = store_sqlite_close,
-                                     .last_error = store_sqlite_last_error,
-                                     .begin = store_sqlite_begin,
-                                     .commit = store_sqlite_commit,
-                                     .rollback = store_sqlite_rollback,
-                                     .in_transaction = store_sqlite_in_transaction,
-                                     .set_bare_writes = store_sqlite_set_bare_writes,
-                                     .tx_broken = store_sqlite_tx_broken,
-                                     .refused = store_sqlite_refused,
-                                     .set_busy_timeout = store_sqlite_set_busy_timeout,
-                                     .set_manual_checkpoints = store_sqlite_set_manual_checkpoints,
-                                     .checkpoint_request = store_sqlite_checkpoint_request,
-                                     .checkpoint_failures = store_sqlite_checkpoint_failures,
-                                     .checkpointer_stop = store_sqlite_checkpointer_stop,
-                                     .wal_frames = store_sqlite_wal_frames,
-                                     .checkpoint_tail = store_sqlite_checkpoint_tail,
-                                     .delete_member = store_sqlite_delete_member,
-                                     .delete_guild = store_sqlite_delete_guild,
-                                     .delete_guild_slice = store_sqlite_delete_guild_slice,
-                                     .audit_guild_delete = store_sqlite_audit_guild_delete,
-                                     .count_guild = store_sqlite_count_guild,
-                                     .count_unassigned = store_sqlite_count_unassigned,
-                                     .adopt_unassigned = store_sqlite_adopt_unassigned,
-                                     .each_user_guild = store_sqlite_each_user_guild,
-                                     .each_stored_guild = store_sqlite_each_stored_guild,
-                                     .guild_seen = store_sqlite_guild_seen,
-                                     .guild_set_unavailable = store_sqlite_guild_set_unavailable,
-                                     .guild_set_needs_reconcile = store_sqlite_guild_set_needs_reconcile,
-                                     .guild_set_last_sweep = store_sqlite_guild_set_last_sweep,
-                                     .guild_forget = store_sqlite_guild_forget,
-                                     .guild_set_name = store_sqlite_guild_set_name,
-                                     .guild_get_name = store_sqlite_guild_get_name,
-                                     .guild_get = store_sqlite_guild_get,
-                                     .each_guild_state = store_sqlite_each_guild_state,
-                                     .kv_get = store_sqlite_kv_get,
-                                     .kv_set = store_sqlite_kv_set,
-                                     .kv_del = store_sqlite_kv_del,
-                                     .each_kv = store_sqlite_each_kv,
-                                     .each_audit = store_sqlite_each_audit,
-                                     .audit_prune = store_sqlite_audit_prune,
-                                     .audit_totals = store_sqlite_audit_totals,
-                                     .sweep_open = store_sqlite_sweep_open,
-                                     .sweep_add = store_sqlite_sweep_add,
-                                     .sweep_scan = store_sqlite_sweep_scan,
-                                     .sweep_delete_batch = store_sqlite_sweep_delete_batch,
-                                     .sweep_close = store_sqlite_sweep_close,
-                                     .sweep_clear_step = store_sqlite_sweep_clear_step,
-                                     .request_add = store_sqlite_request_add,
-                                     .request_each_open = store_sqlite_request_each_open,
-                                     .request_answer = store_sqlite_request_answer,
-                                     .request_get = store_sqlite_request_get,
-                                     .request_delete = store_sqlite_request_delete,
-                                     };
+    .close = store_sqlite_close,
+    .last_error = store_sqlite_last_error,
+    .begin = store_sqlite_begin,
+    .commit = store_sqlite_commit,
+    .rollback = store_sqlite_rollback,
+    .in_transaction = store_sqlite_in_transaction,
+    .set_bare_writes = store_sqlite_set_bare_writes,
+    .tx_broken = store_sqlite_tx_broken,
+    .refused = store_sqlite_refused,
+    .set_busy_timeout = store_sqlite_set_busy_timeout,
+    .set_manual_checkpoints = store_sqlite_set_manual_checkpoints,
+    .checkpoint_request = store_sqlite_checkpoint_request,
+    .checkpoint_failures = store_sqlite_checkpoint_failures,
+    .checkpointer_stop = store_sqlite_checkpointer_stop,
+    .wal_frames = store_sqlite_wal_frames,
+    .checkpoint_tail = store_sqlite_checkpoint_tail,
+    .delete_member = store_sqlite_delete_member,
+    .delete_guild = store_sqlite_delete_guild,
+    .delete_guild_slice = store_sqlite_delete_guild_slice,
+    .audit_guild_delete = store_sqlite_audit_guild_delete,
+    .count_guild = store_sqlite_count_guild,
+    .count_unassigned = store_sqlite_count_unassigned,
+    .adopt_unassigned = store_sqlite_adopt_unassigned,
+    .each_user_guild = store_sqlite_each_user_guild,
+    .each_stored_guild = store_sqlite_each_stored_guild,
+    .guild_seen = store_sqlite_guild_seen,
+    .guild_set_unavailable = store_sqlite_guild_set_unavailable,
+    .guild_set_needs_reconcile = store_sqlite_guild_set_needs_reconcile,
+    .guild_set_last_sweep = store_sqlite_guild_set_last_sweep,
+    .guild_forget = store_sqlite_guild_forget,
+    .guild_set_name = store_sqlite_guild_set_name,
+    .guild_get_name = store_sqlite_guild_get_name,
+    .guild_get = store_sqlite_guild_get,
+    .each_guild_state = store_sqlite_each_guild_state,
+    .kv_get = store_sqlite_kv_get,
+    .kv_set = store_sqlite_kv_set,
+    .kv_del = store_sqlite_kv_del,
+    .each_kv = store_sqlite_each_kv,
+    .each_audit = store_sqlite_each_audit,
+    .audit_prune = store_sqlite_audit_prune,
+    .audit_totals = store_sqlite_audit_totals,
+    .sweep_open = store_sqlite_sweep_open,
+    .sweep_add = store_sqlite_sweep_add,
+    .sweep_scan = store_sqlite_sweep_scan,
+    .sweep_delete_batch = store_sqlite_sweep_delete_batch,
+    .sweep_close = store_sqlite_sweep_close,
+    .sweep_clear_step = store_sqlite_sweep_clear_step,
+    .request_add = store_sqlite_request_add,
+    .request_each_open = store_sqlite_request_each_open,
+    .request_answer = store_sqlite_request_answer,
+    .request_get = store_sqlite_request_get,
+    .request_delete = store_sqlite_request_delete,
+};
