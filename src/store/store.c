@@ -155,7 +155,10 @@ void store_set_busy_timeout(store *s, int ms) { s->be->set_busy_timeout(s, ms); 
 
 dc_err store_set_manual_checkpoints(store *s) { return s->be->set_manual_checkpoints(s); }
 void store_checkpoint_request(store *s) { s->be->checkpoint_request(s); }
-int store_checkpoint_failures(store *s, char *msg, size_t cap) { return s->be->checkpoint_failures(s, msg, cap); }
+int store_checkpoint_failures(store *s, char *msg, size_t cap)
+{
+    return s->be->checkpoint_failures(s, msg, cap);
+}
 void store_checkpointer_stop(store *s) { s->be->checkpointer_stop(s); }
 int store_wal_frames(const store *s) { return s->be->wal_frames(s); }
 int store_checkpoint_tail(store *s, int max_frames) { return s->be->checkpoint_tail(s, max_frames); }
@@ -184,13 +187,19 @@ dc_err store_audit_guild_delete(store *s, uint64_t guild_id, audit_reason why, i
     return s->be->audit_guild_delete(s, guild_id, why, at_ms, rows);
 }
 
-dc_err store_count_guild(store *s, uint64_t guild_id, int64_t *rows) { return s->be->count_guild(s, guild_id, rows); }
+dc_err store_count_guild(store *s, uint64_t guild_id, int64_t *rows)
+{
+    return s->be->count_guild(s, guild_id, rows);
+}
 dc_err store_count_unassigned(store *s, int64_t *rows) { return s->be->count_unassigned(s, rows); }
 dc_err store_adopt_unassigned(store *s, uint64_t guild_id, int64_t *rows)
 {
     return s->be->adopt_unassigned(s, guild_id, rows);
 }
-dc_err store_each_user_guild(store *s, store_guild_fn fn, void *ctx) { return s->be->each_user_guild(s, fn, ctx); }
+dc_err store_each_user_guild(store *s, store_guild_fn fn, void *ctx)
+{
+    return s->be->each_user_guild(s, fn, ctx);
+}
 dc_err store_each_stored_guild(store *s, store_guild_id_fn fn, void *ctx)
 {
     return s->be->each_stored_guild(s, fn, ctx);
@@ -228,7 +237,10 @@ dc_err store_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap)
 {
     return s->be->guild_get_name(s, guild_id, buf, cap);
 }
-dc_err store_guild_get(store *s, uint64_t guild_id, store_guild_state *out) { return s->be->guild_get(s, guild_id, out); }
+dc_err store_guild_get(store *s, uint64_t guild_id, store_guild_state *out)
+{
+    return s->be->guild_get(s, guild_id, out);
+}
 dc_err store_each_guild_state(store *s, store_guild_state_fn fn, void *ctx)
 {
     return s->be->each_guild_state(s, fn, ctx);
@@ -236,7 +248,10 @@ dc_err store_each_guild_state(store *s, store_guild_state_fn fn, void *ctx)
 
 /* ---- key/value ------------------------------------------------------------ */
 
-dc_err store_kv_get(store *s, const char *key, char *value, size_t cap) { return s->be->kv_get(s, key, value, cap); }
+dc_err store_kv_get(store *s, const char *key, char *value, size_t cap)
+{
+    return s->be->kv_get(s, key, value, cap);
+}
 dc_err store_kv_set(store *s, const char *key, const char *value) { return s->be->kv_set(s, key, value); }
 dc_err store_kv_del(store *s, const char *key) { return s->be->kv_del(s, key); }
 dc_err store_each_kv(store *s, store_kv_fn fn, void *ctx) { return s->be->each_kv(s, fn, ctx); }

@@ -22,4 +22,7 @@ dc_err store_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int wind
 }
 
 dc_err store_sweep_close(store *s, uint64_t guild_id) { return s->be->sweep_close(s, guild_id); }
-dc_err store_sweep_clear_step(store *s, int limit, int *more) { return s->be->sweep_clear_step(s, limit, more); }
+dc_err store_sweep_clear_step(store *s, int limit, int *more)
+{
+    return s->be->sweep_clear_step(s, limit, more);
+}
