@@ -14,6 +14,7 @@
 #include "daemon/daemon_internal.h"
 #include "base/log.h"
 #include "daemon/turn_cap.h"
+#include "base/vec.h"
 
 /* A write of this turn, recorded in the journal (turn.c) so that a busy or
  * full database delays it instead of losing it. */
@@ -191,14 +192,8 @@ static int collect_guild(void *ctx, uint64_t guild_id)
     guild_list *l = ctx;
     if (l->shard_count > 1 && (int)((guild_id >> 22) % (uint64_t)l->shard_count) != l->shard_id)
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        uint64_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return 1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (VEC_GROW(l->v, l->cap, l->n + 1, 64) != 0)
+        return 1;
     l->v[l->n++] = guild_id;
     return 0;
 }

@@ -1,5 +1,6 @@
 /* cleaner.c - see cleaner.h for the rules. */
 #include "policy/cleaner.h"
+#include "base/vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +15,8 @@ void cl_actions_free(cl_actions *a)
 
 static dc_err push(cl_actions *a, cl_action_kind kind, uint64_t guild, uint64_t user, audit_reason why)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        cl_action *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return DC_ERR_NOMEM;
-        a->v = v;
-        a->cap = cap;
-    }
+    if (VEC_GROW(a->v, a->cap, a->n + 1, 16) != 0)
+        return DC_ERR_NOMEM;
     a->v[a->n++] = (cl_action){ kind, guild, user, why };
     return DC_OK;
 }
