@@ -630,10 +630,12 @@ static void on_dispatch(gw_session *gw, const cJSON *payload, int64_t now)
               (long long)seq);
         return;
     }
-    /* Every dispatch is handed on, including those replayed while RESUMING. */
-    push_action(gw, (gw_action){ .kind = GW_ACT_DISPATCH, .event = t->valuestring, .seq = seq,
+    /* Every dispatch is handed on, including those replayed while RESUMING,
+     * classified here once for every module after the gateway. */
+    dc_event ev = dc_event_from_name(t->valuestring);
+    push_action(gw, (gw_action){ .kind = GW_ACT_DISPATCH, .ev = ev, .event = t->valuestring, .seq = seq,
                                  .data = cJSON_IsNull(d) ? NULL : d }, NULL, NULL);
-    switch (dc_event_from_name(t->valuestring)) {
+    switch (ev) {
     case DC_EV_READY:
         if (!cJSON_IsObject(d)) {
             LOG_W(GW_LOG, "shard %d: READY with a non-object d ignored", gw->shard_id);

@@ -230,7 +230,7 @@ static void run_action(tl_conn *c, const gw_action *a)
         break;
     case GW_ACT_DISPATCH:
         if (c->h.on_dispatch)
-            c->h.on_dispatch(c->hctx, c, a->event, a->seq, a->data);
+            c->h.on_dispatch(c->hctx, c, a->ev, a->event, a->seq, a->data);
         break;
     case GW_ACT_FATAL:
         if (c->wsi) {

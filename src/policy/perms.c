@@ -218,11 +218,11 @@ static dc_err on_role_event(perm_cache *pc, const cJSON *d, int deleted)
     return put_role(g, &pr);
 }
 
-dc_err perm_on_dispatch(perm_cache *pc, const char *event, const cJSON *d)
+dc_err perm_on_dispatch(perm_cache *pc, dc_event ev, const cJSON *d)
 {
-    if (!pc || !event)
+    if (!pc)
         return DC_OK;
-    switch (dc_event_from_name(event)) {
+    switch (ev) {
     case DC_EV_GUILD_CREATE:
         return cJSON_IsObject(d) ? on_guild_create(pc, d) : DC_ERR_PROTO;
     case DC_EV_GUILD_UPDATE:
