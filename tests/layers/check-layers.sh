@@ -90,6 +90,7 @@ function edge(a, b, label) {
   lab[a, b] = label; out[a, ++nout[a]] = b
 }
 function ranked(f) { return folder(f) in rank }
+# Strongly connected components (Tarjan): comp[file] numbers its component.
 function strong(v,   i, w) {
   idx[v] = low[v] = ++counter; stack[++sp] = v; onst[v] = 1
   for (i = 1; i <= nout[v]; i++) {
