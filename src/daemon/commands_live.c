@@ -658,7 +658,7 @@ static void on_message(cmd_live *cl, const cJSON *data)
         judge(cl, &m, NULL);
 }
 
-void cmdl_on_dispatch(shard *s, const char *event, const cJSON *data)
+void cmdl_on_dispatch(shard *s, dc_event ev, const char *event, const cJSON *data)
 {
     dc_daemon *d = s->d;
     if (!d->cfg->commands || !event)
@@ -666,11 +666,10 @@ void cmdl_on_dispatch(shard *s, const char *event, const cJSON *data)
     cmd_live *cl = live(d);
     if (!cl)
         return;
-    dc_event ev = dc_event_from_name(event);
     fetch_owners(cl);                /* at every start, READY or RESUMED */
     if (ev == DC_EV_MESSAGE_CREATE)
         on_message(cl, data);
-    else if (perm_on_dispatch(cl->perms, event, data) == DC_ERR_PROTO)
+    else if (perm_on_dispatch(cl->perms, ev, data) == DC_ERR_PROTO)
         LOG_W("commands", "shard %d: %s of an unexpected shape: its malformed parts left out of the role cache", s->id, event);
     else if (ev == DC_EV_GUILD_CREATE)
         LOG_D("commands", "guild %" PRIu64 ": roles known",

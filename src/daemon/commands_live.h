@@ -8,7 +8,7 @@
 #include "daemon/daemon_internal.h"
 
 /* One dispatch of shard s.  Does nothing when commands are off. */
-void cmdl_on_dispatch(shard *s, const char *event, const cJSON *data);
+void cmdl_on_dispatch(shard *s, dc_event ev, const char *event, const cJSON *data);
 /* The bot was confirmed removed from guild_id (REST said so): forget its
  * roles and owner.  A GUILD_DELETE alone forgets nothing. */
 void cmdl_guild_gone(dc_daemon *d, uint64_t guild_id);

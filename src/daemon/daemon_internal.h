@@ -136,7 +136,7 @@ void request_stop(dc_daemon *d, int status);
 void count_removed(dc_daemon *d, audit_reason why, int64_t rows);
 
 /* events.c */
-void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data);
+void ev_on_dispatch(void *ctx, tl_conn *c, dc_event ev, const char *event, int64_t seq, const cJSON *data);
 void ev_on_disconnect(void *ctx, tl_conn *c);
 void ev_free(dc_daemon *d);          /* confirmations waiting for a retry: cancelled, freed */
 

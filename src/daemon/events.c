@@ -14,6 +14,7 @@
 #include "daemon/daemon_internal.h"
 #include "base/log.h"
 #include "daemon/turn_cap.h"
+#include "base/vec.h"
 
 /* A write of this turn, recorded in the journal (turn.c) so that a busy or
  * full database delays it instead of losing it. */
@@ -191,14 +192,8 @@ static int collect_guild(void *ctx, uint64_t guild_id)
     guild_list *l = ctx;
     if (l->shard_count > 1 && (int)((guild_id >> 22) % (uint64_t)l->shard_count) != l->shard_id)
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        uint64_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return 1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (VEC_GROW(l->v, l->cap, l->n + 1, 64) != 0)
+        return 1;
     l->v[l->n++] = guild_id;
     return 0;
 }
@@ -224,11 +219,11 @@ static void take_name(shard *s, const cJSON *data)
         rc_guild_named(s, id_field(data, "id"), name->valuestring);
 }
 
-/* Dispatches the sweep needs beyond the cleaner's policy; the event is
- * classified once (dc_event_from_name), not by a chain of strcmp. */
-static void route_to_sweep(shard *s, const char *event, const cJSON *data)
+/* Dispatches the sweep needs beyond the cleaner's policy, by the kind the
+ * gateway gave the event (gw_action.ev). */
+static void route_to_sweep(shard *s, dc_event ev, const cJSON *data)
 {
-    switch (dc_event_from_name(event)) {
+    switch (ev) {
     case DC_EV_READY:
         rc_wake(s->d);               /* the shard may sweep again */
         break;
@@ -284,7 +279,7 @@ static void track_replay(shard *s)
     }
 }
 
-void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data)
+void ev_on_dispatch(void *ctx, tl_conn *c, dc_event ev, const char *event, int64_t seq, const cJSON *data)
 {
     shard *s = ctx;
     dc_daemon *d = s->d;
@@ -301,7 +296,7 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
     guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
     cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
                       .max_delete_share = d->cfg->max_delete_share };
-    if (strcmp(event, "READY") == 0) {
+    if (ev == DC_EV_READY) {
         store_each_stored_guild(d->st, collect_guild, &stored);
         store_count_unassigned(d->st, &cx.unassigned_rows);
         cx.stored_guilds = stored.v;
@@ -309,7 +304,7 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
         s->n_present = 0;                /* a new session lists its guilds anew */
     }
     cl_actions acts = { 0 };
-    dc_err e = cleaner_on_dispatch(&cx, event, data, &acts);
+    dc_err e = cleaner_on_dispatch(&cx, ev, data, &acts);
     if (e == DC_ERR_PROTO) {
         d->malformed_events++;           /* replay reports these as anomalies */
         LOG_W("cleaner", "shard %d: %s with a malformed payload skipped (nothing deleted)", s->id, event);
@@ -320,8 +315,8 @@ void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const
         apply(d, s, &acts.v[i]);
     cl_actions_free(&acts);
     free(stored.v);
-    route_to_sweep(s, event, data);
-    cmdl_on_dispatch(s, event, data);
+    route_to_sweep(s, ev, data);
+    cmdl_on_dispatch(s, ev, event, data);
     turn_event_done(d);
 }
 

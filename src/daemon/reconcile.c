@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "proto/snowflake.h"
 #include "store/store_sweep.h"
+#include "base/vec.h"
 
 #define RC_HELD_RETRY_MS 1000    /* the bot holds the database: look again then */
 #define RC_ONESHOT_TICK_MS 1000  /* `sweep` CLI: its settle waits (sweep_cli.c) */
@@ -93,14 +94,8 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
 {
     present_guild *g = find_present(s, guild_id);
     if (!g) {
-        if (s->n_present == s->cap_present) {
-            size_t cap = s->cap_present ? s->cap_present * 2 : 16;
-            present_guild *v = realloc(s->present, cap * sizeof *v);
-            if (!v)
-                return;
-            s->present = v;
-            s->cap_present = cap;
-        }
+        if (VEC_GROW(s->present, s->cap_present, s->n_present + 1, 16) != 0)
+            return;
         g = &s->present[s->n_present++];
         *g = (present_guild){ .id = guild_id, .saved_count = -1 };
         store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);   /* resumed: no GUILD_CREATE */
@@ -559,14 +554,8 @@ dc_err rc_request(dc_daemon *d, const sweep_request *r)
 {
     if (!rc_shard_of(d, r->guild_id))
         return DC_ERR_NOTFOUND;
-    if (d->n_requests == d->cap_requests) {
-        size_t cap = d->cap_requests ? d->cap_requests * 2 : 8;
-        sweep_request *v = realloc(d->requests, cap * sizeof *v);
-        if (!v)
-            return DC_ERR_NOMEM;
-        d->requests = v;
-        d->cap_requests = cap;
-    }
+    if (VEC_GROW(d->requests, d->cap_requests, d->n_requests + 1, 8) != 0)
+        return DC_ERR_NOMEM;
     d->requests[d->n_requests++] = *r;
     rc_wake(d);
     return DC_OK;

@@ -11,6 +11,7 @@
 #include "daemon/guild_delete.h"
 #include "base/log.h"
 #include "daemon/removal_log.h"
+#include "base/vec.h"
 
 #define TURN_BACKOFF_FIRST_MS 25
 #define TURN_BACKOFF_MAX_MS 1000
@@ -108,14 +109,8 @@ static void report(dc_daemon *d, const turn_write *w)
 
 static int append(turn_journal *j, const turn_write *w)
 {
-    if (j->n == j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 64;
-        turn_write *v = realloc(j->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        j->v = v;
-        j->cap = cap;
-    }
+    if (VEC_GROW(j->v, j->cap, j->n + 1, 64) != 0)
+        return -1;
     j->v[j->n++] = *w;
     return 0;
 }

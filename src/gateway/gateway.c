@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "proto/proto.h"
 #include "gateway/ratewin.h"
+#include "base/vec.h"
 
 #define GW_LOG "gateway"
 #define GW_MAX_PAYLOAD 4096
@@ -182,17 +183,11 @@ static void push_action(gw_session *gw, gw_action act, char *owned_text, char *o
 {
     if (gw->act_head == gw->act_len)
         gw->act_head = gw->act_len = 0;
-    if (gw->act_len == gw->act_cap) {
-        size_t cap = gw->act_cap ? gw->act_cap * 2 : 16;
-        queued_action *p = realloc(gw->acts, cap * sizeof *p);
-        if (!p) {
-            LOG_E(GW_LOG, "shard %d: out of memory queueing an action", gw->shard_id);
-            free(owned_text);
-            free(owned_url);
-            return;
-        }
-        gw->acts = p;
-        gw->act_cap = cap;
+    if (VEC_GROW(gw->acts, gw->act_cap, gw->act_len + 1, 16) != 0) {
+        LOG_E(GW_LOG, "shard %d: out of memory queueing an action", gw->shard_id);
+        free(owned_text);
+        free(owned_url);
+        return;
     }
     gw->acts[gw->act_len++] = (queued_action){ act, owned_text, owned_url };
 }
@@ -635,10 +630,12 @@ static void on_dispatch(gw_session *gw, const cJSON *payload, int64_t now)
               (long long)seq);
         return;
     }
-    /* Every dispatch is handed on, including those replayed while RESUMING. */
-    push_action(gw, (gw_action){ .kind = GW_ACT_DISPATCH, .event = t->valuestring, .seq = seq,
+    /* Every dispatch is handed on, including those replayed while RESUMING,
+     * classified here once for every module after the gateway. */
+    dc_event ev = dc_event_from_name(t->valuestring);
+    push_action(gw, (gw_action){ .kind = GW_ACT_DISPATCH, .ev = ev, .event = t->valuestring, .seq = seq,
                                  .data = cJSON_IsNull(d) ? NULL : d }, NULL, NULL);
-    switch (dc_event_from_name(t->valuestring)) {
+    switch (ev) {
     case DC_EV_READY:
         if (!cJSON_IsObject(d)) {
             LOG_W(GW_LOG, "shard %d: READY with a non-object d ignored", gw->shard_id);
@@ -1024,15 +1021,9 @@ static dc_err enqueue_app(gw_session *gw, char *text, int64_t now)
         gw->app_len -= gw->app_head;
         gw->app_head = 0;
     }
-    if (gw->app_len == gw->app_cap) {
-        size_t cap = gw->app_cap ? gw->app_cap * 2 : 16;
-        char **p = realloc(gw->app_queue, cap * sizeof *p);
-        if (!p) {
-            free(text);
-            return DC_ERR_NOMEM;
-        }
-        gw->app_queue = p;
-        gw->app_cap = cap;
+    if (VEC_GROW(gw->app_queue, gw->app_cap, gw->app_len + 1, 16) != 0) {
+        free(text);
+        return DC_ERR_NOMEM;
     }
     gw->app_queue[gw->app_len++] = text;
     flush_app_queue(gw, now);

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "base/err.h"
+#include "proto/proto.h"
 
 typedef struct gw_session gw_session;
 
@@ -58,7 +59,7 @@ typedef enum {
     GW_ACT_SEND,         /* send .text as one text frame (already <= 4096 bytes) */
     GW_ACT_CLOSE,        /* close the current connection with .code (never 1000/1001 when resuming) and .text reason,
                             then report gw_on_closed() when it is gone */
-    GW_ACT_DISPATCH,     /* op 0: .event name, .seq, .data (may be NULL) */
+    GW_ACT_DISPATCH,     /* op 0: .ev and .event name, .seq, .data (may be NULL) */
     GW_ACT_FATAL,        /* stop for good: .code = close code, .text = operator message, .exit_status */
 } gw_action_kind;
 
@@ -68,6 +69,8 @@ typedef struct {
     const char *text;
     int code;
     int exit_status;
+    dc_event ev;                /* DISPATCH: .event classified once (proto/events.def),
+                                   DC_EV_UNKNOWN for names it does not list */
     const char *event;
     int64_t seq;
     const cJSON *data;

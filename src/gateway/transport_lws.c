@@ -20,6 +20,7 @@
 #include "gateway/resolve.h"
 #include "gateway/wsctx.h"
 #include "gateway/zstream.h"
+#include "base/vec.h"
 
 typedef struct tl_msg {
     struct tl_msg *next;
@@ -229,7 +230,7 @@ static void run_action(tl_conn *c, const gw_action *a)
         break;
     case GW_ACT_DISPATCH:
         if (c->h.on_dispatch)
-            c->h.on_dispatch(c->hctx, c, a->event, a->seq, a->data);
+            c->h.on_dispatch(c->hctx, c, a->ev, a->event, a->seq, a->data);
         break;
     case GW_ACT_FATAL:
         if (c->wsi) {
@@ -317,16 +318,8 @@ static int text_append(tl_conn *c, const void *in, size_t len)
 {
     if (c->text_len + len + 1 > c->max_message)
         return -1;
-    if (c->text_len + len + 1 > c->text_cap) {
-        size_t cap = c->text_cap ? c->text_cap : 65536;
-        while (cap < c->text_len + len + 1)
-            cap *= 2;
-        char *t = realloc(c->text, cap);
-        if (!t)
-            return -1;
-        c->text = t;
-        c->text_cap = cap;
-    }
+    if (VEC_GROW(c->text, c->text_cap, c->text_len + len + 1, 65536) != 0)
+        return -1;
     memcpy(c->text + c->text_len, in, len);
     c->text_len += len;
     return 0;

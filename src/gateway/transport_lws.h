@@ -14,8 +14,9 @@
 typedef struct tl_conn tl_conn;
 
 typedef struct {
-    /* One dispatch (op 0) of this connection's session.  data borrowed. */
-    void (*on_dispatch)(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data);
+    /* One dispatch (op 0) of this connection's session: ev is event's kind
+     * (gw_action.ev).  data borrowed. */
+    void (*on_dispatch)(void *ctx, tl_conn *c, dc_event ev, const char *event, int64_t seq, const cJSON *data);
     /* The connection ended (any reason); the session may reconnect.  May be NULL. */
     void (*on_disconnect)(void *ctx, tl_conn *c);
     /* The session cannot go on (fatal close code, refused URL). */

@@ -1,5 +1,6 @@
 /* loop_virtual.c - the replay's dc_loop (see loop_virtual.h). */
 #include "loop/loop_virtual.h"
+#include "base/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +46,8 @@ static void v_schedule(dc_loop *l, dc_timer *t, int64_t delay_ms)
     vloop *v = V(l);
     if (t->armed)
         unlink_timer(v, t);
-    if (v->n_armed == v->cap_armed) {
-        size_t cap = v->cap_armed ? v->cap_armed * 2 : 32;
-        dc_timer **a = realloc(v->armed, cap * sizeof *a);
-        if (!a)
-            return;              /* out of memory: the timer is lost, as a failed sul would be */
-        v->armed = a;
-        v->cap_armed = cap;
-    }
+    if (VEC_GROW(v->armed, v->cap_armed, v->n_armed + 1, 32) != 0)
+        return;                  /* out of memory: the timer is lost, as a failed sul would be */
     t->due_ms = v->now + delay_ms;
     t->armed = 1;
     v->armed[v->n_armed++] = t;

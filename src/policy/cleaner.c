@@ -1,5 +1,6 @@
 /* cleaner.c - see cleaner.h for the rules. */
 #include "policy/cleaner.h"
+#include "base/vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +15,8 @@ void cl_actions_free(cl_actions *a)
 
 static dc_err push(cl_actions *a, cl_action_kind kind, uint64_t guild, uint64_t user, audit_reason why)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        cl_action *v = realloc(a->v, cap * sizeof *v);
-        if (!v)
-            return DC_ERR_NOMEM;
-        a->v = v;
-        a->cap = cap;
-    }
+    if (VEC_GROW(a->v, a->cap, a->n + 1, 16) != 0)
+        return DC_ERR_NOMEM;
     a->v[a->n++] = (cl_action){ kind, guild, user, why };
     return DC_OK;
 }
@@ -120,23 +115,20 @@ static dc_err on_ready(const cl_context *cx, const cJSON *d, cl_actions *out)
     return e;
 }
 
-dc_err cleaner_on_dispatch(const cl_context *cx, const char *event, const cJSON *d, cl_actions *out)
+dc_err cleaner_on_dispatch(const cl_context *cx, dc_event ev, const cJSON *d, cl_actions *out)
 {
-    static const struct {
-        const char *name;
-        dc_err (*fn)(const cJSON *d, cl_actions *out);
-    } simple[] = {
-        { "GUILD_MEMBER_REMOVE", on_member_remove },
-        { "GUILD_MEMBER_ADD", on_member_add },
-        { "GUILD_DELETE", on_guild_delete },
-        { "GUILD_CREATE", on_guild_create },
-    };
-    if (!event)
-        return DC_OK;
-    for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
-        if (strcmp(event, simple[i].name) == 0)
-            return cJSON_IsObject(d) ? simple[i].fn(d, out) : DC_ERR_PROTO;
-    if (strcmp(event, "READY") == 0)
+    switch (ev) {
+    case DC_EV_GUILD_MEMBER_REMOVE:
+        return cJSON_IsObject(d) ? on_member_remove(d, out) : DC_ERR_PROTO;
+    case DC_EV_GUILD_MEMBER_ADD:
+        return cJSON_IsObject(d) ? on_member_add(d, out) : DC_ERR_PROTO;
+    case DC_EV_GUILD_DELETE:
+        return cJSON_IsObject(d) ? on_guild_delete(d, out) : DC_ERR_PROTO;
+    case DC_EV_GUILD_CREATE:
+        return cJSON_IsObject(d) ? on_guild_create(d, out) : DC_ERR_PROTO;
+    case DC_EV_READY:
         return cJSON_IsObject(d) ? on_ready(cx, d, out) : DC_ERR_PROTO;
-    return DC_OK;
+    default:
+        return DC_OK;
+    }
 }

@@ -59,10 +59,11 @@ typedef struct {
     int64_t unassigned_rows;    /* legacy rows waiting for a guild */
 } cl_context;
 
-/* Decide what one dispatch means.  `event` is the dispatch name, d its data
+/* Decide what one dispatch means.  ev is the dispatch's kind (gw_action.ev:
+ * DC_EV_UNKNOWN and kinds the policy does not read change nothing), d its data
  * (may be NULL).  resumed: the event belongs to a resumed session (READY
  * never is).  Returns DC_ERR_PROTO for a payload of the wrong shape (logged
  * by the caller; no actions), DC_ERR_NOMEM, or DC_OK. */
-dc_err cleaner_on_dispatch(const cl_context *cx, const char *event, const cJSON *d, cl_actions *out);
+dc_err cleaner_on_dispatch(const cl_context *cx, dc_event ev, const cJSON *d, cl_actions *out);
 
 #endif

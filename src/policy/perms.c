@@ -7,6 +7,7 @@
 
 #include "proto/proto.h"
 #include "proto/snowflake.h"
+#include "base/vec.h"
 
 typedef struct {
     uint64_t id;
@@ -84,14 +85,8 @@ static perm_guild *add_guild(perm_cache *pc, uint64_t id)
     perm_guild *g = find_guild(pc, id);
     if (g)
         return g;
-    if (pc->n == pc->cap) {
-        size_t cap = pc->cap ? pc->cap * 2 : 8;
-        perm_guild *v = realloc(pc->guilds, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        pc->guilds = v;
-        pc->cap = cap;
-    }
+    if (VEC_GROW(pc->guilds, pc->cap, pc->n + 1, 8) != 0)
+        return NULL;
     g = &pc->guilds[pc->n++];
     *g = (perm_guild){ .id = id };
     return g;
@@ -136,14 +131,8 @@ static dc_err put_role(perm_guild *g, const perm_role *r)
             g->roles[i] = *r;
             return DC_OK;
         }
-    if (g->n_roles == g->cap_roles) {
-        size_t cap = g->cap_roles ? g->cap_roles * 2 : 8;
-        perm_role *v = realloc(g->roles, cap * sizeof *v);
-        if (!v)
-            return DC_ERR_NOMEM;
-        g->roles = v;
-        g->cap_roles = cap;
-    }
+    if (VEC_GROW(g->roles, g->cap_roles, g->n_roles + 1, 8) != 0)
+        return DC_ERR_NOMEM;
     g->roles[g->n_roles++] = *r;
     return DC_OK;
 }
@@ -229,11 +218,11 @@ static dc_err on_role_event(perm_cache *pc, const cJSON *d, int deleted)
     return put_role(g, &pr);
 }
 
-dc_err perm_on_dispatch(perm_cache *pc, const char *event, const cJSON *d)
+dc_err perm_on_dispatch(perm_cache *pc, dc_event ev, const cJSON *d)
 {
-    if (!pc || !event)
+    if (!pc)
         return DC_OK;
-    switch (dc_event_from_name(event)) {
+    switch (ev) {
     case DC_EV_GUILD_CREATE:
         return cJSON_IsObject(d) ? on_guild_create(pc, d) : DC_ERR_PROTO;
     case DC_EV_GUILD_UPDATE:

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "base/err.h"
+#include "proto/proto.h"
 
 #define PERM_ALL UINT64_MAX
 
@@ -46,11 +47,11 @@ typedef struct perm_cache perm_cache;
 perm_cache *perm_cache_new(void);
 void perm_cache_free(perm_cache *pc);
 
-/* Feed one dispatch.  Events other than the guild/role ones are ignored
- * (DC_OK).  DC_ERR_PROTO for a payload of the wrong shape (the cache keeps
+/* Feed one dispatch of kind ev (gw_action.ev).  Kinds other than the
+ * guild/role ones are ignored (DC_OK).  DC_ERR_PROTO for a payload of the wrong shape (the cache keeps
  * what it had; in a guild's role list only the malformed roles are
  * skipped), DC_ERR_NOMEM. */
-dc_err perm_on_dispatch(perm_cache *pc, const char *event, const cJSON *d);
+dc_err perm_on_dispatch(perm_cache *pc, dc_event ev, const cJSON *d);
 /* A guild object from REST GET /guilds/{id} (id, owner_id, roles): same
  * rules as GUILD_CREATE. */
 dc_err perm_on_guild(perm_cache *pc, const cJSON *guild);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/vec.h"
 
 #define SW_MAX_CHUNKS 65536           /* 65.5M members at 1000 per chunk */
 
@@ -88,15 +89,9 @@ static void push(sweep *sw, sw_action a)
             memmove(sw->q, sw->q + sw->q_head, sw->q_len * sizeof *sw->q);
             sw->q_head = 0;
         }
-        if (sw->q_len == sw->q_cap) {
-            size_t cap = sw->q_cap ? sw->q_cap * 2 : 16;
-            sw_action *q = realloc(sw->q, cap * sizeof *q);
-            if (!q) {
-                LOG_E("sweep", "out of memory queueing an action");
-                return;
-            }
-            sw->q = q;
-            sw->q_cap = cap;
+        if (VEC_GROW(sw->q, sw->q_cap, sw->q_len + 1, 16) != 0) {
+            LOG_E("sweep", "out of memory queueing an action");
+            return;
         }
     }
     a.guild_id = sw->guild;

@@ -72,7 +72,7 @@ static void run_action(replay *r, const gw_action *a)
         close_ours(r, a->code);
         break;
     case GW_ACT_DISPATCH:
-        ev_on_dispatch(r->s, NULL, a->event, a->seq, a->data);
+        ev_on_dispatch(r->s, NULL, a->ev, a->event, a->seq, a->data);
         break;
     case GW_ACT_FATAL:
         LOG_E("replay", "the session stopped: %s", a->text ? a->text : "?");
@@ -118,6 +118,7 @@ void replay_kick(shard *s)
  * a known dispatch is checked again after it (inspect_dispatch). */
 typedef struct {
     const char *event;                /* a known dispatch's name (points into the payload) */
+    dc_event kind;                    /* and its kind */
     int64_t events, malformed;        /* the daemon's counters before it was fed */
 } inspected;
 
@@ -177,7 +178,7 @@ static int inspect(replay *r, const cJSON *p, inspected *in)
     }
     if (r->event_kind == DC_EV_MESSAGE_CREATE)
         count_command(r, cJSON_GetObjectItemCaseSensitive(p, "d"));
-    *in = (inspected){ .event = t->valuestring, .events = r->d.events, .malformed = r->d.malformed_events };
+    *in = (inspected){ .event = t->valuestring, .kind = r->event_kind, .events = r->d.events, .malformed = r->d.malformed_events };
     return 1;
 }
 
@@ -194,7 +195,7 @@ static void inspect_dispatch(replay *r, const cJSON *p, const inspected *in)
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "d");
         cl_context cx = { .shard_count = 1, .max_delete_share = 1 };
         cl_actions acts = { 0 };
-        malformed = cleaner_on_dispatch(&cx, in->event, cJSON_IsNull(d) ? NULL : d, &acts) == DC_ERR_PROTO;
+        malformed = cleaner_on_dispatch(&cx, in->kind, cJSON_IsNull(d) ? NULL : d, &acts) == DC_ERR_PROTO;
         cl_actions_free(&acts);
     }
     if (malformed)

@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "replay/replay_internal.h"
+#include "base/vec.h"
 
 void replay_count(cJSON *map, const char *name)
 {
@@ -196,13 +197,8 @@ static cJSON *read_json(const char *path)
     size_t len = 0, cap = 0, n;
     char chunk[8192];
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *b = realloc(buf, cap);
-            if (!b)
-                break;
-            buf = b;
-        }
+        if (vec_grow(&buf, &cap, len + n + 1, 1, 2 * sizeof chunk) != 0)
+            break;
         memcpy(buf + len, chunk, n);
         len += n;
     }

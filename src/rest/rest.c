@@ -16,6 +16,7 @@
 
 #include "base/log.h"
 #include "rest/ratelimit.h"
+#include "base/vec.h"
 
 #define REST_POLL_MS 5                 /* poll period while transfers run */
 #define REST_CONNECT_TIMEOUT_MS 10000
@@ -73,16 +74,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
         q->resp_too_big = true;
         return 0;   /* aborts the transfer with CURLE_WRITE_ERROR */
     }
-    if (q->resp_len + n + 1 > q->resp_cap) {
-        size_t cap = q->resp_cap ? q->resp_cap : 4096;
-        while (cap < q->resp_len + n + 1)
-            cap *= 2;
-        char *grown = realloc(q->resp, cap);
-        if (!grown)
-            return 0;
-        q->resp = grown;
-        q->resp_cap = cap;
-    }
+    if (VEC_GROW(q->resp, q->resp_cap, q->resp_len + n + 1, 4096) != 0)
+        return 0;
     memcpy(q->resp + q->resp_len, data, n);
     q->resp_len += n;
     q->resp[q->resp_len] = '\0';

@@ -1,6 +1,7 @@
 /* sqlutil.c - helpers shared by the SQLite backend's files (store_sqlite*.c,
  * migrate.c, legacy.c, ddl.c). */
 #include "store/sqlutil.h"
+#include "base/vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,18 +11,10 @@ static int str_reserve(sqlu_str *s, size_t extra)
 {
     if (s->failed)
         return -1;
-    if (s->len + extra + 1 <= s->cap)
-        return 0;
-    size_t cap = s->cap ? s->cap : 256;
-    while (cap < s->len + extra + 1)
-        cap *= 2;
-    char *nb = realloc(s->buf, cap);
-    if (!nb) {
+    if (VEC_GROW(s->buf, s->cap, s->len + extra + 1, 256) != 0) {
         s->failed = 1;
         return -1;
     }
-    s->buf = nb;
-    s->cap = cap;
     return 0;
 }
 

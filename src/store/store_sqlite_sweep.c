@@ -1,6 +1,7 @@
 /* store_sqlite_sweep.c - the database side of a sweep (see store_sweep.h). */
 #include "store/store_sqlite_internal.h"
 #include "store/store_sweep.h"
+#include "base/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,14 +50,8 @@ dc_err store_sqlite_sweep_close(store *base, uint64_t guild_id)
     store_sqlite *s = store_sqlite_of(base);
     if (closed_index(s, guild_id) < s->n_closed_sets)
         return DC_OK;                           /* queued already */
-    if (s->n_closed_sets == s->cap_closed_sets) {
-        size_t cap = s->cap_closed_sets ? 2 * s->cap_closed_sets : 4;
-        uint64_t *grown = realloc(s->closed_sets, cap * sizeof *grown);
-        if (!grown)
-            return clear_now(s, guild_id);     /* slow, but nothing is left behind */
-        s->closed_sets = grown;
-        s->cap_closed_sets = cap;
-    }
+    if (VEC_GROW(s->closed_sets, s->cap_closed_sets, s->n_closed_sets + 1, 4) != 0)
+        return clear_now(s, guild_id);         /* slow, but nothing is left behind */
     s->closed_sets[s->n_closed_sets++] = guild_id;
     return DC_OK;
 }

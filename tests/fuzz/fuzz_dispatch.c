@@ -9,8 +9,8 @@
 #include "gateway/json_arena.h"
 #include "base/log.h"
 
-static const char *const events[] = {
-#define X(name) #name,
+static const dc_event events[] = {
+#define X(name) DC_EV_##name,
 #include "proto/events.def"
 #undef X
 };

@@ -26,6 +26,7 @@ typedef struct {
     char url[256];
     char text[8192];
     int code, exit_status;
+    dc_event ev;
     char event[64];
     int64_t seq;
     const cJSON *data;
@@ -45,6 +46,7 @@ static int drain(gw_session *gw)
         c->kind = a.kind;
         c->code = a.code;
         c->exit_status = a.exit_status;
+        c->ev = a.ev;
         c->seq = a.seq;
         c->data = a.data;
         if (a.url)
@@ -162,6 +164,7 @@ static gw_session *ready_session(const gw_config *cfg)
                                     "\"resume_gateway_url\":\"" RESUME_URL "/\",\"v\":10}}"), 1);
     assert_int_equal(A[0].kind, GW_ACT_DISPATCH);
     assert_string_equal(A[0].event, "READY");
+    assert_int_equal(A[0].ev, DC_EV_READY);      /* classified once, here */
     assert_int_equal(gw_get_state(gw), GW_READY);
     assert_string_equal(gw_session_id(gw), "sess1");
     assert_int_equal(gw_seq(gw), 1);
@@ -728,6 +731,7 @@ static void dispatches_during_resume_kept_in_order(void **state)
         "{\"op\":0,\"s\":7,\"t\":\"RESUMED\",\"d\":{}}",
     };
     const char *names[] = { "GUILD_MEMBER_REMOVE", "GUILD_MEMBER_ADD", "SOMETHING_NEW", "RESUMED" };
+    const dc_event kinds[] = { DC_EV_GUILD_MEMBER_REMOVE, DC_EV_GUILD_MEMBER_ADD, DC_EV_UNKNOWN, DC_EV_RESUMED };
     for (int i = 0; i < 4; i++) {
         cJSON *p = cJSON_Parse(replay[i]);
         gw_on_payload(gw, p, 4100 + i);
@@ -735,6 +739,7 @@ static void dispatches_during_resume_kept_in_order(void **state)
         assert_int_equal(gw_next_action(gw, &a), 1);
         assert_int_equal(a.kind, GW_ACT_DISPATCH);
         assert_string_equal(a.event, names[i]);
+        assert_int_equal(a.ev, kinds[i]);        /* a name events.def lacks: UNKNOWN */
         assert_int_equal(a.seq, 4 + i);
         /* data points into the payload; null data is NULL */
         if (i == 2)

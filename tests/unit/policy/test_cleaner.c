@@ -12,7 +12,7 @@ static cl_actions run(const cl_context *cx, const char *event, const char *json,
 {
     cl_actions a = { 0 };
     cJSON *d = json ? cJSON_Parse(json) : NULL;
-    *rc = cleaner_on_dispatch(cx, event, d, &a);
+    *rc = cleaner_on_dispatch(cx, dc_event_from_name(event), d, &a);
     cJSON_Delete(d);
     return a;
 }

@@ -79,7 +79,7 @@ static void parse_strings(void **state)
 static dc_err feed(perm_cache *pc, const char *event, const char *json)
 {
     cJSON *d = cJSON_Parse(json);
-    dc_err e = perm_on_dispatch(pc, event, d);
+    dc_err e = perm_on_dispatch(pc, dc_event_from_name(event), d);
     cJSON_Delete(d);
     return e;
 }
@@ -146,7 +146,7 @@ static void bad_payloads_are_refused(void **state)
         "{\"guild_id\":\"9\",\"role\":{\"id\":\"2\",\"permissions\":\"8\"}}"), DC_OK);
     assert_false(perm_guild_known(pc, 9));
     assert_int_equal(feed(pc, "MESSAGE_CREATE", "{}"), DC_OK);
-    assert_int_equal(perm_on_dispatch(pc, NULL, NULL), DC_OK);
+    assert_int_equal(perm_on_dispatch(pc, DC_EV_UNKNOWN, NULL), DC_OK);
     perm_cache_free(pc);
 }
 
