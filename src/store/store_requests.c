@@ -3,6 +3,7 @@
  * (store_backend_internal.h), and the outcome text a daemon builds for one
  * request a line at a time. */
 #include "store/store_backend_internal.h"
+#include "base/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,17 +37,9 @@ void store_request_outcome_add(store_request_outcome *o, const char *line)
     size_t n = strlen(line);
     if (o->failed)
         return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 256;
-        while (cap < o->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(o->text, cap);
-        if (!grown) {
-            o->failed = 1;            /* the lines so far stay */
-            return;
-        }
-        o->text = grown;
-        o->cap = cap;
+    if (VEC_GROW(o->text, o->cap, o->len + n + 1, 256) != 0) {
+        o->failed = 1;                /* the lines so far stay */
+        return;
     }
     memcpy(o->text + o->len, line, n + 1);
     o->len += n;
