@@ -272,6 +272,7 @@ void store_close(store *s)
     store_clean_close(s);
     sqlite3_close(s->db);
     free(s->closed_sets);
+    store_submit_free(s);
     free(s);
 }
 

@@ -130,6 +130,8 @@ struct store {
     int audit_n;
     uint64_t *closed_sets;        /* guilds whose sweep member set awaits clearing (store_sweep.c) */
     size_t n_closed_sets, cap_closed_sets;
+    struct store_submitted *submitted;   /* outcomes waiting for store_service (store_submit.c) */
+    size_t n_submitted, cap_submitted;
 };
 
 /* The cached statement, prepared on first use; NULL on failure (errmsg set). */
@@ -157,6 +159,9 @@ dc_err store_audit_add(store *s, int64_t at_ms, uint64_t guild_id, uint64_t user
                        audit_reason why, int dry_run, int64_t rows);
 /* Insert the queued audit rows; a failure breaks the transaction. */
 dc_err store_audit_flush(store *s);
+
+/* Outcomes never delivered: dropped at store_close (store_submit.c). */
+void store_submit_free(store *s);
 
 /* clean_tables: validate and prepare (store_clean.c). */
 dc_err store_clean_open(store *s, const config_clean_table *t, size_t n, char *err, size_t errlen);
