@@ -121,11 +121,13 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
 
 /* ---- the flush -------------------------------------------------------------- */
 
-/* Commit the loop turn: session state of every shard (the carry), then
- * COMMIT, handed to the store (store_commit_submit); turn_committed runs
- * when the outcome says it went through.  While the database is held
- * (busy, disk full) there is nothing to commit: the journal's retry
- * (turn.c) calls this once its writes are in. */
+/* Commit the loop turn.  Into its transaction go, besides the journal's
+ * writes already in it, the carry (daemon.c): each shard's session id,
+ * resume URL and seq, and its guilds' member counts (rc_persist_counts);
+ * then the COMMIT is handed to the store (store_commit_submit), and
+ * turn_committed runs when the outcome says it went through.  While the
+ * database is held (busy, disk full) there is nothing to commit: the
+ * journal's retry (turn.c) calls this once its writes are in. */
 void turn_flush(dc_daemon *d)
 {
     turn_state *t = &d->turn;
