@@ -20,7 +20,7 @@ void turn_committed(struct dc_daemon *d);
 void turn_hold(struct dc_daemon *d, const char *what, int why, const char *msg);
 /* After a commit's outcome: the writes that waited for it run (turn.c). */
 void turn_run_queued(struct dc_daemon *d);
-/* Commit now when the open turn holds turn_max_events dispatches (turn_cap.c). */
+/* Commit now when the open turn holds its cap of dispatches (turn_cap.c). */
 void turn_cap_check(struct dc_daemon *d);
 
 #endif

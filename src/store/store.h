@@ -8,7 +8,8 @@
  * Snowflakes are stored as SQLite INTEGER (int64); every Discord id fits.
  *
  * Transactions: the caller groups work with store_begin/store_commit (one
- * transaction per event-loop turn).  Calls made outside a transaction run in
+ * transaction per event-loop turn; the daemon hands its turn's COMMIT over
+ * with store_commit_submit and learns the outcome from store_service).  Calls made outside a transaction run in
  * their own implicit one.  Every delete also writes its audit rows in the
  * same transaction. */
 #ifndef DC_STORE_H
@@ -62,10 +63,11 @@ int store_in_transaction(store *s);
  * transaction (store_begin'd once, not nested) and returns at once; its
  * outcome waits until store_service delivers it (never from inside
  * store_commit_submit), in the order the commits were submitted.  A commit
- * that is not STORE_COMMITTED has been rolled back: the caller still has its
- * writes and may redo them -- at once for STORE_FAILED, after a pause for
- * the two retry outcomes (another connection holds the write lock; the
- * disk is full).  why: the database's message ("" when committed).
+ * that is not STORE_COMMITTED has been rolled back; the caller still has its
+ * writes and may redo them.  The two retry outcomes say that waiting cures
+ * it (another connection holds the write lock; the disk is full);
+ * STORE_FAILED is any other refusal.  why: the database's message ("" when
+ * committed).
  * SQLite commits inside store_commit_submit and only queues the outcome,
  * so store_pending is non-zero at once and store_fd is -1; a backend over
  * the network (PostgreSQL, #10) completes later and gives the loop a
