@@ -38,7 +38,7 @@ void checkpoint_after_commit(dc_daemon *d)
     report_failures(d);
     if (frames >= CKPT_FORCE_FRAMES) {
         /* The thread copies the bulk; the last frames are copied here so
-         * the next turn starts the WAL over (store_wal.c). */
+         * the next turn starts the WAL over (the store's SQLite backend, store_sqlite_wal.c). */
         int tail = store_checkpoint_tail(d->st, CKPT_TAIL_FRAMES);
         if (tail < 0)
             LOG_W("store", "a WAL checkpoint failed: %s", store_errmsg(d->st));

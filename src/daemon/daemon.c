@@ -6,7 +6,8 @@
  *   lws_service() ─► socket / timer callbacks
  *        transport_lws ─► gw_* ─► on_dispatch ─► cleaner policy ─► store (open transaction)
  *        rest (curl multi on an lws timer) ─► confirmations, /gateway/bot
- *   flush timer (0 ms, i.e. "before sleeping") ─► persist seq + session ─► COMMIT
+ *   flush timer (0 ms, i.e. "before sleeping") ─► persist seq + session ─► COMMIT (turn_flush.c)
+ *   outcome timer (0 ms) ─► committed, or held and retried (turn.c)
  *
  * Deletes caused by the events of one loop turn and the sequence number that
  * covers those events are committed together: a crash between them replays
@@ -107,68 +108,26 @@ static int persist_shard(dc_daemon *d, shard *s)
     return 0;
 }
 
-/* Commit the loop turn: session state of every shard, then COMMIT.
- * While the database is held (busy, disk full) there is nothing to commit:
- * the journal's retry (turn.c) calls this once its writes are in. */
-void daemon_flush(dc_daemon *d)
+/* The turn's carry (turn.h): every COMMIT persists each shard's session
+ * with it.  -1 when a write failed. */
+static int save_sessions(dc_daemon *d)
 {
-    if (d->flush_armed && d->loop)
-        loop_cancel(d->loop, &d->flush_timer);   /* committed early (turn cap) */
-    d->flush_armed = 0;
-    d->flush_due_us = 0;
-    d->turn_events = 0;
-    if (!d->st || turn_held(d))
-        return;
-    int64_t started_us = commit_trace_clock();
-    if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
-        if (!turn_fail(d, "begin", 0))
-            LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
-        return;
-    }
     for (int i = 0; i < d->n_shards; i++)
-        if (persist_shard(d, &d->shards[i]) != 0) {
-            /* Never commit the turn's writes with a seq that lags or leads them. */
-            turn_fail(d, "saving the session", 1);
-            return;
-        }
-    if (store_commit(d->st) != DC_OK) {
-        /* Whatever the reason, the turn's writes stay queued and are
-         * retried with the seq that covers them: nothing is skipped. */
-        turn_fail(d, "commit", 1);
-        return;
-    }
-    turn_committed(d);
-    d->last_commit_ms = loop_now(d->loop);
-    checkpoint_after_commit(d);
-    /* make bench pairs this with the double's send stamps (send->commit latency). */
-    commit_trace_note(d->events, d->wakeups, started_us);
-}
-
-static void on_flush_timer(dc_timer *t)
-{
-    dc_daemon *d = lws_container_of(t, dc_daemon, flush_timer);
-    d->flush_armed = 0;                  /* fired: nothing to cancel */
-    daemon_flush(d);
-}
-
-/* Open the turn's transaction (once) and make sure it is committed before
- * the loop sleeps. */
-int turn_begin(dc_daemon *d)
-{
-    if (turn_held(d))
-        return -1;                   /* writes wait in the journal (turn.c) */
-    if (!store_in_transaction(d->st) && store_begin(d->st) != DC_OK) {
-        if (!turn_fail(d, "begin", 0))
-            LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
-        return -1;
-    }
-    if (!d->flush_armed) {
-        d->flush_armed = 1;
-        loop_timer(d->loop, &d->flush_timer, on_flush_timer, turn_flush_arm(d));
-    }
+        if (persist_shard(d, &d->shards[i]) != 0)
+            return -1;
     return 0;
 }
 
+/* The turn was rolled back, and the session state written in it too. */
+static void sessions_lost(dc_daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++) {
+        shard *s = &d->shards[i];
+        s->saved_seq = -2;
+        snprintf(s->saved_session, sizeof s->saved_session, "\x01");   /* never equal: rewrite */
+        snprintf(s->saved_resume, sizeof s->saved_resume, "\x01");
+    }
+}
 
 static void on_fatal(void *ctx, tl_conn *c, int exit_status, const char *message)
 {
@@ -391,7 +350,7 @@ void request_stop(dc_daemon *d, int status)
     on_stop_tick(&d->stop_timer);
     for (int i = 0; i < d->n_shards; i++)
         rc_abort(&d->shards[i], "the daemon is stopping");
-    daemon_flush(d);
+    turn_flush(d);
     for (int i = 0; i < d->n_shards; i++)
         if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED) {
             gw_shutdown(d->shards[i].gw, loop_now(d->loop));
@@ -434,7 +393,6 @@ void daemon_free_core(dc_daemon *d)
     removal_log_flush(d);
     commit_trace_close();
     if (d->loop) {
-        loop_cancel(d->loop, &d->flush_timer);
         loop_cancel(d->loop, &d->start_timer);
         loop_cancel(d->loop, &d->housekeeping_timer);
         loop_cancel(d->loop, &d->stop_timer);
@@ -566,7 +524,9 @@ int daemon_run(const config *cfg, int argc, char **argv)
 
 void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop)
 {
+    static const turn_carry sessions = { save_sessions, sessions_lost };
     memset(d, 0, sizeof *d);
+    turn_init(d, &sessions);
     d->cfg = cfg;
     d->loop = loop;
     pending_init(&d->pending);
@@ -632,7 +592,7 @@ int daemon_main(const config *cfg, struct oneshot *os)
             d.done = all_stopped(&d) || loop_now(d.loop) > stop_deadline;
         }
     }
-    daemon_flush(&d);
+    turn_finish(&d);                 /* the last turn, committed before the store closes */
     handoff_stop(&d);
     signal_ctx = NULL;
     LOG_I("daemon", "stopped (exit status %d)", d.exit_status);

@@ -86,15 +86,11 @@ struct dc_daemon {
     char gateway_url[512];
     dc_loop *loop;                   /* time, timers, REST (live or replay) */
     dc_loop live_loop;
-    dc_timer flush_timer, start_timer, housekeeping_timer, stop_timer, reconcile_timer;
+    dc_timer start_timer, housekeeping_timer, stop_timer, reconcile_timer;
     dc_timer checkpoint_timer;       /* checkpoint.c */
     dc_timer sweep_clear_timer;      /* reconcile.c: finished sweeps' member sets */
     dc_timer guild_delete_timer;     /* guild_delete.c: a left guild's rows, a slice per turn */
-    int flush_armed;
-    int turn_events;                 /* dispatches in the open turn (turn_cap.c) */
-    int turn_max_events;             /* commit after this many; 0 = TURN_MAX_EVENTS */
-    int64_t last_commit_ms;          /* loop_now of the last turn COMMIT (turn_cap.c) */
-    int64_t flush_due_us;            /* live: the delayed COMMIT is due (turn_cap.c), 0 = none */
+    turn_state turn;                 /* the loop turn: transaction, COMMIT, journal (turn*.c) */
     int checkpoint_failures;         /* last count reported (checkpoint.c) */
     int start_attempts;
     int stopping, done, exit_status;
@@ -116,7 +112,6 @@ struct dc_daemon {
     dc_timer removal_timer;          /* removal_log.c: periodic summary of member deletes */
     int removal_timer_armed;
     int64_t unlogged_members, unlogged_rows, unlogged_since_ms;
-    turn_journal journal;            /* the turn's writes until committed (turn.c) */
 };
 
 /* The loop behind `run` (os NULL) and `sweep` (sweep_cli.c). */
@@ -125,13 +120,10 @@ int daemon_main(const config *cfg, struct oneshot *os);
 void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop);   /* zeroed, lists ready */
 int daemon_open_store(dc_daemon *d);                /* 0 or an exit status */
 int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed);   /* gw session + sweep */
-void daemon_flush(dc_daemon *d);                    /* persist sessions, COMMIT the turn */
 void daemon_free_core(dc_daemon *d);                /* shards, timers, store */
 /* sweep_cli.c: called every scheduler tick while a oneshot runs. */
 void oneshot_tick(dc_daemon *d);
 
-/* Open this loop turn's transaction (once) and arm the commit. 0 or -1. */
-int turn_begin(dc_daemon *d);
 void request_stop(dc_daemon *d, int status);
 void count_removed(dc_daemon *d, audit_reason why, int64_t rows);
 
@@ -151,7 +143,7 @@ void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id);
 /* GUILD_MEMBER_ADD (+1) / REMOVE (-1): keeps the guild's member count current. */
 void rc_member_count(shard *s, uint64_t guild_id, int delta);
 /* The member counts go to the database with the seq that covers their
- * events (daemon_flush), so a resumed session, which gets no GUILD_CREATE,
+ * events (turn_flush), so a resumed session, which gets no GUILD_CREATE,
  * starts from them and the replayed events bring them up to date.  all:
  * rewrite every count (the last attempt was rolled back).  0 or -1. */
 int rc_persist_counts(dc_daemon *d, shard *s, int all);

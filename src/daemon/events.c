@@ -289,9 +289,9 @@ void ev_on_dispatch(void *ctx, tl_conn *c, dc_event ev, const char *event, int64
     if (!event)
         return;
     /* Arms the commit that persists this event's seq.  When the database is
-     * held, the event's writes queue in the journal (turn.c) and its seq is
-     * persisted with them. */
-    turn_begin(d);
+     * held, or a commit's outcome is awaited, the event's writes queue in the
+     * journal (turn.c) and its seq is persisted with them. */
+    turn_event_begin(d);
     track_replay(s);
     guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
     cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,

@@ -147,6 +147,28 @@ static dc_err slice(dc_daemon *d, gd_job *j, int *done)
     return e;
 }
 
+/* A slice handed to the store, until its commit's outcome. */
+typedef struct {
+    gd_job job;
+    int done;                        /* the job's last slice */
+} gd_slice;
+
+static void on_slice_outcome(dc_daemon *d, void *ctx, int committed)
+{
+    gd_slice *sl = ctx;
+    if (!committed) {
+        arm(d, GD_RETRY_MS);         /* rolled back with the turn: the job is as it was */
+    } else {
+        if (sl->done) {
+            count_removed(d, (audit_reason)sl->job.why, sl->job.rows);
+            LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) deleted",
+                  audit_reason_name((audit_reason)sl->job.why), sl->job.guild, sl->job.rows);
+        }
+        arm(d, 0);
+    }
+    free(sl);
+}
+
 static void on_slice(dc_timer *t)
 {
     dc_daemon *d = lws_container_of(t, dc_daemon, guild_delete_timer);
@@ -166,17 +188,16 @@ static void on_slice(dc_timer *t)
         arm(d, turn_held(d) ? GD_RETRY_MS : GD_ERROR_RETRY_MS);
         return;
     }
-    daemon_flush(d);                 /* this slice is committed now; the loop runs before the next */
-    if (turn_held(d)) {
-        arm(d, GD_RETRY_MS);         /* rolled back with the turn: the job is as it was */
-        return;
+    /* This slice is committed now; the loop runs before the next, which
+     * the commit's outcome arms. */
+    gd_slice *sl = malloc(sizeof *sl);
+    if (sl)
+        *sl = (gd_slice){ .job = j, .done = done };
+    turn_flush(d);
+    if (!sl || turn_after_commit(d, on_slice_outcome, sl) != 0) {
+        free(sl);
+        arm(d, GD_RETRY_MS);         /* refused at once (held), or no memory for the outcome */
     }
-    if (done) {
-        count_removed(d, (audit_reason)j.why, j.rows);
-        LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) deleted", audit_reason_name((audit_reason)j.why),
-              j.guild, j.rows);
-    }
-    arm(d, 0);
 }
 
 void gd_resume(dc_daemon *d)

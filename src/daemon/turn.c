@@ -1,6 +1,7 @@
 /* turn.c - the turn's write journal and the retry while the database is
- * held (busy or full).  See turn.h for the why. */
-#include "daemon/turn.h"
+ * held (busy or full).  See turn.h for the why; the transaction and its
+ * COMMIT are turn_flush.c's. */
+#include "daemon/turn_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -132,29 +133,32 @@ static void bound(dc_daemon *d);
 
 void turn_write_do(dc_daemon *d, turn_write w)
 {
-    turn_journal *j = &d->journal;
+    turn_journal *j = &d->turn.journal;
     w.rows_counted = 0;
+    w.queued = 0;
     if (append(j, &w) != 0) {
         LOG_E("cleaner", "out of memory queueing a write for guild %" PRIu64, w.guild_id);
         return;
     }
     if (w.wait_shard)
         j->n_waiting++;              /* runs when the shard's replay ends */
-    else if (turn_begin(d) == 0)     /* held: the retry carries it out */
+    else if (turn_open(d) == 0)      /* held: the retry carries it out */
         run_in_turn(d, &j->v[j->n - 1]);
+    else if (d->turn.in_flight)
+        j->v[j->n - 1].queued = 1;   /* runs when the commit's outcome arrives */
     bound(d);
 }
 
 size_t turn_cancel_member_delete(dc_daemon *d, uint64_t guild_id, uint64_t user_id)
 {
-    turn_journal *j = &d->journal;
-    if (!j->held && !j->n_waiting)
+    turn_journal *j = &d->turn.journal;
+    if (!j->held && !j->n_waiting && !d->turn.in_flight)
         return 0;                    /* every write of the journal is in the open turn */
     size_t k = 0, dropped = 0;
     for (size_t i = 0; i < j->n; i++) {
         turn_write *w = &j->v[i];
         if (w->kind == TW_DELETE_MEMBER && w->guild_id == guild_id && w->user_id == user_id &&
-            (j->held || w->wait_shard)) {
+            (j->held || w->wait_shard || w->queued)) {
             dropped++;
             j->n_waiting -= w->wait_shard != 0;
             continue;
@@ -171,19 +175,20 @@ size_t turn_cancel_member_delete(dc_daemon *d, uint64_t guild_id, uint64_t user_
 /* Run the waiting writes of shard `which - 1` (which 0: of every shard). */
 static void release(dc_daemon *d, int which)
 {
-    turn_journal *j = &d->journal;
+    turn_journal *j = &d->turn.journal;
     size_t waiting = 0;
     for (size_t i = 0; i < j->n; i++)
         waiting += j->v[i].wait_shard && (!which || j->v[i].wait_shard == which);
     if (!waiting)
         return;
-    int run = turn_begin(d) == 0;    /* held: the retry runs them with the rest */
+    int run = turn_open(d) == 0;     /* held: the retry runs them with the rest */
     for (size_t i = 0; i < j->n; i++) {
         turn_write *w = &j->v[i];
         if (!w->wait_shard || (which && w->wait_shard != which))
             continue;
         w->wait_shard = 0;
         j->n_waiting--;
+        w->queued = d->turn.in_flight;   /* in flight: runs at the commit's outcome */
         if (run && run_in_turn(d, w))
             run = 0;
     }
@@ -196,22 +201,23 @@ void turn_release_shard(dc_daemon *d, int shard_id)
 
 static void set_reading(dc_daemon *d, int paused)
 {
-    d->journal.paused = paused;
+    d->turn.journal.paused = paused;
     for (int i = 0; i < d->n_shards; i++)
         tl_conn_pause_rx(d->shards[i].conn, paused);
 }
 
 /* At journal_max_writes: a replay's waiting writes run now (their netting
- * ends there), and while the database is held the gateway is not read
- * until it takes the journal (turn_committed).  Never a write dropped. */
+ * ends there), and while the database is held (or a commit's outcome is
+ * awaited) the gateway is not read until it takes the journal
+ * (turn_committed).  Never a write dropped. */
 static void bound(dc_daemon *d)
 {
-    turn_journal *j = &d->journal;
+    turn_journal *j = &d->turn.journal;
     if (j->n < (size_t)d->cfg->journal_max_writes)
         return;
     if (j->n_waiting && !j->held)
         release(d, 0);
-    if (j->held && !j->paused) {
+    if ((j->held || d->turn.in_flight) && !j->paused) {
         LOG_W("store", "%zu write(s) wait for the database (journal_max_writes %d): the gateway is not read "
               "until the database is free; Discord keeps the events, nothing is dropped", j->n,
               d->cfg->journal_max_writes);
@@ -219,30 +225,20 @@ static void bound(dc_daemon *d)
     }
 }
 
-int turn_held(const dc_daemon *d)
+int turn_held(dc_daemon *d)
 {
-    return d->journal.held;
+    turn_take_outcome(d);
+    return d->turn.journal.held;
 }
 
 /* Undo what this attempt added to d->removed: those rows were rolled back. */
 static void uncount(dc_daemon *d)
 {
-    for (size_t i = 0; i < d->journal.n; i++) {
-        turn_write *w = &d->journal.v[i];
+    for (size_t i = 0; i < d->turn.journal.n; i++) {
+        turn_write *w = &d->turn.journal.v[i];
         if (w->rows_counted)
             count_removed(d, w->reason, -w->rows_counted);
         w->rows_counted = 0;
-    }
-}
-
-/* The rollback also undid the session state written this turn. */
-static void forget_saved_session(dc_daemon *d)
-{
-    for (int i = 0; i < d->n_shards; i++) {
-        shard *s = &d->shards[i];
-        s->saved_seq = -2;
-        snprintf(s->saved_session, sizeof s->saved_session, "\x01");   /* never equal: rewrite */
-        snprintf(s->saved_resume, sizeof s->saved_resume, "\x01");
     }
 }
 
@@ -250,19 +246,26 @@ static void on_retry(dc_timer *t);
 
 int turn_fail(dc_daemon *d, const char *what, int always_hold)
 {
-    turn_journal *j = &d->journal;
     int why = store_refused(d->st);
     if (!why && store_tx_broken(d->st))
         why = 3;
     if (!why && !always_hold)
         return 0;
+    turn_hold(d, what, why, store_errmsg(d->st));
+    return 1;
+}
+
+void turn_hold(dc_daemon *d, const char *what, int why, const char *msg)
+{
+    turn_journal *j = &d->turn.journal;
     if (store_in_transaction(d->st))
         store_rollback(d->st);
     /* The redo runs each write in its own SAVEPOINT, so one that fails for
      * good is skipped alone (report); bare again after the next commit. */
     store_set_bare_writes(d->st, 0);
     uncount(d);
-    forget_saved_session(d);
+    if (d->turn.carry.lost)
+        d->turn.carry.lost(d);       /* the session state written this turn went with it */
     if (!j->in_hold) {
         j->in_hold = 1;
         j->held_since_ms = loop_now(d->loop);
@@ -274,7 +277,7 @@ int turn_fail(dc_daemon *d, const char *what, int always_hold)
                   "they are applied when space returns", what, j->n);
         else if (why == 3)
             LOG_W("store", "%s failed (%s): the turn's %zu write(s) are rolled back and redone one by one",
-                  what, store_errmsg(d->st), j->n);
+                  what, msg, j->n);
         else
             LOG_W("store", "database busy (%s): %zu write(s) wait, retrying", what, j->n);
     } else if (j->backoff_ms < TURN_BACKOFF_MAX_MS) {
@@ -288,10 +291,9 @@ int turn_fail(dc_daemon *d, const char *what, int always_hold)
         j->warned = 1;
         LOG_E("store", "the database has refused writes for %" PRId64 " ms (%s): %zu write(s) wait in memory; "
               "the gateway stays connected, nothing is lost (last error: %s)", waited, held_reason(j->held),
-              j->n, store_errmsg(d->st));
+              j->n, msg);
     }
     loop_timer(d->loop, &j->retry_timer, on_retry, j->backoff_ms);
-    return 1;
 }
 
 /* Sweeps that ran while a turn was rolled back may have lost member rows of
@@ -304,35 +306,54 @@ static void abort_sweeps(dc_daemon *d)
 
 static void on_retry(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(t, dc_daemon, journal.retry_timer);
-    turn_journal *j = &d->journal;
+    dc_daemon *d = lws_container_of(t, dc_daemon, turn.journal.retry_timer);
+    turn_journal *j = &d->turn.journal;
     abort_sweeps(d);                 /* still held: their writes are skipped */
     j->held = 0;
-    if (turn_begin(d) != 0)
+    if (turn_open(d) != 0)
         return;                      /* refused again: turn_fail re-armed */
     for (size_t i = 0; i < j->n; i++) {
+        j->v[i].queued = 0;
         if (j->v[i].wait_shard || run_write(d, &j->v[i]) == DC_OK)
             continue;                /* waiting for its shard's replay to end, or done */
         if (turn_fail(d, "write", 0))
             return;
         report(d, &j->v[i]);
     }
-    daemon_flush(d);                 /* seq + session, COMMIT; turn_committed on success */
+    turn_flush(d);                   /* seq + session, COMMIT; turn_committed when it went through */
+}
+
+void turn_run_queued(dc_daemon *d)
+{
+    turn_journal *j = &d->turn.journal;
+    if (!d->turn.wanted)
+        return;
+    d->turn.wanted = 0;
+    int run = turn_open(d) == 0;
+    for (size_t i = 0; i < j->n; i++) {
+        turn_write *w = &j->v[i];
+        if (!w->queued || j->held)
+            continue;                /* held: the retry runs them with the rest */
+        w->queued = 0;               /* !run: BEGIN failed for good (logged), as for any write */
+        if (run && run_in_turn(d, w))
+            run = 0;
+    }
 }
 
 void turn_committed(dc_daemon *d)
 {
-    turn_journal *j = &d->journal;
+    turn_journal *j = &d->turn.journal;
     store_set_bare_writes(d->st, 1);
     if (j->in_hold) {
         LOG_I("store", "the database accepts writes again after %" PRId64 " ms: %zu queued write(s) applied",
               loop_now(d->loop) - j->held_since_ms, j->n);
         j->in_hold = 0;
     }
-    /* Writes still waiting for a replay to end stay; the rest are in. */
+    /* Writes still waiting for a replay to end, or for this outcome, stay;
+     * the rest are in. */
     size_t k = 0;
-    for (size_t i = 0; j->n_waiting && i < j->n; i++)
-        if (j->v[i].wait_shard)
+    for (size_t i = 0; i < j->n; i++)
+        if (j->v[i].wait_shard || j->v[i].queued)
             j->v[k++] = j->v[i];
     j->n = k;
     if (j->paused) {
@@ -343,9 +364,17 @@ void turn_committed(dc_daemon *d)
 
 void turn_free(dc_daemon *d)
 {
-    turn_journal *j = &d->journal;
-    if (d->loop)
+    turn_state *t = &d->turn;
+    turn_journal *j = &t->journal;
+    if (d->loop) {
         loop_cancel(d->loop, &j->retry_timer);
+        loop_cancel(d->loop, &t->flush_timer);
+        loop_cancel(d->loop, &t->outcome_timer);
+    }
+    t->flush_armed = 0;
+    free(t->after_ctx);              /* its outcome never came (turn_after_commit) */
+    t->after = NULL;
+    t->after_ctx = NULL;
     if (j->n)
         LOG_W("store", "%zu write(s) were not applied (%s); their events are replayed on the next start",
               j->n, held_reason(j->held));

@@ -1,4 +1,20 @@
-/* turn.h - the loop turn's database writes, kept until they are committed.
+/* turn.h - the loop turn: its transaction, its COMMIT and its journal.
+ *
+ * One turn module owns the turn (turn.c: the journal and the hold;
+ * turn_flush.c: begin, flush and the commit's outcome; turn_cap.c: when a
+ * turn commits).  Its state lives in dc_daemon.turn; the fields belong to
+ * turn*.c, every other module calls the functions below.
+ *
+ * The writes of one loop turn and the sequence numbers that cover their
+ * events are committed together: the COMMIT is handed to the store
+ * (store_commit_submit) and its outcome comes back through the event loop
+ * (a 0 ms timer runs store_service).  Until it has, the commit is "in
+ * flight": new journal writes do not open a transaction; they wait in the
+ * journal, as while the database is held (below), and are carried out in
+ * the next turn when the outcome arrives.  Writers that cannot wait (sweeps,
+ * guild deletes, the scheduler) call turn_begin, which first takes an
+ * outcome the store already has; SQLite always has it (it commits inside
+ * store_commit_submit), so for them nothing changes.
  *
  * Every write the daemon derives from gateway events and REST confirmations
  * (deletes, guild state) is recorded here before it is carried out in the
@@ -6,18 +22,19 @@
  * connection holds the write lock (busy) or the disk is full, the turn is
  * rolled back and the database is "held": new writes only queue, and a loop
  * timer retries the whole queue, plus the sequence numbers that cover it,
- * in one transaction with backoff.  The event loop never waits more than
+ * in one transaction with backoff.  A refused COMMIT (any outcome but
+ * committed) is held the same way.  The event loop never waits more than
  * the short busy_timeout for the lock, so heartbeats stay on time; nothing
  * is lost, because the persisted seq only ever moves together with the
  * writes of the events it covers.  Sweeps never queue: a sweep whose
  * writes were refused is aborted (nothing deleted) and tried again later.
  *
- * The journal is bounded by journal_max_writes: when a hold lasts that
- * long, the shards' sockets are no longer read (Discord keeps the events;
- * the persisted seq has not moved past them) until the database takes the
- * journal; nothing is dropped.  A connection that the pause outlasts
- * (heartbeat ACKs unread) reconnects and resumes, and a session that can no
- * longer resume identifies anew and gets a sweep. */
+ * The journal is bounded by journal_max_writes: when a hold (or a commit in
+ * flight) lasts that long, the shards' sockets are no longer read (Discord
+ * keeps the events; the persisted seq has not moved past them) until the
+ * database takes the journal; nothing is dropped.  A connection that the
+ * pause outlasts (heartbeat ACKs unread) reconnects and resumes, and a
+ * session that can no longer resume identifies anew and gets a sweep. */
 #ifndef DC_TURN_H
 #define DC_TURN_H
 
@@ -47,6 +64,7 @@ typedef struct {
     int64_t at_ms;                   /* wall time the write was decided (audit) */
     int64_t rows_counted;            /* rows counted in d->removed by this attempt */
     int wait_shard;                  /* shard id + 1 whose RESUME replay must end first; 0: none */
+    int queued;                      /* came while a commit was in flight: runs at its outcome (turn.c) */
 } turn_write;
 
 typedef struct {
@@ -64,28 +82,86 @@ typedef struct {
 
 struct dc_daemon;
 
+/* What every COMMIT carries besides the journal's writes: the shards'
+ * session ids, resume URLs, seqs and member counts (daemon.c; the turn
+ * never reads shards).  save: write what changed since the last commit
+ * into the open transaction, 0, or -1 when a write failed (the turn must
+ * then not commit: its seq would lag or lead its writes).  lost: the last
+ * attempt was rolled back; the next save rewrites everything. */
+typedef struct {
+    int (*save)(struct dc_daemon *d);
+    void (*lost)(struct dc_daemon *d);
+} turn_carry;
+
+/* After a commit's outcome (turn_after_commit): committed 1, or 0 when the
+ * commit was refused and rolled back (the turn is held). */
+typedef void (*turn_commit_fn)(struct dc_daemon *d, void *ctx, int committed);
+
+typedef struct {
+    turn_journal journal;            /* the turn's writes until committed (turn.c) */
+    dc_timer flush_timer;            /* the COMMIT before the loop sleeps (turn_flush.c) */
+    int flush_armed;
+    int events;                      /* dispatches in the open turn (turn_cap.c) */
+    int max_events;                  /* commit after this many; 0 = TURN_MAX_EVENTS */
+    int64_t last_commit_ms;          /* loop_now of the last turn COMMIT (turn_cap.c) */
+    int64_t flush_due_us;            /* live: the delayed COMMIT is due (turn_cap.c), 0 = none */
+    /* the commit handed to the store, until its outcome (turn_flush.c) */
+    int in_flight;
+    int wanted;                      /* a turn was asked for meanwhile: open it at the outcome */
+    dc_timer outcome_timer;          /* 0 ms: store_service, the outcome through the loop */
+    int64_t trace_events, trace_wakeups, trace_started_us;   /* commit_trace of the commit in flight */
+    turn_commit_fn after;            /* turn_after_commit */
+    void *after_ctx;
+    turn_carry carry;
+} turn_state;
+
+/* daemon_init: an empty turn whose commits carry c. */
+void turn_init(struct dc_daemon *d, const turn_carry *c);
+/* Open this loop turn's transaction (once) and arm its COMMIT, for writes
+ * that cannot wait in the journal: an outcome the store has already is
+ * taken first.  -1 when the database is held (or a commit's outcome is not
+ * known yet): write nothing now. */
+int turn_begin(struct dc_daemon *d);
+/* A dispatch arrived: the commit that persists its seq is armed (opening
+ * the turn), or, while held or in flight, follows with the waiting writes. */
+void turn_event_begin(struct dc_daemon *d);
+/* Commit the turn: the carry (shard sessions and seqs, member counts),
+ * then COMMIT, handed to the store; the outcome comes through the loop.
+ * Nothing while held (the retry flushes) or while a commit is in flight
+ * (its outcome opens the next turn). */
+void turn_flush(struct dc_daemon *d);
+/* Shutdown: flush and wait for the outcomes (the one place the turn waits
+ * for the store), so that what was written is committed or said lost. */
+void turn_finish(struct dc_daemon *d);
+/* After a turn_flush: fn(d, ctx, committed) runs once with the outcome of
+ * the commit it handed over.  -1 (fn never runs) when no commit is in
+ * flight -- the flush was refused at once and the turn is held -- or
+ * another fn waits already.  ctx is malloc'd: turn_free frees it when the
+ * daemon stops before the outcome came. */
+int turn_after_commit(struct dc_daemon *d, turn_commit_fn fn, void *ctx);
+
 /* Record w and carry it out in the turn's transaction unless the database
- * is held (then it waits for the retry). */
+ * is held or a commit is in flight (then it waits for the retry, or for
+ * the commit's outcome). */
 void turn_write_do(struct dc_daemon *d, turn_write w);
 /* A member rejoined (GUILD_MEMBER_ADD): drop every delete of that member
  * in that guild that no transaction holds yet -- queued while the database
- * is held, or waiting for a RESUME replay to end -- so a leave followed by
- * a rejoin deletes nothing.  A delete already run in the open turn stays:
- * the bot cannot write the rejoined member's row before that turn commits.
- * Returns how many were dropped. */
+ * is held or a commit is in flight, or waiting for a RESUME replay to
+ * end -- so a leave followed by a rejoin deletes nothing.  A delete
+ * already run in the open turn stays: the bot cannot write the rejoined
+ * member's row before that turn commits.  Returns how many were dropped. */
 size_t turn_cancel_member_delete(struct dc_daemon *d, uint64_t guild_id, uint64_t user_id);
 /* The RESUME replay of shard_id ended (RESUMED, or the connection closed):
  * its waiting writes run in the turn now, or with the retry while held. */
 void turn_release_shard(struct dc_daemon *d, int shard_id);
-/* Non-zero while writes wait for the database. */
-int turn_held(const struct dc_daemon *d);
+/* Non-zero while writes wait for the database (an outcome the store has
+ * already is taken first). */
+int turn_held(struct dc_daemon *d);
 /* A store call of the turn failed.  When SQLite refused it for a passing
  * reason (busy, disk full) or always_hold is set: roll the turn back, keep
  * its writes, arm the retry, return 1.  Otherwise 0: the caller reports. */
 int turn_fail(struct dc_daemon *d, const char *what, int always_hold);
-/* The turn's transaction committed: its writes are in the database. */
-void turn_committed(struct dc_daemon *d);
-/* Shutdown: cancel the retry; say what stays unwritten (a restart replays it). */
+/* Shutdown: cancel the timers; say what stays unwritten (a restart replays it). */
 void turn_free(struct dc_daemon *d);
 
 #endif

@@ -1,6 +1,6 @@
 /* turn_cap.h - how big one loop turn's transaction grows.
  *
- * The daemon commits a turn when the loop is about to sleep (daemon.c:
+ * The daemon commits a turn when the loop is about to sleep (turn_flush.c:
  * flush timer), but not sooner than TURN_MIN_GAP_MS after the previous
  * COMMIT: a COMMIT writes every page the turn touched to the WAL (~26
  * pages, two pwrite calls each, whether the turn held 10 events or 300),
@@ -26,6 +26,8 @@ typedef struct dc_daemon dc_daemon;
 
 /* Call after a dispatch has been fully applied. */
 void turn_event_done(dc_daemon *d);
+/* Commit after this many dispatches instead (replay; 0: TURN_MAX_EVENTS). */
+void turn_set_max_events(dc_daemon *d, int max_events);
 /* How long the turn being opened may wait before its COMMIT (ms). */
 int64_t turn_flush_delay(const dc_daemon *d);
 /* The flush timer's delay (ms) for the turn being opened.  On the live loop

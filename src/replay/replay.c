@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "daemon/turn_cap.h"
 #include "loop/loop_virtual.h"
 #include "replay/replay_internal.h"
 #include "store/store.h"
@@ -149,7 +150,7 @@ static int setup(replay *r, const config *cfg, const replay_args *a, int fresh)
     daemon_init(d, &r->cfg, &r->loop);
     /* No one waits on a replayed commit: batch more per COMMIT than live
      * (turn_cap.h).  Measured with make bench: ~8% less CPU than 256. */
-    d->turn_max_events = REPLAY_TURN_MAX_EVENTS;
+    turn_set_max_events(d, REPLAY_TURN_MAX_EVENTS);
     d->budget.remaining = -1;        /* unknown, as when /gateway/bot gave no limit */
     d->budget.max_concurrency = 1;
     snprintf(d->gateway_url, sizeof d->gateway_url, "wss://gateway.discord.gg");

@@ -408,6 +408,6 @@ int replay_feed(replay *r)
     if (!r->d.stopping)
         request_stop(&r->d, 0);
     loop_virtual_run_until(&r->loop, now(r));
-    daemon_flush(&r->d);
+    turn_finish(&r->d);
     return r->d.exit_status;
 }

@@ -108,8 +108,10 @@ dc_err store_open(store **out, const char *path, const store_opts *opts, char *e
 
 void store_close(store *s)
 {
-    if (s)
-        s->be->close(s);
+    if (!s)
+        return;
+    store_submit_free(s);
+    s->be->close(s);
 }
 
 const char *store_errmsg(store *s) { return s->errmsg[0] ? s->errmsg : s->be->last_error(s); }

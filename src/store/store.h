@@ -14,7 +14,8 @@
  * Snowflakes are stored as 64-bit integers; every Discord id fits.
  *
  * Transactions: the caller groups work with store_begin/store_commit (one
- * transaction per event-loop turn).  Calls made outside a transaction run in
+ * transaction per event-loop turn; the daemon hands its turn's COMMIT over
+ * with store_commit_submit and learns the outcome from store_service).  Calls made outside a transaction run in
  * their own implicit one.  Every delete also writes its audit rows in the
  * same transaction. */
 #ifndef DC_STORE_H
@@ -85,7 +86,30 @@ dc_err store_seed_sql(const char *path, const char *sql, int allow_ddl, char *er
 dc_err store_begin(store *s);
 dc_err store_commit(store *s);
 dc_err store_rollback(store *s);
-int store_in_transaction(store *s);
+int store_in_transaction(store *s);            /* open transactions (nested begins count), 0: none */
+
+/* The asynchronous commit (store_submit.c): the daemon hands the store its
+ * turn's open transaction and learns the outcome through the event loop,
+ * never assuming that a COMMIT is fast.  store_commit_submit takes over the
+ * transaction (store_begin'd once, not nested) and returns at once; its
+ * outcome waits until store_service delivers it (never from inside
+ * store_commit_submit), in the order the commits were submitted.  A commit
+ * that is not STORE_COMMITTED has been rolled back; the caller still has its
+ * writes and may redo them.  The two retry outcomes say that waiting cures
+ * it (another connection holds the write lock; the disk is full);
+ * STORE_FAILED is any other refusal.  why: the database's message ("" when
+ * committed).
+ * SQLite commits inside store_commit_submit and only queues the outcome,
+ * so store_pending is non-zero at once and store_fd is -1; a backend over
+ * the network (PostgreSQL, #10) completes later and gives the loop a
+ * socket to watch.  DC_ERR_USAGE when no single transaction is open,
+ * DC_ERR_NOMEM: nothing was submitted, the transaction is still open. */
+typedef enum { STORE_COMMITTED, STORE_RETRY_BUSY, STORE_RETRY_FULL, STORE_FAILED } store_outcome;
+typedef void (*store_done_fn)(void *ctx, store_outcome outcome, const char *why);
+dc_err store_commit_submit(store *s, store_done_fn done, void *ctx);
+int store_pending(const store *s);            /* outcomes waiting for store_service */
+void store_service(store *s);                 /* delivers the outcomes waiting when called */
+int store_fd(const store *s);                 /* a socket for the loop to watch, or -1 (SQLite: none) */
 
 /* Inside a caller's transaction each write (a member's or a guild's rows
  * plus the audit row, a state update) runs in its own SAVEPOINT, so a

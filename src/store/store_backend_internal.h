@@ -33,7 +33,12 @@ struct store {
     int schema_version;                 /* after store_open's migration */
     store_migration_report migration;   /* what store_open's migration did */
     char errmsg[512];                   /* the last error, "" when none is recorded */
+    struct store_submitted *submitted;  /* outcomes waiting for store_service (store_submit.c) */
+    size_t n_submitted, cap_submitted;
 };
+
+/* Outcomes never delivered: dropped when the store closes (store_submit.c). */
+void store_submit_free(store *s);
 
 struct store_backend {
     const char *name;                   /* "SQLite": --version, messages */
@@ -63,7 +68,10 @@ struct store_backend {
     dc_err (*begin)(store *s);
     dc_err (*commit)(store *s);
     dc_err (*rollback)(store *s);
-    int (*in_transaction)(store *s);
+    int (*in_transaction)(store *s);    /* open transactions, nested begins counted */
+    /* A socket the caller's loop watches for commit outcomes, or -1 when
+     * the backend completes a submitted commit at once (SQLite). */
+    int (*fd)(const store *s);
     void (*set_bare_writes)(store *s, int on);
     int (*tx_broken)(const store *s);
     int (*refused)(store *s);

@@ -136,7 +136,9 @@ static dc_err store_sqlite_rollback(store *base)
     return exec_sql(s, "ROLLBACK");
 }
 
-static int store_sqlite_in_transaction(store *base) { return store_sqlite_of(base)->tx_depth > 0; }
+static int store_sqlite_in_transaction(store *base) { return store_sqlite_of(base)->tx_depth; }
+/* SQLite commits inside store_commit_submit: nothing for the loop to watch. */
+static int store_sqlite_fd(const store *base) { (void)base; return -1; }
 
 static void store_sqlite_set_bare_writes(store *base, int on)
 {
@@ -308,6 +310,7 @@ const store_backend store_sqlite_backend = {
     .commit = store_sqlite_commit,
     .rollback = store_sqlite_rollback,
     .in_transaction = store_sqlite_in_transaction,
+    .fd = store_sqlite_fd,
     .set_bare_writes = store_sqlite_set_bare_writes,
     .tx_broken = store_sqlite_tx_broken,
     .refused = store_sqlite_refused,

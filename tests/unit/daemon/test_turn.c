@@ -1,9 +1,11 @@
-/* test_turn.c - the turn journal (turn.c) and the guild delete jobs
- * (guild_delete.c) on a real SQLite file and the virtual loop: a departure
- * that is not committed yet is cancelled by the member's rejoin, both while
- * the database is held by the bot and while a RESUME replay is in progress;
- * the persisted seq waits with the replay's writes; a delete already in the
- * open turn is not cancelled.  A guild's rows go a slice per turn, with one
+/* test_turn.c - the turn journal (turn.c), the turn's commit (turn_flush.c)
+ * and the guild delete jobs (guild_delete.c) on a real SQLite file and the
+ * virtual loop: a departure that is not committed yet is cancelled by the
+ * member's rejoin, both while the database is held by the bot and while a
+ * RESUME replay is in progress; the persisted seq waits with the replay's
+ * writes; a delete already in the open turn is not cancelled.  The commit's
+ * outcome comes through the loop; writes made meanwhile wait for it; a
+ * refused commit is held and retried with its writes and seq.  A guild's rows go a slice per turn, with one
  * audit row at the end, across a crash mid-way, and a guild that is back
  * stops its job. */
 #include <stdarg.h>
@@ -93,6 +95,13 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Commit the turn; its outcome comes through the loop. */
+static void commit(world *w)
+{
+    turn_flush(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop));
+}
+
 static void depart(world *w, uint64_t user, int wait_shard)
 {
     turn_write_do(&w->d, (turn_write){ .kind = TW_DELETE_MEMBER, .shard_id = 0, .guild_id = G, .user_id = user,
@@ -155,18 +164,18 @@ static void replayed_departures_wait_and_net_against_rejoins(void **state)
     s->replaying = 1;
     depart(w, U(1), 1);
     depart(w, U(2), 1);
-    daemon_flush(&w->d);                           /* a turn commits mid-replay */
+    commit(w);                           /* a turn commits mid-replay */
     assert_int_equal(users_named(w, U(1), "a") + users_named(w, U(2), "b"), 2);
     assert_int_equal(saved_seq(w), -1);            /* the seq waits with the deletes it covers */
     assert_int_equal(turn_cancel_member_delete(&w->d, G, U(1)), 1);   /* replayed GUILD_MEMBER_ADD */
     s->replaying = 0;
     turn_release_shard(&w->d, 0);                  /* RESUMED */
-    daemon_flush(&w->d);
+    commit(w);
     assert_int_equal(users_named(w, U(1), "a"), 1);
     assert_int_equal(users_named(w, U(2), "b"), 0);
     assert_int_equal(audits(w), 1);
     assert_int_equal(saved_seq(w), 7);
-    assert_int_equal(w->d.journal.n, 0);
+    assert_int_equal(w->d.turn.journal.n, 0);
 }
 
 /* A replay that ends while the database is held: the released deletes go
@@ -199,7 +208,7 @@ static void delete_in_the_open_turn_stays(void **state)
     depart(w, U(2), 0);
     assert_false(turn_held(&w->d));
     assert_int_equal(turn_cancel_member_delete(&w->d, G, U(2)), 0);
-    daemon_flush(&w->d);
+    commit(w);
     assert_int_equal(users_named(w, U(2), "b"), 0);
     assert_int_equal(audits(w), 1);
 }
@@ -217,16 +226,16 @@ static void full_journal_stops_reading_and_drops_nothing(void **state)
     assert_int_equal(fx_exec(bot, "BEGIN IMMEDIATE"), SQLITE_OK);
     for (uint64_t k = 1; k <= 15; k++)
         depart(w, U(k), 0);
-    assert_false(w->d.journal.paused);
+    assert_false(w->d.turn.journal.paused);
     depart(w, U(16), 0);
-    assert_true(w->d.journal.paused);
+    assert_true(w->d.turn.journal.paused);
     depart(w, U(17), 0);                           /* already read: kept as well */
-    assert_int_equal(w->d.journal.n, 17);
+    assert_int_equal(w->d.turn.journal.n, 17);
     assert_int_equal(fx_exec(bot, "COMMIT"), SQLITE_OK);
     sqlite3_close(bot);
     loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 5000);
-    assert_false(w->d.journal.paused);
-    assert_int_equal(w->d.journal.n, 0);
+    assert_false(w->d.turn.journal.paused);
+    assert_int_equal(w->d.turn.journal.n, 0);
     assert_int_equal(audits(w), 17);
     assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM users"), 0);
 }
@@ -240,21 +249,147 @@ static void long_replay_releases_its_writes_at_the_bound(void **state)
     w->d.shards[0].replaying = 1;
     for (uint64_t k = 1; k <= 16; k++)
         depart(w, U(k), 1);
-    assert_int_equal(w->d.journal.n_waiting, 0);
-    assert_false(w->d.journal.paused);
+    assert_int_equal(w->d.turn.journal.n_waiting, 0);
+    assert_false(w->d.turn.journal.paused);
     depart(w, U(17), 1);                           /* the bound still holds: runs at once */
-    assert_int_equal(w->d.journal.n_waiting, 0);
-    daemon_flush(&w->d);
-    assert_int_equal(w->d.journal.n, 0);
+    assert_int_equal(w->d.turn.journal.n_waiting, 0);
+    commit(w);
+    assert_int_equal(w->d.turn.journal.n, 0);
     assert_int_equal(audits(w), 17);
     assert_int_equal(saved_seq(w), -1);            /* still replaying: the seq waits */
     depart(w, U(18), 1);                           /* room again: netting goes on */
-    assert_int_equal(w->d.journal.n_waiting, 1);
+    assert_int_equal(w->d.turn.journal.n_waiting, 1);
     assert_int_equal(turn_cancel_member_delete(&w->d, G, U(18)), 1);
     w->d.shards[0].replaying = 0;
     turn_release_shard(&w->d, 0);
-    daemon_flush(&w->d);
+    commit(w);
     assert_int_equal(audits(w), 17);
+    assert_int_equal(saved_seq(w), 7);
+}
+
+/* ---- the commit's outcome comes through the loop (turn_flush.c) ------------- */
+
+static long long rows_of(world *w, uint64_t user)
+{
+    char sql[120];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM users WHERE discord_id = %llu", (unsigned long long)user);
+    return fx_int_at(w->dir.db, sql);
+}
+
+/* SQLite commits inside the flush; the turn learns it only from the loop's
+ * 0 ms timer (store_service), and only then lets the writes go. */
+static void outcome_arrives_through_the_loop(void **state)
+{
+    world *w = *state;
+    store *st = w->d.st;
+    assert_int_equal(store_fd(st), -1);                /* SQLite: no socket to watch */
+    depart(w, U(2), 0);
+    turn_flush(&w->d);
+    assert_int_equal(rows_of(w, U(2)), 0);             /* committed at once ... */
+    assert_int_equal(saved_seq(w), 7);
+    assert_int_equal(store_pending(st), 1);            /* ... the outcome waits for the loop */
+    assert_int_equal(w->d.turn.journal.n, 1);
+    assert_true(w->d.turn.in_flight);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop));
+    assert_int_equal(store_pending(st), 0);
+    assert_false(w->d.turn.in_flight);
+    assert_int_equal(w->d.turn.journal.n, 0);
+    assert_int_equal(audits(w), 1);
+}
+
+/* Writes made while the commit is in flight open no transaction: they wait
+ * in the journal (a rejoin still cancels them), run in a new turn when the
+ * outcome arrives, and the seq that covers them moves only with them. */
+static void writes_in_flight_wait_for_the_outcome(void **state)
+{
+    world *w = *state;
+    depart(w, U(1), 0);
+    turn_flush(&w->d);
+    gw_restore(w->d.shards[0].gw, "session", 8, NULL);   /* the events of the next writes */
+    turn_event_begin(&w->d);
+    depart(w, U(2), 0);
+    depart(w, U(3), 0);
+    assert_false(store_in_transaction(w->d.st));
+    assert_int_equal(w->d.turn.journal.n, 3);
+    assert_int_equal(turn_cancel_member_delete(&w->d, G, U(1)), 0);   /* in the commit */
+    assert_int_equal(turn_cancel_member_delete(&w->d, G, U(3)), 1);   /* waiting: cancelled */
+    assert_int_equal(rows_of(w, U(2)), 1);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop));
+    assert_true(store_in_transaction(w->d.st));       /* the outcome opened their turn */
+    assert_int_equal(w->d.turn.journal.n, 1);
+    assert_int_equal(saved_seq(w), 7);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 10);   /* its flush timer, its outcome */
+    assert_false(store_in_transaction(w->d.st));
+    assert_int_equal(w->d.turn.journal.n, 0);
+    assert_int_equal(rows_of(w, U(1)) + rows_of(w, U(2)), 0);
+    assert_int_equal(rows_of(w, U(3)), 1);
+    assert_int_equal(audits(w), 2);
+    assert_int_equal(saved_seq(w), 8);
+}
+
+/* A writer that cannot wait in the journal (a sweep, a guild delete) takes
+ * an outcome the store has already before it opens the turn. */
+static void begin_takes_a_ready_outcome(void **state)
+{
+    world *w = *state;
+    depart(w, U(1), 0);
+    turn_flush(&w->d);
+    assert_int_equal(store_pending(w->d.st), 1);
+    assert_int_equal(turn_begin(&w->d), 0);
+    assert_int_equal(store_pending(w->d.st), 0);
+    assert_int_equal(w->d.turn.journal.n, 0);          /* delivered: committed */
+    assert_true(store_in_transaction(w->d.st));
+    commit(w);
+    assert_false(store_in_transaction(w->d.st));
+}
+
+/* The bot's schema refuses the COMMIT (a deferred foreign key): the turn is
+ * rolled back and held, the seq stays with its writes, a write made while
+ * the outcome was awaited waits too; once the bot lets go, the retry
+ * commits all of it with the seq. */
+static void refused_commit_is_held_and_retried(void **state)
+{
+    world *w = *state;
+    assert_int_equal(fx_exec_at(w->dir.db, "CREATE TABLE pets (owner INTEGER, guild INTEGER, FOREIGN KEY (owner, guild) "
+                                           "REFERENCES users (discord_id, guild_id) DEFERRABLE INITIALLY DEFERRED);"
+                                           "INSERT INTO pets VALUES (2000000000000000002, 1000000000000000001)"),
+                     SQLITE_OK);
+    depart(w, U(2), 0);
+    turn_flush(&w->d);
+    assert_int_equal(store_pending(w->d.st), 1);
+    assert_false(w->d.turn.journal.held);              /* not known before the loop delivers it */
+    depart(w, U(3), 0);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop));
+    assert_true(w->d.turn.journal.held);
+    assert_int_equal(w->d.turn.journal.n, 2);
+    assert_int_equal(rows_of(w, U(2)) + rows_of(w, U(3)), 2);
+    assert_int_equal(saved_seq(w), -1);                /* rolled back with the writes it covers */
+    assert_int_equal(w->d.removed[AUDIT_MEMBER_REMOVE], 0);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);   /* refused again, still held */
+    assert_true(w->d.turn.journal.held);
+    assert_int_equal(fx_exec_at(w->dir.db, "DELETE FROM pets"), SQLITE_OK);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 5000);
+    assert_false(turn_held(&w->d));
+    assert_int_equal(w->d.turn.journal.n, 0);
+    assert_int_equal(rows_of(w, U(2)) + rows_of(w, U(3)), 0);
+    assert_int_equal(audits(w), 2);
+    assert_int_equal(saved_seq(w), 7);
+    assert_int_equal(w->d.removed[AUDIT_MEMBER_REMOVE], 2);
+}
+
+/* At shutdown the last turn is committed and its outcome taken at once. */
+static void finish_commits_and_takes_the_outcomes(void **state)
+{
+    world *w = *state;
+    depart(w, U(1), 0);
+    turn_flush(&w->d);
+    depart(w, U(2), 0);                                /* waits for the first outcome */
+    turn_finish(&w->d);
+    assert_false(w->d.turn.in_flight);
+    assert_false(store_in_transaction(w->d.st));
+    assert_int_equal(store_pending(w->d.st), 0);
+    assert_int_equal(w->d.turn.journal.n, 0);
+    assert_int_equal(audits(w), 2);
     assert_int_equal(saved_seq(w), 7);
 }
 
@@ -306,7 +441,7 @@ static void guild_rows_go_a_slice_per_turn(void **state)
     assert_int_equal(fx_exec_at(w->dir.db, "INSERT INTO cleaner_guild_state (guild_id) VALUES "
                                            "(1000000000000000009)"), SQLITE_OK);
     guild_removed(w);
-    daemon_flush(&w->d);
+    turn_flush(&w->d);
     assert_int_equal(big_rows(w), BIG_ROWS);
     assert_int_equal(big_job(w), 1);
     loop_virtual_run_until(&w->loop, loop_now(&w->loop));     /* the slices, each armed by the last */
@@ -333,7 +468,7 @@ static void crash_mid_way_is_finished_by_the_next_run(void **state)
              "3000000000000000000 + %d BEGIN SELECT RAISE(ABORT, 'kept for now'); END", GD_SLICE_ROWS + 1);
     assert_int_equal(fx_exec_at(w->dir.db, sql), SQLITE_OK);
     guild_removed(w);
-    daemon_flush(&w->d);
+    turn_flush(&w->d);
     loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
     stop(w);
     assert_int_equal(big_rows(w), BIG_ROWS - GD_SLICE_ROWS);
@@ -361,7 +496,7 @@ static void guild_back_stops_its_job(void **state)
                                            "('guild_delete.1000000000000000009', '1 1795780801234 20000')"),
                      SQLITE_OK);
     turn_write_do(&w->d, (turn_write){ .kind = TW_GUILD_SEEN, .guild_id = BIG_G, .at_ms = 1 });
-    daemon_flush(&w->d);
+    turn_flush(&w->d);
     loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
     assert_int_equal(big_rows(w), BIG_ROWS);
     assert_int_equal(big_job(w), 0);
@@ -381,7 +516,7 @@ static void dry_run_leaves_a_job_alone(void **state)
     w->cfg.dry_run = 1;
     gd_resume(&w->d);
     turn_write_do(&w->d, (turn_write){ .kind = TW_GUILD_SEEN, .guild_id = BIG_G, .at_ms = 1 });
-    daemon_flush(&w->d);
+    turn_flush(&w->d);
     loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
     assert_int_equal(big_rows(w), BIG_ROWS);
     assert_int_equal(big_job(w), 1);
@@ -398,6 +533,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(delete_in_the_open_turn_stays, setup, teardown),
         cmocka_unit_test_setup_teardown(full_journal_stops_reading_and_drops_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(long_replay_releases_its_writes_at_the_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(outcome_arrives_through_the_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(writes_in_flight_wait_for_the_outcome, setup, teardown),
+        cmocka_unit_test_setup_teardown(begin_takes_a_ready_outcome, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_commit_is_held_and_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(finish_commits_and_takes_the_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_rows_go_a_slice_per_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_mid_way_is_finished_by_the_next_run, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_back_stops_its_job, setup, teardown),

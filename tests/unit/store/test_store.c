@@ -1,6 +1,7 @@
 /* test_store.c - deletes (with clean_tables and audit), dry runs, unassigned
  * rows, adoption, key/value and guild state, audit pruning/totals,
- * transactions, clean_tables validation and sweep member sets. */
+ * transactions, the asynchronous commit, clean_tables validation and sweep
+ * member sets. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include "store_fixture.h"
 #include "base/log.h"
 #include "store/store.h"
+#include "store/store_sqlite_internal.h"     /* the connection, to leave WAL (submit_refused_busy) */
 #include "store/store_sweep.h"
 
 #define G1 111111111111111111ULL
@@ -749,6 +751,175 @@ static void failed_clear_step_gives_up_that_set(void **state)
     assert_int_equal(more, 0);
 }
 
+/* ---- the asynchronous commit (store_submit.c) ------------------------------ */
+
+typedef struct outcomes outcomes;
+
+typedef struct {                     /* one submitted commit: the callback's ctx */
+    outcomes *o;
+    int id;
+} commit_tag;
+
+struct outcomes {                    /* what the callbacks were told, in order */
+    int n;
+    int id[4];
+    store_outcome outcome[4];
+    char why[4][160];
+    store *resubmit;                 /* set: the next callback submits commit `later` */
+    commit_tag later;
+};
+
+static void note_outcome(void *ctx, store_outcome outcome, const char *why)
+{
+    commit_tag *t = ctx;
+    outcomes *o = t->o;
+    assert_true(o->n < 4);
+    o->id[o->n] = t->id;
+    o->outcome[o->n] = outcome;
+    snprintf(o->why[o->n], sizeof o->why[o->n], "%s", why);
+    o->n++;
+    if (o->resubmit) {
+        store *s = o->resubmit;
+        o->resubmit = NULL;
+        assert_int_equal(store_begin(s), DC_OK);
+        assert_int_equal(store_kv_set(s, "k3", "3"), DC_OK);
+        assert_int_equal(store_commit_submit(s, note_outcome, &o->later), DC_OK);
+    }
+}
+
+/* The COMMIT happens inside store_commit_submit (SQLite: at once), its
+ * outcome only from store_service; no socket to watch. */
+static void submit_commits_and_delivers_through_service(void **state)
+{
+    fx *f = *state;
+    outcomes o = { 0 };
+    commit_tag c1 = { &o, 1 };
+    int64_t rows;
+    assert_int_equal(store_fd(f->s), -1);
+    assert_int_equal(store_pending(f->s), 0);
+    store_service(f->s);                               /* nothing waits: nothing happens */
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 1, &rows), DC_OK);
+    assert_int_equal(store_commit_submit(f->s, note_outcome, &c1), DC_OK);
+    assert_int_equal(o.n, 0);                          /* not from inside submit */
+    assert_int_equal(store_pending(f->s), 1);
+    assert_false(store_in_transaction(f->s));
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 3);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_audit"), 1);
+    store_service(f->s);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(o.outcome[0], STORE_COMMITTED);
+    assert_string_equal(o.why[0], "");
+    assert_int_equal(store_pending(f->s), 0);
+    store_service(f->s);
+    assert_int_equal(o.n, 1);                          /* delivered once */
+}
+
+/* Outcomes come in the order of their commits; one submitted by a callback
+ * waits for the next store_service. */
+static void submit_outcomes_in_order(void **state)
+{
+    fx *f = *state;
+    outcomes o = { 0 };
+    commit_tag c1 = { &o, 1 }, c2 = { &o, 2 };
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_kv_set(f->s, "k1", "1"), DC_OK);
+    assert_int_equal(store_commit_submit(f->s, note_outcome, &c1), DC_OK);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_kv_set(f->s, "k2", "2"), DC_OK);
+    assert_int_equal(store_commit_submit(f->s, note_outcome, &c2), DC_OK);
+    assert_int_equal(store_pending(f->s), 2);
+    o.resubmit = f->s;
+    o.later = (commit_tag){ &o, 3 };
+    store_service(f->s);
+    assert_int_equal(o.n, 2);
+    assert_int_equal(o.id[0], 1);
+    assert_int_equal(o.id[1], 2);
+    assert_int_equal(store_pending(f->s), 1);          /* the third, submitted by the first callback */
+    store_service(f->s);
+    assert_int_equal(o.n, 3);
+    assert_int_equal(o.id[2], 3);
+    assert_int_equal(o.outcome[2], STORE_COMMITTED);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_session_state WHERE key IN ('k1', 'k2', 'k3')"), 3);
+}
+
+/* A reader of the bot holds its lock past our busy_timeout (outside WAL,
+ * a COMMIT needs every reader gone): the commit is refused, rolled back,
+ * and the outcome says the caller may retry. */
+static void submit_refused_busy(void **state)
+{
+    fx *f = *state;
+    outcomes o = { 0 };
+    commit_tag c1 = { &o, 1 }, c2 = { &o, 2 };
+    int64_t rows;
+    assert_int_equal(sqlite3_exec(store_sqlite_of(f->s)->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL), SQLITE_OK);
+    store_set_busy_timeout(f->s, 10);
+    sqlite3 *bot = fx_open(f->d.db);
+    assert_int_equal(fx_exec(bot, "BEGIN"), SQLITE_OK);
+    assert_int_equal(fx_int(bot, "SELECT count(*) FROM users"), 4);   /* holds its read lock */
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 1, &rows), DC_OK);
+    assert_int_equal(store_commit_submit(f->s, note_outcome, &c1), DC_OK);
+    assert_int_equal(o.n, 0);
+    assert_false(store_in_transaction(f->s));          /* rolled back: the caller redoes it */
+    assert_int_equal(fx_exec(bot, "COMMIT"), SQLITE_OK);
+    sqlite3_close(bot);
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 4);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_audit"), 0);
+    store_service(f->s);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(o.outcome[0], STORE_RETRY_BUSY);
+    assert_non_null(strstr(o.why[0], "locked"));
+    assert_int_equal(store_begin(f->s), DC_OK);        /* the retry goes through */
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 1, &rows), DC_OK);
+    assert_int_equal(store_commit_submit(f->s, note_outcome, &c2), DC_OK);
+    store_service(f->s);
+    assert_int_equal(o.id[1], 2);
+    assert_int_equal(o.outcome[1], STORE_COMMITTED);
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 3);
+}
+
+/* A COMMIT SQLite refuses for good (a deferred foreign key of the bot's
+ * schema still violated): rolled back, STORE_FAILED with the reason. */
+static void submit_refused_for_good(void **state)
+{
+    fx *f = *state;
+    outcomes o = { 0 };
+    commit_tag c1 = { &o, 1 };
+    int64_t rows;
+    char sql[300];
+    snprintf(sql, sizeof sql, "CREATE TABLE pets (owner INTEGER, guild INTEGER, FOREIGN KEY (owner, guild) "
+             "REFERENCES users (discord_id, guild_id) DEFERRABLE INITIALLY DEFERRED);"
+             "INSERT INTO pets VALUES (%llu, %llu)", U2, G1);
+    assert_int_equal(fx_exec_at(f->d.db, sql), SQLITE_OK);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U2, AUDIT_MEMBER_REMOVE, 0, 1, &rows), DC_OK);
+    assert_int_equal(store_commit_submit(f->s, note_outcome, &c1), DC_OK);
+    assert_false(store_in_transaction(f->s));
+    store_service(f->s);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(o.outcome[0], STORE_FAILED);
+    assert_non_null(strstr(o.why[0], "FOREIGN KEY"));
+    assert_int_equal(q(f, "SELECT count(*) FROM users"), 4);
+}
+
+/* Only one open, outermost transaction can be handed over; nothing queued. */
+static void submit_needs_one_open_transaction(void **state)
+{
+    fx *f = *state;
+    outcomes o = { 0 };
+    commit_tag c1 = { &o, 1 };
+    assert_int_equal(store_commit_submit(f->s, note_outcome, &c1), DC_ERR_USAGE);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_commit_submit(f->s, note_outcome, &c1), DC_ERR_USAGE);   /* nested */
+    assert_int_equal(store_commit(f->s), DC_OK);
+    assert_int_equal(store_commit_submit(f->s, NULL, &c1), DC_ERR_USAGE);
+    assert_true(store_in_transaction(f->s));           /* still the caller's */
+    assert_int_equal(store_pending(f->s), 0);
+    assert_int_equal(store_rollback(f->s), DC_OK);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* Issue #14 item 8: a guild's rows a slice at a time.  G1 gets 5 more users
@@ -838,6 +1009,11 @@ int main(void)
         T(guild_names_and_whole_results),
         T(audit_prune_and_totals),
         T(transactions_group_and_roll_back),
+        T(submit_commits_and_delivers_through_service),
+        T(submit_outcomes_in_order),
+        T(submit_refused_busy),
+        T(submit_refused_for_good),
+        T(submit_needs_one_open_transaction),
         T(clean_tables_are_validated),
         T(savepoint_write_fails_alone),
         T(bare_write_failure_breaks_the_transaction),

@@ -1,0 +1,182 @@
+/* turn_flush.c - the turn's transaction from BEGIN to the outcome of its
+ * COMMIT: opening it (turn_open, turn_begin), the flush timer, the flush
+ * itself (the carry -- shard sessions, seqs and member counts -- then the
+ * COMMIT handed to the store), the outcome delivered from a 0 ms loop timer,
+ * and the shutdown's turn_finish.  See turn.h for the why. */
+#include "daemon/turn_int.h"
+
+#include <string.h>
+
+#include "base/log.h"
+#include "daemon/checkpoint.h"
+#include "daemon/commit_trace.h"
+#include "daemon/daemon_internal.h"
+#include "daemon/turn_cap.h"
+
+void turn_init(dc_daemon *d, const turn_carry *c)
+{
+    memset(&d->turn, 0, sizeof d->turn);
+    if (c)
+        d->turn.carry = *c;
+}
+
+static void on_flush_timer(dc_timer *t)
+{
+    dc_daemon *d = lws_container_of(t, dc_daemon, turn.flush_timer);
+    d->turn.flush_armed = 0;         /* fired: nothing to cancel */
+    turn_flush(d);
+}
+
+/* The turn's transaction, begun once: 0, or -1 (held now, or reported). */
+static int begin_tx(dc_daemon *d)
+{
+    if (store_in_transaction(d->st) || store_begin(d->st) == DC_OK)
+        return 0;
+    if (!turn_fail(d, "begin", 0))
+        LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
+    return -1;
+}
+
+int turn_open(dc_daemon *d)
+{
+    turn_state *t = &d->turn;
+    if (t->journal.held)
+        return -1;                   /* writes wait in the journal (turn.c) */
+    if (t->in_flight) {
+        t->wanted = 1;               /* the outcome opens the turn (on_outcome) */
+        return -1;
+    }
+    if (begin_tx(d) != 0)
+        return -1;
+    if (!t->flush_armed) {
+        t->flush_armed = 1;
+        loop_timer(d->loop, &t->flush_timer, on_flush_timer, turn_flush_arm(d));
+    }
+    return 0;
+}
+
+int turn_begin(dc_daemon *d)
+{
+    turn_take_outcome(d);
+    return turn_open(d);
+}
+
+void turn_event_begin(dc_daemon *d)
+{
+    turn_open(d);
+}
+
+/* ---- the outcome ------------------------------------------------------------ */
+
+static void on_outcome_timer(dc_timer *t);
+
+/* Outcomes waiting in the store come through the loop: a 0 ms timer. */
+static void watch(dc_daemon *d)
+{
+    if (store_pending(d->st))
+        loop_timer(d->loop, &d->turn.outcome_timer, on_outcome_timer, 0);
+}
+
+static void on_outcome_timer(dc_timer *t)
+{
+    dc_daemon *d = lws_container_of(t, dc_daemon, turn.outcome_timer);
+    store_service(d->st);
+    watch(d);
+}
+
+void turn_take_outcome(dc_daemon *d)
+{
+    if (!d->turn.in_flight || !d->st || !store_pending(d->st))
+        return;
+    loop_cancel(d->loop, &d->turn.outcome_timer);
+    store_service(d->st);
+    watch(d);
+}
+
+static void on_outcome(void *ctx, store_outcome outcome, const char *why)
+{
+    dc_daemon *d = ctx;
+    turn_state *t = &d->turn;
+    turn_commit_fn after = t->after;
+    void *after_ctx = t->after_ctx;
+    t->in_flight = 0;
+    t->after = NULL;
+    t->after_ctx = NULL;
+    if (outcome == STORE_COMMITTED) {
+        turn_committed(d);
+        t->last_commit_ms = loop_now(d->loop);
+        checkpoint_after_commit(d);
+        /* make bench pairs this with the double's send stamps (send->commit latency). */
+        commit_trace_note(t->trace_events, t->trace_wakeups, t->trace_started_us);
+    } else {
+        /* Whatever the reason, the turn's writes stay queued and are
+         * retried with the seq that covers them: nothing is skipped. */
+        turn_hold(d, "commit", outcome == STORE_RETRY_FULL ? 2 : 1, why);
+    }
+    if (after)
+        after(d, after_ctx, outcome == STORE_COMMITTED);
+    turn_run_queued(d);              /* the writes that came meanwhile: a new turn */
+    turn_cap_check(d);
+}
+
+/* ---- the flush -------------------------------------------------------------- */
+
+/* Commit the loop turn.  Into its transaction go, besides the journal's
+ * writes already in it, the carry (daemon.c): each shard's session id,
+ * resume URL and seq, and its guilds' member counts (rc_persist_counts);
+ * then the COMMIT is handed to the store (store_commit_submit), and
+ * turn_committed runs when the outcome says it went through.  While the
+ * database is held (busy, disk full) there is nothing to commit: the
+ * journal's retry (turn.c) calls this once its writes are in. */
+void turn_flush(dc_daemon *d)
+{
+    turn_state *t = &d->turn;
+    if (t->flush_armed && d->loop)
+        loop_cancel(d->loop, &t->flush_timer);   /* committed early (turn cap) */
+    t->flush_armed = 0;
+    t->flush_due_us = 0;
+    if (t->in_flight)
+        return;                      /* its outcome opens the next turn */
+    t->events = 0;
+    if (!d->st || t->journal.held)
+        return;
+    int64_t started_us = commit_trace_clock();
+    if (begin_tx(d) != 0)
+        return;
+    if (t->carry.save && t->carry.save(d) != 0) {
+        /* Never commit the turn's writes with a seq that lags or leads them. */
+        turn_fail(d, "saving the session", 1);
+        return;
+    }
+    /* A transaction a write broke half-way is never handed over: redone
+     * write by write (turn.c), as a refused COMMIT would be. */
+    if (store_tx_broken(d->st) || store_commit_submit(d->st, on_outcome, d) != DC_OK) {
+        turn_fail(d, "commit", 1);
+        return;
+    }
+    t->in_flight = 1;
+    t->trace_events = d->events;
+    t->trace_wakeups = d->wakeups;
+    t->trace_started_us = started_us;
+    watch(d);
+}
+
+int turn_after_commit(dc_daemon *d, turn_commit_fn fn, void *ctx)
+{
+    turn_state *t = &d->turn;
+    if (!t->in_flight || t->after)
+        return -1;
+    t->after = fn;
+    t->after_ctx = ctx;
+    return 0;
+}
+
+void turn_finish(dc_daemon *d)
+{
+    turn_flush(d);
+    while (d->st && d->turn.in_flight && store_pending(d->st)) {
+        turn_take_outcome(d);        /* committed: the writes that came meanwhile open a turn */
+        if (store_in_transaction(d->st))
+            turn_flush(d);
+    }
+}

@@ -1,0 +1,92 @@
+/* store_submit.c - the asynchronous commit (store.h, "The asynchronous
+ * commit"): the daemon hands over its turn's transaction and learns the
+ * outcome through its event loop instead of waiting for a COMMIT.
+ *
+ * SQLite completes at once: store_commit_submit runs the COMMIT (rolling
+ * the transaction back when SQLite refuses it, so that the caller can redo
+ * its writes) and queues the outcome; store_service hands the queued
+ * outcomes to their callbacks, oldest first, from the caller's loop.  The
+ * queue lives here so that a backend that completes later (PostgreSQL over
+ * libpq's non-blocking API, #10) keeps the same contract. */
+#include "store/store_backend_internal.h"
+#include "base/vec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct store_submitted {
+    store_done_fn done;
+    void *ctx;
+    store_outcome outcome;
+    char why[256];
+} store_submitted;
+
+static int reserve(store *s)
+{
+    return VEC_GROW(s->submitted, s->cap_submitted, s->n_submitted + 1, 4);
+}
+
+/* What a refused COMMIT tells the caller: wait (busy, full) or redo now. */
+static store_outcome refusal(store *s)
+{
+    switch (store_refused(s)) {
+    case 1:
+        return STORE_RETRY_BUSY;
+    case 2:
+        return STORE_RETRY_FULL;
+    default:
+        return STORE_FAILED;
+    }
+}
+
+dc_err store_commit_submit(store *s, store_done_fn done, void *ctx)
+{
+    if (!done || store_in_transaction(s) != 1) {
+        snprintf(s->errmsg, sizeof s->errmsg, "commit submitted without one open transaction");
+        return DC_ERR_USAGE;
+    }
+    if (reserve(s) != 0) {
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory submitting a commit");
+        return DC_ERR_NOMEM;
+    }
+    store_submitted *o = &s->submitted[s->n_submitted];
+    *o = (store_submitted){ .done = done, .ctx = ctx, .outcome = STORE_COMMITTED };
+    if (store_commit(s) != DC_OK) {
+        o->outcome = refusal(s);
+        snprintf(o->why, sizeof o->why, "%s", store_errmsg(s));
+        if (store_in_transaction(s))
+            store_rollback(s);       /* the caller redoes its writes in a new transaction */
+    }
+    s->n_submitted++;
+    return DC_OK;
+}
+
+int store_pending(const store *s)
+{
+    return (int)s->n_submitted;
+}
+
+void store_service(store *s)
+{
+    /* Only what waits now: a commit submitted by a callback is delivered by
+     * the next call, through the caller's loop again. */
+    for (size_t left = s->n_submitted; left && s->n_submitted; left--) {
+        store_submitted o = s->submitted[0];
+        s->n_submitted--;
+        memmove(&s->submitted[0], &s->submitted[1], s->n_submitted * sizeof *s->submitted);
+        o.done(o.ctx, o.outcome, o.why);
+    }
+}
+
+int store_fd(const store *s)
+{
+    return s->be->fd(s);
+}
+
+void store_submit_free(store *s)
+{
+    free(s->submitted);
+    s->submitted = NULL;
+    s->n_submitted = s->cap_submitted = 0;
+}
