@@ -58,7 +58,7 @@ static void on_slice(dc_timer *t);
 
 static void arm(dc_daemon *d, int64_t delay_ms)
 {
-    loop_timer(d->loop, &d->guild_delete_timer, on_slice, delay_ms);
+    loop_timer(d->loop, &d->gd.timer, on_slice, delay_ms);
 }
 
 /* 0 when guild has no job; -1 on a read error. */
@@ -149,7 +149,7 @@ static dc_err slice(dc_daemon *d, gd_job *j, int *done)
 
 static void on_slice(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(t, dc_daemon, guild_delete_timer);
+    dc_daemon *d = lws_container_of(t, dc_daemon, gd.timer);
     gd_job j = { 0 };
     int done = 0;
     if (turn_begin(d) != 0) {
@@ -197,5 +197,5 @@ void gd_resume(dc_daemon *d)
 void gd_stop(dc_daemon *d)
 {
     if (d->loop)
-        loop_cancel(d->loop, &d->guild_delete_timer);
+        loop_cancel(d->loop, &d->gd.timer);
 }

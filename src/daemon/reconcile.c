@@ -18,13 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/reconcile.h"
+
 #include "daemon/daemon_internal.h"
 #include "base/log.h"
 #include "proto/snowflake.h"
 #include "store/store_sweep.h"
 
 #define RC_HELD_RETRY_MS 1000    /* the bot holds the database: look again then */
-#define RC_ONESHOT_TICK_MS 1000  /* `sweep` CLI: its settle waits (sweep_cli.c) */
 #define RC_PRESENT_COALESCE_MS 250   /* guilds seen in a burst: one scheduler run */
 #define RC_PUBLISH_SLACK_MS 1000     /* next-sweep time moves less: not rewritten */
 #define RC_OP8_SPACING_MS 30000
@@ -106,7 +107,7 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
         store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);   /* resumed: no GUILD_CREATE */
     }
     g->member_count = member_count;
-    s->d->last_present_ms = loop_now(s->d->loop);
+    s->d->rc.last_present_ms = loop_now(s->d->loop);
     /* A burst of GUILD_CREATEs (thousands at start-up) is one look, not one each. */
     wake_within(s->d, RC_PRESENT_COALESCE_MS);
 }
@@ -117,14 +118,14 @@ static void drop_requests(dc_daemon *d, uint64_t guild_id)
 {
     sw_action a = { .kind = SW_ACT_DONE, .guild_id = guild_id, .ok = 0,
                     .text = "not started: the server became unavailable or the bot left it before its turn" };
-    for (size_t i = 0; i < d->n_requests;) {
-        if (d->requests[i].guild_id != guild_id) {
+    for (size_t i = 0; i < d->rc.n_requests;) {
+        if (d->rc.requests[i].guild_id != guild_id) {
             i++;
             continue;
         }
-        sweep_request r = d->requests[i];
-        memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof r);
-        d->n_requests--;
+        sweep_request r = d->rc.requests[i];
+        memmove(&d->rc.requests[i], &d->rc.requests[i + 1], (d->rc.n_requests - i - 1) * sizeof r);
+        d->rc.n_requests--;
         char label[160];
         LOG_W("sweep", "%s: a queued sweep was %s", rc_guild_label(d, guild_id, label, sizeof label), a.text);
         if (r.done)
@@ -142,6 +143,16 @@ void rc_guild_absent(shard *s, uint64_t guild_id)
         sw_abort(s->sw, "the guild became unavailable or was left", loop_now(s->d->loop));
         drain(s);
     }
+}
+
+void rc_forget_guilds(shard *s)
+{
+    s->n_present = 0;
+}
+
+size_t rc_guild_count(const shard *s)
+{
+    return s->n_present;
 }
 
 void rc_guild_named(shard *s, uint64_t guild_id, const char *name)
@@ -354,7 +365,7 @@ static void do_request(shard *s, const sw_action *a)
         sw_abort(s->sw, "the gateway session is not ready", loop_now(s->d->loop));
         return;
     }
-    s->kick(s);
+    s->kick(s->kick_ctx);
 }
 
 /* ---- measuring the stale set, a slice per loop turn ------------------------ */
@@ -434,12 +445,12 @@ static void do_delete_batch(shard *s, const sw_action *a)
  * store_sweep_close); a held turn (the bot holds the database) retries later. */
 static void clear_slice(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(t, dc_daemon, sweep_clear_timer);
+    dc_daemon *d = lws_container_of(t, dc_daemon, rc.clear_timer);
     int held = turn_begin(d) != 0, more = 1;
     if (!held && store_sweep_clear_step(d->st, RC_SCAN_WINDOW, &more) != DC_OK)
         LOG_W("sweep", "clearing a finished sweep's member list: %s", store_errmsg(d->st));
     if (more)
-        loop_timer(d->loop, &d->sweep_clear_timer, clear_slice, held ? RC_CLEAR_RETRY_MS : 0);
+        loop_timer(d->loop, &d->rc.clear_timer, clear_slice, held ? RC_CLEAR_RETRY_MS : 0);
 }
 
 static void do_done(shard *s, const sw_action *a)
@@ -448,7 +459,7 @@ static void do_done(shard *s, const sw_action *a)
     int64_t now = loop_now(s->d->loop);
     if (turn_begin(d) == 0) {
         if (store_sweep_close(d->st, a->guild_id) == DC_OK)
-            loop_timer(d->loop, &d->sweep_clear_timer, clear_slice, 0);
+            loop_timer(d->loop, &d->rc.clear_timer, clear_slice, 0);
         store_guild_set_last_sweep(d->st, a->guild_id, loop_wall(s->d->loop), a->removed, now - s->sweep_started_ms, a->text);
         if (a->ok && !a->guard_tripped && !s->sweep_dry_run)
             store_guild_set_needs_reconcile(d->st, a->guild_id, 0);
@@ -559,15 +570,15 @@ dc_err rc_request(dc_daemon *d, const sweep_request *r)
 {
     if (!rc_shard_of(d, r->guild_id))
         return DC_ERR_NOTFOUND;
-    if (d->n_requests == d->cap_requests) {
-        size_t cap = d->cap_requests ? d->cap_requests * 2 : 8;
-        sweep_request *v = realloc(d->requests, cap * sizeof *v);
+    if (d->rc.n_requests == d->rc.cap_requests) {
+        size_t cap = d->rc.cap_requests ? d->rc.cap_requests * 2 : 8;
+        sweep_request *v = realloc(d->rc.requests, cap * sizeof *v);
         if (!v)
             return DC_ERR_NOMEM;
-        d->requests = v;
-        d->cap_requests = cap;
+        d->rc.requests = v;
+        d->rc.cap_requests = cap;
     }
-    d->requests[d->n_requests++] = *r;
+    d->rc.requests[d->rc.n_requests++] = *r;
     rc_wake(d);
     return DC_OK;
 }
@@ -584,19 +595,11 @@ rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
         return RC_WAIT_SESSION;
     if (sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) != guild_id)
         return RC_WAIT_BUSY;
-    for (size_t i = 0; i < d->n_requests && d->requests[i].guild_id != guild_id; i++)
-        if (rc_shard_of(d, d->requests[i].guild_id) == s)
+    for (size_t i = 0; i < d->rc.n_requests && d->rc.requests[i].guild_id != guild_id; i++)
+        if (rc_shard_of(d, d->rc.requests[i].guild_id) == s)
             return RC_WAIT_BUSY;     /* another guild of this shard goes first */
     *wait_ms = g->not_before_ms > now ? g->not_before_ms - now : 0;
     return *wait_ms ? RC_WAIT_OP8 : RC_WAIT_NONE;
-}
-
-static double interval_hours(const config *c, uint64_t guild_id)
-{
-    for (size_t i = 0; i < c->n_guild_intervals; i++)
-        if (c->guild_intervals[i].guild_id == guild_id)
-            return c->guild_intervals[i].hours;
-    return c->interval_hours;
 }
 
 static void begin(shard *s, const sweep_request *r)
@@ -616,30 +619,70 @@ static void begin(shard *s, const sweep_request *r)
 /* An on-demand request for this shard, removed from the queue. */
 static int take_request(dc_daemon *d, shard *s, sweep_request *out)
 {
-    for (size_t i = 0; i < d->n_requests; i++) {
-        present_guild *g = find_present(s, d->requests[i].guild_id);
+    for (size_t i = 0; i < d->rc.n_requests; i++) {
+        present_guild *g = find_present(s, d->rc.requests[i].guild_id);
         if (!g || g->not_before_ms > loop_now(s->d->loop))
             continue;
-        *out = d->requests[i];
-        memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof *out);
-        d->n_requests--;
+        *out = d->rc.requests[i];
+        memmove(&d->rc.requests[i], &d->rc.requests[i + 1], (d->rc.n_requests - i - 1) * sizeof *out);
+        d->rc.n_requests--;
         return 1;
     }
     return 0;
 }
 
+int rc_queued(const dc_daemon *d, uint64_t guild_id)
+{
+    for (size_t i = 0; i < d->rc.n_requests; i++)
+        if (d->rc.requests[i].guild_id == guild_id)
+            return 1;
+    return 0;
+}
+
+const sweep *rc_running(dc_daemon *d, uint64_t guild_id)
+{
+    shard *s = rc_shard_of(d, guild_id);
+    return s && sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) == guild_id ? s->sw : NULL;
+}
+
+void rc_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *ctx)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        for (size_t k = 0; k < d->shards[i].n_present; k++)
+            if (fn(ctx, d->shards[i].present[k].id))
+                return;
+}
+
+int64_t rc_last_present_ms(const dc_daemon *d)
+{
+    return d->rc.last_present_ms;
+}
+
+static double interval_hours(const config *c, uint64_t guild_id)
+{
+    for (size_t i = 0; i < c->n_guild_intervals; i++)
+        if (c->guild_intervals[i].guild_id == guild_id)
+            return c->guild_intervals[i].hours;
+    return c->interval_hours;
+}
+
+int64_t rc_next_run(const dc_daemon *d, const store_guild_state *g)
+{
+    int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
+    if (!g->last_sweep_ms)
+        return settled;
+    int64_t due = g->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->guild_id) * 3600000.0);
+    /* Refused by the guard (or an incomplete list): not again before its
+     * interval, or it would re-read the whole list every 30 s. */
+    return g->needs_reconcile && settled < due && !sw_result_holds(g->last_sweep_result) ? settled : due;
+}
+
 /* When guild g becomes wanted (loop_now time), or INT64_MAX: the end of
- * its op 8 / retry wait, reconcile_delay after start-up, or its interval. */
+ * its op 8 / retry wait, else rc_next_run. */
 static int64_t wanted_at(dc_daemon *d, const present_guild *g, const store_guild_state *st)
 {
     int64_t now = loop_now(d->loop), now_wall = loop_wall(d->loop);
-    int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
-    int64_t due = st->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
-    int64_t at_wall = st->last_sweep_ms ? due : settled;
-    /* Refused by the guard (or an incomplete list): not again before its
-     * interval, or it would re-read the whole list every 30 s. */
-    if (st->needs_reconcile && !sw_result_holds(st->last_sweep_result) && settled < at_wall)
-        at_wall = settled;
+    int64_t at_wall = rc_next_run(d, st);
     int64_t at = now + (at_wall > now_wall ? at_wall - now_wall : 0);
     return g->not_before_ms > at ? g->not_before_ms : at;
 }
@@ -673,8 +716,8 @@ static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next, int64_t *fir
 /* When a request of this shard waits only for its op 8 spacing. */
 static void requests_due(dc_daemon *d, shard *s, int64_t *next)
 {
-    for (size_t i = 0; i < d->n_requests; i++) {
-        present_guild *g = find_present(s, d->requests[i].guild_id);
+    for (size_t i = 0; i < d->rc.n_requests; i++) {
+        present_guild *g = find_present(s, d->rc.requests[i].guild_id);
         if (g && g->not_before_ms < *next)
             *next = g->not_before_ms;
     }
@@ -701,7 +744,7 @@ static void schedule_shard(dc_daemon *d, shard *s, int64_t *next, int64_t *first
     memset(&r, 0, sizeof r);
     r.guild_id = most_overdue(d, s, next, first);
     r.dry_run = d->cfg->dry_run;
-    if (idle && !d->os && r.guild_id)
+    if (idle && !d->oneshot && r.guild_id)
         begin(s, &r);
 }
 
@@ -713,40 +756,40 @@ static void publish_next(dc_daemon *d, int64_t first)
     char buf[24];
     if (first != INT64_MAX)
         wall = loop_wall(d->loop) + (first > now ? first - now : 0);
-    if ((wall == 0) == (d->rc_next_published == 0) && llabs(wall - d->rc_next_published) < RC_PUBLISH_SLACK_MS)
+    if ((wall == 0) == (d->rc.next_published == 0) && llabs(wall - d->rc.next_published) < RC_PUBLISH_SLACK_MS)
         return;
     if (turn_begin(d) != 0)
         return;                      /* held: the next wake writes it */
     snprintf(buf, sizeof buf, "%" PRId64, wall);
     if ((wall ? store_kv_set(d->st, "sweep.next_run_ms", buf) : store_kv_del(d->st, "sweep.next_run_ms")) == DC_OK)
-        d->rc_next_published = wall;
+        d->rc.next_published = wall;
 }
 
 static void on_reconcile_wake(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(t, dc_daemon, reconcile_timer);
+    dc_daemon *d = lws_container_of(t, dc_daemon, rc.timer);
     int64_t now = loop_now(d->loop), next = INT64_MAX;
     if (d->stopping)
         return;
-    if (d->os) {
-        oneshot_tick(d);
-        next = now + RC_ONESHOT_TICK_MS;
+    if (d->rc.tick) {               /* daemon_main's hook (the `sweep` CLI's settle waits) */
+        d->rc.tick(d, d->rc.tick_ctx);
+        next = now + RC_TICK_MS;
     }
     int64_t first = INT64_MAX;
-    d->rc_waking = 1;
-    d->rc_rewake = 0;
-    d->rc_wake_at = INT64_MAX;
+    d->rc.waking = 1;
+    d->rc.rewake = 0;
+    d->rc.wake_at = INT64_MAX;
     for (int i = 0; i < d->n_shards && !d->stopping; i++)
         schedule_shard(d, &d->shards[i], &next, &first);
-    d->rc_waking = 0;
+    d->rc.waking = 0;
     publish_next(d, first);
-    if (d->rc_rewake)                /* a sweep ended while we looked: look again */
+    if (d->rc.rewake)                /* a sweep ended while we looked: look again */
         next = now;
     if (next == INT64_MAX || d->stopping) {
-        loop_cancel(d->loop, &d->reconcile_timer);
+        loop_cancel(d->loop, &d->rc.timer);
     } else {
-        d->rc_wake_at = next > now ? next : now;
-        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, d->rc_wake_at - now);
+        d->rc.wake_at = next > now ? next : now;
+        loop_timer(d->loop, &d->rc.timer, on_reconcile_wake, d->rc.wake_at - now);
     }
 }
 
@@ -754,11 +797,11 @@ static void on_reconcile_wake(dc_timer *t)
 static void wake_within(dc_daemon *d, int64_t delay_ms)
 {
     int64_t at = loop_now(d->loop) + delay_ms;
-    if (d->rc_waking) {
-        d->rc_rewake = 1;
-    } else if (!d->stopping && (d->rc_wake_at == 0 || at < d->rc_wake_at)) {   /* 0: never armed */
-        d->rc_wake_at = at;
-        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, delay_ms);
+    if (d->rc.waking) {
+        d->rc.rewake = 1;
+    } else if (!d->stopping && (d->rc.wake_at == 0 || at < d->rc.wake_at)) {   /* 0: never armed */
+        d->rc.wake_at = at;
+        loop_timer(d->loop, &d->rc.timer, on_reconcile_wake, delay_ms);
     }
 }
 
@@ -767,9 +810,26 @@ void rc_wake(dc_daemon *d)
     wake_within(d, 0);
 }
 
+void rc_set_tick(dc_daemon *d, daemon_tick_fn *fn, void *ctx)
+{
+    d->rc.tick = fn;
+    d->rc.tick_ctx = ctx;
+}
+
+void rc_sched_free(dc_daemon *d)
+{
+    if (d->loop) {
+        loop_cancel(d->loop, &d->rc.timer);
+        loop_cancel(d->loop, &d->rc.clear_timer);
+    }
+    free(d->rc.requests);
+    d->rc.requests = NULL;
+    d->rc.n_requests = d->rc.cap_requests = 0;
+}
+
 void rc_start(dc_daemon *d)
 {
-    d->rc_wake_at = INT64_MAX;
+    d->rc.wake_at = INT64_MAX;
     rc_wake(d);
 }
 

@@ -33,7 +33,7 @@ static dc_err delete_member(dc_daemon *d, turn_write *w)
         count_removed(d, w->reason, rows);
         w->rows_counted = rows;
     }
-    removal_log_note(d, rows);      /* one info summary per 10 s; per user at debug */
+    removal_log_note(&d->removals, d->loop, rows);    /* one info summary per 10 s; per user at debug */
     LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
           audit_reason_name(w->reason), w->user_id, w->guild_id, rows,
           d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
