@@ -372,7 +372,7 @@ static void status(cmd_live *cl, const cmd_message *m)
         shards[st.n_shards++] = (cmd_shard_status){ s->id, gw_state_name(gw_get_state(s->gw)),
                                                     gw_latency_ms(s->gw), gw_resumed(s->gw) };
     }
-    memcpy(st.removed, d->removed, sizeof st.removed);
+    removal_log_totals(&d->removals, st.removed);
     store_count_guild(d->st, m->guild_id, &st.guild_rows);
     if (store_guild_get(d->st, m->guild_id, &g) == DC_OK) {
         st.last_sweep_ms = g.last_sweep_ms;

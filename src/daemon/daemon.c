@@ -382,12 +382,6 @@ static void on_stop_tick(dc_timer *t)
     loop_timer(d->loop, &d->stop_timer, on_stop_tick, 100);
 }
 
-void count_removed(dc_daemon *d, audit_reason why, int64_t rows)
-{
-    if ((int)why >= 0 && (int)why < 4)
-        d->removed[why] += rows;
-}
-
 void request_stop(dc_daemon *d, int status)
 {
     if (!d->stopping || (status && !d->exit_status))
@@ -657,10 +651,7 @@ dc_err daemon_request_sweep(dc_daemon *d, const sweep_request *r)
 
 int daemon_sessions_ready(dc_daemon *d)
 {
-    for (int i = 0; i < d->n_shards; i++)
-        if (!d->shards[i].gw || gw_get_state(d->shards[i].gw) != GW_READY)
-            return 0;
-    return d->n_shards > 0;
+    return rc_sessions_ready(d);
 }
 
 int daemon_has_guild(dc_daemon *d, uint64_t guild_id)

@@ -29,44 +29,16 @@
 #define MAX_SHARDS 64
 #define START_RETRY_MAX_MS 60000
 #define MAX_PRESENT_GUILDS 2500      /* Discord's limit per shard */
-#define SWEEP_SAMPLE_MAX SW_CONFIRM_ALL_MAX   /* stale ids kept for REST confirmation / dry-run text */
-
-/* A guild this session has seen available (GUILD_CREATE). */
-typedef struct {
-    uint64_t id;
-    int64_t member_count;            /* GUILD_CREATE +- joins/leaves since; <= 0 unknown */
-    int64_t saved_count;             /* what the database holds (reconcile.c rc_persist_counts) */
-    int64_t not_before_ms;           /* no op 8 for this guild before (rate limit, retry) */
-    char name[104];                  /* as people know it (GUILD_CREATE/UPDATE, or stored); "" unknown */
-} present_guild;
 
 struct shard {
     dc_daemon *d;
     int id;
     gw_session *gw;
     tl_conn *conn;
-    sweep *sw;
-    int sweep_force;                 /* what the running sweep was started with */
-    int sweep_dry_run;
-    int64_t sweep_started_ms;
-    int64_t sweep_cursor;            /* discord_id the delete batches have reached */
-    int64_t sweep_listed;            /* distinct ids in the running sweep's member set */
-    sweep_request current;           /* who asked for the running sweep (done NULL: the scheduler) */
-    dc_timer sweep_timer;
-    /* measuring the stale set a slice at a time (reconcile.c) */
-    struct {
-        dc_timer timer;
-        uint64_t guild;
-        int64_t cursor, stale, total;
-        uint64_t sample[SWEEP_SAMPLE_MAX];   /* reservoir sample of stale ids */
-        size_t n, cap;
-        uint64_t rng;
-    } measure;
+    rc_shard rc;                     /* the scheduler's part of the shard (reconcile.c) */
     /* Run the session's pending gw actions (live: tl_conn_kick; replay: its driver). */
     daemon_kick_fn *kick;
     void *kick_ctx;
-    present_guild *present;
-    size_t n_present, cap_present;
     int replaying;                   /* RESUME sent, RESUMED not yet seen: events are replayed (events.c) */
     int64_t saved_seq;               /* what the database holds */
     char saved_session[128];
@@ -96,7 +68,6 @@ struct dc_daemon {
     int start_attempts;
     int stopping, done, exit_status;
     int64_t started_wall_ms;
-    int64_t removed[AUDIT_REASON_COUNT]; /* rows removed since start, by audit_reason */
     int64_t events;
     int64_t wakeups;                 /* lws_service() calls of the live main loop (commit trace) */
     int64_t malformed_events;        /* dispatches the cleaner refused as malformed (events.c) */
@@ -115,7 +86,6 @@ void daemon_free_core(dc_daemon *d);                /* shards, timers, store */
 
 /* Open this loop turn's transaction (once) and arm the commit. 0 or -1. */
 int turn_begin(dc_daemon *d);
-void count_removed(dc_daemon *d, audit_reason why, int64_t rows);
 
 /* events.c */
 void ev_on_dispatch(void *ctx, tl_conn *c, const char *event, int64_t seq, const cJSON *data);

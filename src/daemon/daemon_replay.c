@@ -50,7 +50,7 @@ gw_session *daemon_shard_session(shard *s)
 
 sweep *daemon_shard_sweep(shard *s)
 {
-    return s->sw;
+    return s->rc.sw;
 }
 
 void daemon_dispatch(shard *s, const char *event, int64_t seq, const cJSON *data)
@@ -77,7 +77,7 @@ void daemon_get_counts(const dc_daemon *d, daemon_counts *out)
 {
     out->events = d->events;
     out->malformed_events = d->malformed_events;
-    memcpy(out->removed, d->removed, sizeof out->removed);
+    removal_log_totals(&d->removals, out->removed);
 }
 
 store *daemon_store(dc_daemon *d)

@@ -172,7 +172,7 @@ static void on_slice(dc_timer *t)
         return;
     }
     if (done) {
-        count_removed(d, (audit_reason)j.why, j.rows);
+        removal_log_count(&d->removals, (audit_reason)j.why, j.rows);
         LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) deleted", audit_reason_name((audit_reason)j.why),
               j.guild, j.rows);
     }

@@ -1,8 +1,10 @@
 /* reconcile.h - the scheduler (reconcile.c): when to sweep which guild,
- * and carrying out a sweep's actions.  Its state is its own (rc_sched,
- * read and written only by reconcile.c); the rest of the daemon asks it
- * questions through these functions: is a guild queued or running, when
- * is its next automatic sweep, which guilds are available. */
+ * and carrying out a sweep's actions.  Its state is its own (rc_sched in
+ * the daemon, rc_shard in each shard, read and written only by
+ * reconcile.c); the rest of the daemon asks it questions through these
+ * functions: is a guild queued or running, when is its next automatic
+ * sweep, which guilds are available, are the sessions ready.  A private
+ * header of src/daemon (the CLI reaches these through daemon.h). */
 #ifndef DC_RECONCILE_H
 #define DC_RECONCILE_H
 
@@ -16,6 +18,42 @@
 
 typedef struct shard shard;
 
+#define SWEEP_SAMPLE_MAX SW_CONFIRM_ALL_MAX   /* stale ids kept for REST confirmation / dry-run text */
+
+/* A guild this session has seen available (GUILD_CREATE). */
+typedef struct {
+    uint64_t id;
+    int64_t member_count;            /* GUILD_CREATE +- joins/leaves since; <= 0 unknown */
+    int64_t saved_count;             /* what the database holds (reconcile.c rc_persist_counts) */
+    int64_t not_before_ms;           /* no op 8 for this guild before (rate limit, retry) */
+    char name[104];                  /* as people know it (GUILD_CREATE/UPDATE, or stored); "" unknown */
+} present_guild;
+
+/* One shard's part of the scheduler: its sweep and the guilds its session
+ * has seen.  Only reconcile.c reads or writes it. */
+typedef struct {
+    sweep *sw;
+    int sweep_force;                 /* what the running sweep was started with */
+    int sweep_dry_run;
+    int64_t sweep_started_ms;
+    int64_t sweep_cursor;            /* discord_id the delete batches have reached */
+    int64_t sweep_listed;            /* distinct ids in the running sweep's member set */
+    sweep_request current;           /* who asked for the running sweep (done NULL: the scheduler) */
+    dc_timer sweep_timer;
+    /* measuring the stale set a slice at a time */
+    struct {
+        dc_timer timer;
+        uint64_t guild;
+        int64_t cursor, stale, total;
+        uint64_t sample[SWEEP_SAMPLE_MAX];   /* reservoir sample of stale ids */
+        size_t n, cap;
+        uint64_t rng;
+    } measure;
+    present_guild *present;
+    size_t n_present, cap_present;
+} rc_shard;
+
+/* The daemon's part of the scheduler. */
 typedef struct {
     sweep_request *requests;         /* on-demand sweeps, FIFO */
     size_t n_requests, cap_requests;
@@ -89,5 +127,7 @@ int64_t rc_next_run(const dc_daemon *d, const store_guild_state *g);
 /* fn for every guild available to this process, until it returns nonzero. */
 void rc_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *ctx);
 int64_t rc_last_present_ms(const dc_daemon *d);
+/* 1 when every shard's session is READY (0 before the shards exist). */
+int rc_sessions_ready(const dc_daemon *d);
 
 #endif

@@ -42,6 +42,18 @@ void removal_log_note(removal_log *rl, dc_loop *loop, int64_t rows)
     }
 }
 
+void removal_log_count(removal_log *rl, audit_reason why, int64_t rows)
+{
+    if ((int)why >= 0 && (int)why < AUDIT_REASON_COUNT)
+        rl->removed[why] += rows;
+}
+
+void removal_log_totals(const removal_log *rl, int64_t out[AUDIT_REASON_COUNT])
+{
+    for (int i = 0; i < AUDIT_REASON_COUNT; i++)
+        out[i] = rl->removed[i];
+}
+
 void removal_log_flush(removal_log *rl)
 {
     if (rl->armed)

@@ -107,7 +107,7 @@ static int take_one(void *ctx, const store_request *r)
     H.reqs = q;
     LOG_I("daemon", "sweep request %" PRId64 " from `discord-cleaner sweep` (pid %ld): %s%s", r->id,
           r->requester, r->guild_id ? "one guild" : "every guild", r->force ? ", forced" : "");
-    if (!daemon_sessions_ready(d)) {
+    if (!rc_sessions_ready(d)) {
         add_line(q, r->guild_id, "the daemon is still connecting to Discord; try again in a few seconds", 75);
         return 0;
     }

@@ -317,7 +317,9 @@ static void guild_rows_go_a_slice_per_turn(void **state)
     assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_guild_state "
                                           "WHERE guild_id = 1000000000000000009"), 0);
     assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM users"), 3);   /* the other guild's */
-    assert_int_equal(w->d.removed[AUDIT_GUILD_DELETE], BIG_ROWS);
+    daemon_counts counts;
+    daemon_get_counts(&w->d, &counts);
+    assert_int_equal(counts.removed[AUDIT_GUILD_DELETE], BIG_ROWS);
 }
 
 /* A slice fails mid-way (the bot's trigger refuses one row of the second
