@@ -1,9 +1,12 @@
 /* daemon_internal.h - the daemon's struct and the shards, shared by the
- * files of src/daemon only (daemon.c: loop, start-up, persistence; events.c:
- * what dispatches do; turn*.c; commands_live.c; and the modules that keep
- * their own state in a struct of their own here: reconcile.c, checkpoint.c,
- * removal_log.c, guild_delete.c).  Not a public API: src/cli uses
- * daemon.h, src/replay daemon_replay.h. */
+ * files of src/daemon only: daemon.c (loop, start-up, persistence),
+ * events.c (what dispatches do), turn*.c, commands_live.c, reconcile.c,
+ * guild_delete.c, sweep_handoff.c, daemon_record.c, daemon_replay.c.
+ * Modules with state of their own keep it in a struct of their own that
+ * sits in dc_daemon (rc_sched, rc_shard, checkpoint, removal_log,
+ * gd_state) and only they touch; the others call their functions
+ * (checkpoint.c and removal_log.c do not include this header at all).
+ * Not a public API: src/cli uses daemon.h, src/replay daemon_replay.h. */
 #ifndef DC_DAEMON_INTERNAL_H
 #define DC_DAEMON_INTERNAL_H
 
