@@ -223,7 +223,7 @@ int replay_main(const config *cfg, int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc;
-    static replay r;                 /* large (shards); one replay per process */
+    static replay r;                 /* one replay per process */
     memset(&r, 0, sizeof r);
     dc_err e = fixture_open(a.fixture, &r.fx, err, sizeof err);   /* entries stream during the run */
     if (e != DC_OK) {
