@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "daemon/daemon_internal.h"
+#include "daemon/daemon.h"
 #include "daemon/dblock.h"
 #include "daemon/sweep_handoff.h"
 #include "base/log.h"
@@ -28,6 +28,7 @@
 #define ONESHOT_SETTLE_MS 2000        /* quiet after the last GUILD_CREATE */
 
 struct oneshot {
+    const config *cfg;
     uint64_t guilds[ONESHOT_MAX];
     size_t n;
     int all, force;
@@ -47,21 +48,11 @@ static void on_done(void *ctx, uint64_t guild_id, const sw_action *r)
         os->status = 75;
 }
 
-static int all_ready(dc_daemon *d)
-{
-    if (d->n_shards == 0)
-        return 0;
-    for (int i = 0; i < d->n_shards; i++)
-        if (gw_get_state(d->shards[i].gw) != GW_READY)
-            return 0;
-    return 1;
-}
-
 static void request_one(dc_daemon *d, struct oneshot *os, uint64_t guild_id)
 {
-    sweep_request r = { .guild_id = guild_id, .force = os->force, .dry_run = d->cfg->dry_run,
+    sweep_request r = { .guild_id = guild_id, .force = os->force, .dry_run = os->cfg->dry_run,
                         .done = on_done, .ctx = os };
-    if (rc_request(d, &r) == DC_OK) {
+    if (daemon_request_sweep(d, &r) == DC_OK) {
         os->requested++;
         return;
     }
@@ -69,39 +60,50 @@ static void request_one(dc_daemon *d, struct oneshot *os, uint64_t guild_id)
     os->status = 66;
 }
 
+typedef struct {
+    dc_daemon *d;
+    struct oneshot *os;
+} every_guild;
+
+static int request_each(void *ctx, uint64_t guild_id)
+{
+    every_guild *e = ctx;
+    request_one(e->d, e->os, guild_id);
+    return 0;
+}
+
 /* Once the sessions are up and the guild list has settled, queue the sweeps. */
 static void list_targets(dc_daemon *d, struct oneshot *os)
 {
-    int64_t now = loop_now(d->loop);
-    if (!all_ready(d)) {
+    int64_t now = daemon_now_ms(d);
+    if (!daemon_sessions_ready(d)) {
         os->ready_since = 0;
         return;
     }
     if (!os->ready_since)
         os->ready_since = now;
-    if (now - d->last_present_ms < ONESHOT_SETTLE_MS || now - os->ready_since < ONESHOT_SETTLE_MS)
+    if (now - daemon_last_guild_seen_ms(d) < ONESHOT_SETTLE_MS || now - os->ready_since < ONESHOT_SETTLE_MS)
         return;
     if (!os->all) {
         size_t present = 0;
         for (size_t i = 0; i < os->n; i++)
-            present += rc_shard_of(d, os->guilds[i]) != NULL;
-        if (present < os->n && now - os->ready_since < (int64_t)(d->cfg->sweep_wait * 1000))
+            present += daemon_has_guild(d, os->guilds[i]);
+        if (present < os->n && now - os->ready_since < (int64_t)(os->cfg->sweep_wait * 1000))
             return;
         for (size_t i = 0; i < os->n; i++)
             request_one(d, os, os->guilds[i]);
     } else {
-        for (int s = 0; s < d->n_shards; s++)
-            for (size_t i = 0; i < d->shards[s].n_present; i++)
-                request_one(d, os, d->shards[s].present[i].id);
+        daemon_each_guild(d, request_each, &(every_guild){ d, os });
     }
     os->listed = 1;
     if (os->requested == 0)
         printf("no guild to sweep\n");
 }
 
-void oneshot_tick(dc_daemon *d)
+/* daemon_main's tick hook: every scheduler tick while the sweeps run. */
+static void oneshot_tick(dc_daemon *d, void *ctx)
 {
-    struct oneshot *os = d->os;
+    struct oneshot *os = ctx;
     if (!os->listed)
         list_targets(d, os);
     if (os->listed && os->finished == os->requested)
@@ -138,6 +140,7 @@ int sweep_main(const config *cfg, int argc, char **argv)
 {
     static struct oneshot os;
     memset(&os, 0, sizeof os);
+    os.cfg = cfg;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--all") == 0) {
             os.all = 1;
@@ -162,6 +165,7 @@ int sweep_main(const config *cfg, int argc, char **argv)
     long daemon_pid = running_daemon(cfg->db);
     if (daemon_pid > 0)               /* never a second session: the daemon sweeps */
         return handoff_run(cfg, daemon_pid, os.all ? NULL : os.guilds, os.all ? 0 : os.n, os.force);
-    int rc = daemon_main(cfg, &os);
+    daemon_hook hook = { .tick = oneshot_tick, .ctx = &os };
+    int rc = daemon_main(cfg, &hook);
     return rc ? rc : os.status;
 }

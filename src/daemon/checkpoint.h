@@ -19,13 +19,23 @@
 #define CKPT_FORCE_FRAMES 16384      /* 64 MiB of 4 KiB pages */
 #define CKPT_TAIL_FRAMES 2048        /* a few turns' worth: milliseconds to copy */
 
-typedef struct dc_daemon dc_daemon;
+#include "loop/loop.h"
+#include "store/store.h"
+
+/* The daemon's checkpoint state; only checkpoint.c reads or writes it. */
+typedef struct {
+    dc_loop *loop;
+    store *st;                       /* NULL: not started, or cancelled */
+    dc_timer timer;                  /* the idle checkpoint */
+    int failures;                    /* last count reported */
+} checkpoint;
 
 /* At start-up, once the store is open; -1 when the thread cannot start. */
-int checkpoint_start(dc_daemon *d);
+int checkpoint_start(checkpoint *ck, dc_loop *loop, store *st);
 /* After every successful turn COMMIT. */
-void checkpoint_after_commit(dc_daemon *d);
-/* At shutdown (closing the store stops the thread and checkpoints). */
-void checkpoint_cancel(dc_daemon *d);
+void checkpoint_after_commit(checkpoint *ck);
+/* At shutdown, or before the store is closed (closing it stops the thread
+ * and checkpoints). */
+void checkpoint_cancel(checkpoint *ck);
 
 #endif

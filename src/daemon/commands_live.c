@@ -16,6 +16,7 @@
 #include "policy/commands.h"
 #include "daemon/commands_outbox.h"
 #include "base/log.h"
+#include "daemon/daemon_internal.h"
 #include "policy/perms.h"
 #include "proto/proto.h"
 #include "proto/snowflake.h"
@@ -234,19 +235,6 @@ static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
     }
 }
 
-static int queued(const dc_daemon *d, uint64_t guild_id)
-{
-    for (size_t i = 0; i < d->n_requests; i++)
-        if (d->requests[i].guild_id == guild_id)
-            return 1;
-    return 0;
-}
-
-static int running(const shard *s, uint64_t guild_id)
-{
-    return s && sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) == guild_id;
-}
-
 /* What a queued sweep of guild_id waits for, in the commands' terms. */
 static cmd_wait wait_of(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
 {
@@ -288,19 +276,19 @@ static dc_err queue_sweep(dc_daemon *d, uint64_t guild_id, const cmd_decision *d
 static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
 {
     dc_daemon *d = cl->d;
-    shard *s = rc_shard_of(d, m->guild_id);
+    const sweep *running = rc_running(d, m->guild_id);
     char text[512];
-    if (!s) {
+    if (!rc_shard_of(d, m->guild_id)) {
         reply(cl, m->channel_id, m->message_id, "This server is not available to the cleaner right now "
               "(the gateway has not delivered it in this session); try again in a minute.");
         return;
     }
-    if (running(s, m->guild_id) || queued(d, m->guild_id)) {
-        cmd_progress p = { .queued = !running(s, m->guild_id) };
+    if (running || rc_queued(d, m->guild_id)) {
+        cmd_progress p = { .queued = !running };
         if (p.queued)
             p.why = wait_of(d, m->guild_id, &p.wait_ms);
         else
-            sw_progress(s->sw, &p.chunks_seen, &p.chunk_count, &p.members, &p.removed, &p.stale);
+            sw_progress(running, &p.chunks_seen, &p.chunk_count, &p.members, &p.removed, &p.stale);
         cmd_format_progress(&p, text, sizeof text);
         reply(cl, m->channel_id, m->message_id, text);
         return;
@@ -318,26 +306,34 @@ static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *
     post_notice(cl, job, m->guild_id);
 }
 
+typedef struct {
+    dc_daemon *d;
+    const cmd_decision *dec;
+    cmd_job *job;
+    int skipped;
+} all_guilds;
+
+static int queue_one(void *ctx, uint64_t g)
+{
+    all_guilds *a = ctx;
+    if (rc_running(a->d, g) || rc_queued(a->d, g) || queue_sweep(a->d, g, a->dec, a->job) != DC_OK)
+        a->skipped++;
+    else
+        a->job->pending++;
+    return 0;
+}
+
 static void sweep_all(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
 {
-    dc_daemon *d = cl->d;
     cmd_job *job = new_job(cl, m, 1, dec->dry_run);
-    int skipped = 0;
     char text[512];
     if (!job) {
         reply(cl, m->channel_id, m->message_id, "The sweeps could not be queued (out of memory).");
         return;
     }
-    for (int i = 0; i < d->n_shards; i++) {
-        shard *s = &d->shards[i];
-        for (size_t k = 0; k < s->n_present; k++) {
-            uint64_t g = s->present[k].id;
-            if (running(s, g) || queued(d, g) || queue_sweep(d, g, dec, job) != DC_OK)
-                skipped++;
-            else
-                job->pending++;
-        }
-    }
+    all_guilds all = { .d = cl->d, .dec = dec, .job = job };
+    rc_each_guild(cl->d, queue_one, &all);
+    int skipped = all.skipped;
     LOG_I("commands", "sweep of all %d guild(s) requested by owner %" PRIu64 "%s%s", job->pending,
           m->author_id, dec->force ? " (force)" : "", dec->dry_run ? " (dry run)" : "");
     if (!job->pending) {
@@ -360,24 +356,6 @@ static int count_awaiting(void *ctx, const store_guild_state *g)
     return 0;
 }
 
-static double interval_hours(const config *c, uint64_t guild_id)
-{
-    for (size_t i = 0; i < c->n_guild_intervals; i++)
-        if (c->guild_intervals[i].guild_id == guild_id)
-            return c->guild_intervals[i].hours;
-    return c->interval_hours;
-}
-
-/* When the scheduler will next pick this guild (reconcile.c's rules). */
-static int64_t next_run(const dc_daemon *d, const store_guild_state *g)
-{
-    int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
-    if (!g->last_sweep_ms)
-        return settled;
-    int64_t due = g->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->guild_id) * 3600000.0);
-    return g->needs_reconcile && settled < due && !sw_result_holds(g->last_sweep_result) ? settled : due;
-}
-
 static void status(cmd_live *cl, const cmd_message *m)
 {
     dc_daemon *d = cl->d;
@@ -394,7 +372,7 @@ static void status(cmd_live *cl, const cmd_message *m)
         shards[st.n_shards++] = (cmd_shard_status){ s->id, gw_state_name(gw_get_state(s->gw)),
                                                     gw_latency_ms(s->gw), gw_resumed(s->gw) };
     }
-    memcpy(st.removed, d->removed, sizeof st.removed);
+    removal_log_totals(&d->removals, st.removed);
     store_count_guild(d->st, m->guild_id, &st.guild_rows);
     if (store_guild_get(d->st, m->guild_id, &g) == DC_OK) {
         st.last_sweep_ms = g.last_sweep_ms;
@@ -403,14 +381,14 @@ static void status(cmd_live *cl, const cmd_message *m)
         st.last_sweep_result = g.last_sweep_result;
         st.held = sw_result_holds(g.last_sweep_result);
     }
-    st.next_run_ms = next_run(d, &g);
+    st.next_run_ms = rc_next_run(d, &g);
     st.guild_label = rc_guild_label(d, m->guild_id, label, sizeof label);
     store_each_guild_state(d->st, count_awaiting, &st.awaiting_reconcile);
-    shard *s = rc_shard_of(d, m->guild_id);
-    if (running(s, m->guild_id)) {
+    const sweep *running = rc_running(d, m->guild_id);
+    if (running) {
         int64_t stale = 0;
         st.sweep_running = 1;
-        sw_progress(s->sw, &st.chunks_seen, &st.chunk_count, &st.members, &st.sweep_removed, &stale);
+        sw_progress(running, &st.chunks_seen, &st.chunk_count, &st.members, &st.sweep_removed, &stale);
     }
     cmd_format_status(&st, text, sizeof text);
     reply(cl, m->channel_id, m->message_id, text);

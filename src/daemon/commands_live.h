@@ -4,8 +4,13 @@
 #ifndef DC_COMMANDS_LIVE_H
 #define DC_COMMANDS_LIVE_H
 
+#include <stdint.h>
 #include <cjson/cJSON.h>
-#include "daemon/daemon_internal.h"
+
+#include "proto/proto.h"
+
+typedef struct dc_daemon dc_daemon;
+typedef struct shard shard;
 
 /* One dispatch of shard s.  Does nothing when commands are off. */
 void cmdl_on_dispatch(shard *s, dc_event ev, const char *event, const cJSON *data);

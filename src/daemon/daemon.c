@@ -79,7 +79,7 @@ static int kv_put(dc_daemon *d, int shard_id, const char *what, const char *valu
 /* -1 when a write failed (the turn must not commit a seq without it). */
 static int persist_shard(dc_daemon *d, shard *s)
 {
-    if (d->os)
+    if (d->oneshot)
         return 0;                     /* a one-shot sweep's session is its own: the daemon's stays */
     const char *sid = gw_session_id(s->gw), *url = gw_resume_url(s->gw);
     int64_t seq = gw_seq(s->gw);
@@ -179,8 +179,9 @@ int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed)
     return s->gw && rc_init(d, s) == 0 ? 0 : -1;
 }
 
-static void kick_live(shard *s)
+static void kick_live(void *ctx)
 {
+    shard *s = ctx;
     tl_conn_kick(s->conn);
 }
 
@@ -190,10 +191,10 @@ static int start_shards(dc_daemon *d)
     snprintf(key, sizeof key, "gw.shard_count");
     /* A one-shot sweep never resumes the daemon's saved session (the two
      * would take it from each other) and leaves it as it found it. */
-    int restorable = !d->os && store_kv_get(d->st, key, buf, sizeof buf) == DC_OK &&
+    int restorable = !d->oneshot && store_kv_get(d->st, key, buf, sizeof buf) == DC_OK &&
                      atoi(buf) == d->shard_count;
     snprintf(buf, sizeof buf, "%d", d->shard_count);
-    if (!d->os)
+    if (!d->oneshot)
         store_kv_set(d->st, key, buf);
     for (int i = 0; i < d->n_shards; i++) {
         shard *s = &d->shards[i];
@@ -211,13 +212,20 @@ static int start_shards(dc_daemon *d)
         else
             s->saved_seq = -1;
         s->kick = kick_live;
+        s->kick_ctx = s;
         gw_start(s->gw, loop_now(d->loop));
-        s->kick(s);
+        s->kick(s->kick_ctx);
     }
     return 0;
 }
 
 static void fetch_gateway(dc_daemon *d);
+
+void daemon_start_work(dc_daemon *d)
+{
+    rc_start(d);
+    gd_resume(d);                    /* guild deletes a previous run left half-done */
+}
 
 static void on_start_retry(dc_timer *t)
 {
@@ -277,8 +285,7 @@ static void on_gateway_bot(void *ctx, const rest_response *r)
                 request_stop(d, 70);
                 return;
             }
-            rc_start(d);
-            gd_resume(d);                /* guild deletes a previous run left half-done */
+            daemon_start_work(d);
             return;
         }
         if (p == -2) {
@@ -334,12 +341,6 @@ static void on_stop_tick(dc_timer *t)
     loop_timer(d->loop, &d->stop_timer, on_stop_tick, 100);
 }
 
-void count_removed(dc_daemon *d, audit_reason why, int64_t rows)
-{
-    if ((int)why >= 0 && (int)why < 4)
-        d->removed[why] += rows;
-}
-
 void request_stop(dc_daemon *d, int status)
 {
     if (!d->stopping || (status && !d->exit_status))
@@ -354,7 +355,7 @@ void request_stop(dc_daemon *d, int status)
     for (int i = 0; i < d->n_shards; i++)
         if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED) {
             gw_shutdown(d->shards[i].gw, loop_now(d->loop));
-            d->shards[i].kick(&d->shards[i]);
+            d->shards[i].kick(d->shards[i].kick_ctx);
         }
 }
 
@@ -378,7 +379,7 @@ int daemon_open_store(dc_daemon *d)
     /* No SAVEPOINT per write: a turn whose write fails half-way is rolled
      * back and redone write by write (turn.c). */
     store_set_bare_writes(d->st, 1);
-    if (checkpoint_start(d) != 0)           /* checkpoint.c: never inside a COMMIT */
+    if (checkpoint_start(&d->ckpt, d->loop, d->st) != 0)   /* checkpoint.c: never inside a COMMIT */
         return dc_err_exit_status(DC_ERR_INTERNAL);
     return 0;
 }
@@ -390,20 +391,18 @@ void daemon_free_core(dc_daemon *d)
         gw_free(d->shards[i].gw);
         rc_free(&d->shards[i]);
     }
-    removal_log_flush(d);
+    removal_log_flush(&d->removals);
     commit_trace_close();
     if (d->loop) {
         loop_cancel(d->loop, &d->start_timer);
         loop_cancel(d->loop, &d->housekeeping_timer);
         loop_cancel(d->loop, &d->stop_timer);
-        loop_cancel(d->loop, &d->reconcile_timer);
-        loop_cancel(d->loop, &d->sweep_clear_timer);
         gd_stop(d);
     }
-    checkpoint_cancel(d);
+    rc_sched_free(d);
+    checkpoint_cancel(&d->ckpt);
     ev_free(d);
     turn_free(d);
-    free(d->requests);
     /* Contexts of REST requests still in flight: the client is freed
      * next and cancels them without calling back. */
     while (d->pending.next && d->pending.next != &d->pending) {
@@ -435,7 +434,7 @@ static int db_lock_fd = -1;           /* <db>.lock, held while this process runs
 static int take_db_lock(const dc_daemon *d)
 {
     char holder[96], msg[320];
-    dblock_result r = dblock_take(d->cfg->db, d->os ? "sweep" : "run", &db_lock_fd, holder, sizeof holder);
+    dblock_result r = dblock_take(d->cfg->db, d->oneshot ? "sweep" : "run", &db_lock_fd, holder, sizeof holder);
     if (r == DBLOCK_TAKEN)
         return 0;
     if (r == DBLOCK_ERROR) {
@@ -449,7 +448,7 @@ static int take_db_lock(const dc_daemon *d)
     if (pid > 0)
         snprintf(who, sizeof who, "%s (pid %ld)",
                  strcmp(kind, " sweep") == 0 ? "a one-shot sweep" : "a daemon", pid);
-    if (d->os)
+    if (d->oneshot)
         snprintf(msg, sizeof msg, "%s is running on this database; use !cleanup_users in Discord "
                  "or stop it", who);
     else
@@ -532,9 +531,10 @@ void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop)
     pending_init(&d->pending);
     pending_init(&d->confirm_waiting);
     d->started_wall_ms = loop_wall(loop);
+    removal_log_init(&d->removals, cfg->dry_run);
 }
 
-int daemon_main(const config *cfg, struct oneshot *os)
+int daemon_main(const config *cfg, const daemon_hook *hook)
 {
     dc_daemon d;
     dc_loop boot;                    /* clocks only, until setup() has lws and REST */
@@ -542,7 +542,9 @@ int daemon_main(const config *cfg, struct oneshot *os)
     daemon_init(&d, cfg, &boot);
     d.live_loop = boot;
     d.loop = &d.live_loop;
-    d.os = os;
+    d.oneshot = hook != NULL;
+    if (hook)
+        rc_set_tick(&d, hook->tick, hook->ctx);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
     /* Handlers first: a SIGTERM while setup() runs (systemd stopping a unit
      * that is still starting) is seen by the loop and ends in a clean stop,
@@ -579,7 +581,7 @@ int daemon_main(const config *cfg, struct oneshot *os)
         }
         if (got_usr1) {
             got_usr1 = 0;
-            if (!d.os && !d.stopping)
+            if (!d.oneshot && !d.stopping)
                 handoff_wake(&d);
         }
         if (got_term && !d.stopping) {
@@ -598,4 +600,36 @@ int daemon_main(const config *cfg, struct oneshot *os)
     LOG_I("daemon", "stopped (exit status %d)", d.exit_status);
     teardown(&d);
     return d.exit_status;
+}
+
+/* ---- what the CLI asks (daemon.h) ------------------------------------------ */
+
+dc_err daemon_request_sweep(dc_daemon *d, const sweep_request *r)
+{
+    return rc_request(d, r);
+}
+
+int daemon_sessions_ready(dc_daemon *d)
+{
+    return rc_sessions_ready(d);
+}
+
+int daemon_has_guild(dc_daemon *d, uint64_t guild_id)
+{
+    return rc_shard_of(d, guild_id) != NULL;
+}
+
+void daemon_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *ctx)
+{
+    rc_each_guild(d, fn, ctx);
+}
+
+int64_t daemon_now_ms(dc_daemon *d)
+{
+    return loop_now(d->loop);
+}
+
+int64_t daemon_last_guild_seen_ms(dc_daemon *d)
+{
+    return rc_last_present_ms(d);
 }

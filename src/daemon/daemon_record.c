@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "daemon/daemon_internal.h"
 #include "proto/proto.h"
 #include "fixture/record.h"
 #include "fixture/record_rest.h"

@@ -6,7 +6,10 @@
 #ifndef DC_DAEMON_RECORD_H
 #define DC_DAEMON_RECORD_H
 
-#include "daemon/daemon_internal.h"
+#include "gateway/transport_lws.h"
+
+typedef struct dc_daemon dc_daemon;
+typedef struct shard shard;
 
 /* The run subcommand's own flags; 0, or 64 (message on stderr) on misuse. */
 int daemon_record_args(int argc, char **argv);

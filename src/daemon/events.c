@@ -167,7 +167,7 @@ static void apply(dc_daemon *d, shard *s, const cl_action *a)
     case CL_MARK_RECONCILE:
         /* A one-shot sweep's new session says nothing of what the daemon
          * missed: the daemon judges that from its own session. */
-        write_for(d, d->os ? TW_GUILD_SEEN : TW_MARK_RECONCILE, s, a);
+        write_for(d, d->oneshot ? TW_GUILD_SEEN : TW_MARK_RECONCILE, s, a);
         break;
     case CL_ADOPT_UNASSIGNED:
         write_for(d, TW_ADOPT_UNASSIGNED, s, a);
@@ -232,7 +232,7 @@ static void route_to_sweep(shard *s, dc_event ev, const cJSON *data)
         /* A process that resumed a persisted session gets no READY and no
          * GUILD_CREATEs: its guilds are the ones this shard had available
          * (any it left meanwhile arrive as replayed GUILD_DELETEs). */
-        if (s->n_present == 0)
+        if (rc_guild_count(s) == 0)
             store_each_guild_state(s->d->st, add_known_guild, s);
         break;
     case DC_EV_GUILD_MEMBERS_CHUNK:
@@ -301,7 +301,7 @@ void ev_on_dispatch(void *ctx, tl_conn *c, dc_event ev, const char *event, int64
         store_count_unassigned(d->st, &cx.unassigned_rows);
         cx.stored_guilds = stored.v;
         cx.n_stored = stored.n;
-        s->n_present = 0;                /* a new session lists its guilds anew */
+        rc_forget_guilds(s);             /* a new session lists its guilds anew */
     }
     cl_actions acts = { 0 };
     dc_err e = cleaner_on_dispatch(&cx, ev, data, &acts);

@@ -58,7 +58,7 @@ static void on_slice(dc_timer *t);
 
 static void arm(dc_daemon *d, int64_t delay_ms)
 {
-    loop_timer(d->loop, &d->guild_delete_timer, on_slice, delay_ms);
+    loop_timer(d->loop, &d->gd.timer, on_slice, delay_ms);
 }
 
 /* 0 when guild has no job; -1 on a read error. */
@@ -160,7 +160,7 @@ static void on_slice_outcome(dc_daemon *d, void *ctx, int committed)
         arm(d, GD_RETRY_MS);         /* rolled back with the turn: the job is as it was */
     } else {
         if (sl->done) {
-            count_removed(d, (audit_reason)sl->job.why, sl->job.rows);
+            removal_log_count(&d->removals, (audit_reason)sl->job.why, sl->job.rows);
             LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) deleted",
                   audit_reason_name((audit_reason)sl->job.why), sl->job.guild, sl->job.rows);
         }
@@ -171,7 +171,7 @@ static void on_slice_outcome(dc_daemon *d, void *ctx, int committed)
 
 static void on_slice(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(t, dc_daemon, guild_delete_timer);
+    dc_daemon *d = lws_container_of(t, dc_daemon, gd.timer);
     gd_job j = { 0 };
     int done = 0;
     if (turn_begin(d) != 0) {
@@ -218,5 +218,5 @@ void gd_resume(dc_daemon *d)
 void gd_stop(dc_daemon *d)
 {
     if (d->loop)
-        loop_cancel(d->loop, &d->guild_delete_timer);
+        loop_cancel(d->loop, &d->gd.timer);
 }

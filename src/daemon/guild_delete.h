@@ -5,9 +5,16 @@
 
 #include <stdint.h>
 #include "base/err.h"
+#include "loop/loop.h"
 #include "store/store.h"
 
 struct dc_daemon;
+
+/* The slicer's state in the daemon; only guild_delete.c touches it (the
+ * jobs themselves live in the database). */
+typedef struct {
+    dc_timer timer;                  /* the next slice */
+} gd_state;
 
 /* Rows per slice: one slice (a DELETE on users and each clean table, then
  * COMMIT) must stay well inside a heartbeat's slack.  Measured with make

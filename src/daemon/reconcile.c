@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/reconcile.h"
+
 #include "daemon/daemon_internal.h"
 #include "base/log.h"
 #include "proto/snowflake.h"
@@ -25,7 +27,6 @@
 #include "base/vec.h"
 
 #define RC_HELD_RETRY_MS 1000    /* the bot holds the database: look again then */
-#define RC_ONESHOT_TICK_MS 1000  /* `sweep` CLI: its settle waits (sweep_cli.c) */
 #define RC_PRESENT_COALESCE_MS 250   /* guilds seen in a burst: one scheduler run */
 #define RC_PUBLISH_SLACK_MS 1000     /* next-sweep time moves less: not rewritten */
 #define RC_OP8_SPACING_MS 30000
@@ -40,19 +41,19 @@ static void wake_within(dc_daemon *d, int64_t delay_ms);
 
 static void on_sweep_timer(dc_timer *t)
 {
-    shard *s = lws_container_of(t, shard, sweep_timer);
-    sw_tick(s->sw, loop_now(s->d->loop));
+    shard *s = lws_container_of(t, shard, rc.sweep_timer);
+    sw_tick(s->rc.sw, loop_now(s->d->loop));
     drain(s);
 }
 
 static void arm(shard *s)
 {
-    int64_t due = sw_next_deadline(s->sw);
+    int64_t due = sw_next_deadline(s->rc.sw);
     if (due == INT64_MAX) {
-        loop_cancel(s->d->loop, &s->sweep_timer);
+        loop_cancel(s->d->loop, &s->rc.sweep_timer);
         return;
     }
-    loop_timer(s->d->loop, &s->sweep_timer, on_sweep_timer, due - loop_now(s->d->loop));
+    loop_timer(s->d->loop, &s->rc.sweep_timer, on_sweep_timer, due - loop_now(s->d->loop));
 }
 
 int rc_init(dc_daemon *d, shard *s)
@@ -63,30 +64,30 @@ int rc_init(dc_daemon *d, shard *s)
                         .chunk_timeout_ms = (int64_t)(c->chunk_timeout * 1000),
                         .rest_source = c->member_source == MEMBER_SOURCE_REST, .rest_fallback = 1 };
     snprintf(sc.prefix, sizeof sc.prefix, "%s", c->prefix);
-    s->sw = sw_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
-    return s->sw ? 0 : -1;
+    s->rc.sw = sw_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
+    return s->rc.sw ? 0 : -1;
 }
 
 void rc_free(shard *s)
 {
     if (s->d) {
-        loop_cancel(s->d->loop, &s->sweep_timer);
-        loop_cancel(s->d->loop, &s->measure.timer);
+        loop_cancel(s->d->loop, &s->rc.sweep_timer);
+        loop_cancel(s->d->loop, &s->rc.measure.timer);
     }
-    sw_free(s->sw);
-    s->sw = NULL;
-    free(s->present);
-    s->present = NULL;
-    s->n_present = s->cap_present = 0;
+    sw_free(s->rc.sw);
+    s->rc.sw = NULL;
+    free(s->rc.present);
+    s->rc.present = NULL;
+    s->rc.n_present = s->rc.cap_present = 0;
 }
 
 /* ---- guilds this session has seen ----------------------------------------- */
 
 static present_guild *find_present(shard *s, uint64_t guild_id)
 {
-    for (size_t i = 0; i < s->n_present; i++)
-        if (s->present[i].id == guild_id)
-            return &s->present[i];
+    for (size_t i = 0; i < s->rc.n_present; i++)
+        if (s->rc.present[i].id == guild_id)
+            return &s->rc.present[i];
     return NULL;
 }
 
@@ -94,14 +95,14 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
 {
     present_guild *g = find_present(s, guild_id);
     if (!g) {
-        if (VEC_GROW(s->present, s->cap_present, s->n_present + 1, 16) != 0)
+        if (VEC_GROW(s->rc.present, s->rc.cap_present, s->rc.n_present + 1, 16) != 0)
             return;
-        g = &s->present[s->n_present++];
+        g = &s->rc.present[s->rc.n_present++];
         *g = (present_guild){ .id = guild_id, .saved_count = -1 };
         store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);   /* resumed: no GUILD_CREATE */
     }
     g->member_count = member_count;
-    s->d->last_present_ms = loop_now(s->d->loop);
+    s->d->rc.last_present_ms = loop_now(s->d->loop);
     /* A burst of GUILD_CREATEs (thousands at start-up) is one look, not one each. */
     wake_within(s->d, RC_PRESENT_COALESCE_MS);
 }
@@ -112,14 +113,14 @@ static void drop_requests(dc_daemon *d, uint64_t guild_id)
 {
     sw_action a = { .kind = SW_ACT_DONE, .guild_id = guild_id, .ok = 0,
                     .text = "not started: the server became unavailable or the bot left it before its turn" };
-    for (size_t i = 0; i < d->n_requests;) {
-        if (d->requests[i].guild_id != guild_id) {
+    for (size_t i = 0; i < d->rc.n_requests;) {
+        if (d->rc.requests[i].guild_id != guild_id) {
             i++;
             continue;
         }
-        sweep_request r = d->requests[i];
-        memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof r);
-        d->n_requests--;
+        sweep_request r = d->rc.requests[i];
+        memmove(&d->rc.requests[i], &d->rc.requests[i + 1], (d->rc.n_requests - i - 1) * sizeof r);
+        d->rc.n_requests--;
         char label[160];
         LOG_W("sweep", "%s: a queued sweep was %s", rc_guild_label(d, guild_id, label, sizeof label), a.text);
         if (r.done)
@@ -131,12 +132,22 @@ void rc_guild_absent(shard *s, uint64_t guild_id)
 {
     present_guild *g = find_present(s, guild_id);
     if (g)
-        *g = s->present[--s->n_present];
+        *g = s->rc.present[--s->rc.n_present];
     drop_requests(s->d, guild_id);
-    if (sw_guild(s->sw) == guild_id) {
-        sw_abort(s->sw, "the guild became unavailable or was left", loop_now(s->d->loop));
+    if (sw_guild(s->rc.sw) == guild_id) {
+        sw_abort(s->rc.sw, "the guild became unavailable or was left", loop_now(s->d->loop));
         drain(s);
     }
+}
+
+void rc_forget_guilds(shard *s)
+{
+    s->rc.n_present = 0;
+}
+
+size_t rc_guild_count(const shard *s)
+{
+    return s->rc.n_present;
 }
 
 void rc_guild_named(shard *s, uint64_t guild_id, const char *name)
@@ -179,8 +190,8 @@ static void count_key(char *key, size_t cap, uint64_t guild_id)
 int rc_persist_counts(dc_daemon *d, shard *s, int all)
 {
     char key[40], value[24];
-    for (size_t i = 0; i < s->n_present; i++) {
-        present_guild *g = &s->present[i];
+    for (size_t i = 0; i < s->rc.n_present; i++) {
+        present_guild *g = &s->rc.present[i];
         if (!all && g->member_count == g->saved_count)
             continue;
         count_key(key, sizeof key, g->id);
@@ -226,7 +237,7 @@ static void on_confirmed(void *ctx, const rest_response *r)
     member_lookup *cc = ctx;
     shard *s = cc->s;
     pending_del(&cc->link);
-    sw_on_confirmed(s->sw, cc->user_id, r->status, r->json_code, loop_now(s->d->loop));
+    sw_on_confirmed(s->rc.sw, cc->user_id, r->status, r->json_code, loop_now(s->d->loop));
     free(cc);
     drain(s);
 }
@@ -246,7 +257,7 @@ static void do_confirm(shard *s, const sw_action *a)
         if (cc)
             pending_del(&cc->link);
         free(cc);
-        sw_on_confirmed(s->sw, a->user_id, 0, 0, loop_now(s->d->loop));   /* "could not confirm" */
+        sw_on_confirmed(s->rc.sw, a->user_id, 0, 0, loop_now(s->d->loop));   /* "could not confirm" */
     }
 }
 
@@ -301,7 +312,7 @@ static void on_page(void *ctx, const rest_response *r)
     size_t n = 0;
     uint64_t *ids = r->status == 200 ? page_ids(r, &n) : NULL;
     pending_del(&pc->link);
-    sw_on_page(s->sw, pc->guild_id, r->status == 200 && !ids ? 0 : r->status, ids, n, loop_now(s->d->loop));
+    sw_on_page(s->rc.sw, pc->guild_id, r->status == 200 && !ids ? 0 : r->status, ids, n, loop_now(s->d->loop));
     free(pc);
     drain(s);                        /* ADD_MEMBERS points into ids */
     free(ids);
@@ -312,9 +323,9 @@ static void do_fetch_page(shard *s, const sw_action *a)
     dc_daemon *d = s->d;
     char path[128], major[24];
     if (a->user_id == 0)
-        s->sweep_listed = 0;
+        s->rc.sweep_listed = 0;
     if (a->user_id == 0 && (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK)) {
-        sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(d->loop));
+        sw_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(d->loop));
         return;
     }
     snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members?limit=%d&after=%" PRIu64, a->guild_id,
@@ -329,7 +340,7 @@ static void do_fetch_page(shard *s, const sw_action *a)
         if (pc)
             pending_del(&pc->link);
         free(pc);
-        sw_on_page(s->sw, a->guild_id, 0, NULL, 0, loop_now(d->loop));
+        sw_on_page(s->rc.sw, a->guild_id, 0, NULL, 0, loop_now(d->loop));
     }
 }
 
@@ -339,17 +350,17 @@ static void do_request(shard *s, const sw_action *a)
     present_guild *g = find_present(s, a->guild_id);
     if (g)
         g->not_before_ms = loop_now(s->d->loop) + RC_OP8_SPACING_MS;
-    s->sweep_cursor = 0;
-    s->sweep_listed = 0;
+    s->rc.sweep_cursor = 0;
+    s->rc.sweep_listed = 0;
     if (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
-        sw_abort(s->sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
+        sw_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
         return;
     }
     if (gw_request_members(s->gw, a->guild_id, a->nonce, loop_now(s->d->loop)) != DC_OK) {
-        sw_abort(s->sw, "the gateway session is not ready", loop_now(s->d->loop));
+        sw_abort(s->rc.sw, "the gateway session is not ready", loop_now(s->d->loop));
         return;
     }
-    s->kick(s);
+    s->kick(s->kick_ctx);
 }
 
 /* ---- measuring the stale set, a slice per loop turn ------------------------ */
@@ -357,39 +368,39 @@ static void do_request(shard *s, const sw_action *a)
 static void on_scanned(void *ctx, uint64_t user_id, int listed)
 {
     shard *s = ctx;
-    s->measure.total++;
+    s->rc.measure.total++;
     if (listed)
         return;
     /* Reservoir sample: every stale id equally likely, whatever the guild's size. */
-    int64_t k = ++s->measure.stale;
-    if (s->measure.n < s->measure.cap) {
-        s->measure.sample[s->measure.n++] = user_id;
+    int64_t k = ++s->rc.measure.stale;
+    if (s->rc.measure.n < s->rc.measure.cap) {
+        s->rc.measure.sample[s->rc.measure.n++] = user_id;
         return;
     }
-    s->measure.rng = s->measure.rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    uint64_t j = (s->measure.rng >> 33) % (uint64_t)k;
-    if (j < s->measure.cap)
-        s->measure.sample[j] = user_id;
+    s->rc.measure.rng = s->rc.measure.rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint64_t j = (s->rc.measure.rng >> 33) % (uint64_t)k;
+    if (j < s->rc.measure.cap)
+        s->rc.measure.sample[j] = user_id;
 }
 
 static void measure_slice(dc_timer *t)
 {
-    shard *s = lws_container_of(t, shard, measure.timer);
+    shard *s = lws_container_of(t, shard, rc.measure.timer);
     dc_loop *l = s->d->loop;
     int more = 0;
-    if (sw_get_state(s->sw) != SW_MEASURING || sw_guild(s->sw) != s->measure.guild)
+    if (sw_get_state(s->rc.sw) != SW_MEASURING || sw_guild(s->rc.sw) != s->rc.measure.guild)
         return;                      /* aborted meanwhile */
-    if (store_sweep_scan(s->d->st, s->measure.guild, RC_SCAN_WINDOW, &s->measure.cursor, &more,
+    if (store_sweep_scan(s->d->st, s->rc.measure.guild, RC_SCAN_WINDOW, &s->rc.measure.cursor, &more,
                          on_scanned, s) != DC_OK) {
-        sw_abort(s->sw, "the database could not compare the member list", loop_now(l));
+        sw_abort(s->rc.sw, "the database could not compare the member list", loop_now(l));
     } else if (more) {
-        loop_timer(l, &s->measure.timer, measure_slice, 0);   /* let the loop breathe */
+        loop_timer(l, &s->rc.measure.timer, measure_slice, 0);   /* let the loop breathe */
         return;
     } else {
         char path[96];
-        snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/1", s->measure.guild);
-        sw_set_lookups_free(s->sw, loop_rest_available(l, "GET", path, NULL));
-        sw_on_measured(s->sw, s->measure.stale, s->measure.total, s->measure.sample, s->measure.n, loop_now(l));
+        snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/1", s->rc.measure.guild);
+        sw_set_lookups_free(s->rc.sw, loop_rest_available(l, "GET", path, NULL));
+        sw_on_measured(s->rc.sw, s->rc.measure.stale, s->rc.measure.total, s->rc.measure.sample, s->rc.measure.n, loop_now(l));
     }
     drain(s);
 }
@@ -398,15 +409,15 @@ static void do_measure(shard *s, const sw_action *a)
 {
     size_t cap = (size_t)s->d->cfg->confirm_sample;
     present_guild *g = find_present(s, a->guild_id);
-    sw_on_list_size(s->sw, s->sweep_listed, g ? g->member_count : 0);
-    s->measure.cap = cap < 5 ? 5 : cap > SWEEP_SAMPLE_MAX ? SWEEP_SAMPLE_MAX : cap;
-    if (sw_list_short(s->sw))        /* every stale id, when they are few */
-        s->measure.cap = SWEEP_SAMPLE_MAX;
-    s->measure.guild = a->guild_id;
-    s->measure.cursor = s->measure.stale = s->measure.total = 0;
-    s->measure.n = 0;
-    s->measure.rng = a->guild_id ^ (uint64_t)s->id;   /* deterministic: replays agree */
-    loop_timer(s->d->loop, &s->measure.timer, measure_slice, 0);
+    sw_on_list_size(s->rc.sw, s->rc.sweep_listed, g ? g->member_count : 0);
+    s->rc.measure.cap = cap < 5 ? 5 : cap > SWEEP_SAMPLE_MAX ? SWEEP_SAMPLE_MAX : cap;
+    if (sw_list_short(s->rc.sw))        /* every stale id, when they are few */
+        s->rc.measure.cap = SWEEP_SAMPLE_MAX;
+    s->rc.measure.guild = a->guild_id;
+    s->rc.measure.cursor = s->rc.measure.stale = s->rc.measure.total = 0;
+    s->rc.measure.n = 0;
+    s->rc.measure.rng = a->guild_id ^ (uint64_t)s->id;   /* deterministic: replays agree */
+    loop_timer(s->d->loop, &s->rc.measure.timer, measure_slice, 0);
 }
 
 static void do_delete_batch(shard *s, const sw_action *a)
@@ -416,25 +427,25 @@ static void do_delete_batch(shard *s, const sw_action *a)
     int more = 1;
     if (turn_begin(d) == 0 &&
         store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, RC_SCAN_WINDOW, loop_wall(s->d->loop),
-                                 &s->sweep_cursor, &users, &more) != DC_OK) {
+                                 &s->rc.sweep_cursor, &users, &more) != DC_OK) {
         LOG_E("sweep", "guild %" PRIu64 ": delete batch failed: %s", a->guild_id, store_errmsg(d->st));
         users = -1;
     }
     if (users > 0)
-        count_removed(d, AUDIT_SWEEP, users);
-    sw_on_batch_deleted(s->sw, users, more, loop_now(s->d->loop));
+        removal_log_count(&d->removals, AUDIT_SWEEP, users);
+    sw_on_batch_deleted(s->rc.sw, users, more, loop_now(s->d->loop));
 }
 
 /* Finished sweeps' member sets, one bounded DELETE per loop turn (see
  * store_sweep_close); a held turn (the bot holds the database) retries later. */
 static void clear_slice(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(t, dc_daemon, sweep_clear_timer);
+    dc_daemon *d = lws_container_of(t, dc_daemon, rc.clear_timer);
     int held = turn_begin(d) != 0, more = 1;
     if (!held && store_sweep_clear_step(d->st, RC_SCAN_WINDOW, &more) != DC_OK)
         LOG_W("sweep", "clearing a finished sweep's member list: %s", store_errmsg(d->st));
     if (more)
-        loop_timer(d->loop, &d->sweep_clear_timer, clear_slice, held ? RC_CLEAR_RETRY_MS : 0);
+        loop_timer(d->loop, &d->rc.clear_timer, clear_slice, held ? RC_CLEAR_RETRY_MS : 0);
 }
 
 static void do_done(shard *s, const sw_action *a)
@@ -443,16 +454,16 @@ static void do_done(shard *s, const sw_action *a)
     int64_t now = loop_now(s->d->loop);
     if (turn_begin(d) == 0) {
         if (store_sweep_close(d->st, a->guild_id) == DC_OK)
-            loop_timer(d->loop, &d->sweep_clear_timer, clear_slice, 0);
-        store_guild_set_last_sweep(d->st, a->guild_id, loop_wall(s->d->loop), a->removed, now - s->sweep_started_ms, a->text);
-        if (a->ok && !a->guard_tripped && !s->sweep_dry_run)
+            loop_timer(d->loop, &d->rc.clear_timer, clear_slice, 0);
+        store_guild_set_last_sweep(d->st, a->guild_id, loop_wall(s->d->loop), a->removed, now - s->rc.sweep_started_ms, a->text);
+        if (a->ok && !a->guard_tripped && !s->rc.sweep_dry_run)
             store_guild_set_needs_reconcile(d->st, a->guild_id, 0);
     }
     present_guild *g = find_present(s, a->guild_id);
     if (g && !a->ok)
         g->not_before_ms = now + RC_RETRY_MS;
-    sweep_request who = s->current;
-    memset(&s->current, 0, sizeof s->current);
+    sweep_request who = s->rc.current;
+    memset(&s->rc.current, 0, sizeof s->rc.current);
     if (who.done)
         who.done(who.ctx, a->guild_id, a);
     rc_wake(d);                      /* the shard is free: the next one may start */
@@ -467,8 +478,8 @@ static void run_action(shard *s, const sw_action *a)
         break;
     case SW_ACT_ADD_MEMBERS:
         if (turn_begin(d) != 0 ||
-            store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n, &s->sweep_listed) != DC_OK)
-            sw_abort(s->sw, "cannot record the member list in the database", loop_now(s->d->loop));
+            store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n, &s->rc.sweep_listed) != DC_OK)
+            sw_abort(s->rc.sw, "cannot record the member list in the database", loop_now(s->d->loop));
         break;
     case SW_ACT_MEASURE:
         do_measure(s, a);
@@ -491,7 +502,7 @@ static void run_action(shard *s, const sw_action *a)
 static void drain(shard *s)
 {
     sw_action a;
-    while (sw_next_action(s->sw, &a))
+    while (sw_next_action(s->rc.sw, &a))
         run_action(s, &a);
     arm(s);
 }
@@ -505,16 +516,16 @@ void rc_on_chunk(shard *s, const cJSON *d)
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(d, "chunk_index");
     const cJSON *count = cJSON_GetObjectItemCaseSensitive(d, "chunk_count");
     const cJSON *members = cJSON_GetObjectItemCaseSensitive(d, "members");
-    if (!guild || guild != sw_guild(s->sw) || !cJSON_IsString(nonce))
+    if (!guild || guild != sw_guild(s->rc.sw) || !cJSON_IsString(nonce))
         return;                      /* not a chunk of our request */
     size_t n = 0;
     int bad = 0;
     uint64_t *ids = cJSON_IsArray(members) ? member_ids(members, &n, &bad) : NULL;
     if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(count) || !ids) {
-        sw_abort(s->sw, bad ? "a member chunk lists a member without a user id"
+        sw_abort(s->rc.sw, bad ? "a member chunk lists a member without a user id"
                             : "a member chunk of the wrong shape", loop_now(s->d->loop));
     } else {
-        sw_on_chunk(s->sw, guild, nonce->valuestring, idx->valueint, count->valueint, ids, n, loop_now(s->d->loop));
+        sw_on_chunk(s->rc.sw, guild, nonce->valuestring, idx->valueint, count->valueint, ids, n, loop_now(s->d->loop));
     }
     drain(s);                        /* ADD_MEMBERS points into ids */
     free(ids);
@@ -532,19 +543,19 @@ void rc_on_rate_limited(shard *s, const cJSON *d)
     present_guild *g = find_present(s, guild);
     if (g)
         g->not_before_ms = loop_now(s->d->loop) + (int64_t)(retry * 1000) + 500;
-    sw_on_rate_limited(s->sw, guild, retry, loop_now(s->d->loop));
+    sw_on_rate_limited(s->rc.sw, guild, retry, loop_now(s->d->loop));
     drain(s);
 }
 
 void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id)
 {
-    sw_on_member_add(s->sw, guild_id, user_id);
+    sw_on_member_add(s->rc.sw, guild_id, user_id);
     drain(s);
 }
 
 void rc_on_disconnect(shard *s)
 {
-    sw_on_disconnect(s->sw, loop_now(s->d->loop));
+    sw_on_disconnect(s->rc.sw, loop_now(s->d->loop));
     drain(s);
 }
 
@@ -554,9 +565,9 @@ dc_err rc_request(dc_daemon *d, const sweep_request *r)
 {
     if (!rc_shard_of(d, r->guild_id))
         return DC_ERR_NOTFOUND;
-    if (VEC_GROW(d->requests, d->cap_requests, d->n_requests + 1, 8) != 0)
+    if (VEC_GROW(d->rc.requests, d->rc.cap_requests, d->rc.n_requests + 1, 8) != 0)
         return DC_ERR_NOMEM;
-    d->requests[d->n_requests++] = *r;
+    d->rc.requests[d->rc.n_requests++] = *r;
     rc_wake(d);
     return DC_OK;
 }
@@ -571,13 +582,77 @@ rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
         return RC_WAIT_NONE;
     if (gw_get_state(s->gw) != GW_READY)
         return RC_WAIT_SESSION;
-    if (sw_get_state(s->sw) != SW_IDLE && sw_guild(s->sw) != guild_id)
+    if (sw_get_state(s->rc.sw) != SW_IDLE && sw_guild(s->rc.sw) != guild_id)
         return RC_WAIT_BUSY;
-    for (size_t i = 0; i < d->n_requests && d->requests[i].guild_id != guild_id; i++)
-        if (rc_shard_of(d, d->requests[i].guild_id) == s)
+    for (size_t i = 0; i < d->rc.n_requests && d->rc.requests[i].guild_id != guild_id; i++)
+        if (rc_shard_of(d, d->rc.requests[i].guild_id) == s)
             return RC_WAIT_BUSY;     /* another guild of this shard goes first */
     *wait_ms = g->not_before_ms > now ? g->not_before_ms - now : 0;
     return *wait_ms ? RC_WAIT_OP8 : RC_WAIT_NONE;
+}
+
+static void begin(shard *s, const sweep_request *r)
+{
+    char label[160];
+    LOG_I("sweep", "%s: %s sweep starting%s%s", rc_guild_label(s->d, r->guild_id, label, sizeof label),
+          r->done ? "requested" : "scheduled", r->dry_run ? " (dry run)" : "", r->force ? " (force)" : "");
+    s->rc.current = *r;
+    s->rc.sweep_force = r->force;
+    s->rc.sweep_dry_run = r->dry_run;
+    s->rc.sweep_started_ms = loop_now(s->d->loop);
+    if (sw_start(s->rc.sw, r->guild_id, r->force, r->dry_run, s->rc.sweep_started_ms) != DC_OK)
+        return;
+    drain(s);
+}
+
+/* An on-demand request for this shard, removed from the queue. */
+static int take_request(dc_daemon *d, shard *s, sweep_request *out)
+{
+    for (size_t i = 0; i < d->rc.n_requests; i++) {
+        present_guild *g = find_present(s, d->rc.requests[i].guild_id);
+        if (!g || g->not_before_ms > loop_now(s->d->loop))
+            continue;
+        *out = d->rc.requests[i];
+        memmove(&d->rc.requests[i], &d->rc.requests[i + 1], (d->rc.n_requests - i - 1) * sizeof *out);
+        d->rc.n_requests--;
+        return 1;
+    }
+    return 0;
+}
+
+int rc_queued(const dc_daemon *d, uint64_t guild_id)
+{
+    for (size_t i = 0; i < d->rc.n_requests; i++)
+        if (d->rc.requests[i].guild_id == guild_id)
+            return 1;
+    return 0;
+}
+
+const sweep *rc_running(dc_daemon *d, uint64_t guild_id)
+{
+    shard *s = rc_shard_of(d, guild_id);
+    return s && sw_get_state(s->rc.sw) != SW_IDLE && sw_guild(s->rc.sw) == guild_id ? s->rc.sw : NULL;
+}
+
+void rc_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *ctx)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        for (size_t k = 0; k < d->shards[i].rc.n_present; k++)
+            if (fn(ctx, d->shards[i].rc.present[k].id))
+                return;
+}
+
+int rc_sessions_ready(const dc_daemon *d)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        if (!d->shards[i].gw || gw_get_state(d->shards[i].gw) != GW_READY)
+            return 0;
+    return d->n_shards > 0;
+}
+
+int64_t rc_last_present_ms(const dc_daemon *d)
+{
+    return d->rc.last_present_ms;
 }
 
 static double interval_hours(const config *c, uint64_t guild_id)
@@ -588,47 +663,23 @@ static double interval_hours(const config *c, uint64_t guild_id)
     return c->interval_hours;
 }
 
-static void begin(shard *s, const sweep_request *r)
+int64_t rc_next_run(const dc_daemon *d, const store_guild_state *g)
 {
-    char label[160];
-    LOG_I("sweep", "%s: %s sweep starting%s%s", rc_guild_label(s->d, r->guild_id, label, sizeof label),
-          r->done ? "requested" : "scheduled", r->dry_run ? " (dry run)" : "", r->force ? " (force)" : "");
-    s->current = *r;
-    s->sweep_force = r->force;
-    s->sweep_dry_run = r->dry_run;
-    s->sweep_started_ms = loop_now(s->d->loop);
-    if (sw_start(s->sw, r->guild_id, r->force, r->dry_run, s->sweep_started_ms) != DC_OK)
-        return;
-    drain(s);
-}
-
-/* An on-demand request for this shard, removed from the queue. */
-static int take_request(dc_daemon *d, shard *s, sweep_request *out)
-{
-    for (size_t i = 0; i < d->n_requests; i++) {
-        present_guild *g = find_present(s, d->requests[i].guild_id);
-        if (!g || g->not_before_ms > loop_now(s->d->loop))
-            continue;
-        *out = d->requests[i];
-        memmove(&d->requests[i], &d->requests[i + 1], (d->n_requests - i - 1) * sizeof *out);
-        d->n_requests--;
-        return 1;
-    }
-    return 0;
+    int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
+    if (!g->last_sweep_ms)
+        return settled;
+    int64_t due = g->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->guild_id) * 3600000.0);
+    /* Refused by the guard (or an incomplete list): not again before its
+     * interval, or it would re-read the whole list every 30 s. */
+    return g->needs_reconcile && settled < due && !sw_result_holds(g->last_sweep_result) ? settled : due;
 }
 
 /* When guild g becomes wanted (loop_now time), or INT64_MAX: the end of
- * its op 8 / retry wait, reconcile_delay after start-up, or its interval. */
+ * its op 8 / retry wait, else rc_next_run. */
 static int64_t wanted_at(dc_daemon *d, const present_guild *g, const store_guild_state *st)
 {
     int64_t now = loop_now(d->loop), now_wall = loop_wall(d->loop);
-    int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
-    int64_t due = st->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->id) * 3600000.0);
-    int64_t at_wall = st->last_sweep_ms ? due : settled;
-    /* Refused by the guard (or an incomplete list): not again before its
-     * interval, or it would re-read the whole list every 30 s. */
-    if (st->needs_reconcile && !sw_result_holds(st->last_sweep_result) && settled < at_wall)
-        at_wall = settled;
+    int64_t at_wall = rc_next_run(d, st);
     int64_t at = now + (at_wall > now_wall ? at_wall - now_wall : 0);
     return g->not_before_ms > at ? g->not_before_ms : at;
 }
@@ -640,8 +691,8 @@ static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next, int64_t *fir
 {
     int64_t now = loop_now(d->loop), best_last = INT64_MAX;
     uint64_t best = 0;
-    for (size_t i = 0; i < s->n_present; i++) {
-        present_guild *g = &s->present[i];
+    for (size_t i = 0; i < s->rc.n_present; i++) {
+        present_guild *g = &s->rc.present[i];
         store_guild_state st;
         if (store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
             continue;
@@ -662,8 +713,8 @@ static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next, int64_t *fir
 /* When a request of this shard waits only for its op 8 spacing. */
 static void requests_due(dc_daemon *d, shard *s, int64_t *next)
 {
-    for (size_t i = 0; i < d->n_requests; i++) {
-        present_guild *g = find_present(s, d->requests[i].guild_id);
+    for (size_t i = 0; i < d->rc.n_requests; i++) {
+        present_guild *g = find_present(s, d->rc.requests[i].guild_id);
         if (g && g->not_before_ms < *next)
             *next = g->not_before_ms;
     }
@@ -674,7 +725,7 @@ static void requests_due(dc_daemon *d, shard *s, int64_t *next)
 static void schedule_shard(dc_daemon *d, shard *s, int64_t *next, int64_t *first)
 {
     sweep_request r;
-    int idle = sw_get_state(s->sw) == SW_IDLE && gw_get_state(s->gw) == GW_READY;
+    int idle = sw_get_state(s->rc.sw) == SW_IDLE && gw_get_state(s->gw) == GW_READY;
     /* not idle: the finished sweep or READY/RESUMED wakes us */
     if (idle && turn_held(d)) {      /* a sweep could not write its member list */
         int64_t retry = loop_now(d->loop) + RC_HELD_RETRY_MS;
@@ -690,7 +741,7 @@ static void schedule_shard(dc_daemon *d, shard *s, int64_t *next, int64_t *first
     memset(&r, 0, sizeof r);
     r.guild_id = most_overdue(d, s, next, first);
     r.dry_run = d->cfg->dry_run;
-    if (idle && !d->os && r.guild_id)
+    if (idle && !d->oneshot && r.guild_id)
         begin(s, &r);
 }
 
@@ -702,40 +753,40 @@ static void publish_next(dc_daemon *d, int64_t first)
     char buf[24];
     if (first != INT64_MAX)
         wall = loop_wall(d->loop) + (first > now ? first - now : 0);
-    if ((wall == 0) == (d->rc_next_published == 0) && llabs(wall - d->rc_next_published) < RC_PUBLISH_SLACK_MS)
+    if ((wall == 0) == (d->rc.next_published == 0) && llabs(wall - d->rc.next_published) < RC_PUBLISH_SLACK_MS)
         return;
     if (turn_begin(d) != 0)
         return;                      /* held: the next wake writes it */
     snprintf(buf, sizeof buf, "%" PRId64, wall);
     if ((wall ? store_kv_set(d->st, "sweep.next_run_ms", buf) : store_kv_del(d->st, "sweep.next_run_ms")) == DC_OK)
-        d->rc_next_published = wall;
+        d->rc.next_published = wall;
 }
 
 static void on_reconcile_wake(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(t, dc_daemon, reconcile_timer);
+    dc_daemon *d = lws_container_of(t, dc_daemon, rc.timer);
     int64_t now = loop_now(d->loop), next = INT64_MAX;
     if (d->stopping)
         return;
-    if (d->os) {
-        oneshot_tick(d);
-        next = now + RC_ONESHOT_TICK_MS;
+    if (d->rc.tick) {               /* daemon_main's hook (the `sweep` CLI's settle waits) */
+        d->rc.tick(d, d->rc.tick_ctx);
+        next = now + RC_TICK_MS;
     }
     int64_t first = INT64_MAX;
-    d->rc_waking = 1;
-    d->rc_rewake = 0;
-    d->rc_wake_at = INT64_MAX;
+    d->rc.waking = 1;
+    d->rc.rewake = 0;
+    d->rc.wake_at = INT64_MAX;
     for (int i = 0; i < d->n_shards && !d->stopping; i++)
         schedule_shard(d, &d->shards[i], &next, &first);
-    d->rc_waking = 0;
+    d->rc.waking = 0;
     publish_next(d, first);
-    if (d->rc_rewake)                /* a sweep ended while we looked: look again */
+    if (d->rc.rewake)                /* a sweep ended while we looked: look again */
         next = now;
     if (next == INT64_MAX || d->stopping) {
-        loop_cancel(d->loop, &d->reconcile_timer);
+        loop_cancel(d->loop, &d->rc.timer);
     } else {
-        d->rc_wake_at = next > now ? next : now;
-        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, d->rc_wake_at - now);
+        d->rc.wake_at = next > now ? next : now;
+        loop_timer(d->loop, &d->rc.timer, on_reconcile_wake, d->rc.wake_at - now);
     }
 }
 
@@ -743,11 +794,11 @@ static void on_reconcile_wake(dc_timer *t)
 static void wake_within(dc_daemon *d, int64_t delay_ms)
 {
     int64_t at = loop_now(d->loop) + delay_ms;
-    if (d->rc_waking) {
-        d->rc_rewake = 1;
-    } else if (!d->stopping && (d->rc_wake_at == 0 || at < d->rc_wake_at)) {   /* 0: never armed */
-        d->rc_wake_at = at;
-        loop_timer(d->loop, &d->reconcile_timer, on_reconcile_wake, delay_ms);
+    if (d->rc.waking) {
+        d->rc.rewake = 1;
+    } else if (!d->stopping && (d->rc.wake_at == 0 || at < d->rc.wake_at)) {   /* 0: never armed */
+        d->rc.wake_at = at;
+        loop_timer(d->loop, &d->rc.timer, on_reconcile_wake, delay_ms);
     }
 }
 
@@ -756,16 +807,33 @@ void rc_wake(dc_daemon *d)
     wake_within(d, 0);
 }
 
+void rc_set_tick(dc_daemon *d, daemon_tick_fn *fn, void *ctx)
+{
+    d->rc.tick = fn;
+    d->rc.tick_ctx = ctx;
+}
+
+void rc_sched_free(dc_daemon *d)
+{
+    if (d->loop) {
+        loop_cancel(d->loop, &d->rc.timer);
+        loop_cancel(d->loop, &d->rc.clear_timer);
+    }
+    free(d->rc.requests);
+    d->rc.requests = NULL;
+    d->rc.n_requests = d->rc.cap_requests = 0;
+}
+
 void rc_start(dc_daemon *d)
 {
-    d->rc_wake_at = INT64_MAX;
+    d->rc.wake_at = INT64_MAX;
     rc_wake(d);
 }
 
 void rc_abort(shard *s, const char *why)
 {
-    if (s->sw && sw_get_state(s->sw) != SW_IDLE) {
-        sw_abort(s->sw, why, loop_now(s->d->loop));
+    if (s->rc.sw && sw_get_state(s->rc.sw) != SW_IDLE) {
+        sw_abort(s->rc.sw, why, loop_now(s->d->loop));
         drain(s);
     }
 }

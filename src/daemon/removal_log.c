@@ -3,44 +3,61 @@
 
 #include <inttypes.h>
 
-#include "daemon/daemon_internal.h"
 #include "base/log.h"
 
-static void write_summary(dc_daemon *d)
+static void write_summary(removal_log *rl)
 {
-    if (d->unlogged_members == 0)
+    if (rl->members == 0)
         return;
     LOG_I("cleaner", "%" PRId64 " member(s) left their guild in the last %.1f s: %" PRId64 " row(s) %s "
-          "(details: cleaner_audit, or log_level debug)", d->unlogged_members,
-          (double)(loop_now(d->loop) - d->unlogged_since_ms) / 1000.0, d->unlogged_rows,
-          d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
-    d->unlogged_members = d->unlogged_rows = 0;
+          "(details: cleaner_audit, or log_level debug)", rl->members,
+          (double)(loop_now(rl->loop) - rl->since_ms) / 1000.0, rl->rows,
+          rl->dry_run ? "would be deleted (dry run)" : "deleted");
+    rl->members = rl->rows = 0;
 }
 
 static void on_removal_timer(dc_timer *t)
 {
-    dc_daemon *d = lws_container_of(t, dc_daemon, removal_timer);
-    d->removal_timer_armed = 0;
-    write_summary(d);
+    removal_log *rl = lws_container_of(t, removal_log, timer);
+    rl->armed = 0;
+    write_summary(rl);
 }
 
-void removal_log_note(dc_daemon *d, int64_t rows)
+void removal_log_init(removal_log *rl, int dry_run)
 {
-    d->unlogged_members++;
-    d->unlogged_rows += rows;
+    *rl = (removal_log){ .dry_run = dry_run };
+}
+
+void removal_log_note(removal_log *rl, dc_loop *loop, int64_t rows)
+{
+    rl->members++;
+    rl->rows += rows;
     /* The window opens with its first delete, so a lone departure is
      * reported within one interval and a quiet daemon never wakes up. */
-    if (!d->removal_timer_armed) {
-        d->removal_timer_armed = 1;
-        d->unlogged_since_ms = loop_now(d->loop);
-        loop_timer(d->loop, &d->removal_timer, on_removal_timer, REMOVAL_LOG_INTERVAL_MS);
+    if (!rl->armed) {
+        rl->armed = 1;
+        rl->loop = loop;
+        rl->since_ms = loop_now(loop);
+        loop_timer(loop, &rl->timer, on_removal_timer, REMOVAL_LOG_INTERVAL_MS);
     }
 }
 
-void removal_log_flush(dc_daemon *d)
+void removal_log_count(removal_log *rl, audit_reason why, int64_t rows)
 {
-    if (d->removal_timer_armed && d->loop)
-        loop_cancel(d->loop, &d->removal_timer);
-    d->removal_timer_armed = 0;
-    write_summary(d);
+    if ((int)why >= 0 && (int)why < AUDIT_REASON_COUNT)
+        rl->removed[why] += rows;
+}
+
+void removal_log_totals(const removal_log *rl, int64_t out[AUDIT_REASON_COUNT])
+{
+    for (int i = 0; i < AUDIT_REASON_COUNT; i++)
+        out[i] = rl->removed[i];
+}
+
+void removal_log_flush(removal_log *rl)
+{
+    if (rl->armed)
+        loop_cancel(rl->loop, &rl->timer);
+    rl->armed = 0;
+    write_summary(rl);
 }

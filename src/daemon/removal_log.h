@@ -12,11 +12,27 @@
 
 #define REMOVAL_LOG_INTERVAL_MS 10000
 
-typedef struct dc_daemon dc_daemon;
+#include "loop/loop.h"
+#include "proto/proto.h"
 
+/* The summary being gathered; only removal_log.c reads or writes it. */
+typedef struct {
+    int dry_run;                     /* "would be deleted" */
+    dc_loop *loop;                   /* of the open window */
+    dc_timer timer;
+    int armed;
+    int64_t members, rows, since_ms; /* not logged yet */
+    int64_t removed[AUDIT_REASON_COUNT];   /* rows removed since start, by audit_reason */
+} removal_log;
+
+void removal_log_init(removal_log *rl, int dry_run);
 /* A member's rows were deleted (or counted, in a dry run). */
-void removal_log_note(dc_daemon *d, int64_t rows);
+void removal_log_note(removal_log *rl, dc_loop *loop, int64_t rows);
+/* Rows removed (rows < 0: a rolled-back turn takes its count back), and
+ * the totals since start by reason (!cleanup_status, replay). */
+void removal_log_count(removal_log *rl, audit_reason why, int64_t rows);
+void removal_log_totals(const removal_log *rl, int64_t out[AUDIT_REASON_COUNT]);
 /* Write the pending summary now and stop its timer (shutdown). */
-void removal_log_flush(dc_daemon *d);
+void removal_log_flush(removal_log *rl);
 
 #endif

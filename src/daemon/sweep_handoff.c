@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "daemon/daemon_internal.h"
 #include "store/store_requests.h"
 
 #define HANDOFF_RETRY_MS 20          /* a transaction of the daemon's is open: soon again */
@@ -70,14 +71,6 @@ static void on_done(void *ctx, uint64_t guild_id, const sw_action *r)
         schedule(0);
 }
 
-static int all_ready(dc_daemon *d)
-{
-    for (int i = 0; i < d->n_shards; i++)
-        if (!d->shards[i].gw || gw_get_state(d->shards[i].gw) != GW_READY)
-            return 0;
-    return d->n_shards > 0;
-}
-
 static void start_one(dc_daemon *d, handoff_req *q, const store_request *r, uint64_t guild_id)
 {
     sweep_request s = { .guild_id = guild_id, .force = r->force, .dry_run = r->dry_run,
@@ -86,6 +79,19 @@ static void start_one(dc_daemon *d, handoff_req *q, const store_request *r, uint
         q->pending++;
     else
         add_line(q, guild_id, "not available to the running daemon (not in a guild it serves); skipped", 66);
+}
+
+typedef struct {
+    dc_daemon *d;
+    handoff_req *q;
+    const store_request *r;
+} every_guild;
+
+static int start_each(void *ctx, uint64_t guild_id)
+{
+    every_guild *e = ctx;
+    start_one(e->d, e->q, e->r, guild_id);
+    return 0;
 }
 
 static int take_one(void *ctx, const store_request *r)
@@ -100,16 +106,14 @@ static int take_one(void *ctx, const store_request *r)
     H.reqs = q;
     LOG_I("daemon", "sweep request %" PRId64 " from `discord-cleaner sweep` (pid %ld): %s%s", r->id,
           r->requester, r->guild_id ? "one guild" : "every guild", r->force ? ", forced" : "");
-    if (!all_ready(d)) {
+    if (!rc_sessions_ready(d)) {
         add_line(q, r->guild_id, "the daemon is still connecting to Discord; try again in a few seconds", 75);
         return 0;
     }
     if (r->guild_id)
         start_one(d, q, r, r->guild_id);
     else
-        for (int s = 0; s < d->n_shards; s++)
-            for (size_t i = 0; i < d->shards[s].n_present; i++)
-                start_one(d, q, r, d->shards[s].present[i].id);
+        rc_each_guild(d, start_each, &(every_guild){ d, q, r });
     if (!r->guild_id && !q->pending && !q->outcome.len)
         store_request_outcome_add(&q->outcome, "no guild to sweep\n");
     return 0;

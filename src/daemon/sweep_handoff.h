@@ -5,7 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "daemon/daemon_internal.h"
+#include "config/config.h"
+
+typedef struct dc_daemon dc_daemon;
 
 /* Daemon: a CLI has queued requests (SIGUSR1); take them once no
  * transaction of the daemon's is open. */

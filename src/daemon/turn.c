@@ -32,10 +32,10 @@ static dc_err delete_member(dc_daemon *d, turn_write *w)
     if (e != DC_OK)
         return e;
     if (!d->cfg->dry_run) {
-        count_removed(d, w->reason, rows);
+        removal_log_count(&d->removals, w->reason, rows);
         w->rows_counted = rows;
     }
-    removal_log_note(d, rows);      /* one info summary per 10 s; per user at debug */
+    removal_log_note(&d->removals, d->loop, rows);    /* one info summary per 10 s; per user at debug */
     LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
           audit_reason_name(w->reason), w->user_id, w->guild_id, rows,
           d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
@@ -62,7 +62,7 @@ static dc_err guild_back(dc_daemon *d, turn_write *w)
     int64_t rows = 0;
     dc_err e = gd_guild_back(d, w->guild_id, &rows);
     if (e == DC_OK && rows) {
-        count_removed(d, AUDIT_GUILD_DELETE, rows);
+        removal_log_count(&d->removals, AUDIT_GUILD_DELETE, rows);
         w->rows_counted = rows;
         w->reason = AUDIT_GUILD_DELETE;      /* what uncount takes back on a rollback */
     }
@@ -231,13 +231,13 @@ int turn_held(dc_daemon *d)
     return d->turn.journal.held;
 }
 
-/* Undo what this attempt added to d->removed: those rows were rolled back. */
+/* Undo what this attempt added to the removed counts: those rows were rolled back. */
 static void uncount(dc_daemon *d)
 {
     for (size_t i = 0; i < d->turn.journal.n; i++) {
         turn_write *w = &d->turn.journal.v[i];
         if (w->rows_counted)
-            count_removed(d, w->reason, -w->rows_counted);
+            removal_log_count(&d->removals, w->reason, -w->rows_counted);
         w->rows_counted = 0;
     }
 }

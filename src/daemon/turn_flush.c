@@ -105,7 +105,7 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
     if (outcome == STORE_COMMITTED) {
         turn_committed(d);
         t->last_commit_ms = loop_now(d->loop);
-        checkpoint_after_commit(d);
+        checkpoint_after_commit(&d->ckpt);
         /* make bench pairs this with the double's send stamps (send->commit latency). */
         commit_trace_note(t->trace_events, t->trace_wakeups, t->trace_started_us);
     } else {

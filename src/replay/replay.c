@@ -107,14 +107,13 @@ static int open_db(replay *r, int fresh)
 {
     if (fresh && r->fx.pre_migration_sql && exec_sql(r->cfg.db, r->fx.pre_migration_sql, "pre_migration_sql") != 0)
         return 65;
-    int rc = daemon_open_store(&r->d);
+    int rc = daemon_open_store(r->d);
     if (rc != 0 || !fresh || !r->fx.seed_sql)
         return rc;
-    store_close(r->d.st);
-    r->d.st = NULL;
+    daemon_close_store(r->d);
     if (exec_sql(r->cfg.db, r->fx.seed_sql, "seed_sql") != 0)
         return 65;
-    return daemon_open_store(&r->d);
+    return daemon_open_store(r->d);
 }
 
 static void free_stats(replay *r)
@@ -146,32 +145,26 @@ static int setup(replay *r, const config *cfg, const replay_args *a, int fresh)
     r->zs = zs_new(r->cfg.max_message_bytes);
     if (!r->zs || loop_virtual_init(&r->loop, REPLAY_MONO0, r->fx.wall_ms, replay_answer_rest, r) != DC_OK)
         return 70;
-    dc_daemon *d = &r->d;
-    daemon_init(d, &r->cfg, &r->loop);
     /* No one waits on a replayed commit: batch more per COMMIT than live
      * (turn_cap.h).  Measured with make bench: ~8% less CPU than 256. */
-    turn_set_max_events(d, REPLAY_TURN_MAX_EVENTS);
-    d->budget.remaining = -1;        /* unknown, as when /gateway/bot gave no limit */
-    d->budget.max_concurrency = 1;
-    snprintf(d->gateway_url, sizeof d->gateway_url, "wss://gateway.discord.gg");
+    r->d = daemon_new(&r->cfg, &r->loop, REPLAY_TURN_MAX_EVENTS);
+    if (!r->d)
+        return 70;
     int rc = open_db(r, fresh);
     if (rc != 0)
         return rc;
-    d->shard_count = r->fx.shard_count;
-    d->n_shards = 1;
-    r->s = &d->shards[0];
-    if (daemon_shard_init(d, r->s, r->fx.shard_id, REPLAY_SEED) != 0)
+    r->s = daemon_add_shard(r->d, r->fx.shard_id, r->fx.shard_count, REPLAY_SEED, replay_kick, r);
+    if (!r->s)
         return 70;
-    r->s->kick = replay_kick;
-    r->s->saved_seq = -1;
-    sw_set_nonce_source(r->s->sw, replay_nonce, r);
+    r->gw = daemon_shard_session(r->s);
+    sw_set_nonce_source(daemon_shard_sweep(r->s), replay_nonce, r);
     return 0;
 }
 
 static void teardown(replay *r)
 {
     loop_cancel(&r->loop, &r->gw_timer);
-    daemon_free_core(&r->d);
+    daemon_free(r->d);
     loop_virtual_free(&r->loop);
     zs_free(r->zs);
     free_stats(r);
@@ -231,7 +224,7 @@ int replay_main(const config *cfg, int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc;
-    static replay r;                 /* large (shards); one replay per process */
+    static replay r;                 /* one replay per process */
     memset(&r, 0, sizeof r);
     dc_err e = fixture_open(a.fixture, &r.fx, err, sizeof err);   /* entries stream during the run */
     if (e != DC_OK) {

@@ -20,25 +20,19 @@
 #include <time.h>
 
 #include "policy/cleaner.h"
-#include "daemon/guild_delete.h"
 #include "gateway/json_arena.h"
 #include "base/log.h"
 #include "loop/loop_virtual.h"
 #include "proto/proto.h"
 #include "replay/replay_internal.h"
 
-static replay *of_shard(shard *s)
-{
-    return lws_container_of(s->d, replay, d);
-}
-
 static int64_t now(replay *r) { return loop_now(&r->loop); }
 
 static void on_gw_timer(dc_timer *t)
 {
     replay *r = lws_container_of(t, replay, gw_timer);
-    gw_tick(r->s->gw, now(r));
-    replay_kick(r->s);
+    gw_tick(r->gw, now(r));
+    replay_kick(r);
 }
 
 static void count_send(replay *r, const char *text)
@@ -56,8 +50,8 @@ static void count_send(replay *r, const char *text)
 static void close_ours(replay *r, int code)
 {
     r->connected = 0;
-    ev_on_disconnect(r->s, NULL);
-    gw_on_closed(r->s->gw, code, now(r));
+    daemon_disconnected(r->s);
+    gw_on_closed(r->gw, code, now(r));
 }
 
 static void run_action(replay *r, const gw_action *a)
@@ -72,13 +66,13 @@ static void run_action(replay *r, const gw_action *a)
         close_ours(r, a->code);
         break;
     case GW_ACT_DISPATCH:
-        ev_on_dispatch(r->s, NULL, a->ev, a->event, a->seq, a->data);
+        daemon_dispatch(r->s, a->ev, a->event, a->seq, a->data);
         break;
     case GW_ACT_FATAL:
         LOG_E("replay", "the session stopped: %s", a->text ? a->text : "?");
         if (r->connected)
             close_ours(r, 1000);
-        request_stop(&r->d, a->exit_status);
+        request_stop(r->d, a->exit_status);
         break;
     }
 }
@@ -87,17 +81,17 @@ static void feed_payload(replay *r, const cJSON *payload);
 
 /* Run the session's pending actions, re-arm its timer, answer heartbeats
  * when the fixture asks for it (hand-written fixtures record no ACKs). */
-void replay_kick(shard *s)
+void replay_kick(void *ctx)
 {
-    replay *r = of_shard(s);
+    replay *r = ctx;
     if (r->draining)
         return;
     r->draining = 1;
     gw_action a;
-    while (gw_next_action(s->gw, &a))
+    while (gw_next_action(r->gw, &a))
         run_action(r, &a);
     r->draining = 0;
-    int64_t due = gw_next_deadline(s->gw);
+    int64_t due = gw_next_deadline(r->gw);
     if (due == INT64_MAX)
         loop_cancel(&r->loop, &r->gw_timer);
     else
@@ -178,7 +172,9 @@ static int inspect(replay *r, const cJSON *p, inspected *in)
     }
     if (r->event_kind == DC_EV_MESSAGE_CREATE)
         count_command(r, cJSON_GetObjectItemCaseSensitive(p, "d"));
-    *in = (inspected){ .event = t->valuestring, .kind = r->event_kind, .events = r->d.events, .malformed = r->d.malformed_events };
+    daemon_counts c;
+    daemon_get_counts(r->d, &c);
+    *in = (inspected){ .event = t->valuestring, .kind = r->event_kind, .events = c.events, .malformed = c.malformed_events };
     return 1;
 }
 
@@ -189,8 +185,10 @@ static int inspect(replay *r, const cJSON *p, inspected *in)
 static void inspect_dispatch(replay *r, const cJSON *p, const inspected *in)
 {
     int malformed;
-    if (r->d.events != in->events) {
-        malformed = r->d.malformed_events != in->malformed;
+    daemon_counts c;
+    daemon_get_counts(r->d, &c);
+    if (c.events != in->events) {
+        malformed = c.malformed_events != in->malformed;
     } else {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "d");
         cl_context cx = { .shard_count = 1, .max_delete_share = 1 };
@@ -204,15 +202,15 @@ static void inspect_dispatch(replay *r, const cJSON *p, const inspected *in)
 
 static void feed_payload(replay *r, const cJSON *payload)
 {
-    gw_on_payload(r->s->gw, payload, now(r));
-    replay_kick(r->s);               /* before the payload goes: DISPATCH points into it */
+    gw_on_payload(r->gw, payload, now(r));
+    replay_kick(r);               /* before the payload goes: DISPATCH points into it */
 }
 
 static void bad_frame(replay *r, const char *kind, const char *why)
 {
     replay_anomaly(r, kind, why);
-    gw_on_bad_frame(r->s->gw, why, now(r));
-    replay_kick(r->s);
+    gw_on_bad_frame(r->gw, why, now(r));
+    replay_kick(r);
 }
 
 /* The fixture is bad at the line being fed: the replay stops there. */
@@ -220,7 +218,7 @@ static void fixture_bad(replay *r, const char *why)
 {
     if (!r->fixture_error[0])
         snprintf(r->fixture_error, sizeof r->fixture_error, "line %d: %s", r->cur_line, why);
-    request_stop(&r->d, 65);
+    request_stop(r->d, 65);
 }
 
 /* A text message, parsed here as transport_lws.c parses it.  json_text: it
@@ -267,9 +265,9 @@ static void feed_binary(replay *r, const fx_entry *e)
 static int wait_for_connect(replay *r)
 {
     int64_t limit = now(r) + REPLAY_OPEN_WAIT_MS, started = now(r);
-    while (gw_get_state(r->s->gw) != GW_CONNECTING) {
+    while (gw_get_state(r->gw) != GW_CONNECTING) {
         int64_t due = loop_virtual_next_due(&r->loop);
-        if (due > limit || r->d.stopping)
+        if (due > limit || daemon_stopping(r->d))
             return -1;
         loop_virtual_run_until(&r->loop, due);
     }
@@ -282,7 +280,7 @@ static void on_open(replay *r)
     if (r->connected) {
         replay_anomaly(r, "open_while_open", "the recording opens a connection while one is open");
         close_ours(r, -1);
-        replay_kick(r->s);
+        replay_kick(r);
     }
     if (wait_for_connect(r) != 0) {
         replay_anomaly(r, "open_without_connect", "the session never asked for this connection");
@@ -291,8 +289,8 @@ static void on_open(replay *r)
     r->connected = 1;
     r->connections++;
     zs_reset(r->zs);                 /* one inflate context per connection, as live */
-    gw_on_open(r->s->gw, now(r));
-    replay_kick(r->s);
+    gw_on_open(r->gw, now(r));
+    replay_kick(r);
 }
 
 static void on_close(replay *r, int code)
@@ -300,9 +298,9 @@ static void on_close(replay *r, int code)
     if (!r->connected)
         return;                      /* the session closed it already */
     r->connected = 0;
-    ev_on_disconnect(r->s, NULL);
-    gw_on_closed(r->s->gw, code, now(r));
-    replay_kick(r->s);
+    daemon_disconnected(r->s);
+    gw_on_closed(r->gw, code, now(r));
+    replay_kick(r);
 }
 
 static void feed_entry(replay *r, const fx_entry *e)
@@ -369,23 +367,21 @@ static int next_entry(replay *r, fx_entry *slot, fx_line *buf)
     int got = fixture_next(&r->fx, slot, buf, err, sizeof err);
     if (got < 0) {
         snprintf(r->fixture_error, sizeof r->fixture_error, "%s", err);
-        request_stop(&r->d, 65);
+        request_stop(r->d, 65);
     }
     return got == 1;
 }
 
 int replay_feed(replay *r)
 {
-    shard *s = r->s;
     fx_entry slot[2] = { 0 };            /* the entry being fed and the one after it */
     fx_line buf[2] = { 0 };              /* their lines (a "json" value is fed from there) */
     int cur = 0;
-    gw_start(s->gw, now(r));
-    replay_kick(s);
-    rc_start(&r->d);
-    gd_resume(&r->d);
+    gw_start(r->gw, now(r));
+    replay_kick(r);
+    daemon_start_work(r->d);
     int have = next_entry(r, &slot[cur], &buf[cur]);
-    while (have && !r->d.stopping) {
+    while (have && !daemon_stopping(r->d)) {
         const fx_entry *e = &slot[cur];
         int64_t at = REPLAY_MONO0 + e->t + r->offset, before = now(r);
         r->pos = e->seq;
@@ -393,7 +389,7 @@ int replay_feed(replay *r)
             loop_virtual_run_until(&r->loop, at);
         pace(r, before, at);
         feed_entry(r, e);
-        have = !r->d.stopping && next_entry(r, &slot[!cur], &buf[!cur]);
+        have = !daemon_stopping(r->d) && next_entry(r, &slot[!cur], &buf[!cur]);
         /* Entries recorded in the same millisecond are one loop turn, as
          * what one socket read delivered is live (one COMMIT, capped by
          * turn_cap.h); the turn ends when the clock is about to move. */
@@ -405,9 +401,9 @@ int replay_feed(replay *r)
         fx_entry_clear(&slot[i]);
         fx_line_free(&buf[i]);
     }
-    if (!r->d.stopping)
-        request_stop(&r->d, 0);
+    if (!daemon_stopping(r->d))
+        request_stop(r->d, 0);
     loop_virtual_run_until(&r->loop, now(r));
-    turn_finish(&r->d);
-    return r->d.exit_status;
+    daemon_finish(r->d);
+    return daemon_exit_status(r->d);
 }

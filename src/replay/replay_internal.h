@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <cjson/cJSON.h>
 
-#include "daemon/daemon_internal.h"
+#include "daemon/daemon_replay.h"
 #include "fixture/fixture.h"
 #include "proto/proto.h"
 #include "gateway/zstream.h"
@@ -22,9 +22,10 @@
 typedef struct {
     fixture fx;
     config cfg;                       /* the command's settings + the fixture's overrides */
-    dc_daemon d;
+    dc_daemon *d;                     /* the daemon's core on loop (daemon_replay.h) */
     dc_loop loop;
-    shard *s;
+    shard *s;                         /* its one shard */
+    gw_session *gw;                   /* the shard's session, which replay feeds */
     size_t pos;                       /* the fixture entry being fed (its seq) */
     char fixture_error[256];          /* a line found bad while streaming: the replay stopped there */
     int64_t offset;                   /* extra virtual time spent waiting for the session */
@@ -48,7 +49,7 @@ typedef struct {
 } replay;
 
 /* replay_drive.c */
-void replay_kick(shard *s);
+void replay_kick(void *ctx);         /* the shard's kick: ctx is the replay */
 int replay_feed(replay *r);           /* the whole fixture, then stop; returns the daemon's exit status */
 int replay_nonce(void *ctx, uint64_t guild_id, char *out, size_t cap);
 

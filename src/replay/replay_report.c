@@ -99,9 +99,11 @@ void replay_print_summary(replay *r, const char *fixture_path, int exit_status, 
     fprintf(out, "%-18s %.0f\n", "frames sent:", map_total(r->sent_ops));
     print_map(out, "  by op:", r->sent_ops, "op ");
     print_map(out, "events:", r->events, "");
+    daemon_counts counts;
+    daemon_get_counts(r->d, &counts);
     fprintf(out, "%-18s", "rows removed:");
     for (int i = 0; i < AUDIT_REASON_COUNT; i++)
-        fprintf(out, " %s %" PRId64, audit_reason_name((audit_reason)i), r->d.removed[i]);
+        fprintf(out, " %s %" PRId64, audit_reason_name((audit_reason)i), counts.removed[i]);
     fputc('\n', out);
     print_map(out, "commands seen:", r->commands, r->cfg.prefix);
     fprintf(out, "%-18s %d (%d not GET)\n", "REST requests:", cJSON_GetArraySize(r->requests),
@@ -129,13 +131,16 @@ static int add_guild(void *ctx, uint64_t guild_id, int64_t rows)
 cJSON *replay_outcome(replay *r, int exit_status)
 {
     cJSON *o = cJSON_CreateObject(), *removed = cJSON_AddObjectToObject(o, "removed");
+    daemon_counts counts;
+    daemon_get_counts(r->d, &counts);
     for (int i = 0; i < AUDIT_REASON_COUNT; i++)
-        cJSON_AddNumberToObject(removed, audit_reason_name((audit_reason)i), (double)r->d.removed[i]);
+        cJSON_AddNumberToObject(removed, audit_reason_name((audit_reason)i), (double)counts.removed[i]);
     cJSON *remaining = cJSON_AddObjectToObject(o, "remaining");
     int64_t unassigned = 0;
-    if (r->d.st) {
-        store_each_user_guild(r->d.st, add_guild, remaining);
-        store_count_unassigned(r->d.st, &unassigned);
+    store *st = daemon_store(r->d);
+    if (st) {
+        store_each_user_guild(st, add_guild, remaining);
+        store_count_unassigned(st, &unassigned);
     }
     cJSON_AddNumberToObject(o, "unassigned", (double)unassigned);
     cJSON_AddItemToObject(o, "replies", cJSON_Duplicate(r->replies, 1));

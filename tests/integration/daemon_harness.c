@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -125,10 +126,20 @@ int dh_run_cli(const char *const args[], const char *const extra_env[], char *ou
     size_t len = 0;
     ssize_t r;
     char sink[4096];
-    while ((r = read(fds[0], len + 1 < cap ? out + len : sink,
-                     len + 1 < cap ? cap - 1 - len : sizeof sink)) > 0)
-        if (len + 1 < cap)
+    int64_t end = now_ms() + stretch(DH_CLI_TIMEOUT_MS);
+    struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+    for (;;) {
+        int64_t left = end - now_ms();
+        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+            kill(pid, SIGKILL);      /* never ends (say, a `sweep` whose tick hook is never called) */
+            break;
+        }
+        r = read(fds[0], len + 1 < cap ? out + len : sink, len + 1 < cap ? cap - 1 - len : sizeof sink);
+        if (r <= 0 && !(r < 0 && errno == EINTR))
+            break;
+        if (r > 0 && len + 1 < cap)
             len += (size_t)r;
+    }
     out[len] = '\0';
     close(fds[0]);
     int st;

@@ -26,7 +26,10 @@ int dh_init(dh_proc *p);
  * (run refuses to create one). */
 int dh_start(dh_proc *p, int port, const char *const extra_args[], const char *const extra_env[]);
 /* Run the binary with args to completion (for CLI tests); returns exit status,
- * output (stdout+stderr) into out. */
+ * output (stdout+stderr) into out.  A run that outlasts DH_CLI_TIMEOUT_MS
+ * (stretched by $TEST_TIME_FACTOR) is killed: exit status 137, a failure
+ * rather than a test binary that hangs. */
+#define DH_CLI_TIMEOUT_MS 120000
 int dh_run_cli(const char *const args[], const char *const extra_env[], char *out, size_t cap);
 /* Send sig and wait up to timeout_ms; returns the exit status, 128+signal
  * when killed by a signal, -1 on timeout (then SIGKILLs). */
