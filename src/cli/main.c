@@ -13,7 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "cli/admin.h"
+#include "cli/db_cli.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "base/log.h"
@@ -45,16 +45,16 @@ typedef struct {
     "  --print-config    print the effective settings (token as (set)) and exit\n" \
     "  -h, --help        show this help\n"
 
-static int cmd_migrate(const config *cfg, int argc, char **argv)
+static int run_migrate(const config *cfg, int argc, char **argv)
 {
     (void)argc, (void)argv;
-    return admin_migrate(cfg->db, cfg->legacy_guild_id, stdout);
+    return db_cli_migrate(cfg->db, cfg->legacy_guild_id, stdout);
 }
 
-static int cmd_status(const config *cfg, int argc, char **argv)
+static int run_status(const config *cfg, int argc, char **argv)
 {
     (void)argc, (void)argv;
-    return admin_status(cfg->db, stdout);
+    return db_cli_status(cfg->db, stdout);
 }
 
 static const config_flag run_flags[] = { { "--record", 1 }, { "--record-decoded", 0 }, PRINT_CONFIG_FLAG, { NULL, 0 } };
@@ -83,17 +83,17 @@ static const command commands[] = {
       "  --write-expect FILE  write the outcome as an expectation file (review it first)\n"
       "  --realtime        wait as long as the recording did (default: no waiting)\n"
       "  --speed X         replay X times faster than recorded\n" },
-    { "migrate", cmd_migrate, plain_flags, 0, 0, 0, "migrate [settings]", "bring the database schema up to date",
+    { "migrate", run_migrate, plain_flags, 0, 0, 0, "migrate [settings]", "bring the database schema up to date",
       "Bring the database schema up to date.  A legacy single-guild users table is\n"
       "backed up first and its rows assigned to legacy_guild_id.",
       "" },
-    { "sweep", sweep_main, sweep_flags, 0, 1, 1, "sweep (--guild ID | --all) [--force] [settings]",
+    { "sweep", sweep_cli_main, sweep_flags, 0, 1, 1, "sweep (--guild ID | --all) [--force] [settings]",
       "run one reconciliation sweep now, then exit",
       "Run one reconciliation sweep now and exit.",
       "  --guild ID        sweep this guild\n"
       "  --all             sweep every guild the bot is in\n"
       "  --force           delete even when more than max_delete_share of rows would go\n" },
-    { "status", cmd_status, plain_flags, 0, 0, 0, "status [settings]", "show schema version, guilds, rows and last sweeps",
+    { "status", run_status, plain_flags, 0, 0, 0, "status [settings]", "show schema version, guilds, rows and last sweeps",
       "Show the schema version, guilds, row counts and the last sweeps.", "" },
     { "version", NULL, NULL, 0, 0, 0, "version", "print the version and the linked library versions",
       "Print the version of discord-cleaner and of the libraries it is linked with.", "" },

@@ -38,7 +38,7 @@ struct oneshot {
     int64_t ready_since;
 };
 
-static void on_done(void *ctx, uint64_t guild_id, const sw_action *r)
+static void on_done(void *ctx, uint64_t guild_id, const sweep_action *r)
 {
     struct oneshot *os = ctx;
     os->finished++;
@@ -107,7 +107,7 @@ static void oneshot_tick(dc_daemon *d, void *ctx)
     if (!os->listed)
         list_targets(d, os);
     if (os->listed && os->finished == os->requested)
-        request_stop(d, os->status);
+        daemon_request_stop(d, os->status);
 }
 
 static int parse_id(const char *s, uint64_t *out)
@@ -136,7 +136,7 @@ static long running_daemon(const char *db)
     return pid > 0 && strcmp(kind, " run") == 0 ? pid : 0;
 }
 
-int sweep_main(const config *cfg, int argc, char **argv)
+int sweep_cli_main(const config *cfg, int argc, char **argv)
 {
     static struct oneshot os;
     memset(&os, 0, sizeof os);
@@ -164,7 +164,7 @@ int sweep_main(const config *cfg, int argc, char **argv)
     }
     long daemon_pid = running_daemon(cfg->db);
     if (daemon_pid > 0)               /* never a second session: the daemon sweeps */
-        return handoff_run(cfg, daemon_pid, os.all ? NULL : os.guilds, os.all ? 0 : os.n, os.force);
+        return sweep_handoff_run(cfg, daemon_pid, os.all ? NULL : os.guilds, os.all ? 0 : os.n, os.force);
     daemon_hook hook = { .tick = oneshot_tick, .ctx = &os };
     int rc = daemon_main(cfg, &hook);
     return rc ? rc : os.status;

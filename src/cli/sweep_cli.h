@@ -7,6 +7,6 @@
 
 #include "config/config.h"
 
-int sweep_main(const config *cfg, int argc, char **argv);
+int sweep_cli_main(const config *cfg, int argc, char **argv);
 
 #endif

@@ -2,7 +2,7 @@
  *
  * commands.c decides and formats; perms.c computes permissions; this file
  * does the I/O: it reads the daemon's state for !cleanup_status, queues
- * sweeps with rc_request() (their done callback posts the result), fetches
+ * sweeps with reconcile_request() (their done callback posts the result), fetches
  * the bot's owners once (GET /applications/@me) and posts every reply with
  * POST /channels/{id}/messages through the shared REST client.  A reply
  * that fails is logged and forgotten: it never stops the daemon. */
@@ -30,12 +30,12 @@ enum { OWNERS_NONE = 0, OWNERS_IN_FLIGHT, OWNERS_DONE, OWNERS_FAILED };
 #define SUMMARY_CAP 8192          /* trimmed to a message at a line end when posted */
 #define NOTICE_AFTER_MS 2000      /* a commanded sweep that waits longer says so at once */
 
-typedef struct cmd_live cmd_live;
+typedef struct commands_live commands_live;
 
 /* Who asked for a sweep (or for all of them) and where to answer. */
-typedef struct cmd_job {
-    struct cmd_job *next;
-    cmd_live *cl;
+typedef struct commands_live_job {
+    struct commands_live_job *next;
+    commands_live *cl;
     uint64_t channel_id, message_id;
     int all, dry_run;
     int pending, ok, guarded, failed;
@@ -44,20 +44,20 @@ typedef struct cmd_job {
     int notice;                      /* NOTICE_*: "starting in 27 s", edited into the result */
     uint64_t notice_id;              /* that reply's message id (0: not posted) */
     char *result;                    /* the outcome, held while the notice is still being posted */
-} cmd_job;
+} commands_live_job;
 
 enum { NOTICE_NONE = 0, NOTICE_POSTING, NOTICE_POSTED };
 
-struct cmd_live {
+struct commands_live {
     dc_daemon *d;
-    cmd_state *cs;
-    perm_cache *perms;
+    commands_state *cs;
+    perms_cache *perms;
     uint64_t owners[MAX_OWNERS];
     size_t n_owners;
     int owners_fetch;                /* OWNERS_* */
     long owners_status;              /* HTTP status of the last failed fetch */
     int64_t owners_retry_ms;         /* loop_now after which a failed fetch is retried */
-    cmd_job *jobs;
+    commands_live_job *jobs;
     cmdo *out;                       /* replies, admins first (commands_outbox.c) */
     /* Commands waiting for what judging them needs (a guild's roles and
      * owner over REST, the bot's owners): never refused for lack of data. */
@@ -69,21 +69,21 @@ struct cmd_live {
 /* ---- replies ----------------------------------------------------------------- */
 
 /* Answers to people allowed to command, results, help: before refusals. */
-static void reply_as(cmd_live *cl, cmdo_class cls, uint64_t channel_id, uint64_t message_id, const char *text)
+static void reply_as(commands_live *cl, commands_outbox_class cls, uint64_t channel_id, uint64_t message_id, const char *text)
 {
-    dc_err e = cmdo_send(cl->out, cls, channel_id, message_id, 0, text, NULL, NULL);
+    dc_err e = commands_outbox_send(cl->out, cls, channel_id, message_id, 0, text, NULL, NULL);
     if (e == DC_ERR_NOMEM)
         LOG_E("commands", "cannot queue a reply to channel %" PRIu64, channel_id);
 }
 
-static void reply(cmd_live *cl, uint64_t channel_id, uint64_t message_id, const char *text)
+static void reply(commands_live *cl, uint64_t channel_id, uint64_t message_id, const char *text)
 {
     reply_as(cl, CMDO_ANSWER, channel_id, message_id, text);
 }
 
 /* ---- owners -------------------------------------------------------------------- */
 
-static void add_owner(cmd_live *cl, uint64_t id)
+static void add_owner(commands_live *cl, uint64_t id)
 {
     for (size_t i = 0; i < cl->n_owners; i++)
         if (cl->owners[i] == id)
@@ -92,7 +92,7 @@ static void add_owner(cmd_live *cl, uint64_t id)
         cl->owners[cl->n_owners++] = id;
 }
 
-static int is_owner(const cmd_live *cl, uint64_t user_id)
+static int is_owner(const commands_live *cl, uint64_t user_id)
 {
     for (size_t i = 0; i < cl->n_owners; i++)
         if (cl->owners[i] == user_id)
@@ -101,11 +101,11 @@ static int is_owner(const cmd_live *cl, uint64_t user_id)
 }
 
 /* The application's owner, or every member of the team that owns it. */
-static void recheck_waiting(cmd_live *cl);
+static void recheck_waiting(commands_live *cl);
 
 static void on_application(void *ctx, const rest_response *r)
 {
-    cmd_live *cl = ctx;
+    commands_live *cl = ctx;
     cJSON *j = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     if (!cJSON_IsObject(j)) {
         LOG_W("commands", "GET /applications/@me failed (HTTP %ld); retried after "
@@ -134,7 +134,7 @@ static void on_application(void *ctx, const rest_response *r)
 
 /* Once per process start (a resumed session gets no READY), and again
  * after a failure when a command needs it. */
-static void fetch_owners(cmd_live *cl)
+static void fetch_owners(commands_live *cl)
 {
     if (cl->owners_fetch == OWNERS_IN_FLIGHT || cl->owners_fetch == OWNERS_DONE ||
         (cl->owners_fetch == OWNERS_FAILED && loop_now(cl->d->loop) < cl->owners_retry_ms))
@@ -148,9 +148,9 @@ static void fetch_owners(cmd_live *cl)
 
 /* ---- sweeps ------------------------------------------------------------------- */
 
-static void free_job(cmd_live *cl, cmd_job *job)
+static void free_job(commands_live *cl, commands_live_job *job)
 {
-    for (cmd_job **p = &cl->jobs; *p; p = &(*p)->next)
+    for (commands_live_job **p = &cl->jobs; *p; p = &(*p)->next)
         if (*p == job) {
             *p = job->next;
             break;
@@ -159,18 +159,18 @@ static void free_job(cmd_live *cl, cmd_job *job)
     free(job);
 }
 
-static cmd_job *new_job(cmd_live *cl, const cmd_message *m, int all, int dry_run)
+static commands_live_job *new_job(commands_live *cl, const commands_message *m, int all, int dry_run)
 {
-    cmd_job *job = calloc(1, sizeof *job);
+    commands_live_job *job = calloc(1, sizeof *job);
     if (!job)
         return NULL;
-    *job = (cmd_job){ .next = cl->jobs, .cl = cl, .channel_id = m->channel_id, .message_id = m->message_id,
+    *job = (commands_live_job){ .next = cl->jobs, .cl = cl, .channel_id = m->channel_id, .message_id = m->message_id,
                       .all = all, .dry_run = dry_run };
     cl->jobs = job;
     return job;
 }
 
-static void post_summary(cmd_job *job)
+static void post_summary(commands_live_job *job)
 {
     char text[SUMMARY_CAP + 512];
     snprintf(text, sizeof text, "%s of every server finished: %d completed, %d stopped by the guard, "
@@ -182,11 +182,11 @@ static void post_summary(cmd_job *job)
 
 /* The outcome of a one-guild job: the notice edited into it (PATCH) when
  * one was posted, else a reply of its own.  Frees the job. */
-static void deliver_result(cmd_job *job, const char *text)
+static void deliver_result(commands_live_job *job, const char *text)
 {
-    cmd_live *cl = job->cl;
+    commands_live *cl = job->cl;
     if (job->notice_id &&
-        cmdo_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, job->notice_id, text, NULL, NULL) == DC_OK) {
+        commands_outbox_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, job->notice_id, text, NULL, NULL) == DC_OK) {
         free_job(cl, job);
         return;
     }
@@ -196,7 +196,7 @@ static void deliver_result(cmd_job *job, const char *text)
 
 static void on_notice_sent(void *ctx, uint64_t message_id)
 {
-    cmd_job *job = ctx;
+    commands_live_job *job = ctx;
     job->notice = NOTICE_POSTED;
     job->notice_id = message_id;
     if (job->result)
@@ -204,13 +204,13 @@ static void on_notice_sent(void *ctx, uint64_t message_id)
 }
 
 /* sweep_request.done: a commanded sweep finished (or was aborted). */
-static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
+static void on_sweep_done(void *ctx, uint64_t guild_id, const sweep_action *res)
 {
-    cmd_job *job = ctx;
+    commands_live_job *job = ctx;
     char text[768];
     job->pending--;
     if (!job->all) {
-        cmd_format_result(job->dry_run, res->ok, res->text, text, sizeof text);
+        commands_format_result(job->dry_run, res->ok, res->text, text, sizeof text);
         if (job->notice == NOTICE_POSTING && (job->result = strdup(text)) != NULL)
             return;                  /* on_notice_sent delivers it */
         deliver_result(job, text);
@@ -221,7 +221,7 @@ static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
         size_t off = strlen(job->details);
         char label[160];
         snprintf(job->details + off, sizeof job->details - off, "%s%s: %s", off ? "\n" : "",
-                 rc_guild_label(job->cl->d, guild_id, label, sizeof label), res->text ? res->text : "?");
+                 reconcile_guild_label(job->cl->d, guild_id, label, sizeof label), res->text ? res->text : "?");
     }
     if (res->guard_tripped)
         job->guarded++;
@@ -236,9 +236,9 @@ static void on_sweep_done(void *ctx, uint64_t guild_id, const sw_action *res)
 }
 
 /* What a queued sweep of guild_id waits for, in the commands' terms. */
-static cmd_wait wait_of(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
+static commands_wait wait_of(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
 {
-    switch (rc_eta(d, guild_id, wait_ms)) {
+    switch (reconcile_eta(d, guild_id, wait_ms)) {
     case RC_WAIT_OP8:
         return CMD_WAIT_OP8;
     case RC_WAIT_BUSY:
@@ -252,48 +252,48 @@ static cmd_wait wait_of(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
 
 /* A sweep that cannot start within NOTICE_AFTER_MS says so at once; its
  * result later replaces that text (deliver_result). */
-static void post_notice(cmd_live *cl, cmd_job *job, uint64_t guild_id)
+static void post_notice(commands_live *cl, commands_live_job *job, uint64_t guild_id)
 {
     char wait[256], text[384];
     int64_t ms = 0;
-    cmd_wait why = wait_of(cl->d, guild_id, &ms);
+    commands_wait why = wait_of(cl->d, guild_id, &ms);
     if (why == CMD_WAIT_NONE || (why == CMD_WAIT_OP8 && ms <= NOTICE_AFTER_MS))
         return;
-    cmd_format_wait(why, ms, wait, sizeof wait);
+    commands_format_wait(why, ms, wait, sizeof wait);
     snprintf(text, sizeof text, "%s queued. %s", job->dry_run ? "Dry run of this server's sweep" : "Sweep of this server",
              wait);
-    if (cmdo_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, 0, text, on_notice_sent, job) == DC_OK)
+    if (commands_outbox_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, 0, text, on_notice_sent, job) == DC_OK)
         job->notice = NOTICE_POSTING;
 }
 
-static dc_err queue_sweep(dc_daemon *d, uint64_t guild_id, const cmd_decision *dec, cmd_job *job)
+static dc_err queue_sweep(dc_daemon *d, uint64_t guild_id, const commands_decision *dec, commands_live_job *job)
 {
     sweep_request r = { .guild_id = guild_id, .force = dec->force, .dry_run = dec->dry_run,
                         .done = on_sweep_done, .ctx = job };
-    return rc_request(d, &r);
+    return reconcile_request(d, &r);
 }
 
-static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
+static void sweep_one_guild(commands_live *cl, const commands_message *m, const commands_decision *dec)
 {
     dc_daemon *d = cl->d;
-    const sweep *running = rc_running(d, m->guild_id);
+    const sweep *running = reconcile_running(d, m->guild_id);
     char text[512];
-    if (!rc_shard_of(d, m->guild_id)) {
+    if (!reconcile_shard_of(d, m->guild_id)) {
         reply(cl, m->channel_id, m->message_id, "This server is not available to the cleaner right now "
               "(the gateway has not delivered it in this session); try again in a minute.");
         return;
     }
-    if (running || rc_queued(d, m->guild_id)) {
-        cmd_progress p = { .queued = !running };
+    if (running || reconcile_queued(d, m->guild_id)) {
+        commands_progress p = { .queued = !running };
         if (p.queued)
             p.why = wait_of(d, m->guild_id, &p.wait_ms);
         else
-            sw_progress(running, &p.chunks_seen, &p.chunk_count, &p.members, &p.removed, &p.stale);
-        cmd_format_progress(&p, text, sizeof text);
+            sweep_progress(running, &p.chunks_seen, &p.chunk_count, &p.members, &p.removed, &p.stale);
+        commands_format_progress(&p, text, sizeof text);
         reply(cl, m->channel_id, m->message_id, text);
         return;
     }
-    cmd_job *job = new_job(cl, m, 0, dec->dry_run);
+    commands_live_job *job = new_job(cl, m, 0, dec->dry_run);
     if (!job || (job->pending = 1, queue_sweep(d, m->guild_id, dec, job)) != DC_OK) {
         if (job)
             free_job(cl, job);
@@ -301,38 +301,38 @@ static void sweep_guild(cmd_live *cl, const cmd_message *m, const cmd_decision *
         return;
     }
     char label[160];
-    LOG_I("commands", "%s: %s requested by user %" PRIu64 "%s", rc_guild_label(d, m->guild_id, label, sizeof label),
+    LOG_I("commands", "%s: %s requested by user %" PRIu64 "%s", reconcile_guild_label(d, m->guild_id, label, sizeof label),
           dec->dry_run ? "dry-run sweep" : "sweep", m->author_id, dec->force ? " (force)" : "");
     post_notice(cl, job, m->guild_id);
 }
 
 typedef struct {
     dc_daemon *d;
-    const cmd_decision *dec;
-    cmd_job *job;
+    const commands_decision *dec;
+    commands_live_job *job;
     int skipped;
 } all_guilds;
 
 static int queue_one(void *ctx, uint64_t g)
 {
     all_guilds *a = ctx;
-    if (rc_running(a->d, g) || rc_queued(a->d, g) || queue_sweep(a->d, g, a->dec, a->job) != DC_OK)
+    if (reconcile_running(a->d, g) || reconcile_queued(a->d, g) || queue_sweep(a->d, g, a->dec, a->job) != DC_OK)
         a->skipped++;
     else
         a->job->pending++;
     return 0;
 }
 
-static void sweep_all(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
+static void sweep_all(commands_live *cl, const commands_message *m, const commands_decision *dec)
 {
-    cmd_job *job = new_job(cl, m, 1, dec->dry_run);
+    commands_live_job *job = new_job(cl, m, 1, dec->dry_run);
     char text[512];
     if (!job) {
         reply(cl, m->channel_id, m->message_id, "The sweeps could not be queued (out of memory).");
         return;
     }
     all_guilds all = { .d = cl->d, .dec = dec, .job = job };
-    rc_each_guild(cl->d, queue_one, &all);
+    reconcile_each_guild(cl->d, queue_one, &all);
     int skipped = all.skipped;
     LOG_I("commands", "sweep of all %d guild(s) requested by owner %" PRIu64 "%s%s", job->pending,
           m->author_id, dec->force ? " (force)" : "", dec->dry_run ? " (dry run)" : "");
@@ -356,11 +356,11 @@ static int count_awaiting(void *ctx, const store_guild_state *g)
     return 0;
 }
 
-static void status(cmd_live *cl, const cmd_message *m)
+static void status(commands_live *cl, const commands_message *m)
 {
     dc_daemon *d = cl->d;
-    cmd_shard_status shards[MAX_SHARDS];
-    cmd_status st = { .shards = shards, .uptime_ms = loop_wall(d->loop) - d->started_wall_ms, .events = d->events,
+    commands_shard_status shards[MAX_SHARDS];
+    commands_status st = { .shards = shards, .uptime_ms = loop_wall(d->loop) - d->started_wall_ms, .events = d->events,
                       .guild_id = m->guild_id, .guild_rows = -1, .now_wall_ms = loop_wall(d->loop),
                       .dry_run = d->cfg->dry_run };
     store_guild_state g = { .guild_id = m->guild_id };
@@ -369,8 +369,8 @@ static void status(cmd_live *cl, const cmd_message *m)
         const shard *s = &d->shards[i];
         if (!s->gw)
             continue;
-        shards[st.n_shards++] = (cmd_shard_status){ s->id, gw_state_name(gw_get_state(s->gw)),
-                                                    gw_latency_ms(s->gw), gw_resumed(s->gw) };
+        shards[st.n_shards++] = (commands_shard_status){ s->id, gateway_state_name(gateway_get_state(s->gw)),
+                                                    gateway_latency_ms(s->gw), gateway_resumed(s->gw) };
     }
     removal_log_totals(&d->removals, st.removed);
     store_count_guild(d->st, m->guild_id, &st.guild_rows);
@@ -379,24 +379,24 @@ static void status(cmd_live *cl, const cmd_message *m)
         st.last_sweep_removed = g.last_sweep_removed;
         st.last_sweep_duration_ms = g.last_sweep_duration_ms;
         st.last_sweep_result = g.last_sweep_result;
-        st.held = sw_result_holds(g.last_sweep_result);
+        st.held = sweep_result_holds(g.last_sweep_result);
     }
-    st.next_run_ms = rc_next_run(d, &g);
-    st.guild_label = rc_guild_label(d, m->guild_id, label, sizeof label);
+    st.next_run_ms = reconcile_next_run(d, &g);
+    st.guild_label = reconcile_guild_label(d, m->guild_id, label, sizeof label);
     store_each_guild_state(d->st, count_awaiting, &st.awaiting_reconcile);
-    const sweep *running = rc_running(d, m->guild_id);
+    const sweep *running = reconcile_running(d, m->guild_id);
     if (running) {
         int64_t stale = 0;
         st.sweep_running = 1;
-        sw_progress(running, &st.chunks_seen, &st.chunk_count, &st.members, &st.sweep_removed, &stale);
+        sweep_progress(running, &st.chunks_seen, &st.chunk_count, &st.members, &st.sweep_removed, &stale);
     }
-    cmd_format_status(&st, text, sizeof text);
+    commands_format_status(&st, text, sizeof text);
     reply(cl, m->channel_id, m->message_id, text);
 }
 
 /* ---- dispatches ------------------------------------------------------------------ */
 
-static void free_live(cmd_live *cl)
+static void free_live(commands_live *cl)
 {
     if (!cl)
         return;
@@ -405,24 +405,24 @@ static void free_live(cmd_live *cl)
         free(cl->wait[--cl->n_wait]);
     while (cl->jobs)
         free_job(cl, cl->jobs);
-    cmdo_free(cl->out);
-    perm_cache_free(cl->perms);
-    cmd_state_free(cl->cs);
+    commands_outbox_free(cl->out);
+    perms_cache_free(cl->perms);
+    commands_state_free(cl->cs);
     free(cl);
 }
 
-static cmd_live *live(dc_daemon *d)
+static commands_live *live(dc_daemon *d)
 {
     if (d->cmds)
         return d->cmds;
-    cmd_live *cl = calloc(1, sizeof *cl);
-    cmd_config cc = { .prefix = d->cfg->prefix, .admin_permission = d->cfg->admin_permission,
+    commands_live *cl = calloc(1, sizeof *cl);
+    commands_config cc = { .prefix = d->cfg->prefix, .admin_permission = d->cfg->admin_permission,
                       .dry_run = d->cfg->dry_run };
     if (!cl)
         return NULL;
     cl->d = d;
-    if (!(cl->cs = cmd_state_new(&cc)) || !(cl->perms = perm_cache_new()) ||
-        !(cl->out = cmdo_new(d->loop, &d->pending))) {
+    if (!(cl->cs = commands_state_new(&cc)) || !(cl->perms = perms_cache_new()) ||
+        !(cl->out = commands_outbox_new(d->loop, &d->pending))) {
         free_live(cl);
         return NULL;
     }
@@ -432,7 +432,7 @@ static cmd_live *live(dc_daemon *d)
     return cl;
 }
 
-static void act(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
+static void act(commands_live *cl, const commands_message *m, const commands_decision *dec)
 {
     char label[160];
     switch (dec->kind) {
@@ -440,7 +440,7 @@ static void act(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
         return;
     case CMD_REFUSE:
         LOG_I("commands", "%s: refused a command of user %" PRIu64 " (%s)",
-              rc_guild_label(cl->d, m->guild_id, label, sizeof label), m->author_id, strstr(dec->text, "could not check") ? "permissions could not be checked"
+              reconcile_guild_label(cl->d, m->guild_id, label, sizeof label), m->author_id, strstr(dec->text, "could not check") ? "permissions could not be checked"
                                                                   : "missing permission");
         reply_as(cl, CMDO_REFUSAL, m->channel_id, m->message_id, dec->text);
         return;
@@ -451,7 +451,7 @@ static void act(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
         status(cl, m);
         return;
     case CMD_SWEEP:
-        sweep_guild(cl, m, dec);
+        sweep_one_guild(cl, m, dec);
         return;
     case CMD_ALL_GUILDS:
         sweep_all(cl, m, dec);
@@ -462,8 +462,8 @@ static void act(cmd_live *cl, const cmd_message *m, const cmd_decision *dec)
 /* ---- commands waiting for permissions data ----------------------------------- */
 
 typedef struct waiting {
-    cmd_message m;
-    int need;                        /* cmd_needs() */
+    commands_message m;
+    int need;                        /* commands_needs() */
     int64_t deadline_ms;
     char why[128];                   /* set when what it waits for failed */
     char content[];                  /* m.content points here */
@@ -471,55 +471,55 @@ typedef struct waiting {
 
 typedef struct {
     dc_pending link;                 /* first: freed at shutdown if still in flight */
-    cmd_live *cl;
+    commands_live *cl;
     uint64_t guild_id;
 } guild_fetch;
 
 /* What judging m still lacks: 1 the guild's roles, 2 the bot's owners, 0 nothing.
  * Only asked of an author that what is known does not allow. */
-static int lacking(const cmd_live *cl, const cmd_message *m, int need)
+static int lacking(const commands_live *cl, const commands_message *m, int need)
 {
-    if (need == CMD_NEEDS_PERMISSION && !perm_guild_known(cl->perms, m->guild_id))
+    if (need == CMD_NEEDS_PERMISSION && !perms_guild_known(cl->perms, m->guild_id))
         return 1;
     return cl->owners_fetch != OWNERS_DONE ? 2 : 0;
 }
 
-static int allowed_now(const cmd_live *cl, const cmd_message *m, int need)
+static int allowed_now(const commands_live *cl, const commands_message *m, int need)
 {
     if (is_owner(cl, m->author_id))
         return 1;
-    uint64_t perms = perm_compute(cl->perms, m->guild_id, m->author_id, m->roles, m->n_roles);
-    return need == CMD_NEEDS_PERMISSION && perm_has(perms, cl->d->cfg->admin_permission);
+    uint64_t perms = perms_compute(cl->perms, m->guild_id, m->author_id, m->roles, m->n_roles);
+    return need == CMD_NEEDS_PERMISSION && perms_has(perms, cl->d->cfg->admin_permission);
 }
 
-static void judge(cmd_live *cl, const cmd_message *m, const char *unchecked)
+static void judge(commands_live *cl, const commands_message *m, const char *unchecked)
 {
-    cmd_decision dec;
-    uint64_t perms = perm_compute(cl->perms, m->guild_id, m->author_id, m->roles, m->n_roles);
+    commands_decision dec;
+    uint64_t perms = perms_compute(cl->perms, m->guild_id, m->author_id, m->roles, m->n_roles);
     if (unchecked)
-        cmd_decide_unchecked(cl->cs, m, perms, is_owner(cl, m->author_id), unchecked, loop_now(cl->d->loop), &dec);
+        commands_decide_unchecked(cl->cs, m, perms, is_owner(cl, m->author_id), unchecked, loop_now(cl->d->loop), &dec);
     else
-        cmd_decide(cl->cs, m, perms, is_owner(cl, m->author_id), loop_now(cl->d->loop), &dec);
+        commands_decide(cl->cs, m, perms, is_owner(cl, m->author_id), loop_now(cl->d->loop), &dec);
     act(cl, m, &dec);
 }
 
 static void on_guild_fetched(void *ctx, const rest_response *r)
 {
     guild_fetch *gf = ctx;
-    cmd_live *cl = gf->cl;
+    commands_live *cl = gf->cl;
     cJSON *j = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     char why[128] = "";
     pending_del(&gf->link);
     if (r->status != 200)
         snprintf(why, sizeof why, "Discord answered HTTP %ld when asked for this server's roles", r->status);
-    else if (perm_on_guild(cl->perms, j) != DC_OK && !perm_guild_known(cl->perms, gf->guild_id))
+    else if (perms_on_guild(cl->perms, j) != DC_OK && !perms_guild_known(cl->perms, gf->guild_id))
         snprintf(why, sizeof why, "Discord's description of this server's roles had an unexpected shape");
     else
         LOG_I("commands", "guild %" PRIu64 ": roles and owner fetched over REST", gf->guild_id);
     if (why[0]) {
         LOG_W("commands", "guild %" PRIu64 ": %s", gf->guild_id, why);
         for (size_t i = 0; i < cl->n_wait; i++)
-            if (cl->wait[i]->m.guild_id == gf->guild_id && !perm_guild_known(cl->perms, gf->guild_id))
+            if (cl->wait[i]->m.guild_id == gf->guild_id && !perms_guild_known(cl->perms, gf->guild_id))
                 snprintf(cl->wait[i]->why, sizeof cl->wait[i]->why, "%s", why);
     }
     cJSON_Delete(j);
@@ -527,7 +527,7 @@ static void on_guild_fetched(void *ctx, const rest_response *r)
     recheck_waiting(cl);
 }
 
-static int fetching_guild(const cmd_live *cl, uint64_t guild_id, const waiting *except)
+static int fetching_guild(const commands_live *cl, uint64_t guild_id, const waiting *except)
 {
     for (size_t i = 0; i < cl->n_wait; i++)
         if (cl->wait[i] != except && cl->wait[i]->m.guild_id == guild_id && cl->wait[i]->need == CMD_NEEDS_PERMISSION)
@@ -536,7 +536,7 @@ static int fetching_guild(const cmd_live *cl, uint64_t guild_id, const waiting *
 }
 
 /* GET /guilds/{id}: the owner and the roles, as GUILD_CREATE would bring. */
-static void fetch_guild(cmd_live *cl, waiting *w)
+static void fetch_guild(commands_live *cl, waiting *w)
 {
     char path[64];
     guild_fetch *gf = malloc(sizeof *gf);
@@ -558,11 +558,11 @@ static void fetch_guild(cmd_live *cl, waiting *w)
 
 static void on_wait_timer(dc_timer *t)
 {
-    cmd_live *cl = lws_container_of(t, cmd_live, wait_timer);
+    commands_live *cl = lws_container_of(t, commands_live, wait_timer);
     recheck_waiting(cl);
 }
 
-static void arm_wait_timer(cmd_live *cl)
+static void arm_wait_timer(commands_live *cl)
 {
     int64_t first = INT64_MAX;
     for (size_t i = 0; i < cl->n_wait; i++)
@@ -574,7 +574,7 @@ static void arm_wait_timer(cmd_live *cl)
         loop_timer(cl->d->loop, &cl->wait_timer, on_wait_timer, first - loop_now(cl->d->loop));
 }
 
-static void park(cmd_live *cl, const cmd_message *m, int need)
+static void park(commands_live *cl, const commands_message *m, int need)
 {
     size_t len = strlen(m->content);
     waiting *w = cl->n_wait < WAIT_MAX ? malloc(sizeof *w + len + 1) : NULL;
@@ -598,7 +598,7 @@ static void park(cmd_live *cl, const cmd_message *m, int need)
 
 /* Judge every waiting command that has what it needs, or whose wait failed
  * or timed out ("could not check", never a refusal for lack of data). */
-static void recheck_waiting(cmd_live *cl)
+static void recheck_waiting(commands_live *cl)
 {
     int64_t now = loop_now(cl->d->loop);
     for (size_t i = 0; i < cl->n_wait;) {
@@ -620,14 +620,14 @@ static void recheck_waiting(cmd_live *cl)
     arm_wait_timer(cl);
 }
 
-static void on_message(cmd_live *cl, const cJSON *data)
+static void on_message(commands_live *cl, const cJSON *data)
 {
-    cmd_message m;
-    if (cmd_parse_message(data, &m) != DC_OK) {
+    commands_message m;
+    if (commands_parse_message(data, &m) != DC_OK) {
         LOG_D("commands", "MESSAGE_CREATE of an unexpected shape skipped");
         return;
     }
-    int need = cmd_needs(cl->cs, &m);
+    int need = commands_needs(cl->cs, &m);
     if (need == CMD_NEEDS_NOTHING)
         return;
     if (!allowed_now(cl, &m, need) && lacking(cl, &m, need))
@@ -636,31 +636,31 @@ static void on_message(cmd_live *cl, const cJSON *data)
         judge(cl, &m, NULL);
 }
 
-void cmdl_on_dispatch(shard *s, dc_event ev, const char *event, const cJSON *data)
+void commands_live_on_dispatch(shard *s, dc_event ev, const char *event, const cJSON *data)
 {
     dc_daemon *d = s->d;
     if (!d->cfg->commands || !event)
         return;
-    cmd_live *cl = live(d);
+    commands_live *cl = live(d);
     if (!cl)
         return;
     fetch_owners(cl);                /* at every start, READY or RESUMED */
     if (ev == DC_EV_MESSAGE_CREATE)
         on_message(cl, data);
-    else if (perm_on_dispatch(cl->perms, ev, data) == DC_ERR_PROTO)
+    else if (perms_on_dispatch(cl->perms, ev, data) == DC_ERR_PROTO)
         LOG_W("commands", "shard %d: %s of an unexpected shape: its malformed parts left out of the role cache", s->id, event);
     else if (ev == DC_EV_GUILD_CREATE)
         LOG_D("commands", "guild %" PRIu64 ": roles known",
               snowflake_json(cJSON_GetObjectItemCaseSensitive(data, "id")));
 }
 
-void cmdl_guild_gone(dc_daemon *d, uint64_t guild_id)
+void commands_live_guild_gone(dc_daemon *d, uint64_t guild_id)
 {
     if (d->cmds)
-        perm_forget(d->cmds->perms, guild_id);
+        perms_forget(d->cmds->perms, guild_id);
 }
 
-void cmdl_free(dc_daemon *d)
+void commands_live_free(dc_daemon *d)
 {
     free_live(d->cmds);
     d->cmds = NULL;

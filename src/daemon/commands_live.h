@@ -13,11 +13,11 @@ typedef struct dc_daemon dc_daemon;
 typedef struct shard shard;
 
 /* One dispatch of shard s.  Does nothing when commands are off. */
-void cmdl_on_dispatch(shard *s, dc_event ev, const char *event, const cJSON *data);
+void commands_live_on_dispatch(shard *s, dc_event ev, const char *event, const cJSON *data);
 /* The bot was confirmed removed from guild_id (REST said so): forget its
  * roles and owner.  A GUILD_DELETE alone forgets nothing. */
-void cmdl_guild_gone(dc_daemon *d, uint64_t guild_id);
+void commands_live_guild_gone(dc_daemon *d, uint64_t guild_id);
 /* Free the commands' state (after rest_free: no callback can still run). */
-void cmdl_free(dc_daemon *d);
+void commands_live_free(dc_daemon *d);
 
 #endif

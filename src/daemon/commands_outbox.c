@@ -10,32 +10,32 @@
 #include "base/log.h"
 #include "proto/snowflake.h"
 
-typedef struct cmdo_item {
+typedef struct commands_outbox_item {
     dc_pending link;                 /* first: freed by the daemon if in flight at shutdown */
-    struct cmdo_item *next;
+    struct commands_outbox_item *next;
     cmdo *o;
     char method[8];
     char path[96];
     char major[24];
     char *json;                      /* freed once handed to REST (it copies) */
-    cmdo_sent_fn fn;
+    commands_outbox_sent_fn fn;
     void *ctx;
-} cmdo_item;
+} commands_outbox_item;
 
 typedef struct {
-    cmdo_item *head, *tail;
+    commands_outbox_item *head, *tail;
     size_t n;
-} cmdo_queue;
+} commands_outbox_queue;
 
 struct cmdo {
     dc_loop *loop;
     dc_pending *pending;
-    cmdo_queue q[2];                 /* CMDO_ANSWER first, then CMDO_REFUSAL */
+    commands_outbox_queue q[2];                 /* CMDO_ANSWER first, then CMDO_REFUSAL */
     int in_flight;
     int64_t dropped;
 };
 
-cmdo *cmdo_new(dc_loop *l, dc_pending *pending)
+cmdo *commands_outbox_new(dc_loop *l, dc_pending *pending)
 {
     cmdo *o = calloc(1, sizeof *o);
     if (o) {
@@ -45,13 +45,13 @@ cmdo *cmdo_new(dc_loop *l, dc_pending *pending)
     return o;
 }
 
-void cmdo_free(cmdo *o)
+void commands_outbox_free(cmdo *o)
 {
     if (!o)
         return;
     for (int c = 0; c < 2; c++)
         while (o->q[c].head) {
-            cmdo_item *it = o->q[c].head;
+            commands_outbox_item *it = o->q[c].head;
             o->q[c].head = it->next;
             free(it->json);
             free(it);
@@ -74,7 +74,7 @@ static uint64_t answered_id(const rest_response *r)
 
 static void on_sent(void *ctx, const rest_response *r)
 {
-    cmdo_item *it = ctx;
+    commands_outbox_item *it = ctx;
     cmdo *o = it->o;
     uint64_t id = answered_id(r);
     pending_del(&it->link);
@@ -88,7 +88,7 @@ static void on_sent(void *ctx, const rest_response *r)
     pump(o);
 }
 
-static void hand_to_rest(cmdo *o, cmdo_item *it)
+static void hand_to_rest(cmdo *o, commands_outbox_item *it)
 {
     pending_add(o->pending, &it->link);
     o->in_flight++;
@@ -106,7 +106,7 @@ static void pump(cmdo *o)
 {
     for (int c = 0; c < 2; c++)
         while (o->in_flight < CMDO_IN_FLIGHT && o->q[c].head) {
-            cmdo_item *it = o->q[c].head;
+            commands_outbox_item *it = o->q[c].head;
             o->q[c].head = it->next;
             if (!o->q[c].head)
                 o->q[c].tail = NULL;
@@ -115,18 +115,18 @@ static void pump(cmdo *o)
         }
 }
 
-dc_err cmdo_send(cmdo *o, cmdo_class cls, uint64_t channel_id, uint64_t reply_to, uint64_t edit_id,
-                 const char *text, cmdo_sent_fn fn, void *ctx)
+dc_err commands_outbox_send(cmdo *o, commands_outbox_class cls, uint64_t channel_id, uint64_t reply_to, uint64_t edit_id,
+                 const char *text, commands_outbox_sent_fn fn, void *ctx)
 {
-    cmdo_queue *q = &o->q[cls == CMDO_REFUSAL];
+    commands_outbox_queue *q = &o->q[cls == CMDO_REFUSAL];
     if (q->n >= (cls == CMDO_REFUSAL ? CMDO_REFUSALS_MAX : CMDO_ANSWERS_MAX)) {
         if (o->dropped++ % 100 == 0 || cls == CMDO_ANSWER)
             LOG_W("commands", "%s dropped: %zu already wait to be posted (%" PRId64 " dropped so far)",
                   cls == CMDO_REFUSAL ? "a refusal" : "a reply", q->n, o->dropped);
         return DC_ERR_UNAVAIL;
     }
-    cmdo_item *it = calloc(1, sizeof *it);
-    if (!it || !(it->json = cmd_reply_json(edit_id ? 0 : reply_to, text))) {
+    commands_outbox_item *it = calloc(1, sizeof *it);
+    if (!it || !(it->json = commands_reply_json(edit_id ? 0 : reply_to, text))) {
         free(it);
         return DC_ERR_NOMEM;
     }
@@ -150,12 +150,12 @@ dc_err cmdo_send(cmdo *o, cmdo_class cls, uint64_t channel_id, uint64_t reply_to
     return DC_OK;
 }
 
-size_t cmdo_waiting(const cmdo *o, cmdo_class cls)
+size_t commands_outbox_waiting(const cmdo *o, commands_outbox_class cls)
 {
     return o->q[cls == CMDO_REFUSAL].n;
 }
 
-int64_t cmdo_dropped(const cmdo *o)
+int64_t commands_outbox_dropped(const cmdo *o)
 {
     return o->dropped;
 }

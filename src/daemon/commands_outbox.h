@@ -20,27 +20,27 @@
 #define CMDO_REFUSALS_MAX 8       /* refusals waiting; more are dropped */
 #define CMDO_ANSWERS_MAX 512      /* answers waiting; more are dropped (logged) */
 
-typedef enum { CMDO_ANSWER = 0, CMDO_REFUSAL = 1 } cmdo_class;
+typedef enum { CMDO_ANSWER = 0, CMDO_REFUSAL = 1 } commands_outbox_class;
 
 /* Called once per accepted send: message_id of the posted (or edited)
  * message, 0 when it could not be posted.  Not called for a dropped send,
  * nor for requests still in flight when the daemon stops. */
-typedef void (*cmdo_sent_fn)(void *ctx, uint64_t message_id);
+typedef void (*commands_outbox_sent_fn)(void *ctx, uint64_t message_id);
 
 typedef struct cmdo cmdo;
 
 /* pending: where in-flight contexts are linked (freed by the daemon). */
-cmdo *cmdo_new(dc_loop *l, dc_pending *pending);
-void cmdo_free(cmdo *o);
+cmdo *commands_outbox_new(dc_loop *l, dc_pending *pending);
+void commands_outbox_free(cmdo *o);
 
 /* Reply text to message reply_to in channel_id (POST), or, edit_id != 0,
  * replace the text of our message edit_id (PATCH).  DC_ERR_UNAVAIL when the
  * class's queue is full (dropped), DC_ERR_NOMEM. */
-dc_err cmdo_send(cmdo *o, cmdo_class cls, uint64_t channel_id, uint64_t reply_to, uint64_t edit_id,
-                 const char *text, cmdo_sent_fn fn, void *ctx);
+dc_err commands_outbox_send(cmdo *o, commands_outbox_class cls, uint64_t channel_id, uint64_t reply_to, uint64_t edit_id,
+                 const char *text, commands_outbox_sent_fn fn, void *ctx);
 
 /* Sends waiting in a class (not yet handed to REST); refusals dropped. */
-size_t cmdo_waiting(const cmdo *o, cmdo_class cls);
-int64_t cmdo_dropped(const cmdo *o);
+size_t commands_outbox_waiting(const cmdo *o, commands_outbox_class cls);
+int64_t commands_outbox_dropped(const cmdo *o);
 
 #endif

@@ -81,10 +81,10 @@ static int persist_shard(dc_daemon *d, shard *s)
 {
     if (d->oneshot)
         return 0;                     /* a one-shot sweep's session is its own: the daemon's stays */
-    const char *sid = gw_session_id(s->gw), *url = gw_resume_url(s->gw);
-    int64_t seq = gw_seq(s->gw);
+    const char *sid = gateway_session_id(s->gw), *url = gateway_resume_url(s->gw);
+    int64_t seq = gateway_seq(s->gw);
     /* saved_seq -2: the last attempt was rolled back (turn.c), counts too. */
-    if (rc_persist_counts(d, s, s->saved_seq == -2) != 0)
+    if (reconcile_persist_counts(d, s, s->saved_seq == -2) != 0)
         return -1;
     if (strcmp(sid ? sid : "", s->saved_session) != 0) {
         if (kv_put(d, s->id, "session_id", sid) != 0)
@@ -129,12 +129,12 @@ static void sessions_lost(dc_daemon *d)
     }
 }
 
-static void on_fatal(void *ctx, tl_conn *c, int exit_status, const char *message)
+static void on_fatal(void *ctx, transport_conn *c, int exit_status, const char *message)
 {
     shard *s = ctx;
     (void)c;
     LOG_E("daemon", "shard %d: %s", s->id, message);
-    request_stop(s->d, exit_status);
+    daemon_request_stop(s->d, exit_status);
 }
 
 /* ---- start-up: /gateway/bot, then one session per shard ------------------- */
@@ -155,7 +155,7 @@ static void restore_shard(dc_daemon *d, shard *s)
     s->saved_seq = strtoll(seq, NULL, 10);
     snprintf(s->saved_session, sizeof s->saved_session, "%s", sid);
     snprintf(s->saved_resume, sizeof s->saved_resume, "%s", url);
-    gw_restore(s->gw, sid, s->saved_seq, url[0] ? url : NULL);
+    gateway_restore(s->gw, sid, s->saved_seq, url[0] ? url : NULL);
     LOG_I("daemon", "shard %d: resuming persisted session (seq %s)", s->id, seq);
 }
 
@@ -171,18 +171,18 @@ int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed)
 {
     s->d = d;
     s->id = id;
-    gw_config gc = { .token = d->cfg->token, .intents = wanted_intents(d->cfg),
+    gateway_config gc = { .token = d->cfg->token, .intents = wanted_intents(d->cfg),
                      .shard_id = id, .shard_count = d->shard_count,
                      .gateway_url = d->gateway_url, .compress = d->cfg->compress == COMPRESS_ZLIB_STREAM,
                      .seed = seed, .budget = &d->budget };
-    s->gw = gw_new(&gc);
-    return s->gw && rc_init(d, s) == 0 ? 0 : -1;
+    s->gw = gateway_new(&gc);
+    return s->gw && reconcile_init(d, s) == 0 ? 0 : -1;
 }
 
 static void kick_live(void *ctx)
 {
     shard *s = ctx;
-    tl_conn_kick(s->conn);
+    transport_conn_kick(s->conn);
 }
 
 static int start_shards(dc_daemon *d)
@@ -201,10 +201,10 @@ static int start_shards(dc_daemon *d)
         int id = d->cfg->shard_count ? d->cfg->shard_first + i : i;
         if (daemon_shard_init(d, s, id, (uint64_t)loop_wall(d->loop) ^ ((uint64_t)id << 32)) != 0)
             return -1;
-        tl_handlers h = { .on_dispatch = ev_on_dispatch, .on_fatal = on_fatal,
-                          .on_disconnect = ev_on_disconnect };
+        transport_handlers h = { .on_dispatch = events_on_dispatch, .on_fatal = on_fatal,
+                          .on_disconnect = events_on_disconnect };
         daemon_record_attach(d, s, &h);
-        s->conn = tl_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s);
+        s->conn = transport_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s);
         if (!s->conn)
             return -1;
         if (restorable)
@@ -213,7 +213,7 @@ static int start_shards(dc_daemon *d)
             s->saved_seq = -1;
         s->kick = kick_live;
         s->kick_ctx = s;
-        gw_start(s->gw, loop_now(d->loop));
+        gateway_start(s->gw, loop_now(d->loop));
         s->kick(s->kick_ctx);
     }
     return 0;
@@ -223,8 +223,8 @@ static void fetch_gateway(dc_daemon *d);
 
 void daemon_start_work(dc_daemon *d)
 {
-    rc_start(d);
-    gd_resume(d);                    /* guild deletes a previous run left half-done */
+    reconcile_start(d);
+    guild_delete_resume(d);                    /* guild deletes a previous run left half-done */
 }
 
 static void on_start_retry(dc_timer *t)
@@ -274,7 +274,7 @@ static void on_gateway_bot(void *ctx, const rest_response *r)
     if (r->status == 401) {
         LOG_E("daemon", "Discord rejected the bot token (GET /gateway/bot answered 401); "
               "check DISCORD_TOKEN / token_file");
-        request_stop(d, 77);
+        daemon_request_stop(d, 77);
         return;
     }
     if (r->status == 200) {
@@ -282,14 +282,14 @@ static void on_gateway_bot(void *ctx, const rest_response *r)
         if (p == 0) {
             if (start_shards(d) != 0) {
                 LOG_E("daemon", "cannot create the gateway sessions (out of memory)");
-                request_stop(d, 70);
+                daemon_request_stop(d, 70);
                 return;
             }
             daemon_start_work(d);
             return;
         }
         if (p == -2) {
-            request_stop(d, 78);
+            daemon_request_stop(d, 78);
             return;
         }
     }
@@ -306,7 +306,7 @@ static void fetch_gateway(dc_daemon *d)
 {
     if (loop_rest(d->loop, "GET", "/gateway/bot", NULL, NULL, on_gateway_bot, d) != DC_OK) {
         LOG_E("daemon", "cannot send GET /gateway/bot");
-        request_stop(d, 70);
+        daemon_request_stop(d, 70);
     }
 }
 
@@ -328,8 +328,8 @@ static void on_housekeeping(dc_timer *t)
 static int all_stopped(dc_daemon *d)
 {
     for (int i = 0; i < d->n_shards; i++)
-        if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED &&
-            tl_conn_is_open(d->shards[i].conn))
+        if (d->shards[i].gw && gateway_get_state(d->shards[i].gw) != GW_STOPPED &&
+            transport_conn_is_open(d->shards[i].conn))
             return 0;
     return 1;
 }
@@ -341,7 +341,7 @@ static void on_stop_tick(dc_timer *t)
     loop_timer(d->loop, &d->stop_timer, on_stop_tick, 100);
 }
 
-void request_stop(dc_daemon *d, int status)
+void daemon_request_stop(dc_daemon *d, int status)
 {
     if (!d->stopping || (status && !d->exit_status))
         d->exit_status = status;
@@ -350,11 +350,11 @@ void request_stop(dc_daemon *d, int status)
     d->stopping = 1;
     on_stop_tick(&d->stop_timer);
     for (int i = 0; i < d->n_shards; i++)
-        rc_abort(&d->shards[i], "the daemon is stopping");
+        reconcile_abort(&d->shards[i], "the daemon is stopping");
     turn_flush(d);
     for (int i = 0; i < d->n_shards; i++)
-        if (d->shards[i].gw && gw_get_state(d->shards[i].gw) != GW_STOPPED) {
-            gw_shutdown(d->shards[i].gw, loop_now(d->loop));
+        if (d->shards[i].gw && gateway_get_state(d->shards[i].gw) != GW_STOPPED) {
+            gateway_shutdown(d->shards[i].gw, loop_now(d->loop));
             d->shards[i].kick(d->shards[i].kick_ctx);
         }
 }
@@ -387,9 +387,9 @@ int daemon_open_store(dc_daemon *d)
 void daemon_free_core(dc_daemon *d)
 {
     for (int i = 0; i < d->n_shards; i++) {
-        tl_conn_free(d->shards[i].conn);
-        gw_free(d->shards[i].gw);
-        rc_free(&d->shards[i]);
+        transport_conn_free(d->shards[i].conn);
+        gateway_free(d->shards[i].gw);
+        reconcile_free(&d->shards[i]);
     }
     removal_log_flush(&d->removals);
     commit_trace_close();
@@ -397,11 +397,11 @@ void daemon_free_core(dc_daemon *d)
         loop_cancel(d->loop, &d->start_timer);
         loop_cancel(d->loop, &d->housekeeping_timer);
         loop_cancel(d->loop, &d->stop_timer);
-        gd_stop(d);
+        guild_delete_stop(d);
     }
-    rc_sched_free(d);
+    reconcile_sched_free(d);
     checkpoint_cancel(&d->ckpt);
-    ev_free(d);
+    events_free(d);
     turn_free(d);
     /* Contexts of REST requests still in flight: the client is freed
      * next and cancels them without calling back. */
@@ -479,7 +479,7 @@ static int setup(dc_daemon *d, const config *cfg)
     if (rc != 0)
         return rc;
     static struct lws_protocols protocols[2];   /* lws keeps the pointer */
-    protocols[0] = tl_protocol;
+    protocols[0] = transport_protocol;
     memset(&protocols[1], 0, sizeof protocols[1]);
     d->lws = wsctx_new(protocols, 64);   /* TLS set up on the first wss:// (wsctx.h) */
     if (!d->lws) {
@@ -498,11 +498,11 @@ static int setup(dc_daemon *d, const config *cfg)
 static void teardown(dc_daemon *d)
 {
     daemon_free_core(d);
-    handoff_free(d);
+    sweep_handoff_free(d);
     dblock_release(&db_lock_fd);      /* after the store is closed */
     daemon_record_stop();
     rest_free(d->rest);
-    cmdl_free(d);
+    commands_live_free(d);
     if (d->lws)
         lws_context_destroy(d->lws);
 }
@@ -544,7 +544,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
     d.loop = &d.live_loop;
     d.oneshot = hook != NULL;
     if (hook)
-        rc_set_tick(&d, hook->tick, hook->ctx);
+        reconcile_set_tick(&d, hook->tick, hook->ctx);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
     /* Handlers first: a SIGTERM while setup() runs (systemd stopping a unit
      * that is still starting) is seen by the loop and ends in a clean stop,
@@ -582,11 +582,11 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         if (got_usr1) {
             got_usr1 = 0;
             if (!d.oneshot && !d.stopping)
-                handoff_wake(&d);
+                sweep_handoff_wake(&d);
         }
         if (got_term && !d.stopping) {
             LOG_I("daemon", "signal received: finishing the current turn and closing (session kept resumable)");
-            request_stop(&d, 0);
+            daemon_request_stop(&d, 0);
         }
         if (d.stopping) {
             if (!stop_deadline)
@@ -595,7 +595,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         }
     }
     turn_finish(&d);                 /* the last turn, committed before the store closes */
-    handoff_stop(&d);
+    sweep_handoff_stop(&d);
     signal_ctx = NULL;
     LOG_I("daemon", "stopped (exit status %d)", d.exit_status);
     teardown(&d);
@@ -606,22 +606,22 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
 
 dc_err daemon_request_sweep(dc_daemon *d, const sweep_request *r)
 {
-    return rc_request(d, r);
+    return reconcile_request(d, r);
 }
 
 int daemon_sessions_ready(dc_daemon *d)
 {
-    return rc_sessions_ready(d);
+    return reconcile_sessions_ready(d);
 }
 
 int daemon_has_guild(dc_daemon *d, uint64_t guild_id)
 {
-    return rc_shard_of(d, guild_id) != NULL;
+    return reconcile_shard_of(d, guild_id) != NULL;
 }
 
 void daemon_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *ctx)
 {
-    rc_each_guild(d, fn, ctx);
+    reconcile_each_guild(d, fn, ctx);
 }
 
 int64_t daemon_now_ms(dc_daemon *d)
@@ -631,5 +631,5 @@ int64_t daemon_now_ms(dc_daemon *d)
 
 int64_t daemon_last_guild_seen_ms(dc_daemon *d)
 {
-    return rc_last_present_ms(d);
+    return reconcile_last_present_ms(d);
 }

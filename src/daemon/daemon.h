@@ -29,14 +29,14 @@ typedef struct {
 /* The loop behind `run` (hook NULL) and `sweep` (sweep_cli.c).  With a
  * hook the process is a one-shot: it never resumes or saves the daemon's
  * session, the scheduler starts only the sweeps asked for, and the hook
- * says when to stop (request_stop).  Returns the exit status. */
+ * says when to stop (daemon_request_stop).  Returns the exit status. */
 int daemon_main(const config *cfg, const daemon_hook *hook);
 
 /* A sweep somebody asked for (command, CLI), waiting for its shard. */
 typedef struct {
     uint64_t guild_id;
     int force, dry_run;
-    void (*done)(void *ctx, uint64_t guild_id, const sw_action *result);
+    void (*done)(void *ctx, uint64_t guild_id, const sweep_action *result);
     void *ctx;
 } sweep_request;
 
@@ -53,6 +53,6 @@ void daemon_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), vo
 int64_t daemon_now_ms(dc_daemon *d);
 int64_t daemon_last_guild_seen_ms(dc_daemon *d);
 /* Stop the daemon with this exit status (the first nonzero one stays). */
-void request_stop(dc_daemon *d, int status);
+void daemon_request_stop(dc_daemon *d, int status);
 
 #endif

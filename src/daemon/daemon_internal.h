@@ -3,8 +3,8 @@
  * events.c (what dispatches do), turn*.c, commands_live.c, reconcile.c,
  * guild_delete.c, sweep_handoff.c, daemon_record.c, daemon_replay.c.
  * Modules with state of their own keep it in a struct of their own that
- * sits in dc_daemon (rc_sched, rc_shard, checkpoint, removal_log,
- * gd_state) and only they touch; the others call their functions
+ * sits in dc_daemon (reconcile_sched, reconcile_shard, checkpoint, removal_log,
+ * guild_delete_state) and only they touch; the others call their functions
  * (checkpoint.c and removal_log.c do not include this header at all).
  * Not a public API: src/cli uses daemon.h, src/replay daemon_replay.h. */
 #ifndef DC_DAEMON_INTERNAL_H
@@ -36,10 +36,10 @@
 struct shard {
     dc_daemon *d;
     int id;
-    gw_session *gw;
-    tl_conn *conn;
-    rc_shard rc;                     /* the scheduler's part of the shard (reconcile.c) */
-    /* Run the session's pending gw actions (live: tl_conn_kick; replay: its driver). */
+    gateway_session *gw;
+    transport_conn *conn;
+    reconcile_shard rc;                     /* the scheduler's part of the shard (reconcile.c) */
+    /* Run the session's pending gw actions (live: transport_conn_kick; replay: its driver). */
     daemon_kick_fn *kick;
     void *kick_ctx;
     int replaying;                   /* RESUME sent, RESUMED not yet seen: events are replayed (events.c) */
@@ -53,16 +53,16 @@ struct dc_daemon {
     store *st;
     struct lws_context *lws;
     rest_client *rest;
-    gw_identify_budget budget;
+    gateway_identify_budget budget;
     shard shards[MAX_SHARDS];
     int n_shards, shard_count;
     char gateway_url[512];
     dc_loop *loop;                   /* time, timers, REST (live or replay) */
     dc_loop live_loop;
     dc_timer start_timer, housekeeping_timer, stop_timer;
-    rc_sched rc;                     /* the scheduler's own (reconcile.c) */
+    reconcile_sched rc;                     /* the scheduler's own (reconcile.c) */
     checkpoint ckpt;                 /* checkpoint.c's own */
-    gd_state gd;                     /* guild_delete.c's own: a left guild's rows, a slice per turn */
+    guild_delete_state gd;                     /* guild_delete.c's own: a left guild's rows, a slice per turn */
     turn_state turn;                 /* the loop turn: transaction, COMMIT, journal (turn*.c) */
     int start_attempts;
     int stopping, done, exit_status;
@@ -73,7 +73,7 @@ struct dc_daemon {
     int oneshot;                     /* `discord-cleaner sweep` (daemon_main's hook): requested sweeps only */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
     dc_pending confirm_waiting;      /* events.c: guild confirmations waiting for their retry timer */
-    struct cmd_live *cmds;           /* chat commands (commands_live.c); NULL when off */
+    struct commands_live *cmds;           /* chat commands (commands_live.c); NULL when off */
     removal_log removals;            /* removal_log.c's own: periodic summary of member deletes */
 };
 
@@ -83,8 +83,8 @@ int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed);   /* gw se
 void daemon_free_core(dc_daemon *d);                /* shards, timers, store */
 
 /* events.c */
-void ev_on_dispatch(void *ctx, tl_conn *c, dc_event ev, const char *event, int64_t seq, const cJSON *data);
-void ev_on_disconnect(void *ctx, tl_conn *c);
-void ev_free(dc_daemon *d);          /* confirmations waiting for a retry: cancelled, freed */
+void events_on_dispatch(void *ctx, transport_conn *c, dc_event ev, const char *event, int64_t seq, const cJSON *data);
+void events_on_disconnect(void *ctx, transport_conn *c);
+void events_free(dc_daemon *d);          /* confirmations waiting for a retry: cancelled, freed */
 
 #endif

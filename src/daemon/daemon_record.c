@@ -34,20 +34,20 @@ int daemon_record_args(int argc, char **argv)
     return 0;
 }
 
-static void on_frame(void *ctx, tl_conn *c, char dir, int binary, const void *data, size_t len, int complete)
+static void on_frame(void *ctx, transport_conn *c, char dir, int binary, const void *data, size_t len, int complete)
 {
     shard *s = ctx;
     (void)c;
     record_frame(*rec_of(s), loop_now(s->d->loop), dir, binary, data, len, complete);
 }
 
-static void on_conn(void *ctx, tl_conn *c, int open, int close_code)
+static void on_conn(void *ctx, transport_conn *c, int open, int close_code)
 {
     shard *s = ctx;
-    record_conn(*rec_of(s), loop_now(s->d->loop), open, close_code, !open && tl_conn_closed_by_us(c));
+    record_conn(*rec_of(s), loop_now(s->d->loop), open, close_code, !open && transport_conn_closed_by_us(c));
 }
 
-void daemon_record_attach(dc_daemon *d, shard *s, tl_handlers *h)
+void daemon_record_attach(dc_daemon *d, shard *s, transport_handlers *h)
 {
     if (!record_path)
         return;

@@ -16,7 +16,7 @@ int daemon_record_args(int argc, char **argv);
 /* Called for each shard as its connection is created: hooks the recorder
  * into h when this shard is recorded.  A file that cannot be created is
  * logged and the daemon runs on without recording. */
-void daemon_record_attach(dc_daemon *d, shard *s, tl_handlers *h);
+void daemon_record_attach(dc_daemon *d, shard *s, transport_handlers *h);
 void daemon_record_stop(void);
 
 #endif

@@ -44,7 +44,7 @@ shard *daemon_add_shard(dc_daemon *d, int shard_id, int shard_count, uint64_t se
     return s;
 }
 
-gw_session *daemon_shard_session(shard *s)
+gateway_session *daemon_shard_session(shard *s)
 {
     return s->gw;
 }
@@ -56,12 +56,12 @@ sweep *daemon_shard_sweep(shard *s)
 
 void daemon_dispatch(shard *s, dc_event ev, const char *event, int64_t seq, const cJSON *data)
 {
-    ev_on_dispatch(s, NULL, ev, event, seq, data);
+    events_on_dispatch(s, NULL, ev, event, seq, data);
 }
 
 void daemon_disconnected(shard *s)
 {
-    ev_on_disconnect(s, NULL);
+    events_on_disconnect(s, NULL);
 }
 
 int daemon_stopping(const dc_daemon *d)

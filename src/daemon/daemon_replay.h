@@ -32,7 +32,7 @@ void daemon_close_store(dc_daemon *d);
  * NULL when out of memory. */
 shard *daemon_add_shard(dc_daemon *d, int shard_id, int shard_count, uint64_t seed, daemon_kick_fn *kick,
                         void *kick_ctx);
-gw_session *daemon_shard_session(shard *s);
+gateway_session *daemon_shard_session(shard *s);
 sweep *daemon_shard_sweep(shard *s);
 /* The scheduler and the guild deletes a previous run left (after the shards). */
 void daemon_start_work(dc_daemon *d);

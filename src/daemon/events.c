@@ -18,7 +18,7 @@
 
 /* A write of this turn, recorded in the journal (turn.c) so that a busy or
  * full database delays it instead of losing it. */
-static void write_for(dc_daemon *d, turn_write_kind kind, const shard *s, const cl_action *a)
+static void write_for(dc_daemon *d, turn_write_kind kind, const shard *s, const cleaner_action *a)
 {
     turn_write w = { .kind = kind, .shard_id = s ? s->id : -1, .guild_id = a->guild_id,
                      .user_id = a->user_id, .reason = a->reason, .at_ms = loop_wall(d->loop) };
@@ -76,10 +76,10 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
     dc_daemon *d = cc->d;
     pending_del(&cc->link);
     int gone = (r->status == 403 && r->json_code == 50001) || (r->status == 404 && r->json_code == 10004);
-    cl_action a = { .guild_id = cc->guild_id, .reason = cc->why };
+    cleaner_action a = { .guild_id = cc->guild_id, .reason = cc->why };
     if (gone) {
         write_for(d, TW_DELETE_GUILD, NULL, &a);
-        cmdl_guild_gone(d, cc->guild_id);
+        commands_live_guild_gone(d, cc->guild_id);
     } else if (r->status == 200) {
         LOG_W("cleaner", "guild %" PRIu64 ": %s, but the bot is still in it (REST 200): keeping its rows, "
               "marking it for reconciliation", cc->guild_id,
@@ -109,7 +109,7 @@ static void send_confirm(guild_gone_query *cc)
     }
 }
 
-static void confirm_gone(dc_daemon *d, const cl_action *a)
+static void confirm_gone(dc_daemon *d, const cleaner_action *a)
 {
     guild_gone_query *cc = malloc(sizeof *cc);
     if (!cc)
@@ -134,7 +134,7 @@ static void drop_confirm_retries(dc_daemon *d, uint64_t guild_id)
     }
 }
 
-void ev_free(dc_daemon *d)
+void events_free(dc_daemon *d)
 {
     while (d->confirm_waiting.next && d->confirm_waiting.next != &d->confirm_waiting) {
         guild_gone_query *cc = (guild_gone_query *)d->confirm_waiting.next;
@@ -145,14 +145,14 @@ void ev_free(dc_daemon *d)
     }
 }
 
-static void apply(dc_daemon *d, shard *s, const cl_action *a)
+static void apply(dc_daemon *d, shard *s, const cleaner_action *a)
 {
     switch (a->kind) {
     case CL_DELETE_MEMBER:
         write_for(d, TW_DELETE_MEMBER, s, a);
         break;
     case CL_CONFIRM_GONE:
-        rc_guild_absent(s, a->guild_id);
+        reconcile_guild_absent(s, a->guild_id);
         confirm_gone(d, a);
         break;
     case CL_GUILD_SEEN:
@@ -162,7 +162,7 @@ static void apply(dc_daemon *d, shard *s, const cl_action *a)
     case CL_GUILD_UNAVAILABLE:
         LOG_W("cleaner", "guild %" PRIu64 " is unavailable (Discord outage): keeping its rows", a->guild_id);
         write_for(d, TW_GUILD_UNAVAILABLE, s, a);
-        rc_guild_absent(s, a->guild_id);
+        reconcile_guild_absent(s, a->guild_id);
         break;
     case CL_MARK_RECONCILE:
         /* A one-shot sweep's new session says nothing of what the daemon
@@ -174,7 +174,7 @@ static void apply(dc_daemon *d, shard *s, const cl_action *a)
         break;
     case CL_MEMBER_PRESENT:
         turn_cancel_member_delete(d, a->guild_id, a->user_id);
-        rc_on_member_add(s, a->guild_id, a->user_id);
+        reconcile_on_member_add(s, a->guild_id, a->user_id);
         break;
     }
 }
@@ -202,7 +202,7 @@ static int add_known_guild(void *ctx, const store_guild_state *g)
 {
     shard *s = ctx;
     if (g->shard_id == s->id && !g->unavailable)
-        rc_guild_resumed(s, g->guild_id);
+        reconcile_guild_resumed(s, g->guild_id);
     return 0;
 }
 
@@ -216,43 +216,43 @@ static void take_name(shard *s, const cJSON *data)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(data, "name");
     if (cJSON_IsString(name))
-        rc_guild_named(s, id_field(data, "id"), name->valuestring);
+        reconcile_guild_named(s, id_field(data, "id"), name->valuestring);
 }
 
 /* Dispatches the sweep needs beyond the cleaner's policy, by the kind the
- * gateway gave the event (gw_action.ev). */
+ * gateway gave the event (gateway_action.ev). */
 static void route_to_sweep(shard *s, dc_event ev, const cJSON *data)
 {
     switch (ev) {
     case DC_EV_READY:
-        rc_wake(s->d);               /* the shard may sweep again */
+        reconcile_wake(s->d);               /* the shard may sweep again */
         break;
     case DC_EV_RESUMED:
-        rc_wake(s->d);
+        reconcile_wake(s->d);
         /* A process that resumed a persisted session gets no READY and no
          * GUILD_CREATEs: its guilds are the ones this shard had available
          * (any it left meanwhile arrive as replayed GUILD_DELETEs). */
-        if (rc_guild_count(s) == 0)
+        if (reconcile_guild_count(s) == 0)
             store_each_guild_state(s->d->st, add_known_guild, s);
         break;
     case DC_EV_GUILD_MEMBERS_CHUNK:
-        rc_on_chunk(s, data);
+        reconcile_on_chunk(s, data);
         break;
     case DC_EV_RATE_LIMITED:
-        rc_on_rate_limited(s, data);
+        reconcile_on_rate_limited(s, data);
         break;
     case DC_EV_GUILD_MEMBER_ADD:
-        rc_member_count(s, id_field(data, "guild_id"), 1);
+        reconcile_member_count(s, id_field(data, "guild_id"), 1);
         break;
     case DC_EV_GUILD_MEMBER_REMOVE:
-        rc_member_count(s, id_field(data, "guild_id"), -1);
+        reconcile_member_count(s, id_field(data, "guild_id"), -1);
         break;
     case DC_EV_GUILD_CREATE:
         if (cJSON_IsObject(data) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "unavailable"))) {
             const cJSON *mc = cJSON_GetObjectItemCaseSensitive(data, "member_count");
             uint64_t id = id_field(data, "id");
             if (id)
-                rc_guild_present(s, id, cJSON_IsNumber(mc) ? (int64_t)mc->valuedouble : 0);
+                reconcile_guild_present(s, id, cJSON_IsNumber(mc) ? (int64_t)mc->valuedouble : 0);
         }
         take_name(s, data);
         break;
@@ -271,7 +271,7 @@ static void route_to_sweep(shard *s, dc_event ev, const cJSON *data)
  * moved past those events: they are not replayed again). */
 static void track_replay(shard *s)
 {
-    if (gw_get_state(s->gw) == GW_RESUMING) {
+    if (gateway_get_state(s->gw) == GW_RESUMING) {
         s->replaying = 1;
     } else if (s->replaying) {
         s->replaying = 0;
@@ -279,7 +279,7 @@ static void track_replay(shard *s)
     }
 }
 
-void ev_on_dispatch(void *ctx, tl_conn *c, dc_event ev, const char *event, int64_t seq, const cJSON *data)
+void events_on_dispatch(void *ctx, transport_conn *c, dc_event ev, const char *event, int64_t seq, const cJSON *data)
 {
     shard *s = ctx;
     dc_daemon *d = s->d;
@@ -294,16 +294,16 @@ void ev_on_dispatch(void *ctx, tl_conn *c, dc_event ev, const char *event, int64
     turn_event_begin(d);
     track_replay(s);
     guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
-    cl_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
+    cleaner_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
                       .max_delete_share = d->cfg->max_delete_share };
     if (ev == DC_EV_READY) {
         store_each_stored_guild(d->st, collect_guild, &stored);
         store_count_unassigned(d->st, &cx.unassigned_rows);
         cx.stored_guilds = stored.v;
         cx.n_stored = stored.n;
-        rc_forget_guilds(s);             /* a new session lists its guilds anew */
+        reconcile_forget_guilds(s);             /* a new session lists its guilds anew */
     }
-    cl_actions acts = { 0 };
+    cleaner_actions acts = { 0 };
     dc_err e = cleaner_on_dispatch(&cx, ev, data, &acts);
     if (e == DC_ERR_PROTO) {
         d->malformed_events++;           /* replay reports these as anomalies */
@@ -313,14 +313,14 @@ void ev_on_dispatch(void *ctx, tl_conn *c, dc_event ev, const char *event, int64
         LOG_E("cleaner", "%s", acts.guard);
     for (size_t i = 0; i < acts.n; i++)
         apply(d, s, &acts.v[i]);
-    cl_actions_free(&acts);
+    cleaner_actions_free(&acts);
     free(stored.v);
     route_to_sweep(s, ev, data);
-    cmdl_on_dispatch(s, ev, event, data);
+    commands_live_on_dispatch(s, ev, event, data);
     turn_event_done(d);
 }
 
-void ev_on_disconnect(void *ctx, tl_conn *c)
+void events_on_disconnect(void *ctx, transport_conn *c)
 {
     shard *s = ctx;
     (void)c;
@@ -328,5 +328,5 @@ void ev_on_disconnect(void *ctx, tl_conn *c)
         s->replaying = 0;
         turn_release_shard(s->d, s->id);
     }
-    rc_on_disconnect(ctx);
+    reconcile_on_disconnect(ctx);
 }

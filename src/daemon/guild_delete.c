@@ -9,7 +9,7 @@
  * and a loop timer deletes GD_SLICE_ROWS rows per turn, commits, and
  * yields.  Each slice is committed with the job's progress, so a crash at
  * any instant leaves a consistent database and the job in the table; the
- * next start continues it (gd_resume).  The turn that finds the guild empty
+ * next start continues it (guild_delete_resume).  The turn that finds the guild empty
  * writes its one audit row (discord_id NULL, rows = every row the job
  * deleted, the reason and time of the removal), forgets the guild's state
  * and ends the job.  A guild that is back before the end (GUILD_CREATE, or
@@ -33,20 +33,20 @@ typedef struct {
     uint64_t guild;
     int why;
     int64_t at_ms, rows;
-} gd_job;
+} guild_delete_job;
 
 static void job_key(char *key, size_t cap, uint64_t guild)
 {
     snprintf(key, cap, GD_PREFIX "%" PRIu64, guild);
 }
 
-static int parse_job(const char *value, gd_job *j)
+static int parse_job(const char *value, guild_delete_job *j)
 {
     return sscanf(value, "%d %" SCNd64 " %" SCNd64, &j->why, &j->at_ms, &j->rows) == 3 && j->why >= 0 &&
            j->why < AUDIT_REASON_COUNT ? 0 : -1;
 }
 
-static dc_err save_job(dc_daemon *d, const gd_job *j)
+static dc_err save_job(dc_daemon *d, const guild_delete_job *j)
 {
     char key[48], value[96];
     job_key(key, sizeof key, j->guild);
@@ -62,7 +62,7 @@ static void arm(dc_daemon *d, int64_t delay_ms)
 }
 
 /* 0 when guild has no job; -1 on a read error. */
-static int get_job(dc_daemon *d, uint64_t guild, gd_job *j)
+static int get_job(dc_daemon *d, uint64_t guild, guild_delete_job *j)
 {
     char key[48], value[96];
     job_key(key, sizeof key, guild);
@@ -73,9 +73,9 @@ static int get_job(dc_daemon *d, uint64_t guild, gd_job *j)
     return e == DC_OK && parse_job(value, j) == 0 ? 1 : -1;
 }
 
-dc_err gd_begin(dc_daemon *d, uint64_t guild_id, audit_reason why, int64_t at_ms)
+dc_err guild_delete_begin(dc_daemon *d, uint64_t guild_id, audit_reason why, int64_t at_ms)
 {
-    gd_job j = { .guild = guild_id, .why = (int)why, .at_ms = at_ms };
+    guild_delete_job j = { .guild = guild_id, .why = (int)why, .at_ms = at_ms };
     int have = get_job(d, guild_id, &j);
     if (have < 0)
         return DC_ERR_DB;
@@ -89,7 +89,7 @@ dc_err gd_begin(dc_daemon *d, uint64_t guild_id, audit_reason why, int64_t at_ms
 }
 
 /* The job's end, in its last turn: the one audit row, the guild forgotten. */
-static dc_err end_job(dc_daemon *d, const gd_job *j)
+static dc_err end_job(dc_daemon *d, const guild_delete_job *j)
 {
     char key[48];
     job_key(key, sizeof key, j->guild);
@@ -99,9 +99,9 @@ static dc_err end_job(dc_daemon *d, const gd_job *j)
     return e;
 }
 
-dc_err gd_guild_back(dc_daemon *d, uint64_t guild_id, int64_t *rows)
+dc_err guild_delete_guild_back(dc_daemon *d, uint64_t guild_id, int64_t *rows)
 {
-    gd_job j;
+    guild_delete_job j;
     *rows = 0;
     if (d->cfg->dry_run)
         return DC_OK;                /* a dry run writes nothing, jobs included */
@@ -121,7 +121,7 @@ dc_err gd_guild_back(dc_daemon *d, uint64_t guild_id, int64_t *rows)
 
 static int first_job_cb(void *ctx, const char *key, const char *value)
 {
-    gd_job *j = ctx;
+    guild_delete_job *j = ctx;
     if (strncmp(key, GD_PREFIX, strlen(GD_PREFIX)) != 0)
         return 0;
     char *end;
@@ -135,7 +135,7 @@ static int first_job_cb(void *ctx, const char *key, const char *value)
 }
 
 /* One slice of the first job, in the open turn.  *done: the job ended. */
-static dc_err slice(dc_daemon *d, gd_job *j, int *done)
+static dc_err slice(dc_daemon *d, guild_delete_job *j, int *done)
 {
     int more = 0;
     dc_err e = store_delete_guild_slice(d->st, j->guild, GD_SLICE_ROWS, &j->rows, &more);
@@ -149,13 +149,13 @@ static dc_err slice(dc_daemon *d, gd_job *j, int *done)
 
 /* A slice handed to the store, until its commit's outcome. */
 typedef struct {
-    gd_job job;
+    guild_delete_job job;
     int done;                        /* the job's last slice */
-} gd_slice;
+} guild_delete_slice;
 
 static void on_slice_outcome(dc_daemon *d, void *ctx, int committed)
 {
-    gd_slice *sl = ctx;
+    guild_delete_slice *sl = ctx;
     if (!committed) {
         arm(d, GD_RETRY_MS);         /* rolled back with the turn: the job is as it was */
     } else {
@@ -172,7 +172,7 @@ static void on_slice_outcome(dc_daemon *d, void *ctx, int committed)
 static void on_slice(dc_timer *t)
 {
     dc_daemon *d = lws_container_of(t, dc_daemon, gd.timer);
-    gd_job j = { 0 };
+    guild_delete_job j = { 0 };
     int done = 0;
     if (turn_begin(d) != 0) {
         arm(d, GD_RETRY_MS);         /* held: the bot has the database */
@@ -190,9 +190,9 @@ static void on_slice(dc_timer *t)
     }
     /* This slice is committed now; the loop runs before the next, which
      * the commit's outcome arms. */
-    gd_slice *sl = malloc(sizeof *sl);
+    guild_delete_slice *sl = malloc(sizeof *sl);
     if (sl)
-        *sl = (gd_slice){ .job = j, .done = done };
+        *sl = (guild_delete_slice){ .job = j, .done = done };
     turn_flush(d);
     if (!sl || turn_after_commit(d, on_slice_outcome, sl) != 0) {
         free(sl);
@@ -200,9 +200,9 @@ static void on_slice(dc_timer *t)
     }
 }
 
-void gd_resume(dc_daemon *d)
+void guild_delete_resume(dc_daemon *d)
 {
-    gd_job j = { 0 };
+    guild_delete_job j = { 0 };
     if (!d->st || store_each_kv(d->st, first_job_cb, &j) != DC_OK || !j.guild)
         return;
     if (d->cfg->dry_run) {           /* a real run decided it; a dry run deletes nothing */
@@ -215,7 +215,7 @@ void gd_resume(dc_daemon *d)
     arm(d, 0);
 }
 
-void gd_stop(dc_daemon *d)
+void guild_delete_stop(dc_daemon *d)
 {
     if (d->loop)
         loop_cancel(d->loop, &d->gd.timer);

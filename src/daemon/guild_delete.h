@@ -14,7 +14,7 @@ struct dc_daemon;
  * jobs themselves live in the database). */
 typedef struct {
     dc_timer timer;                  /* the next slice */
-} gd_state;
+} guild_delete_state;
 
 /* Rows per slice: one slice (a DELETE on users and each clean table, then
  * COMMIT) must stay well inside a heartbeat's slack.  Measured with make
@@ -27,13 +27,13 @@ typedef struct {
 
 /* In the turn (a journal write): guild_id's rows are to go, confirmed.
  * Records the job (kept if one runs already) and arms the slicer. */
-dc_err gd_begin(struct dc_daemon *d, uint64_t guild_id, audit_reason why, int64_t at_ms);
+dc_err guild_delete_begin(struct dc_daemon *d, uint64_t guild_id, audit_reason why, int64_t at_ms);
 /* In the turn: guild_id is available again (GUILD_CREATE, READY).  A job of
  * it stops: its audit row counts what went (*rows), the rest stays and the
  * guild is marked for a sweep.  *rows = 0 when no job ran. */
-dc_err gd_guild_back(struct dc_daemon *d, uint64_t guild_id, int64_t *rows);
+dc_err guild_delete_guild_back(struct dc_daemon *d, uint64_t guild_id, int64_t *rows);
 /* Start-up: continue the jobs a previous run left unfinished. */
-void gd_resume(struct dc_daemon *d);
-void gd_stop(struct dc_daemon *d);
+void guild_delete_resume(struct dc_daemon *d);
+void guild_delete_stop(struct dc_daemon *d);
 
 #endif

@@ -42,13 +42,13 @@ static void wake_within(dc_daemon *d, int64_t delay_ms);
 static void on_sweep_timer(dc_timer *t)
 {
     shard *s = lws_container_of(t, shard, rc.sweep_timer);
-    sw_tick(s->rc.sw, loop_now(s->d->loop));
+    sweep_tick(s->rc.sw, loop_now(s->d->loop));
     drain(s);
 }
 
 static void arm(shard *s)
 {
-    int64_t due = sw_next_deadline(s->rc.sw);
+    int64_t due = sweep_next_deadline(s->rc.sw);
     if (due == INT64_MAX) {
         loop_cancel(s->d->loop, &s->rc.sweep_timer);
         return;
@@ -56,7 +56,7 @@ static void arm(shard *s)
     loop_timer(s->d->loop, &s->rc.sweep_timer, on_sweep_timer, due - loop_now(s->d->loop));
 }
 
-int rc_init(dc_daemon *d, shard *s)
+int reconcile_init(dc_daemon *d, shard *s)
 {
     const config *c = d->cfg;
     sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
@@ -64,17 +64,17 @@ int rc_init(dc_daemon *d, shard *s)
                         .chunk_timeout_ms = (int64_t)(c->chunk_timeout * 1000),
                         .rest_source = c->member_source == MEMBER_SOURCE_REST, .rest_fallback = 1 };
     snprintf(sc.prefix, sizeof sc.prefix, "%s", c->prefix);
-    s->rc.sw = sw_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
+    s->rc.sw = sweep_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
     return s->rc.sw ? 0 : -1;
 }
 
-void rc_free(shard *s)
+void reconcile_free(shard *s)
 {
     if (s->d) {
         loop_cancel(s->d->loop, &s->rc.sweep_timer);
         loop_cancel(s->d->loop, &s->rc.measure.timer);
     }
-    sw_free(s->rc.sw);
+    sweep_free(s->rc.sw);
     s->rc.sw = NULL;
     free(s->rc.present);
     s->rc.present = NULL;
@@ -91,7 +91,7 @@ static present_guild *find_present(shard *s, uint64_t guild_id)
     return NULL;
 }
 
-void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
+void reconcile_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
 {
     present_guild *g = find_present(s, guild_id);
     if (!g) {
@@ -111,7 +111,7 @@ void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
  * hears how it ended (a command's author gets a reply). */
 static void drop_requests(dc_daemon *d, uint64_t guild_id)
 {
-    sw_action a = { .kind = SW_ACT_DONE, .guild_id = guild_id, .ok = 0,
+    sweep_action a = { .kind = SW_ACT_DONE, .guild_id = guild_id, .ok = 0,
                     .text = "not started: the server became unavailable or the bot left it before its turn" };
     for (size_t i = 0; i < d->rc.n_requests;) {
         if (d->rc.requests[i].guild_id != guild_id) {
@@ -122,35 +122,35 @@ static void drop_requests(dc_daemon *d, uint64_t guild_id)
         memmove(&d->rc.requests[i], &d->rc.requests[i + 1], (d->rc.n_requests - i - 1) * sizeof r);
         d->rc.n_requests--;
         char label[160];
-        LOG_W("sweep", "%s: a queued sweep was %s", rc_guild_label(d, guild_id, label, sizeof label), a.text);
+        LOG_W("sweep", "%s: a queued sweep was %s", reconcile_guild_label(d, guild_id, label, sizeof label), a.text);
         if (r.done)
             r.done(r.ctx, guild_id, &a);
     }
 }
 
-void rc_guild_absent(shard *s, uint64_t guild_id)
+void reconcile_guild_absent(shard *s, uint64_t guild_id)
 {
     present_guild *g = find_present(s, guild_id);
     if (g)
         *g = s->rc.present[--s->rc.n_present];
     drop_requests(s->d, guild_id);
-    if (sw_guild(s->rc.sw) == guild_id) {
-        sw_abort(s->rc.sw, "the guild became unavailable or was left", loop_now(s->d->loop));
+    if (sweep_guild(s->rc.sw) == guild_id) {
+        sweep_abort(s->rc.sw, "the guild became unavailable or was left", loop_now(s->d->loop));
         drain(s);
     }
 }
 
-void rc_forget_guilds(shard *s)
+void reconcile_forget_guilds(shard *s)
 {
     s->rc.n_present = 0;
 }
 
-size_t rc_guild_count(const shard *s)
+size_t reconcile_guild_count(const shard *s)
 {
     return s->rc.n_present;
 }
 
-void rc_guild_named(shard *s, uint64_t guild_id, const char *name)
+void reconcile_guild_named(shard *s, uint64_t guild_id, const char *name)
 {
     present_guild *g = find_present(s, guild_id);
     if (!g || !name || !*name || strcmp(g->name, name) == 0)
@@ -160,9 +160,9 @@ void rc_guild_named(shard *s, uint64_t guild_id, const char *name)
         LOG_W("sweep", "guild %" PRIu64 ": cannot store its name: %s", guild_id, store_errmsg(s->d->st));
 }
 
-const char *rc_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap)
+const char *reconcile_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap)
 {
-    shard *s = rc_shard_of(d, guild_id);
+    shard *s = reconcile_shard_of(d, guild_id);
     present_guild *g = s ? find_present(s, guild_id) : NULL;
     char stored[104] = "";
     const char *name = g && g->name[0] ? g->name : NULL;
@@ -175,7 +175,7 @@ const char *rc_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t ca
     return buf;
 }
 
-void rc_member_count(shard *s, uint64_t guild_id, int delta)
+void reconcile_member_count(shard *s, uint64_t guild_id, int delta)
 {
     present_guild *g = find_present(s, guild_id);
     if (g && g->member_count > 0)    /* unknown (a resumed session) stays unknown */
@@ -187,7 +187,7 @@ static void count_key(char *key, size_t cap, uint64_t guild_id)
     snprintf(key, cap, "mc.%" PRIu64, guild_id);
 }
 
-int rc_persist_counts(dc_daemon *d, shard *s, int all)
+int reconcile_persist_counts(dc_daemon *d, shard *s, int all)
 {
     char key[40], value[24];
     for (size_t i = 0; i < s->rc.n_present; i++) {
@@ -205,18 +205,18 @@ int rc_persist_counts(dc_daemon *d, shard *s, int all)
     return 0;
 }
 
-void rc_guild_resumed(shard *s, uint64_t guild_id)
+void reconcile_guild_resumed(shard *s, uint64_t guild_id)
 {
     char key[40], value[24] = "";
     count_key(key, sizeof key, guild_id);
     int64_t count = store_kv_get(s->d->st, key, value, sizeof value) == DC_OK ? strtoll(value, NULL, 10) : 0;
-    rc_guild_present(s, guild_id, count > 0 ? count : 0);
+    reconcile_guild_present(s, guild_id, count > 0 ? count : 0);
     present_guild *g = find_present(s, guild_id);
     if (g)
         g->saved_count = g->member_count;
 }
 
-shard *rc_shard_of(dc_daemon *d, uint64_t guild_id)
+shard *reconcile_shard_of(dc_daemon *d, uint64_t guild_id)
 {
     for (int i = 0; i < d->n_shards; i++)
         if (find_present(&d->shards[i], guild_id))
@@ -237,12 +237,12 @@ static void on_confirmed(void *ctx, const rest_response *r)
     member_lookup *cc = ctx;
     shard *s = cc->s;
     pending_del(&cc->link);
-    sw_on_confirmed(s->rc.sw, cc->user_id, r->status, r->json_code, loop_now(s->d->loop));
+    sweep_on_confirmed(s->rc.sw, cc->user_id, r->status, r->json_code, loop_now(s->d->loop));
     free(cc);
     drain(s);
 }
 
-static void do_confirm(shard *s, const sw_action *a)
+static void do_confirm(shard *s, const sweep_action *a)
 {
     char path[96], major[24];
     member_lookup *cc = malloc(sizeof *cc);
@@ -257,7 +257,7 @@ static void do_confirm(shard *s, const sw_action *a)
         if (cc)
             pending_del(&cc->link);
         free(cc);
-        sw_on_confirmed(s->rc.sw, a->user_id, 0, 0, loop_now(s->d->loop));   /* "could not confirm" */
+        sweep_on_confirmed(s->rc.sw, a->user_id, 0, 0, loop_now(s->d->loop));   /* "could not confirm" */
     }
 }
 
@@ -312,20 +312,20 @@ static void on_page(void *ctx, const rest_response *r)
     size_t n = 0;
     uint64_t *ids = r->status == 200 ? page_ids(r, &n) : NULL;
     pending_del(&pc->link);
-    sw_on_page(s->rc.sw, pc->guild_id, r->status == 200 && !ids ? 0 : r->status, ids, n, loop_now(s->d->loop));
+    sweep_on_page(s->rc.sw, pc->guild_id, r->status == 200 && !ids ? 0 : r->status, ids, n, loop_now(s->d->loop));
     free(pc);
     drain(s);                        /* ADD_MEMBERS points into ids */
     free(ids);
 }
 
-static void do_fetch_page(shard *s, const sw_action *a)
+static void do_fetch_page(shard *s, const sweep_action *a)
 {
     dc_daemon *d = s->d;
     char path[128], major[24];
     if (a->user_id == 0)
         s->rc.sweep_listed = 0;
     if (a->user_id == 0 && (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK)) {
-        sw_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(d->loop));
+        sweep_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(d->loop));
         return;
     }
     snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members?limit=%d&after=%" PRIu64, a->guild_id,
@@ -340,11 +340,11 @@ static void do_fetch_page(shard *s, const sw_action *a)
         if (pc)
             pending_del(&pc->link);
         free(pc);
-        sw_on_page(s->rc.sw, a->guild_id, 0, NULL, 0, loop_now(d->loop));
+        sweep_on_page(s->rc.sw, a->guild_id, 0, NULL, 0, loop_now(d->loop));
     }
 }
 
-static void do_request(shard *s, const sw_action *a)
+static void do_request(shard *s, const sweep_action *a)
 {
     dc_daemon *d = s->d;
     present_guild *g = find_present(s, a->guild_id);
@@ -353,11 +353,11 @@ static void do_request(shard *s, const sw_action *a)
     s->rc.sweep_cursor = 0;
     s->rc.sweep_listed = 0;
     if (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
-        sw_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
+        sweep_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
         return;
     }
-    if (gw_request_members(s->gw, a->guild_id, a->nonce, loop_now(s->d->loop)) != DC_OK) {
-        sw_abort(s->rc.sw, "the gateway session is not ready", loop_now(s->d->loop));
+    if (gateway_request_members(s->gw, a->guild_id, a->nonce, loop_now(s->d->loop)) != DC_OK) {
+        sweep_abort(s->rc.sw, "the gateway session is not ready", loop_now(s->d->loop));
         return;
     }
     s->kick(s->kick_ctx);
@@ -388,30 +388,30 @@ static void measure_slice(dc_timer *t)
     shard *s = lws_container_of(t, shard, rc.measure.timer);
     dc_loop *l = s->d->loop;
     int more = 0;
-    if (sw_get_state(s->rc.sw) != SW_MEASURING || sw_guild(s->rc.sw) != s->rc.measure.guild)
+    if (sweep_get_state(s->rc.sw) != SW_MEASURING || sweep_guild(s->rc.sw) != s->rc.measure.guild)
         return;                      /* aborted meanwhile */
     if (store_sweep_scan(s->d->st, s->rc.measure.guild, RC_SCAN_WINDOW, &s->rc.measure.cursor, &more,
                          on_scanned, s) != DC_OK) {
-        sw_abort(s->rc.sw, "the database could not compare the member list", loop_now(l));
+        sweep_abort(s->rc.sw, "the database could not compare the member list", loop_now(l));
     } else if (more) {
         loop_timer(l, &s->rc.measure.timer, measure_slice, 0);   /* let the loop breathe */
         return;
     } else {
         char path[96];
         snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members/1", s->rc.measure.guild);
-        sw_set_lookups_free(s->rc.sw, loop_rest_available(l, "GET", path, NULL));
-        sw_on_measured(s->rc.sw, s->rc.measure.stale, s->rc.measure.total, s->rc.measure.sample, s->rc.measure.n, loop_now(l));
+        sweep_set_lookups_free(s->rc.sw, loop_rest_available(l, "GET", path, NULL));
+        sweep_on_measured(s->rc.sw, s->rc.measure.stale, s->rc.measure.total, s->rc.measure.sample, s->rc.measure.n, loop_now(l));
     }
     drain(s);
 }
 
-static void do_measure(shard *s, const sw_action *a)
+static void do_measure(shard *s, const sweep_action *a)
 {
     size_t cap = (size_t)s->d->cfg->confirm_sample;
     present_guild *g = find_present(s, a->guild_id);
-    sw_on_list_size(s->rc.sw, s->rc.sweep_listed, g ? g->member_count : 0);
+    sweep_on_list_size(s->rc.sw, s->rc.sweep_listed, g ? g->member_count : 0);
     s->rc.measure.cap = cap < 5 ? 5 : cap > SWEEP_SAMPLE_MAX ? SWEEP_SAMPLE_MAX : cap;
-    if (sw_list_short(s->rc.sw))        /* every stale id, when they are few */
+    if (sweep_list_short(s->rc.sw))        /* every stale id, when they are few */
         s->rc.measure.cap = SWEEP_SAMPLE_MAX;
     s->rc.measure.guild = a->guild_id;
     s->rc.measure.cursor = s->rc.measure.stale = s->rc.measure.total = 0;
@@ -420,7 +420,7 @@ static void do_measure(shard *s, const sw_action *a)
     loop_timer(s->d->loop, &s->rc.measure.timer, measure_slice, 0);
 }
 
-static void do_delete_batch(shard *s, const sw_action *a)
+static void do_delete_batch(shard *s, const sweep_action *a)
 {
     dc_daemon *d = s->d;
     int64_t users = -1;
@@ -433,7 +433,7 @@ static void do_delete_batch(shard *s, const sw_action *a)
     }
     if (users > 0)
         removal_log_count(&d->removals, AUDIT_SWEEP, users);
-    sw_on_batch_deleted(s->rc.sw, users, more, loop_now(s->d->loop));
+    sweep_on_batch_deleted(s->rc.sw, users, more, loop_now(s->d->loop));
 }
 
 /* Finished sweeps' member sets, one bounded DELETE per loop turn (see
@@ -448,7 +448,7 @@ static void clear_slice(dc_timer *t)
         loop_timer(d->loop, &d->rc.clear_timer, clear_slice, held ? RC_CLEAR_RETRY_MS : 0);
 }
 
-static void do_done(shard *s, const sw_action *a)
+static void do_done(shard *s, const sweep_action *a)
 {
     dc_daemon *d = s->d;
     int64_t now = loop_now(s->d->loop);
@@ -466,10 +466,10 @@ static void do_done(shard *s, const sw_action *a)
     memset(&s->rc.current, 0, sizeof s->rc.current);
     if (who.done)
         who.done(who.ctx, a->guild_id, a);
-    rc_wake(d);                      /* the shard is free: the next one may start */
+    reconcile_wake(d);                      /* the shard is free: the next one may start */
 }
 
-static void run_action(shard *s, const sw_action *a)
+static void run_action(shard *s, const sweep_action *a)
 {
     dc_daemon *d = s->d;
     switch (a->kind) {
@@ -479,7 +479,7 @@ static void run_action(shard *s, const sw_action *a)
     case SW_ACT_ADD_MEMBERS:
         if (turn_begin(d) != 0 ||
             store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n, &s->rc.sweep_listed) != DC_OK)
-            sw_abort(s->rc.sw, "cannot record the member list in the database", loop_now(s->d->loop));
+            sweep_abort(s->rc.sw, "cannot record the member list in the database", loop_now(s->d->loop));
         break;
     case SW_ACT_MEASURE:
         do_measure(s, a);
@@ -501,37 +501,37 @@ static void run_action(shard *s, const sw_action *a)
 
 static void drain(shard *s)
 {
-    sw_action a;
-    while (sw_next_action(s->rc.sw, &a))
+    sweep_action a;
+    while (sweep_next_action(s->rc.sw, &a))
         run_action(s, &a);
     arm(s);
 }
 
 /* ---- dispatches ------------------------------------------------------------- */
 
-void rc_on_chunk(shard *s, const cJSON *d)
+void reconcile_on_chunk(shard *s, const cJSON *d)
 {
     uint64_t guild = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "guild_id"));
     const cJSON *nonce = cJSON_GetObjectItemCaseSensitive(d, "nonce");
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(d, "chunk_index");
     const cJSON *count = cJSON_GetObjectItemCaseSensitive(d, "chunk_count");
     const cJSON *members = cJSON_GetObjectItemCaseSensitive(d, "members");
-    if (!guild || guild != sw_guild(s->rc.sw) || !cJSON_IsString(nonce))
+    if (!guild || guild != sweep_guild(s->rc.sw) || !cJSON_IsString(nonce))
         return;                      /* not a chunk of our request */
     size_t n = 0;
     int bad = 0;
     uint64_t *ids = cJSON_IsArray(members) ? member_ids(members, &n, &bad) : NULL;
     if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(count) || !ids) {
-        sw_abort(s->rc.sw, bad ? "a member chunk lists a member without a user id"
+        sweep_abort(s->rc.sw, bad ? "a member chunk lists a member without a user id"
                             : "a member chunk of the wrong shape", loop_now(s->d->loop));
     } else {
-        sw_on_chunk(s->rc.sw, guild, nonce->valuestring, idx->valueint, count->valueint, ids, n, loop_now(s->d->loop));
+        sweep_on_chunk(s->rc.sw, guild, nonce->valuestring, idx->valueint, count->valueint, ids, n, loop_now(s->d->loop));
     }
     drain(s);                        /* ADD_MEMBERS points into ids */
     free(ids);
 }
 
-void rc_on_rate_limited(shard *s, const cJSON *d)
+void reconcile_on_rate_limited(shard *s, const cJSON *d)
 {
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(d, "opcode");
     const cJSON *ra = cJSON_GetObjectItemCaseSensitive(d, "retry_after");
@@ -543,49 +543,49 @@ void rc_on_rate_limited(shard *s, const cJSON *d)
     present_guild *g = find_present(s, guild);
     if (g)
         g->not_before_ms = loop_now(s->d->loop) + (int64_t)(retry * 1000) + 500;
-    sw_on_rate_limited(s->rc.sw, guild, retry, loop_now(s->d->loop));
+    sweep_on_rate_limited(s->rc.sw, guild, retry, loop_now(s->d->loop));
     drain(s);
 }
 
-void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id)
+void reconcile_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id)
 {
-    sw_on_member_add(s->rc.sw, guild_id, user_id);
+    sweep_on_member_add(s->rc.sw, guild_id, user_id);
     drain(s);
 }
 
-void rc_on_disconnect(shard *s)
+void reconcile_on_disconnect(shard *s)
 {
-    sw_on_disconnect(s->rc.sw, loop_now(s->d->loop));
+    sweep_on_disconnect(s->rc.sw, loop_now(s->d->loop));
     drain(s);
 }
 
 /* ---- scheduling --------------------------------------------------------------- */
 
-dc_err rc_request(dc_daemon *d, const sweep_request *r)
+dc_err reconcile_request(dc_daemon *d, const sweep_request *r)
 {
-    if (!rc_shard_of(d, r->guild_id))
+    if (!reconcile_shard_of(d, r->guild_id))
         return DC_ERR_NOTFOUND;
     if (VEC_GROW(d->rc.requests, d->rc.cap_requests, d->rc.n_requests + 1, 8) != 0)
         return DC_ERR_NOMEM;
     d->rc.requests[d->rc.n_requests++] = *r;
-    rc_wake(d);
+    reconcile_wake(d);
     return DC_OK;
 }
 
-rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
+reconcile_wait reconcile_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
 {
-    shard *s = rc_shard_of(d, guild_id);
+    shard *s = reconcile_shard_of(d, guild_id);
     present_guild *g = s ? find_present(s, guild_id) : NULL;
     int64_t now = loop_now(d->loop);
     *wait_ms = 0;
     if (!g)
         return RC_WAIT_NONE;
-    if (gw_get_state(s->gw) != GW_READY)
+    if (gateway_get_state(s->gw) != GW_READY)
         return RC_WAIT_SESSION;
-    if (sw_get_state(s->rc.sw) != SW_IDLE && sw_guild(s->rc.sw) != guild_id)
+    if (sweep_get_state(s->rc.sw) != SW_IDLE && sweep_guild(s->rc.sw) != guild_id)
         return RC_WAIT_BUSY;
     for (size_t i = 0; i < d->rc.n_requests && d->rc.requests[i].guild_id != guild_id; i++)
-        if (rc_shard_of(d, d->rc.requests[i].guild_id) == s)
+        if (reconcile_shard_of(d, d->rc.requests[i].guild_id) == s)
             return RC_WAIT_BUSY;     /* another guild of this shard goes first */
     *wait_ms = g->not_before_ms > now ? g->not_before_ms - now : 0;
     return *wait_ms ? RC_WAIT_OP8 : RC_WAIT_NONE;
@@ -594,13 +594,13 @@ rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
 static void begin(shard *s, const sweep_request *r)
 {
     char label[160];
-    LOG_I("sweep", "%s: %s sweep starting%s%s", rc_guild_label(s->d, r->guild_id, label, sizeof label),
+    LOG_I("sweep", "%s: %s sweep starting%s%s", reconcile_guild_label(s->d, r->guild_id, label, sizeof label),
           r->done ? "requested" : "scheduled", r->dry_run ? " (dry run)" : "", r->force ? " (force)" : "");
     s->rc.current = *r;
     s->rc.sweep_force = r->force;
     s->rc.sweep_dry_run = r->dry_run;
     s->rc.sweep_started_ms = loop_now(s->d->loop);
-    if (sw_start(s->rc.sw, r->guild_id, r->force, r->dry_run, s->rc.sweep_started_ms) != DC_OK)
+    if (sweep_start(s->rc.sw, r->guild_id, r->force, r->dry_run, s->rc.sweep_started_ms) != DC_OK)
         return;
     drain(s);
 }
@@ -620,7 +620,7 @@ static int take_request(dc_daemon *d, shard *s, sweep_request *out)
     return 0;
 }
 
-int rc_queued(const dc_daemon *d, uint64_t guild_id)
+int reconcile_queued(const dc_daemon *d, uint64_t guild_id)
 {
     for (size_t i = 0; i < d->rc.n_requests; i++)
         if (d->rc.requests[i].guild_id == guild_id)
@@ -628,13 +628,13 @@ int rc_queued(const dc_daemon *d, uint64_t guild_id)
     return 0;
 }
 
-const sweep *rc_running(dc_daemon *d, uint64_t guild_id)
+const sweep *reconcile_running(dc_daemon *d, uint64_t guild_id)
 {
-    shard *s = rc_shard_of(d, guild_id);
-    return s && sw_get_state(s->rc.sw) != SW_IDLE && sw_guild(s->rc.sw) == guild_id ? s->rc.sw : NULL;
+    shard *s = reconcile_shard_of(d, guild_id);
+    return s && sweep_get_state(s->rc.sw) != SW_IDLE && sweep_guild(s->rc.sw) == guild_id ? s->rc.sw : NULL;
 }
 
-void rc_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *ctx)
+void reconcile_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *ctx)
 {
     for (int i = 0; i < d->n_shards; i++)
         for (size_t k = 0; k < d->shards[i].rc.n_present; k++)
@@ -642,15 +642,15 @@ void rc_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *
                 return;
 }
 
-int rc_sessions_ready(const dc_daemon *d)
+int reconcile_sessions_ready(const dc_daemon *d)
 {
     for (int i = 0; i < d->n_shards; i++)
-        if (!d->shards[i].gw || gw_get_state(d->shards[i].gw) != GW_READY)
+        if (!d->shards[i].gw || gateway_get_state(d->shards[i].gw) != GW_READY)
             return 0;
     return d->n_shards > 0;
 }
 
-int64_t rc_last_present_ms(const dc_daemon *d)
+int64_t reconcile_last_present_ms(const dc_daemon *d)
 {
     return d->rc.last_present_ms;
 }
@@ -663,7 +663,7 @@ static double interval_hours(const config *c, uint64_t guild_id)
     return c->interval_hours;
 }
 
-int64_t rc_next_run(const dc_daemon *d, const store_guild_state *g)
+int64_t reconcile_next_run(const dc_daemon *d, const store_guild_state *g)
 {
     int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
     if (!g->last_sweep_ms)
@@ -671,15 +671,15 @@ int64_t rc_next_run(const dc_daemon *d, const store_guild_state *g)
     int64_t due = g->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->guild_id) * 3600000.0);
     /* Refused by the guard (or an incomplete list): not again before its
      * interval, or it would re-read the whole list every 30 s. */
-    return g->needs_reconcile && settled < due && !sw_result_holds(g->last_sweep_result) ? settled : due;
+    return g->needs_reconcile && settled < due && !sweep_result_holds(g->last_sweep_result) ? settled : due;
 }
 
 /* When guild g becomes wanted (loop_now time), or INT64_MAX: the end of
- * its op 8 / retry wait, else rc_next_run. */
+ * its op 8 / retry wait, else reconcile_next_run. */
 static int64_t wanted_at(dc_daemon *d, const present_guild *g, const store_guild_state *st)
 {
     int64_t now = loop_now(d->loop), now_wall = loop_wall(d->loop);
-    int64_t at_wall = rc_next_run(d, st);
+    int64_t at_wall = reconcile_next_run(d, st);
     int64_t at = now + (at_wall > now_wall ? at_wall - now_wall : 0);
     return g->not_before_ms > at ? g->not_before_ms : at;
 }
@@ -725,7 +725,7 @@ static void requests_due(dc_daemon *d, shard *s, int64_t *next)
 static void schedule_shard(dc_daemon *d, shard *s, int64_t *next, int64_t *first)
 {
     sweep_request r;
-    int idle = sw_get_state(s->rc.sw) == SW_IDLE && gw_get_state(s->gw) == GW_READY;
+    int idle = sweep_get_state(s->rc.sw) == SW_IDLE && gateway_get_state(s->gw) == GW_READY;
     /* not idle: the finished sweep or READY/RESUMED wakes us */
     if (idle && turn_held(d)) {      /* a sweep could not write its member list */
         int64_t retry = loop_now(d->loop) + RC_HELD_RETRY_MS;
@@ -802,18 +802,18 @@ static void wake_within(dc_daemon *d, int64_t delay_ms)
     }
 }
 
-void rc_wake(dc_daemon *d)
+void reconcile_wake(dc_daemon *d)
 {
     wake_within(d, 0);
 }
 
-void rc_set_tick(dc_daemon *d, daemon_tick_fn *fn, void *ctx)
+void reconcile_set_tick(dc_daemon *d, daemon_tick_fn *fn, void *ctx)
 {
     d->rc.tick = fn;
     d->rc.tick_ctx = ctx;
 }
 
-void rc_sched_free(dc_daemon *d)
+void reconcile_sched_free(dc_daemon *d)
 {
     if (d->loop) {
         loop_cancel(d->loop, &d->rc.timer);
@@ -824,16 +824,16 @@ void rc_sched_free(dc_daemon *d)
     d->rc.n_requests = d->rc.cap_requests = 0;
 }
 
-void rc_start(dc_daemon *d)
+void reconcile_start(dc_daemon *d)
 {
     d->rc.wake_at = INT64_MAX;
-    rc_wake(d);
+    reconcile_wake(d);
 }
 
-void rc_abort(shard *s, const char *why)
+void reconcile_abort(shard *s, const char *why)
 {
-    if (s->rc.sw && sw_get_state(s->rc.sw) != SW_IDLE) {
-        sw_abort(s->rc.sw, why, loop_now(s->d->loop));
+    if (s->rc.sw && sweep_get_state(s->rc.sw) != SW_IDLE) {
+        sweep_abort(s->rc.sw, why, loop_now(s->d->loop));
         drain(s);
     }
 }

@@ -1,6 +1,6 @@
 /* reconcile.h - the scheduler (reconcile.c): when to sweep which guild,
- * and carrying out a sweep's actions.  Its state is its own (rc_sched in
- * the daemon, rc_shard in each shard, read and written only by
+ * and carrying out a sweep's actions.  Its state is its own (reconcile_sched in
+ * the daemon, reconcile_shard in each shard, read and written only by
  * reconcile.c); the rest of the daemon asks it questions through these
  * functions: is a guild queued or running, when is its next automatic
  * sweep, which guilds are available, are the sessions ready.  A private
@@ -24,7 +24,7 @@ typedef struct shard shard;
 typedef struct {
     uint64_t id;
     int64_t member_count;            /* GUILD_CREATE +- joins/leaves since; <= 0 unknown */
-    int64_t saved_count;             /* what the database holds (reconcile.c rc_persist_counts) */
+    int64_t saved_count;             /* what the database holds (reconcile.c reconcile_persist_counts) */
     int64_t not_before_ms;           /* no op 8 for this guild before (rate limit, retry) */
     char name[104];                  /* as people know it (GUILD_CREATE/UPDATE, or stored); "" unknown */
 } present_guild;
@@ -51,7 +51,7 @@ typedef struct {
     } measure;
     present_guild *present;
     size_t n_present, cap_present;
-} rc_shard;
+} reconcile_shard;
 
 /* The daemon's part of the scheduler. */
 typedef struct {
@@ -63,71 +63,71 @@ typedef struct {
     int64_t wake_at;                 /* when the scheduler runs next (INT64_MAX: not armed, 0: never) */
     int64_t next_published;          /* kv sweep.next_run_ms as written (0: none) */
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
-    daemon_tick_fn *tick;            /* rc_set_tick */
+    daemon_tick_fn *tick;            /* reconcile_set_tick */
     void *tick_ctx;
-} rc_sched;
+} reconcile_sched;
 
-int rc_init(dc_daemon *d, shard *s);
-void rc_free(shard *s);
-void rc_sched_free(dc_daemon *d);    /* timers cancelled, queue freed */
-void rc_guild_present(shard *s, uint64_t guild_id, int64_t member_count);
-void rc_guild_absent(shard *s, uint64_t guild_id);
+int reconcile_init(dc_daemon *d, shard *s);
+void reconcile_free(shard *s);
+void reconcile_sched_free(dc_daemon *d);    /* timers cancelled, queue freed */
+void reconcile_guild_present(shard *s, uint64_t guild_id, int64_t member_count);
+void reconcile_guild_absent(shard *s, uint64_t guild_id);
 /* A new session lists its guilds anew (READY); 0 guilds: none seen yet. */
-void rc_forget_guilds(shard *s);
-size_t rc_guild_count(const shard *s);
-void rc_on_chunk(shard *s, const cJSON *d);
-void rc_on_rate_limited(shard *s, const cJSON *d);
-void rc_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id);
+void reconcile_forget_guilds(shard *s);
+size_t reconcile_guild_count(const shard *s);
+void reconcile_on_chunk(shard *s, const cJSON *d);
+void reconcile_on_rate_limited(shard *s, const cJSON *d);
+void reconcile_on_member_add(shard *s, uint64_t guild_id, uint64_t user_id);
 /* GUILD_MEMBER_ADD (+1) / REMOVE (-1): keeps the guild's member count current. */
-void rc_member_count(shard *s, uint64_t guild_id, int delta);
+void reconcile_member_count(shard *s, uint64_t guild_id, int delta);
 /* The member counts go to the database with the seq that covers their
  * events (daemon_flush), so a resumed session, which gets no GUILD_CREATE,
  * starts from them and the replayed events bring them up to date.  all:
  * rewrite every count (the last attempt was rolled back).  0 or -1. */
-int rc_persist_counts(dc_daemon *d, shard *s, int all);
+int reconcile_persist_counts(dc_daemon *d, shard *s, int all);
 /* A resumed session's guild: present, with its saved member count. */
-void rc_guild_resumed(shard *s, uint64_t guild_id);
-void rc_on_disconnect(shard *s);
+void reconcile_guild_resumed(shard *s, uint64_t guild_id);
+void reconcile_on_disconnect(shard *s);
 /* Queue an on-demand sweep; DC_ERR_NOTFOUND when no shard of this process
  * has the guild available. */
-dc_err rc_request(dc_daemon *d, const sweep_request *r);
+dc_err reconcile_request(dc_daemon *d, const sweep_request *r);
 /* Abort a running sweep (shutdown). */
-void rc_abort(shard *s, const char *why);
+void reconcile_abort(shard *s, const char *why);
 /* Start the periodic scheduler. */
-void rc_start(dc_daemon *d);
+void reconcile_start(dc_daemon *d);
 /* fn(ctx) at every scheduler run from now on (NULL: none), and a run at
  * least every RC_TICK_MS while it is set. */
-void rc_set_tick(dc_daemon *d, daemon_tick_fn *fn, void *ctx);
+void reconcile_set_tick(dc_daemon *d, daemon_tick_fn *fn, void *ctx);
 #define RC_TICK_MS 1000
 /* Why a sweep of guild_id would not start at once: RC_WAIT_OP8 (Discord's
  * one member list per guild per 30 s, or a RATE_LIMITED; *wait_ms left),
  * RC_WAIT_BUSY (another guild's sweep runs or is queued first on its
  * shard), RC_WAIT_SESSION (its shard is reconnecting), RC_WAIT_NONE. */
-typedef enum { RC_WAIT_NONE = 0, RC_WAIT_OP8, RC_WAIT_BUSY, RC_WAIT_SESSION } rc_wait;
-rc_wait rc_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms);
+typedef enum { RC_WAIT_NONE = 0, RC_WAIT_OP8, RC_WAIT_BUSY, RC_WAIT_SESSION } reconcile_wait;
+reconcile_wait reconcile_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms);
 /* Run the scheduler before the loop sleeps: something it waits for changed
  * (a request, a guild seen, a session ready, a sweep finished). */
-void rc_wake(dc_daemon *d);
-shard *rc_shard_of(dc_daemon *d, uint64_t guild_id);
+void reconcile_wake(dc_daemon *d);
+shard *reconcile_shard_of(dc_daemon *d, uint64_t guild_id);
 /* GUILD_CREATE / GUILD_UPDATE named the guild: keep the name (and store it). */
-void rc_guild_named(shard *s, uint64_t guild_id, const char *name);
+void reconcile_guild_named(shard *s, uint64_t guild_id, const char *name);
 /* "Test Guild (1234)" or "guild 1234": how logs and replies name a guild. */
-const char *rc_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap);
+const char *reconcile_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap);
 
 /* ---- what the scheduler answers ---- */
 /* 1 when an on-demand sweep of guild_id waits in the queue. */
-int rc_queued(const dc_daemon *d, uint64_t guild_id);
+int reconcile_queued(const dc_daemon *d, uint64_t guild_id);
 /* The sweep of guild_id running now (for its progress), or NULL. */
-const sweep *rc_running(dc_daemon *d, uint64_t guild_id);
+const sweep *reconcile_running(dc_daemon *d, uint64_t guild_id);
 /* When the scheduler will next pick guild g of its own accord (wall ms):
  * reconcile_delay after start-up for a guild never swept, else its last
  * sweep plus interval_hours (or its guild_interval), sooner when it is
  * marked needs_reconcile and its last result does not hold it. */
-int64_t rc_next_run(const dc_daemon *d, const store_guild_state *g);
+int64_t reconcile_next_run(const dc_daemon *d, const store_guild_state *g);
 /* fn for every guild available to this process, until it returns nonzero. */
-void rc_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *ctx);
-int64_t rc_last_present_ms(const dc_daemon *d);
+void reconcile_each_guild(dc_daemon *d, int (*fn)(void *ctx, uint64_t guild_id), void *ctx);
+int64_t reconcile_last_present_ms(const dc_daemon *d);
 /* 1 when every shard's session is READY (0 before the shards exist). */
-int rc_sessions_ready(const dc_daemon *d);
+int reconcile_sessions_ready(const dc_daemon *d);
 
 #endif

@@ -8,7 +8,7 @@
  *           with SIGUSR1 (its pid is in <db>.lock, dblock.h), waits for the
  *           answers and prints them, then deletes its rows;
  *   daemon  on SIGUSR1 reads the open rows and queues the sweeps as a chat
- *           command would (rc_request); when a request's last sweep is done
+ *           command would (reconcile_request); when a request's last sweep is done
  *           it writes the outcome lines and the CLI's exit status back.
  * The daemon touches the table only when no transaction of its own is open
  * (a timer waits for that), so a request never rides on a turn that might
@@ -35,18 +35,18 @@
 #define HANDOFF_BUSY_RETRY_MS 250    /* the database was busy */
 #define HANDOFF_POLL_MS 100          /* the CLI's look at its rows */
 
-typedef struct handoff_req {
-    struct handoff_req *next;
+typedef struct sweep_handoff_req {
+    struct sweep_handoff_req *next;
     int64_t id;
     int pending;                     /* sweeps not finished */
     int status;                      /* first failure's exit status, else 0 */
     int answered;                    /* written back (or given up at stop) */
     store_request_outcome outcome;   /* "guild X: text\n" lines */
-} handoff_req;
+} sweep_handoff_req;
 
 static struct {
     dc_daemon *d;
-    handoff_req *reqs;
+    sweep_handoff_req *reqs;
     int64_t last_id;                 /* rows up to this one are taken */
     int want_take;
     dc_timer timer;
@@ -54,7 +54,7 @@ static struct {
 
 static void schedule(int64_t ms);
 
-static void add_line(handoff_req *q, uint64_t guild_id, const char *text, int status)
+static void add_line(sweep_handoff_req *q, uint64_t guild_id, const char *text, int status)
 {
     char line[600];
     snprintf(line, sizeof line, "guild %" PRIu64 ": %s\n", guild_id, text);
@@ -63,19 +63,19 @@ static void add_line(handoff_req *q, uint64_t guild_id, const char *text, int st
         q->status = status;
 }
 
-static void on_done(void *ctx, uint64_t guild_id, const sw_action *r)
+static void on_done(void *ctx, uint64_t guild_id, const sweep_action *r)
 {
-    handoff_req *q = ctx;
+    sweep_handoff_req *q = ctx;
     add_line(q, guild_id, r->text, !r->ok || r->guard_tripped ? 75 : 0);
     if (--q->pending == 0)
         schedule(0);
 }
 
-static void start_one(dc_daemon *d, handoff_req *q, const store_request *r, uint64_t guild_id)
+static void start_one(dc_daemon *d, sweep_handoff_req *q, const store_request *r, uint64_t guild_id)
 {
     sweep_request s = { .guild_id = guild_id, .force = r->force, .dry_run = r->dry_run,
                         .done = on_done, .ctx = q };
-    if (rc_request(d, &s) == DC_OK)
+    if (reconcile_request(d, &s) == DC_OK)
         q->pending++;
     else
         add_line(q, guild_id, "not available to the running daemon (not in a guild it serves); skipped", 66);
@@ -83,7 +83,7 @@ static void start_one(dc_daemon *d, handoff_req *q, const store_request *r, uint
 
 typedef struct {
     dc_daemon *d;
-    handoff_req *q;
+    sweep_handoff_req *q;
     const store_request *r;
 } every_guild;
 
@@ -98,7 +98,7 @@ static int take_one(void *ctx, const store_request *r)
 {
     dc_daemon *d = ctx;
     H.last_id = r->id;
-    handoff_req *q = calloc(1, sizeof *q);
+    sweep_handoff_req *q = calloc(1, sizeof *q);
     if (!q)
         return -1;
     q->id = r->id;
@@ -106,14 +106,14 @@ static int take_one(void *ctx, const store_request *r)
     H.reqs = q;
     LOG_I("daemon", "sweep request %" PRId64 " from `discord-cleaner sweep` (pid %ld): %s%s", r->id,
           r->requester, r->guild_id ? "one guild" : "every guild", r->force ? ", forced" : "");
-    if (!rc_sessions_ready(d)) {
+    if (!reconcile_sessions_ready(d)) {
         add_line(q, r->guild_id, "the daemon is still connecting to Discord; try again in a few seconds", 75);
         return 0;
     }
     if (r->guild_id)
         start_one(d, q, r, r->guild_id);
     else
-        rc_each_guild(d, start_each, &(every_guild){ d, q, r });
+        reconcile_each_guild(d, start_each, &(every_guild){ d, q, r });
     if (!r->guild_id && !q->pending && !q->outcome.len)
         store_request_outcome_add(&q->outcome, "no guild to sweep\n");
     return 0;
@@ -122,7 +122,7 @@ static int take_one(void *ctx, const store_request *r)
 /* 0, or a delay after which to try again. */
 static int64_t answer_finished(dc_daemon *d)
 {
-    for (handoff_req *q = H.reqs; q; q = q->next) {
+    for (sweep_handoff_req *q = H.reqs; q; q = q->next) {
         if (q->answered || q->pending)
             continue;
         const char *text = q->outcome.text ? q->outcome.text : "";
@@ -163,18 +163,18 @@ static void schedule(int64_t ms)
         loop_timer(H.d->loop, &H.timer, on_timer, ms);
 }
 
-void handoff_wake(dc_daemon *d)
+void sweep_handoff_wake(dc_daemon *d)
 {
     H.d = d;
     H.want_take = 1;
     schedule(0);
 }
 
-void handoff_stop(dc_daemon *d)
+void sweep_handoff_stop(dc_daemon *d)
 {
     if (H.d != d)
         return;
-    for (handoff_req *q = H.reqs; q; q = q->next)
+    for (sweep_handoff_req *q = H.reqs; q; q = q->next)
         if (q->pending && !q->answered) {
             store_request_outcome_add(&q->outcome, "the daemon is stopping: the sweep did not finish; nothing was lost\n");
             q->status = 75;
@@ -184,13 +184,13 @@ void handoff_stop(dc_daemon *d)
         answer_finished(d);
 }
 
-void handoff_free(dc_daemon *d)
+void sweep_handoff_free(dc_daemon *d)
 {
     if (H.d != d)
         return;
     loop_cancel(d->loop, &H.timer);
     while (H.reqs) {
-        handoff_req *q = H.reqs;
+        sweep_handoff_req *q = H.reqs;
         H.reqs = q->next;
         store_request_outcome_free(&q->outcome);
         free(q);
@@ -249,7 +249,7 @@ static int wait_answers(store *s, long pid, const int64_t *ids, size_t n)
     return status;
 }
 
-int handoff_run(const config *cfg, long pid, const uint64_t *guilds, size_t n, int force)
+int sweep_handoff_run(const config *cfg, long pid, const uint64_t *guilds, size_t n, int force)
 {
     store *s = NULL;
     char err[512] = "";

@@ -11,14 +11,14 @@ typedef struct dc_daemon dc_daemon;
 
 /* Daemon: a CLI has queued requests (SIGUSR1); take them once no
  * transaction of the daemon's is open. */
-void handoff_wake(dc_daemon *d);
+void sweep_handoff_wake(dc_daemon *d);
 /* Daemon stopping: answer what is still open ("did not finish", 75). */
-void handoff_stop(dc_daemon *d);
+void sweep_handoff_stop(dc_daemon *d);
 /* After daemon_free_core: cancel the timer, free the requests. */
-void handoff_free(dc_daemon *d);
+void sweep_handoff_free(dc_daemon *d);
 
 /* CLI: queue the sweeps of guilds[0..n) (n 0: every guild) with the daemon
  * of pid, wake it, print its answers; returns the exit status (0, 66, 75). */
-int handoff_run(const config *cfg, long pid, const uint64_t *guilds, size_t n, int force);
+int sweep_handoff_run(const config *cfg, long pid, const uint64_t *guilds, size_t n, int force);
 
 #endif

@@ -1,7 +1,7 @@
 /* turn.c - the turn's write journal and the retry while the database is
  * held (busy or full).  See turn.h for the why; the transaction and its
  * COMMIT are turn_flush.c's. */
-#include "daemon/turn_int.h"
+#include "daemon/turn_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,7 +48,7 @@ static dc_err delete_guild(dc_daemon *d, turn_write *w)
 {
     int64_t rows = 0;
     if (!d->cfg->dry_run)
-        return gd_begin(d, w->guild_id, w->reason, w->at_ms);
+        return guild_delete_begin(d, w->guild_id, w->reason, w->at_ms);
     dc_err e = store_delete_guild(d->st, w->guild_id, w->reason, 1, w->at_ms, &rows);
     if (e == DC_OK)
         LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) would be deleted (dry run)",
@@ -60,7 +60,7 @@ static dc_err delete_guild(dc_daemon *d, turn_write *w)
 static dc_err guild_back(dc_daemon *d, turn_write *w)
 {
     int64_t rows = 0;
-    dc_err e = gd_guild_back(d, w->guild_id, &rows);
+    dc_err e = guild_delete_guild_back(d, w->guild_id, &rows);
     if (e == DC_OK && rows) {
         removal_log_count(&d->removals, AUDIT_GUILD_DELETE, rows);
         w->rows_counted = rows;
@@ -203,7 +203,7 @@ static void set_reading(dc_daemon *d, int paused)
 {
     d->turn.journal.paused = paused;
     for (int i = 0; i < d->n_shards; i++)
-        tl_conn_pause_rx(d->shards[i].conn, paused);
+        transport_conn_pause_rx(d->shards[i].conn, paused);
 }
 
 /* At journal_max_writes: a replay's waiting writes run now (their netting
@@ -301,7 +301,7 @@ void turn_hold(dc_daemon *d, const char *what, int why, const char *msg)
 static void abort_sweeps(dc_daemon *d)
 {
     for (int i = 0; i < d->n_shards; i++)
-        rc_abort(&d->shards[i], "the database refused a write during the sweep");
+        reconcile_abort(&d->shards[i], "the database refused a write during the sweep");
 }
 
 static void on_retry(dc_timer *t)

@@ -3,7 +3,7 @@
 
 #include "daemon/commit_trace.h"
 #include "daemon/daemon_internal.h"
-#include "daemon/turn_int.h"
+#include "daemon/turn_internal.h"
 
 #define mono_us commit_trace_clock   /* CLOCK_MONOTONIC, µs */
 

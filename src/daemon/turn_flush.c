@@ -3,7 +3,7 @@
  * itself (the carry -- shard sessions, seqs and member counts -- then the
  * COMMIT handed to the store), the outcome delivered from a 0 ms loop timer,
  * and the shutdown's turn_finish.  See turn.h for the why. */
-#include "daemon/turn_int.h"
+#include "daemon/turn_internal.h"
 
 #include <string.h>
 
@@ -123,7 +123,7 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
 
 /* Commit the loop turn.  Into its transaction go, besides the journal's
  * writes already in it, the carry (daemon.c): each shard's session id,
- * resume URL and seq, and its guilds' member counts (rc_persist_counts);
+ * resume URL and seq, and its guilds' member counts (reconcile_persist_counts);
  * then the COMMIT is handed to the store (store_commit_submit), and
  * turn_committed runs when the outcome says it went through.  While the
  * database is held (busy, disk full) there is nothing to commit: the

@@ -46,12 +46,12 @@
 typedef enum { AFTER_CLOSE_RECONNECT = 0, AFTER_CLOSE_STOP } after_close;
 
 typedef struct {
-    gw_action act;
+    gateway_action act;
     char *owned_text;   /* freed once the action has been handed out and expired */
     char *owned_url;
 } queued_action;
 
-struct gw_session {
+struct gateway_session {
     /* configuration (copied) */
     char *token;
     uint32_t intents;
@@ -60,10 +60,10 @@ struct gw_session {
     int compress;
     int64_t hello_timeout_ms;
     int max_resume_attempts;
-    gw_identify_budget *budget;
+    gateway_identify_budget *budget;
     uint64_t rng;
 
-    gw_state state;
+    gateway_state state;
     int started;
 
     /* the session: outlives connections */
@@ -117,7 +117,7 @@ static void replace_str(char **slot, const char *value)
 }
 
 /* splitmix64: tiny, seedable, good enough for jitter. */
-static uint64_t next_rand(gw_session *gw)
+static uint64_t next_rand(gateway_session *gw)
 {
     uint64_t z = (gw->rng += UINT64_C(0x9E3779B97F4A7C15));
     z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
@@ -126,36 +126,36 @@ static uint64_t next_rand(gw_session *gw)
 }
 
 /* Uniform in [0, 1). */
-static double rand_unit(gw_session *gw)
+static double rand_unit(gateway_session *gw)
 {
     return (double)(next_rand(gw) >> 11) * 0x1.0p-53;
 }
 
 /* Uniform in [0, n); 0 when n <= 0. */
-static int64_t rand_below(gw_session *gw, int64_t n)
+static int64_t rand_below(gateway_session *gw, int64_t n)
 {
     return n > 0 ? (int64_t)(next_rand(gw) % (uint64_t)n) : 0;
 }
 
-static int have_session(const gw_session *gw)
+static int have_session(const gateway_session *gw)
 {
     return gw->session_id != NULL && gw->seq >= 0;
 }
 
-static int is_connected(gw_state st)
+static int is_connected(gateway_state st)
 {
     return st == GW_WAIT_HELLO || st == GW_IDENTIFYING || st == GW_RESUMING || st == GW_READY;
 }
 
-static void set_state(gw_session *gw, gw_state st, const char *reason)
+static void set_state(gateway_session *gw, gateway_state st, const char *reason)
 {
     if (gw->state != st)
-        LOG_I(GW_LOG, "shard %d: %s -> %s (%s)", gw->shard_id, gw_state_name(gw->state),
-              gw_state_name(st), reason);
+        LOG_I(GW_LOG, "shard %d: %s -> %s (%s)", gw->shard_id, gateway_state_name(gw->state),
+              gateway_state_name(st), reason);
     gw->state = st;
 }
 
-static void drop_session(gw_session *gw, const char *reason)
+static void drop_session(gateway_session *gw, const char *reason)
 {
     if (gw->session_id || gw->resume_url)
         LOG_I(GW_LOG, "shard %d: dropping session (%s); next connection identifies",
@@ -170,7 +170,7 @@ static void drop_session(gw_session *gw, const char *reason)
 
 /* ---- actions ------------------------------------------------------------ */
 
-static void release_popped(gw_session *gw)
+static void release_popped(gateway_session *gw)
 {
     free(gw->popped_text);
     free(gw->popped_url);
@@ -179,7 +179,7 @@ static void release_popped(gw_session *gw)
 }
 
 /* Takes ownership of owned_text / owned_url (freed on failure). */
-static void push_action(gw_session *gw, gw_action act, char *owned_text, char *owned_url)
+static void push_action(gateway_session *gw, gateway_action act, char *owned_text, char *owned_url)
 {
     if (gw->act_head == gw->act_len)
         gw->act_head = gw->act_len = 0;
@@ -195,7 +195,7 @@ static void push_action(gw_session *gw, gw_action act, char *owned_text, char *o
 /* ---- sending ------------------------------------------------------------ */
 
 /* Prints payload; NULL (logged) when it cannot or it exceeds 4096 bytes. */
-static char *print_payload(const gw_session *gw, const cJSON *payload, dc_err *err)
+static char *print_payload(const gateway_session *gw, const cJSON *payload, dc_err *err)
 {
     char *text = cJSON_PrintUnformatted(payload);
     if (!text) {
@@ -206,7 +206,7 @@ static char *print_payload(const gw_session *gw, const cJSON *payload, dc_err *e
     if (len > GW_MAX_PAYLOAD) {
         const cJSON *op = cJSON_GetObjectItemCaseSensitive(payload, "op");
         LOG_E(GW_LOG, "shard %d: refusing to send a %zu-byte %s payload (limit %d bytes)",
-              gw->shard_id, len, cJSON_IsNumber(op) ? gw_op_name(op->valueint) : "?",
+              gw->shard_id, len, cJSON_IsNumber(op) ? proto_op_name(op->valueint) : "?",
               GW_MAX_PAYLOAD);
         free(text);
         *err = DC_ERR_PROTO;
@@ -217,7 +217,7 @@ static char *print_payload(const gw_session *gw, const cJSON *payload, dc_err *e
 }
 
 /* Sends already-printed text (ownership taken) if the 120/60 s budget allows. */
-static dc_err send_text(gw_session *gw, char *text, int is_app, int64_t now)
+static dc_err send_text(gateway_session *gw, char *text, int is_app, int64_t now)
 {
     if (!ratewin_allows(&gw->all_sends, now)) {
         LOG_W(GW_LOG, "shard %d: send budget of %d per 60 s exhausted; message dropped",
@@ -228,11 +228,11 @@ static dc_err send_text(gw_session *gw, char *text, int is_app, int64_t now)
     ratewin_add(&gw->all_sends, now);
     if (is_app)
         ratewin_add(&gw->app_sends, now);
-    push_action(gw, (gw_action){ .kind = GW_ACT_SEND, .text = text }, text, NULL);
+    push_action(gw, (gateway_action){ .kind = GW_ACT_SEND, .text = text }, text, NULL);
     return DC_OK;
 }
 
-static dc_err send_payload(gw_session *gw, const cJSON *payload, int64_t now)
+static dc_err send_payload(gateway_session *gw, const cJSON *payload, int64_t now)
 {
     dc_err err;
     char *text = print_payload(gw, payload, &err);
@@ -253,7 +253,7 @@ static cJSON *new_op(int op, cJSON **d_out)
     return root;
 }
 
-static void send_heartbeat(gw_session *gw, int64_t now)
+static void send_heartbeat(gateway_session *gw, int64_t now)
 {
     cJSON *root = cJSON_CreateObject();
     if (root && cJSON_AddNumberToObject(root, "op", GW_OP_HEARTBEAT) &&
@@ -265,7 +265,7 @@ static void send_heartbeat(gw_session *gw, int64_t now)
     cJSON_Delete(root);
 }
 
-static void flush_app_queue(gw_session *gw, int64_t now)
+static void flush_app_queue(gateway_session *gw, int64_t now)
 {
     while (gw->state == GW_READY && gw->app_head < gw->app_len &&
            ratewin_allows(&gw->app_sends, now) && ratewin_allows(&gw->all_sends, now)) {
@@ -279,7 +279,7 @@ static void flush_app_queue(gw_session *gw, int64_t now)
 /* ---- connection life cycle ---------------------------------------------- */
 
 /* base + "/?v=10&encoding=json[&compress=zlib-stream]", one '/' only. */
-static char *connect_url(const gw_session *gw)
+static char *connect_url(const gateway_session *gw)
 {
     const char *base = have_session(gw) && gw->resume_url ? gw->resume_url : gw->gateway_url;
     size_t n = strlen(base);
@@ -295,7 +295,7 @@ static char *connect_url(const gw_session *gw)
     return url;
 }
 
-static void reset_connection(gw_session *gw)
+static void reset_connection(gateway_session *gw)
 {
     gw->sent_resume = 0;
     gw->hb_interval = 0;
@@ -311,7 +311,7 @@ static void reset_connection(gw_session *gw)
     ratewin_clear(&gw->app_sends);
 }
 
-static void emit_connect(gw_session *gw)
+static void emit_connect(gateway_session *gw)
 {
     char *url = connect_url(gw);
     if (!url) {
@@ -320,12 +320,12 @@ static void emit_connect(gw_session *gw)
     }
     reset_connection(gw);
     gw->via_resume_url = have_session(gw) && gw->resume_url;
-    push_action(gw, (gw_action){ .kind = GW_ACT_CONNECT, .url = url }, NULL, url);
+    push_action(gw, (gateway_action){ .kind = GW_ACT_CONNECT, .url = url }, NULL, url);
     set_state(gw, GW_CONNECTING, have_session(gw) ? "connecting to resume" : "connecting to identify");
 }
 
 /* Emit CLOSE and remember what to do once the owner reports it closed. */
-static void emit_close(gw_session *gw, int code, const char *reason, after_close after,
+static void emit_close(gateway_session *gw, int code, const char *reason, after_close after,
                        int64_t min_reconnect_delay)
 {
     LOG_I(GW_LOG, "shard %d: closing with %d: %s", gw->shard_id, code, reason);
@@ -334,21 +334,21 @@ static void emit_close(gw_session *gw, int code, const char *reason, after_close
     gw->next_beat_at = INT64_MAX;
     gw->hello_deadline = INT64_MAX;
     gw->identify_waiting = 0;
-    push_action(gw, (gw_action){ .kind = GW_ACT_CLOSE, .code = code, .text = reason }, NULL, NULL);
+    push_action(gw, (gateway_action){ .kind = GW_ACT_CLOSE, .code = code, .text = reason }, NULL, NULL);
     set_state(gw, GW_CLOSING, reason);
 }
 
-static void emit_fatal(gw_session *gw, int code, const char *message, int exit_status)
+static void emit_fatal(gateway_session *gw, int code, const char *message, int exit_status)
 {
     LOG_E(GW_LOG, "shard %d: fatal: %s (close code %d)", gw->shard_id, message, code);
-    push_action(gw, (gw_action){ .kind = GW_ACT_FATAL, .code = code, .text = message,
+    push_action(gw, (gateway_action){ .kind = GW_ACT_FATAL, .code = code, .text = message,
                                  .exit_status = exit_status }, NULL, NULL);
     set_state(gw, GW_STOPPED, "fatal");
 }
 
 /* Exponential backoff with "equal jitter": attempt k waits in
  * [b/2, b] with b = 1 s * 2^k, capped at 60 s. */
-static int64_t backoff_delay(gw_session *gw)
+static int64_t backoff_delay(gateway_session *gw)
 {
     int64_t base = GW_BACKOFF_BASE_MS;
     for (int i = 0; i < gw->backoff_attempt && base < GW_BACKOFF_CAP_MS; i++)
@@ -360,7 +360,7 @@ static int64_t backoff_delay(gw_session *gw)
     return base / 2 + rand_below(gw, base / 2 + 1);
 }
 
-static void schedule_reconnect(gw_session *gw, int64_t now, int64_t min_delay, const char *why)
+static void schedule_reconnect(gateway_session *gw, int64_t now, int64_t min_delay, const char *why)
 {
     int64_t delay = backoff_delay(gw);
     if (delay < min_delay)
@@ -374,7 +374,7 @@ static void schedule_reconnect(gw_session *gw, int64_t now, int64_t min_delay, c
  * resolved, nothing listening, handshake refused): after this one failure
  * resume at the cached gateway URL instead, which Discord also accepts,
  * keeping the session (an invalid one is then answered with op 9). */
-static void forget_resume_url(gw_session *gw)
+static void forget_resume_url(gateway_session *gw)
 {
     LOG_W(GW_LOG, "shard %d: could not connect to resume_gateway_url %s; "
           "resuming at the gateway URL instead", gw->shard_id, gw->resume_url);
@@ -383,7 +383,7 @@ static void forget_resume_url(gw_session *gw)
 }
 
 /* A connection that sent RESUME ended without RESUMED. */
-static void count_resume_failure(gw_session *gw)
+static void count_resume_failure(gateway_session *gw)
 {
     gw->resume_failures++;
     if (gw->resume_failures >= gw->max_resume_attempts) {
@@ -395,16 +395,16 @@ static void count_resume_failure(gw_session *gw)
 
 /* ---- identify budget ------------------------------------------------------ */
 
-static int rate_key(const gw_session *gw)
+static int rate_key(const gateway_session *gw)
 {
     int mc = gw->budget && gw->budget->max_concurrency > 0 ? gw->budget->max_concurrency : 1;
     int n_keys = (int)(sizeof gw->budget->last_identify_ms / sizeof gw->budget->last_identify_ms[0]);
     return (gw->shard_id % mc) % n_keys;
 }
 
-static void refill_budget(gw_session *gw, int64_t now)
+static void refill_budget(gateway_session *gw, int64_t now)
 {
-    gw_identify_budget *b = gw->budget;
+    gateway_identify_budget *b = gw->budget;
     if (!b || b->remaining != 0 || now < b->reset_at_ms)
         return;
     if (b->total > 0) {
@@ -418,9 +418,9 @@ static void refill_budget(gw_session *gw, int64_t now)
 }
 
 /* Earliest time an IDENTIFY may go out (now when it may go now). */
-static int64_t identify_allowed_at(gw_session *gw, int64_t now, const char **why)
+static int64_t identify_allowed_at(gateway_session *gw, int64_t now, const char **why)
 {
-    gw_identify_budget *b = gw->budget;
+    gateway_identify_budget *b = gw->budget;
     int64_t at = now;
     *why = "";
     if (!b)
@@ -438,9 +438,9 @@ static int64_t identify_allowed_at(gw_session *gw, int64_t now, const char **why
     return at;
 }
 
-static void note_identify(gw_session *gw, int64_t now)
+static void note_identify(gateway_session *gw, int64_t now)
 {
-    gw_identify_budget *b = gw->budget;
+    gateway_identify_budget *b = gw->budget;
     if (!b)
         return;
     if (b->remaining > 0)
@@ -450,7 +450,7 @@ static void note_identify(gw_session *gw, int64_t now)
 
 /* ---- login ---------------------------------------------------------------- */
 
-static cJSON *build_identify(const gw_session *gw)
+static cJSON *build_identify(const gateway_session *gw)
 {
     cJSON *d = NULL;
     cJSON *root = new_op(GW_OP_IDENTIFY, &d);
@@ -476,7 +476,7 @@ static cJSON *build_identify(const gw_session *gw)
     return root;
 }
 
-static void send_identify(gw_session *gw, int64_t now)
+static void send_identify(gateway_session *gw, int64_t now)
 {
     cJSON *root = build_identify(gw);
     dc_err err = DC_ERR_NOMEM;
@@ -494,7 +494,7 @@ static void send_identify(gw_session *gw, int64_t now)
     set_state(gw, GW_IDENTIFYING, "IDENTIFY sent");
 }
 
-static void try_identify(gw_session *gw, int64_t now)
+static void try_identify(gateway_session *gw, int64_t now)
 {
     const char *why;
     int64_t at = identify_allowed_at(gw, now, &why);
@@ -512,7 +512,7 @@ static void try_identify(gw_session *gw, int64_t now)
     send_identify(gw, now);
 }
 
-static void send_resume(gw_session *gw, int64_t now)
+static void send_resume(gateway_session *gw, int64_t now)
 {
     cJSON *d = NULL;
     cJSON *root = new_op(GW_OP_RESUME, &d);
@@ -535,7 +535,7 @@ static void send_resume(gw_session *gw, int64_t now)
 
 /* Connect when the time has come (and, for a new session, the identify
  * budget allows: no point connecting only to wait for hours). */
-static void maybe_connect(gw_session *gw, int64_t now)
+static void maybe_connect(gateway_session *gw, int64_t now)
 {
     if (now < gw->connect_at)
         return;
@@ -560,7 +560,7 @@ static void maybe_connect(gw_session *gw, int64_t now)
  * an interval to read) and the connection is backlogged, not dead.  Such a
  * connection gets GW_BACKLOG_BEATS more beats, and GW_BACKLOG_MIN_MS at least;
  * a silent one is closed at once. */
-static void scheduled_beat(gw_session *gw, int64_t now)
+static void scheduled_beat(gateway_session *gw, int64_t now)
 {
     if (!gw->ack_received && gw->received_since_beat && gw->backlog_beats == 0)
         gw->backlog_since = gw->beat_sent_at;    /* the beat whose ACK is behind the backlog */
@@ -584,7 +584,7 @@ static void scheduled_beat(gw_session *gw, int64_t now)
 
 /* ---- opcode handlers -------------------------------------------------------- */
 
-static void on_ready(gw_session *gw, const cJSON *d)
+static void on_ready(gateway_session *gw, const cJSON *d)
 {
     const cJSON *sid = cJSON_GetObjectItemCaseSensitive(d, "session_id");
     const cJSON *url = cJSON_GetObjectItemCaseSensitive(d, "resume_gateway_url");
@@ -605,7 +605,7 @@ static void on_ready(gw_session *gw, const cJSON *d)
         set_state(gw, GW_READY, "READY: new session");
 }
 
-static void on_resumed(gw_session *gw)
+static void on_resumed(gateway_session *gw)
 {
     gw->resumed = 1;
     gw->resume_failures = 0;
@@ -615,7 +615,7 @@ static void on_resumed(gw_session *gw)
         set_state(gw, GW_READY, "RESUMED: replay complete");
 }
 
-static void on_dispatch(gw_session *gw, const cJSON *payload, int64_t now)
+static void on_dispatch(gateway_session *gw, const cJSON *payload, int64_t now)
 {
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(payload, "s");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(payload, "t");
@@ -633,7 +633,7 @@ static void on_dispatch(gw_session *gw, const cJSON *payload, int64_t now)
     /* Every dispatch is handed on, including those replayed while RESUMING,
      * classified here once for every module after the gateway. */
     dc_event ev = dc_event_from_name(t->valuestring);
-    push_action(gw, (gw_action){ .kind = GW_ACT_DISPATCH, .ev = ev, .event = t->valuestring, .seq = seq,
+    push_action(gw, (gateway_action){ .kind = GW_ACT_DISPATCH, .ev = ev, .event = t->valuestring, .seq = seq,
                                  .data = cJSON_IsNull(d) ? NULL : d }, NULL, NULL);
     switch (ev) {
     case DC_EV_READY:
@@ -653,13 +653,13 @@ static void on_dispatch(gw_session *gw, const cJSON *payload, int64_t now)
     }
 }
 
-static void on_hello(gw_session *gw, const cJSON *payload, int64_t now)
+static void on_hello(gateway_session *gw, const cJSON *payload, int64_t now)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(payload, "d");
     const cJSON *iv = cJSON_GetObjectItemCaseSensitive(d, "heartbeat_interval");
     if (gw->state != GW_WAIT_HELLO) {
         LOG_W(GW_LOG, "shard %d: unexpected HELLO in state %s ignored", gw->shard_id,
-              gw_state_name(gw->state));
+              gateway_state_name(gw->state));
         return;
     }
     if (!cJSON_IsNumber(iv) || !(iv->valuedouble >= 1) || iv->valuedouble > 3600000) {
@@ -680,7 +680,7 @@ static void on_hello(gw_session *gw, const cJSON *payload, int64_t now)
         try_identify(gw, now);
 }
 
-static void on_invalid_session(gw_session *gw, const cJSON *payload)
+static void on_invalid_session(gateway_session *gw, const cJSON *payload)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(payload, "d");
     if (!cJSON_IsBool(d))
@@ -702,7 +702,7 @@ static void on_invalid_session(gw_session *gw, const cJSON *payload)
                AFTER_CLOSE_RECONNECT, wait);
 }
 
-static void on_heartbeat_ack(gw_session *gw, int64_t now)
+static void on_heartbeat_ack(gateway_session *gw, int64_t now)
 {
     gw->ack_received = 1;
     if (gw->beat_sent_at != INT64_MIN)
@@ -711,14 +711,14 @@ static void on_heartbeat_ack(gw_session *gw, int64_t now)
 
 /* ---- public API ----------------------------------------------------------- */
 
-gw_session *gw_new(const gw_config *cfg)
+gateway_session *gateway_new(const gateway_config *cfg)
 {
     if (!cfg || !cfg->token || !cfg->token[0] || !cfg->gateway_url || !cfg->gateway_url[0] ||
         cfg->shard_id < 0 || (cfg->shard_count > 1 && cfg->shard_id >= cfg->shard_count)) {
         LOG_E(GW_LOG, "gateway configuration incomplete (token, gateway_url, shard)");
         return NULL;
     }
-    gw_session *gw = calloc(1, sizeof *gw);
+    gateway_session *gw = calloc(1, sizeof *gw);
     if (!gw)
         return NULL;
     /* The token goes out bare; tolerate a pasted "Bot " prefix. */
@@ -726,7 +726,7 @@ gw_session *gw_new(const gw_config *cfg)
     gw->token = strdup(token);
     gw->gateway_url = strdup(cfg->gateway_url);
     if (!gw->token || !gw->gateway_url) {
-        gw_free(gw);
+        gateway_free(gw);
         return NULL;
     }
     gw->intents = cfg->intents;
@@ -748,7 +748,7 @@ gw_session *gw_new(const gw_config *cfg)
     return gw;
 }
 
-void gw_free(gw_session *gw)
+void gateway_free(gateway_session *gw)
 {
     if (!gw)
         return;
@@ -770,7 +770,7 @@ void gw_free(gw_session *gw)
     free(gw);
 }
 
-void gw_restore(gw_session *gw, const char *session_id, int64_t seq, const char *resume_url)
+void gateway_restore(gateway_session *gw, const char *session_id, int64_t seq, const char *resume_url)
 {
     release_popped(gw);
     if (!session_id || !session_id[0] || seq < 0) {
@@ -785,11 +785,11 @@ void gw_restore(gw_session *gw, const char *session_id, int64_t seq, const char 
           (long long)seq);
 }
 
-void gw_start(gw_session *gw, int64_t now_ms)
+void gateway_start(gateway_session *gw, int64_t now_ms)
 {
     release_popped(gw);
     if (gw->started) {
-        LOG_W(GW_LOG, "shard %d: gw_start called twice", gw->shard_id);
+        LOG_W(GW_LOG, "shard %d: gateway_start called twice", gw->shard_id);
         return;
     }
     gw->started = 1;
@@ -797,12 +797,12 @@ void gw_start(gw_session *gw, int64_t now_ms)
     maybe_connect(gw, now_ms);
 }
 
-void gw_on_open(gw_session *gw, int64_t now_ms)
+void gateway_on_open(gateway_session *gw, int64_t now_ms)
 {
     release_popped(gw);
     if (gw->state != GW_CONNECTING) {
         LOG_W(GW_LOG, "shard %d: open reported in state %s ignored", gw->shard_id,
-              gw_state_name(gw->state));
+              gateway_state_name(gw->state));
         return;
     }
     reset_connection(gw);
@@ -810,7 +810,7 @@ void gw_on_open(gw_session *gw, int64_t now_ms)
     set_state(gw, GW_WAIT_HELLO, "websocket open");
 }
 
-void gw_on_payload(gw_session *gw, const cJSON *payload, int64_t now_ms)
+void gateway_on_payload(gateway_session *gw, const cJSON *payload, int64_t now_ms)
 {
     release_popped(gw);
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(payload, "op");
@@ -823,7 +823,7 @@ void gw_on_payload(gw_session *gw, const cJSON *payload, int64_t now_ms)
     /* While CLOSING, dispatches still count (seq, events); nothing else does. */
     if (!is_connected(gw->state) && !(gw->state == GW_CLOSING && code == GW_OP_DISPATCH)) {
         LOG_D(GW_LOG, "shard %d: op %d in state %s ignored", gw->shard_id, code,
-              gw_state_name(gw->state));
+              gateway_state_name(gw->state));
         return;
     }
     switch (code) {
@@ -838,12 +838,12 @@ void gw_on_payload(gw_session *gw, const cJSON *payload, int64_t now_ms)
     case GW_OP_HEARTBEAT_ACK: on_heartbeat_ack(gw, now_ms); break;
     default:
         LOG_W(GW_LOG, "shard %d: unexpected opcode %g (%s) skipped", gw->shard_id,
-              op->valuedouble, gw_op_name(code));
+              op->valuedouble, proto_op_name(code));
         break;
     }
 }
 
-void gw_on_bad_frame(gw_session *gw, const char *why, int64_t now_ms)
+void gateway_on_bad_frame(gateway_session *gw, const char *why, int64_t now_ms)
 {
     (void)now_ms;
     release_popped(gw);
@@ -867,7 +867,7 @@ void gw_on_bad_frame(gw_session *gw, const char *why, int64_t now_ms)
                    AFTER_CLOSE_RECONNECT, 0);
 }
 
-static void on_closed_by_us(gw_session *gw, int was_resuming, int64_t now)
+static void on_closed_by_us(gateway_session *gw, int was_resuming, int64_t now)
 {
     if (gw->after == AFTER_CLOSE_STOP) {
         set_state(gw, GW_STOPPED, "shut down; session left resumable");
@@ -878,12 +878,12 @@ static void on_closed_by_us(gw_session *gw, int was_resuming, int64_t now)
     schedule_reconnect(gw, now, gw->reconnect_min_delay, "closed by us");
 }
 
-static void on_closed_by_peer(gw_session *gw, int code, int was_resuming, int64_t now)
+static void on_closed_by_peer(gateway_session *gw, int code, int was_resuming, int64_t now)
 {
-    gw_close_info ci = gw_close_lookup(code);
+    proto_close_info ci = proto_close_lookup(code);
     if (ci.policy != GW_CLOSE_FATAL) /* emit_fatal logs the fatal ones */
         LOG_W(GW_LOG, "shard %d: connection closed: code %d %s (%s): %s", gw->shard_id, code,
-          ci.name, gw_close_policy_name(ci.policy), ci.message);
+          ci.name, proto_close_policy_name(ci.policy), ci.message);
     switch (ci.policy) {
     case GW_CLOSE_FATAL:
         emit_fatal(gw, code, ci.message, ci.exit_status);
@@ -899,12 +899,12 @@ static void on_closed_by_peer(gw_session *gw, int code, int was_resuming, int64_
     schedule_reconnect(gw, now, 0, ci.message);
 }
 
-void gw_on_closed(gw_session *gw, int close_code, int64_t now_ms)
+void gateway_on_closed(gateway_session *gw, int close_code, int64_t now_ms)
 {
     release_popped(gw);
     if (gw->state == GW_STOPPED || gw->state == GW_DISCONNECTED) {
         LOG_D(GW_LOG, "shard %d: close %d in state %s ignored", gw->shard_id, close_code,
-              gw_state_name(gw->state));
+              gateway_state_name(gw->state));
         return;
     }
     int was_resuming = gw->sent_resume;
@@ -918,7 +918,7 @@ void gw_on_closed(gw_session *gw, int close_code, int64_t now_ms)
         on_closed_by_peer(gw, close_code, was_resuming, now_ms);
 }
 
-void gw_on_url_refused(gw_session *gw, const char *why, int64_t now_ms)
+void gateway_on_url_refused(gateway_session *gw, const char *why, int64_t now_ms)
 {
     release_popped(gw);
     if (gw->state != GW_CONNECTING)
@@ -938,7 +938,7 @@ void gw_on_url_refused(gw_session *gw, const char *why, int64_t now_ms)
     maybe_connect(gw, now_ms);
 }
 
-void gw_tick(gw_session *gw, int64_t now_ms)
+void gateway_tick(gateway_session *gw, int64_t now_ms)
 {
     release_popped(gw);
     if (gw->state == GW_DISCONNECTED && gw->started) {
@@ -964,7 +964,7 @@ void gw_tick(gw_session *gw, int64_t now_ms)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-int64_t gw_next_deadline(const gw_session *gw)
+int64_t gateway_next_deadline(const gateway_session *gw)
 {
     switch (gw->state) {
     case GW_DISCONNECTED:
@@ -989,7 +989,7 @@ int64_t gw_next_deadline(const gw_session *gw)
     }
 }
 
-void gw_shutdown(gw_session *gw, int64_t now_ms)
+void gateway_shutdown(gateway_session *gw, int64_t now_ms)
 {
     (void)now_ms;
     release_popped(gw);
@@ -1009,7 +1009,7 @@ void gw_shutdown(gw_session *gw, int64_t now_ms)
     }
 }
 
-static dc_err enqueue_app(gw_session *gw, char *text, int64_t now)
+static dc_err enqueue_app(gateway_session *gw, char *text, int64_t now)
 {
     if (gw->app_len - gw->app_head >= GW_APP_QUEUE_MAX) {
         free(text);
@@ -1030,7 +1030,7 @@ static dc_err enqueue_app(gw_session *gw, char *text, int64_t now)
     return DC_OK;
 }
 
-dc_err gw_send_app(gw_session *gw, const cJSON *payload, int64_t now_ms)
+dc_err gateway_send_app(gateway_session *gw, const cJSON *payload, int64_t now_ms)
 {
     release_popped(gw);
     if (!is_connected(gw->state))
@@ -1040,7 +1040,7 @@ dc_err gw_send_app(gw_session *gw, const cJSON *payload, int64_t now_ms)
     return text ? enqueue_app(gw, text, now_ms) : err;
 }
 
-dc_err gw_request_members(gw_session *gw, uint64_t guild_id, const char *nonce, int64_t now_ms)
+dc_err gateway_request_members(gateway_session *gw, uint64_t guild_id, const char *nonce, int64_t now_ms)
 {
     if (guild_id == 0 || (nonce && strlen(nonce) > 32))
         return DC_ERR_USAGE;
@@ -1052,12 +1052,12 @@ dc_err gw_request_members(gw_session *gw, uint64_t guild_id, const char *nonce, 
              cJSON_AddStringToObject(d, "query", "") &&
              cJSON_AddNumberToObject(d, "limit", 0) &&
              (!nonce || !nonce[0] || cJSON_AddStringToObject(d, "nonce", nonce));
-    dc_err err = ok ? gw_send_app(gw, root, now_ms) : DC_ERR_NOMEM;
+    dc_err err = ok ? gateway_send_app(gw, root, now_ms) : DC_ERR_NOMEM;
     cJSON_Delete(root);
     return err;
 }
 
-int gw_next_action(gw_session *gw, gw_action *out)
+int gateway_next_action(gateway_session *gw, gateway_action *out)
 {
     release_popped(gw);
     if (gw->act_head >= gw->act_len) {
@@ -1071,9 +1071,9 @@ int gw_next_action(gw_session *gw, gw_action *out)
     return 1;
 }
 
-gw_state gw_get_state(const gw_session *gw) { return gw->state; }
+gateway_state gateway_get_state(const gateway_session *gw) { return gw->state; }
 
-const char *gw_state_name(gw_state st)
+const char *gateway_state_name(gateway_state st)
 {
     static const char *const names[] = {
         [GW_DISCONNECTED] = "DISCONNECTED", [GW_CONNECTING] = "CONNECTING",
@@ -1086,9 +1086,9 @@ const char *gw_state_name(gw_state st)
     return names[st];
 }
 
-const char *gw_session_id(const gw_session *gw) { return gw->session_id; }
-int64_t gw_seq(const gw_session *gw) { return gw->seq; }
-const char *gw_resume_url(const gw_session *gw) { return gw->resume_url; }
-int gw_shard_id(const gw_session *gw) { return gw->shard_id; }
-int gw_resumed(const gw_session *gw) { return gw->resumed; }
-int64_t gw_latency_ms(const gw_session *gw) { return gw->latency_ms; }
+const char *gateway_session_id(const gateway_session *gw) { return gw->session_id; }
+int64_t gateway_seq(const gateway_session *gw) { return gw->seq; }
+const char *gateway_resume_url(const gateway_session *gw) { return gw->resume_url; }
+int gateway_shard_id(const gateway_session *gw) { return gw->shard_id; }
+int gateway_resumed(const gateway_session *gw) { return gw->resumed; }
+int64_t gateway_latency_ms(const gateway_session *gw) { return gw->latency_ms; }

@@ -2,7 +2,7 @@
  * (see json_arena.h).
  *
  * cJSON has only process-wide hooks, so they are installed once and decide
- * per call: inside ja_parse on this thread, memory comes from the block (a
+ * per call: inside json_arena_parse on this thread, memory comes from the block (a
  * bump pointer); everywhere else, from malloc.  Freeing is by address:
  * block memory is a no-op, anything else goes to free(), so trees, print
  * buffers and items of any origin can be mixed and freed as before. */
@@ -15,7 +15,7 @@
 #include <string.h>
 
 /* Under AddressSanitizer the block is poisoned while unused, so a message's
- * memory read after ja_free released it is still reported. */
+ * memory read after json_arena_free released it is still reported. */
 #if defined(__SANITIZE_ADDRESS__)
 #define JA_ASAN 1
 #elif defined(__has_feature)
@@ -38,8 +38,8 @@
 typedef struct {
     unsigned char *base;        /* JA_BLOCK bytes, allocated on first use */
     size_t used;
-    int parsing;                /* in ja_parse, and the block has not run out during it */
-    int live;                   /* trees of ja_parse rooted in the block, not yet freed */
+    int parsing;                /* in json_arena_parse, and the block has not run out during it */
+    int live;                   /* trees of json_arena_parse rooted in the block, not yet freed */
 } arena;
 
 static _Thread_local arena A;
@@ -65,7 +65,7 @@ static void *hook_malloc(size_t n)
         }
         /* Out of room: the rest of this message comes from malloc.  So a
          * tree has block memory exactly when its root (the first
-         * allocation) is in the block, which is what ja_free counts by. */
+         * allocation) is in the block, which is what json_arena_free counts by. */
         A.parsing = 0;
     }
     heap_allocs++;
@@ -113,7 +113,7 @@ static int refuse(const char *fmt, size_t a, size_t b)
     return -1;
 }
 
-int ja_check_cost(const char *text, size_t len)
+int json_arena_check_cost(const char *text, size_t len)
 {
     if (len <= JA_NODES_FLOOR)
         return 0;               /* a value takes at least one byte */
@@ -151,12 +151,12 @@ int ja_check_cost(const char *text, size_t len)
     return 0;
 }
 
-const char *ja_last_error(void) { return last_error; }
-size_t ja_heap_allocs(void) { return heap_allocs; }
+const char *json_arena_last_error(void) { return last_error; }
+size_t json_arena_heap_allocs(void) { return heap_allocs; }
 
-cJSON *ja_parse(const char *text, size_t len)
+cJSON *json_arena_parse(const char *text, size_t len)
 {
-    if (ja_check_cost(text, len) != 0)
+    if (json_arena_check_cost(text, len) != 0)
         return NULL;            /* refused before cJSON allocates anything */
     pthread_once(&hooks_once, install_hooks);
     if (!A.base && (A.base = malloc(JA_BLOCK)) != NULL)
@@ -173,7 +173,7 @@ cJSON *ja_parse(const char *text, size_t len)
     return tree;
 }
 
-void ja_free(cJSON *tree)
+void json_arena_free(cJSON *tree)
 {
     if (!tree)
         return;

@@ -3,7 +3,7 @@
  * Receive: lws hands over message pieces; binary pieces go through the
  * connection's zlib-stream inflater (a fresh one per connection), text
  * pieces are gathered until the message is complete.  Each complete JSON
- * message is parsed once and fed to gw_on_payload().
+ * message is parsed once and fed to gateway_on_payload().
  * Send: GW_ACT_SEND texts are queued and written one per WRITEABLE callback.
  * Close: GW_ACT_CLOSE sets the code and asks for WRITEABLE, where we return
  * -1 after lws_close_reason().  The close code Discord sends arrives in
@@ -22,15 +22,15 @@
 #include "gateway/zstream.h"
 #include "base/vec.h"
 
-typedef struct tl_msg {
-    struct tl_msg *next;
+typedef struct transport_msg {
+    struct transport_msg *next;
     size_t len;
     unsigned char buf[];      /* LWS_PRE headroom + payload */
-} tl_msg;
+} transport_msg;
 
-struct tl_conn {
+struct transport_conn {
     struct lws_context *ctx;
-    gw_session *gw;
+    gateway_session *gw;
     struct lws *wsi;
     lws_sorted_usec_list_t sul;
     int64_t sul_due;          /* deadline sul is armed for; INT64_MAX = not armed */
@@ -39,37 +39,37 @@ struct tl_conn {
     char *text;               /* gathered uncompressed message */
     size_t text_len, text_cap;
     int text_overflow;
-    tl_msg *q_head, *q_tail;
+    transport_msg *q_head, *q_tail;
     int close_code;           /* code we want to send, 0 = none */
     int peer_close_code;      /* code the server sent, -1 = none */
     int closing_ours;
     char host[256];           /* host of the current connection (for resolve_forget) */
-    tl_handlers h;
+    transport_handlers h;
     void *hctx;
     int draining;             /* re-entrancy guard for drain() */
-    int rx_paused;            /* tl_conn_pause_rx */
+    int rx_paused;            /* transport_conn_pause_rx */
 };
 
-int64_t tl_now_ms(void)
+int64_t transport_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void drain(tl_conn *c);
+static void drain(transport_conn *c);
 
 static void on_timer(lws_sorted_usec_list_t *sul)
 {
-    tl_conn *c = lws_container_of(sul, tl_conn, sul);
+    transport_conn *c = lws_container_of(sul, transport_conn, sul);
     c->sul_due = INT64_MAX;
-    gw_tick(c->gw, tl_now_ms());
+    gateway_tick(c->gw, transport_now_ms());
     drain(c);
 }
 
-static void arm_timer(tl_conn *c)
+static void arm_timer(transport_conn *c)
 {
-    int64_t due = gw_next_deadline(c->gw);
+    int64_t due = gateway_next_deadline(c->gw);
     /* Most messages leave the session's deadline where it was: re-arming
      * the sul for each of a burst's events costs a clock read and a
      * re-sort per message for nothing. */
@@ -80,26 +80,26 @@ static void arm_timer(tl_conn *c)
         lws_sul_cancel(&c->sul);
         return;
     }
-    int64_t wait = due - tl_now_ms();
+    int64_t wait = due - transport_now_ms();
     if (wait < 0)
         wait = 0;
     lws_sul_schedule(c->ctx, 0, &c->sul, on_timer, (lws_usec_t)wait * LWS_USEC_PER_SEC / 1000);
 }
 
-static void queue_free(tl_conn *c)
+static void queue_free(transport_conn *c)
 {
     while (c->q_head) {
-        tl_msg *m = c->q_head;
+        transport_msg *m = c->q_head;
         c->q_head = m->next;
         free(m);
     }
     c->q_tail = NULL;
 }
 
-static void queue_send(tl_conn *c, const char *text)
+static void queue_send(transport_conn *c, const char *text)
 {
     size_t len = strlen(text);
-    tl_msg *m = malloc(sizeof *m + LWS_PRE + len);
+    transport_msg *m = malloc(sizeof *m + LWS_PRE + len);
     if (!m) {
         LOG_E("transport", "out of memory queueing a %zu-byte send", len);
         return;
@@ -145,26 +145,26 @@ static int split_url(const char *url, char *host, size_t hcap, int *port, int *t
     return 0;
 }
 
-static void fatal(tl_conn *c, int exit_status, const char *msg)
+static void fatal(transport_conn *c, int exit_status, const char *msg)
 {
     if (c->h.on_fatal)
         c->h.on_fatal(c->hctx, c, exit_status, msg);
 }
 
-static void do_connect(tl_conn *c, const char *url)
+static void do_connect(transport_conn *c, const char *url)
 {
     char addr[64], path[1024];
     int port, tls;
     if (split_url(url, c->host, sizeof c->host, &port, &tls, path, sizeof path) != 0) {
-        gw_on_url_refused(c->gw, "gateway URL is not a ws:// or wss:// URL", tl_now_ms());
+        gateway_on_url_refused(c->gw, "gateway URL is not a ws:// or wss:// URL", transport_now_ms());
         return;
     }
     if (!tls && !resolve_is_loopback(c->host)) {
-        gw_on_url_refused(c->gw, "refusing plain ws:// to a non-loopback gateway host (use wss://)",
-                          tl_now_ms());
+        gateway_on_url_refused(c->gw, "refusing plain ws:// to a non-loopback gateway host (use wss://)",
+                          transport_now_ms());
         return;
     }
-    zs_reset(c->zs);            /* one inflate context per connection */
+    zstream_reset(c->zs);            /* one inflate context per connection */
     c->text_len = 0;
     c->text_overflow = 0;
     c->peer_close_code = -1;
@@ -172,7 +172,7 @@ static void do_connect(tl_conn *c, const char *url)
     c->closing_ours = 0;
     queue_free(c);
     if (resolve_host(c->host, addr, sizeof addr) != DC_OK) {
-        gw_on_closed(c->gw, -1, tl_now_ms());
+        gateway_on_closed(c->gw, -1, transport_now_ms());
         return;
     }
     struct lws_client_connect_info ci;
@@ -185,7 +185,7 @@ static void do_connect(tl_conn *c, const char *url)
     ci.origin = c->host;
     ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
     ci.protocol = NULL;         /* Discord negotiates no subprotocol */
-    ci.local_protocol_name = tl_protocol.name;
+    ci.local_protocol_name = transport_protocol.name;
     ci.opaque_user_data = c;
     ci.pwsi = &c->wsi;
     ci.vhost = wsctx_vhost(c->ctx, tls);   /* wss://: TLS context made on first use */
@@ -193,20 +193,20 @@ static void do_connect(tl_conn *c, const char *url)
         fatal(c, 70, "no libwebsockets vhost for the gateway connection (TLS set-up failed?)");
         return;
     }
-    LOG_I("transport", "shard %d: connecting to %s://%s:%d%s", gw_shard_id(c->gw),
+    LOG_I("transport", "shard %d: connecting to %s://%s:%d%s", gateway_shard_id(c->gw),
           tls ? "wss" : "ws", c->host, port, path);
     if (!lws_client_connect_via_info(&ci)) {
         c->wsi = NULL;
-        LOG_W("transport", "shard %d: connect to %s failed at once", gw_shard_id(c->gw), c->host);
+        LOG_W("transport", "shard %d: connect to %s failed at once", gateway_shard_id(c->gw), c->host);
         resolve_forget(c->host);
-        gw_on_closed(c->gw, -1, tl_now_ms());
+        gateway_on_closed(c->gw, -1, transport_now_ms());
     }
 }
 
-static void do_close(tl_conn *c, int code)
+static void do_close(transport_conn *c, int code)
 {
     if (!c->wsi) {
-        gw_on_closed(c->gw, -1, tl_now_ms());
+        gateway_on_closed(c->gw, -1, transport_now_ms());
         return;
     }
     c->close_code = code;
@@ -214,7 +214,7 @@ static void do_close(tl_conn *c, int code)
     lws_callback_on_writable(c->wsi);
 }
 
-static void run_action(tl_conn *c, const gw_action *a)
+static void run_action(transport_conn *c, const gateway_action *a)
 {
     switch (a->kind) {
     case GW_ACT_CONNECT:
@@ -246,37 +246,37 @@ static void run_action(tl_conn *c, const gw_action *a)
 /* Run every pending action, then re-arm the session's timer.  Actions may
  * call back into the session (a failed connect reports a close), so loop
  * until the queue stays empty; nested calls just let the outer loop work. */
-static void drain(tl_conn *c)
+static void drain(transport_conn *c)
 {
     if (c->draining)
         return;
     c->draining = 1;
-    gw_action a;
-    while (gw_next_action(c->gw, &a))
+    gateway_action a;
+    while (gateway_next_action(c->gw, &a))
         run_action(c, &a);
     c->draining = 0;
     arm_timer(c);
 }
 
-void tl_conn_kick(tl_conn *c) { drain(c); }
-gw_session *tl_conn_gw(tl_conn *c) { return c->gw; }
-int tl_conn_is_open(const tl_conn *c) { return c->wsi != NULL; }
-int tl_conn_closed_by_us(const tl_conn *c) { return c->closing_ours; }
+void transport_conn_kick(transport_conn *c) { drain(c); }
+gateway_session *transport_conn_gw(transport_conn *c) { return c->gw; }
+int transport_conn_is_open(const transport_conn *c) { return c->wsi != NULL; }
+int transport_conn_closed_by_us(const transport_conn *c) { return c->closing_ours; }
 
 #define TL_LARGE_MESSAGE (1u << 20)
 
 /* After a message over 1 MiB, or a failed one: hand the memory it took back
  * (inflate buffers; with glibc, the freed nodes of its parse, which would
  * otherwise stay in the process's heap for good). */
-static void give_back_memory(tl_conn *c)
+static void give_back_memory(transport_conn *c)
 {
-    zs_trim(c->zs);
+    zstream_trim(c->zs);
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
 }
 
-void tl_conn_pause_rx(tl_conn *c, int pause)
+void transport_conn_pause_rx(transport_conn *c, int pause)
 {
     if (!c)
         return;
@@ -285,25 +285,25 @@ void tl_conn_pause_rx(tl_conn *c, int pause)
         lws_rx_flow_control(c->wsi, pause ? 0 : 1);
 }
 
-static void handle_message(tl_conn *c, const char *json, size_t len)
+static void handle_message(transport_conn *c, const char *json, size_t len)
 {
-    cJSON *payload = ja_parse(json, len);
+    cJSON *payload = json_arena_parse(json, len);
     if (!payload) {
-        gw_on_bad_frame(c->gw, ja_last_error(), tl_now_ms());
+        gateway_on_bad_frame(c->gw, json_arena_last_error(), transport_now_ms());
     } else {
-        gw_on_payload(c->gw, payload, tl_now_ms());
+        gateway_on_payload(c->gw, payload, transport_now_ms());
     }
     /* Drain before freeing: DISPATCH actions point into the payload. */
     drain(c);
-    ja_free(payload);
+    json_arena_free(payload);
 }
 
-static void receive_binary(tl_conn *c, const void *in, size_t len, int complete)
+static void receive_binary(transport_conn *c, const void *in, size_t len, int complete)
 {
     const char *out = NULL;
     size_t out_len = 0;
-    if (zs_feed(c->zs, in, len, complete, &out, &out_len) != DC_OK) {
-        gw_on_bad_frame(c->gw, zs_last_error(c->zs), tl_now_ms());
+    if (zstream_feed(c->zs, in, len, complete, &out, &out_len) != DC_OK) {
+        gateway_on_bad_frame(c->gw, zstream_last_error(c->zs), transport_now_ms());
         give_back_memory(c);
         drain(c);
         return;
@@ -314,7 +314,7 @@ static void receive_binary(tl_conn *c, const void *in, size_t len, int complete)
         give_back_memory(c);
 }
 
-static int text_append(tl_conn *c, const void *in, size_t len)
+static int text_append(transport_conn *c, const void *in, size_t len)
 {
     if (c->text_len + len + 1 > c->max_message)
         return -1;
@@ -325,14 +325,14 @@ static int text_append(tl_conn *c, const void *in, size_t len)
     return 0;
 }
 
-static void receive_text(tl_conn *c, const void *in, size_t len, int complete)
+static void receive_text(transport_conn *c, const void *in, size_t len, int complete)
 {
     if (!c->text_overflow && text_append(c, in, len) != 0)
         c->text_overflow = 1;   /* keep reading to the end of the message */
     if (!complete)
         return;
     if (c->text_overflow)
-        gw_on_bad_frame(c->gw, "text message exceeds max_message_bytes", tl_now_ms());
+        gateway_on_bad_frame(c->gw, "text message exceeds max_message_bytes", transport_now_ms());
     else
         handle_message(c, c->text, c->text_len);
     c->text_len = 0;
@@ -346,13 +346,13 @@ static void receive_text(tl_conn *c, const void *in, size_t len, int complete)
     drain(c);
 }
 
-static int on_writeable(tl_conn *c, struct lws *wsi)
+static int on_writeable(transport_conn *c, struct lws *wsi)
 {
     if (c->close_code) {
         lws_close_reason(wsi, (enum lws_close_status)c->close_code, NULL, 0);
         return -1;
     }
-    tl_msg *m = c->q_head;
+    transport_msg *m = c->q_head;
     if (!m)
         return 0;
     c->q_head = m->next;
@@ -367,34 +367,34 @@ static int on_writeable(tl_conn *c, struct lws *wsi)
     return 0;
 }
 
-static void on_closed(tl_conn *c, const char *how)
+static void on_closed(transport_conn *c, const char *how)
 {
     int code = c->peer_close_code;
     c->wsi = NULL;
     queue_free(c);
-    LOG_I("transport", "shard %d: connection %s (close code %d)", gw_shard_id(c->gw), how, code);
+    LOG_I("transport", "shard %d: connection %s (close code %d)", gateway_shard_id(c->gw), how, code);
     if (c->h.on_disconnect)
         c->h.on_disconnect(c->hctx, c);
     if (c->h.on_conn)
         c->h.on_conn(c->hctx, c, 0, c->closing_ours ? c->close_code : code);
-    gw_on_closed(c->gw, c->closing_ours ? c->close_code : code, tl_now_ms());
+    gateway_on_closed(c->gw, c->closing_ours ? c->close_code : code, transport_now_ms());
     drain(c);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     (void)user;
-    tl_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
+    transport_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if (!c)
             break;
-        LOG_I("transport", "shard %d: websocket open", gw_shard_id(c->gw));
+        LOG_I("transport", "shard %d: websocket open", gateway_shard_id(c->gw));
         if (c->rx_paused)
             lws_rx_flow_control(wsi, 0);
         if (c->h.on_conn)
             c->h.on_conn(c->hctx, c, 1, -1);
-        gw_on_open(c->gw, tl_now_ms());
+        gateway_on_open(c->gw, transport_now_ms());
         drain(c);
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE: {
@@ -418,7 +418,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (!c)
             break;
-        LOG_W("transport", "shard %d: connection error: %s", gw_shard_id(c->gw),
+        LOG_W("transport", "shard %d: connection error: %s", gateway_shard_id(c->gw),
               in ? (const char *)in : "(no detail)");
         resolve_forget(c->host);
         on_closed(c, "failed");
@@ -433,20 +433,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return 0;
 }
 
-const struct lws_protocols tl_protocol = {
+const struct lws_protocols transport_protocol = {
     .name = "discord-gateway",
     .callback = callback,
     .per_session_data_size = 0,
     .rx_buffer_size = 65536,
 };
 
-tl_conn *tl_conn_new(struct lws_context *ctx, gw_session *gw, size_t max_message_bytes,
-                     const tl_handlers *h, void *hctx)
+transport_conn *transport_conn_new(struct lws_context *ctx, gateway_session *gw, size_t max_message_bytes,
+                     const transport_handlers *h, void *hctx)
 {
-    tl_conn *c = calloc(1, sizeof *c);
+    transport_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->zs = zs_new(max_message_bytes);
+    c->zs = zstream_new(max_message_bytes);
     if (!c->zs) {
         free(c);
         return NULL;
@@ -462,7 +462,7 @@ tl_conn *tl_conn_new(struct lws_context *ctx, gw_session *gw, size_t max_message
     return c;
 }
 
-void tl_conn_free(tl_conn *c)
+void transport_conn_free(transport_conn *c)
 {
     if (!c)
         return;
@@ -472,7 +472,7 @@ void tl_conn_free(tl_conn *c)
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
     }
     queue_free(c);
-    zs_free(c->zs);
+    zstream_free(c->zs);
     free(c->text);
     free(c);
 }

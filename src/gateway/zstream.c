@@ -41,14 +41,14 @@ static dc_err fail(zstream *zs, dc_err e, const char *fmt, ...)
     return e;
 }
 
-zstream *zs_new(size_t max_message_bytes)
+zstream *zstream_new(size_t max_message_bytes)
 {
     zstream *zs = calloc(1, sizeof *zs);
     if (!zs)
         return NULL;
     zs->max_bytes = max_message_bytes ? max_message_bytes : ZS_DEFAULT_MAX;
-    if (zs_reset(zs) != DC_OK) {
-        zs_free(zs);
+    if (zstream_reset(zs) != DC_OK) {
+        zstream_free(zs);
         return NULL;
     }
     return zs;
@@ -62,7 +62,7 @@ static void end_context(zstream *zs)
     zs->z_ready = 0;
 }
 
-void zs_free(zstream *zs)
+void zstream_free(zstream *zs)
 {
     if (!zs)
         return;
@@ -72,7 +72,7 @@ void zs_free(zstream *zs)
     free(zs);
 }
 
-dc_err zs_reset(zstream *zs)
+dc_err zstream_reset(zstream *zs)
 {
     end_context(zs);
     zs->in_len = 0;
@@ -93,7 +93,7 @@ dc_err zs_reset(zstream *zs)
 
 #define ZS_KEEP_BYTES (1u << 20)
 
-void zs_trim(zstream *zs)
+void zstream_trim(zstream *zs)
 {
     if (zs->out_cap > ZS_KEEP_BYTES) {
         free(zs->out);
@@ -107,9 +107,9 @@ void zs_trim(zstream *zs)
     }
 }
 
-size_t zs_capacity(const zstream *zs) { return zs->in_cap + zs->out_cap; }
+size_t zstream_capacity(const zstream *zs) { return zs->in_cap + zs->out_cap; }
 
-const char *zs_last_error(const zstream *zs) { return zs->err; }
+const char *zstream_last_error(const zstream *zs) { return zs->err; }
 
 /* Geometric growth of a buffer up to limit bytes of capacity. */
 static int grow(void **buf, size_t *cap, size_t need, size_t limit, size_t extra)
@@ -210,7 +210,7 @@ static dc_err inflate_buffer(zstream *zs, size_t *out_len)
     return DC_OK;
 }
 
-dc_err zs_feed(zstream *zs, const void *data, size_t len, int message_complete,
+dc_err zstream_feed(zstream *zs, const void *data, size_t len, int message_complete,
                const char **out, size_t *out_len)
 {
     *out = NULL;

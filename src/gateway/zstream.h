@@ -4,7 +4,7 @@
  * payload ends with a Z_SYNC_FLUSH marker (00 00 FF FF).  The owner feeds
  * each websocket message (in pieces as they arrive) and gets back one
  * inflated JSON text when a payload is complete.  Every new connection
- * needs a fresh context: call zs_reset() before feeding it.
+ * needs a fresh context: call zstream_reset() before feeding it.
  *
  * Uncompressed (text) frames do not go through here. */
 #ifndef DC_ZSTREAM_H
@@ -17,10 +17,10 @@ typedef struct zstream zstream;
 
 /* max_message_bytes caps both the inflated payload and the buffered
  * compressed input (0 = 64 MiB).  NULL when out of memory. */
-zstream *zs_new(size_t max_message_bytes);
-void zs_free(zstream *zs);
+zstream *zstream_new(size_t max_message_bytes);
+void zstream_free(zstream *zs);
 /* Start a fresh zlib context and drop buffered input (new connection). */
-dc_err zs_reset(zstream *zs);
+dc_err zstream_reset(zstream *zs);
 
 /* Append a piece of a websocket message.  message_complete = 1 on the last
  * piece of the websocket message.  When the buffered data then ends with
@@ -29,19 +29,19 @@ dc_err zs_reset(zstream *zs);
  * Otherwise *out = NULL (more data needed; a payload may span messages).
  *
  * DC_ERR_PROTO on corrupt data or when a cap is exceeded (reason in
- * zs_last_error()); the context is then unusable until zs_reset().
+ * zstream_last_error()); the context is then unusable until zstream_reset().
  * DC_ERR_NOMEM when memory runs out. */
-dc_err zs_feed(zstream *zs, const void *data, size_t len, int message_complete,
+dc_err zstream_feed(zstream *zs, const void *data, size_t len, int message_complete,
                const char **out, size_t *out_len);
 
 /* Give back buffers grown past 1 MiB by a large message (call between
  * messages: it invalidates the last *out).  Without it one 64 MiB message
  * keeps 64 MiB of inflate output for the connection's life. */
-void zs_trim(zstream *zs);
+void zstream_trim(zstream *zs);
 /* Bytes the buffers hold now (input + output capacity). */
-size_t zs_capacity(const zstream *zs);
+size_t zstream_capacity(const zstream *zs);
 
 /* Reason of the last error, "" when none. */
-const char *zs_last_error(const zstream *zs);
+const char *zstream_last_error(const zstream *zs);
 
 #endif

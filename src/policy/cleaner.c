@@ -6,18 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cl_actions_free(cl_actions *a)
+void cleaner_actions_free(cleaner_actions *a)
 {
     free(a->v);
     a->v = NULL;
     a->n = a->cap = 0;
 }
 
-static dc_err push(cl_actions *a, cl_action_kind kind, uint64_t guild, uint64_t user, audit_reason why)
+static dc_err push(cleaner_actions *a, cleaner_action_kind kind, uint64_t guild, uint64_t user, audit_reason why)
 {
     if (VEC_GROW(a->v, a->cap, a->n + 1, 16) != 0)
         return DC_ERR_NOMEM;
-    a->v[a->n++] = (cl_action){ kind, guild, user, why };
+    a->v[a->n++] = (cleaner_action){ kind, guild, user, why };
     return DC_OK;
 }
 
@@ -26,7 +26,7 @@ static uint64_t field_id(const cJSON *obj, const char *name)
     return snowflake_json(cJSON_GetObjectItemCaseSensitive(obj, name));
 }
 
-static dc_err on_member_remove(const cJSON *d, cl_actions *out)
+static dc_err on_member_remove(const cJSON *d, cleaner_actions *out)
 {
     uint64_t guild = field_id(d, "guild_id");
     const cJSON *user = cJSON_GetObjectItemCaseSensitive(d, "user");
@@ -36,7 +36,7 @@ static dc_err on_member_remove(const cJSON *d, cl_actions *out)
     return push(out, CL_DELETE_MEMBER, guild, uid, AUDIT_MEMBER_REMOVE);
 }
 
-static dc_err on_member_add(const cJSON *d, cl_actions *out)
+static dc_err on_member_add(const cJSON *d, cleaner_actions *out)
 {
     uint64_t guild = field_id(d, "guild_id");
     const cJSON *user = cJSON_GetObjectItemCaseSensitive(d, "user");
@@ -46,7 +46,7 @@ static dc_err on_member_add(const cJSON *d, cl_actions *out)
     return push(out, CL_MEMBER_PRESENT, guild, uid, AUDIT_SWEEP);
 }
 
-static dc_err on_guild_delete(const cJSON *d, cl_actions *out)
+static dc_err on_guild_delete(const cJSON *d, cleaner_actions *out)
 {
     uint64_t guild = field_id(d, "id");
     if (!guild)
@@ -58,7 +58,7 @@ static dc_err on_guild_delete(const cJSON *d, cl_actions *out)
     return push(out, CL_CONFIRM_GONE, guild, 0, AUDIT_GUILD_DELETE);
 }
 
-static dc_err on_guild_create(const cJSON *d, cl_actions *out)
+static dc_err on_guild_create(const cJSON *d, cleaner_actions *out)
 {
     uint64_t guild = field_id(d, "id");
     if (!guild)
@@ -78,7 +78,7 @@ static int in_list(uint64_t id, const uint64_t *v, size_t n)
 
 /* READY: which stored guilds did we leave while offline?  The ready list is
  * small (<= 2500 per shard), so a linear scan per stored guild is fine. */
-static dc_err on_ready(const cl_context *cx, const cJSON *d, cl_actions *out)
+static dc_err on_ready(const cleaner_context *cx, const cJSON *d, cleaner_actions *out)
 {
     const cJSON *guilds = cJSON_GetObjectItemCaseSensitive(d, "guilds");
     if (!cJSON_IsArray(guilds))
@@ -115,7 +115,7 @@ static dc_err on_ready(const cl_context *cx, const cJSON *d, cl_actions *out)
     return e;
 }
 
-dc_err cleaner_on_dispatch(const cl_context *cx, dc_event ev, const cJSON *d, cl_actions *out)
+dc_err cleaner_on_dispatch(const cleaner_context *cx, dc_event ev, const cJSON *d, cleaner_actions *out)
 {
     switch (ev) {
     case DC_EV_GUILD_MEMBER_REMOVE:

@@ -32,23 +32,23 @@ typedef enum {
     CL_MARK_RECONCILE,     /* guild needs a reconciliation sweep */
     CL_ADOPT_UNASSIGNED,   /* legacy rows with guild_id NULL belong to guild_id */
     CL_MEMBER_PRESENT,     /* user_id is a member of guild_id (GUILD_MEMBER_ADD; feeds a running sweep) */
-} cl_action_kind;
+} cleaner_action_kind;
 
 typedef struct {
-    cl_action_kind kind;
+    cleaner_action_kind kind;
     uint64_t guild_id;
     uint64_t user_id;
     audit_reason reason;
-} cl_action;
+} cleaner_action;
 
 typedef struct {
-    cl_action *v;
+    cleaner_action *v;
     size_t n, cap;
     /* Set when the READY guard refused to delete; a human explanation. */
     char guard[256];
-} cl_actions;
+} cleaner_actions;
 
-void cl_actions_free(cl_actions *a);
+void cleaner_actions_free(cleaner_actions *a);
 
 typedef struct {
     int shard_id, shard_count;
@@ -57,13 +57,13 @@ typedef struct {
     const uint64_t *stored_guilds;
     size_t n_stored;
     int64_t unassigned_rows;    /* legacy rows waiting for a guild */
-} cl_context;
+} cleaner_context;
 
-/* Decide what one dispatch means.  ev is the dispatch's kind (gw_action.ev:
+/* Decide what one dispatch means.  ev is the dispatch's kind (gateway_action.ev:
  * DC_EV_UNKNOWN and kinds the policy does not read change nothing), d its data
  * (may be NULL).  resumed: the event belongs to a resumed session (READY
  * never is).  Returns DC_ERR_PROTO for a payload of the wrong shape (logged
  * by the caller; no actions), DC_ERR_NOMEM, or DC_OK. */
-dc_err cleaner_on_dispatch(const cl_context *cx, dc_event ev, const cJSON *d, cl_actions *out);
+dc_err cleaner_on_dispatch(const cleaner_context *cx, dc_event ev, const cJSON *d, cleaner_actions *out);
 
 #endif

@@ -20,7 +20,7 @@ typedef struct {
     int64_t at_ms;
 } refusal;
 
-struct cmd_state {
+struct commands_state {
     char prefix[16];
     uint64_t admin_permission;
     int dry_run;
@@ -43,7 +43,7 @@ static int is_bot_author(const cJSON *d, const cJSON *author)
            cJSON_GetObjectItemCaseSensitive(d, "webhook_id") != NULL;
 }
 
-dc_err cmd_parse_message(const cJSON *d, cmd_message *m)
+dc_err commands_parse_message(const cJSON *d, commands_message *m)
 {
     memset(m, 0, sizeof *m);
     const cJSON *author = cJSON_GetObjectItemCaseSensitive(d, "author");
@@ -71,9 +71,9 @@ dc_err cmd_parse_message(const cJSON *d, cmd_message *m)
 
 /* ---- state --------------------------------------------------------------- */
 
-cmd_state *cmd_state_new(const cmd_config *cfg)
+commands_state *commands_state_new(const commands_config *cfg)
 {
-    cmd_state *cs = calloc(1, sizeof *cs);
+    commands_state *cs = calloc(1, sizeof *cs);
     if (!cs)
         return NULL;
     snprintf(cs->prefix, sizeof cs->prefix, "%s", cfg->prefix && *cfg->prefix ? cfg->prefix : "!");
@@ -87,13 +87,13 @@ cmd_state *cmd_state_new(const cmd_config *cfg)
     return cs;
 }
 
-void cmd_state_free(cmd_state *cs)
+void commands_state_free(commands_state *cs)
 {
     free(cs);
 }
 
 /* Take one token of the overall refusal budget; 0 when it is spent. */
-static int take_refusal_token(cmd_state *cs, int64_t now_ms)
+static int take_refusal_token(commands_state *cs, int64_t now_ms)
 {
     if (cs->refusal_refilled_at == INT64_MIN)
         cs->refusal_refilled_at = now_ms;
@@ -112,7 +112,7 @@ static int take_refusal_token(cmd_state *cs, int64_t now_ms)
 /* 1 when user_id may be refused now (and remember it): at most once per
  * user per interval, and within the overall budget.  When every slot is
  * recent, the oldest is reused. */
-static int may_refuse(cmd_state *cs, uint64_t user_id, int64_t now_ms)
+static int may_refuse(commands_state *cs, uint64_t user_id, int64_t now_ms)
 {
     refusal *oldest = &cs->refused[0], *slot = NULL;
     for (size_t i = 0; i < REFUSAL_SLOTS && !slot; i++) {
@@ -133,7 +133,7 @@ static int may_refuse(cmd_state *cs, uint64_t user_id, int64_t now_ms)
 
 /* ---- deciding ------------------------------------------------------------- */
 
-void cmd_permission_text(uint64_t mask, char *buf, size_t cap)
+void commands_permission_text(uint64_t mask, char *buf, size_t cap)
 {
     size_t off = 0;
     int n = 0;
@@ -189,7 +189,7 @@ static int parse_force(const char *args, int force_allowed)
     return sscanf(args, "%*s %1s", extra) == 1 ? -1 : 1;
 }
 
-static void help_text(const cmd_state *cs, const char *why, char *buf, size_t cap)
+static void help_text(const commands_state *cs, const char *why, char *buf, size_t cap)
 {
     const char *p = cs->prefix;
     snprintf(buf, cap,
@@ -202,8 +202,8 @@ static void help_text(const cmd_state *cs, const char *why, char *buf, size_t ca
              why, p, p, p, p);
 }
 
-static void refuse(cmd_state *cs, const cmd_message *m, int all, const char *unchecked, int64_t now_ms,
-                   cmd_decision *out)
+static void refuse(commands_state *cs, const commands_message *m, int all, const char *unchecked, int64_t now_ms,
+                   commands_decision *out)
 {
     char perm[256];
     if (!may_refuse(cs, m->author_id, now_ms))
@@ -221,28 +221,28 @@ static void refuse(cmd_state *cs, const cmd_message *m, int all, const char *unc
                  "can use it.", cs->prefix);
         return;
     }
-    cmd_permission_text(cs->admin_permission, perm, sizeof perm);
+    commands_permission_text(cs->admin_permission, perm, sizeof perm);
     snprintf(out->text, sizeof out->text,
              "Sorry, the cleanup commands need the %s permission in this server.", perm);
 }
 
 /* The verb of a command this module answers, VERB_NONE otherwise. */
-static verb command_verb(const cmd_state *cs, const cmd_message *m, const char **args)
+static verb command_verb(const commands_state *cs, const commands_message *m, const char **args)
 {
     if (!m->guild_id || m->author_bot || !m->content)
         return VERB_NONE;
     return parse_verb(cs->prefix, m->content, args);
 }
 
-int cmd_needs(const cmd_state *cs, const cmd_message *m)
+int commands_needs(const commands_state *cs, const commands_message *m)
 {
     const char *args = "";
     verb v = command_verb(cs, m, &args);
     return v == VERB_NONE ? CMD_NEEDS_NOTHING : v == VERB_ALL ? CMD_NEEDS_OWNER : CMD_NEEDS_PERMISSION;
 }
 
-static void decide(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owner, const char *unchecked,
-                   int64_t now_ms, cmd_decision *out)
+static void decide(commands_state *cs, const commands_message *m, uint64_t perms, int is_owner, const char *unchecked,
+                   int64_t now_ms, commands_decision *out)
 {
     memset(out, 0, sizeof *out);
     const char *args = "";
@@ -281,14 +281,14 @@ static void decide(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_o
     }
 }
 
-void cmd_decide(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owner, int64_t now_ms,
-                cmd_decision *out)
+void commands_decide(commands_state *cs, const commands_message *m, uint64_t perms, int is_owner, int64_t now_ms,
+                commands_decision *out)
 {
     decide(cs, m, perms, is_owner, NULL, now_ms, out);
 }
 
-void cmd_decide_unchecked(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owner, const char *why,
-                          int64_t now_ms, cmd_decision *out)
+void commands_decide_unchecked(commands_state *cs, const commands_message *m, uint64_t perms, int is_owner, const char *why,
+                          int64_t now_ms, commands_decision *out)
 {
     decide(cs, m, perms, is_owner, why && *why ? why : "Discord did not answer", now_ms, out);
 }
@@ -334,12 +334,12 @@ static void put_utc(text_buf *t, int64_t wall_ms)
         put(t, "%s", when);
 }
 
-static void put_shards(text_buf *t, const cmd_status *st)
+static void put_shards(text_buf *t, const commands_status *st)
 {
     if (!st->n_shards)
         put(t, "Gateway: not connected yet\n");
     for (size_t i = 0; i < st->n_shards; i++) {
-        const cmd_shard_status *s = &st->shards[i];
+        const commands_shard_status *s = &st->shards[i];
         put(t, "Shard %d: %s, ", s->shard_id, s->state ? s->state : "?");
         if (s->latency_ms >= 0)
             put(t, "heartbeat latency %" PRId64 " ms, ", s->latency_ms);
@@ -349,7 +349,7 @@ static void put_shards(text_buf *t, const cmd_status *st)
     }
 }
 
-static void put_last_sweep(text_buf *t, const cmd_status *st)
+static void put_last_sweep(text_buf *t, const commands_status *st)
 {
     if (!st->last_sweep_ms) {
         put(t, "Last sweep: never\n");
@@ -364,7 +364,7 @@ static void put_last_sweep(text_buf *t, const cmd_status *st)
     put(t, ", result: %s\n", st->last_sweep_result && *st->last_sweep_result ? st->last_sweep_result : "?");
 }
 
-void cmd_format_status(const cmd_status *st, char *buf, size_t cap)
+void commands_format_status(const commands_status *st, char *buf, size_t cap)
 {
     text_buf t = { buf, cap, 0 };
     if (!cap)
@@ -401,10 +401,10 @@ void cmd_format_status(const cmd_status *st, char *buf, size_t cap)
         }
     }
     put(&t, "Guilds awaiting reconciliation: %" PRId64, st->awaiting_reconcile);
-    cmd_trim(buf, cap - 1);
+    commands_trim(buf, cap - 1);
 }
 
-void cmd_format_wait(cmd_wait why, int64_t wait_ms, char *buf, size_t cap)
+void commands_format_wait(commands_wait why, int64_t wait_ms, char *buf, size_t cap)
 {
     int64_t secs = (wait_ms + 999) / 1000;
     switch (why) {
@@ -425,11 +425,11 @@ void cmd_format_wait(cmd_wait why, int64_t wait_ms, char *buf, size_t cap)
     }
 }
 
-void cmd_format_progress(const cmd_progress *p, char *buf, size_t cap)
+void commands_format_progress(const commands_progress *p, char *buf, size_t cap)
 {
     char wait[256];
     if (p->queued) {
-        cmd_format_wait(p->why, p->wait_ms, wait, sizeof wait);
+        commands_format_wait(p->why, p->wait_ms, wait, sizeof wait);
         snprintf(buf, cap, "A sweep of this server is already queued. %s I will reply to that command when "
                  "it has finished.", wait);
     } else if (p->stale > 0) {
@@ -443,7 +443,7 @@ void cmd_format_progress(const cmd_progress *p, char *buf, size_t cap)
     }
 }
 
-void cmd_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap)
+void commands_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s %s: %s", dry_run ? "Dry run of this server's sweep" : "Sweep of this server",
              ok ? "finished" : "did not complete", text && *text ? text : "no result");
@@ -451,7 +451,7 @@ void cmd_format_result(int dry_run, int ok, const char *text, char *buf, size_t 
 
 /* ---- trimming and the reply body -------------------------------------------- */
 
-int cmd_trim(char *text, size_t max)
+int commands_trim(char *text, size_t max)
 {
     size_t len = strlen(text), note = strlen(TRIM_NOTE);
     if (len <= max)
@@ -474,7 +474,7 @@ int cmd_trim(char *text, size_t max)
     return 1;
 }
 
-char *cmd_reply_json(uint64_t message_id, const char *content)
+char *commands_reply_json(uint64_t message_id, const char *content)
 {
     char id[24];
     char *text = strdup(content ? content : "");
@@ -484,7 +484,7 @@ char *cmd_reply_json(uint64_t message_id, const char *content)
         cJSON_Delete(j);
         return NULL;
     }
-    cmd_trim(text, CMD_REPLY_MAX);
+    commands_trim(text, CMD_REPLY_MAX);
     snprintf(id, sizeof id, "%" PRIu64, message_id);
     cJSON_AddStringToObject(j, "content", text);
     cJSON *am = cJSON_AddObjectToObject(j, "allowed_mentions");

@@ -34,11 +34,11 @@ typedef struct {
     uint64_t roles[CMD_MAX_ROLES];   /* member.roles (without @everyone) */
     size_t n_roles;
     const char *content;             /* points into the parsed payload */
-} cmd_message;
+} commands_message;
 
 /* Fill m from MESSAGE_CREATE's data.  DC_ERR_PROTO when ids, author or
  * content are missing or of the wrong type.  m->content borrows from d. */
-dc_err cmd_parse_message(const cJSON *d, cmd_message *m);
+dc_err commands_parse_message(const cJSON *d, commands_message *m);
 
 typedef enum {
     CMD_IGNORE = 0,    /* not a command, a bot/DM, or a refusal already given */
@@ -46,15 +46,15 @@ typedef enum {
     CMD_HELP,          /* reply .text */
     CMD_SWEEP,         /* sweep this guild with .force / .dry_run */
     CMD_ALL_GUILDS,    /* sweep every guild of this process with .force / .dry_run */
-    CMD_STATUS,        /* reply with the status (cmd_format_status) */
-} cmd_kind;
+    CMD_STATUS,        /* reply with the status (commands_format_status) */
+} commands_kind;
 
 typedef struct {
-    cmd_kind kind;
+    commands_kind kind;
     int force;
     int dry_run;
     char text[512];
-} cmd_decision;
+} commands_decision;
 
 typedef struct {
     const char *prefix;              /* "!"; copied */
@@ -63,48 +63,48 @@ typedef struct {
     int64_t refusal_interval_ms;     /* 0: CMD_REFUSAL_INTERVAL_MS */
     int refusal_burst;               /* 0: CMD_REFUSAL_BURST */
     int64_t refusal_refill_ms;       /* 0: CMD_REFUSAL_REFILL_MS */
-} cmd_config;
+} commands_config;
 
-typedef struct cmd_state cmd_state;
+typedef struct commands_state commands_state;
 
-cmd_state *cmd_state_new(const cmd_config *cfg);
-void cmd_state_free(cmd_state *cs);
+commands_state *commands_state_new(const commands_config *cfg);
+void commands_state_free(commands_state *cs);
 
 /* What message m asks for.  perms: the author's guild permissions
- * (perm_compute); is_owner: the author owns the bot.  Guild commands need
+ * (perms_compute); is_owner: the author owns the bot.  Guild commands need
  * admin_permission (owners may always); !cleanup_all_guilds needs is_owner.
  * A refusal is given to a user at most once per refusal interval, and
  * overall at most refusal_burst at once then one per refusal_refill_ms;
  * the others come back as CMD_IGNORE. */
-void cmd_decide(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owner, int64_t now_ms,
-                cmd_decision *out);
-/* Like cmd_decide when the permissions could not be learnt (why: "Discord
+void commands_decide(commands_state *cs, const commands_message *m, uint64_t perms, int is_owner, int64_t now_ms,
+                commands_decision *out);
+/* Like commands_decide when the permissions could not be learnt (why: "Discord
  * answered HTTP 500"): an author that what is known does not allow gets a
  * CMD_REFUSE whose text says the check failed, not that they lack rights
  * (same rate limits). */
-void cmd_decide_unchecked(cmd_state *cs, const cmd_message *m, uint64_t perms, int is_owner, const char *why,
-                          int64_t now_ms, cmd_decision *out);
+void commands_decide_unchecked(commands_state *cs, const commands_message *m, uint64_t perms, int is_owner, const char *why,
+                          int64_t now_ms, commands_decision *out);
 
 /* What judging m needs: CMD_NEEDS_NOTHING (not a command for us: a DM, a
  * bot, another prefix), CMD_NEEDS_PERMISSION (the guild's roles and owner,
  * or being a bot owner), CMD_NEEDS_OWNER (the bot's owners). */
 enum { CMD_NEEDS_NOTHING = 0, CMD_NEEDS_PERMISSION, CMD_NEEDS_OWNER };
-int cmd_needs(const cmd_state *cs, const cmd_message *m);
+int commands_needs(const commands_state *cs, const commands_message *m);
 
 /* "ADMINISTRATOR", "MANAGE_GUILD and KICK_MEMBERS", "permission bit 60". */
-void cmd_permission_text(uint64_t mask, char *buf, size_t cap);
+void commands_permission_text(uint64_t mask, char *buf, size_t cap);
 
 /* ---- reply texts ------------------------------------------------------------ */
 
 typedef struct {
     int shard_id;
-    const char *state;               /* gw_state_name() */
+    const char *state;               /* gateway_state_name() */
     int64_t latency_ms;              /* -1: none yet */
     int resumed;
-} cmd_shard_status;
+} commands_shard_status;
 
 typedef struct {
-    const cmd_shard_status *shards;
+    const commands_shard_status *shards;
     size_t n_shards;
     int64_t uptime_ms;
     int64_t events;
@@ -124,38 +124,38 @@ typedef struct {
     int sweep_running;               /* a sweep of this guild runs */
     int chunks_seen, chunk_count;
     int64_t members, sweep_removed;
-} cmd_status;
+} commands_status;
 
 /* Human status text; always NUL-terminated, trimmed to cap. */
-void cmd_format_status(const cmd_status *st, char *buf, size_t cap);
+void commands_format_status(const commands_status *st, char *buf, size_t cap);
 /* Why a commanded sweep does not start at once. */
-typedef enum { CMD_WAIT_NONE = 0, CMD_WAIT_OP8, CMD_WAIT_BUSY, CMD_WAIT_SESSION } cmd_wait;
+typedef enum { CMD_WAIT_NONE = 0, CMD_WAIT_OP8, CMD_WAIT_BUSY, CMD_WAIT_SESSION } commands_wait;
 /* "Discord allows one member list per server every 30 s; starting in 27 s." */
-void cmd_format_wait(cmd_wait why, int64_t wait_ms, char *buf, size_t cap);
+void commands_format_wait(commands_wait why, int64_t wait_ms, char *buf, size_t cap);
 
 typedef struct {
     int queued;                      /* 1: not started; why/wait_ms say what it waits for */
-    cmd_wait why;
+    commands_wait why;
     int64_t wait_ms;
     int chunks_seen, chunk_count;    /* running: */
     int64_t members, removed;
     int64_t stale;                   /* rows to remove once measured; 0: not known yet */
-} cmd_progress;
+} commands_progress;
 /* "A sweep of this server is already running: ..." / "... already queued. ..." */
-void cmd_format_progress(const cmd_progress *p, char *buf, size_t cap);
+void commands_format_progress(const commands_progress *p, char *buf, size_t cap);
 /* Result of one finished sweep (ok/guard/aborted text from sweep.c). */
-void cmd_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap);
+void commands_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap);
 
 /* Cut text to at most max bytes, at the last line end that leaves room for
  * a "(trimmed)" note (or at a UTF-8 character boundary when a single line
  * is too long).  Returns 1 when it cut. */
-int cmd_trim(char *text, size_t max);
+int commands_trim(char *text, size_t max);
 
 /* The JSON body of POST /channels/{id}/messages replying to message_id:
  * content (trimmed under CMD_REPLY_MAX), no mentions parsed at all, and a
  * message_reference that degrades to a plain message if the command is gone.
  * message_id 0: no message_reference (the body of an edit, PATCH).
  * malloc'd; NULL when out of memory. */
-char *cmd_reply_json(uint64_t message_id, const char *content);
+char *commands_reply_json(uint64_t message_id, const char *content);
 
 #endif

@@ -12,16 +12,16 @@
 typedef struct {
     uint64_t id;
     uint64_t owner_id;
-    perm_role *roles;
+    perms_role *roles;
     size_t n_roles, cap_roles;
-} perm_guild;
+} perms_guild;
 
-struct perm_cache {
-    perm_guild *guilds;
+struct perms_cache {
+    perms_guild *guilds;
     size_t n, cap;
 };
 
-uint64_t perm_base(uint64_t guild_id, uint64_t owner_id, const perm_role *roles, size_t n_roles,
+uint64_t perms_base(uint64_t guild_id, uint64_t owner_id, const perms_role *roles, size_t n_roles,
                    uint64_t user_id, const uint64_t *member_roles, size_t n_member_roles)
 {
     if (user_id && user_id == owner_id)
@@ -37,12 +37,12 @@ uint64_t perm_base(uint64_t guild_id, uint64_t owner_id, const perm_role *roles,
     return perms & DC_PERM(ADMINISTRATOR) ? PERM_ALL : perms;
 }
 
-int perm_has(uint64_t perms, uint64_t required)
+int perms_has(uint64_t perms, uint64_t required)
 {
     return (perms & required) == required;
 }
 
-dc_err perm_parse(const char *s, uint64_t *out)
+dc_err perms_parse(const char *s, uint64_t *out)
 {
     if (!s || *s < '0' || *s > '9')
         return DC_ERR_PROTO;
@@ -57,12 +57,12 @@ dc_err perm_parse(const char *s, uint64_t *out)
 
 /* ---- the cache ------------------------------------------------------------ */
 
-perm_cache *perm_cache_new(void)
+perms_cache *perms_cache_new(void)
 {
-    return calloc(1, sizeof(perm_cache));
+    return calloc(1, sizeof(perms_cache));
 }
 
-void perm_cache_free(perm_cache *pc)
+void perms_cache_free(perms_cache *pc)
 {
     if (!pc)
         return;
@@ -72,7 +72,7 @@ void perm_cache_free(perm_cache *pc)
     free(pc);
 }
 
-static perm_guild *find_guild(const perm_cache *pc, uint64_t id)
+static perms_guild *find_guild(const perms_cache *pc, uint64_t id)
 {
     for (size_t i = 0; i < pc->n; i++)
         if (pc->guilds[i].id == id)
@@ -80,21 +80,21 @@ static perm_guild *find_guild(const perm_cache *pc, uint64_t id)
     return NULL;
 }
 
-static perm_guild *add_guild(perm_cache *pc, uint64_t id)
+static perms_guild *add_guild(perms_cache *pc, uint64_t id)
 {
-    perm_guild *g = find_guild(pc, id);
+    perms_guild *g = find_guild(pc, id);
     if (g)
         return g;
     if (VEC_GROW(pc->guilds, pc->cap, pc->n + 1, 8) != 0)
         return NULL;
     g = &pc->guilds[pc->n++];
-    *g = (perm_guild){ .id = id };
+    *g = (perms_guild){ .id = id };
     return g;
 }
 
-void perm_forget(perm_cache *pc, uint64_t id)
+void perms_forget(perms_cache *pc, uint64_t id)
 {
-    perm_guild *g = pc ? find_guild(pc, id) : NULL;
+    perms_guild *g = pc ? find_guild(pc, id) : NULL;
     if (!g)
         return;
     free(g->roles);
@@ -105,10 +105,10 @@ void perm_forget(perm_cache *pc, uint64_t id)
  * bits we would read are not the bits that were sent. */
 #define PERM_NUMBER_MAX 9007199254740992.0   /* 2^53 */
 
-dc_err perm_parse_json(const cJSON *p, uint64_t *out)
+dc_err perms_parse_json(const cJSON *p, uint64_t *out)
 {
     if (cJSON_IsString(p))
-        return perm_parse(p->valuestring, out);
+        return perms_parse(p->valuestring, out);
     if (!cJSON_IsNumber(p) || !(p->valuedouble >= 0) || p->valuedouble > PERM_NUMBER_MAX ||
         p->valuedouble != (double)(uint64_t)p->valuedouble)
         return DC_ERR_PROTO;
@@ -117,14 +117,14 @@ dc_err perm_parse_json(const cJSON *p, uint64_t *out)
 }
 
 /* A role object's id and permissions; 0 on a wrong shape. */
-static int parse_role(const cJSON *r, perm_role *out)
+static int parse_role(const cJSON *r, perms_role *out)
 {
     out->id = snowflake_json(cJSON_GetObjectItemCaseSensitive(r, "id"));
     return out->id &&
-           perm_parse_json(cJSON_GetObjectItemCaseSensitive(r, "permissions"), &out->permissions) == DC_OK;
+           perms_parse_json(cJSON_GetObjectItemCaseSensitive(r, "permissions"), &out->permissions) == DC_OK;
 }
 
-static dc_err put_role(perm_guild *g, const perm_role *r)
+static dc_err put_role(perms_guild *g, const perms_role *r)
 {
     for (size_t i = 0; i < g->n_roles; i++)
         if (g->roles[i].id == r->id) {
@@ -137,7 +137,7 @@ static dc_err put_role(perm_guild *g, const perm_role *r)
     return DC_OK;
 }
 
-static void drop_role(perm_guild *g, uint64_t role_id)
+static void drop_role(perms_guild *g, uint64_t role_id)
 {
     for (size_t i = 0; i < g->n_roles; i++)
         if (g->roles[i].id == role_id) {
@@ -150,9 +150,9 @@ static void drop_role(perm_guild *g, uint64_t role_id)
  * its owner and whole role list replace what was known.  A role of the wrong
  * shape is skipped (it can only grant too little, never too much) and makes
  * the answer DC_ERR_PROTO after the rest was applied, so the caller logs it. */
-static dc_err put_guild(perm_cache *pc, uint64_t id, uint64_t owner, const cJSON *roles)
+static dc_err put_guild(perms_cache *pc, uint64_t id, uint64_t owner, const cJSON *roles)
 {
-    perm_guild *g = add_guild(pc, id);
+    perms_guild *g = add_guild(pc, id);
     dc_err e = DC_OK;
     if (!g)
         return DC_ERR_NOMEM;
@@ -160,7 +160,7 @@ static dc_err put_guild(perm_cache *pc, uint64_t id, uint64_t owner, const cJSON
     g->n_roles = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, roles) {
-        perm_role pr;
+        perms_role pr;
         if (!parse_role(r, &pr))
             e = DC_ERR_PROTO;
         else if (put_role(g, &pr) != DC_OK)
@@ -169,7 +169,7 @@ static dc_err put_guild(perm_cache *pc, uint64_t id, uint64_t owner, const cJSON
     return e;
 }
 
-static dc_err on_guild_create(perm_cache *pc, const cJSON *d)
+static dc_err on_guild_create(perms_cache *pc, const cJSON *d)
 {
     uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "id"));
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(d, "roles");
@@ -185,12 +185,12 @@ static dc_err on_guild_create(perm_cache *pc, const cJSON *d)
 /* GUILD_UPDATE is a full guild object: with `roles` it replaces the role
  * list like GUILD_CREATE (and teaches a guild the cache had not seen);
  * without them only the owner moves. */
-static dc_err on_guild_update(perm_cache *pc, const cJSON *d)
+static dc_err on_guild_update(perms_cache *pc, const cJSON *d)
 {
     uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "id"));
     uint64_t owner = snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "owner_id"));
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(d, "roles");
-    perm_guild *g = find_guild(pc, id);
+    perms_guild *g = find_guild(pc, id);
     if (!id || !owner || (roles && !cJSON_IsArray(roles)))
         return g || !id ? DC_ERR_PROTO : DC_OK;
     if (roles)
@@ -200,9 +200,9 @@ static dc_err on_guild_update(perm_cache *pc, const cJSON *d)
     return DC_OK;                     /* unknown and no roles: GUILD_CREATE will bring it all */
 }
 
-static dc_err on_role_event(perm_cache *pc, const cJSON *d, int deleted)
+static dc_err on_role_event(perms_cache *pc, const cJSON *d, int deleted)
 {
-    perm_guild *g = find_guild(pc, snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "guild_id")));
+    perms_guild *g = find_guild(pc, snowflake_json(cJSON_GetObjectItemCaseSensitive(d, "guild_id")));
     if (!g)
         return DC_OK;
     if (deleted) {
@@ -212,13 +212,13 @@ static dc_err on_role_event(perm_cache *pc, const cJSON *d, int deleted)
         drop_role(g, rid);
         return DC_OK;
     }
-    perm_role pr;
+    perms_role pr;
     if (!parse_role(cJSON_GetObjectItemCaseSensitive(d, "role"), &pr))
         return DC_ERR_PROTO;
     return put_role(g, &pr);
 }
 
-dc_err perm_on_dispatch(perm_cache *pc, dc_event ev, const cJSON *d)
+dc_err perms_on_dispatch(perms_cache *pc, dc_event ev, const cJSON *d)
 {
     if (!pc)
         return DC_OK;
@@ -229,7 +229,7 @@ dc_err perm_on_dispatch(perm_cache *pc, dc_event ev, const cJSON *d)
         return cJSON_IsObject(d) ? on_guild_update(pc, d) : DC_ERR_PROTO;
     case DC_EV_GUILD_DELETE:
         /* Not even a removal: the bot may still be in the guild (REST says
-         * 200); only a confirmed removal forgets (perm_forget). */
+         * 200); only a confirmed removal forgets (perms_forget). */
         return cJSON_IsObject(d) ? DC_OK : DC_ERR_PROTO;
     case DC_EV_GUILD_ROLE_CREATE:
     case DC_EV_GUILD_ROLE_UPDATE:
@@ -241,21 +241,21 @@ dc_err perm_on_dispatch(perm_cache *pc, dc_event ev, const cJSON *d)
     }
 }
 
-dc_err perm_on_guild(perm_cache *pc, const cJSON *guild)
+dc_err perms_on_guild(perms_cache *pc, const cJSON *guild)
 {
     return cJSON_IsObject(guild) ? on_guild_create(pc, guild) : DC_ERR_PROTO;
 }
 
-int perm_guild_known(const perm_cache *pc, uint64_t guild_id)
+int perms_guild_known(const perms_cache *pc, uint64_t guild_id)
 {
     return pc && find_guild(pc, guild_id) != NULL;
 }
 
-uint64_t perm_compute(const perm_cache *pc, uint64_t guild_id, uint64_t user_id,
+uint64_t perms_compute(const perms_cache *pc, uint64_t guild_id, uint64_t user_id,
                       const uint64_t *member_roles, size_t n_member_roles)
 {
-    const perm_guild *g = pc ? find_guild(pc, guild_id) : NULL;
+    const perms_guild *g = pc ? find_guild(pc, guild_id) : NULL;
     if (!g)
         return 0;
-    return perm_base(guild_id, g->owner_id, g->roles, g->n_roles, user_id, member_roles, n_member_roles);
+    return perms_base(guild_id, g->owner_id, g->roles, g->n_roles, user_id, member_roles, n_member_roles);
 }

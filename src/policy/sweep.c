@@ -15,7 +15,7 @@
 struct sweep {
     sweep_config cfg;
     uint64_t rng;
-    sw_state state;
+    sweep_state state;
     uint64_t guild;
     int force, dry_run;
     char nonce[33];
@@ -31,19 +31,19 @@ struct sweep {
     /* deletion */
     int64_t stale, total_rows, removed;
     /* outgoing actions (FIFO) */
-    sw_action *q;
+    sweep_action *q;
     size_t q_head, q_len, q_cap;
     char result[400];
-    sw_nonce_fn nonce_fn;
+    sweep_nonce_fn nonce_fn;
     void *nonce_ctx;
     int via_rest;                     /* collecting from REST pages */
-    int64_t listed, expected;         /* sw_on_list_size; expected <= 0 unknown */
+    int64_t listed, expected;         /* sweep_on_list_size; expected <= 0 unknown */
     int confirm_all;                  /* short list: every stale row confirmed */
     int64_t kept;                     /* confirm_all: stale rows that were members after all */
-    long lookups_free;                /* sw_set_lookups_free; -1 unknown */
+    long lookups_free;                /* sweep_set_lookups_free; -1 unknown */
 };
 
-void sw_set_nonce_source(sweep *sw, sw_nonce_fn fn, void *ctx)
+void sweep_set_nonce_source(sweep *sw, sweep_nonce_fn fn, void *ctx)
 {
     sw->nonce_fn = fn;
     sw->nonce_ctx = ctx;
@@ -57,7 +57,7 @@ static uint64_t next_rand(sweep *sw)
     return z ^ (z >> 31);
 }
 
-sweep *sw_new(const sweep_config *cfg, uint64_t seed)
+sweep *sweep_new(const sweep_config *cfg, uint64_t seed)
 {
     sweep *sw = calloc(1, sizeof *sw);
     if (!sw)
@@ -72,7 +72,7 @@ sweep *sw_new(const sweep_config *cfg, uint64_t seed)
     return sw;
 }
 
-void sw_free(sweep *sw)
+void sweep_free(sweep *sw)
 {
     if (!sw)
         return;
@@ -82,7 +82,7 @@ void sw_free(sweep *sw)
     free(sw);
 }
 
-static void push(sweep *sw, sw_action a)
+static void push(sweep *sw, sweep_action a)
 {
     if (sw->q_head + sw->q_len == sw->q_cap) {
         if (sw->q_head > 0) {                 /* compact before growing */
@@ -98,7 +98,7 @@ static void push(sweep *sw, sw_action a)
     sw->q[sw->q_head + sw->q_len++] = a;
 }
 
-int sw_next_action(sweep *sw, sw_action *out)
+int sweep_next_action(sweep *sw, sweep_action *out)
 {
     if (!sw->q_len)
         return 0;
@@ -126,7 +126,7 @@ static void reset(sweep *sw)
     sw->state = SW_IDLE;
 }
 
-/* Finish: DONE carries the result text (valid until the next sw_start). */
+/* Finish: DONE carries the result text (valid until the next sweep_start). */
 static void finish(sweep *sw, int ok, int guard, int64_t now_ms, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static void finish(sweep *sw, int ok, int guard, int64_t now_ms, const char *fmt, ...)
@@ -137,7 +137,7 @@ static void finish(sweep *sw, int ok, int guard, int64_t now_ms, const char *fmt
     va_end(ap);
     log_msg(ok && !guard ? DCL_INFO : DCL_WARN, "sweep", "guild %" PRIu64 ": %s (%lld ms)", sw->guild, sw->result,
                          (long long)(now_ms - sw->started_ms));
-    push(sw, (sw_action){ .kind = SW_ACT_DONE, .ok = ok, .guard_tripped = guard,
+    push(sw, (sweep_action){ .kind = SW_ACT_DONE, .ok = ok, .guard_tripped = guard,
                           .removed = sw->removed, .text = sw->result });
     reset(sw);
 }
@@ -150,10 +150,10 @@ static void start_rest(sweep *sw, int64_t now_ms, const char *why)
     sw->state = SW_COLLECTING;
     sw->deadline_ms = now_ms + 4 * sw->cfg.chunk_timeout_ms;   /* the REST client times out first */
     LOG_I("sweep", "guild %" PRIu64 ": reading the member list over REST (%s)", sw->guild, why);
-    push(sw, (sw_action){ .kind = SW_ACT_FETCH_PAGE, .user_id = 0 });
+    push(sw, (sweep_action){ .kind = SW_ACT_FETCH_PAGE, .user_id = 0 });
 }
 
-dc_err sw_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t now_ms)
+dc_err sweep_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t now_ms)
 {
     if (sw->state != SW_IDLE)
         return DC_ERR_BUSY;
@@ -176,7 +176,7 @@ dc_err sw_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t no
     sw->deadline_ms = now_ms + sw->cfg.chunk_timeout_ms;
     LOG_I("sweep", "guild %" PRIu64 ": requesting the full member list%s%s", guild_id,
           dry_run ? " (dry run)" : "", force ? " (forced)" : "");
-    push(sw, (sw_action){ .kind = SW_ACT_REQUEST_MEMBERS, .nonce = sw->nonce });
+    push(sw, (sweep_action){ .kind = SW_ACT_REQUEST_MEMBERS, .nonce = sw->nonce });
     return DC_OK;
 }
 
@@ -187,7 +187,7 @@ static int chunk_shape_ok(sweep *sw, int idx, int count)
     return sw->chunk_count == 0 || sw->chunk_count == count;
 }
 
-void sw_on_chunk(sweep *sw, uint64_t guild_id, const char *nonce, int chunk_index, int chunk_count,
+void sweep_on_chunk(sweep *sw, uint64_t guild_id, const char *nonce, int chunk_index, int chunk_count,
                  const uint64_t *ids, size_t n, int64_t now_ms)
 {
     if (sw->state != SW_COLLECTING || sw->via_rest || guild_id != sw->guild || !nonce ||
@@ -207,7 +207,7 @@ void sw_on_chunk(sweep *sw, uint64_t guild_id, const char *nonce, int chunk_inde
         sw->chunk_count = chunk_count;
     }
     if (n)
-        push(sw, (sw_action){ .kind = SW_ACT_ADD_MEMBERS, .ids = ids, .n = n });
+        push(sw, (sweep_action){ .kind = SW_ACT_ADD_MEMBERS, .ids = ids, .n = n });
     sw->members += (int64_t)n;
     if (!sw->seen[chunk_index]) {
         sw->seen[chunk_index] = 1;
@@ -217,19 +217,19 @@ void sw_on_chunk(sweep *sw, uint64_t guild_id, const char *nonce, int chunk_inde
     if (sw->chunks_seen == sw->chunk_count) {
         sw->state = SW_MEASURING;
         sw->deadline_ms = INT64_MAX;
-        push(sw, (sw_action){ .kind = SW_ACT_MEASURE });
+        push(sw, (sweep_action){ .kind = SW_ACT_MEASURE });
     }
 }
 
-void sw_on_member_add(sweep *sw, uint64_t guild_id, uint64_t user_id)
+void sweep_on_member_add(sweep *sw, uint64_t guild_id, uint64_t user_id)
 {
     if (sw->state == SW_IDLE || guild_id != sw->guild)
         return;
     /* A joiner is a member whatever phase we are in; the set must know. */
-    push(sw, (sw_action){ .kind = SW_ACT_ADD_MEMBERS, .user_id = user_id, .n = 1 });
+    push(sw, (sweep_action){ .kind = SW_ACT_ADD_MEMBERS, .user_id = user_id, .n = 1 });
 }
 
-void sw_on_rate_limited(sweep *sw, uint64_t guild_id, double retry_after_s, int64_t now_ms)
+void sweep_on_rate_limited(sweep *sw, uint64_t guild_id, double retry_after_s, int64_t now_ms)
 {
     if (sw->state != SW_COLLECTING || sw->via_rest || guild_id != sw->guild)
         return;
@@ -243,7 +243,7 @@ void sw_on_rate_limited(sweep *sw, uint64_t guild_id, double retry_after_s, int6
            retry_after_s);
 }
 
-void sw_on_page(sweep *sw, uint64_t guild_id, long status, const uint64_t *ids, size_t n, int64_t now_ms)
+void sweep_on_page(sweep *sw, uint64_t guild_id, long status, const uint64_t *ids, size_t n, int64_t now_ms)
 {
     if (sw->state != SW_COLLECTING || !sw->via_rest || guild_id != sw->guild)
         return;
@@ -258,26 +258,26 @@ void sw_on_page(sweep *sw, uint64_t guild_id, long status, const uint64_t *ids, 
         if (ids[i] > last)
             last = ids[i];
     if (n)
-        push(sw, (sw_action){ .kind = SW_ACT_ADD_MEMBERS, .ids = ids, .n = n });
+        push(sw, (sweep_action){ .kind = SW_ACT_ADD_MEMBERS, .ids = ids, .n = n });
     sw->members += (int64_t)n;
     if (n < SW_PAGE_SIZE) {
         sw->state = SW_MEASURING;
         sw->deadline_ms = INT64_MAX;
-        push(sw, (sw_action){ .kind = SW_ACT_MEASURE });
+        push(sw, (sweep_action){ .kind = SW_ACT_MEASURE });
         return;
     }
     sw->deadline_ms = now_ms + 4 * sw->cfg.chunk_timeout_ms;
-    push(sw, (sw_action){ .kind = SW_ACT_FETCH_PAGE, .user_id = last });
+    push(sw, (sweep_action){ .kind = SW_ACT_FETCH_PAGE, .user_id = last });
 }
 
-void sw_on_disconnect(sweep *sw, int64_t now_ms)
+void sweep_on_disconnect(sweep *sw, int64_t now_ms)
 {
     if (sw->state == SW_COLLECTING && !sw->via_rest)
         finish(sw, 0, 0, now_ms, "aborted: disconnected after %d of %d chunks; nothing deleted",
                sw->chunks_seen, sw->chunk_count);
 }
 
-void sw_abort(sweep *sw, const char *why, int64_t now_ms)
+void sweep_abort(sweep *sw, const char *why, int64_t now_ms)
 {
     if (sw->state != SW_IDLE)
         finish(sw, 0, 0, now_ms, "aborted: %s; %" PRId64 " row(s) removed before that", why, sw->removed);
@@ -290,7 +290,7 @@ static void start_deleting(sweep *sw, int64_t now_ms)
     LOG_I("sweep", "guild %" PRIu64 ": deleting %" PRId64 " stale row(s) in batches of %d", sw->guild,
           sw->stale, sw->cfg.batch_size);
     (void)now_ms;
-    push(sw, (sw_action){ .kind = SW_ACT_DELETE_BATCH, .n = (size_t)sw->cfg.batch_size });
+    push(sw, (sweep_action){ .kind = SW_ACT_DELETE_BATCH, .n = (size_t)sw->cfg.batch_size });
 }
 
 #define SW_SHOWN_SAMPLE 5
@@ -322,19 +322,19 @@ static int cheap_sample(const sweep *sw, double share)
            share <= sw->cfg.max_delete_share / 2;
 }
 
-void sw_set_lookups_free(sweep *sw, long n)
+void sweep_set_lookups_free(sweep *sw, long n)
 {
     sw->lookups_free = n;
 }
 
-void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
+void sweep_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t *sample, size_t n_sample,
                     int64_t now_ms)
 {
     if (sw->state != SW_MEASURING)
         return;
     sw->stale = stale;
     sw->total_rows = total_rows;
-    if (sw_list_short(sw))
+    if (sweep_list_short(sw))
         LOG_W("sweep", "guild %" PRIu64 ": the member list has %" PRId64 " members, the guild %" PRId64
               "; treating it as incomplete", sw->guild, sw->listed, sw->expected);
     if (stale <= 0) {
@@ -360,7 +360,7 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
             off += (size_t)snprintf(ids + off, sizeof ids - off, "%s%" PRIu64, i ? ", " : "", shown[i]);
         sw->removed = stale;
         char note[160] = "";
-        if (sw_list_short(sw))
+        if (sweep_list_short(sw))
             snprintf(note, sizeof note, "; the member list had only %" PRId64 " of %" PRId64 " members, so a "
                      "real sweep confirms each row over REST first", sw->listed, sw->expected);
         finish(sw, 1, 0, now_ms, "dry run: %" PRId64 " of %" PRId64 " rows would be removed (e.g. %s); "
@@ -368,7 +368,7 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
         return;
     }
     size_t want = sw->cfg.confirm_sample > 0 ? (size_t)sw->cfg.confirm_sample : 0;
-    if (sw_list_short(sw)) {
+    if (sweep_list_short(sw)) {
         /* Someone is missing from the list: only rows confirmed one by
          * one may go, and the sample holds every stale id only when few. */
         if (stale > (int64_t)n_sample || stale > SW_CONFIRM_ALL_MAX) {
@@ -400,16 +400,16 @@ void sw_on_measured(sweep *sw, int64_t stale, int64_t total_rows, const uint64_t
     sw->state = SW_CONFIRMING;
     sw->deadline_ms = now_ms + 60000;   /* REST answers or times out well before */
     for (size_t i = 0; i < want; i++)
-        push(sw, (sw_action){ .kind = SW_ACT_CONFIRM, .user_id = sample[i] });
+        push(sw, (sweep_action){ .kind = SW_ACT_CONFIRM, .user_id = sample[i] });
 }
 
-void sw_on_list_size(sweep *sw, int64_t listed, int64_t expected)
+void sweep_on_list_size(sweep *sw, int64_t listed, int64_t expected)
 {
     sw->listed = listed;
     sw->expected = expected;
 }
 
-int sw_list_short(const sweep *sw)
+int sweep_list_short(const sweep *sw)
 {
     return sw->expected > 0 && sw->listed < sw->expected;
 }
@@ -424,14 +424,14 @@ static int take_pending(sweep *sw, uint64_t user_id)
     return 0;
 }
 
-void sw_on_confirmed(sweep *sw, uint64_t user_id, long status, int json_code, int64_t now_ms)
+void sweep_on_confirmed(sweep *sw, uint64_t user_id, long status, int json_code, int64_t now_ms)
 {
     if (sw->state != SW_CONFIRMING || !take_pending(sw, user_id))
         return;
     if (status == 200 && sw->confirm_all) {
         /* One of the members the list lacked: keep the row. */
         sw->kept++;
-        push(sw, (sw_action){ .kind = SW_ACT_ADD_MEMBERS, .user_id = user_id, .n = 1 });
+        push(sw, (sweep_action){ .kind = SW_ACT_ADD_MEMBERS, .user_id = user_id, .n = 1 });
     } else if (status == 200) {
         finish(sw, 0, 0, now_ms, "aborted: the member list was wrong (user %" PRIu64 " is still a member); "
                "nothing deleted", user_id);
@@ -447,7 +447,7 @@ void sw_on_confirmed(sweep *sw, uint64_t user_id, long status, int json_code, in
         sw->deadline_ms = now_ms + 60000;   /* answers keep coming (a rate-limited bucket) */
 }
 
-void sw_on_batch_deleted(sweep *sw, int64_t rows, int more, int64_t now_ms)
+void sweep_on_batch_deleted(sweep *sw, int64_t rows, int more, int64_t now_ms)
 {
     if (sw->state != SW_DELETING)
         return;
@@ -475,7 +475,7 @@ void sw_on_batch_deleted(sweep *sw, int64_t rows, int more, int64_t now_ms)
     sw->deadline_ms = now_ms + (rows ? sw->cfg.batch_delay_ms : 0);
 }
 
-void sw_tick(sweep *sw, int64_t now_ms)
+void sweep_tick(sweep *sw, int64_t now_ms)
 {
     if (now_ms < sw->deadline_ms)
         return;
@@ -500,7 +500,7 @@ void sw_tick(sweep *sw, int64_t now_ms)
         break;
     case SW_DELETING:
         sw->deadline_ms = INT64_MAX;
-        push(sw, (sw_action){ .kind = SW_ACT_DELETE_BATCH, .n = (size_t)sw->cfg.batch_size });
+        push(sw, (sweep_action){ .kind = SW_ACT_DELETE_BATCH, .n = (size_t)sw->cfg.batch_size });
         break;
     default:
         sw->deadline_ms = INT64_MAX;
@@ -508,16 +508,16 @@ void sw_tick(sweep *sw, int64_t now_ms)
     }
 }
 
-int sw_result_holds(const char *result)
+int sweep_result_holds(const char *result)
 {
     return result && (strncmp(result, "guard:", 6) == 0 || strncmp(result, "incomplete:", 11) == 0);
 }
 
-int64_t sw_next_deadline(const sweep *sw) { return sw->deadline_ms; }
-sw_state sw_get_state(const sweep *sw) { return sw->state; }
-uint64_t sw_guild(const sweep *sw) { return sw->state == SW_IDLE ? 0 : sw->guild; }
+int64_t sweep_next_deadline(const sweep *sw) { return sw->deadline_ms; }
+sweep_state sweep_get_state(const sweep *sw) { return sw->state; }
+uint64_t sweep_guild(const sweep *sw) { return sw->state == SW_IDLE ? 0 : sw->guild; }
 
-void sw_progress(const sweep *sw, int *chunks_seen, int *chunk_count, int64_t *members, int64_t *removed,
+void sweep_progress(const sweep *sw, int *chunks_seen, int *chunk_count, int64_t *members, int64_t *removed,
                  int64_t *stale)
 {
     *chunks_seen = sw->chunks_seen;

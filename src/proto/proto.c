@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-const char *gw_op_name(int op)
+const char *proto_op_name(int op)
 {
     switch (op) {
 #define X(name, value, text) case value: return text;
@@ -15,26 +15,26 @@ const char *gw_op_name(int op)
     return "UNKNOWN";
 }
 
-static const gw_close_info close_table[] = {
+static const proto_close_info close_table[] = {
 #define X(code, name, policy, exit_status, message) \
     { code, #name, GW_CLOSE_##policy, exit_status, message },
 #include "proto/close_codes.def"
 #undef X
 };
 
-gw_close_info gw_close_lookup(int code)
+proto_close_info proto_close_lookup(int code)
 {
     for (size_t i = 0; i < sizeof close_table / sizeof close_table[0]; i++)
         if (close_table[i].code == code)
             return close_table[i];
-    gw_close_info unknown = { code, "UNKNOWN", GW_CLOSE_RESUME, 0,
+    proto_close_info unknown = { code, "UNKNOWN", GW_CLOSE_RESUME, 0,
                               "connection closed; resuming" };
     if (code < 0 || code == 1006)
         unknown.message = "connection lost without a close frame; resuming";
     return unknown;
 }
 
-const char *gw_close_policy_name(gw_close_policy p)
+const char *proto_close_policy_name(proto_close_policy p)
 {
     switch (p) {
     case GW_CLOSE_RESUME: return "resume";

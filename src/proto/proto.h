@@ -13,10 +13,10 @@ typedef enum {
 #define X(name, value, text) name = value,
 #include "proto/opcodes.def"
 #undef X
-} gw_opcode;
+} proto_opcode;
 
 /* Display name of a gateway opcode; "UNKNOWN" for unlisted ones. */
-const char *gw_op_name(int op);
+const char *proto_op_name(int op);
 
 /* Why rows were deleted (proto/audit_reasons.def). */
 typedef enum {
@@ -29,21 +29,21 @@ typedef enum {
 /* The reason's name as stored and printed; "unknown" out of range. */
 const char *audit_reason_name(audit_reason r);
 
-typedef enum { GW_CLOSE_RESUME = 0, GW_CLOSE_IDENTIFY, GW_CLOSE_FATAL } gw_close_policy;
+typedef enum { GW_CLOSE_RESUME = 0, GW_CLOSE_IDENTIFY, GW_CLOSE_FATAL } proto_close_policy;
 
 typedef struct {
     int code;
     const char *name;       /* e.g. "AUTHENTICATION_FAILED", "UNKNOWN" */
-    gw_close_policy policy;
+    proto_close_policy policy;
     int exit_status;        /* sysexits status for FATAL, else 0 */
     const char *message;    /* for the operator; static */
-} gw_close_info;
+} proto_close_info;
 
 /* Policy for a close code received from the server.  Never fails: codes
  * not in the table (1000/1001 from the server, 1006, -1 = no close frame)
  * get policy RESUME. */
-gw_close_info gw_close_lookup(int code);
-const char *gw_close_policy_name(gw_close_policy p);
+proto_close_info proto_close_lookup(int code);
+const char *proto_close_policy_name(proto_close_policy p);
 
 typedef enum {
     DC_EV_UNKNOWN = 0,

@@ -142,7 +142,7 @@ static int setup(replay *r, const config *cfg, const replay_args *a, int fresh)
     r->anomaly_lines = cJSON_CreateArray();
     r->requests = cJSON_CreateArray();
     r->replies = cJSON_CreateArray();
-    r->zs = zs_new(r->cfg.max_message_bytes);
+    r->zs = zstream_new(r->cfg.max_message_bytes);
     if (!r->zs || loop_virtual_init(&r->loop, REPLAY_MONO0, r->fx.wall_ms, replay_answer_rest, r) != DC_OK)
         return 70;
     /* No one waits on a replayed commit: batch more per COMMIT than live
@@ -157,7 +157,7 @@ static int setup(replay *r, const config *cfg, const replay_args *a, int fresh)
     if (!r->s)
         return 70;
     r->gw = daemon_shard_session(r->s);
-    sw_set_nonce_source(daemon_shard_sweep(r->s), replay_nonce, r);
+    sweep_set_nonce_source(daemon_shard_sweep(r->s), replay_nonce, r);
     return 0;
 }
 
@@ -166,7 +166,7 @@ static void teardown(replay *r)
     loop_cancel(&r->loop, &r->gw_timer);
     daemon_free(r->d);
     loop_virtual_free(&r->loop);
-    zs_free(r->zs);
+    zstream_free(r->zs);
     free_stats(r);
     fixture_free(&r->fx);
 }

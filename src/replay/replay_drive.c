@@ -31,7 +31,7 @@ static int64_t now(replay *r) { return loop_now(&r->loop); }
 static void on_gw_timer(dc_timer *t)
 {
     replay *r = lws_container_of(t, replay, gw_timer);
-    gw_tick(r->gw, now(r));
+    gateway_tick(r->gw, now(r));
     replay_kick(r);
 }
 
@@ -51,10 +51,10 @@ static void close_ours(replay *r, int code)
 {
     r->connected = 0;
     daemon_disconnected(r->s);
-    gw_on_closed(r->gw, code, now(r));
+    gateway_on_closed(r->gw, code, now(r));
 }
 
-static void run_action(replay *r, const gw_action *a)
+static void run_action(replay *r, const gateway_action *a)
 {
     switch (a->kind) {
     case GW_ACT_CONNECT:
@@ -72,7 +72,7 @@ static void run_action(replay *r, const gw_action *a)
         LOG_E("replay", "the session stopped: %s", a->text ? a->text : "?");
         if (r->connected)
             close_ours(r, 1000);
-        request_stop(r->d, a->exit_status);
+        daemon_request_stop(r->d, a->exit_status);
         break;
     }
 }
@@ -87,11 +87,11 @@ void replay_kick(void *ctx)
     if (r->draining)
         return;
     r->draining = 1;
-    gw_action a;
-    while (gw_next_action(r->gw, &a))
+    gateway_action a;
+    while (gateway_next_action(r->gw, &a))
         run_action(r, &a);
     r->draining = 0;
-    int64_t due = gw_next_deadline(r->gw);
+    int64_t due = gateway_next_deadline(r->gw);
     if (due == INT64_MAX)
         loop_cancel(&r->loop, &r->gw_timer);
     else
@@ -152,7 +152,7 @@ static int inspect(replay *r, const cJSON *p, inspected *in)
         return 0;
     }
     count_op(r, op->valueint);
-    if (op->valueint != GW_OP_DISPATCH && strcmp(gw_op_name(op->valueint), "UNKNOWN") == 0) {
+    if (op->valueint != GW_OP_DISPATCH && strcmp(proto_op_name(op->valueint), "UNKNOWN") == 0) {
         snprintf(name, sizeof name, "%d", op->valueint);
         replay_anomaly(r, "unknown_op", name);
         return 0;
@@ -191,10 +191,10 @@ static void inspect_dispatch(replay *r, const cJSON *p, const inspected *in)
         malformed = c.malformed_events != in->malformed;
     } else {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "d");
-        cl_context cx = { .shard_count = 1, .max_delete_share = 1 };
-        cl_actions acts = { 0 };
+        cleaner_context cx = { .shard_count = 1, .max_delete_share = 1 };
+        cleaner_actions acts = { 0 };
         malformed = cleaner_on_dispatch(&cx, in->kind, cJSON_IsNull(d) ? NULL : d, &acts) == DC_ERR_PROTO;
-        cl_actions_free(&acts);
+        cleaner_actions_free(&acts);
     }
     if (malformed)
         replay_anomaly(r, "malformed_payload", in->event);
@@ -202,14 +202,14 @@ static void inspect_dispatch(replay *r, const cJSON *p, const inspected *in)
 
 static void feed_payload(replay *r, const cJSON *payload)
 {
-    gw_on_payload(r->gw, payload, now(r));
+    gateway_on_payload(r->gw, payload, now(r));
     replay_kick(r);               /* before the payload goes: DISPATCH points into it */
 }
 
 static void bad_frame(replay *r, const char *kind, const char *why)
 {
     replay_anomaly(r, kind, why);
-    gw_on_bad_frame(r->gw, why, now(r));
+    gateway_on_bad_frame(r->gw, why, now(r));
     replay_kick(r);
 }
 
@@ -218,7 +218,7 @@ static void fixture_bad(replay *r, const char *why)
 {
     if (!r->fixture_error[0])
         snprintf(r->fixture_error, sizeof r->fixture_error, "line %d: %s", r->cur_line, why);
-    request_stop(r->d, 65);
+    daemon_request_stop(r->d, 65);
 }
 
 /* A text message, parsed here as transport_lws.c parses it.  json_text: it
@@ -230,12 +230,12 @@ static void feed_text(replay *r, const char *text, size_t len, int json_text)
         bad_frame(r, "too_large", "text message exceeds max_message_bytes");
         return;
     }
-    cJSON *p = ja_parse(text, len);
+    cJSON *p = json_arena_parse(text, len);
     if (!p) {
         if (json_text)
             fixture_bad(r, "\"json\" is not valid JSON");
         else
-            bad_frame(r, "bad_json", ja_last_error());
+            bad_frame(r, "bad_json", json_arena_last_error());
         return;
     }
     inspected in;
@@ -243,15 +243,15 @@ static void feed_text(replay *r, const char *text, size_t len, int json_text)
     feed_payload(r, p);
     if (dispatch)
         inspect_dispatch(r, p, &in);
-    ja_free(p);
+    json_arena_free(p);
 }
 
-static void feed_binary(replay *r, const fx_entry *e)
+static void feed_binary(replay *r, const fixture_entry *e)
 {
     const char *out = NULL;
     size_t out_len = 0;
-    if (zs_feed(r->zs, e->data, e->len, 1, &out, &out_len) != DC_OK) {
-        bad_frame(r, "bad_zlib", zs_last_error(r->zs));
+    if (zstream_feed(r->zs, e->data, e->len, 1, &out, &out_len) != DC_OK) {
+        bad_frame(r, "bad_zlib", zstream_last_error(r->zs));
         return;
     }
     if (out)
@@ -265,7 +265,7 @@ static void feed_binary(replay *r, const fx_entry *e)
 static int wait_for_connect(replay *r)
 {
     int64_t limit = now(r) + REPLAY_OPEN_WAIT_MS, started = now(r);
-    while (gw_get_state(r->gw) != GW_CONNECTING) {
+    while (gateway_get_state(r->gw) != GW_CONNECTING) {
         int64_t due = loop_virtual_next_due(&r->loop);
         if (due > limit || daemon_stopping(r->d))
             return -1;
@@ -288,8 +288,8 @@ static void on_open(replay *r)
     }
     r->connected = 1;
     r->connections++;
-    zs_reset(r->zs);                 /* one inflate context per connection, as live */
-    gw_on_open(r->gw, now(r));
+    zstream_reset(r->zs);                 /* one inflate context per connection, as live */
+    gateway_on_open(r->gw, now(r));
     replay_kick(r);
 }
 
@@ -299,11 +299,11 @@ static void on_close(replay *r, int code)
         return;                      /* the session closed it already */
     r->connected = 0;
     daemon_disconnected(r->s);
-    gw_on_closed(r->gw, code, now(r));
+    gateway_on_closed(r->gw, code, now(r));
     replay_kick(r);
 }
 
-static void feed_entry(replay *r, const fx_entry *e)
+static void feed_entry(replay *r, const fixture_entry *e)
 {
     char name[16];
     r->cur_line = e->line;
@@ -338,7 +338,7 @@ int replay_nonce(void *ctx, uint64_t guild_id, char *out, size_t cap)
 {
     replay *r = ctx;
     for (size_t i = 0; i < r->fx.n_index; i++) {    /* ahead of the stream: indexed up front */
-        fx_entry *e = &r->fx.index[i];
+        fixture_entry *e = &r->fx.index[i];
         if (e->seq >= r->pos && e->kind == FX_SEND && e->op == GW_OP_REQUEST_GUILD_MEMBERS && !e->used &&
             e->guild_id == guild_id && e->nonce[0]) {
             e->used = 1;
@@ -360,29 +360,29 @@ static void pace(replay *r, int64_t from, int64_t to)
 
 /* The next entry into slot: 1, or 0 at the end of the file or of a bad
  * line (the replay stops there). */
-static int next_entry(replay *r, fx_entry *slot, fx_line *buf)
+static int next_entry(replay *r, fixture_entry *slot, fixture_line *buf)
 {
     char err[200];
-    fx_entry_clear(slot);
+    fixture_entry_clear(slot);
     int got = fixture_next(&r->fx, slot, buf, err, sizeof err);
     if (got < 0) {
         snprintf(r->fixture_error, sizeof r->fixture_error, "%s", err);
-        request_stop(r->d, 65);
+        daemon_request_stop(r->d, 65);
     }
     return got == 1;
 }
 
 int replay_feed(replay *r)
 {
-    fx_entry slot[2] = { 0 };            /* the entry being fed and the one after it */
-    fx_line buf[2] = { 0 };              /* their lines (a "json" value is fed from there) */
+    fixture_entry slot[2] = { 0 };            /* the entry being fed and the one after it */
+    fixture_line buf[2] = { 0 };              /* their lines (a "json" value is fed from there) */
     int cur = 0;
-    gw_start(r->gw, now(r));
+    gateway_start(r->gw, now(r));
     replay_kick(r);
     daemon_start_work(r->d);
     int have = next_entry(r, &slot[cur], &buf[cur]);
     while (have && !daemon_stopping(r->d)) {
-        const fx_entry *e = &slot[cur];
+        const fixture_entry *e = &slot[cur];
         int64_t at = REPLAY_MONO0 + e->t + r->offset, before = now(r);
         r->pos = e->seq;
         if (at > before)
@@ -398,11 +398,11 @@ int replay_feed(replay *r)
         cur = !cur;
     }
     for (int i = 0; i < 2; i++) {
-        fx_entry_clear(&slot[i]);
-        fx_line_free(&buf[i]);
+        fixture_entry_clear(&slot[i]);
+        fixture_line_free(&buf[i]);
     }
     if (!daemon_stopping(r->d))
-        request_stop(r->d, 0);
+        daemon_request_stop(r->d, 0);
     loop_virtual_run_until(&r->loop, now(r));
     daemon_finish(r->d);
     return daemon_exit_status(r->d);

@@ -25,7 +25,7 @@ typedef struct {
     dc_daemon *d;                     /* the daemon's core on loop (daemon_replay.h) */
     dc_loop loop;
     shard *s;                         /* its one shard */
-    gw_session *gw;                   /* the shard's session, which replay feeds */
+    gateway_session *gw;                   /* the shard's session, which replay feeds */
     size_t pos;                       /* the fixture entry being fed (its seq) */
     char fixture_error[256];          /* a line found bad while streaming: the replay stopped there */
     int64_t offset;                   /* extra virtual time spent waiting for the session */

@@ -16,7 +16,7 @@
 static int from_recording(replay *r, const char *method, const char *path, long *status, char **body)
 {
     for (size_t i = 0; i < r->fx.n_index; i++) {    /* recorded answers: indexed up front */
-        fx_entry *e = &r->fx.index[i];
+        fixture_entry *e = &r->fx.index[i];
         if (e->kind != FX_REST || e->used || strcmp(e->method, method) != 0 || strcmp(e->path, path) != 0)
             continue;
         e->used = 1;

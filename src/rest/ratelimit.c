@@ -1,6 +1,6 @@
 /* ratelimit.c - Discord HTTP rate limiting, sans-I/O (model in ratelimit.h).
  *
- * Requests wait in one FIFO queue.  rl_release() walks it in order and
+ * Requests wait in one FIFO queue.  ratelimit_release() walks it in order and
  * hands out the first request whose bucket and the global window allow it,
  * so within a bucket the order is kept without a queue per bucket.
  * Buckets live in a small chained hash table keyed "hash\nmajor" (learned)
@@ -21,8 +21,8 @@
 #define RL_INVALID_SLOT_MS (RL_INVALID_WINDOW_MS / RL_INVALID_SLOTS)
 #define RL_429_FALLBACK_MS 1000   /* 429 without any retry hint */
 
-typedef struct rl_bucket {
-    struct rl_bucket *next;       /* hash chain */
+typedef struct ratelimit_bucket {
+    struct ratelimit_bucket *next;       /* hash chain */
     char key[RL_KEY_MAX];
     bool known;                   /* a response told us limit/remaining */
     bool reset_known;             /* reset_at is from a response, not used up */
@@ -30,36 +30,36 @@ typedef struct rl_bucket {
     int64_t reset_at;             /* remaining refills at this time */
     int64_t blocked_until;        /* a 429 for this bucket */
     int in_flight;
-} rl_bucket;
+} ratelimit_bucket;
 
-typedef struct rl_route {
-    struct rl_route *next;
+typedef struct ratelimit_route {
+    struct ratelimit_route *next;
     char route[RL_ROUTE_MAX];
     char hash[RL_HASH_MAX];
-} rl_route;
+} ratelimit_route;
 
-struct rl_entry {
-    rl_entry *prev, *next;        /* in the queue or in the in-flight list */
+struct ratelimit_entry {
+    ratelimit_entry *prev, *next;        /* in the queue or in the in-flight list */
     char route[RL_ROUTE_MAX];
     char major[RL_MAJOR_MAX];
     void *user;
     int attempt;
     int64_t not_before;           /* retry backoff */
     bool queued;
-    rl_bucket *bucket;            /* set while in flight */
+    ratelimit_bucket *bucket;            /* set while in flight */
 };
 
 typedef struct {
-    rl_entry *head, *tail;
+    ratelimit_entry *head, *tail;
     size_t count;
-} rl_list;
+} ratelimit_list;
 
-struct rl_limiter {
-    rl_opts opts;
-    rl_list queue, flying;
-    rl_bucket *table[RL_TABLE_SLOTS];
+struct ratelimit_limiter {
+    ratelimit_opts opts;
+    ratelimit_list queue, flying;
+    ratelimit_bucket *table[RL_TABLE_SLOTS];
     size_t n_buckets;
-    rl_route *routes;
+    ratelimit_route *routes;
     int64_t global_until;
     int64_t sent[RL_GLOBAL_PER_SEC];  /* ring of the last release times */
     size_t sent_oldest;
@@ -69,7 +69,7 @@ struct rl_limiter {
 
 /* ---- header parsing ------------------------------------------------------ */
 
-void rl_headers_init(rl_headers *h)
+void ratelimit_headers_init(ratelimit_headers *h)
 {
     memset(h, 0, sizeof *h);
 }
@@ -96,15 +96,15 @@ static bool parse_long(const char *s, long *out)
     return true;
 }
 
-static void parse_status_line(rl_headers *h, const char *line)
+static void parse_status_line(ratelimit_headers *h, const char *line)
 {
     const char *sp = strchr(line, ' ');
-    rl_headers_init(h);   /* a new response (after 100-continue, redirects) */
+    ratelimit_headers_init(h);   /* a new response (after 100-continue, redirects) */
     if (sp)
         h->status = strtol(sp + 1, NULL, 10);
 }
 
-static void apply_header(rl_headers *h, const char *name, const char *value)
+static void apply_header(ratelimit_headers *h, const char *name, const char *value)
 {
     if (strcasecmp(name, "x-ratelimit-bucket") == 0) {
         if (*value && strlen(value) < sizeof h->bucket) {
@@ -128,7 +128,7 @@ static void apply_header(rl_headers *h, const char *name, const char *value)
     }
 }
 
-void rl_headers_line(rl_headers *h, const char *line, size_t len)
+void ratelimit_headers_line(ratelimit_headers *h, const char *line, size_t len)
 {
     char buf[512];
     while (len > 0 && isspace((unsigned char)line[len - 1]))
@@ -163,7 +163,7 @@ static bool all_digits(const char *s, size_t n)
     return true;
 }
 
-bool rl_route_key(const char *method, const char *path, char *out, size_t outlen)
+bool ratelimit_route_key(const char *method, const char *path, char *out, size_t outlen)
 {
     size_t pathlen = strcspn(path, "?#");
     int n = snprintf(out, outlen, "%s ", method);
@@ -190,7 +190,7 @@ bool rl_route_key(const char *method, const char *path, char *out, size_t outlen
     return true;
 }
 
-bool rl_major_from_path(const char *path, char *out, size_t outlen)
+bool ratelimit_major_from_path(const char *path, char *out, size_t outlen)
 {
     static const char *const tops[] = { "/channels/", "/guilds/", "/webhooks/" };
     out[0] = '\0';
@@ -212,7 +212,7 @@ bool rl_major_from_path(const char *path, char *out, size_t outlen)
 
 /* ---- lists --------------------------------------------------------------- */
 
-static void list_unlink(rl_list *l, rl_entry *e)
+static void list_unlink(ratelimit_list *l, ratelimit_entry *e)
 {
     if (e->prev)
         e->prev->next = e->next;
@@ -226,7 +226,7 @@ static void list_unlink(rl_list *l, rl_entry *e)
     l->count--;
 }
 
-static void list_push_tail(rl_list *l, rl_entry *e)
+static void list_push_tail(ratelimit_list *l, ratelimit_entry *e)
 {
     e->next = NULL;
     e->prev = l->tail;
@@ -238,7 +238,7 @@ static void list_push_tail(rl_list *l, rl_entry *e)
     l->count++;
 }
 
-static void list_push_head(rl_list *l, rl_entry *e)
+static void list_push_head(ratelimit_list *l, ratelimit_entry *e)
 {
     e->prev = NULL;
     e->next = l->head;
@@ -250,11 +250,11 @@ static void list_push_head(rl_list *l, rl_entry *e)
     l->count++;
 }
 
-static void list_free(rl_list *l)
+static void list_free(ratelimit_list *l)
 {
-    rl_entry *e = l->head;
+    ratelimit_entry *e = l->head;
     while (e) {
-        rl_entry *next = e->next;
+        ratelimit_entry *next = e->next;
         free(e);
         e = next;
     }
@@ -263,17 +263,17 @@ static void list_free(rl_list *l)
 
 /* ---- routes and buckets -------------------------------------------------- */
 
-static rl_route *route_find(const rl_limiter *rl, const char *route)
+static ratelimit_route *route_find(const ratelimit_limiter *rl, const char *route)
 {
-    for (rl_route *r = rl->routes; r; r = r->next)
+    for (ratelimit_route *r = rl->routes; r; r = r->next)
         if (strcmp(r->route, route) == 0)
             return r;
     return NULL;
 }
 
-static void route_learn(rl_limiter *rl, const char *route, const char *hash)
+static void route_learn(ratelimit_limiter *rl, const char *route, const char *hash)
 {
-    rl_route *r = route_find(rl, route);
+    ratelimit_route *r = route_find(rl, route);
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r)
@@ -285,10 +285,10 @@ static void route_learn(rl_limiter *rl, const char *route, const char *hash)
     snprintf(r->hash, sizeof r->hash, "%s", hash);
 }
 
-static void bucket_key(const rl_limiter *rl, const char *route, const char *major,
+static void bucket_key(const ratelimit_limiter *rl, const char *route, const char *major,
                        char *key, size_t keylen)
 {
-    const rl_route *r = route_find(rl, route);
+    const ratelimit_route *r = route_find(rl, route);
     if (r)
         snprintf(key, keylen, "%s\n%s", r->hash, major);
     else
@@ -303,17 +303,17 @@ static size_t key_slot(const char *key)
     return h % RL_TABLE_SLOTS;
 }
 
-static rl_bucket *bucket_find(const rl_limiter *rl, const char *key)
+static ratelimit_bucket *bucket_find(const ratelimit_limiter *rl, const char *key)
 {
-    for (rl_bucket *b = rl->table[key_slot(key)]; b; b = b->next)
+    for (ratelimit_bucket *b = rl->table[key_slot(key)]; b; b = b->next)
         if (strcmp(b->key, key) == 0)
             return b;
     return NULL;
 }
 
-static rl_bucket *bucket_get(rl_limiter *rl, const char *key)
+static ratelimit_bucket *bucket_get(ratelimit_limiter *rl, const char *key)
 {
-    rl_bucket *b = bucket_find(rl, key);
+    ratelimit_bucket *b = bucket_find(rl, key);
     if (b)
         return b;
     b = calloc(1, sizeof *b);
@@ -327,7 +327,7 @@ static rl_bucket *bucket_get(rl_limiter *rl, const char *key)
     return b;
 }
 
-static bool bucket_idle(const rl_bucket *b, int64_t now)
+static bool bucket_idle(const ratelimit_bucket *b, int64_t now)
 {
     return b->in_flight == 0 && now >= b->blocked_until &&
            (!b->known || !b->reset_known || now >= b->reset_at);
@@ -335,12 +335,12 @@ static bool bucket_idle(const rl_bucket *b, int64_t now)
 
 /* Forget buckets nothing waits on, so a bot in many guilds does not grow
  * the table forever.  In-flight entries are the only bucket pointers held. */
-static void buckets_prune(rl_limiter *rl, int64_t now)
+static void buckets_prune(ratelimit_limiter *rl, int64_t now)
 {
     for (size_t i = 0; i < RL_TABLE_SLOTS; i++) {
-        rl_bucket **pp = &rl->table[i];
+        ratelimit_bucket **pp = &rl->table[i];
         while (*pp) {
-            rl_bucket *b = *pp;
+            ratelimit_bucket *b = *pp;
             if (bucket_idle(b, now)) {
                 *pp = b->next;
                 free(b);
@@ -355,7 +355,7 @@ static void buckets_prune(rl_limiter *rl, int64_t now)
 /* 0: may send now; >0: ms to wait; -1: waits for an in-flight response.
  * A bucket we know nothing about (or whose window we used up without
  * hearing the next reset) lets one probe request fly at a time. */
-static int64_t bucket_wait_ms(const rl_bucket *b, int64_t now)
+static int64_t bucket_wait_ms(const ratelimit_bucket *b, int64_t now)
 {
     if (!b)
         return 0;
@@ -368,7 +368,7 @@ static int64_t bucket_wait_ms(const rl_bucket *b, int64_t now)
     return b->in_flight == 0 ? 0 : -1;
 }
 
-static void bucket_take(rl_bucket *b, int64_t now)
+static void bucket_take(ratelimit_bucket *b, int64_t now)
 {
     b->in_flight++;
     if (!b->known)
@@ -387,7 +387,7 @@ static void bucket_take(rl_bucket *b, int64_t now)
 
 /* Fold one response's headers into bucket b.  Other requests of b may still
  * be in flight; the server already counted them, so they come off. */
-static void bucket_learn(rl_bucket *b, int64_t now, const rl_headers *h)
+static void bucket_learn(ratelimit_bucket *b, int64_t now, const ratelimit_headers *h)
 {
     if (h->has_limit)
         b->limit = h->limit;
@@ -406,7 +406,7 @@ static void bucket_learn(rl_bucket *b, int64_t now, const rl_headers *h)
 
 /* ---- the global window and the invalid-request counter ------------------- */
 
-static int64_t global_wait_ms(const rl_limiter *rl, int64_t now)
+static int64_t global_wait_ms(const ratelimit_limiter *rl, int64_t now)
 {
     int64_t wait = rl->global_until - now;
     int64_t window = rl->sent[rl->sent_oldest] + 1000 - now;
@@ -415,7 +415,7 @@ static int64_t global_wait_ms(const rl_limiter *rl, int64_t now)
     return wait > 0 ? wait : 0;
 }
 
-static void global_note_send(rl_limiter *rl, int64_t now)
+static void global_note_send(ratelimit_limiter *rl, int64_t now)
 {
     rl->sent[rl->sent_oldest] = now;
     rl->sent_oldest = (rl->sent_oldest + 1) % RL_GLOBAL_PER_SEC;
@@ -426,7 +426,7 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-static void invalid_note(rl_limiter *rl, int64_t now)
+static void invalid_note(ratelimit_limiter *rl, int64_t now)
 {
     int64_t slot = floor_div(now, RL_INVALID_SLOT_MS);
     size_t i = (size_t)(((slot % RL_INVALID_SLOTS) + RL_INVALID_SLOTS) % RL_INVALID_SLOTS);
@@ -437,7 +437,7 @@ static void invalid_note(rl_limiter *rl, int64_t now)
     rl->invalid[i]++;
 }
 
-long rl_invalid_count(const rl_limiter *rl, int64_t now_ms)
+long ratelimit_invalid_count(const ratelimit_limiter *rl, int64_t now_ms)
 {
     int64_t slot = floor_div(now_ms, RL_INVALID_SLOT_MS);
     long total = 0;
@@ -449,9 +449,9 @@ long rl_invalid_count(const rl_limiter *rl, int64_t now_ms)
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-dc_err rl_new(rl_limiter **out, const rl_opts *opts)
+dc_err ratelimit_new(ratelimit_limiter **out, const ratelimit_opts *opts)
 {
-    rl_limiter *rl = calloc(1, sizeof *rl);
+    ratelimit_limiter *rl = calloc(1, sizeof *rl);
     if (!rl)
         return DC_ERR_NOMEM;
     rl->opts = *opts;
@@ -470,31 +470,31 @@ dc_err rl_new(rl_limiter **out, const rl_opts *opts)
     return DC_OK;
 }
 
-void rl_free(rl_limiter *rl)
+void ratelimit_free(ratelimit_limiter *rl)
 {
     if (!rl)
         return;
     list_free(&rl->queue);
     list_free(&rl->flying);
     for (size_t i = 0; i < RL_TABLE_SLOTS; i++) {
-        rl_bucket *b = rl->table[i];
+        ratelimit_bucket *b = rl->table[i];
         while (b) {
-            rl_bucket *next = b->next;
+            ratelimit_bucket *next = b->next;
             free(b);
             b = next;
         }
     }
     while (rl->routes) {
-        rl_route *next = rl->routes->next;
+        ratelimit_route *next = rl->routes->next;
         free(rl->routes);
         rl->routes = next;
     }
     free(rl);
 }
 
-rl_entry *rl_submit(rl_limiter *rl, const char *route, const char *major, void *user)
+ratelimit_entry *ratelimit_submit(ratelimit_limiter *rl, const char *route, const char *major, void *user)
 {
-    rl_entry *e = calloc(1, sizeof *e);
+    ratelimit_entry *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     snprintf(e->route, sizeof e->route, "%s", route);
@@ -506,14 +506,14 @@ rl_entry *rl_submit(rl_limiter *rl, const char *route, const char *major, void *
     return e;
 }
 
-void *rl_entry_user(const rl_entry *e) { return e->user; }
-int rl_entry_attempt(const rl_entry *e) { return e->attempt; }
-size_t rl_queued(const rl_limiter *rl) { return rl->queue.count; }
-size_t rl_in_flight(const rl_limiter *rl) { return rl->flying.count; }
+void *ratelimit_entry_user(const ratelimit_entry *e) { return e->user; }
+int ratelimit_entry_attempt(const ratelimit_entry *e) { return e->attempt; }
+size_t ratelimit_queued(const ratelimit_limiter *rl) { return rl->queue.count; }
+size_t ratelimit_in_flight(const ratelimit_limiter *rl) { return rl->flying.count; }
 
 /* ---- releasing ----------------------------------------------------------- */
 
-static int64_t entry_wait_ms(const rl_limiter *rl, const rl_entry *e, int64_t now)
+static int64_t entry_wait_ms(const ratelimit_limiter *rl, const ratelimit_entry *e, int64_t now)
 {
     char key[RL_KEY_MAX];
     bucket_key(rl, e->route, e->major, key, sizeof key);
@@ -524,7 +524,7 @@ static int64_t entry_wait_ms(const rl_limiter *rl, const rl_entry *e, int64_t no
 }
 
 /* Requests the global window would still let through at now. */
-static long global_room(const rl_limiter *rl, int64_t now)
+static long global_room(const ratelimit_limiter *rl, int64_t now)
 {
     long room = 0;
     if (now < rl->global_until)
@@ -535,7 +535,7 @@ static long global_room(const rl_limiter *rl, int64_t now)
 }
 
 /* What bucket b lets go at now, before anything queued takes its share. */
-static long bucket_room(const rl_bucket *b, int64_t now)
+static long bucket_room(const ratelimit_bucket *b, int64_t now)
 {
     if (!b)
         return 1;                    /* never heard of: one probe */
@@ -548,12 +548,12 @@ static long bucket_room(const rl_bucket *b, int64_t now)
     return bucket_wait_ms(b, now) == 0 ? 1 : 0;
 }
 
-long rl_available(const rl_limiter *rl, const char *route, const char *major, int64_t now_ms)
+long ratelimit_available(const ratelimit_limiter *rl, const char *route, const char *major, int64_t now_ms)
 {
     char key[RL_KEY_MAX], other[RL_KEY_MAX];
     bucket_key(rl, route, major ? major : "", key, sizeof key);
     long room = bucket_room(bucket_find(rl, key), now_ms);
-    for (const rl_entry *e = rl->queue.head; e && room > 0; e = e->next) {
+    for (const ratelimit_entry *e = rl->queue.head; e && room > 0; e = e->next) {
         bucket_key(rl, e->route, e->major, other, sizeof other);
         room -= strcmp(key, other) == 0;   /* queued ahead of a new request */
     }
@@ -561,16 +561,16 @@ long rl_available(const rl_limiter *rl, const char *route, const char *major, in
     return room < global ? (room > 0 ? room : 0) : (global > 0 ? global : 0);
 }
 
-rl_entry *rl_release(rl_limiter *rl, int64_t now_ms)
+ratelimit_entry *ratelimit_release(ratelimit_limiter *rl, int64_t now_ms)
 {
     if (global_wait_ms(rl, now_ms) > 0)
         return NULL;
-    for (rl_entry *e = rl->queue.head; e; e = e->next) {
+    for (ratelimit_entry *e = rl->queue.head; e; e = e->next) {
         if (entry_wait_ms(rl, e, now_ms) != 0)
             continue;
         char key[RL_KEY_MAX];
         bucket_key(rl, e->route, e->major, key, sizeof key);
-        rl_bucket *b = bucket_get(rl, key);
+        ratelimit_bucket *b = bucket_get(rl, key);
         if (!b)
             return NULL;   /* out of memory: try again on the next wake-up */
         bucket_take(b, now_ms);
@@ -584,10 +584,10 @@ rl_entry *rl_release(rl_limiter *rl, int64_t now_ms)
     return NULL;
 }
 
-int64_t rl_next_wakeup_ms(const rl_limiter *rl, int64_t now_ms)
+int64_t ratelimit_next_wakeup_ms(const ratelimit_limiter *rl, int64_t now_ms)
 {
     int64_t best = -1;
-    for (const rl_entry *e = rl->queue.head; e; e = e->next) {
+    for (const ratelimit_entry *e = rl->queue.head; e; e = e->next) {
         int64_t w = entry_wait_ms(rl, e, now_ms);
         if (w >= 0 && (best < 0 || w < best))
             best = w;
@@ -600,13 +600,13 @@ int64_t rl_next_wakeup_ms(const rl_limiter *rl, int64_t now_ms)
 
 /* ---- completing ---------------------------------------------------------- */
 
-static bool is_invalid_request(const rl_headers *h)
+static bool is_invalid_request(const ratelimit_headers *h)
 {
     return h->status == 401 || h->status == 403 || (h->status == 429 && !h->scope_shared);
 }
 
 /* The bucket this route+major maps to after learning from h. */
-static rl_bucket *learned_bucket(rl_limiter *rl, const rl_entry *e, const rl_headers *h)
+static ratelimit_bucket *learned_bucket(ratelimit_limiter *rl, const ratelimit_entry *e, const ratelimit_headers *h)
 {
     if (h->has_bucket)
         route_learn(rl, e->route, h->bucket);
@@ -615,7 +615,7 @@ static rl_bucket *learned_bucket(rl_limiter *rl, const rl_entry *e, const rl_hea
     return bucket_get(rl, key);
 }
 
-static int64_t retry_after_ms(const rl_headers *h)
+static int64_t retry_after_ms(const ratelimit_headers *h)
 {
     if (h->has_retry_after)
         return (int64_t)(h->retry_after * 1000.0 + 0.5);
@@ -624,7 +624,7 @@ static int64_t retry_after_ms(const rl_headers *h)
     return RL_429_FALLBACK_MS;
 }
 
-static void note_429(rl_limiter *rl, rl_bucket *b, int64_t now, const rl_headers *h)
+static void note_429(ratelimit_limiter *rl, ratelimit_bucket *b, int64_t now, const ratelimit_headers *h)
 {
     int64_t until = now + retry_after_ms(h);
     if (h->global) {
@@ -635,7 +635,7 @@ static void note_429(rl_limiter *rl, rl_bucket *b, int64_t now, const rl_headers
     }
 }
 
-static int64_t backoff_ms(const rl_limiter *rl, int attempt)
+static int64_t backoff_ms(const ratelimit_limiter *rl, int attempt)
 {
     int64_t d = rl->opts.backoff_base_ms;
     for (int i = 0; i < attempt && d < rl->opts.backoff_max_ms; i++)
@@ -643,14 +643,14 @@ static int64_t backoff_ms(const rl_limiter *rl, int attempt)
     return d < rl->opts.backoff_max_ms ? d : rl->opts.backoff_max_ms;
 }
 
-static bool should_retry(const rl_limiter *rl, const rl_entry *e, long status)
+static bool should_retry(const ratelimit_limiter *rl, const ratelimit_entry *e, long status)
 {
     if (e->attempt >= rl->opts.max_retries)
         return false;
     return status == 429 || (status >= 500 && status <= 599);
 }
 
-rl_verdict rl_complete(rl_limiter *rl, rl_entry *e, int64_t now_ms, const rl_headers *h,
+ratelimit_verdict ratelimit_complete(ratelimit_limiter *rl, ratelimit_entry *e, int64_t now_ms, const ratelimit_headers *h,
                        int64_t *retry_in_ms)
 {
     *retry_in_ms = 0;
@@ -659,7 +659,7 @@ rl_verdict rl_complete(rl_limiter *rl, rl_entry *e, int64_t now_ms, const rl_hea
         e->bucket->in_flight--;
     e->bucket = NULL;
 
-    rl_bucket *b = learned_bucket(rl, e, h);
+    ratelimit_bucket *b = learned_bucket(rl, e, h);
     if (b)
         bucket_learn(b, now_ms, h);
     if (is_invalid_request(h))
@@ -681,7 +681,7 @@ rl_verdict rl_complete(rl_limiter *rl, rl_entry *e, int64_t now_ms, const rl_hea
     return RL_RETRY;
 }
 
-void rl_cancel(rl_limiter *rl, rl_entry *e)
+void ratelimit_cancel(ratelimit_limiter *rl, ratelimit_entry *e)
 {
     if (e->queued) {
         list_unlink(&rl->queue, e);

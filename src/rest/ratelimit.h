@@ -34,7 +34,7 @@
 #define RL_MAJOR_MAX 32
 
 /* What one response said about rate limits.  has_* flags say which headers
- * were present; rl_headers_line() fills it one header line at a time. */
+ * were present; ratelimit_headers_line() fills it one header line at a time. */
 typedef struct {
     long status;
     bool has_bucket, has_limit, has_remaining, has_reset_after, has_retry_after;
@@ -44,65 +44,65 @@ typedef struct {
     double retry_after;      /* seconds: Retry-After header or 429 body */
     bool global;             /* X-RateLimit-Global or body "global": true */
     bool scope_shared;       /* X-RateLimit-Scope: shared (not an invalid request) */
-} rl_headers;
+} ratelimit_headers;
 
 typedef struct {
     int max_retries;         /* retries after 429 / 5xx; 0 = never retry */
     int backoff_base_ms;     /* first 5xx retry delay, doubled each time */
     int backoff_max_ms;      /* cap of the 5xx delay */
-} rl_opts;
+} ratelimit_opts;
 
-typedef enum { RL_DONE = 0, RL_RETRY } rl_verdict;
+typedef enum { RL_DONE = 0, RL_RETRY } ratelimit_verdict;
 
-typedef struct rl_limiter rl_limiter;
-typedef struct rl_entry rl_entry;   /* one request as the limiter sees it */
+typedef struct ratelimit_limiter ratelimit_limiter;
+typedef struct ratelimit_entry ratelimit_entry;   /* one request as the limiter sees it */
 
 /* Reset h and feed it one raw header line ("Name: value\r\n" or the status
  * line "HTTP/1.1 429 ...").  Unknown headers are ignored. */
-void rl_headers_init(rl_headers *h);
-void rl_headers_line(rl_headers *h, const char *line, size_t len);
+void ratelimit_headers_init(ratelimit_headers *h);
+void ratelimit_headers_line(ratelimit_headers *h, const char *line, size_t len);
 
 /* "GET", "/guilds/123/members?limit=1000" -> "GET /guilds/{id}/members".
  * Returns false when out is too small. */
-bool rl_route_key(const char *method, const char *path, char *out, size_t outlen);
+bool ratelimit_route_key(const char *method, const char *path, char *out, size_t outlen);
 /* The major id of path: the id after /channels/, /guilds/ or /webhooks/,
  * or "" when there is none.  Returns false when out is too small. */
-bool rl_major_from_path(const char *path, char *out, size_t outlen);
+bool ratelimit_major_from_path(const char *path, char *out, size_t outlen);
 
-dc_err rl_new(rl_limiter **out, const rl_opts *opts);
+dc_err ratelimit_new(ratelimit_limiter **out, const ratelimit_opts *opts);
 /* Frees the limiter and every entry still queued or in flight. */
-void rl_free(rl_limiter *rl);
+void ratelimit_free(ratelimit_limiter *rl);
 
 /* Queue a request at the tail.  user is the caller's pointer, handed back
- * by rl_entry_user().  Returns NULL when out of memory. */
-rl_entry *rl_submit(rl_limiter *rl, const char *route, const char *major, void *user);
-void *rl_entry_user(const rl_entry *e);
-int rl_entry_attempt(const rl_entry *e);   /* 0 for the first try */
+ * by ratelimit_entry_user().  Returns NULL when out of memory. */
+ratelimit_entry *ratelimit_submit(ratelimit_limiter *rl, const char *route, const char *major, void *user);
+void *ratelimit_entry_user(const ratelimit_entry *e);
+int ratelimit_entry_attempt(const ratelimit_entry *e);   /* 0 for the first try */
 
 /* The next queued request allowed at now_ms (it becomes in flight), or NULL.
  * Call repeatedly until NULL. */
-rl_entry *rl_release(rl_limiter *rl, int64_t now_ms);
-/* Milliseconds from now_ms until rl_release may return something, 0 when it
+ratelimit_entry *ratelimit_release(ratelimit_limiter *rl, int64_t now_ms);
+/* Milliseconds from now_ms until ratelimit_release may return something, 0 when it
  * may right now, -1 when nothing is queued (or all waits on in-flight
- * requests, which will call rl_complete). */
-int64_t rl_next_wakeup_ms(const rl_limiter *rl, int64_t now_ms);
+ * requests, which will call ratelimit_complete). */
+int64_t ratelimit_next_wakeup_ms(const ratelimit_limiter *rl, int64_t now_ms);
 
 /* An in-flight request got its response (status 0 for a transport error).
  * Learns buckets and limits from h.  RL_RETRY: the entry is queued again at
  * the head and *retry_in_ms says the wait; RL_DONE: the entry is freed. */
-rl_verdict rl_complete(rl_limiter *rl, rl_entry *e, int64_t now_ms, const rl_headers *h,
+ratelimit_verdict ratelimit_complete(ratelimit_limiter *rl, ratelimit_entry *e, int64_t now_ms, const ratelimit_headers *h,
                        int64_t *retry_in_ms);
 /* Drop a queued or in-flight entry without completing it. */
-void rl_cancel(rl_limiter *rl, rl_entry *e);
+void ratelimit_cancel(ratelimit_limiter *rl, ratelimit_entry *e);
 
-/* How many requests of route (with major) rl_release would let go at once
+/* How many requests of route (with major) ratelimit_release would let go at once
  * if submitted at now_ms: the bucket's remaining (1 for a bucket not yet
  * known), less what is queued for it, within the global window. */
-long rl_available(const rl_limiter *rl, const char *route, const char *major, int64_t now_ms);
+long ratelimit_available(const ratelimit_limiter *rl, const char *route, const char *major, int64_t now_ms);
 
-size_t rl_queued(const rl_limiter *rl);
-size_t rl_in_flight(const rl_limiter *rl);
+size_t ratelimit_queued(const ratelimit_limiter *rl);
+size_t ratelimit_in_flight(const ratelimit_limiter *rl);
 /* 401/403/429 responses (shared-scope 429s excepted) in the last 10 minutes. */
-long rl_invalid_count(const rl_limiter *rl, int64_t now_ms);
+long ratelimit_invalid_count(const ratelimit_limiter *rl, int64_t now_ms);
 
 #endif

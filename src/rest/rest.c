@@ -29,14 +29,14 @@ typedef struct rest_req rest_req;
 struct rest_req {
     rest_req *prev, *next;             /* every pending request of the client */
     rest_client *rc;
-    rl_entry *entry;                   /* owned by the limiter until done */
+    ratelimit_entry *entry;                   /* owned by the limiter until done */
     CURL *easy;                        /* only while a transfer runs */
     char method[REST_METHOD_MAX];
     char *url;
     char *body;                        /* JSON body or NULL */
     rest_done_fn done;
     void *ctx;
-    rl_headers hdr;
+    ratelimit_headers hdr;
     char *resp;
     size_t resp_len, resp_cap;
     bool resp_too_big;
@@ -47,7 +47,7 @@ struct rest_client {
     struct lws_context *lws;
     lws_sorted_usec_list_t sul;
     CURLM *multi;
-    rl_limiter *rl;
+    ratelimit_limiter *rl;
     char *api_base;
     char *user_agent;
     struct curl_slist *headers;        /* Authorization (holds the token) */
@@ -85,7 +85,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userp)
 {
     rest_req *q = userp;
-    rl_headers_line(&q->hdr, line, size * nmemb);
+    ratelimit_headers_line(&q->hdr, line, size * nmemb);
     return size * nmemb;
 }
 
@@ -93,7 +93,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userp)
 
 static void req_reset_response(rest_req *q)
 {
-    rl_headers_init(&q->hdr);
+    ratelimit_headers_init(&q->hdr);
     q->resp_len = 0;
     q->resp_too_big = false;
     if (q->resp)
@@ -215,7 +215,7 @@ static const char *transport_error(rest_req *q, CURLcode result)
 
 static void warn_invalid_requests(rest_client *rc, int64_t now)
 {
-    long invalid = rl_invalid_count(rc->rl, now);
+    long invalid = ratelimit_invalid_count(rc->rl, now);
     if (invalid <= RL_INVALID_WARN || now - rc->last_invalid_warn < REST_INVALID_WARN_EVERY_MS)
         return;
     rc->last_invalid_warn = now;
@@ -227,7 +227,7 @@ static void log_retry(const rest_req *q, long status, int64_t retry_in_ms)
 {
     LOG_W("rest", "%s %s: HTTP %ld%s, retrying in %lld ms (attempt %d)", q->method,
           q->url + strlen(q->rc->api_base), status, q->hdr.global ? " (global)" : "",
-          (long long)retry_in_ms, rl_entry_attempt(q->entry) + 1);
+          (long long)retry_in_ms, ratelimit_entry_attempt(q->entry) + 1);
 }
 
 static void finish_transfer(rest_client *rc, rest_req *q, CURLcode result)
@@ -244,7 +244,7 @@ static void finish_transfer(rest_client *rc, rest_req *q, CURLcode result)
     int json_code = status ? parse_error_body(q) : 0;
 
     int64_t retry_in_ms = 0;
-    if (rl_complete(rc->rl, q->entry, now, &q->hdr, &retry_in_ms) == RL_RETRY) {
+    if (ratelimit_complete(rc->rl, q->entry, now, &q->hdr, &retry_in_ms) == RL_RETRY) {
         log_retry(q, status, retry_in_ms);
         warn_invalid_requests(rc, now);
         return;
@@ -286,10 +286,10 @@ static void pump(lws_sorted_usec_list_t *sul);
 /* A request the limiter released but curl refused: answer it at once. */
 static void fail_unstartable(rest_client *rc, rest_req *q)
 {
-    rl_headers h;
-    rl_headers_init(&h);
+    ratelimit_headers h;
+    ratelimit_headers_init(&h);
     int64_t ignored;
-    rl_complete(rc->rl, q->entry, loop_now_ms(), &h, &ignored);   /* status 0: done */
+    ratelimit_complete(rc->rl, q->entry, loop_now_ms(), &h, &ignored);   /* status 0: done */
     q->entry = NULL;
     rest_response r = { .status = 0, .body = "", .error = "could not start the transfer" };
     q->done(q->ctx, &r);
@@ -299,9 +299,9 @@ static void fail_unstartable(rest_client *rc, rest_req *q)
 static bool start_released(rest_client *rc)
 {
     bool started = false;
-    rl_entry *e;
-    while ((e = rl_release(rc->rl, loop_now_ms())) != NULL) {
-        rest_req *q = rl_entry_user(e);
+    ratelimit_entry *e;
+    while ((e = ratelimit_release(rc->rl, loop_now_ms())) != NULL) {
+        rest_req *q = ratelimit_entry_user(e);
         if (req_start_transfer(q))
             started = true;
         else
@@ -318,7 +318,7 @@ static void rearm(rest_client *rc)
         curl_multi_timeout(rc->multi, &t);
         wait = (t < 0 || t > REST_POLL_MS) ? REST_POLL_MS : t;
     }
-    int64_t release = rl_next_wakeup_ms(rc->rl, loop_now_ms());
+    int64_t release = ratelimit_next_wakeup_ms(rc->rl, loop_now_ms());
     if (release >= 0 && (wait < 0 || release < wait))
         wait = release;
     if (wait < 0) {
@@ -392,8 +392,8 @@ static dc_err client_init(rest_client *rc, const rest_opts *opts)
         return DC_ERR_NOMEM;
     rc->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : REST_DEFAULT_TIMEOUT_MS;
     rc->last_invalid_warn = INT64_MIN / 2;
-    rl_opts ro = { .max_retries = opts->max_retries, .backoff_base_ms = opts->backoff_base_ms };
-    dc_err rv = rl_new(&rc->rl, &ro);
+    ratelimit_opts ro = { .max_retries = opts->max_retries, .backoff_base_ms = opts->backoff_base_ms };
+    dc_err rv = ratelimit_new(&rc->rl, &ro);
     return rv != DC_OK ? rv : build_headers(rc, opts->token);
 }
 
@@ -440,8 +440,8 @@ void rest_free(rest_client *rc)
         return;
     lws_sul_cancel(&rc->sul);
     while (rc->reqs)
-        req_free(rc->reqs);   /* their limiter entries go with rl_free */
-    rl_free(rc->rl);
+        req_free(rc->reqs);   /* their limiter entries go with ratelimit_free */
+    ratelimit_free(rc->rl);
     if (rc->multi)
         curl_multi_cleanup(rc->multi);
     free_secret_headers(rc->headers);
@@ -496,9 +496,9 @@ static void req_link(rest_client *rc, rest_req *q)
 long rest_available(const rest_client *rc, const char *method, const char *path, const char *major)
 {
     char route[RL_ROUTE_MAX], derived[RL_MAJOR_MAX];
-    if (!rl_route_key(method, path, route, sizeof route) || !rl_major_from_path(path, derived, sizeof derived))
+    if (!ratelimit_route_key(method, path, route, sizeof route) || !ratelimit_major_from_path(path, derived, sizeof derived))
         return 0;
-    return rl_available(rc->rl, route, major ? major : derived, loop_now_ms());
+    return ratelimit_available(rc->rl, route, major ? major : derived, loop_now_ms());
 }
 
 dc_err rest_request(rest_client *rc, const char *method, const char *path, const char *major,
@@ -507,15 +507,15 @@ dc_err rest_request(rest_client *rc, const char *method, const char *path, const
     if (!rc || !method_ok(method) || !path || path[0] != '/' || !done)
         return DC_ERR_USAGE;
     char route[RL_ROUTE_MAX], derived[RL_MAJOR_MAX];
-    if (!rl_route_key(method, path, route, sizeof route) ||
-        !rl_major_from_path(path, derived, sizeof derived))
+    if (!ratelimit_route_key(method, path, route, sizeof route) ||
+        !ratelimit_major_from_path(path, derived, sizeof derived))
         return DC_ERR_USAGE;
     rest_req *q = req_new(rc, method, path, json_body);
     if (!q)
         return DC_ERR_NOMEM;
     q->done = done;
     q->ctx = ctx;
-    q->entry = rl_submit(rc->rl, route, major ? major : derived, q);
+    q->entry = ratelimit_submit(rc->rl, route, major ? major : derived, q);
     if (!q->entry) {
         free(q->url);
         free(q->body);

@@ -66,7 +66,7 @@ dc_err rest_request(rest_client *rc, const char *method, const char *path, const
                     const char *json_body, rest_done_fn done, void *ctx);
 
 /* Requests like this one the rate limits let go right now (ratelimit.h
- * rl_available): what a caller can ask without waiting for a window. */
+ * ratelimit_available): what a caller can ask without waiting for a window. */
 long rest_available(const rest_client *rc, const char *method, const char *path, const char *major);
 /* Requests queued, in flight or waiting to be retried. */
 size_t rest_pending(const rest_client *rc);

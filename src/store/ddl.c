@@ -214,7 +214,7 @@ static int starts_column_constraint(const tok *t)
  * from a constraint keyword at depth 0 to the next one; extra splits are
  * harmless because only UNIQUE/PRIMARY segments are dropped and their own
  * tokens (ON CONFLICT x, ASC, DESC, AUTOINCREMENT) never start a segment. */
-static void copy_column_without_unique(const span *it, sqlu_str *out)
+static void copy_column_without_unique(const span *it, sqlutil_str *out)
 {
     const char *p = it->start, *seg = it->start, *named = NULL;
     int depth = 0, drop = 0, after_constraint = 0;
@@ -236,22 +236,22 @@ static void copy_column_without_unique(const span *it, sqlu_str *out)
         if (!starts_column_constraint(&t))
             continue;
         if (!drop)
-            sqlu_str_addn(out, seg, (size_t)(t.p - seg));
+            sqlutil_str_addn(out, seg, (size_t)(t.p - seg));
         seg = t.p;
         named = tok_is(&t, "CONSTRAINT") ? t.p : NULL;
         after_constraint = named ? 1 : 0;
         drop = tok_is(&t, "UNIQUE") || tok_is(&t, "PRIMARY");
     }
     if (!drop)
-        sqlu_str_addn(out, seg, (size_t)(it->end - seg));
+        sqlutil_str_addn(out, seg, (size_t)(it->end - seg));
 }
 
-static void add_trimmed(sqlu_str *out, const span *it)
+static void add_trimmed(sqlutil_str *out, const span *it)
 {
     const char *a = skip_space(it->start, it->end), *b = it->end;
     while (b > a && isspace((unsigned char)b[-1]))
         b--;
-    sqlu_str_addn(out, a, (size_t)(b - a));
+    sqlutil_str_addn(out, a, (size_t)(b - a));
 }
 
 static int column_is(const span *it, const char *col)
@@ -273,32 +273,32 @@ static const char *find_missing_column(const ddl_parts *d, const char *const *co
     return NULL;
 }
 
-static void add_columns(const ddl_parts *d, const char *discord_col, sqlu_str *out)
+static void add_columns(const ddl_parts *d, const char *discord_col, sqlutil_str *out)
 {
     for (size_t i = 0; i < d->n_items; i++) {
         const span *it = &d->items[i];
         if (is_table_constraint(it))
             continue;
         if (column_is(it, discord_col)) {
-            sqlu_str tmp = { 0 };
+            sqlutil_str tmp = { 0 };
             copy_column_without_unique(it, &tmp);
             span s = { tmp.buf ? tmp.buf : "", tmp.buf ? tmp.buf + tmp.len : "" };
             add_trimmed(out, &s);
-            sqlu_str_free(&tmp);
+            sqlutil_str_free(&tmp);
         } else {
             add_trimmed(out, it);
         }
-        sqlu_str_add(out, ",\n  ");
+        sqlutil_str_add(out, ",\n  ");
     }
 }
 
-static void add_table_constraints(const ddl_parts *d, const char *discord_col, sqlu_str *out)
+static void add_table_constraints(const ddl_parts *d, const char *discord_col, sqlutil_str *out)
 {
     for (size_t i = 0; i < d->n_items; i++) {
         const span *it = &d->items[i];
         if (!is_table_constraint(it) || is_single_unique_on(it, discord_col))
             continue;
-        sqlu_str_add(out, ",\n  ");
+        sqlutil_str_add(out, ",\n  ");
         add_trimmed(out, it);
     }
 }
@@ -319,18 +319,18 @@ dc_err ddl_rebuild_users(const char *create_sql, const char *new_table,
         snprintf(err, errlen, "cannot find column \"%s\" in the CREATE TABLE statement of users",
                  missing);
     } else {
-        sqlu_str s = { 0 };
-        sqlu_str_add(&s, "CREATE TABLE ");
-        sqlu_str_ident(&s, new_table);
-        sqlu_str_add(&s, " (\n  ");
+        sqlutil_str s = { 0 };
+        sqlutil_str_add(&s, "CREATE TABLE ");
+        sqlutil_str_ident(&s, new_table);
+        sqlutil_str_add(&s, " (\n  ");
         add_columns(d, discord_col, &s);
-        sqlu_str_add(&s, "\"guild_id\" INTEGER");
+        sqlutil_str_add(&s, "\"guild_id\" INTEGER");
         add_table_constraints(d, discord_col, &s);
-        sqlu_str_add(&s, ",\n  UNIQUE(");
-        sqlu_str_ident(&s, discord_col);
-        sqlu_str_add(&s, ", \"guild_id\")\n)");
-        sqlu_str_add(&s, d->tail);
-        *out = sqlu_str_take(&s);
+        sqlutil_str_add(&s, ",\n  UNIQUE(");
+        sqlutil_str_ident(&s, discord_col);
+        sqlutil_str_add(&s, ", \"guild_id\")\n)");
+        sqlutil_str_add(&s, d->tail);
+        *out = sqlutil_str_take(&s);
         rc = *out ? DC_OK : DC_ERR_NOMEM;
     }
     free(d);

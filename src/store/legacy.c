@@ -68,11 +68,11 @@ static dc_err cols_load(sqlite3 *db, col_list *c, char *err, size_t errlen)
                 break;
             }
     if (rc != SQLITE_DONE) {
-        sqlu_errf(err, errlen, db, "reading the columns of users");
+        sqlutil_errf(err, errlen, db, "reading the columns of users");
         cols_free(c);
     }
     sqlite3_finalize(st);
-    return sqlu_err(rc == SQLITE_DONE ? SQLITE_OK : rc);
+    return sqlutil_err(rc == SQLITE_DONE ? SQLITE_OK : rc);
 }
 
 static const char *cols_find(const col_list *c, const char *name)
@@ -176,7 +176,7 @@ static legacy_shape check_references(sqlite3 *db, const col_list *c, char *why, 
                                "pragma_foreign_key_list(m.name) f WHERE m.type = 'table' "
                                "AND f.\"table\" = 'users' COLLATE NOCASE AND m.name <> 'users' "
                                "COLLATE NOCASE ORDER BY m.name", -1, &st, NULL) != SQLITE_OK) {
-        sqlu_errf(why, whylen, db, "reading the foreign keys that point at users");
+        sqlutil_errf(why, whylen, db, "reading the foreign keys that point at users");
         return USERS_UNKNOWN;
     }
     while (shape == USERS_LEGACY && sqlite3_step(st) == SQLITE_ROW) {
@@ -258,11 +258,11 @@ static dc_err save_dependents(sqlite3 *db, const char *discord, sql_list *l, cha
                 break;
             }
     if (rc != SQLITE_DONE) {
-        sqlu_errf(err, errlen, db, "reading indexes and triggers of users");
+        sqlutil_errf(err, errlen, db, "reading indexes and triggers of users");
         sql_list_free(l);
     }
     sqlite3_finalize(st);
-    return sqlu_err(rc == SQLITE_DONE ? SQLITE_OK : rc);
+    return sqlutil_err(rc == SQLITE_DONE ? SQLITE_OK : rc);
 }
 
 static char *table_sql(sqlite3 *db)
@@ -291,23 +291,23 @@ static char *copy_sql(sqlite3 *db, const col_list *c, const char *discord)
 {
     const char *alias = cols_rowid_alias(c);
     int with_rowid = has_rowid(db) && (!alias || strcasecmp(alias, discord) == 0);
-    sqlu_str cols = { 0 }, s = { 0 };
+    sqlutil_str cols = { 0 }, s = { 0 };
     if (with_rowid)
-        sqlu_str_add(&cols, "rowid, ");
+        sqlutil_str_add(&cols, "rowid, ");
     for (size_t i = 0; i < c->n; i++) {
-        sqlu_str_ident(&cols, c->names[i]);
-        sqlu_str_add(&cols, ", ");
+        sqlutil_str_ident(&cols, c->names[i]);
+        sqlutil_str_add(&cols, ", ");
     }
-    char *list = sqlu_str_take(&cols);
+    char *list = sqlutil_str_take(&cols);
     if (!list)
         return NULL;
-    sqlu_str_add(&s, "INSERT INTO \"" LEGACY_NEW_TABLE "\" (");
-    sqlu_str_add(&s, list);
-    sqlu_str_add(&s, "\"guild_id\") SELECT ");
-    sqlu_str_add(&s, list);
-    sqlu_str_add(&s, "?1 FROM \"users\"");
+    sqlutil_str_add(&s, "INSERT INTO \"" LEGACY_NEW_TABLE "\" (");
+    sqlutil_str_add(&s, list);
+    sqlutil_str_add(&s, "\"guild_id\") SELECT ");
+    sqlutil_str_add(&s, list);
+    sqlutil_str_add(&s, "?1 FROM \"users\"");
     free(list);
-    return sqlu_str_take(&s);
+    return sqlutil_str_take(&s);
 }
 
 static dc_err copy_rows(sqlite3 *db, const col_list *c, const char *discord, uint64_t guild_id,
@@ -320,13 +320,13 @@ static dc_err copy_rows(sqlite3 *db, const col_list *c, const char *discord, uin
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     free(sql);
     if (rc == SQLITE_OK) {
-        sqlu_bind_id_or_null(st, 1, guild_id);
+        sqlutil_bind_id_or_null(st, 1, guild_id);
         rc = sqlite3_step(st);
     }
     if (rc != SQLITE_DONE)
-        sqlu_errf(err, errlen, db, "copying the rows of users");
+        sqlutil_errf(err, errlen, db, "copying the rows of users");
     sqlite3_finalize(st);
-    return sqlu_err(rc == SQLITE_DONE ? SQLITE_OK : rc);
+    return sqlutil_err(rc == SQLITE_DONE ? SQLITE_OK : rc);
 }
 
 static dc_err create_new_table(sqlite3 *db, const col_list *c, const char *discord,
@@ -341,7 +341,7 @@ static dc_err create_new_table(sqlite3 *db, const col_list *c, const char *disco
                                   (const char *const *)c->names, c->n, &ddl, err, errlen);
     free(old);
     if (rc == DC_OK)
-        rc = sqlu_exec(db, ddl, err, errlen);
+        rc = sqlutil_exec(db, ddl, err, errlen);
     free(ddl);
     return rc;
 }
@@ -349,7 +349,7 @@ static dc_err create_new_table(sqlite3 *db, const col_list *c, const char *disco
 static dc_err restore_dependents(sqlite3 *db, const sql_list *l, char *err, size_t errlen)
 {
     for (size_t i = 0; i < l->n; i++) {
-        dc_err rc = sqlu_exec(db, l->sql[i], err, errlen);
+        dc_err rc = sqlutil_exec(db, l->sql[i], err, errlen);
         if (rc != DC_OK)
             return rc;
     }
@@ -359,7 +359,7 @@ static dc_err restore_dependents(sqlite3 *db, const sql_list *l, char *err, size
 static dc_err check_counts(sqlite3 *db, int64_t before, int64_t *rows, char *err, size_t errlen)
 {
     int64_t after = 0;
-    dc_err rc = sqlu_int(db, "SELECT count(*) FROM \"" LEGACY_NEW_TABLE "\"", &after, err, errlen);
+    dc_err rc = sqlutil_int(db, "SELECT count(*) FROM \"" LEGACY_NEW_TABLE "\"", &after, err, errlen);
     if (rc != DC_OK)
         return rc;
     after += legacy_test_row_skew;
@@ -374,9 +374,9 @@ static dc_err check_counts(sqlite3 *db, int64_t before, int64_t *rows, char *err
 
 static dc_err swap_tables(sqlite3 *db, const sql_list *deps, char *err, size_t errlen)
 {
-    dc_err rc = sqlu_exec(db, "DROP TABLE \"users\"", err, errlen);
+    dc_err rc = sqlutil_exec(db, "DROP TABLE \"users\"", err, errlen);
     if (rc == DC_OK)
-        rc = sqlu_exec(db, "ALTER TABLE \"" LEGACY_NEW_TABLE "\" RENAME TO \"users\"", err, errlen);
+        rc = sqlutil_exec(db, "ALTER TABLE \"" LEGACY_NEW_TABLE "\" RENAME TO \"users\"", err, errlen);
     if (rc == DC_OK)
         rc = restore_dependents(db, deps, err, errlen);
     return rc;
@@ -385,9 +385,9 @@ static dc_err swap_tables(sqlite3 *db, const sql_list *deps, char *err, size_t e
 /* The rebuild must not add foreign-key violations (12-step procedure, step 10). */
 static dc_err fk_violations(sqlite3 *db, int64_t *n, char *err, size_t errlen)
 {
-    dc_err rc = sqlu_int(db, "SELECT count(*) FROM pragma_foreign_key_check", n, err, errlen);
+    dc_err rc = sqlutil_int(db, "SELECT count(*) FROM pragma_foreign_key_check", n, err, errlen);
     if (rc != DC_OK)
-        sqlu_errf(err, errlen, db, "checking the foreign keys of the rebuilt users table");
+        sqlutil_errf(err, errlen, db, "checking the foreign keys of the rebuilt users table");
     return rc;
 }
 
@@ -401,7 +401,7 @@ static dc_err rebuild_steps(sqlite3 *db, const col_list *c, uint64_t guild_id, i
     if (rc != DC_OK)
         return rc;
     if ((rc = fk_violations(db, &fk_before, err, errlen)) == DC_OK &&
-        (rc = sqlu_int(db, "SELECT count(*) FROM \"users\"", &before, err, errlen)) == DC_OK &&
+        (rc = sqlutil_int(db, "SELECT count(*) FROM \"users\"", &before, err, errlen)) == DC_OK &&
         (rc = create_new_table(db, c, discord, err, errlen)) == DC_OK &&
         (rc = copy_rows(db, c, discord, guild_id, err, errlen)) == DC_OK &&
         (rc = check_counts(db, before, rows, err, errlen)) == DC_OK &&

@@ -44,7 +44,7 @@ dc_err migrate_backup(sqlite3 *db, const char *dest, char *err, size_t errlen)
     int rc = create_like(db, dest);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "backup to %s failed: cannot create it: %s", dest, strerror(errno));
-        return sqlu_err(rc);
+        return sqlutil_err(rc);
     }
     rc = sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE, NULL);
     if (rc == SQLITE_OK) {
@@ -64,7 +64,7 @@ dc_err migrate_backup(sqlite3 *db, const char *dest, char *err, size_t errlen)
     sqlite3_close(out);
     if (rc != SQLITE_OK)
         unlink(dest);
-    return sqlu_err(rc);
+    return sqlutil_err(rc);
 }
 
 /* <path>.pre-migration-YYYYmmddTHHMMSSZ.bak, with -N appended if taken. */
@@ -84,7 +84,7 @@ static void backup_name(const char *path, char *out, size_t cap)
 static dc_err has_tables(sqlite3 *db, int *yes, char *err, size_t errlen)
 {
     int64_t n = 0;
-    dc_err rc = sqlu_int(db, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+    dc_err rc = sqlutil_int(db, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
                          &n, err, errlen);
     *yes = n > 0;
     return rc;
@@ -98,7 +98,7 @@ static dc_err has_tables(sqlite3 *db, int *yes, char *err, size_t errlen)
 static dc_err check_unassigned_unique(sqlite3 *db, char *err, size_t errlen)
 {
     int64_t n = 0;
-    dc_err rc = sqlu_int(db, "SELECT count(*) FROM (SELECT 1 FROM users WHERE guild_id IS NULL "
+    dc_err rc = sqlutil_int(db, "SELECT count(*) FROM (SELECT 1 FROM users WHERE guild_id IS NULL "
                              "GROUP BY discord_id HAVING count(*) > 1)", &n, err, errlen);
     if (rc == DC_OK && n > 0) {
         snprintf(err, errlen, "%lld user(s) have more than one unassigned row (guild_id NULL); keep "
@@ -122,9 +122,9 @@ static dc_err apply_body(sqlite3 *db, const schema_migration *m, int rebuild_leg
         rep->legacy_rebuilt = rc == DC_OK;
     }
     if (rc == DC_OK)
-        rc = sqlu_exec(db, m->sql, err, errlen);
+        rc = sqlutil_exec(db, m->sql, err, errlen);
     if (rc == DC_OK)
-        rc = sqlu_set_user_version(db, m->version, err, errlen);
+        rc = sqlutil_set_user_version(db, m->version, err, errlen);
     return rc;
 }
 
@@ -135,14 +135,14 @@ static dc_err apply_one(sqlite3 *db, const schema_migration *m, int rebuild_lega
                         char *err, size_t errlen)
 {
     int current = 0;
-    dc_err rc = sqlu_exec(db, "BEGIN IMMEDIATE", err, errlen);
+    dc_err rc = sqlutil_exec(db, "BEGIN IMMEDIATE", err, errlen);
     if (rc != DC_OK)
         return rc;
-    rc = sqlu_user_version(db, &current, err, errlen);
+    rc = sqlutil_user_version(db, &current, err, errlen);
     if (rc == DC_OK && current < m->version)
         rc = apply_body(db, m, rebuild_legacy, legacy_guild_id, rep, err, errlen);
     if (rc == DC_OK)
-        rc = sqlu_exec(db, "COMMIT", err, errlen);
+        rc = sqlutil_exec(db, "COMMIT", err, errlen);
     if (rc != DC_OK) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         rep->legacy_rebuilt = 0;
@@ -220,7 +220,7 @@ dc_err migrate_run(sqlite3 *db, const char *path, uint64_t legacy_guild_id, int 
 {
     int version = 0, latest = migrate_latest_version();
     memset(rep, 0, sizeof *rep);
-    dc_err rc = sqlu_user_version(db, &version, err, errlen);
+    dc_err rc = sqlutil_user_version(db, &version, err, errlen);
     rep->from_version = rep->to_version = version;
     if (rc != DC_OK || version == latest || read_only)
         return rc;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int str_reserve(sqlu_str *s, size_t extra)
+static int str_reserve(sqlutil_str *s, size_t extra)
 {
     if (s->failed)
         return -1;
@@ -18,7 +18,7 @@ static int str_reserve(sqlu_str *s, size_t extra)
     return 0;
 }
 
-void sqlu_str_addn(sqlu_str *s, const char *text, size_t n)
+void sqlutil_str_addn(sqlutil_str *s, const char *text, size_t n)
 {
     if (str_reserve(s, n) != 0)
         return;
@@ -27,24 +27,24 @@ void sqlu_str_addn(sqlu_str *s, const char *text, size_t n)
     s->buf[s->len] = '\0';
 }
 
-void sqlu_str_add(sqlu_str *s, const char *text)
+void sqlutil_str_add(sqlutil_str *s, const char *text)
 {
-    sqlu_str_addn(s, text, strlen(text));
+    sqlutil_str_addn(s, text, strlen(text));
 }
 
-void sqlu_str_ident(sqlu_str *s, const char *name)
+void sqlutil_str_ident(sqlutil_str *s, const char *name)
 {
-    sqlu_str_add(s, "\"");
+    sqlutil_str_add(s, "\"");
     for (const char *p = name; *p; p++) {
         if (*p == '"')
-            sqlu_str_add(s, "\"\"");   /* "" is the escape for " inside "..." */
+            sqlutil_str_add(s, "\"\"");   /* "" is the escape for " inside "..." */
         else
-            sqlu_str_addn(s, p, 1);
+            sqlutil_str_addn(s, p, 1);
     }
-    sqlu_str_add(s, "\"");
+    sqlutil_str_add(s, "\"");
 }
 
-char *sqlu_str_take(sqlu_str *s)
+char *sqlutil_str_take(sqlutil_str *s)
 {
     char *out = s->failed ? NULL : s->buf;
     if (s->failed)
@@ -55,19 +55,19 @@ char *sqlu_str_take(sqlu_str *s)
     return out;
 }
 
-void sqlu_str_free(sqlu_str *s)
+void sqlutil_str_free(sqlutil_str *s)
 {
     free(s->buf);
     memset(s, 0, sizeof *s);
 }
 
-void sqlu_errf(char *err, size_t errlen, sqlite3 *db, const char *what)
+void sqlutil_errf(char *err, size_t errlen, sqlite3 *db, const char *what)
 {
     if (err && errlen)
         snprintf(err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
 }
 
-dc_err sqlu_err(int rc)
+dc_err sqlutil_err(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW: return DC_OK;
@@ -79,17 +79,17 @@ dc_err sqlu_err(int rc)
     }
 }
 
-dc_err sqlu_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+dc_err sqlutil_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        sqlu_errf(err, errlen, db, "sql");
-        return sqlu_err(rc);
+        sqlutil_errf(err, errlen, db, "sql");
+        return sqlutil_err(rc);
     }
     return DC_OK;
 }
 
-dc_err sqlu_int(sqlite3 *db, const char *sql, int64_t *out, char *err, size_t errlen)
+dc_err sqlutil_int(sqlite3 *db, const char *sql, int64_t *out, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -104,27 +104,27 @@ dc_err sqlu_int(sqlite3 *db, const char *sql, int64_t *out, char *err, size_t er
         }
     }
     if (rc != SQLITE_OK)
-        sqlu_errf(err, errlen, db, "query");
+        sqlutil_errf(err, errlen, db, "query");
     sqlite3_finalize(st);
-    return sqlu_err(rc);
+    return sqlutil_err(rc);
 }
 
-dc_err sqlu_user_version(sqlite3 *db, int *out, char *err, size_t errlen)
+dc_err sqlutil_user_version(sqlite3 *db, int *out, char *err, size_t errlen)
 {
     int64_t v = 0;
-    dc_err e = sqlu_int(db, "PRAGMA user_version", &v, err, errlen);
+    dc_err e = sqlutil_int(db, "PRAGMA user_version", &v, err, errlen);
     *out = (int)v;
     return e;
 }
 
-dc_err sqlu_set_user_version(sqlite3 *db, int version, char *err, size_t errlen)
+dc_err sqlutil_set_user_version(sqlite3 *db, int version, char *err, size_t errlen)
 {
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
-    return sqlu_exec(db, sql, err, errlen);
+    return sqlutil_exec(db, sql, err, errlen);
 }
 
-int sqlu_bind_id_or_null(sqlite3_stmt *st, int idx, uint64_t id)
+int sqlutil_bind_id_or_null(sqlite3_stmt *st, int idx, uint64_t id)
 {
     return id ? sqlite3_bind_int64(st, idx, (int64_t)id) : sqlite3_bind_null(st, idx);
 }

@@ -35,7 +35,7 @@ dc_err store_sqlite_fail(store_sqlite *s, int rc, const char *what)
         LOG_D("store", "%s", s->head.errmsg);
     else
         LOG_W("store", "%s", s->head.errmsg);
-    return sqlu_err(rc);
+    return sqlutil_err(rc);
 }
 
 sqlite3_stmt *store_sqlite_stmt(store_sqlite *s, store_stmt_id id)
@@ -220,7 +220,7 @@ static dc_err open_db(store_sqlite *s, const char *path, const store_opts *o, ch
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path,
                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        return sqlu_err(rc);
+        return sqlutil_err(rc);
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : STORE_DEFAULT_BUSY_MS);
@@ -233,10 +233,10 @@ static dc_err open_db(store_sqlite *s, const char *path, const store_opts *o, ch
 static dc_err configure(store_sqlite *s, char *err, size_t errlen)
 {
     if (s->head.read_only)
-        return sqlu_exec(s->db, "PRAGMA foreign_keys = ON", err, errlen);
-    dc_err rc = sqlu_exec(s->db, "PRAGMA journal_mode = WAL", err, errlen);
+        return sqlutil_exec(s->db, "PRAGMA foreign_keys = ON", err, errlen);
+    dc_err rc = sqlutil_exec(s->db, "PRAGMA journal_mode = WAL", err, errlen);
     if (rc == DC_OK)
-        rc = sqlu_exec(s->db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err, errlen);
+        rc = sqlutil_exec(s->db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", err, errlen);
     return rc;
 }
 

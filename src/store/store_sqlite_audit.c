@@ -8,7 +8,7 @@ static void bind_row(sqlite3_stmt *st, int first, const store_audit_row *a)
 {
     sqlite3_bind_int64(st, first, a->at_ms);
     sqlite3_bind_int64(st, first + 1, (int64_t)a->guild_id);
-    sqlu_bind_id_or_null(st, first + 2, a->discord_id);
+    sqlutil_bind_id_or_null(st, first + 2, a->discord_id);
     sqlite3_bind_text(st, first + 3, audit_reason_name(a->reason), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, first + 4, a->dry_run ? 1 : 0);
     sqlite3_bind_int64(st, first + 5, a->rows);

@@ -70,20 +70,20 @@ static dc_err check_table(store_sqlite *s, const config_clean_table *t, char *er
 static sqlite3_stmt *prepare_for(store_sqlite *s, const config_clean_table *t, const char *verb,
                                  const char *user_cmp)
 {
-    sqlu_str q = { 0 };
+    sqlutil_str q = { 0 };
     sqlite3_stmt *st = NULL;
-    sqlu_str_add(&q, verb);
-    sqlu_str_add(&q, " FROM ");
-    sqlu_str_ident(&q, t->table);
-    sqlu_str_add(&q, " WHERE ");
-    sqlu_str_ident(&q, t->guild_col);
-    sqlu_str_add(&q, " = ?1");
+    sqlutil_str_add(&q, verb);
+    sqlutil_str_add(&q, " FROM ");
+    sqlutil_str_ident(&q, t->table);
+    sqlutil_str_add(&q, " WHERE ");
+    sqlutil_str_ident(&q, t->guild_col);
+    sqlutil_str_add(&q, " = ?1");
     if (user_cmp) {
-        sqlu_str_add(&q, " AND ");
-        sqlu_str_ident(&q, t->user_col);
-        sqlu_str_add(&q, user_cmp);
+        sqlutil_str_add(&q, " AND ");
+        sqlutil_str_ident(&q, t->user_col);
+        sqlutil_str_add(&q, user_cmp);
     }
-    char *sql = sqlu_str_take(&q);
+    char *sql = sqlutil_str_take(&q);
     int rc = sql ? sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL)
                  : SQLITE_NOMEM;
     if (rc != SQLITE_OK)

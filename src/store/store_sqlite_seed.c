@@ -154,5 +154,5 @@ dc_err store_sqlite_seed_sql(const char *db_path, const char *sql, int allow_ddl
         snprintf(err, errlen, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     }
     sqlite3_close(db);
-    return rc == SQLITE_OK ? DC_OK : sqlu_err(rc);
+    return rc == SQLITE_OK ? DC_OK : sqlutil_err(rc);
 }

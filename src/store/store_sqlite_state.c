@@ -131,7 +131,7 @@ static dc_err each_guild(store_sqlite *s, uint64_t guild_id, store_guild_state_f
     int rc, found = 0;
     if (!st)
         return DC_ERR_DB;
-    sqlu_bind_id_or_null(st, 1, guild_id);
+    sqlutil_bind_id_or_null(st, 1, guild_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_guild_state g;
         guild_from_row(st, &g);

@@ -1,5 +1,5 @@
-/* bench_decode.c - bench 5: the daemon's decode path (zs_feed, i.e.
- * reassembly + inflate, then ja_parse into the message block, as
+/* bench_decode.c - bench 5: the daemon's decode path (zstream_feed, i.e.
+ * reassembly + inflate, then json_arena_parse into the message block, as
  * transport_lws.c does) over a zlib-stream, next to raw inflate and raw
  * cJSON_Parse (plain malloc) of the same bytes.  The floor: ours >= 70% of the raw pair's throughput.
  *
@@ -172,21 +172,21 @@ static int64_t time_raw_parse(const stream *s, const buf *text)
 
 static int64_t time_ours(const stream *s, size_t *bytes)
 {
-    zstream *z = zs_new(0);
+    zstream *z = zstream_new(0);
     int64_t t0 = bench_now_us();
     *bytes = 0;
-    zs_reset(z);
+    zstream_reset(z);
     for (size_t i = 0; i < s->n; i++) {
         const char *out;
         size_t len;
-        if (zs_feed(z, s->z.data + s->zoff[i], s->zoff[i + 1] - s->zoff[i], 1, &out, &len) != DC_OK || !out)
+        if (zstream_feed(z, s->z.data + s->zoff[i], s->zoff[i + 1] - s->zoff[i], 1, &out, &len) != DC_OK || !out)
             break;
-        cJSON *j = ja_parse(out, len);
+        cJSON *j = json_arena_parse(out, len);
         *bytes += len;
-        ja_free(j);
+        json_arena_free(j);
     }
     int64_t dt = bench_now_us() - t0;
-    zs_free(z);
+    zstream_free(z);
     return dt;
 }
 

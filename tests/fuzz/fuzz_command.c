@@ -1,5 +1,5 @@
 /* fuzz_command.c - the chat command parser: MESSAGE_CREATE data through
- * cmd_parse_message and cmd_decide (with and without the permission, as an
+ * commands_parse_message and commands_decide (with and without the permission, as an
  * owner or not), the reply body and the trimmer.  Input that is not JSON
  * becomes the content of an otherwise valid message, so the command text
  * parser sees raw bytes too. */
@@ -12,18 +12,18 @@
 #include "policy/commands.h"
 #include "base/log.h"
 
-static void decide_all_ways(cmd_state *cs, const cmd_message *m)
+static void decide_all_ways(commands_state *cs, const commands_message *m)
 {
     static const uint64_t perms[] = { 0, 8, 32, UINT64_MAX };
     for (size_t p = 0; p < sizeof perms / sizeof perms[0]; p++)
         for (int owner = 0; owner < 2; owner++) {
-            cmd_decision dec;
+            commands_decision dec;
             memset(&dec, 0xa5, sizeof dec);          /* the decision must fill what it says */
-            cmd_decide(cs, m, perms[p], owner, (int64_t)p * 1000, &dec);
+            commands_decide(cs, m, perms[p], owner, (int64_t)p * 1000, &dec);
             if (dec.kind == CMD_REFUSE || dec.kind == CMD_HELP) {
                 if (!memchr(dec.text, '\0', sizeof dec.text))
                     abort();
-                char *json = cmd_reply_json(m->message_id, dec.text);
+                char *json = commands_reply_json(m->message_id, dec.text);
                 free(json);
             }
         }
@@ -48,8 +48,8 @@ static cJSON *message_around(const char *content)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     log_set_level(DCL_ERROR);
-    cmd_config cfg = { .prefix = "!", .admin_permission = 8, .dry_run = (int)(size & 1) };
-    cmd_state *cs = cmd_state_new(&cfg);
+    commands_config cfg = { .prefix = "!", .admin_permission = 8, .dry_run = (int)(size & 1) };
+    commands_state *cs = commands_state_new(&cfg);
     if (!cs)
         return 0;
     cJSON *d = cJSON_ParseWithLength((const char *)data, size);
@@ -59,14 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(text, data, size);
             text[size] = '\0';
             d = message_around(text);
-            cmd_trim(text, size / 2);            /* any cut point, any bytes */
+            commands_trim(text, size / 2);            /* any cut point, any bytes */
             free(text);
         }
     }
-    cmd_message m;
-    if (d && cmd_parse_message(d, &m) == DC_OK)
+    commands_message m;
+    if (d && commands_parse_message(d, &m) == DC_OK)
         decide_all_ways(cs, &m);
     cJSON_Delete(d);
-    cmd_state_free(cs);
+    commands_state_free(cs);
     return 0;
 }

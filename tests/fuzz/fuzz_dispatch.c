@@ -18,18 +18,18 @@ static const dc_event events[] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     log_set_level(DCL_ERROR);
-    cJSON *d = ja_parse((const char *)data, size);     /* as the daemon parses messages */
+    cJSON *d = json_arena_parse((const char *)data, size);     /* as the daemon parses messages */
     static const uint64_t stored[] = { 1000000000000000001ULL, 1000000000000000002ULL, 3 };
     for (int variant = 0; variant < 2; variant++) {
-        cl_context cx = { .shard_id = 0, .shard_count = variant ? 2 : 1, .max_delete_share = 0.5,
+        cleaner_context cx = { .shard_id = 0, .shard_count = variant ? 2 : 1, .max_delete_share = 0.5,
                           .stored_guilds = variant ? stored : NULL, .n_stored = variant ? 3 : 0,
                           .unassigned_rows = variant ? 10 : 0 };
         for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
-            cl_actions acts = { 0 };
+            cleaner_actions acts = { 0 };
             cleaner_on_dispatch(&cx, events[i], d, &acts);
-            cl_actions_free(&acts);
+            cleaner_actions_free(&acts);
         }
     }
-    ja_free(d);
+    json_arena_free(d);
     return 0;
 }

@@ -1,5 +1,5 @@
 /* fuzz_zstream.c - zlib-stream reassembly + frame decode, as transport_lws.c
- * runs them: pieces of websocket messages into zs_feed, each complete text
+ * runs them: pieces of websocket messages into zstream_feed, each complete text
  * parsed (into the message arena) and handed to a gateway session, every
  * action drained.
  *
@@ -14,10 +14,10 @@
 #include "base/log.h"
 #include "gateway/zstream.h"
 
-static void drain(gw_session *gw)
+static void drain(gateway_session *gw)
 {
-    gw_action a;
-    for (int i = 0; i < 1000 && gw_next_action(gw, &a); i++)
+    gateway_action a;
+    for (int i = 0; i < 1000 && gateway_next_action(gw, &a); i++)
         ;
 }
 
@@ -29,42 +29,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t piece = (size_t)data[0] + 1, per_msg = (size_t)(data[1] % 8) + 1;
     data += 2;
     size -= 2;
-    gw_config cfg = { .token = "fuzz", .intents = 33283, .gateway_url = "wss://gateway.example", .compress = 1,
+    gateway_config cfg = { .token = "fuzz", .intents = 33283, .gateway_url = "wss://gateway.example", .compress = 1,
                       .seed = 1 };
-    gw_session *gw = gw_new(&cfg);
-    zstream *zs = zs_new(1 << 20);
-    if (!gw || !zs || zs_reset(zs) != DC_OK)
+    gateway_session *gw = gateway_new(&cfg);
+    zstream *zs = zstream_new(1 << 20);
+    if (!gw || !zs || zstream_reset(zs) != DC_OK)
         goto out;
     int64_t now = 1000;
-    gw_start(gw, now);
+    gateway_start(gw, now);
     drain(gw);
-    gw_on_open(gw, now);
+    gateway_on_open(gw, now);
     drain(gw);
     for (size_t off = 0, n = 0; off < size; n++) {
         size_t len = size - off < piece ? size - off : piece;
         int complete = (n + 1) % per_msg == 0 || off + len == size;
         const char *text;
         size_t text_len;
-        dc_err e = zs_feed(zs, data + off, len, complete, &text, &text_len);
+        dc_err e = zstream_feed(zs, data + off, len, complete, &text, &text_len);
         off += len;
         if (e != DC_OK) {
-            gw_on_bad_frame(gw, zs_last_error(zs), now);
+            gateway_on_bad_frame(gw, zstream_last_error(zs), now);
             break;
         }
         if (!text)
             continue;
-        cJSON *payload = ja_parse(text, text_len);
+        cJSON *payload = json_arena_parse(text, text_len);
         if (payload)
-            gw_on_payload(gw, payload, now);
+            gateway_on_payload(gw, payload, now);
         else
-            gw_on_bad_frame(gw, "not JSON", now);
+            gateway_on_bad_frame(gw, "not JSON", now);
         drain(gw);               /* before the payload goes: DISPATCH points into it */
-        ja_free(payload);
-        gw_tick(gw, now += 500);
+        json_arena_free(payload);
+        gateway_tick(gw, now += 500);
         drain(gw);
     }
 out:
-    zs_free(zs);
-    gw_free(gw);
+    zstream_free(zs);
+    gateway_free(gw);
     return 0;
 }

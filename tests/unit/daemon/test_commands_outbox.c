@@ -54,19 +54,19 @@ static void answers_first_refusals_bounded(void **state)
     char text[32];
     pending_init(&pending);
     assert_int_equal(loop_virtual_init(&l, 1000, 1700000000000, answer, &c), DC_OK);
-    cmdo *o = cmdo_new(&l, &pending);
+    cmdo *o = commands_outbox_new(&l, &pending);
     assert_non_null(o);
     int dropped = 0;
     for (int i = 1; i <= 2 + CMDO_REFUSALS_MAX + 3; i++) {
         snprintf(text, sizeof text, "R%d", i);
-        dropped += cmdo_send(o, CMDO_REFUSAL, 5, 100 + i, 0, text, NULL, NULL) == DC_ERR_UNAVAIL;
+        dropped += commands_outbox_send(o, CMDO_REFUSAL, 5, 100 + i, 0, text, NULL, NULL) == DC_ERR_UNAVAIL;
     }
     assert_int_equal(dropped, 3);            /* 2 in flight, CMDO_REFUSALS_MAX waiting, the rest dropped */
-    assert_int_equal(cmdo_dropped(o), 3);
-    assert_int_equal(cmdo_waiting(o, CMDO_REFUSAL), CMDO_REFUSALS_MAX);
+    assert_int_equal(commands_outbox_dropped(o), 3);
+    assert_int_equal(commands_outbox_waiting(o, CMDO_REFUSAL), CMDO_REFUSALS_MAX);
     uint64_t id = 0;
-    assert_int_equal(cmdo_send(o, CMDO_ANSWER, 5, 200, 0, "A1", got_id, &id), DC_OK);
-    assert_int_equal(cmdo_send(o, CMDO_ANSWER, 5, 201, 0, "A2", NULL, NULL), DC_OK);
+    assert_int_equal(commands_outbox_send(o, CMDO_ANSWER, 5, 200, 0, "A1", got_id, &id), DC_OK);
+    assert_int_equal(commands_outbox_send(o, CMDO_ANSWER, 5, 201, 0, "A2", NULL, NULL), DC_OK);
     loop_virtual_run_until(&l, 2000);
     assert_int_equal(c.n, 2 + CMDO_REFUSALS_MAX + 2);
     assert_string_equal(c.sent[0], "POST /channels/5/messages R1");
@@ -77,12 +77,12 @@ static void answers_first_refusals_bounded(void **state)
     assert_true(c.has_reference[2]);
     assert_true(id == 9003);                  /* the posted message's id comes back */
     /* an edit replaces our message's text: PATCH, no reference */
-    assert_int_equal(cmdo_send(o, CMDO_ANSWER, 5, 200, id, "done", NULL, NULL), DC_OK);
+    assert_int_equal(commands_outbox_send(o, CMDO_ANSWER, 5, 200, id, "done", NULL, NULL), DC_OK);
     loop_virtual_run_until(&l, 3000);
     assert_string_equal(c.sent[c.n - 1], "PATCH /channels/5/messages/9003 done");
     assert_false(c.has_reference[c.n - 1]);
-    assert_int_equal(cmdo_waiting(o, CMDO_REFUSAL), 0);
-    cmdo_free(o);
+    assert_int_equal(commands_outbox_waiting(o, CMDO_REFUSAL), 0);
+    commands_outbox_free(o);
     loop_virtual_free(&l);
     while (pending.next != &pending) {       /* nothing may be left in flight */
         dc_pending *p = pending.next;

@@ -31,7 +31,7 @@ typedef struct {
     dc_loop loop;
     dc_daemon *d;
     shard *s;
-    gw_session *gw;
+    gateway_session *gw;
     int ticks;                       /* tick hook calls */
     dc_daemon *ticked;               /* the daemon the hook was handed */
     int done;                        /* sweep_request.done calls */
@@ -50,8 +50,8 @@ static void no_rest(void *ctx, const char *method, const char *path, const char 
 static void kick(void *ctx)
 {
     world *w = ctx;
-    gw_action a;
-    while (gw_next_action(w->gw, &a))
+    gateway_action a;
+    while (gateway_next_action(w->gw, &a))
         ;
 }
 
@@ -59,7 +59,7 @@ static void feed(world *w, const char *json)
 {
     cJSON *p = cJSON_Parse(json);
     assert_non_null(p);
-    gw_on_payload(w->gw, p, loop_now(&w->loop));
+    gateway_on_payload(w->gw, p, loop_now(&w->loop));
     kick(w);
     cJSON_Delete(p);
 }
@@ -67,13 +67,13 @@ static void feed(world *w, const char *json)
 /* The session through HELLO and READY: the shard may sweep. */
 static void session_ready(world *w)
 {
-    gw_start(w->gw, loop_now(&w->loop));
+    gateway_start(w->gw, loop_now(&w->loop));
     kick(w);
-    gw_on_open(w->gw, loop_now(&w->loop));
+    gateway_on_open(w->gw, loop_now(&w->loop));
     kick(w);
     feed(w, "{\"op\":10,\"d\":{\"heartbeat_interval\":45000}}");
     feed(w, "{\"op\":0,\"s\":1,\"t\":\"READY\",\"d\":{\"session_id\":\"s1\",\"v\":10}}");
-    assert_int_equal(gw_get_state(w->gw), GW_READY);
+    assert_int_equal(gateway_get_state(w->gw), GW_READY);
 }
 
 static int setup(void **state)
@@ -126,27 +126,27 @@ static void next_run_follows_delay_interval_and_override(void **state)
     world *w = *state;
     int64_t settled = WALL0 + 60000, swept = WALL0 - 10 * HOUR_MS;
     store_guild_state g = { .guild_id = G1 };
-    assert_int_equal(rc_next_run(w->d, &g), settled);          /* never swept: reconcile_delay after start */
+    assert_int_equal(reconcile_next_run(w->d, &g), settled);          /* never swept: reconcile_delay after start */
     g.last_sweep_ms = swept;
-    assert_int_equal(rc_next_run(w->d, &g), swept + 24 * HOUR_MS);   /* interval_hours */
+    assert_int_equal(reconcile_next_run(w->d, &g), swept + 24 * HOUR_MS);   /* interval_hours */
     g.guild_id = G2;
-    assert_int_equal(rc_next_run(w->d, &g), swept + 2 * HOUR_MS);    /* its guild_interval */
+    assert_int_equal(reconcile_next_run(w->d, &g), swept + 2 * HOUR_MS);    /* its guild_interval */
     /* Marked for a sweep (a new session): soon, unless its result holds it. */
     g.guild_id = G1;
     g.needs_reconcile = 1;
     snprintf(g.last_sweep_result, sizeof g.last_sweep_result, "ok");
-    assert_int_equal(rc_next_run(w->d, &g), settled);
+    assert_int_equal(reconcile_next_run(w->d, &g), settled);
     snprintf(g.last_sweep_result, sizeof g.last_sweep_result, "guard: would remove 90%% of the rows");
-    assert_int_equal(rc_next_run(w->d, &g), swept + 24 * HOUR_MS);
+    assert_int_equal(reconcile_next_run(w->d, &g), swept + 24 * HOUR_MS);
     /* Due before reconcile_delay has passed: its interval wins. */
     g.last_sweep_ms = WALL0 - 24 * HOUR_MS;
     snprintf(g.last_sweep_result, sizeof g.last_sweep_result, "ok");
-    assert_int_equal(rc_next_run(w->d, &g), WALL0);
+    assert_int_equal(reconcile_next_run(w->d, &g), WALL0);
 }
 
 /* ---- queued / running ------------------------------------------------------ */
 
-static void on_done(void *ctx, uint64_t guild_id, const sw_action *r)
+static void on_done(void *ctx, uint64_t guild_id, const sweep_action *r)
 {
     world *w = ctx;
     (void)guild_id;
@@ -157,40 +157,40 @@ static void on_done(void *ctx, uint64_t guild_id, const sw_action *r)
 static dc_err request(world *w, uint64_t guild)
 {
     sweep_request r = { .guild_id = guild, .done = on_done, .ctx = w };
-    return rc_request(w->d, &r);
+    return reconcile_request(w->d, &r);
 }
 
 static void queued_then_running(void **state)
 {
     world *w = *state;
     int64_t wait = -1;
-    rc_guild_present(w->s, G1, 10);
-    rc_guild_present(w->s, G2, 10);
+    reconcile_guild_present(w->s, G1, 10);
+    reconcile_guild_present(w->s, G2, 10);
     assert_int_equal(request(w, G3), DC_ERR_NOTFOUND);
-    assert_int_equal(rc_queued(w->d, G3), 0);
+    assert_int_equal(reconcile_queued(w->d, G3), 0);
     assert_int_equal(request(w, G1), DC_OK);
     assert_int_equal(request(w, G2), DC_OK);
-    assert_int_equal(rc_queued(w->d, G1), 1);
-    assert_int_equal(rc_queued(w->d, G2), 1);
+    assert_int_equal(reconcile_queued(w->d, G1), 1);
+    assert_int_equal(reconcile_queued(w->d, G2), 1);
     /* The session is not ready: nothing starts. */
     run_now(w);
-    assert_null(rc_running(w->d, G1));
-    assert_int_equal(rc_queued(w->d, G1), 1);
-    assert_int_equal(rc_eta(w->d, G1, &wait), RC_WAIT_SESSION);
+    assert_null(reconcile_running(w->d, G1));
+    assert_int_equal(reconcile_queued(w->d, G1), 1);
+    assert_int_equal(reconcile_eta(w->d, G1, &wait), RC_WAIT_SESSION);
     session_ready(w);
-    rc_wake(w->d);
+    reconcile_wake(w->d);
     run_now(w);
     /* G1 runs (its member list asked for), G2 waits its turn on the shard. */
-    const sweep *sw = rc_running(w->d, G1);
+    const sweep *sw = reconcile_running(w->d, G1);
     assert_non_null(sw);
-    assert_int_equal(sw_guild(sw), G1);
-    assert_int_equal(rc_queued(w->d, G1), 0);
-    assert_null(rc_running(w->d, G2));
-    assert_int_equal(rc_queued(w->d, G2), 1);
-    assert_int_equal(rc_eta(w->d, G2, &wait), RC_WAIT_BUSY);
+    assert_int_equal(sweep_guild(sw), G1);
+    assert_int_equal(reconcile_queued(w->d, G1), 0);
+    assert_null(reconcile_running(w->d, G2));
+    assert_int_equal(reconcile_queued(w->d, G2), 1);
+    assert_int_equal(reconcile_eta(w->d, G2, &wait), RC_WAIT_BUSY);
     /* A queued request of a guild that goes away hears how it ended. */
-    rc_guild_absent(w->s, G2);
-    assert_int_equal(rc_queued(w->d, G2), 0);
+    reconcile_guild_absent(w->s, G2);
+    assert_int_equal(reconcile_queued(w->d, G2), 0);
     assert_int_equal(w->done, 1);
     assert_non_null(strstr(w->done_text, "not started"));
 }
@@ -207,11 +207,11 @@ static void on_tick(dc_daemon *d, void *ctx)
 static void tick_hook_runs_every_scheduler_tick(void **state)
 {
     world *w = *state;
-    rc_start(w->d);
+    reconcile_start(w->d);
     run_now(w);
     assert_int_equal(w->ticks, 0);   /* no hook: the scheduler ran without one */
-    rc_set_tick(w->d, on_tick, w);
-    rc_wake(w->d);
+    reconcile_set_tick(w->d, on_tick, w);
+    reconcile_wake(w->d);
     run_now(w);
     assert_int_equal(w->ticks, 1);
     assert_ptr_equal(w->ticked, w->d);
@@ -223,7 +223,7 @@ static void tick_hook_runs_every_scheduler_tick(void **state)
     loop_virtual_run_until(&w->loop, t0 + 5 * RC_TICK_MS);
     assert_int_equal(w->ticks, 6);
     /* Unset: the next run calls nothing and the scheduler stops ticking. */
-    rc_set_tick(w->d, NULL, NULL);
+    reconcile_set_tick(w->d, NULL, NULL);
     loop_virtual_run_until(&w->loop, t0 + 20 * RC_TICK_MS);
     assert_int_equal(w->ticks, 6);
     assert_int_equal(loop_virtual_next_due(&w->loop) > t0 + 20 * RC_TICK_MS, 1);

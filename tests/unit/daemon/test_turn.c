@@ -50,7 +50,7 @@ static void start(world *w)
     snprintf(w->d.gateway_url, sizeof w->d.gateway_url, "wss://gateway.discord.gg");
     assert_int_equal(daemon_shard_init(&w->d, &w->d.shards[0], 0, 1), 0);
     w->d.shards[0].saved_seq = -1;
-    gw_restore(w->d.shards[0].gw, "session", 7, NULL);
+    gateway_restore(w->d.shards[0].gw, "session", 7, NULL);
     w->running = 1;
 }
 
@@ -305,7 +305,7 @@ static void writes_in_flight_wait_for_the_outcome(void **state)
     world *w = *state;
     depart(w, U(1), 0);
     turn_flush(&w->d);
-    gw_restore(w->d.shards[0].gw, "session", 8, NULL);   /* the events of the next writes */
+    gateway_restore(w->d.shards[0].gw, "session", 8, NULL);   /* the events of the next writes */
     turn_event_begin(&w->d);
     depart(w, U(2), 0);
     depart(w, U(3), 0);
@@ -488,7 +488,7 @@ static void crash_mid_way_is_finished_by_the_next_run(void **state)
     assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_audit"), 0);
     assert_int_equal(fx_exec_at(w->dir.db, "DROP TRIGGER keep"), SQLITE_OK);
     start(w);
-    gd_resume(&w->d);
+    guild_delete_resume(&w->d);
     loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
     assert_int_equal(big_rows(w), 0);
     assert_int_equal(big_job(w), 0);
@@ -524,7 +524,7 @@ static void dry_run_leaves_a_job_alone(void **state)
                                            "('guild_delete.1000000000000000009', '1 1795780801234 20000')"),
                      SQLITE_OK);
     w->cfg.dry_run = 1;
-    gd_resume(&w->d);
+    guild_delete_resume(&w->d);
     turn_write_do(&w->d, (turn_write){ .kind = TW_GUILD_SEEN, .guild_id = BIG_G, .at_ms = 1 });
     turn_flush(&w->d);
     loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);

@@ -20,7 +20,7 @@
 
 static cJSON *parse(const char *text)
 {
-    return ja_parse(text, strlen(text));
+    return json_arena_parse(text, strlen(text));
 }
 
 /* Where a tree parsed into an empty block starts. */
@@ -29,7 +29,7 @@ static uintptr_t block_start(void)
     cJSON *t = parse("{}");
     assert_non_null(t);
     uintptr_t at = (uintptr_t)t;
-    ja_free(t);
+    json_arena_free(t);
     return at;
 }
 
@@ -52,8 +52,8 @@ static void parses_like_cjson_and_reuses_the_block(void **state)
     cJSON *plain = cJSON_Parse(REMOVE);             /* the same text, all from malloc */
     assert_true(cJSON_Compare(m, plain, 1));
     cJSON_Delete(plain);
-    ja_free(m);
-    ja_free(NULL);
+    json_arena_free(m);
+    json_arena_free(NULL);
     assert_int_equal(block_start(), start);
 }
 
@@ -63,13 +63,13 @@ static void live_trees_keep_the_block(void **state)
     uintptr_t start = block_start();
     cJSON *a = parse(REMOVE), *b = parse("{\"t\":\"READY\",\"s\":1}");
     assert_true((uintptr_t)b > (uintptr_t)a);
-    ja_free(a);                                     /* b still lives: nothing is reused */
+    json_arena_free(a);                                     /* b still lives: nothing is reused */
     cJSON *c = parse(REMOVE);
     assert_true((uintptr_t)c > (uintptr_t)b);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(b, "t")->valuestring, "READY");
     assert_string_equal(user_id(c), "2000000000000000004");
-    ja_free(c);
-    ja_free(b);
+    json_arena_free(c);
+    json_arena_free(b);
     assert_int_equal(block_start(), start);
 }
 
@@ -93,8 +93,8 @@ static void messages_larger_than_the_block(void **state)
     const cJSON *last = cJSON_GetArrayItem(members, 4999);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(last, "id")->valuestring, "1004999");
     assert_string_equal(user_id(small), "2000000000000000004");
-    ja_free(big);
-    ja_free(small);
+    json_arena_free(big);
+    json_arena_free(small);
     free(text);
     assert_int_equal(block_start(), start);
 }
@@ -103,13 +103,13 @@ static void failed_parses_leave_nothing_behind(void **state)
 {
     (void)state;
     uintptr_t start = block_start();
-    assert_null(ja_parse("{\"op\":0,\"d\":{\"x\":\"never ends", 29));
-    assert_null(ja_parse("", 0));
+    assert_null(json_arena_parse("{\"op\":0,\"d\":{\"x\":\"never ends", 29));
+    assert_null(json_arena_parse("", 0));
     assert_int_equal(block_start(), start);
     cJSON *m = parse(REMOVE);                       /* a failure beside a live tree */
-    assert_null(ja_parse("[1,2", 4));
+    assert_null(json_arena_parse("[1,2", 4));
     assert_string_equal(user_id(m), "2000000000000000004");
-    ja_free(m);
+    json_arena_free(m);
     assert_int_equal(block_start(), start);
 }
 
@@ -127,7 +127,7 @@ static void malloc_items_mix_in(void **state)
     free(text);                                     /* as the daemon frees print buffers */
     char *again = cJSON_PrintUnformatted(m);
     cJSON_free(again);
-    ja_free(m);
+    json_arena_free(m);
 }
 
 /* ---- what a message may cost (issue 14 D) -------------------------------- */
@@ -169,11 +169,11 @@ static void dense_array_refused_before_allocating(void **state)
     }
     text[len - 2] = '0';
     text[len - 1] = ']';
-    size_t before = ja_heap_allocs();
+    size_t before = json_arena_heap_allocs();
     uintptr_t start = block_start();
-    assert_null(ja_parse(text, len));
-    assert_int_equal(ja_heap_allocs(), before);
-    assert_non_null(strstr(ja_last_error(), "JSON values"));
+    assert_null(json_arena_parse(text, len));
+    assert_int_equal(json_arena_heap_allocs(), before);
+    assert_non_null(strstr(json_arena_last_error(), "JSON values"));
     assert_int_equal(block_start(), start);
     free(text);
 
@@ -185,8 +185,8 @@ static void dense_array_refused_before_allocating(void **state)
     for (int i = 0; i < JA_DEPTH_MAX + 1; i++)
         put(&b, "]");
     put(&b, "}");
-    assert_int_equal(ja_check_cost(b.p, b.n), -1);
-    assert_non_null(strstr(ja_last_error(), "nested deeper"));
+    assert_int_equal(json_arena_check_cost(b.p, b.n), -1);
+    assert_non_null(strstr(json_arena_last_error(), "nested deeper"));
     free(b.p);
 }
 
@@ -200,10 +200,10 @@ static void strings_are_skipped(void **state)
         put(&b, "%s", i % 7 ? "[,{" : "\\\"");
     put(&b, "\\\\\",\"n\":1}");             /* ends with an escaped backslash */
     assert_true(b.n > JA_NODES_FLOOR);
-    cJSON *m = ja_parse(b.p, b.n);
+    cJSON *m = json_arena_parse(b.p, b.n);
     assert_non_null(m);
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(m, "n")->valueint, 1);
-    ja_free(m);
+    json_arena_free(m);
     free(b.p);
 }
 
@@ -234,20 +234,20 @@ static void real_payload_shapes_pass(void **state)
         put_member(&b, i);
     }
     put(&b, "],\"not_found\":[],\"presences\":[]}}");
-    cJSON *m = ja_parse(b.p, b.n);
+    cJSON *m = json_arena_parse(b.p, b.n);
     assert_non_null(m);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(m, "d"), "members")), 1000);
-    ja_free(m);
+    json_arena_free(m);
 
     b.n = 0;
     put(&b, "{\"op\":0,\"s\":1,\"t\":\"READY\",\"d\":{\"v\":10,\"session_id\":\"s\",\"guilds\":[");
     for (int i = 0; i < 2500; i++)
         put(&b, "%s{\"id\":\"%d\",\"unavailable\":true}", i ? "," : "", 1000 + i);
     put(&b, "]}}");
-    m = ja_parse(b.p, b.n);
+    m = json_arena_parse(b.p, b.n);
     assert_non_null(m);
-    ja_free(m);
+    json_arena_free(m);
 
     b.n = 0;
     put(&b, "{\"members\":[");
@@ -258,9 +258,9 @@ static void real_payload_shapes_pass(void **state)
         put(&b, "]}");
     }
     put(&b, "]}");
-    m = ja_parse(b.p, b.n);
+    m = json_arena_parse(b.p, b.n);
     assert_non_null(m);
-    ja_free(m);
+    json_arena_free(m);
     free(b.p);
 }
 

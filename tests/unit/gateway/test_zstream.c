@@ -42,7 +42,7 @@ static void whole_messages(void **state)
     (void)state;
     deflater d;
     deflater_init(&d);
-    zstream *zs = zs_new(1 << 20);
+    zstream *zs = zstream_new(1 << 20);
     assert_non_null(zs);
     const char *msgs[] = { "{\"op\":10,\"d\":{\"heartbeat_interval\":41250}}",
                            "{\"op\":11}",
@@ -51,13 +51,13 @@ static void whole_messages(void **state)
         deflate_msg(&d, msgs[i], strlen(msgs[i]));
         const char *out;
         size_t n;
-        assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+        assert_int_equal(zstream_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
         assert_non_null(out);
         assert_int_equal(n, strlen(msgs[i]));
         assert_string_equal(out, msgs[i]);
     }
     deflateEnd(&d.z);
-    zs_free(zs);
+    zstream_free(zs);
 }
 
 static void many_pieces(void **state)
@@ -65,7 +65,7 @@ static void many_pieces(void **state)
     (void)state;
     deflater d;
     deflater_init(&d);
-    zstream *zs = zs_new(1 << 20);
+    zstream *zs = zstream_new(1 << 20);
     /* Large, poorly compressible text so the output buffer must grow. */
     size_t n = 300000;
     char *text = malloc(n + 1);
@@ -81,7 +81,7 @@ static void many_pieces(void **state)
     for (size_t off = 0; off < d.len; off += 1000) {
         size_t piece = d.len - off < 1000 ? d.len - off : 1000;
         int last = off + piece == d.len;
-        assert_int_equal(zs_feed(zs, d.buf + off, piece, last, &out, &out_len), DC_OK);
+        assert_int_equal(zstream_feed(zs, d.buf + off, piece, last, &out, &out_len), DC_OK);
         if (!last)
             assert_null(out);
     }
@@ -90,7 +90,7 @@ static void many_pieces(void **state)
     assert_memory_equal(out, text, n);
     free(text);
     deflateEnd(&d.z);
-    zs_free(zs);
+    zstream_free(zs);
 }
 
 static void suffix_mid_message_is_not_the_end(void **state)
@@ -98,18 +98,18 @@ static void suffix_mid_message_is_not_the_end(void **state)
     (void)state;
     deflater d;
     deflater_init(&d);
-    zstream *zs = zs_new(4096);
+    zstream *zs = zstream_new(4096);
     deflate_msg(&d, "{\"op\":11}", 9);
     const char *out;
     size_t n;
     /* A piece that ends with the suffix but is not the message end. */
-    assert_int_equal(zs_feed(zs, d.buf, d.len, 0, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, d.buf, d.len, 0, &out, &n), DC_OK);
     assert_null(out);
-    assert_int_equal(zs_feed(zs, NULL, 0, 1, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, NULL, 0, 1, &out, &n), DC_OK);
     assert_non_null(out);
     assert_string_equal(out, "{\"op\":11}");
     deflateEnd(&d.z);
-    zs_free(zs);
+    zstream_free(zs);
 }
 
 static void payload_spanning_two_messages(void **state)
@@ -117,34 +117,34 @@ static void payload_spanning_two_messages(void **state)
     (void)state;
     deflater d;
     deflater_init(&d);
-    zstream *zs = zs_new(4096);
+    zstream *zs = zstream_new(4096);
     const char *msg = "{\"op\":0,\"t\":\"GUILD_CREATE\",\"s\":2,\"d\":{\"id\":\"1\"}}";
     deflate_msg(&d, msg, strlen(msg));
     size_t half = d.len / 2;
     const char *out;
     size_t n;
-    assert_int_equal(zs_feed(zs, d.buf, half, 1, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, d.buf, half, 1, &out, &n), DC_OK);
     assert_null(out);
-    assert_int_equal(zs_feed(zs, d.buf + half, d.len - half, 1, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, d.buf + half, d.len - half, 1, &out, &n), DC_OK);
     assert_non_null(out);
     assert_string_equal(out, msg);
     deflateEnd(&d.z);
-    zs_free(zs);
+    zstream_free(zs);
 }
 
 static void corrupt_bytes_fail(void **state)
 {
     (void)state;
-    zstream *zs = zs_new(4096);
+    zstream *zs = zstream_new(4096);
     const unsigned char junk[] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0x00, 0x00, 0xff, 0xff };
     const char *out = "x";
     size_t n = 1;
-    assert_int_equal(zs_feed(zs, junk, sizeof junk, 1, &out, &n), DC_ERR_PROTO);
+    assert_int_equal(zstream_feed(zs, junk, sizeof junk, 1, &out, &n), DC_ERR_PROTO);
     assert_null(out);
-    assert_non_null(strstr(zs_last_error(zs), "corrupt"));
+    assert_non_null(strstr(zstream_last_error(zs), "corrupt"));
     /* Poisoned until reset. */
-    assert_int_equal(zs_feed(zs, junk, sizeof junk, 1, &out, &n), DC_ERR_PROTO);
-    zs_free(zs);
+    assert_int_equal(zstream_feed(zs, junk, sizeof junk, 1, &out, &n), DC_ERR_PROTO);
+    zstream_free(zs);
 }
 
 /* The zlib header is checked by hand (the body is inflated raw): a valid
@@ -158,14 +158,14 @@ static void zlib_header_checked(void **state)
         deflater d;
         memset(&d.z, 0, sizeof d.z);
         assert_int_equal(deflateInit2(&d.z, Z_BEST_COMPRESSION, Z_DEFLATED, windows[i], 8, Z_DEFAULT_STRATEGY), Z_OK);
-        zstream *zs = zs_new(1 << 20);
+        zstream *zs = zstream_new(1 << 20);
         const char *msg = "{\"op\":11}", *out;
         size_t n;
         deflate_msg(&d, msg, strlen(msg));
-        assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+        assert_int_equal(zstream_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
         assert_string_equal(out, msg);
         deflateEnd(&d.z);
-        zs_free(zs);
+        zstream_free(zs);
     }
     static const unsigned char bad[][2] = {
         { 0x79, 0x9c },   /* CM 9: not deflate */
@@ -175,13 +175,13 @@ static void zlib_header_checked(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         unsigned char frame[] = { bad[i][0], bad[i][1], 0x02, 0x00, 0x00, 0x00, 0xff, 0xff };
-        zstream *zs = zs_new(4096);
+        zstream *zs = zstream_new(4096);
         const char *out = "x";
         size_t n = 1;
-        assert_int_equal(zs_feed(zs, frame, sizeof frame, 1, &out, &n), DC_ERR_PROTO);
+        assert_int_equal(zstream_feed(zs, frame, sizeof frame, 1, &out, &n), DC_ERR_PROTO);
         assert_null(out);
-        assert_non_null(strstr(zs_last_error(zs), "zlib header"));
-        zs_free(zs);
+        assert_non_null(strstr(zstream_last_error(zs), "zlib header"));
+        zstream_free(zs);
     }
 }
 
@@ -190,21 +190,21 @@ static void corrupt_mid_stream_fails(void **state)
     (void)state;
     deflater d;
     deflater_init(&d);
-    zstream *zs = zs_new(4096);
+    zstream *zs = zstream_new(4096);
     const char *out;
     size_t n;
     deflate_msg(&d, "{\"op\":11}", 9);
-    assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
     deflate_msg(&d, "{\"op\":0,\"t\":\"X\",\"s\":5,\"d\":null}", 31);
     for (size_t i = 0; i + 4 < d.len; i++)
         d.buf[i] ^= 0x5a;
-    dc_err e = zs_feed(zs, d.buf, d.len, 1, &out, &n);
+    dc_err e = zstream_feed(zs, d.buf, d.len, 1, &out, &n);
     /* Flipped bits are caught either as bad data or produce garbage; with
      * this pattern zlib reports an invalid block. */
     assert_int_equal(e, DC_ERR_PROTO);
-    assert_true(strlen(zs_last_error(zs)) > 0);
+    assert_true(strlen(zstream_last_error(zs)) > 0);
     deflateEnd(&d.z);
-    zs_free(zs);
+    zstream_free(zs);
 }
 
 static void inflated_over_cap_fails(void **state)
@@ -212,17 +212,17 @@ static void inflated_over_cap_fails(void **state)
     (void)state;
     deflater d;
     deflater_init(&d);
-    zstream *zs = zs_new(1000);
+    zstream *zs = zstream_new(1000);
     char text[5000];
     memset(text, 'a', sizeof text);
     deflate_msg(&d, text, sizeof text); /* compresses to a few bytes */
     const char *out;
     size_t n;
-    assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_ERR_PROTO);
+    assert_int_equal(zstream_feed(zs, d.buf, d.len, 1, &out, &n), DC_ERR_PROTO);
     assert_null(out);
-    assert_string_equal(zs_last_error(zs), "inflated message exceeds 1000 bytes");
+    assert_string_equal(zstream_last_error(zs), "inflated message exceeds 1000 bytes");
     deflateEnd(&d.z);
-    zs_free(zs);
+    zstream_free(zs);
 }
 
 static void exactly_at_cap_fits(void **state)
@@ -230,36 +230,36 @@ static void exactly_at_cap_fits(void **state)
     (void)state;
     deflater d;
     deflater_init(&d);
-    zstream *zs = zs_new(1000);
+    zstream *zs = zstream_new(1000);
     char text[1000];
     memset(text, 'b', sizeof text);
     deflate_msg(&d, text, sizeof text);
     const char *out;
     size_t n;
-    assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
     assert_int_equal(n, 1000);
     deflateEnd(&d.z);
-    zs_free(zs);
+    zstream_free(zs);
 }
 
 static void compressed_input_is_bounded(void **state)
 {
     (void)state;
-    zstream *zs = zs_new(100);
+    zstream *zs = zstream_new(100);
     unsigned char junk[60] = { 0 };
     const char *out;
     size_t n;
-    assert_int_equal(zs_feed(zs, junk, sizeof junk, 1, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, junk, sizeof junk, 1, &out, &n), DC_OK);
     assert_null(out); /* no suffix yet: waits */
-    assert_int_equal(zs_feed(zs, junk, sizeof junk, 1, &out, &n), DC_ERR_PROTO);
-    assert_string_equal(zs_last_error(zs), "compressed message exceeds 100 bytes");
-    zs_free(zs);
+    assert_int_equal(zstream_feed(zs, junk, sizeof junk, 1, &out, &n), DC_ERR_PROTO);
+    assert_string_equal(zstream_last_error(zs), "compressed message exceeds 100 bytes");
+    zstream_free(zs);
 }
 
 static void reset_starts_a_new_stream(void **state)
 {
     (void)state;
-    zstream *zs = zs_new(4096);
+    zstream *zs = zstream_new(4096);
     const char *out;
     size_t n;
     for (int conn = 0; conn < 3; conn++) {
@@ -268,36 +268,36 @@ static void reset_starts_a_new_stream(void **state)
         deflate_msg(&d, "{\"op\":10}", 9);
         if (conn == 1) {
             /* Leave garbage behind on this connection. */
-            assert_int_equal(zs_feed(zs, "\x01\x02\x00\x00\xff\xff", 6, 1, &out, &n), DC_ERR_PROTO);
+            assert_int_equal(zstream_feed(zs, "\x01\x02\x00\x00\xff\xff", 6, 1, &out, &n), DC_ERR_PROTO);
         } else {
-            assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+            assert_int_equal(zstream_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
             assert_string_equal(out, "{\"op\":10}");
         }
         deflateEnd(&d.z);
-        assert_int_equal(zs_reset(zs), DC_OK);
-        assert_string_equal(zs_last_error(zs), "");
+        assert_int_equal(zstream_reset(zs), DC_OK);
+        assert_string_equal(zstream_last_error(zs), "");
     }
     /* Without a reset, a second stream's zlib header is corrupt data. */
     deflater d1, d2;
     deflater_init(&d1);
     deflater_init(&d2);
     deflate_msg(&d1, "{\"op\":11}", 9);
-    assert_int_equal(zs_feed(zs, d1.buf, d1.len, 1, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, d1.buf, d1.len, 1, &out, &n), DC_OK);
     deflate_msg(&d2, "{\"op\":11}", 9);
-    assert_int_equal(zs_feed(zs, d2.buf, d2.len, 1, &out, &n), DC_ERR_PROTO);
+    assert_int_equal(zstream_feed(zs, d2.buf, d2.len, 1, &out, &n), DC_ERR_PROTO);
     deflateEnd(&d1.z);
     deflateEnd(&d2.z);
-    zs_free(zs);
+    zstream_free(zs);
 }
 
-/* A large message grows the output buffer; zs_trim gives it back and the
+/* A large message grows the output buffer; zstream_trim gives it back and the
  * stream carries on (issue 14 D: RSS stayed high after one big message). */
 static void trim_gives_large_buffers_back(void **state)
 {
     (void)state;
     static deflater d;
     deflater_init(&d);
-    zstream *zs = zs_new(0);
+    zstream *zs = zstream_new(0);
     size_t big = 8u << 20;
     char *text = malloc(big + 1);
     assert_non_null(text);
@@ -306,19 +306,19 @@ static void trim_gives_large_buffers_back(void **state)
     deflate_msg(&d, text, big);
     const char *out;
     size_t n;
-    assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
     assert_int_equal(n, big);
-    assert_true(zs_capacity(zs) >= big);
-    zs_trim(zs);
-    assert_true(zs_capacity(zs) <= (1u << 20));
+    assert_true(zstream_capacity(zs) >= big);
+    zstream_trim(zs);
+    assert_true(zstream_capacity(zs) <= (1u << 20));
     deflate_msg(&d, "{\"op\":1}", 8);
-    assert_int_equal(zs_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
+    assert_int_equal(zstream_feed(zs, d.buf, d.len, 1, &out, &n), DC_OK);
     assert_string_equal(out, "{\"op\":1}");
-    zs_trim(zs);                          /* small buffers are kept */
-    assert_true(zs_capacity(zs) > 0);
+    zstream_trim(zs);                          /* small buffers are kept */
+    assert_true(zstream_capacity(zs) > 0);
     free(text);
     deflateEnd(&d.z);
-    zs_free(zs);
+    zstream_free(zs);
 }
 
 int main(void)

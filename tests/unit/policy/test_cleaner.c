@@ -8,29 +8,29 @@
 
 #include "policy/cleaner.h"
 
-static cl_actions run(const cl_context *cx, const char *event, const char *json, dc_err *rc)
+static cleaner_actions run(const cleaner_context *cx, const char *event, const char *json, dc_err *rc)
 {
-    cl_actions a = { 0 };
+    cleaner_actions a = { 0 };
     cJSON *d = json ? cJSON_Parse(json) : NULL;
     *rc = cleaner_on_dispatch(cx, dc_event_from_name(event), d, &a);
     cJSON_Delete(d);
     return a;
 }
 
-static const cl_context one_shard = { .shard_id = 0, .shard_count = 1, .max_delete_share = 0.5 };
+static const cleaner_context one_shard = { .shard_id = 0, .shard_count = 1, .max_delete_share = 0.5 };
 
 static void member_remove_deletes_that_member(void **state)
 {
     (void)state;
     dc_err rc;
-    cl_actions a = run(&one_shard, "GUILD_MEMBER_REMOVE",
+    cleaner_actions a = run(&one_shard, "GUILD_MEMBER_REMOVE",
                        "{\"guild_id\":\"111\",\"user\":{\"id\":\"222\",\"username\":\"x\"}}", &rc);
     assert_int_equal(rc, DC_OK);
     assert_int_equal(a.n, 1);
     assert_int_equal(a.v[0].kind, CL_DELETE_MEMBER);
     assert_true(a.v[0].guild_id == 111 && a.v[0].user_id == 222);
     assert_int_equal(a.v[0].reason, AUDIT_MEMBER_REMOVE);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
 }
 
 static void member_remove_with_null_or_bad_user_is_refused(void **state)
@@ -47,13 +47,13 @@ static void member_remove_with_null_or_bad_user_is_refused(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dc_err rc;
-        cl_actions a = run(&one_shard, "GUILD_MEMBER_REMOVE", bad[i], &rc);
+        cleaner_actions a = run(&one_shard, "GUILD_MEMBER_REMOVE", bad[i], &rc);
         assert_int_equal(rc, DC_ERR_PROTO);
         assert_int_equal(a.n, 0);
-        cl_actions_free(&a);
+        cleaner_actions_free(&a);
     }
     dc_err rc;
-    cl_actions a = run(&one_shard, "GUILD_MEMBER_REMOVE", NULL, &rc);
+    cleaner_actions a = run(&one_shard, "GUILD_MEMBER_REMOVE", NULL, &rc);
     assert_int_equal(rc, DC_ERR_PROTO);
     assert_int_equal(a.n, 0);
     a = run(&one_shard, "GUILD_MEMBER_REMOVE", "[1,2]", &rc);
@@ -65,11 +65,11 @@ static void guild_delete_outage_deletes_nothing(void **state)
 {
     (void)state;
     dc_err rc;
-    cl_actions a = run(&one_shard, "GUILD_DELETE", "{\"id\":\"111\",\"unavailable\":true}", &rc);
+    cleaner_actions a = run(&one_shard, "GUILD_DELETE", "{\"id\":\"111\",\"unavailable\":true}", &rc);
     assert_int_equal(rc, DC_OK);
     assert_int_equal(a.n, 1);
     assert_int_equal(a.v[0].kind, CL_GUILD_UNAVAILABLE);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
 }
 
 static void guild_delete_without_flag_needs_confirmation(void **state)
@@ -80,13 +80,13 @@ static void guild_delete_without_flag_needs_confirmation(void **state)
     };
     for (size_t i = 0; i < 3; i++) {
         dc_err rc;
-        cl_actions a = run(&one_shard, "GUILD_DELETE", removed[i], &rc);
+        cleaner_actions a = run(&one_shard, "GUILD_DELETE", removed[i], &rc);
         assert_int_equal(rc, DC_OK);
         assert_int_equal(a.n, 1);
         assert_int_equal(a.v[0].kind, CL_CONFIRM_GONE);   /* never a direct delete */
         assert_int_equal(a.v[0].reason, AUDIT_GUILD_DELETE);
         assert_true(a.v[0].guild_id == 111);
-        cl_actions_free(&a);
+        cleaner_actions_free(&a);
     }
 }
 
@@ -94,16 +94,16 @@ static void guild_create_marks_seen_or_unavailable(void **state)
 {
     (void)state;
     dc_err rc;
-    cl_actions a = run(&one_shard, "GUILD_CREATE", "{\"id\":\"5\",\"name\":\"g\"}", &rc);
+    cleaner_actions a = run(&one_shard, "GUILD_CREATE", "{\"id\":\"5\",\"name\":\"g\"}", &rc);
     assert_int_equal(a.n, 1);
     assert_int_equal(a.v[0].kind, CL_GUILD_SEEN);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
     a = run(&one_shard, "GUILD_CREATE", "{\"id\":\"5\",\"unavailable\":true}", &rc);
     assert_int_equal(a.v[0].kind, CL_GUILD_UNAVAILABLE);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
 }
 
-static size_t count_kind(const cl_actions *a, cl_action_kind k)
+static size_t count_kind(const cleaner_actions *a, cleaner_action_kind k)
 {
     size_t n = 0;
     for (size_t i = 0; i < a->n; i++)
@@ -115,11 +115,11 @@ static void ready_finds_guilds_left_while_offline(void **state)
 {
     (void)state;
     uint64_t stored[] = { 1, 2, 3, 4, 5 };
-    cl_context cx = one_shard;
+    cleaner_context cx = one_shard;
     cx.stored_guilds = stored;
     cx.n_stored = 5;
     dc_err rc;
-    cl_actions a = run(&cx, "READY",
+    cleaner_actions a = run(&cx, "READY",
         "{\"session_id\":\"s\",\"guilds\":[{\"id\":\"1\",\"unavailable\":true},{\"id\":\"2\"},"
         "{\"id\":\"3\"},{\"id\":\"5\"}]}", &rc);
     assert_int_equal(rc, DC_OK);
@@ -131,87 +131,87 @@ static void ready_finds_guilds_left_while_offline(void **state)
             assert_int_equal(a.v[i].reason, AUDIT_LEFT_WHILE_OFFLINE);
         }
     assert_string_equal(a.guard, "");
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
 }
 
 static void ready_guard_refuses_mass_removal(void **state)
 {
     (void)state;
     uint64_t stored[] = { 1, 2, 3, 4 };
-    cl_context cx = one_shard;
+    cleaner_context cx = one_shard;
     cx.stored_guilds = stored;
     cx.n_stored = 4;
     dc_err rc;
     /* 3 of 4 missing (75% > 50%): a wrong token or shard count, not departures. */
-    cl_actions a = run(&cx, "READY", "{\"guilds\":[{\"id\":\"1\"}]}", &rc);
+    cleaner_actions a = run(&cx, "READY", "{\"guilds\":[{\"id\":\"1\"}]}", &rc);
     assert_int_equal(rc, DC_OK);
     assert_int_equal(count_kind(&a, CL_CONFIRM_GONE), 0);
     assert_non_null(strstr(a.guard, "deleting nothing"));
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
     /* Exactly at the share (2 of 4 = 50%) is allowed. */
     a = run(&cx, "READY", "{\"guilds\":[{\"id\":\"1\"},{\"id\":\"2\"}]}", &rc);
     assert_int_equal(count_kind(&a, CL_CONFIRM_GONE), 2);
     assert_string_equal(a.guard, "");
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
     /* READY with no guilds at all and stored ones: guard. */
     a = run(&cx, "READY", "{\"guilds\":[]}", &rc);
     assert_int_equal(count_kind(&a, CL_CONFIRM_GONE), 0);
     assert_true(a.guard[0] != '\0');
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
 }
 
 static void ready_adopts_legacy_rows_only_with_exactly_one_guild(void **state)
 {
     (void)state;
-    cl_context cx = one_shard;
+    cleaner_context cx = one_shard;
     cx.unassigned_rows = 10;
     dc_err rc;
-    cl_actions a = run(&cx, "READY", "{\"guilds\":[{\"id\":\"77\"}]}", &rc);
+    cleaner_actions a = run(&cx, "READY", "{\"guilds\":[{\"id\":\"77\"}]}", &rc);
     assert_int_equal(count_kind(&a, CL_ADOPT_UNASSIGNED), 1);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
     a = run(&cx, "READY", "{\"guilds\":[{\"id\":\"77\"},{\"id\":\"78\"}]}", &rc);
     assert_int_equal(count_kind(&a, CL_ADOPT_UNASSIGNED), 0);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
     cx.shard_count = 2;   /* one guild on this shard says nothing about the others */
     a = run(&cx, "READY", "{\"guilds\":[{\"id\":\"77\"}]}", &rc);
     assert_int_equal(count_kind(&a, CL_ADOPT_UNASSIGNED), 0);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
     cx.shard_count = 1;
     cx.unassigned_rows = 0;
     a = run(&cx, "READY", "{\"guilds\":[{\"id\":\"77\"}]}", &rc);
     assert_int_equal(count_kind(&a, CL_ADOPT_UNASSIGNED), 0);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
 }
 
 static void ready_without_guild_array_is_malformed(void **state)
 {
     (void)state;
     uint64_t stored[] = { 1 };
-    cl_context cx = one_shard;
+    cleaner_context cx = one_shard;
     cx.stored_guilds = stored;
     cx.n_stored = 1;
     dc_err rc;
-    cl_actions a = run(&cx, "READY", "{\"guilds\":\"nope\"}", &rc);
+    cleaner_actions a = run(&cx, "READY", "{\"guilds\":\"nope\"}", &rc);
     assert_int_equal(rc, DC_ERR_PROTO);
     assert_int_equal(a.n, 0);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
 }
 
 static void member_add_is_presence_only(void **state)
 {
     (void)state;
     dc_err rc;
-    cl_actions a = run(&one_shard, "GUILD_MEMBER_ADD", "{\"guild_id\":\"1\",\"user\":{\"id\":\"9\"}}", &rc);
+    cleaner_actions a = run(&one_shard, "GUILD_MEMBER_ADD", "{\"guild_id\":\"1\",\"user\":{\"id\":\"9\"}}", &rc);
     assert_int_equal(a.n, 1);
     assert_int_equal(a.v[0].kind, CL_MEMBER_PRESENT);
-    cl_actions_free(&a);
+    cleaner_actions_free(&a);
 }
 
 static void other_events_do_nothing(void **state)
 {
     (void)state;
     dc_err rc;
-    cl_actions a = run(&one_shard, "TYPING_START", "{\"x\":1}", &rc);
+    cleaner_actions a = run(&one_shard, "TYPING_START", "{\"x\":1}", &rc);
     assert_int_equal(rc, DC_OK);
     assert_int_equal(a.n, 0);
     a = run(&one_shard, "RESUMED", NULL, &rc);

@@ -11,26 +11,26 @@
 #include "policy/perms.h"
 #include "proto/proto.h"
 
-static cmd_state *new_state(uint64_t perm, int dry_run)
+static commands_state *new_state(uint64_t perm, int dry_run)
 {
-    cmd_config c = { .prefix = "!", .admin_permission = perm, .dry_run = dry_run };
-    return cmd_state_new(&c);
+    commands_config c = { .prefix = "!", .admin_permission = perm, .dry_run = dry_run };
+    return commands_state_new(&c);
 }
 
-static cmd_message msg(const char *content)
+static commands_message msg(const char *content)
 {
-    cmd_message m = { .guild_id = 1, .channel_id = 2, .message_id = 3, .author_id = 4, .content = content };
+    commands_message m = { .guild_id = 1, .channel_id = 2, .message_id = 3, .author_id = 4, .content = content };
     return m;
 }
 
 static void parse_message_create(void **state)
 {
     (void)state;
-    cmd_message m;
+    commands_message m;
     cJSON *d = cJSON_Parse("{\"id\":\"30\",\"channel_id\":\"20\",\"guild_id\":\"10\",\"content\":\"!cleanup_status\","
                            "\"author\":{\"id\":\"40\",\"username\":\"@everyone\"},"
                            "\"member\":{\"roles\":[\"50\",\"51\",7]}}");
-    assert_int_equal(cmd_parse_message(d, &m), DC_OK);
+    assert_int_equal(commands_parse_message(d, &m), DC_OK);
     assert_true(m.guild_id == 10 && m.channel_id == 20 && m.message_id == 30 && m.author_id == 40);
     assert_int_equal(m.author_bot, 0);
     assert_int_equal(m.n_roles, 3);
@@ -39,13 +39,13 @@ static void parse_message_create(void **state)
     cJSON_Delete(d);
     /* DM: no guild id, still parses (the decision ignores it) */
     d = cJSON_Parse("{\"id\":\"30\",\"channel_id\":\"20\",\"content\":\"x\",\"author\":{\"id\":\"40\",\"bot\":true}}");
-    assert_int_equal(cmd_parse_message(d, &m), DC_OK);
+    assert_int_equal(commands_parse_message(d, &m), DC_OK);
     assert_true(m.guild_id == 0 && m.author_bot == 1 && m.n_roles == 0);
     cJSON_Delete(d);
     /* webhook */
     d = cJSON_Parse("{\"id\":\"30\",\"channel_id\":\"20\",\"guild_id\":\"1\",\"webhook_id\":\"9\",\"content\":\"x\","
                     "\"author\":{\"id\":\"40\"}}");
-    assert_int_equal(cmd_parse_message(d, &m), DC_OK);
+    assert_int_equal(commands_parse_message(d, &m), DC_OK);
     assert_int_equal(m.author_bot, 1);
     cJSON_Delete(d);
     /* wrong shapes */
@@ -54,116 +54,116 @@ static void parse_message_create(void **state)
                           "{\"channel_id\":\"20\",\"content\":\"x\",\"author\":{\"id\":\"4\"}}" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         d = cJSON_Parse(bad[i]);
-        assert_int_equal(cmd_parse_message(d, &m), DC_ERR_PROTO);
+        assert_int_equal(commands_parse_message(d, &m), DC_ERR_PROTO);
         cJSON_Delete(d);
     }
-    assert_int_equal(cmd_parse_message(NULL, &m), DC_ERR_PROTO);
+    assert_int_equal(commands_parse_message(NULL, &m), DC_ERR_PROTO);
 }
 
 static void admin_commands(void **state)
 {
     (void)state;
-    cmd_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
-    cmd_decision d;
-    cmd_message m = msg("!cleanup_users");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
+    commands_decision d;
+    commands_message m = msg("!cleanup_users");
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_SWEEP);
     assert_int_equal(d.force, 0);
     assert_int_equal(d.dry_run, 0);
     m = msg("!cleanup_users   FORCE  ");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_SWEEP);
     assert_int_equal(d.force, 1);
     m = msg("!cleanup_test");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_SWEEP);
     assert_int_equal(d.dry_run, 1);
     assert_int_equal(d.force, 0);
     m = msg("!cleanup_status");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_STATUS);
     m = msg("!cleanup_whatever");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_HELP);
     assert_non_null(strstr(d.text, "Unknown command"));
     assert_non_null(strstr(d.text, "!cleanup_users"));
     m = msg("!cleanup");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_HELP);
     m = msg("!cleanup_status force");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_HELP);
     assert_non_null(strstr(d.text, "Unexpected argument"));
     m = msg("!cleanup_users force now");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_HELP);
-    cmd_state_free(cs);
+    commands_state_free(cs);
 }
 
 static void not_commands_are_ignored(void **state)
 {
     (void)state;
-    cmd_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
-    cmd_decision d;
+    commands_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
+    commands_decision d;
     const char *texts[] = { "hello", "cleanup_users", "?cleanup_users", "!cleanupfoo", " !cleanup_users", "" };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-        cmd_message m = msg(texts[i]);
-        cmd_decide(cs, &m, PERM_ALL, 1, 0, &d);
+        commands_message m = msg(texts[i]);
+        commands_decide(cs, &m, PERM_ALL, 1, 0, &d);
         assert_int_equal(d.kind, CMD_IGNORE);
     }
-    cmd_message m = msg("!cleanup_users");
+    commands_message m = msg("!cleanup_users");
     m.author_bot = 1;
-    cmd_decide(cs, &m, PERM_ALL, 1, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 1, 0, &d);
     assert_int_equal(d.kind, CMD_IGNORE);
     m = msg("!cleanup_users");
     m.guild_id = 0;                  /* DM */
-    cmd_decide(cs, &m, PERM_ALL, 1, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 1, 0, &d);
     assert_int_equal(d.kind, CMD_IGNORE);
-    cmd_state_free(cs);
+    commands_state_free(cs);
 }
 
 static void custom_prefix_and_daemon_dry_run(void **state)
 {
     (void)state;
-    cmd_config c = { .prefix = "cc!", .admin_permission = DC_PERM(ADMINISTRATOR), .dry_run = 1 };
-    cmd_state *cs = cmd_state_new(&c);
-    cmd_decision d;
-    cmd_message m = msg("cc!cleanup_users force");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_config c = { .prefix = "cc!", .admin_permission = DC_PERM(ADMINISTRATOR), .dry_run = 1 };
+    commands_state *cs = commands_state_new(&c);
+    commands_decision d;
+    commands_message m = msg("cc!cleanup_users force");
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_SWEEP);
     assert_int_equal(d.dry_run, 1);  /* the daemon's dry run wins */
     m = msg("!cleanup_users");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);
     assert_int_equal(d.kind, CMD_IGNORE);
-    cmd_state_free(cs);
+    commands_state_free(cs);
 }
 
 static void non_admin_refused_once_per_interval(void **state)
 {
     (void)state;
-    cmd_state *cs = new_state(DC_PERM(MANAGE_GUILD), 0);
-    cmd_decision d;
-    cmd_message m = msg("!cleanup_users force");
+    commands_state *cs = new_state(DC_PERM(MANAGE_GUILD), 0);
+    commands_decision d;
+    commands_message m = msg("!cleanup_users force");
     uint64_t everyone = DC_PERM(VIEW_CHANNEL) | DC_PERM(SEND_MESSAGES);
-    cmd_decide(cs, &m, everyone, 0, 1000, &d);
+    commands_decide(cs, &m, everyone, 0, 1000, &d);
     assert_int_equal(d.kind, CMD_REFUSE);
     assert_non_null(strstr(d.text, "MANAGE_GUILD"));
-    cmd_decide(cs, &m, everyone, 0, 2000, &d);
+    commands_decide(cs, &m, everyone, 0, 2000, &d);
     assert_int_equal(d.kind, CMD_IGNORE);     /* no spam */
     m = msg("!cleanup_nonsense");             /* help is for admins only */
-    cmd_decide(cs, &m, everyone, 0, 3000, &d);
+    commands_decide(cs, &m, everyone, 0, 3000, &d);
     assert_int_equal(d.kind, CMD_IGNORE);
-    cmd_message other = msg("!cleanup_status");
+    commands_message other = msg("!cleanup_status");
     other.author_id = 99;
-    cmd_decide(cs, &other, everyone, 0, 3000, &d);
+    commands_decide(cs, &other, everyone, 0, 3000, &d);
     assert_int_equal(d.kind, CMD_REFUSE);     /* per user */
     m = msg("!cleanup_users");
-    cmd_decide(cs, &m, everyone, 0, 1000 + CMD_REFUSAL_INTERVAL_MS, &d);
+    commands_decide(cs, &m, everyone, 0, 1000 + CMD_REFUSAL_INTERVAL_MS, &d);
     assert_int_equal(d.kind, CMD_REFUSE);     /* the interval passed */
     /* MANAGE_GUILD is enough with that configuration */
-    cmd_decide(cs, &m, everyone | DC_PERM(MANAGE_GUILD), 0, 5000, &d);
+    commands_decide(cs, &m, everyone | DC_PERM(MANAGE_GUILD), 0, 5000, &d);
     assert_int_equal(d.kind, CMD_SWEEP);
-    cmd_state_free(cs);
+    commands_state_free(cs);
 }
 
 /* 300 distinct non-admins, two commands each, within a minute: the overall
@@ -172,38 +172,38 @@ static void non_admin_refused_once_per_interval(void **state)
 static void refusal_flood_is_capped(void **state)
 {
     (void)state;
-    cmd_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
-    cmd_decision d;
+    commands_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
+    commands_decision d;
     int refused = 0;
     for (int round = 0; round < 2; round++)
         for (uint64_t u = 1; u <= 300; u++) {
-            cmd_message m = msg("!cleanup_users");
+            commands_message m = msg("!cleanup_users");
             m.author_id = u;
-            cmd_decide(cs, &m, 0, 0, (int64_t)(round * 300 + u) * 10, &d);   /* 6 s in all */
+            commands_decide(cs, &m, 0, 0, (int64_t)(round * 300 + u) * 10, &d);   /* 6 s in all */
             refused += d.kind == CMD_REFUSE;
             assert_true(d.kind == CMD_REFUSE || d.kind == CMD_IGNORE);
         }
     assert_int_equal(refused, CMD_REFUSAL_BURST);
-    cmd_message admin = msg("!cleanup_users");
+    commands_message admin = msg("!cleanup_users");
     admin.author_id = 1000;
-    cmd_decide(cs, &admin, PERM_ALL, 0, 6010, &d);
+    commands_decide(cs, &admin, PERM_ALL, 0, 6010, &d);
     assert_int_equal(d.kind, CMD_SWEEP);
     /* the budget refills: one more refusal per interval, not one per user */
-    cmd_message m = msg("!cleanup_users");
+    commands_message m = msg("!cleanup_users");
     m.author_id = 301;
-    cmd_decide(cs, &m, 0, 0, CMD_REFUSAL_REFILL_MS + 10, &d);
+    commands_decide(cs, &m, 0, 0, CMD_REFUSAL_REFILL_MS + 10, &d);
     assert_int_equal(d.kind, CMD_REFUSE);
     m.author_id = 302;
-    cmd_decide(cs, &m, 0, 0, CMD_REFUSAL_REFILL_MS + 11, &d);
+    commands_decide(cs, &m, 0, 0, CMD_REFUSAL_REFILL_MS + 11, &d);
     assert_int_equal(d.kind, CMD_IGNORE);
     /* a user refused once is still remembered for the interval */
     m.author_id = 1;
-    cmd_decide(cs, &m, 0, 0, 4 * CMD_REFUSAL_REFILL_MS, &d);
+    commands_decide(cs, &m, 0, 0, 4 * CMD_REFUSAL_REFILL_MS, &d);
     assert_int_equal(d.kind, CMD_IGNORE);
     m.author_id = 303;
-    cmd_decide(cs, &m, 0, 0, 4 * CMD_REFUSAL_REFILL_MS, &d);
+    commands_decide(cs, &m, 0, 0, 4 * CMD_REFUSAL_REFILL_MS, &d);
     assert_int_equal(d.kind, CMD_REFUSE);
-    cmd_state_free(cs);
+    commands_state_free(cs);
 }
 
 /* When the permissions could not be learnt, the reply says so: it is no
@@ -211,62 +211,62 @@ static void refusal_flood_is_capped(void **state)
 static void unchecked_says_so(void **state)
 {
     (void)state;
-    cmd_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
-    cmd_decision d;
-    cmd_message m = msg("!cleanup_users");
-    assert_int_equal(cmd_needs(cs, &m), CMD_NEEDS_PERMISSION);
-    cmd_decide_unchecked(cs, &m, 0, 0, "Discord answered HTTP 500", 0, &d);
+    commands_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
+    commands_decision d;
+    commands_message m = msg("!cleanup_users");
+    assert_int_equal(commands_needs(cs, &m), CMD_NEEDS_PERMISSION);
+    commands_decide_unchecked(cs, &m, 0, 0, "Discord answered HTTP 500", 0, &d);
     assert_int_equal(d.kind, CMD_REFUSE);
     assert_non_null(strstr(d.text, "could not check"));
     assert_non_null(strstr(d.text, "HTTP 500"));
     assert_null(strstr(d.text, "Sorry"));
-    cmd_decide_unchecked(cs, &m, 0, 1, "x", 0, &d);
+    commands_decide_unchecked(cs, &m, 0, 1, "x", 0, &d);
     assert_int_equal(d.kind, CMD_SWEEP);
     m = msg("!cleanup_all_guilds");
-    assert_int_equal(cmd_needs(cs, &m), CMD_NEEDS_OWNER);
+    assert_int_equal(commands_needs(cs, &m), CMD_NEEDS_OWNER);
     m = msg("hello");
-    assert_int_equal(cmd_needs(cs, &m), CMD_NEEDS_NOTHING);
+    assert_int_equal(commands_needs(cs, &m), CMD_NEEDS_NOTHING);
     m = msg("!cleanup_users");
     m.author_bot = 1;
-    assert_int_equal(cmd_needs(cs, &m), CMD_NEEDS_NOTHING);
-    cmd_state_free(cs);
+    assert_int_equal(commands_needs(cs, &m), CMD_NEEDS_NOTHING);
+    commands_state_free(cs);
 }
 
 static void all_guilds_is_for_owners(void **state)
 {
     (void)state;
-    cmd_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
-    cmd_decision d;
-    cmd_message m = msg("!cleanup_all_guilds");
-    cmd_decide(cs, &m, PERM_ALL, 0, 0, &d);   /* an admin, not an owner */
+    commands_state *cs = new_state(DC_PERM(ADMINISTRATOR), 0);
+    commands_decision d;
+    commands_message m = msg("!cleanup_all_guilds");
+    commands_decide(cs, &m, PERM_ALL, 0, 0, &d);   /* an admin, not an owner */
     assert_int_equal(d.kind, CMD_REFUSE);
     assert_non_null(strstr(d.text, "owners"));
     m.author_id = 5;
-    cmd_decide(cs, &m, 0, 1, 0, &d);          /* an owner without guild rights */
+    commands_decide(cs, &m, 0, 1, 0, &d);          /* an owner without guild rights */
     assert_int_equal(d.kind, CMD_ALL_GUILDS);
     m = msg("!cleanup_all_guilds force");
     m.author_id = 5;
-    cmd_decide(cs, &m, 0, 1, 0, &d);
+    commands_decide(cs, &m, 0, 1, 0, &d);
     assert_int_equal(d.kind, CMD_ALL_GUILDS);
     assert_int_equal(d.force, 1);
     /* owners may run guild commands anywhere */
     m = msg("!cleanup_users");
-    cmd_decide(cs, &m, 0, 1, 0, &d);
+    commands_decide(cs, &m, 0, 1, 0, &d);
     assert_int_equal(d.kind, CMD_SWEEP);
-    cmd_state_free(cs);
+    commands_state_free(cs);
 }
 
 static void permission_names(void **state)
 {
     (void)state;
     char buf[128];
-    cmd_permission_text(DC_PERM(ADMINISTRATOR), buf, sizeof buf);
+    commands_permission_text(DC_PERM(ADMINISTRATOR), buf, sizeof buf);
     assert_string_equal(buf, "ADMINISTRATOR");
-    cmd_permission_text(DC_PERM(KICK_MEMBERS) | DC_PERM(MANAGE_GUILD), buf, sizeof buf);
+    commands_permission_text(DC_PERM(KICK_MEMBERS) | DC_PERM(MANAGE_GUILD), buf, sizeof buf);
     assert_string_equal(buf, "KICK_MEMBERS and MANAGE_GUILD");
-    cmd_permission_text(UINT64_C(1) << 60, buf, sizeof buf);
+    commands_permission_text(UINT64_C(1) << 60, buf, sizeof buf);
     assert_string_equal(buf, "permission bit 60");
-    cmd_permission_text(0, buf, sizeof buf);
+    commands_permission_text(0, buf, sizeof buf);
     assert_string_equal(buf, "no permission");
 }
 
@@ -274,14 +274,14 @@ static void trim_at_line_boundary(void **state)
 {
     (void)state;
     char text[64] = "line one\nline two\nline three";
-    assert_int_equal(cmd_trim(text, 100), 0);
+    assert_int_equal(commands_trim(text, 100), 0);
     assert_string_equal(text, "line one\nline two\nline three");
-    assert_int_equal(cmd_trim(text, 24), 1);
+    assert_int_equal(commands_trim(text, 24), 1);
     assert_string_equal(text, "line one\n(trimmed)");
     assert_true(strlen(text) <= 24);
     /* one long line: cut at a character boundary, never inside UTF-8 */
     char utf[64] = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
-    assert_int_equal(cmd_trim(utf, 15), 1);
+    assert_int_equal(commands_trim(utf, 15), 1);
     assert_true(strlen(utf) <= 15);
     assert_string_equal(utf, "\xc3\xa9\xc3\xa9\n(trimmed)");
 }
@@ -293,7 +293,7 @@ static void reply_body(void **state)
     for (int i = 0; i < 5000; i++)
         big[i] = i % 50 == 49 ? '\n' : 'x';
     big[5000] = '\0';
-    char *json = cmd_reply_json(123, big);
+    char *json = commands_reply_json(123, big);
     cJSON *j = cJSON_Parse(json);
     assert_non_null(j);
     const char *content = cJSON_GetObjectItem(j, "content")->valuestring;
@@ -313,15 +313,15 @@ static void reply_body(void **state)
 static void status_text(void **state)
 {
     (void)state;
-    cmd_shard_status sh[] = { { 0, "READY", 42, 1 } };
-    cmd_status st = { .shards = sh, .n_shards = 1, .uptime_ms = 65000, .events = 17,
+    commands_shard_status sh[] = { { 0, "READY", 42, 1 } };
+    commands_status st = { .shards = sh, .n_shards = 1, .uptime_ms = 65000, .events = 17,
                       .removed = { 1, 2, 3, 4 }, .guild_id = 9, .guild_rows = 12,
                       .now_wall_ms = 1700000600000, .last_sweep_ms = 1700000000000,
                       .last_sweep_removed = 3, .last_sweep_duration_ms = 1500,
                       .last_sweep_result = "ok: 5 members listed, 3 stale row(s) removed",
                       .next_run_ms = 1700086400000, .dry_run = 1, .awaiting_reconcile = 2 };
     char buf[2000];
-    cmd_format_status(&st, buf, sizeof buf);
+    commands_format_status(&st, buf, sizeof buf);
     assert_non_null(strstr(buf, "DRY RUN"));
     assert_non_null(strstr(buf, "Shard 0: READY, heartbeat latency 42 ms, session resumed"));
     assert_non_null(strstr(buf, "17 events handled"));
@@ -333,16 +333,16 @@ static void status_text(void **state)
     assert_non_null(strstr(buf, "Guilds awaiting reconciliation: 2"));
     assert_null(strstr(buf, "On hold"));
     st.held = 1;                     /* the guard refused: no automatic sweep before the interval */
-    cmd_format_status(&st, buf, sizeof buf);
+    commands_format_status(&st, buf, sizeof buf);
     assert_non_null(strstr(buf, "On hold: the last sweep deleted nothing"));
     st.held = 0;
     /* never swept, no shard yet, tiny buffer: still terminated */
-    cmd_status none = { .guild_rows = -1, .next_run_ms = 0 };
-    cmd_format_status(&none, buf, sizeof buf);
+    commands_status none = { .guild_rows = -1, .next_run_ms = 0 };
+    commands_format_status(&none, buf, sizeof buf);
     assert_non_null(strstr(buf, "Last sweep: never"));
     assert_non_null(strstr(buf, "not connected"));
     char small[40];
-    cmd_format_status(&st, small, sizeof small);
+    commands_format_status(&st, small, sizeof small);
     assert_true(strlen(small) < sizeof small);
 }
 
@@ -350,26 +350,26 @@ static void progress_and_result(void **state)
 {
     (void)state;
     char buf[512];
-    cmd_progress p = { .chunks_seen = 2, .chunk_count = 5, .members = 2000 };
-    cmd_format_progress(&p, buf, sizeof buf);
+    commands_progress p = { .chunks_seen = 2, .chunk_count = 5, .members = 2000 };
+    commands_format_progress(&p, buf, sizeof buf);
     assert_non_null(strstr(buf, "already running"));
     assert_non_null(strstr(buf, "chunk 2 of 5"));
     /* deleting: the total to remove is said with what is done */
-    p = (cmd_progress){ .chunks_seen = 5, .chunk_count = 5, .members = 9000, .removed = 450, .stale = 1000 };
-    cmd_format_progress(&p, buf, sizeof buf);
+    p = (commands_progress){ .chunks_seen = 5, .chunk_count = 5, .members = 9000, .removed = 450, .stale = 1000 };
+    commands_format_progress(&p, buf, sizeof buf);
     assert_non_null(strstr(buf, "450 of 1000 stale row(s) removed so far"));
-    p = (cmd_progress){ .queued = 1, .why = CMD_WAIT_OP8, .wait_ms = 26001 };
-    cmd_format_progress(&p, buf, sizeof buf);
+    p = (commands_progress){ .queued = 1, .why = CMD_WAIT_OP8, .wait_ms = 26001 };
+    commands_format_progress(&p, buf, sizeof buf);
     assert_non_null(strstr(buf, "already queued"));
     assert_non_null(strstr(buf, "one member list per server every 30 s; starting in 27 s"));
-    cmd_format_wait(CMD_WAIT_BUSY, 0, buf, sizeof buf);
+    commands_format_wait(CMD_WAIT_BUSY, 0, buf, sizeof buf);
     assert_non_null(strstr(buf, "Another server's sweep"));
-    cmd_format_wait(CMD_WAIT_SESSION, 0, buf, sizeof buf);
+    commands_format_wait(CMD_WAIT_SESSION, 0, buf, sizeof buf);
     assert_non_null(strstr(buf, "re-established"));
-    cmd_format_result(1, 1, "dry run: 3 of 8 rows would be removed (e.g. 1, 2); nothing deleted", buf, sizeof buf);
+    commands_format_result(1, 1, "dry run: 3 of 8 rows would be removed (e.g. 1, 2); nothing deleted", buf, sizeof buf);
     assert_non_null(strstr(buf, "Dry run"));
     assert_non_null(strstr(buf, "3 of 8"));
-    cmd_format_result(0, 0, NULL, buf, sizeof buf);
+    commands_format_result(0, 0, NULL, buf, sizeof buf);
     assert_non_null(strstr(buf, "did not complete"));
 }
 

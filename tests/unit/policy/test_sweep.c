@@ -16,11 +16,11 @@ static const sweep_config cfg = { .batch_size = 3, .batch_delay_ms = 100, .max_d
 
 /* Drain all actions; return the number, the last one in *last, and the
  * nonce of any REQUEST_MEMBERS into nonce. */
-static int drain(sweep *sw, sw_action *last, char *nonce, sw_action_kind count_kind, int *counted)
+static int drain(sweep *sw, sweep_action *last, char *nonce, sweep_action_kind count_kind, int *counted)
 {
-    sw_action a;
+    sweep_action a;
     int n = 0;
-    while (sw_next_action(sw, &a)) {
+    while (sweep_next_action(sw, &a)) {
         n++;
         if (a.kind == SW_ACT_REQUEST_MEMBERS && nonce)
             strcpy(nonce, a.nonce);
@@ -34,10 +34,10 @@ static int drain(sweep *sw, sw_action *last, char *nonce, sw_action_kind count_k
 
 static sweep *started(char *nonce, int force, int dry)
 {
-    sweep *sw = sw_new(&cfg, 1);
+    sweep *sw = sweep_new(&cfg, 1);
     assert_non_null(sw);
-    assert_int_equal(sw_start(sw, G, force, dry, 0), DC_OK);
-    sw_action last;
+    assert_int_equal(sweep_start(sw, G, force, dry, 0), DC_OK);
+    sweep_action last;
     assert_int_equal(drain(sw, &last, nonce, 0, NULL), 1);
     assert_int_equal(last.kind, SW_ACT_REQUEST_MEMBERS);
     assert_true(strlen(nonce) > 0 && strlen(nonce) <= 32);
@@ -52,16 +52,16 @@ static void complete_list_is_measured(void **state)
     char nonce[40];
     sweep *sw = started(nonce, 0, 0);
     int adds = 0;
-    sw_on_chunk(sw, G, nonce, 1, 2, ids, 3, 10);
-    sw_action last;
+    sweep_on_chunk(sw, G, nonce, 1, 2, ids, 3, 10);
+    sweep_action last;
     drain(sw, &last, NULL, SW_ACT_ADD_MEMBERS, &adds);
-    assert_int_equal(sw_get_state(sw), SW_COLLECTING);
-    sw_on_chunk(sw, G, nonce, 0, 2, ids, 2, 20);
+    assert_int_equal(sweep_get_state(sw), SW_COLLECTING);
+    sweep_on_chunk(sw, G, nonce, 0, 2, ids, 2, 20);
     drain(sw, &last, NULL, SW_ACT_ADD_MEMBERS, &adds);
     assert_int_equal(adds, 2);
     assert_int_equal(last.kind, SW_ACT_MEASURE);
-    assert_int_equal(sw_get_state(sw), SW_MEASURING);
-    sw_free(sw);
+    assert_int_equal(sweep_get_state(sw), SW_MEASURING);
+    sweep_free(sw);
 }
 
 static void chunks_of_other_requests_are_ignored(void **state)
@@ -69,24 +69,24 @@ static void chunks_of_other_requests_are_ignored(void **state)
     (void)state;
     char nonce[40];
     sweep *sw = started(nonce, 0, 0);
-    sw_on_chunk(sw, G, "someone-else", 0, 1, ids, 3, 10);
-    sw_on_chunk(sw, G, NULL, 0, 1, ids, 3, 10);
-    sw_on_chunk(sw, G + 1, nonce, 0, 1, ids, 3, 10);
+    sweep_on_chunk(sw, G, "someone-else", 0, 1, ids, 3, 10);
+    sweep_on_chunk(sw, G, NULL, 0, 1, ids, 3, 10);
+    sweep_on_chunk(sw, G + 1, nonce, 0, 1, ids, 3, 10);
     assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
-    assert_int_equal(sw_get_state(sw), SW_COLLECTING);
-    sw_free(sw);
+    assert_int_equal(sweep_get_state(sw), SW_COLLECTING);
+    sweep_free(sw);
 }
 
 static void expect_abort(sweep *sw, const char *needle)
 {
-    sw_action last;
+    sweep_action last;
     memset(&last, 0, sizeof last);
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_int_equal(last.ok, 0);
     assert_int_equal(last.removed, 0);
     assert_non_null(strstr(last.text, needle));
-    assert_int_equal(sw_get_state(sw), SW_IDLE);
+    assert_int_equal(sweep_get_state(sw), SW_IDLE);
 }
 
 static void missing_chunk_times_out_and_deletes_nothing(void **state)
@@ -94,15 +94,15 @@ static void missing_chunk_times_out_and_deletes_nothing(void **state)
     (void)state;
     char nonce[40];
     sweep *sw = started(nonce, 0, 0);
-    sw_on_chunk(sw, G, nonce, 0, 3, ids, 3, 10);
-    sw_on_chunk(sw, G, nonce, 2, 3, ids, 3, 20);
+    sweep_on_chunk(sw, G, nonce, 0, 3, ids, 3, 10);
+    sweep_on_chunk(sw, G, nonce, 2, 3, ids, 3, 20);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_tick(sw, 500);                     /* not yet */
+    sweep_tick(sw, 500);                     /* not yet */
     assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
-    assert_true(sw_next_deadline(sw) == 1020);
-    sw_tick(sw, 1020);
+    assert_true(sweep_next_deadline(sw) == 1020);
+    sweep_tick(sw, 1020);
     expect_abort(sw, "2 of 3 chunks");
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void silence_means_no_intent(void **state)
@@ -110,9 +110,9 @@ static void silence_means_no_intent(void **state)
     (void)state;
     char nonce[40];
     sweep *sw = started(nonce, 0, 0);
-    sw_tick(sw, 1000);
+    sweep_tick(sw, 1000);
     expect_abort(sw, "Server Members intent");
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void rate_limit_and_disconnect_abort(void **state)
@@ -120,15 +120,15 @@ static void rate_limit_and_disconnect_abort(void **state)
     (void)state;
     char nonce[40];
     sweep *sw = started(nonce, 0, 0);
-    sw_on_rate_limited(sw, G, 29.5, 5);
+    sweep_on_rate_limited(sw, G, 29.5, 5);
     expect_abort(sw, "rate limited");
-    assert_int_equal(sw_start(sw, G, 0, 0, 10), DC_OK);
+    assert_int_equal(sweep_start(sw, G, 0, 0, 10), DC_OK);
     drain(sw, NULL, nonce, 0, NULL);
-    sw_on_chunk(sw, G, nonce, 0, 2, ids, 3, 11);
+    sweep_on_chunk(sw, G, nonce, 0, 2, ids, 3, 11);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_disconnect(sw, 12);
+    sweep_on_disconnect(sw, 12);
     expect_abort(sw, "disconnected after 1 of 2");
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void inconsistent_chunk_count_aborts(void **state)
@@ -136,15 +136,15 @@ static void inconsistent_chunk_count_aborts(void **state)
     (void)state;
     char nonce[40];
     sweep *sw = started(nonce, 0, 0);
-    sw_on_chunk(sw, G, nonce, 0, 3, ids, 3, 10);
+    sweep_on_chunk(sw, G, nonce, 0, 3, ids, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_chunk(sw, G, nonce, 1, 2, ids, 3, 11);   /* count changed */
+    sweep_on_chunk(sw, G, nonce, 1, 2, ids, 3, 11);   /* count changed */
     expect_abort(sw, "does not fit");
-    assert_int_equal(sw_start(sw, G, 0, 0, 20), DC_OK);
+    assert_int_equal(sweep_start(sw, G, 0, 0, 20), DC_OK);
     drain(sw, NULL, nonce, 0, NULL);
-    sw_on_chunk(sw, G, nonce, 5, 2, ids, 3, 21);   /* index out of range */
+    sweep_on_chunk(sw, G, nonce, 5, 2, ids, 3, 21);   /* index out of range */
     expect_abort(sw, "does not fit");
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static sweep *measured_with(int force, int dry, int64_t stale, int64_t total, const uint64_t *sample,
@@ -152,9 +152,9 @@ static sweep *measured_with(int force, int dry, int64_t stale, int64_t total, co
 {
     char nonce[40];
     sweep *sw = started(nonce, force, dry);
-    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    sweep_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_measured(sw, stale, total, sample, n_sample, 20);
+    sweep_on_measured(sw, stale, total, sample, n_sample, 20);
     return sw;
 }
 
@@ -171,50 +171,50 @@ static void dry_run_shows_the_smallest_sampled_ids_in_order(void **state)
     (void)state;
     static const uint64_t shuffled[] = { 907, 903, 901, 906, 902, 905, 904 };
     sweep *sw = measured_with(0, 1, 7, 20, shuffled, 7);
-    sw_action last = { 0 };
+    sweep_action last = { 0 };
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_non_null(last.text);
     assert_non_null(strstr(last.text, "(e.g. 901, 902, 903, 904, 905)"));
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void guard_refuses_and_force_proceeds(void **state)
 {
     (void)state;
     sweep *sw = measured(0, 0, 6, 10);
-    sw_action last;
+    sweep_action last;
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_int_equal(last.guard_tripped, 1);
     assert_int_equal(last.removed, 0);
     assert_non_null(strstr(last.text, "--force"));
-    sw_free(sw);
+    sweep_free(sw);
     sw = measured(1, 0, 6, 10);
     int confirms = 0;
     drain(sw, &last, NULL, SW_ACT_CONFIRM, &confirms);
     assert_int_equal(confirms, 2);
-    assert_int_equal(sw_get_state(sw), SW_CONFIRMING);
-    sw_free(sw);
+    assert_int_equal(sweep_get_state(sw), SW_CONFIRMING);
+    sweep_free(sw);
 }
 
 static void nothing_stale_is_ok(void **state)
 {
     (void)state;
     sweep *sw = measured(0, 0, 0, 10);
-    sw_action last;
+    sweep_action last;
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_int_equal(last.ok, 1);
     assert_int_equal(last.removed, 0);
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void dry_run_reports_and_deletes_nothing(void **state)
 {
     (void)state;
     sweep *sw = measured(0, 1, 4, 10);
-    sw_action last;
+    sweep_action last;
     int batches = 0, confirms = 0;
     drain(sw, &last, NULL, SW_ACT_DELETE_BATCH, &batches);
     assert_int_equal(batches, 0);
@@ -223,7 +223,7 @@ static void dry_run_reports_and_deletes_nothing(void **state)
     assert_non_null(strstr(last.text, "would be removed"));
     assert_non_null(strstr(last.text, "900"));
     (void)confirms;
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void confirmation_rules(void **state)
@@ -232,23 +232,23 @@ static void confirmation_rules(void **state)
     /* a 200: the list was wrong */
     sweep *sw = measured(0, 0, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_confirmed(sw, 900, 404, 10007, 30);
+    sweep_on_confirmed(sw, 900, 404, 10007, 30);
     assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
-    sw_on_confirmed(sw, 901, 200, 0, 31);
+    sweep_on_confirmed(sw, 901, 200, 0, 31);
     expect_abort(sw, "still a member");
-    sw_free(sw);
+    sweep_free(sw);
     /* a 5xx: skip this round */
     sw = measured(0, 0, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_confirmed(sw, 901, 503, 0, 30);
+    sweep_on_confirmed(sw, 901, 503, 0, 30);
     expect_abort(sw, "could not confirm");
-    sw_free(sw);
+    sweep_free(sw);
     /* an id we did not ask about is ignored */
     sw = measured(0, 0, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_confirmed(sw, 12345, 200, 0, 30);
-    assert_int_equal(sw_get_state(sw), SW_CONFIRMING);
-    sw_free(sw);
+    sweep_on_confirmed(sw, 12345, 200, 0, 30);
+    assert_int_equal(sweep_get_state(sw), SW_CONFIRMING);
+    sweep_free(sw);
 }
 
 static void deletes_in_batches_with_delay(void **state)
@@ -256,27 +256,27 @@ static void deletes_in_batches_with_delay(void **state)
     (void)state;
     sweep *sw = measured(0, 0, 4, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_confirmed(sw, 900, 404, 10007, 30);
-    sw_on_confirmed(sw, 901, 404, 10007, 31);
-    sw_action last;
+    sweep_on_confirmed(sw, 900, 404, 10007, 30);
+    sweep_on_confirmed(sw, 901, 404, 10007, 31);
+    sweep_action last;
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DELETE_BATCH);
     assert_int_equal(last.n, 3);
-    sw_on_batch_deleted(sw, 3, 1, 40);
+    sweep_on_batch_deleted(sw, 3, 1, 40);
     assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
-    assert_true(sw_next_deadline(sw) == 140);     /* batch_delay later */
-    sw_tick(sw, 139);
+    assert_true(sweep_next_deadline(sw) == 140);     /* batch_delay later */
+    sweep_tick(sw, 139);
     assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
-    sw_tick(sw, 140);
+    sweep_tick(sw, 140);
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DELETE_BATCH);
-    sw_on_batch_deleted(sw, 1, 0, 150);
+    sweep_on_batch_deleted(sw, 1, 0, 150);
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_int_equal(last.ok, 1);
     assert_int_equal(last.removed, 4);
-    assert_int_equal(sw_get_state(sw), SW_IDLE);
-    sw_free(sw);
+    assert_int_equal(sweep_get_state(sw), SW_IDLE);
+    sweep_free(sw);
 }
 
 static void database_error_stops_deleting(void **state)
@@ -284,12 +284,12 @@ static void database_error_stops_deleting(void **state)
     (void)state;
     sweep *sw = measured(0, 0, 4, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_confirmed(sw, 900, 404, 10007, 30);
-    sw_on_confirmed(sw, 901, 404, 10007, 31);
+    sweep_on_confirmed(sw, 900, 404, 10007, 30);
+    sweep_on_confirmed(sw, 901, 404, 10007, 31);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_batch_deleted(sw, -1, 1, 40);
+    sweep_on_batch_deleted(sw, -1, 1, 40);
     expect_abort(sw, "database error");
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void joiners_during_the_sweep_are_members(void **state)
@@ -297,15 +297,15 @@ static void joiners_during_the_sweep_are_members(void **state)
     (void)state;
     char nonce[40];
     sweep *sw = started(nonce, 0, 0);
-    sw_on_member_add(sw, G, 777);
-    sw_on_member_add(sw, G + 1, 778);            /* another guild: not ours */
-    sw_action a;
-    assert_int_equal(sw_next_action(sw, &a), 1);
+    sweep_on_member_add(sw, G, 777);
+    sweep_on_member_add(sw, G + 1, 778);            /* another guild: not ours */
+    sweep_action a;
+    assert_int_equal(sweep_next_action(sw, &a), 1);
     assert_int_equal(a.kind, SW_ACT_ADD_MEMBERS);
     assert_null(a.ids);
     assert_true(a.user_id == 777 && a.n == 1 && a.guild_id == G);
-    assert_int_equal(sw_next_action(sw, &a), 0);
-    sw_free(sw);
+    assert_int_equal(sweep_next_action(sw, &a), 0);
+    sweep_free(sw);
 }
 
 static void one_sweep_at_a_time(void **state)
@@ -313,14 +313,14 @@ static void one_sweep_at_a_time(void **state)
     (void)state;
     char nonce[40];
     sweep *sw = started(nonce, 0, 0);
-    assert_int_equal(sw_start(sw, G + 1, 0, 0, 1), DC_ERR_BUSY);
-    sw_abort(sw, "operator", 2);
+    assert_int_equal(sweep_start(sw, G + 1, 0, 0, 1), DC_ERR_BUSY);
+    sweep_abort(sw, "operator", 2);
     expect_abort(sw, "operator");
-    assert_int_equal(sw_start(sw, G + 1, 0, 0, 3), DC_OK);
+    assert_int_equal(sweep_start(sw, G + 1, 0, 0, 3), DC_OK);
     char nonce2[40];
     drain(sw, NULL, nonce2, 0, NULL);
     assert_string_not_equal(nonce, nonce2);       /* late chunks of the old request cannot count */
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 
@@ -330,47 +330,47 @@ static const sweep_config rest_cfg = { .batch_size = 3, .batch_delay_ms = 100, .
 static void rest_source_pages_until_a_short_page(void **state)
 {
     (void)state;
-    sweep *sw = sw_new(&rest_cfg, 1);
-    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
-    sw_action a;
-    assert_int_equal(sw_next_action(sw, &a), 1);
+    sweep *sw = sweep_new(&rest_cfg, 1);
+    assert_int_equal(sweep_start(sw, G, 0, 0, 0), DC_OK);
+    sweep_action a;
+    assert_int_equal(sweep_next_action(sw, &a), 1);
     assert_int_equal(a.kind, SW_ACT_FETCH_PAGE);
     assert_true(a.user_id == 0);                    /* first page: open the set */
     static uint64_t page[SW_PAGE_SIZE];
     for (size_t i = 0; i < SW_PAGE_SIZE; i++)
         page[i] = 100 + i;
-    sw_on_chunk(sw, G, "x", 0, 1, ids, 3, 5);       /* op 8 chunks do not count here */
-    assert_int_equal(sw_next_action(sw, &a), 0);
-    sw_on_page(sw, G, 200, page, SW_PAGE_SIZE, 10);
+    sweep_on_chunk(sw, G, "x", 0, 1, ids, 3, 5);       /* op 8 chunks do not count here */
+    assert_int_equal(sweep_next_action(sw, &a), 0);
+    sweep_on_page(sw, G, 200, page, SW_PAGE_SIZE, 10);
     int adds = 0;
-    sw_action last;
+    sweep_action last;
     drain(sw, &last, NULL, SW_ACT_ADD_MEMBERS, &adds);
     assert_int_equal(adds, 1);
     assert_int_equal(last.kind, SW_ACT_FETCH_PAGE);
     assert_true(last.user_id == 100 + SW_PAGE_SIZE - 1);   /* after = highest id */
-    sw_on_page(sw, G, 200, ids, 3, 20);
+    sweep_on_page(sw, G, 200, ids, 3, 20);
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_MEASURE);
     int chunks, count;
     int64_t members, removed, stale;
-    sw_progress(sw, &chunks, &count, &members, &removed, &stale);
+    sweep_progress(sw, &chunks, &count, &members, &removed, &stale);
     assert_int_equal(members, SW_PAGE_SIZE + 3);
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void rest_page_failure_aborts(void **state)
 {
     (void)state;
-    sweep *sw = sw_new(&rest_cfg, 1);
-    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
+    sweep *sw = sweep_new(&rest_cfg, 1);
+    assert_int_equal(sweep_start(sw, G, 0, 0, 0), DC_OK);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_page(sw, G, 403, NULL, 0, 10);
+    sweep_on_page(sw, G, 403, NULL, 0, 10);
     expect_abort(sw, "Server Members intent");
-    assert_int_equal(sw_start(sw, G, 0, 0, 20), DC_OK);
+    assert_int_equal(sweep_start(sw, G, 0, 0, 20), DC_OK);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_page(sw, G, 0, NULL, 0, 30);              /* transport or parse failure */
+    sweep_on_page(sw, G, 0, NULL, 0, 30);              /* transport or parse failure */
     expect_abort(sw, "REST member list failed");
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void op8_rate_limit_or_silence_falls_back_to_rest(void **state)
@@ -378,32 +378,32 @@ static void op8_rate_limit_or_silence_falls_back_to_rest(void **state)
     (void)state;
     sweep_config c = cfg;
     c.rest_fallback = 1;
-    sweep *sw = sw_new(&c, 1);
+    sweep *sw = sweep_new(&c, 1);
     char nonce[40];
-    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
+    assert_int_equal(sweep_start(sw, G, 0, 0, 0), DC_OK);
     drain(sw, NULL, nonce, 0, NULL);
-    sw_on_rate_limited(sw, G, 29.5, 5);
-    sw_action last;
+    sweep_on_rate_limited(sw, G, 29.5, 5);
+    sweep_action last;
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_FETCH_PAGE);
-    assert_int_equal(sw_get_state(sw), SW_COLLECTING);
-    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 6);     /* a late chunk: ignored now */
+    assert_int_equal(sweep_get_state(sw), SW_COLLECTING);
+    sweep_on_chunk(sw, G, nonce, 0, 1, ids, 3, 6);     /* a late chunk: ignored now */
     assert_int_equal(drain(sw, NULL, NULL, 0, NULL), 0);
-    sw_on_page(sw, G, 200, ids, 3, 10);
+    sweep_on_page(sw, G, 200, ids, 3, 10);
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_MEASURE);
-    sw_free(sw);
+    sweep_free(sw);
     /* silence */
-    sw = sw_new(&c, 1);
-    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
+    sw = sweep_new(&c, 1);
+    assert_int_equal(sweep_start(sw, G, 0, 0, 0), DC_OK);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_tick(sw, 1000);
+    sweep_tick(sw, 1000);
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_FETCH_PAGE);
     /* a REST list that stalls still aborts */
-    sw_tick(sw, 1000 + 4000);
+    sweep_tick(sw, 1000 + 4000);
     expect_abort(sw, "stalled");
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 /* A list with every chunk but fewer members than the guild counts (issue
@@ -413,10 +413,10 @@ static sweep *measured_short(int64_t listed, int64_t expected, int64_t stale, co
 {
     char nonce[40];
     sweep *sw = started(nonce, 0, 0);
-    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    sweep_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_list_size(sw, listed, expected);
-    sw_on_measured(sw, stale, 1000, sample, n_sample, 20);
+    sweep_on_list_size(sw, listed, expected);
+    sweep_on_measured(sw, stale, 1000, sample, n_sample, 20);
     return sw;
 }
 
@@ -426,14 +426,14 @@ static void short_list_with_many_stale_rows_deletes_nothing(void **state)
     static const uint64_t sample[] = { 900, 901 };
     sweep *sw = measured_short(9, 10, 3, sample, 2);     /* the sample cannot hold all 3 */
     int batches = 0, confirms = 0;
-    sw_action last = { 0 };
+    sweep_action last = { 0 };
     drain(sw, &last, NULL, SW_ACT_DELETE_BATCH, &batches);
     assert_int_equal(batches, 0);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_int_equal(last.ok, 0);
     assert_non_null(strstr(last.text, "incomplete: the member list has 9 of 10 members"));
     assert_non_null(strstr(last.text, "nothing deleted"));
-    sw_free(sw);
+    sweep_free(sw);
     static uint64_t many[SW_CONFIRM_ALL_MAX + 1];
     for (size_t i = 0; i <= SW_CONFIRM_ALL_MAX; i++)
         many[i] = 1000 + i;
@@ -442,7 +442,7 @@ static void short_list_with_many_stale_rows_deletes_nothing(void **state)
     assert_int_equal(confirms, 0);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_non_null(strstr(last.text, "incomplete"));
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 static void short_list_confirms_every_stale_row_and_keeps_members(void **state)
@@ -451,25 +451,25 @@ static void short_list_confirms_every_stale_row_and_keeps_members(void **state)
     static const uint64_t sample[] = { 900, 901, 902 };
     sweep *sw = measured_short(9, 10, 3, sample, 3);
     int confirms = 0;
-    sw_action a;
+    sweep_action a;
     drain(sw, NULL, NULL, SW_ACT_CONFIRM, &confirms);
     assert_int_equal(confirms, 3);                       /* all of them, not confirm_sample = 2 */
-    sw_on_confirmed(sw, 901, 200, 0, 30);                /* the member the list lacked */
-    assert_int_equal(sw_next_action(sw, &a), 1);
+    sweep_on_confirmed(sw, 901, 200, 0, 30);                /* the member the list lacked */
+    assert_int_equal(sweep_next_action(sw, &a), 1);
     assert_true(a.kind == SW_ACT_ADD_MEMBERS && a.user_id == 901 && a.n == 1 && !a.ids);
-    sw_on_confirmed(sw, 900, 404, 10007, 31);
-    sw_on_confirmed(sw, 902, 404, 10007, 32);
-    sw_action last = { 0 };
+    sweep_on_confirmed(sw, 900, 404, 10007, 31);
+    sweep_on_confirmed(sw, 902, 404, 10007, 32);
+    sweep_action last = { 0 };
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DELETE_BATCH);
-    sw_on_batch_deleted(sw, 2, 0, 40);
+    sweep_on_batch_deleted(sw, 2, 0, 40);
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_int_equal(last.ok, 1);
     assert_int_equal(last.removed, 2);
     assert_non_null(strstr(last.text, "each confirmed over REST"));
     assert_non_null(strstr(last.text, "9 of 10 members (1 found and kept)"));
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 /* A complete or longer list, or an unknown count: the sample as before,
@@ -484,9 +484,9 @@ static void full_list_keeps_the_sample_rules(void **state)
         int confirms = 0;
         drain(sw, NULL, NULL, SW_ACT_CONFIRM, &confirms);
         assert_int_equal(confirms, 2);
-        sw_on_confirmed(sw, 900, 200, 0, 30);
+        sweep_on_confirmed(sw, 900, 200, 0, 30);
         expect_abort(sw, "still a member");
-        sw_free(sw);
+        sweep_free(sw);
     }
 }
 
@@ -496,15 +496,15 @@ static void dry_run_says_the_list_is_short(void **state)
     char nonce[40];
     static const uint64_t sample[] = { 900 };
     sweep *sw = started(nonce, 0, 1);
-    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    sweep_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_list_size(sw, 2, 3);
-    sw_on_measured(sw, 1, 10, sample, 1, 20);
-    sw_action last = { 0 };
+    sweep_on_list_size(sw, 2, 3);
+    sweep_on_measured(sw, 1, 10, sample, 1, 20);
+    sweep_action last = { 0 };
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.kind, SW_ACT_DONE);
     assert_non_null(strstr(last.text, "only 2 of 3 members"));
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 /* The guard names the command with the configured prefix (issue #14 item 15). */
@@ -513,19 +513,19 @@ static void guard_text_uses_the_configured_prefix(void **state)
     (void)state;
     sweep_config c = cfg;
     snprintf(c.prefix, sizeof c.prefix, "%s", "?");
-    sweep *sw = sw_new(&c, 1);
+    sweep *sw = sweep_new(&c, 1);
     char nonce[40];
-    assert_int_equal(sw_start(sw, G, 0, 0, 0), DC_OK);
+    assert_int_equal(sweep_start(sw, G, 0, 0, 0), DC_OK);
     drain(sw, NULL, nonce, 0, NULL);
-    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    sweep_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_measured(sw, 6, 10, ids, 3, 20);
-    sw_action last = { 0 };
+    sweep_on_measured(sw, 6, 10, ids, 3, 20);
+    sweep_action last = { 0 };
     drain(sw, &last, NULL, 0, NULL);
     assert_int_equal(last.guard_tripped, 1);
     assert_non_null(strstr(last.text, "`?cleanup_users force`"));
     assert_null(strstr(last.text, "!cleanup_users"));
-    sw_free(sw);
+    sweep_free(sw);
 }
 
 /* Issue #14 item 6: a list that matched the count, with a small stale
@@ -535,18 +535,18 @@ static int confirms_with(int force, int64_t listed, int64_t expected, int64_t st
     static const uint64_t sample[] = { 900, 901, 902, 903, 904, 905, 906, 907 };
     sweep_config c = cfg;
     c.confirm_sample = 6;
-    sweep *sw = sw_new(&c, 1);
+    sweep *sw = sweep_new(&c, 1);
     char nonce[40];
     int confirms = 0;
-    assert_int_equal(sw_start(sw, G, force, 0, 0), DC_OK);
+    assert_int_equal(sweep_start(sw, G, force, 0, 0), DC_OK);
     drain(sw, NULL, nonce, 0, NULL);
-    sw_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
+    sweep_on_chunk(sw, G, nonce, 0, 1, ids, 3, 10);
     drain(sw, NULL, NULL, 0, NULL);
-    sw_on_list_size(sw, listed, expected);
-    sw_set_lookups_free(sw, free_now);
-    sw_on_measured(sw, stale, 100, sample, 8, 20);
+    sweep_on_list_size(sw, listed, expected);
+    sweep_set_lookups_free(sw, free_now);
+    sweep_on_measured(sw, stale, 100, sample, 8, 20);
     drain(sw, NULL, NULL, SW_ACT_CONFIRM, &confirms);
-    sw_free(sw);
+    sweep_free(sw);
     return confirms;
 }
 
@@ -565,12 +565,12 @@ static void sample_takes_what_the_rate_limit_allows(void **state)
 static void refusals_hold_the_guild(void **state)
 {
     (void)state;
-    assert_true(sw_result_holds("guard: 6 of 10 rows (60%) would go"));
-    assert_true(sw_result_holds("incomplete: the member list has 9 of 10 members"));
-    assert_false(sw_result_holds("ok: 5 members listed, no stale rows"));
-    assert_false(sw_result_holds("aborted: timed out after 2 of 3 chunks"));
-    assert_false(sw_result_holds(""));
-    assert_false(sw_result_holds(NULL));
+    assert_true(sweep_result_holds("guard: 6 of 10 rows (60%) would go"));
+    assert_true(sweep_result_holds("incomplete: the member list has 9 of 10 members"));
+    assert_false(sweep_result_holds("ok: 5 members listed, no stale rows"));
+    assert_false(sweep_result_holds("aborted: timed out after 2 of 3 chunks"));
+    assert_false(sweep_result_holds(""));
+    assert_false(sweep_result_holds(NULL));
 }
 
 int main(void)

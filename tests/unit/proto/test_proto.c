@@ -14,40 +14,40 @@ static void opcodes(void **state)
     assert_int_equal(GW_OP_RESUME, 6);
     assert_int_equal(GW_OP_HELLO, 10);
     assert_int_equal(GW_OP_HEARTBEAT_ACK, 11);
-    assert_string_equal(gw_op_name(1), "HEARTBEAT");
-    assert_string_equal(gw_op_name(9), "INVALID_SESSION");
-    assert_string_equal(gw_op_name(5), "UNKNOWN");
-    assert_string_equal(gw_op_name(-1), "UNKNOWN");
+    assert_string_equal(proto_op_name(1), "HEARTBEAT");
+    assert_string_equal(proto_op_name(9), "INVALID_SESSION");
+    assert_string_equal(proto_op_name(5), "UNKNOWN");
+    assert_string_equal(proto_op_name(-1), "UNKNOWN");
 }
 
 static void close_codes(void **state)
 {
     (void)state;
-    gw_close_info c = gw_close_lookup(4004);
+    proto_close_info c = proto_close_lookup(4004);
     assert_int_equal(c.policy, GW_CLOSE_FATAL);
     assert_int_equal(c.exit_status, 77);
     assert_string_equal(c.name, "AUTHENTICATION_FAILED");
     assert_non_null(strstr(c.message, "DISCORD_TOKEN"));
-    c = gw_close_lookup(4014);
+    c = proto_close_lookup(4014);
     assert_int_equal(c.policy, GW_CLOSE_FATAL);
     assert_int_equal(c.exit_status, 78);
     assert_non_null(strstr(c.message, "Privileged Gateway Intents"));
-    assert_int_equal(gw_close_lookup(4012).exit_status, 70);
-    assert_int_equal(gw_close_lookup(4011).exit_status, 78);
+    assert_int_equal(proto_close_lookup(4012).exit_status, 70);
+    assert_int_equal(proto_close_lookup(4011).exit_status, 78);
     const int resume[] = { 4000, 4001, 4002, 1000, 1001, 1006, -1, 4006, 4999 };
     for (size_t i = 0; i < sizeof resume / sizeof resume[0]; i++) {
-        c = gw_close_lookup(resume[i]);
+        c = proto_close_lookup(resume[i]);
         assert_int_equal(c.policy, GW_CLOSE_RESUME);
         assert_int_equal(c.exit_status, 0);
         assert_int_equal(c.code, resume[i]);
     }
     const int identify[] = { 4003, 4005, 4007, 4008, 4009 };
     for (size_t i = 0; i < sizeof identify / sizeof identify[0]; i++)
-        assert_int_equal(gw_close_lookup(identify[i]).policy, GW_CLOSE_IDENTIFY);
+        assert_int_equal(proto_close_lookup(identify[i]).policy, GW_CLOSE_IDENTIFY);
     const int fatal[] = { 4004, 4010, 4011, 4012, 4013, 4014 };
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
-        assert_int_equal(gw_close_lookup(fatal[i]).policy, GW_CLOSE_FATAL);
-    assert_string_equal(gw_close_policy_name(GW_CLOSE_IDENTIFY), "identify");
+        assert_int_equal(proto_close_lookup(fatal[i]).policy, GW_CLOSE_FATAL);
+    assert_string_equal(proto_close_policy_name(GW_CLOSE_IDENTIFY), "identify");
 }
 
 static void events(void **state)

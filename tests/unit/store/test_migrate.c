@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "store_fixture.h"
-#include "cli/admin.h"
+#include "cli/db_cli.h"
 #include "store/legacy.h"
 #include "base/log.h"
 #include "store/store.h"
@@ -426,8 +426,8 @@ static char *capture(int (*fn)(const char *, FILE *), const char *path, int *sta
     return buf;
 }
 
-static int migrate_unassigned(const char *path, FILE *out) { return admin_migrate(path, 0, out); }
-static int status_fixed_now(const char *path, FILE *out) { return admin_status_at(path, 1000, out); }
+static int migrate_unassigned(const char *path, FILE *out) { return db_cli_migrate(path, 0, out); }
+static int status_fixed_now(const char *path, FILE *out) { return db_cli_status_at(path, 1000, out); }
 
 static void admin_migrate_and_status(void **state)
 {

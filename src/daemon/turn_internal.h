@@ -1,7 +1,7 @@
-/* turn_int.h - what turn.c, turn_flush.c and turn_cap.c share (the turn
+/* turn_internal.h - what turn.c, turn_flush.c and turn_cap.c share (the turn
  * module's own; see turn.h). */
-#ifndef DC_TURN_INT_H
-#define DC_TURN_INT_H
+#ifndef DC_TURN_INTERNAL_H
+#define DC_TURN_INTERNAL_H
 
 #include "daemon/turn.h"
 

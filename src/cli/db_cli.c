@@ -1,5 +1,5 @@
-/* admin.c - `discord-cleaner migrate` and `discord-cleaner status`. */
-#include "cli/admin.h"
+/* db_cli.c - `discord-cleaner migrate` and `discord-cleaner status`. */
+#include "cli/db_cli.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -47,7 +47,7 @@ static void print_migration(FILE *out, const char *path, const store_migration_r
         fprintf(out, "left unassigned (guild_id NULL, never deleted until adopted)\n");
 }
 
-int admin_migrate(const char *db_path, uint64_t legacy_guild_id, FILE *out)
+int db_cli_migrate(const char *db_path, uint64_t legacy_guild_id, FILE *out)
 {
     store_opts opts = { .legacy_guild_id = legacy_guild_id };
     char err[512] = "";
@@ -136,7 +136,7 @@ static int print_guild_state(void *ctx, const store_guild_state *g)
     fprintf(v->out, "  %-20" PRIu64 " %-20.20s %5d  %-11s %-9s %-20s %8" PRId64 "  %s\n",
             g->guild_id, guild_name(v->s, g->guild_id, name, sizeof name), g->shard_id,
             g->unavailable ? "yes" : "no",
-            sw_result_holds(g->last_sweep_result) ? "held" : g->needs_reconcile ? "yes" : "no",
+            sweep_result_holds(g->last_sweep_result) ? "held" : g->needs_reconcile ? "yes" : "no",
             fmt_time(g->last_sweep_ms, when, sizeof when),
             g->last_sweep_removed, g->last_sweep_result[0] ? g->last_sweep_result : "-");
     return 0;
@@ -225,7 +225,7 @@ static void status_audit(store *s, int64_t now_ms, FILE *out)
         fprintf(out, "  %-20s %10" PRId64 "\n", audit_reason_name((audit_reason)r), totals[r]);
 }
 
-int admin_status_at(const char *db_path, int64_t now_ms, FILE *out)
+int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
 {
     int missing = admin_need_file(db_path, "status");
     if (missing)
@@ -257,9 +257,9 @@ int admin_status_at(const char *db_path, int64_t now_ms, FILE *out)
     return 0;
 }
 
-int admin_status(const char *db_path, FILE *out)
+int db_cli_status(const char *db_path, FILE *out)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return admin_status_at(db_path, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
+    return db_cli_status_at(db_path, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
 }
