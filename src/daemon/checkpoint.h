@@ -4,11 +4,11 @@
  * past 1000 pages, so one turn of a removal burst pays for copying and
  * syncing everything before it, and a checkpoint of a large WAL on the loop
  * thread held heartbeats back by a quarter of a second (make bench).  The
- * daemon's store checkpoints from a thread of its own instead
- * (the store's SQLite backend, store_sqlite_wal.c), asked once no turn has committed for CKPT_IDLE_MS -- on a
- * two-core machine a checkpoint running beside a burst takes the core the
- * burst's other half needs -- or at once when the WAL passes
- * CKPT_FORCE_FRAMES; past that, the loop copies back the last (at most
+ * daemon's store checkpoints from a thread of its own instead (the SQLite
+ * backend, store_sqlite_wal.c), asked once no turn has committed for
+ * CKPT_IDLE_MS -- on a two-core machine a checkpoint running beside a
+ * burst takes the core the burst's other half needs -- or at once when the
+ * WAL passes CKPT_FORCE_FRAMES; past that, the loop copies back the last (at most
  * CKPT_TAIL_FRAMES) frames the thread has not, so that the WAL starts
  * over and a stream that never pauses cannot grow it forever. */
 #ifndef DC_CHECKPOINT_H
