@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/commands_live.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/turn_cap.h"
 
@@ -91,6 +92,9 @@ void daemon_free(dc_daemon *d)
     if (!d)
         return;
     daemon_free_core(d);
+    /* The commands' state is the daemon's to free (daemon.c's teardown does
+     * it after the REST client; replay's REST is its loop, freed after us). */
+    commands_live_free(d);
     free(d);
 }
 
