@@ -32,6 +32,7 @@
 #include "daemon/dblock.h"
 #include "daemon/sweep_handoff.h"
 #include "base/log.h"
+#include "base/uri.h"
 #include "proto/proto.h"
 #include "daemon/removal_log.h"
 #include "rest/rest.h"
@@ -369,7 +370,9 @@ int daemon_open_store(dc_daemon *d)
                       .n_clean_tables = cfg->n_clean_tables };
     dc_err e = store_open(&d->st, cfg->db, &so, err, sizeof err);
     if (e != DC_OK) {
-        LOG_E("daemon", "database %s: %s", cfg->db, err);
+        char shown[URI_SHOWN_MAX];
+        uri_redact(cfg->db, shown, sizeof shown);
+        LOG_E("daemon", "database %s: %s", shown, err);
         return dc_err_exit_status(e);
     }
     /* Opening and migrating may wait for the bot (default busy_timeout);
@@ -438,8 +441,10 @@ static int take_db_lock(const dc_daemon *d)
     if (r == DBLOCK_TAKEN)
         return 0;
     if (r == DBLOCK_ERROR) {
+        char shown[URI_SHOWN_MAX];
+        uri_redact(d->cfg->db, shown, sizeof shown);
         LOG_W("daemon", "cannot lock %s.lock (%s): another process on this database would go unnoticed",
-              d->cfg->db, strerror(errno));
+              shown, strerror(errno));
         return 0;
     }
     char *kind = NULL;
@@ -564,7 +569,9 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         return rc;
     }
     signal_ctx = d.lws;
-    LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", cfg->db, cfg->api_base,
+    char shown[URI_SHOWN_MAX];
+    uri_redact(cfg->db, shown, sizeof shown);
+    LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", shown, cfg->api_base,
           cfg->dry_run ? ", DRY RUN (nothing is deleted)" : "");
     fetch_gateway(&d);
     on_housekeeping(&d.housekeeping_timer);
