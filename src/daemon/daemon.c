@@ -421,6 +421,8 @@ void daemon_free_core(dc_daemon *d)
 static int need_database(const char *path)
 {
     struct stat sb;
+    if (uri_is_postgres(path))
+        return 0;                     /* no file: store_open says what it finds */
     if (stat(path, &sb) == 0 || errno != ENOENT)
         return 0;                     /* other errors: store_open says why */
     fprintf(stderr, "discord-cleaner: no such database %s; create it with "
@@ -437,6 +439,8 @@ static int db_lock_fd = -1;           /* <db>.lock, held while this process runs
 static int take_db_lock(const dc_daemon *d)
 {
     char holder[96], msg[320];
+    if (uri_is_postgres(d->cfg->db))
+        return 0;                     /* no file to lock beside (issue #16 locks in the database) */
     dblock_result r = dblock_take(d->cfg->db, d->oneshot ? "sweep" : "run", &db_lock_fd, holder, sizeof holder);
     if (r == DBLOCK_TAKEN)
         return 0;
