@@ -3,7 +3,9 @@
 # issue #16) does what `make check` relies on: start prints and writes a
 # working URI with a password that matters, stop stops the server and
 # removes the folder, neither touches a folder that is not its own, and a
-# missing PostgreSQL is told apart (exit 2, one reason).  Starts a cluster of
+# missing PostgreSQL is told apart (exit 2, one reason); with-pg.sh runs a
+# command with the cluster, skips in one line without PostgreSQL and fails
+# under CI.  Starts a cluster of
 # its own beside the suite's.  Prints cmocka-style lines so
 # tests/run-tests.sh counts the cases; the cases that need a server skip when
 # PostgreSQL is not available here (under CI=true they fail).
@@ -87,6 +89,32 @@ stop_stops_and_removes() {
   check [ ! -e "$dir" ] && check [ "$(sql "$uri" "SELECT 1")" != 1 ]
 }
 
+# with-pg.sh, around a command: the URI exported, the command's exit
+# status kept, the cluster stopped and its folder gone afterwards.
+with_pg_runs_command_with_cluster() {
+  needs_server || return $?
+  TMPDIR=$tmp sh "$here/with-pg.sh" sh -c 'echo "uri=$DC_TEST_PG_URI"; exit 3' >"$tmp/out" 2>&1; rc=$?
+  used=$(sed -n 's/^PostgreSQL test cluster on 127.0.0.1:[0-9]* and \(.*\), started in [0-9]* ms$/\1/p' "$tmp/out")
+  check [ "$rc" -eq 3 ] && check [ -n "$used" ] && check [ ! -e "$used" ] &&
+  check grep -Eq '^uri=postgresql://cleaner:[0-9a-f]{32}@127' "$tmp/out" ||
+    { sed 's/^/    | /' "$tmp/out"; return 1; }
+}
+
+with_pg_skips_in_one_line() {
+  PG_BINDIR=$tmp/none CI= TMPDIR=$tmp sh "$here/with-pg.sh" sh -c 'echo "[${DC_TEST_PG_URI:-unset}]"; exit 5' \
+    >"$tmp/out" 2>&1; rc=$?
+  check [ "$rc" -eq 5 ] &&
+  check [ "$(sed -n 1p "$tmp/out")" = "PostgreSQL tests skipped: PostgreSQL is not installed (no initdb; Debian: apt-get install postgresql)" ] &&
+  check [ "$(sed -n 2p "$tmp/out")" = "[unset]" ] && check [ "$(wc -l <"$tmp/out")" -eq 2 ] ||
+    { sed 's/^/    | /' "$tmp/out"; return 1; }
+}
+
+with_pg_fails_under_ci() {
+  PG_BINDIR=$tmp/none CI=true TMPDIR=$tmp sh "$here/with-pg.sh" sh -c 'echo ran' >"$tmp/out" 2>&1; rc=$?
+  check [ "$rc" -eq 1 ] && check [ "$(grep -c '^ran$' "$tmp/out")" -eq 0 ] &&
+  check grep -q '^PostgreSQL tests cannot run under CI: PostgreSQL is not installed' "$tmp/out"
+}
+
 run_case start_prints_and_writes_uri
 run_case uri_logs_in
 run_case wrong_password_refused
@@ -94,6 +122,9 @@ run_case start_refuses_non_empty_folder
 run_case stop_refuses_foreign_folder
 run_case missing_postgresql_is_unavailable
 run_case stop_stops_and_removes
+run_case with_pg_runs_command_with_cluster
+run_case with_pg_skips_in_one_line
+run_case with_pg_fails_under_ci
 
 echo "[==========] $((passed + failed + skipped)) test(s) run."
 echo "[  PASSED  ] $passed test(s)."
