@@ -33,9 +33,14 @@ unavailable() { echo "pg-cluster: unavailable: $*" >&2; exit 2; }
 # /usr/lib/postgresql/N/bin, or the PATH.
 find_bindir() {
   if [ -n "${PG_BINDIR:-}" ]; then echo "$PG_BINDIR"; return; fi
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5n -r); do
-    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
+  best= bestv=-1
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] || continue
+    v=${d%/bin}; v=${v##*/}
+    case $v in ''|*[!0-9]*) v=0 ;; esac
+    if [ "$v" -gt "$bestv" ]; then best=$d bestv=$v; fi
   done
+  if [ -n "$best" ]; then echo "$best"; return; fi
   i=$(command -v initdb 2>/dev/null) && [ -n "$i" ] && dirname "$i"
 }
 
@@ -71,8 +76,9 @@ start() {
   mkdir -p "$dir" || die "cannot create $dir"
   [ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
   bindir=$(find_bindir) || true
-  [ -n "$bindir" ] && [ -x "$bindir/initdb" ] ||
+  if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
     unavailable "PostgreSQL is not installed (no initdb; Debian: apt-get install postgresql)"
+  fi
   user=$(pick_user)
   if [ "$(id -u)" = 0 ] && ! command -v runuser >/dev/null 2>&1 && ! command -v setpriv >/dev/null 2>&1; then
     unavailable "running as root without runuser or setpriv to start the server as $user"
