@@ -33,7 +33,7 @@ unavailable() { echo "pg-cluster: unavailable: $*" >&2; exit 2; }
 # /usr/lib/postgresql/N/bin, or the PATH.
 find_bindir() {
   if [ -n "${PG_BINDIR:-}" ]; then echo "$PG_BINDIR"; return; fi
-  best= bestv=-1
+  best='' bestv=-1
   for d in /usr/lib/postgresql/*/bin; do
     [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] || continue
     v=${d%/bin}; v=${v##*/}

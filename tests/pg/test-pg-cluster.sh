@@ -101,7 +101,7 @@ with_pg_runs_command_with_cluster() {
 }
 
 with_pg_skips_in_one_line() {
-  PG_BINDIR=$tmp/none CI= TMPDIR=$tmp sh "$here/with-pg.sh" sh -c 'echo "[${DC_TEST_PG_URI:-unset}]"; exit 5' \
+  PG_BINDIR=$tmp/none CI='' TMPDIR=$tmp sh "$here/with-pg.sh" sh -c 'echo "[${DC_TEST_PG_URI:-unset}]"; exit 5' \
     >"$tmp/out" 2>&1; rc=$?
   check [ "$rc" -eq 5 ] &&
   check [ "$(sed -n 1p "$tmp/out")" = "PostgreSQL tests skipped: PostgreSQL is not installed (no initdb; Debian: apt-get install postgresql)" ] &&
