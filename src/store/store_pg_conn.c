@@ -161,7 +161,7 @@ store_pg_state store_pg_conn_start(store_pg_conn *c, const char *uri)
     if (!c->conn)
         return fail(c, STORE_PG_FAIL_NOMEM, "out of memory");
     PQsetErrorVerbosity(c->conn, PQERRORS_VERBOSE);   /* the SQLSTATE of a refusal */
-    if (PQstatus(c->conn) == CONNECTION_BAD) {        /* refused before any connect: closed at once */
+    if (PQstatus(c->conn) == CONNECTION_BAD) {   /* a value libpq refuses, or every host at once */
         fail_connect(c, PQerrorMessage(c->conn));
         PQfinish(c->conn);
         c->conn = NULL;
