@@ -75,6 +75,7 @@ start() {
   dir=$1
   mkdir -p "$dir" || die "cannot create $dir"
   [ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
+  dir=$(cd "$dir" && pwd)   # the server and the URI's socket need it absolute
   bindir=$(find_bindir) || true
   if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
     unavailable "PostgreSQL is not installed (no initdb; Debian: apt-get install postgresql)"
