@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "base/err.h"
+#include "base/uri.h"
 #include "store/store.h"
 #include "policy/sweep.h"
 
@@ -24,7 +25,9 @@ static int admin_need_file(const char *path, const char *cmd)
     }
     if (exists)
         return 0;
-    fprintf(stderr, "discord-cleaner %s: no database at %s\n", cmd, path ? path : "(none)");
+    char shown[URI_SHOWN_MAX];
+    uri_redact(path ? path : "(none)", shown, sizeof shown);
+    fprintf(stderr, "discord-cleaner %s: no database at %s\n", cmd, shown);
     return dc_err_exit_status(DC_ERR_NOTFOUND);
 }
 
@@ -53,18 +56,20 @@ int db_cli_migrate(const char *db_path, uint64_t legacy_guild_id, FILE *out)
     char err[512] = "";
     store *s = NULL;
     int existed = 0;
+    char shown[URI_SHOWN_MAX];
+    uri_redact(db_path, shown, sizeof shown);
     store_exists(db_path, &existed, NULL, 0);     /* store_open reports what fails */
     dc_err rc = store_open(&s, db_path, &opts, err, sizeof err);
     if (rc != DC_OK) {
         fprintf(stderr, "discord-cleaner migrate: %s: %s (the database was left as it was)\n",
-                db_path, err[0] ? err : dc_strerror(rc));
+                shown, err[0] ? err : dc_strerror(rc));
         return dc_err_exit_status(rc);
     }
     if (!existed)
-        fprintf(out, "%s: new database created at schema version %d\n", db_path,
+        fprintf(out, "%s: new database created at schema version %d\n", shown,
                 store_migration(s)->to_version);
     else
-        print_migration(out, db_path, store_migration(s), legacy_guild_id);
+        print_migration(out, shown, store_migration(s), legacy_guild_id);
     store_close(s);
     return 0;
 }
@@ -238,14 +243,16 @@ int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
         fprintf(stderr, "discord-cleaner status: %s\n", err[0] ? err : dc_strerror(rc));
         return dc_err_exit_status(rc);
     }
-    fprintf(out, "%-16s %s\n", "database", db_path);
+    char shown[URI_SHOWN_MAX];
+    uri_redact(db_path, shown, sizeof shown);
+    fprintf(out, "%-16s %s\n", "database", shown);
     status_schema(s, out);
     if (store_schema_version(s) != store_latest_schema_version()) {
         /* The tables below may not exist yet in this shape: say what to do
          * instead of printing SQL errors. */
         if (store_schema_version(s) < store_latest_schema_version())
             fprintf(out, "this database needs `discord-cleaner migrate --db %s` (it backs the file up "
-                         "first); rows, guilds and sweeps are shown after that\n", db_path);
+                         "first); rows, guilds and sweeps are shown after that\n", shown);
         store_close(s);
         return 0;
     }

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/suggest.h"
+#include "base/uri.h"
 
 const config_key config_keys[] = {
 #define CONFIG_KEY(name, kind, field, lo, hi, def, metavar, alt_env, help) \
@@ -66,14 +67,14 @@ const config_key *config_key_suggest(const char *normalized)
 
 void config_quote_value(const char *value, char *buf, size_t n)
 {
-    size_t len = strlen(value);
+    char shown[48];
+    size_t len = uri_redact(value, shown, sizeof shown);   /* a db URI's password: never */
     if (len > 40) {
         snprintf(buf, n, "a %zu-character value (not shown)", len);
         return;
     }
-    char shown[48];
-    for (size_t i = 0; i <= len; i++)
-        shown[i] = value[i] && !isprint((unsigned char)value[i]) ? '?' : value[i];
+    for (size_t i = 0; i < len; i++)
+        shown[i] = !isprint((unsigned char)shown[i]) ? '?' : shown[i];
     log_redact(shown);
     snprintf(buf, n, "'%s'", shown);
 }
@@ -677,7 +678,9 @@ void config_key_format(const config *cfg, const config_key *k, char *buf, size_t
     const void *field = (const char *)cfg + k->offset;
     switch (k->kind) {
     case KIND_TOKEN: snprintf(buf, n, "%s", cfg->token ? "(set)" : "(unset)"); return;
-    case KIND_PATH:
+    case KIND_PATH: /* db: a libpq URI is shown without its password */
+        uri_redact(*(char *const *)field ? *(char *const *)field : "", buf, n);
+        return;
     case KIND_OPT_PATH:
     case KIND_URL: snprintf(buf, n, "%s", *(char *const *)field ? *(char *const *)field : ""); return;
     case KIND_LOG_LEVEL:

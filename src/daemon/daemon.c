@@ -32,6 +32,7 @@
 #include "daemon/dblock.h"
 #include "daemon/sweep_handoff.h"
 #include "base/log.h"
+#include "base/uri.h"
 #include "proto/proto.h"
 #include "daemon/removal_log.h"
 #include "rest/rest.h"
@@ -369,7 +370,9 @@ int daemon_open_store(dc_daemon *d)
                       .n_clean_tables = cfg->n_clean_tables };
     dc_err e = store_open(&d->st, cfg->db, &so, err, sizeof err);
     if (e != DC_OK) {
-        LOG_E("daemon", "database %s: %s", cfg->db, err);
+        char shown[URI_SHOWN_MAX];
+        uri_redact(cfg->db, shown, sizeof shown);
+        LOG_E("daemon", "database %s: %s", shown, err);
         return dc_err_exit_status(e);
     }
     /* Opening and migrating may wait for the bot (default busy_timeout);
@@ -418,6 +421,8 @@ void daemon_free_core(dc_daemon *d)
 static int need_database(const char *path)
 {
     struct stat sb;
+    if (uri_is_postgres(path))
+        return 0;                     /* no file: store_open says what it finds */
     if (stat(path, &sb) == 0 || errno != ENOENT)
         return 0;                     /* other errors: store_open says why */
     fprintf(stderr, "discord-cleaner: no such database %s; create it with "
@@ -434,12 +439,16 @@ static int db_lock_fd = -1;           /* <db>.lock, held while this process runs
 static int take_db_lock(const dc_daemon *d)
 {
     char holder[96], msg[320];
+    if (uri_is_postgres(d->cfg->db))
+        return 0;                     /* no file to lock beside (issue #16 locks in the database) */
     dblock_result r = dblock_take(d->cfg->db, d->oneshot ? "sweep" : "run", &db_lock_fd, holder, sizeof holder);
     if (r == DBLOCK_TAKEN)
         return 0;
     if (r == DBLOCK_ERROR) {
+        char shown[URI_SHOWN_MAX];
+        uri_redact(d->cfg->db, shown, sizeof shown);
         LOG_W("daemon", "cannot lock %s.lock (%s): another process on this database would go unnoticed",
-              d->cfg->db, strerror(errno));
+              shown, strerror(errno));
         return 0;
     }
     char *kind = NULL;
@@ -564,7 +573,9 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         return rc;
     }
     signal_ctx = d.lws;
-    LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", cfg->db, cfg->api_base,
+    char shown[URI_SHOWN_MAX];
+    uri_redact(cfg->db, shown, sizeof shown);
+    LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", shown, cfg->api_base,
           cfg->dry_run ? ", DRY RUN (nothing is deleted)" : "");
     fetch_gateway(&d);
     on_housekeeping(&d.housekeeping_timer);

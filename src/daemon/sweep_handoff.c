@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/uri.h"
 #include "daemon/daemon_internal.h"
 #include "store/store_requests.h"
 
@@ -255,7 +256,9 @@ int sweep_handoff_run(const config *cfg, long pid, const uint64_t *guilds, size_
     char err[512] = "";
     store_opts so = { 0 };
     if (store_open(&s, cfg->db, &so, err, sizeof err) != DC_OK) {
-        fprintf(stderr, "discord-cleaner sweep: %s: %s\n", cfg->db, err);
+        char shown[URI_SHOWN_MAX];
+        uri_redact(cfg->db, shown, sizeof shown);
+        fprintf(stderr, "discord-cleaner sweep: %s: %s\n", shown, err);
         return 70;
     }
     size_t count = n ? n : 1;

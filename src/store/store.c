@@ -6,9 +6,10 @@
  * store_sweep.c and store_requests.c. */
 #include "store/store_backend_internal.h"
 
+#include "base/uri.h"
+
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 /* The backend of a store opened without one named: store_latest_schema_version. */
 static const store_backend *const store_default_backend = &store_sqlite_backend;
@@ -24,7 +25,7 @@ static const store_backend *const store_backends[] = { &store_sqlite_backend };
  * may carry a password. */
 static const store_backend *store_backend_for(const char *path, char *err, size_t errlen)
 {
-    if (strncasecmp(path, "postgresql://", 13) == 0 || strncasecmp(path, "postgres://", 11) == 0) {
+    if (uri_is_postgres(path)) {
         snprintf(err, errlen, "a postgresql:// database is not built into this version of "
                               "discord-cleaner (it stores in SQLite database files)");
         return NULL;

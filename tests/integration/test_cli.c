@@ -273,6 +273,38 @@ static void run_and_sweep_refuse_missing_database(void **state)
     assert_int_equal(access("nope.db", F_OK), 0);
 }
 
+/* A PostgreSQL db setting is refused until that backend is built in
+ * (issue #16), with the one reason and never its password: not on stdout,
+ * stderr or in the log. */
+static void postgresql_db_refused_without_password(void **state)
+{
+    (void)state;
+    static result r;
+    static char log[32768];
+    char *env[] = { "DISCORD_TOKEN=" FAKE_TOKEN, "PATH=/usr/bin:/bin", NULL };
+    const char *uri = "postgresql://bot:pw-S3CRET-16@127.0.0.1:1/bot?password=pw-OTHER-16";
+    const char *cmds[][2] = { { "run", NULL }, { "sweep", "--all" }, { "status", NULL }, { "migrate", NULL } };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        unlink("pg.log");
+        if (cmds[i][1])
+            run_cli(&r, env, cmds[i][0], cmds[i][1], "--db", uri, "--log-file", "pg.log", NULL);
+        else
+            run_cli(&r, env, cmds[i][0], "--db", uri, "--log-file", "pg.log", NULL);
+        read_all("pg.log", log, sizeof log);
+        assert_int_equal(r.status, 78);
+        assert_true(strstr(r.err, "not built into this version") || strstr(log, "not built into this version"));
+        assert_null(strstr(r.out, "pw-S3CRET-16"));
+        assert_null(strstr(r.err, "pw-S3CRET-16"));
+        assert_null(strstr(log, "pw-S3CRET-16"));
+        assert_null(strstr(r.err, "pw-OTHER-16"));
+        assert_null(strstr(log, "pw-OTHER-16"));
+    }
+    run_cli(&r, env, "run", "--db", uri, "--print-config", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "db = postgresql://bot:***@127.0.0.1:1/bot?password=***\n"));
+    assert_int_equal(access("postgresql:", F_OK), -1);   /* no lock file made for it */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +315,7 @@ int main(void)
         cmocka_unit_test(config_errors_exit_78),
         cmocka_unit_test(token_stays_secret),
         cmocka_unit_test(run_and_sweep_refuse_missing_database),
+        cmocka_unit_test(postgresql_db_refused_without_password),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

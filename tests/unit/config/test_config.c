@@ -603,6 +603,26 @@ static void token_never_in_error_messages(void **state)
 
 /* ---- printing -------------------------------------------------------------- */
 
+/* The dump shows a PostgreSQL db URI without its password (issue #16). */
+static void dump_hides_db_password(void **state)
+{
+    (void)state;
+    config cfg;
+    char err[512];
+    assert_int_equal(config_defaults(&cfg), DC_OK);
+    assert_int_equal(config_set(&cfg, "db", "postgresql://bot:pw-s3cr3t@db.example:5432/bot", err, sizeof err),
+                     DC_OK);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    config_dump(&cfg, out);
+    fclose(out);
+    assert_null(strstr(text, "pw-s3cr3t"));
+    assert_non_null(strstr(text, "db = postgresql://bot:***@db.example:5432/bot\n"));
+    free(text);
+    config_free(&cfg);
+}
+
 /* A dump (minus the token line) reads back to the same settings. */
 static void dump_reads_back(void **state)
 {
@@ -722,6 +742,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(config_file_holding_token_must_be_private, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(token_never_in_error_messages, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test_setup_teardown(dump_reads_back, enter_tmpdir, leave_tmpdir),
+        cmocka_unit_test(dump_hides_db_password),
         cmocka_unit_test(help_lists_every_key),
         cmocka_unit_test(suggestions),
         cmocka_unit_test(token_env_overwritten_and_not_dumpable),
