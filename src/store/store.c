@@ -20,7 +20,7 @@ static const store_backend *const store_backends[] = { &store_sqlite_backend };
 
 /* Which backend serves `path`.  Every path is an SQLite database file
  * today.  A "postgresql://" or "postgres://" URL (libpq's two schemes) is
- * the PostgreSQL backend's (#10): until that is built in, it is refused with
+ * the PostgreSQL backend's (#16): until that is built in, it is refused with
  * a reason rather than taken for a file name.  The URL is not echoed: it
  * may carry a password. */
 static const store_backend *store_backend_for(const char *path, char *err, size_t errlen)

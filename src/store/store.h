@@ -101,7 +101,7 @@ int store_in_transaction(store *s);            /* open transactions (nested begi
  * committed).
  * SQLite commits inside store_commit_submit and only queues the outcome,
  * so store_pending is non-zero at once and store_fd is -1; a backend over
- * the network (PostgreSQL, #10) completes later and gives the loop a
+ * the network (PostgreSQL, #16) completes later and gives the loop a
  * socket to watch.  DC_ERR_USAGE when no single transaction is open,
  * DC_ERR_NOMEM: nothing was submitted, the transaction is still open. */
 typedef enum { STORE_COMMITTED, STORE_RETRY_BUSY, STORE_RETRY_FULL, STORE_FAILED } store_outcome;

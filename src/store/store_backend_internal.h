@@ -5,7 +5,7 @@
  * store_requests.h) is the one interface the rest of the program sees;
  * store.c checks arguments that do not depend on a backend, picks the
  * backend for a path and dispatches every call through the table below;
- * each backend (store_sqlite*.c today, PostgreSQL in #10) fills in one
+ * each backend (store_sqlite*.c today, PostgreSQL in #16) fills in one
  * `store_backend` and embeds `struct store` as the first member of its own
  * struct, so a backend turns the `store *` it is handed into its own type
  * with a cast.

@@ -7,7 +7,7 @@
  * its writes) and queues the outcome; store_service hands the queued
  * outcomes to their callbacks, oldest first, from the caller's loop.  The
  * queue lives here so that a backend that completes later (PostgreSQL over
- * libpq's non-blocking API, #10) keeps the same contract. */
+ * libpq's non-blocking API, #16) keeps the same contract. */
 #include "store/store_backend_internal.h"
 #include "base/vec.h"
 
