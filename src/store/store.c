@@ -15,22 +15,17 @@
 static const store_backend *const store_default_backend = &store_sqlite_backend;
 
 /* Every backend built in, for store_global_init and store_backend_versions. */
-static const store_backend *const store_backends[] = { &store_sqlite_backend };
+static const store_backend *const store_backends[] = { &store_sqlite_backend, &store_pg_backend };
 #define STORE_N_BACKENDS (sizeof store_backends / sizeof store_backends[0])
 
-/* Which backend serves `path`.  Every path is an SQLite database file
- * today.  A "postgresql://" or "postgres://" URL (libpq's two schemes) is
- * the PostgreSQL backend's (#16): until that is built in, it is refused with
- * a reason rather than taken for a file name.  The URL is not echoed: it
- * may carry a password. */
+/* Which backend serves `path`: a "postgresql://" or "postgres://" URI
+ * (libpq's two schemes) is PostgreSQL's, anything else an SQLite database
+ * file.  Never fails today; err is for a backend a build leaves out. */
 static const store_backend *store_backend_for(const char *path, char *err, size_t errlen)
 {
-    if (uri_is_postgres(path)) {
-        snprintf(err, errlen, "a postgresql:// database is not built into this version of "
-                              "discord-cleaner (it stores in SQLite database files)");
-        return NULL;
-    }
-    return &store_sqlite_backend;
+    (void)err;
+    (void)errlen;
+    return uri_is_postgres(path) ? &store_pg_backend : &store_sqlite_backend;
 }
 
 void store_global_init(void)

@@ -142,5 +142,6 @@ struct store_backend {
 
 /* The backends built into this program. */
 extern const store_backend store_sqlite_backend;
+extern const store_backend store_pg_backend;
 
 #endif

@@ -1,0 +1,261 @@
+/* store_pg.c - the PostgreSQL backend (issue #16): its table of operations,
+ * open and close, transactions, and the checkpoint calls a server without a
+ * file of ours answers with "nothing to do".
+ *
+ * A db setting that starts with postgresql:// or postgres:// is a libpq
+ * connection URI (store.c, store_backend_for).  The connection is opened
+ * with libpq's non-blocking connect (store_pg_conn.c); the operations of
+ * each group live in store_pg_<group>.c.  lock_timeout plays the part of
+ * SQLite's busy_timeout: a statement that would wait longer for a lock
+ * another session holds fails at once as "busy" (store_refused 1), and the
+ * daemon retries its turn later, exactly as on SQLite. */
+#include "store/store_pg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+
+#define STORE_PG_DEFAULT_LOCK_MS 5000
+#define STORE_PG_CONNECT_MS 5000
+
+/* ---- the library ---------------------------------------------------------- */
+
+static void store_pg_global_init(void) {}
+
+static const char *store_pg_version(void)
+{
+    static char v[32];
+    int n = PQlibVersion();          /* 150004 for 15.4; 90624 for 9.6.24 */
+    if (n >= 100000)
+        snprintf(v, sizeof v, "%d.%d", n / 10000, n % 10000);
+    else
+        snprintf(v, sizeof v, "%d.%d.%d", n / 10000, n / 100 % 100, n % 100);
+    return v;
+}
+
+static int store_pg_latest_schema_version(void) { return store_pg_latest_version(); }
+
+/* ---- open / close --------------------------------------------------------- */
+
+static void store_pg_close(store *base)
+{
+    store_pg *p = store_pg_of(base);
+    if (p->tx_depth && p->conn.conn)
+        PQclear(PQexec(p->conn.conn, "ROLLBACK"));
+    store_pg_conn_close(&p->conn);
+    free(p);
+}
+
+/* A database exists when a connection to it succeeds; any other failure
+ * is store_open's to report. */
+static int store_pg_exists(const char *path)
+{
+    store_pg_conn c = { 0 };
+    store_pg_conn_start(&c, path);
+    store_pg_state st = store_pg_conn_wait(&c, STORE_PG_CONNECT_MS);
+    int exists = st == STORE_PG_READY || c.failure != STORE_PG_FAIL_NO_DATABASE;
+    store_pg_conn_close(&c);
+    return exists;
+}
+
+static dc_err set_lock_timeout(store_pg *p, int ms)
+{
+    static const store_pg_stmt st = { "dc_lock_timeout", "SELECT set_config('lock_timeout', $1, false)" };
+    char v[32];
+    const char *param = v;
+    snprintf(v, sizeof v, "%dms", ms);
+    p->lock_timeout_ms = ms;
+    return store_pg_run(p, &st, 1, &param, NULL, "setting lock_timeout");
+}
+
+/* The server's notices ("relation already exists, skipping") are debug
+ * lines, not text on stderr. */
+static void on_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    LOG_D("store", "PostgreSQL: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+static dc_err connect_db(store_pg *p, const char *uri, char *err, size_t errlen)
+{
+    store_pg_conn_start(&p->conn, uri);
+    if (store_pg_conn_wait(&p->conn, STORE_PG_CONNECT_MS) == STORE_PG_READY) {
+        PQsetNoticeProcessor(p->conn.conn, on_notice, NULL);
+        return DC_OK;
+    }
+    snprintf(err, errlen, "%s", p->conn.msg);
+    return store_pg_failure_err(p->conn.failure);
+}
+
+static dc_err store_pg_open(store **out, const char *path, const store_opts *o, char *err, size_t errlen)
+{
+    store_pg *p = calloc(1, sizeof *p);
+    if (!p)
+        return DC_ERR_NOMEM;
+    p->head.read_only = o->read_only;
+    dc_err rc = connect_db(p, path, err, errlen);
+    if (rc == DC_OK) {
+        rc = set_lock_timeout(p, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : STORE_PG_DEFAULT_LOCK_MS);
+        if (rc != DC_OK)
+            snprintf(err, errlen, "%s", p->head.errmsg);
+    }
+    if (rc == DC_OK)
+        rc = store_pg_migrate(p, o->legacy_guild_id, o->read_only, &p->head.migration, err, errlen);
+    if (rc != DC_OK) {
+        store_pg_close(&p->head);
+        return rc;
+    }
+    p->head.schema_version = p->head.migration.to_version;
+    *out = &p->head;
+    return DC_OK;
+}
+
+static const char *store_pg_last_error(store *base)
+{
+    store_pg *p = store_pg_of(base);
+    return p->conn.conn ? PQerrorMessage(p->conn.conn) : "no connection";
+}
+
+/* ---- transactions --------------------------------------------------------- */
+
+static dc_err store_pg_begin(store *base)
+{
+    store_pg *p = store_pg_of(base);
+    if (p->tx_depth == 0) {
+        p->refused = 0;
+        p->tx_broken = 0;
+        dc_err rc = store_pg_exec(p, "BEGIN", "BEGIN");
+        if (rc != DC_OK)
+            return rc;
+    }
+    p->tx_depth++;
+    return DC_OK;
+}
+
+static dc_err store_pg_commit(store *base)
+{
+    store_pg *p = store_pg_of(base);
+    if (p->tx_depth == 0) {
+        snprintf(p->head.errmsg, sizeof p->head.errmsg, "COMMIT without a transaction");
+        return DC_ERR_USAGE;
+    }
+    if (--p->tx_depth > 0)
+        return DC_OK;
+    if (p->tx_broken) {
+        PQclear(PQexec(p->conn.conn, "ROLLBACK"));
+        snprintf(p->head.errmsg, sizeof p->head.errmsg, "COMMIT refused: a write failed half-way");
+        return DC_ERR_DB;
+    }
+    /* A transaction PostgreSQL has aborted answers COMMIT with ROLLBACK
+     * and no error: that is a refusal, not a commit. */
+    PGresult *r = PQexec(p->conn.conn, "COMMIT");
+    dc_err rc = PQresultStatus(r) == PGRES_COMMAND_OK ? DC_OK : store_pg_fail(p, r, "COMMIT");
+    if (rc == DC_OK && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+        snprintf(p->head.errmsg, sizeof p->head.errmsg, "COMMIT: the transaction had failed and was rolled back");
+        rc = DC_ERR_DB;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static dc_err store_pg_rollback(store *base)
+{
+    store_pg *p = store_pg_of(base);
+    if (p->tx_depth == 0)
+        return DC_OK;
+    p->tx_depth = 0;
+    p->tx_broken = 0;
+    return store_pg_exec(p, "ROLLBACK", "ROLLBACK");
+}
+
+static int store_pg_in_transaction(store *base) { return store_pg_of(base)->tx_depth; }
+static int store_pg_fd(const store *base) { (void)base; return -1; }
+static void store_pg_set_bare_writes(store *base, int on) { store_pg_of(base)->bare_writes = on; }
+static int store_pg_tx_broken(const store *base) { return store_pg_of_const(base)->tx_broken; }
+static int store_pg_refused(store *base) { return store_pg_of(base)->refused; }
+
+static void store_pg_set_busy_timeout(store *base, int ms)
+{
+    store_pg *p = store_pg_of(base);
+    set_lock_timeout(p, ms > 0 ? ms : STORE_PG_DEFAULT_LOCK_MS);
+}
+
+/* ---- checkpoints: the server manages its own write-ahead log -------------- */
+
+static dc_err store_pg_set_manual_checkpoints(store *s) { (void)s; return DC_OK; }
+static void store_pg_checkpoint_request(store *s) { (void)s; }
+static int store_pg_checkpoint_failures(store *s, char *msg, size_t cap)
+{
+    (void)s;
+    if (msg && cap)
+        msg[0] = '\0';
+    return 0;
+}
+static void store_pg_checkpointer_stop(store *s) { (void)s; }
+static int store_pg_wal_frames(const store *s) { (void)s; return 0; }
+static int store_pg_checkpoint_tail(store *s, int max_frames) { (void)s; (void)max_frames; return 0; }
+
+const store_backend store_pg_backend = {
+    .name = "libpq",
+    .global_init = store_pg_global_init,
+    .version = store_pg_version,
+    .latest_schema_version = store_pg_latest_schema_version,
+    .seed_sql = store_pg_seed_sql,
+    .exists = store_pg_exists,
+    .open = store_pg_open,
+    .close = store_pg_close,
+    .last_error = store_pg_last_error,
+    .begin = store_pg_begin,
+    .commit = store_pg_commit,
+    .rollback = store_pg_rollback,
+    .in_transaction = store_pg_in_transaction,
+    .fd = store_pg_fd,
+    .set_bare_writes = store_pg_set_bare_writes,
+    .tx_broken = store_pg_tx_broken,
+    .refused = store_pg_refused,
+    .set_busy_timeout = store_pg_set_busy_timeout,
+    .set_manual_checkpoints = store_pg_set_manual_checkpoints,
+    .checkpoint_request = store_pg_checkpoint_request,
+    .checkpoint_failures = store_pg_checkpoint_failures,
+    .checkpointer_stop = store_pg_checkpointer_stop,
+    .wal_frames = store_pg_wal_frames,
+    .checkpoint_tail = store_pg_checkpoint_tail,
+    .delete_member = store_pg_delete_member,
+    .delete_guild = store_pg_delete_guild,
+    .delete_guild_slice = store_pg_delete_guild_slice,
+    .audit_guild_delete = store_pg_audit_guild_delete,
+    .count_guild = store_pg_count_guild,
+    .count_unassigned = store_pg_count_unassigned,
+    .adopt_unassigned = store_pg_adopt_unassigned,
+    .each_user_guild = store_pg_each_user_guild,
+    .each_stored_guild = store_pg_each_stored_guild,
+    .guild_seen = store_pg_guild_seen,
+    .guild_set_unavailable = store_pg_guild_set_unavailable,
+    .guild_set_needs_reconcile = store_pg_guild_set_needs_reconcile,
+    .guild_set_last_sweep = store_pg_guild_set_last_sweep,
+    .guild_forget = store_pg_guild_forget,
+    .guild_set_name = store_pg_guild_set_name,
+    .guild_get_name = store_pg_guild_get_name,
+    .guild_get = store_pg_guild_get,
+    .each_guild_state = store_pg_each_guild_state,
+    .kv_get = store_pg_kv_get,
+    .kv_set = store_pg_kv_set,
+    .kv_del = store_pg_kv_del,
+    .each_kv = store_pg_each_kv,
+    .each_audit = store_pg_each_audit,
+    .audit_prune = store_pg_audit_prune,
+    .audit_totals = store_pg_audit_totals,
+    .sweep_open = store_pg_sweep_open,
+    .sweep_add = store_pg_sweep_add,
+    .sweep_scan = store_pg_sweep_scan,
+    .sweep_delete_batch = store_pg_sweep_delete_batch,
+    .sweep_close = store_pg_sweep_close,
+    .sweep_clear_step = store_pg_sweep_clear_step,
+    .request_add = store_pg_request_add,
+    .request_each_open = store_pg_request_each_open,
+    .request_answer = store_pg_request_answer,
+    .request_get = store_pg_request_get,
+    .request_delete = store_pg_request_delete,
+};
