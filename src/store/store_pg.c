@@ -45,6 +45,8 @@ static void store_pg_close(store *base)
     if (p->tx_depth && p->conn.conn)
         PQclear(PQexec(p->conn.conn, "ROLLBACK"));
     store_pg_conn_close(&p->conn);
+    store_pg_clean_close(p);
+    store_sweep_queue_free(&p->closed);
     free(p);
 }
 
@@ -101,8 +103,16 @@ static dc_err store_pg_open(store **out, const char *path, const store_opts *o, 
         if (rc != DC_OK)
             snprintf(err, errlen, "%s", p->head.errmsg);
     }
+    /* The id types before migrating (a users table we cannot bind gets
+     * nothing written) and after (the migration may have made the table). */
+    if (rc == DC_OK)
+        rc = store_pg_types_detect(p, err, errlen);
     if (rc == DC_OK)
         rc = store_pg_migrate(p, o->legacy_guild_id, o->read_only, &p->head.migration, err, errlen);
+    if (rc == DC_OK)
+        rc = store_pg_types_detect(p, err, errlen);
+    if (rc == DC_OK)
+        rc = store_pg_clean_open(p, o->clean_tables, o->n_clean_tables, err, errlen);
     if (rc != DC_OK) {
         store_pg_close(&p->head);
         return rc;
