@@ -109,8 +109,8 @@ static dc_err store_pg_open(store **out, const char *path, const store_opts *o, 
         rc = store_pg_types_detect(p, err, errlen);
     if (rc == DC_OK)
         rc = store_pg_migrate(p, o->legacy_guild_id, o->read_only, &p->head.migration, err, errlen);
-    if (rc == DC_OK)
-        rc = store_pg_types_detect(p, err, errlen);
+    if (rc == DC_OK && (rc = store_pg_types_detect(p, err, errlen)) == DC_OK)
+        store_pg_types_advise(p);
     if (rc == DC_OK)
         rc = store_pg_clean_open(p, o->clean_tables, o->n_clean_tables, err, errlen);
     if (rc != DC_OK) {

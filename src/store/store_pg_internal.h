@@ -177,6 +177,9 @@ dc_err store_pg_column_find(store_pg *p, const char *table, const char *column, 
  * refuses with DC_ERR_SCHEMA and one line in err naming the column, its
  * type and the fix. */
 dc_err store_pg_types_detect(store_pg *p, char *err, size_t errlen);
+/* A warning with the index to create when users' TEXT ids have none in
+ * numeric order (a sweep then sorts every slice). */
+void store_pg_types_advise(store_pg *p);
 /* "users.discord_id is uuid; discord-cleaner binds BIGINT, NUMERIC, TEXT or
  * VARCHAR ids: ..." for a column whose type is not supported. */
 void store_pg_type_refusal(const store_pg_column *c, char *err, size_t errlen);

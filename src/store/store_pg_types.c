@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/log.h"
 
 /* The table (visible in the search_path, a plain or partitioned table) and
  * the column; an exact name first.  A domain counts as its base type. */
@@ -99,6 +100,26 @@ dc_err store_pg_types_detect(store_pg *p, char *err, size_t errlen)
 {
     dc_err rc = detect_one(p, "discord_id", &p->id_kind, err, errlen);
     return rc == DC_OK ? detect_one(p, "guild_id", &p->guild_kind, err, errlen) : rc;
+}
+
+/* TEXT ids sort as numbers by (length, text): without an index in that
+ * order every slice of a sweep sorts the guild's rows (5 times slower for
+ * 100,000 rows, measured).  Say so at start-up, with the index to create. */
+void store_pg_types_advise(store_pg *p)
+{
+    static const store_pg_stmt st = {
+        "dc_catalogue_users_text_order",
+        "SELECT count(*) FROM pg_catalog.pg_index WHERE indrelid = 'users'::regclass "
+        "AND pg_catalog.pg_get_indexdef(indexrelid) LIKE '%length(discord_id)%'",
+    };
+    PGresult *r = NULL;
+    if (p->id_kind != STORE_PG_ID_TEXT)
+        return;
+    if (store_pg_run(p, &st, 0, NULL, &r, "reading the catalogue") == DC_OK && store_pg_int(r, 0, 0) == 0)
+        LOG_W("store", "users.discord_id is text: each slice of a sweep sorts the guild's rows. Create an index "
+              "in id order: CREATE INDEX users_by_guild_id_order ON users (guild_id, length(discord_id), "
+              "discord_id COLLATE \"C\")");
+    PQclear(r);
 }
 
 int store_pg_id_parse(const char *text, int64_t *out)

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "base/log.h"
 #include "pg_bot_fixture.h"
@@ -572,6 +573,45 @@ static void clean_table_of_another_id_type(void **state)
     assert_int_equal(q(b, "SELECT count(*) FROM \"inv entory\""), 1);        /* the legacy row */
 }
 
+/* The log of one open of the fixture's database, into buf. */
+static void log_of_open(pgbot *b, char *buf, size_t cap)
+{
+    char path[] = "/tmp/dc-pg-users-log-XXXXXX", err[512];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(log_open(path, DCL_WARN, 0), DC_OK);
+    store_close(b->s);
+    assert_int_equal(pgbot_open(b, err, sizeof err), DC_OK);
+    log_close();
+    log_set_level(DCL_ERROR);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    unlink(path);
+}
+
+/* TEXT ids without an index in numeric order, a clean table without an
+ * index on its columns: each a warning naming the index to create, gone
+ * once it exists. */
+static void missing_indexes_are_named(void **state)
+{
+    pgbot *b = *state;
+    pgfx_need();
+    char text[4096];
+    log_of_open(b, text, sizeof text);
+    assert_non_null(strstr(text, "users.discord_id is text"));
+    assert_non_null(strstr(text, "ON users (guild_id, length(discord_id), discord_id COLLATE \"C\")"));
+    assert_non_null(strstr(text, "clean_tables: \"inv entory\" has no index"));
+    assert_int_equal(pgbot_exec(b, "CREATE INDEX users_by_guild_id_order ON users (guild_id, length(discord_id), "
+                                   "discord_id COLLATE \"C\"); CREATE INDEX inv_by_guild ON \"inv entory\" (guild)"), 0);
+    log_of_open(b, text, sizeof text);
+    assert_null(strstr(text, "users.discord_id is text"));
+    assert_null(strstr(text, "has no index"));
+}
+
 #define ON(fn, type) { #fn " (" #type ")", fn, setup_##type, pgbot_teardown, NULL }
 #define ON_EACH_TYPE(fn) ON(fn, bigint), ON(fn, numeric), ON(fn, text), ON(fn, varchar)
 
@@ -602,6 +642,7 @@ int main(void)
         ON(clean_tables_are_validated, bigint),
         ON(clean_table_of_another_id_type, mixed),
         ON(clean_table_of_another_id_type, mixed_text),
+        ON(missing_indexes_are_named, text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
