@@ -19,9 +19,13 @@
 #include <strings.h>
 #include "base/log.h"
 
-static dc_err refuse(char *err, size_t errlen, const char *fmt, const char *a, const char *b, const char *c)
+static dc_err refuse(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static dc_err refuse(char *err, size_t errlen, const char *fmt, ...)
 {
-    snprintf(err, errlen, fmt, a, b, c);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
     return DC_ERR_CONFIG;
 }
 
@@ -35,13 +39,13 @@ static dc_err check_column(store_pg *p, const config_clean_table *t, const char 
         return rc;
     }
     if (!c->oid[0])
-        return refuse(err, errlen, "clean_tables: no table \"%s\" in the database", t->table, "", "");
+        return refuse(err, errlen, "clean_tables: no table \"%s\" in the database", t->table);
     if (!c->column[0])
         return refuse(err, errlen, "clean_tables: table \"%s\" has no %s column \"%s\"", t->table, role, col);
     if (!c->supported) {
         char why[400];
         store_pg_type_refusal(c, why, sizeof why);
-        return refuse(err, errlen, "clean_tables: %s%s%s", why, "", "");
+        return refuse(err, errlen, "clean_tables: %s", why);
     }
     return DC_OK;
 }
@@ -50,10 +54,9 @@ static dc_err check_table(store_pg *p, const config_clean_table *t, store_pg_col
                           char *err, size_t errlen)
 {
     if (!t->table[0] || !t->user_col[0] || !t->guild_col[0])
-        return refuse(err, errlen, "clean_tables: an entry needs a table, a user column and a guild column%s%s%s",
-                      "", "", "");
+        return refuse(err, errlen, "clean_tables: an entry needs a table, a user column and a guild column");
     if (strcasecmp(t->table, "users") == 0 || strncasecmp(t->table, "cleaner_", 8) == 0)
-        return refuse(err, errlen, "clean_tables: \"%s\" is managed by the cleaner itself%s%s", t->table, "", "");
+        return refuse(err, errlen, "clean_tables: \"%s\" is managed by the cleaner itself", t->table);
     dc_err rc = check_column(p, t, t->user_col, "user", user, err, errlen);
     return rc == DC_OK ? check_column(p, t, t->guild_col, "guild", guild, err, errlen) : rc;
 }

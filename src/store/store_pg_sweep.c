@@ -107,8 +107,16 @@ dc_err store_pg_sweep_open(store *base, uint64_t guild_id)
     store_pg *p = store_pg_of(base);
     /* First: a slice cleared later must never take members of this sweep. */
     store_sweep_queue_forget(&p->closed, guild_id);
-    dc_err rc = write1(p, &ST_SWEEP_CREATE[p->id_kind], 0, NULL, NULL, "creating the sweep member set");
-    return rc == DC_OK ? clear_now(p, guild_id) : rc;
+    store_pg_num g;
+    const char *params[1] = { store_pg_u64(&g, guild_id) };
+    store_pg_write_mode mode;
+    dc_err rc = store_pg_write_begin(p, &mode);
+    if (rc != DC_OK)
+        return rc;
+    rc = store_pg_run(p, &ST_SWEEP_CREATE[p->id_kind], 0, NULL, NULL, "creating the sweep member set");
+    if (rc == DC_OK)
+        rc = store_pg_run(p, &ST_SWEEP_CLEAR, 1, params, NULL, "clearing the sweep member set");
+    return store_pg_write_end(p, mode, rc);
 }
 
 dc_err store_pg_sweep_close(store *base, uint64_t guild_id)

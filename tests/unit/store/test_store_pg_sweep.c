@@ -305,6 +305,38 @@ static void failed_batch_keeps_its_cursor(void **state)
     assert_int_equal(q(b, "SELECT count(*) FROM cleaner_audit"), 0);
 }
 
+/* The daemon's way: every step inside its turn's transaction with bare
+ * writes; a turn rolled back takes its deletes and audit rows with it. */
+static void sweep_in_bare_turns(void **state)
+{
+    pgbot *b = *state;
+    pgfx_need();
+    const uint64_t members[] = { U1 };
+    int64_t cursor = 0, users = -1;
+    int more = 0;
+    store_set_bare_writes(b->s, 1);
+    assert_int_equal(store_begin(b->s), DC_OK);
+    assert_int_equal(store_sweep_open(b->s, G1), DC_OK);
+    assert_int_equal(store_sweep_add(b->s, G1, members, 1, NULL), DC_OK);
+    assert_int_equal(store_commit(b->s), DC_OK);
+    assert_int_equal(store_begin(b->s), DC_OK);
+    assert_int_equal(store_sweep_delete_batch(b->s, G1, 10, 100, 1, &cursor, &users, &more), DC_OK);
+    assert_int_equal(users, 1);
+    assert_int_equal(store_rollback(b->s), DC_OK);
+    assert_int_equal(q(b, "SELECT count(*) FROM users WHERE guild_id = '111111111111111111'"), 2);
+    assert_int_equal(q(b, "SELECT count(*) FROM cleaner_audit"), 0);
+    cursor = 0;
+    assert_int_equal(store_begin(b->s), DC_OK);
+    assert_int_equal(store_sweep_delete_batch(b->s, G1, 10, 100, 1, &cursor, &users, &more), DC_OK);
+    assert_int_equal(store_sweep_close(b->s, G1), DC_OK);
+    assert_int_equal(store_sweep_clear_step(b->s, 100, &more), DC_OK);
+    assert_int_equal(more, 0);
+    assert_int_equal(store_commit(b->s), DC_OK);
+    assert_int_equal(q(b, "SELECT count(*) FROM users WHERE guild_id = '111111111111111111'"), 1);
+    assert_int_equal(q(b, "SELECT count(*) FROM cleaner_audit WHERE discord_id = 900000000000000002"), 1);
+    assert_int_equal(listed_rows(b->s, G1), 0);
+}
+
 #define ON(fn, type) { #fn " (" #type ")", fn, setup_##type, pgbot_teardown, NULL }
 #define ON_EACH_TYPE(fn) ON(fn, bigint), ON(fn, numeric), ON(fn, text), ON(fn, varchar)
 
@@ -321,6 +353,8 @@ int main(void)
         ON(sets_belong_to_one_connection, bigint),
         ON_EACH_TYPE(scan_walks_the_guild_in_windows),
         ON_EACH_TYPE(delete_batches_remove_the_stale),
+        ON(sweep_in_bare_turns, bigint),
+        ON(sweep_in_bare_turns, text),
         ON(failed_batch_keeps_its_cursor, bigint),
         ON(failed_batch_keeps_its_cursor, varchar),
     };
