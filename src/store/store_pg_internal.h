@@ -141,6 +141,12 @@ const char *store_pg_i64(store_pg_num *b, int64_t v);
 dc_err store_pg_migrate(store_pg *p, uint64_t legacy_guild_id, int read_only, store_migration_report *rep,
                         char *err, size_t errlen);
 int store_pg_latest_version(void);
+/* The legacy single-guild users table (store_pg_legacy.c): recognised and
+ * migrated in the caller's transaction, before migration 0001's SQL; a
+ * users table in no known shape is refused (DC_ERR_SCHEMA).  The message
+ * of a failure is in the store's errmsg; rep gets legacy_rebuilt,
+ * legacy_rows and the backup table's name (backup_path). */
+dc_err store_pg_legacy(store_pg *p, uint64_t legacy_guild_id, store_migration_report *rep);
 
 /* The operations of the backend's table (store_pg.c) that live in the
  * files of their group. */
