@@ -154,6 +154,7 @@ dc_err store_pg_kv_get(store *s, const char *key, char *value, size_t cap);
 dc_err store_pg_kv_set(store *s, const char *key, const char *value);
 dc_err store_pg_kv_del(store *s, const char *key);
 dc_err store_pg_each_kv(store *s, store_kv_fn fn, void *ctx);
+/* A fixture's seed text (store_pg_seed.c). */
 dc_err store_pg_seed_sql(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen);
 dc_err store_pg_delete_member(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);
 dc_err store_pg_delete_guild(store *s, uint64_t guild_id, audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);

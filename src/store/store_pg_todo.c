@@ -15,12 +15,6 @@ static dc_err todo(store *s, const char *op)
     return DC_ERR_USAGE;
 }
 
-dc_err store_pg_seed_sql(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "seed_sql: not yet on PostgreSQL");
-    return DC_ERR_USAGE;
-}
-
 dc_err store_pg_delete_member(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why, int dry_run, int64_t now_ms, int64_t *rows)
 {
     return todo(s, "delete_member");

@@ -415,6 +415,129 @@ static void cli_migrate_names_the_backup_table(void **state)
     free(out);
 }
 
+/* ---- a fixture's seed text (store_pg_seed.c) ------------------------------ */
+
+static void migrated(void) { store_close(open_ok(0)); }
+
+static dc_err seed(const char *sql, int allow_ddl, char *err, size_t cap)
+{
+    err[0] = '\0';
+    return store_seed_sql(uri, sql, allow_ddl, err, cap);
+}
+
+/* The fixtures' own seed texts (written for SQLite) run as they are. */
+static void seed_runs_the_fixtures_texts(void **state)
+{
+    (void)state;
+    pgfx_need();
+    char err[512];
+    assert_int_equal(seed("CREATE TABLE users (discord_id INTEGER UNIQUE NOT NULL, username TEXT); "
+                          "INSERT INTO users VALUES (1, 'ann'), (2, 'bob'), (3, 'cy');", 1, err, sizeof err), DC_OK);
+    store *s = open_ok(111);                              /* legacy_adoption.jsonl's pre_migration_sql */
+    assert_int_equal(store_migration(s)->legacy_rows, 3);
+    store_close(s);
+    assert_int_equal(seed("INSERT INTO users (discord_id, guild_id) WITH RECURSIVE c(x) AS (SELECT 100000 "
+                          "UNION ALL SELECT x + 1 FROM c WHERE x < 109999) SELECT x, 777 FROM c; "
+                          "INSERT INTO users (discord_id, guild_id) VALUES (1, 222), (2, 333);", 0, err, sizeof err),
+                     DC_OK);
+    assert_int_equal(q("SELECT count(*) FROM users"), 3 + 10000 + 2);
+    assert_int_equal(seed("INSERT INTO users (discord_id, guild_id, username) SELECT i, 5, lower(md5(i::text)) "
+                          "FROM generate_series(1, 4) AS g(i); CREATE UNIQUE INDEX users_name ON users (username);",
+                          1, err, sizeof err), DC_OK);
+    assert_int_equal(q("SELECT count(*) FROM users WHERE guild_id = 5"), 4);
+}
+
+/* Anything but inserting rows (and, before migrating, creating tables and
+ * indexes) refuses the whole text, naming what; nothing of it is applied. */
+static void seed_refuses_all_but_inserts(void **state)
+{
+    (void)state;
+    pgfx_need();
+    migrated();
+    static const struct { const char *sql; int ddl; const char *what; } cases[] = {
+        { "DELETE FROM users", 0, "DELETE" },
+        { "update users SET guild_id = 1", 1, "UPDATE" },
+        { "CREATE TABLE x (a INT)", 0, "CREATE TABLE" },
+        { "CREATE UNIQUE INDEX x ON users (username)", 0, "CREATE UNIQUE" },
+        { "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", 1, "CREATE FUNCTION" },
+        { "CREATE TEMP TABLE x (a INT)", 1, "CREATE TEMP" },
+        { "INSERT INTO users (discord_id, guild_id) SELECT length(pg_read_file('/etc/passwd')), 1", 0,
+          "function (pg_read_file)" },
+        { "INSERT INTO users (discord_id, guild_id) SELECT 1, 2 FROM dblink('x', 'y') AS t(a int)", 0,
+          "function (dblink)" },
+        { "INSERT INTO users (discord_id, guild_id) VALUES (\"pg_sleep\"(1), 1)", 0, "function (\"pg_sleep\")" },
+        { "INSERT INTO users (discord_id, guild_id) VALUES (pg_catalog.lower('1')::bigint, 1)", 0, "function (lower)" },
+        { "INSERT INTO users (discord_id, guild_id) VALUES (nextval('s'), 1)", 0, "function (nextval)" },
+        { "INSERT INTO users (discord_id, guild_id) VALUES (1, 1) ON CONFLICT (discord_id, guild_id) "
+          "DO UPDATE SET username = 'x'", 0, "UPDATE (ON CONFLICT DO UPDATE)" },
+        { "INSERT INTO users (discord_id, guild_id) VALUES (1, 2) ON CONFLICT DO NOTHING; COMMIT", 0, "COMMIT" },
+        { "BEGIN; INSERT INTO users (discord_id, guild_id) VALUES (1, 2)", 0, "BEGIN" },
+        { "WITH d AS (DELETE FROM users RETURNING 1) INSERT INTO users (discord_id, guild_id) SELECT 1, 2", 0, "WITH" },
+        { "SET ROLE postgres", 0, "SET" },
+        { "COPY users FROM '/etc/passwd'", 0, "COPY" },
+        { "DO $$ BEGIN DELETE FROM users; END $$", 0, "DO" },
+        { "SELECT 1", 0, "SELECT" },
+        { "(SELECT 1)", 0, "this statement" },
+        /* standard strings: '\' ends there, so the DELETE after it is a statement */
+        { "INSERT INTO users (discord_id, guild_id, username) VALUES (1, 2, '\\'); DELETE FROM users; --')", 0,
+          "DELETE" },
+    };
+    sql_ok("INSERT INTO users (discord_id, guild_id) VALUES (42, 42)");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[512], want[128];
+        assert_int_equal(seed(cases[i].sql, cases[i].ddl, err, sizeof err), DC_ERR_DB);
+        snprintf(want, sizeof want, "refused: %s is not allowed; a fixture's %s", cases[i].what,
+                 cases[i].ddl ? "pre_migration_sql" : "seed_sql");
+        if (!strstr(err, want))
+            fail_msg("%s: %s, not \"%s\"", cases[i].sql, err, want);
+        assert_int_equal(q("SELECT count(*) FROM users"), 1);
+        assert_int_equal(q("SELECT count(*) FROM pg_tables WHERE tablename = 'x'"), 0);
+    }
+}
+
+/* Keywords inside quotes, dollar quotes and comments are data: the text
+ * runs, as the server reads it. */
+static void seed_quotes_and_comments_hide_keywords(void **state)
+{
+    (void)state;
+    pgfx_need();
+    migrated();
+    char err[512];
+    const char *text =
+        "/* DELETE FROM users; /* nested; */ still a comment; DROP TABLE users; */\n"
+        "INSERT INTO users (discord_id, guild_id, username) VALUES -- ; UPDATE users SET x = 1\n"
+        " (1, 9, 'a''); DELETE FROM users; --'),\n"
+        " (2, 9, E'\\'); DROP TABLE users; --'),\n"
+        " (3, 9, $$; ALTER TABLE users ADD y INT; $$),\n"
+        " (4, 9, $t$ it's $$ still; TRUNCATE users $t$),\n"
+        " (5, 9, U&'d\\0061ta; pg_read_file(');\n"
+        ";; -- empty statements\n"
+        "INSERT INTO \"users\" (discord_id, guild_id) VALUES (6, 9)";
+    assert_int_equal(seed(text, 0, err, sizeof err), DC_OK);
+    assert_int_equal(q("SELECT count(*) FROM users WHERE guild_id = 9"), 6);
+    assert_int_equal(q("SELECT count(*) FROM users WHERE username = 'a''); DELETE FROM users; --'"), 1);
+    assert_int_equal(q("SELECT count(*) FROM users WHERE username = '''); DROP TABLE users; --'"), 1);
+    assert_int_equal(q("SELECT count(*) FROM users WHERE username = 'data; pg_read_file('"), 1);
+}
+
+/* A statement the server refuses: all of the text rolled back, said. */
+static void seed_failure_applies_nothing(void **state)
+{
+    (void)state;
+    pgfx_need();
+    migrated();
+    char err[512];
+    assert_int_equal(seed("INSERT INTO users (discord_id, guild_id) VALUES (1, 2); "
+                          "INSERT INTO users (discord_id, guild_id) VALUES (1, 2);", 0, err, sizeof err), DC_ERR_DB);
+    assert_non_null(strstr(err, "seed statement 2: "));
+    assert_non_null(strstr(err, "duplicate key"));
+    assert_int_equal(q("SELECT count(*) FROM users"), 0);
+    char missing[512];
+    pgfx_uri_for(missing, sizeof missing, "dc_seed_no_such_db");
+    assert_int_equal(store_seed_sql(missing, "INSERT INTO users VALUES (1)", 0, err, sizeof err), DC_ERR_CONFIG);
+    assert_non_null(strstr(err, "the database does not exist"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fresh, drop)
 
 int main(void)
@@ -434,6 +557,10 @@ int main(void)
         T(target_shape_is_kept),
         T(read_only_leaves_legacy_alone),
         T(cli_migrate_names_the_backup_table),
+        T(seed_runs_the_fixtures_texts),
+        T(seed_refuses_all_but_inserts),
+        T(seed_quotes_and_comments_hide_keywords),
+        T(seed_failure_applies_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
