@@ -19,7 +19,8 @@
  *      a DEFAULT that is dropped at once: existing rows get it without an
  *      UPDATE (the bot's UPDATE triggers do not fire); without a legacy
  *      guild the rows stay unassigned (NULL, never deleted until adopted);
- *   3. the unique key on discord_id alone dropped, UNIQUE (discord_id,
+ *   3. the unique keys on discord_id alone dropped (all of them: a primary
+ *      key and a unique index may both be there), UNIQUE (discord_id,
  *      guild_id) added.  Other indexes, triggers, views and foreign keys
  *      from users to other tables name columns that are still there.
  *
@@ -90,25 +91,33 @@ static const store_pg_stmt ST_COUNT = {
     "SELECT count(*) FROM users",
 };
 
+#define LEGACY_MAX_KEYS 8
+
+typedef struct {
+    char index[200];             /* a unique index on discord_id alone (::regclass text) */
+    char constraint[200];        /* its constraint, "" for a bare unique index */
+} legacy_key;
+
 typedef struct {
     char oid[24];
     char type[128];              /* discord_id's type, format_type() */
     int has_guild;
-    char key_index[200];         /* the unique index on discord_id alone */
-    char key_constraint[200];    /* its constraint, "" for a bare unique index */
+    legacy_key keys[LEGACY_MAX_KEYS];   /* every one goes: discord_id stops being unique */
+    int n_keys;
 } legacy_users;
 
-/* The unique key of users on exactly cols ("{a}" or "{a,b}", sorted):
- * *found, and its index and constraint names when asked. */
+/* The unique keys of users on exactly cols ("{a}" or "{a,b}", sorted):
+ * *found, and for discord_id alone their index and constraint names. */
 static dc_err find_unique(store_pg *p, legacy_users *u, const char *cols, int *found)
 {
     PGresult *r = NULL;
     const char *params[2] = { u->oid, cols };
     dc_err rc = store_pg_run(p, &ST_UNIQUE, 2, params, &r, "legacy users: reading its unique keys");
     *found = rc == DC_OK && PQntuples(r) > 0;
-    if (*found && strcmp(cols, "{discord_id}") == 0) {
-        snprintf(u->key_index, sizeof u->key_index, "%s", PQgetvalue(r, 0, 0));
-        snprintf(u->key_constraint, sizeof u->key_constraint, "%s", PQgetvalue(r, 0, 1));
+    for (int i = 0; *found && strcmp(cols, "{discord_id}") == 0 && i < PQntuples(r) && i < LEGACY_MAX_KEYS; i++) {
+        snprintf(u->keys[i].index, sizeof u->keys[i].index, "%s", PQgetvalue(r, i, 0));
+        snprintf(u->keys[i].constraint, sizeof u->keys[i].constraint, "%s", PQgetvalue(r, i, 1));
+        u->n_keys = i + 1;
     }
     PQclear(r);
     return rc;
@@ -139,20 +148,23 @@ static dc_err load_users(store_pg *p, legacy_users *u, int *exists)
 #define LEGACY_SAY(p, ...) snprintf((p)->head.errmsg, sizeof (p)->head.errmsg, __VA_ARGS__)
 
 /* Refuses (DC_ERR_SCHEMA, saying what to do) when another table's foreign
- * key stands on the unique key of discord_id: see the top of the file. */
+ * key stands on a unique key of discord_id: see the top of the file. */
 static dc_err check_referencing(store_pg *p, const legacy_users *u)
 {
-    PGresult *r = NULL;
-    const char *params[2] = { u->oid, u->key_index };
-    dc_err rc = store_pg_run(p, &ST_REFERENCING, 2, params, &r, "legacy users: reading the foreign keys to it");
-    if (rc == DC_OK && PQntuples(r) > 0) {
-        LEGACY_SAY(p, "table %.64s (column %.64s) has a FOREIGN KEY to users(discord_id), which will no "
-                      "longer be unique (one row per guild). Fix: point it at a column that stays unique "
-                      "(e.g. an id PRIMARY KEY of users) or drop its REFERENCES clause, then "
-                      "migrate again; nothing was changed", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
-        rc = DC_ERR_SCHEMA;
+    dc_err rc = DC_OK;
+    for (int i = 0; rc == DC_OK && i < u->n_keys; i++) {
+        PGresult *r = NULL;
+        const char *params[2] = { u->oid, u->keys[i].index };
+        rc = store_pg_run(p, &ST_REFERENCING, 2, params, &r, "legacy users: reading the foreign keys to it");
+        if (rc == DC_OK && PQntuples(r) > 0) {
+            LEGACY_SAY(p, "table %.64s (column %.64s) has a FOREIGN KEY to users(discord_id), which will no "
+                          "longer be unique (one row per guild). Fix: point it at a column that stays unique "
+                          "(e.g. an id PRIMARY KEY of users) or drop its REFERENCES clause, then "
+                          "migrate again; nothing was changed", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+            rc = DC_ERR_SCHEMA;
+        }
+        PQclear(r);
     }
-    PQclear(r);
     return rc;
 }
 
@@ -229,13 +241,13 @@ static dc_err add_guild_column(store_pg *p, const legacy_users *u, uint64_t guil
     return store_pg_exec(p, sql, "legacy users: adding guild_id");
 }
 
-/* The unique key on discord_id alone makes way for the pair's.  The index
- * name is ::regclass text, already quoted (and qualified) as needed. */
-static dc_err swap_unique(store_pg *p, const legacy_users *u)
+/* One unique key on discord_id alone dropped.  The index name is
+ * ::regclass text, already quoted (and qualified) as needed. */
+static dc_err drop_key(store_pg *p, const legacy_key *k)
 {
     char sql[512];
-    if (u->key_constraint[0]) {
-        char *name = PQescapeIdentifier(p->conn.conn, u->key_constraint, strlen(u->key_constraint));
+    if (k->constraint[0]) {
+        char *name = PQescapeIdentifier(p->conn.conn, k->constraint, strlen(k->constraint));
         if (!name) {
             LEGACY_SAY(p, "legacy users: out of memory");
             return DC_ERR_NOMEM;
@@ -243,9 +255,17 @@ static dc_err swap_unique(store_pg *p, const legacy_users *u)
         snprintf(sql, sizeof sql, "ALTER TABLE users DROP CONSTRAINT %s", name);
         PQfreemem(name);
     } else {
-        snprintf(sql, sizeof sql, "DROP INDEX %s", u->key_index);
+        snprintf(sql, sizeof sql, "DROP INDEX %s", k->index);
     }
-    dc_err rc = store_pg_exec(p, sql, "legacy users: dropping the unique key on discord_id");
+    return store_pg_exec(p, sql, "legacy users: dropping the unique key on discord_id");
+}
+
+/* The unique keys on discord_id alone make way for the pair's. */
+static dc_err swap_unique(store_pg *p, const legacy_users *u)
+{
+    dc_err rc = DC_OK;
+    for (int i = 0; rc == DC_OK && i < u->n_keys; i++)
+        rc = drop_key(p, &u->keys[i]);
     if (rc == DC_OK)
         rc = store_pg_exec(p, "ALTER TABLE users ADD UNIQUE (discord_id, guild_id)",
                            "legacy users: adding UNIQUE (discord_id, guild_id)");

@@ -208,14 +208,18 @@ static void legacy_guild_id_assigned(void **state)
     assert_int_equal(q("SELECT sum(score) * 10 FROM users"), 45);
 }
 
+/* A primary key and a unique index on discord_id, names that need quotes. */
 static void legacy_primary_key(void **state)
 {
     (void)state;
     pgfx_need();
     sql_ok("CREATE TABLE users (discord_id TEXT PRIMARY KEY, name TEXT);"
+           "CREATE UNIQUE INDEX \"Users By Id\" ON users (discord_id);"    /* a second key on it */
            "INSERT INTO users VALUES ('5', 'x'), ('9', 'y');");
     store_close(open_ok(77));
     assert_int_equal(q("SELECT count(*) FROM users WHERE guild_id = '77'"), 2);
+    assert_int_equal(q("SELECT count(*) FROM pg_index WHERE indrelid = 'users'::regclass AND indnkeyatts = 1 "
+                       "AND indisunique AND indpred IS NULL"), 0);          /* both gone */
     sql_ok("INSERT INTO users (discord_id, guild_id) VALUES ('5', '78')");
 }
 
