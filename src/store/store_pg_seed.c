@@ -143,9 +143,14 @@ static seed_token lex_one(const char *p, const char *end)
         while (q < end && word_char(*q))
             q++;
     } else if (isdigit((unsigned char)*p) || (*p == '.' && q < end && isdigit((unsigned char)*q))) {
-        t.kind = TK_NUMBER;
-        while (q < end && (isalnum((unsigned char)*q) || *q == '.' || *q == '_'))
-            q++;
+        t.kind = TK_NUMBER;    /* digits, '.', '_' and an exponent: a letter after it is a word of its own */
+        for (; q < end; q++)
+            if ((*q == 'e' || *q == 'E') && q + 1 < end &&
+                (isdigit((unsigned char)q[1]) || ((q[1] == '+' || q[1] == '-') && q + 2 < end &&
+                                                  isdigit((unsigned char)q[2]))))
+                q++;
+            else if (!isdigit((unsigned char)*q) && *q != '.' && *q != '_')
+                break;
     }
     t.n = (size_t)(q - p);
     return t;
@@ -252,13 +257,18 @@ static size_t closing(const seed_stmt *st, size_t i)
     return st->n;
 }
 
-/* c(x, y) AS ( / AS MATERIALIZED / AS NOT MATERIALIZED: a CTE's name. */
+/* c(x, y) AS [NOT] [MATERIALIZED] (: a CTE's name (a call's alias, as in
+ * f(x) AS materialized, has no "(" after it). */
 static int cte_name(const seed_stmt *st, size_t i)
 {
-    size_t close = closing(st, i + 1);
-    return close + 2 < st->n && is_word(&st->t[close + 1], "as") &&
-           (is_punct(&st->t[close + 2], '(') || is_word(&st->t[close + 2], "materialized") ||
-            is_word(&st->t[close + 2], "not"));
+    size_t at = closing(st, i + 1) + 1;
+    if (at >= st->n || !is_word(&st->t[at++], "as"))
+        return 0;
+    if (at < st->n && is_word(&st->t[at], "not"))
+        at++;
+    if (at < st->n && is_word(&st->t[at], "materialized"))
+        at++;
+    return at < st->n && is_punct(&st->t[at], '(');
 }
 
 static int quoted_function(const seed_token *t)
@@ -269,8 +279,12 @@ static int quoted_function(const seed_token *t)
     return 0;
 }
 
+enum { SEED_DATA, SEED_TABLE, SEED_INDEX };   /* what a statement makes */
+
 /* Is the name at i (a word or "quoted", maybe qualified: s.f) followed by
- * "(" something other than a call of an allowed function? */
+ * "(" something other than a call of an allowed function?  ON t ( and
+ * USING method ( name things only in a CREATE INDEX (elsewhere ON and
+ * USING come before join conditions). */
 static int bad_call(const seed_stmt *st, size_t i, int ddl)
 {
     const seed_token *t = &st->t[i];
@@ -279,7 +293,8 @@ static int bad_call(const seed_stmt *st, size_t i, int ddl)
         first -= 2;
     const seed_token *prev = first ? &st->t[first - 1] : NULL;
     int dotted = first != i;
-    if (prev && (in_list(prev, name_before) || (ddl && (is_word(prev, "on") || is_word(prev, "using")))))
+    if (prev && (in_list(prev, name_before) ||
+                 (ddl == SEED_INDEX && (is_word(prev, "on") || is_word(prev, "using")))))
         return 0;
     if (prev && is_punct(prev, ',') && cte_name(st, i))
         return 0;
@@ -296,12 +311,12 @@ static void upper(char *s)
         *s = (char)toupper((unsigned char)*s);
 }
 
-/* The statement's kind when it is refused ("" when allowed); *ddl: it
- * creates a table or an index. */
+/* The statement's kind when it is refused ("" when allowed); *ddl: what
+ * it creates (SEED_DATA: nothing). */
 static void statement_kind(const seed_stmt *st, int allow_ddl, char *kind, size_t cap, int *ddl)
 {
     const seed_token *a = &st->t[0], *b = st->n > 1 ? &st->t[1] : NULL, *c = st->n > 2 ? &st->t[2] : NULL;
-    *ddl = 0;
+    *ddl = SEED_DATA;
     kind[0] = '\0';
     if (is_word(a, "insert"))
         return;
@@ -310,7 +325,8 @@ static void statement_kind(const seed_stmt *st, int allow_ddl, char *kind, size_
         return;
     }
     if (is_word(a, "create") && b && b->kind == TK_WORD) {
-        *ddl = is_word(b, "table") || is_word(b, "index") || (is_word(b, "unique") && c && is_word(c, "index"));
+        *ddl = is_word(b, "table") ? SEED_TABLE
+             : is_word(b, "index") || (is_word(b, "unique") && c && is_word(c, "index")) ? SEED_INDEX : SEED_DATA;
         if (*ddl && allow_ddl)
             return;
         snprintf(kind, cap, "CREATE %.*s", (int)(b->n < 40 ? b->n : 40), b->s);
@@ -323,7 +339,7 @@ static void statement_kind(const seed_stmt *st, int allow_ddl, char *kind, size_
 /* "" when the statement may run, else what is refused in it. */
 static void refusal(const seed_stmt *st, int allow_ddl, char *why, size_t cap)
 {
-    int ddl = 0;
+    int ddl = SEED_DATA;
     statement_kind(st, allow_ddl, why, cap, &ddl);
     for (size_t i = 1; !why[0] && i < st->n; i++) {
         const seed_token *t = &st->t[i];

@@ -471,6 +471,9 @@ static void seed_runs_the_fixtures_texts(void **state)
                           "FROM generate_series(1, 4) AS g(i); CREATE UNIQUE INDEX users_name ON users (username);",
                           1, err, sizeof err), DC_OK);
     assert_int_equal(q("SELECT count(*) FROM users WHERE guild_id = 5"), 4);
+    assert_int_equal(seed("INSERT INTO users (discord_id, guild_id) VALUES (1e3, 2.5e+1::int), (.5e1, 0)", 0, err,
+                          sizeof err), DC_OK);
+    assert_int_equal(q("SELECT count(*) FROM users WHERE discord_id = 1000 AND guild_id = 25"), 1);
 }
 
 /* Anything but inserting rows (and, before migrating, creating tables and
@@ -494,6 +497,13 @@ static void seed_refuses_all_but_inserts(void **state)
         { "INSERT INTO users (discord_id, guild_id) VALUES (\"pg_sleep\"(1), 1)", 0, "function (\"pg_sleep\")" },
         { "INSERT INTO users (discord_id, guild_id) VALUES (pg_catalog.lower('1')::bigint, 1)", 0, "function (lower)" },
         { "INSERT INTO users (discord_id, guild_id) VALUES (nextval('s'), 1)", 0, "function (nextval)" },
+        /* a call's alias that looks like a CTE's "AS MATERIALIZED" */
+        { "INSERT INTO users (discord_id, guild_id, username) SELECT 1, 2, pg_read_file('/etc/passwd') "
+          "AS materialized", 0, "function (pg_read_file)" },
+        /* ON names the table only in CREATE INDEX, not in a join */
+        { "CREATE TABLE x AS SELECT 1 AS a FROM users u JOIN users v ON pg_read_file('/x') IS NOT NULL", 1,
+          "function (pg_read_file)" },
+        { "INSERT INTO users (discord_id, guild_id) VALUES (1, 1pg_sleep(1))", 0, "function (pg_sleep)" },
         { "INSERT INTO users (discord_id, guild_id) VALUES (1, 1) ON CONFLICT (discord_id, guild_id) "
           "DO UPDATE SET username = 'x'", 0, "UPDATE (ON CONFLICT DO UPDATE)" },
         { "INSERT INTO users (discord_id, guild_id) VALUES (1, 2) ON CONFLICT DO NOTHING; COMMIT", 0, "COMMIT" },
