@@ -157,6 +157,12 @@ const char *store_pg_i64(store_pg_num *b, int64_t v);
 dc_err store_pg_migrate(store_pg *p, uint64_t legacy_guild_id, int read_only, store_migration_report *rep,
                         char *err, size_t errlen);
 int store_pg_latest_version(void);
+/* The legacy single-guild users table (store_pg_legacy.c): recognised and
+ * migrated in the caller's transaction, before migration 0001's SQL; a
+ * users table in no known shape is refused (DC_ERR_SCHEMA).  The message
+ * of a failure is in the store's errmsg; rep gets legacy_rebuilt,
+ * legacy_rows and the backup table's name (backup_path). */
+dc_err store_pg_legacy(store_pg *p, uint64_t legacy_guild_id, store_migration_report *rep);
 
 /* ---- the bot's id columns (store_pg_types.c) ---------------------------- */
 
@@ -218,6 +224,7 @@ dc_err store_pg_kv_get(store *s, const char *key, char *value, size_t cap);
 dc_err store_pg_kv_set(store *s, const char *key, const char *value);
 dc_err store_pg_kv_del(store *s, const char *key);
 dc_err store_pg_each_kv(store *s, store_kv_fn fn, void *ctx);
+/* A fixture's seed text (store_pg_seed.c). */
 dc_err store_pg_seed_sql(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen);
 dc_err store_pg_delete_member(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);
 dc_err store_pg_delete_guild(store *s, uint64_t guild_id, audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);

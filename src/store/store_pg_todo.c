@@ -15,12 +15,6 @@ static dc_err todo(store *s, const char *op)
     return DC_ERR_USAGE;
 }
 
-dc_err store_pg_seed_sql(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "seed_sql: not yet on PostgreSQL");
-    return DC_ERR_USAGE;
-}
-
 dc_err store_pg_guild_seen(store *s, uint64_t guild_id, int shard_id, int64_t now_ms)
 {
     return todo(s, "guild_seen");
