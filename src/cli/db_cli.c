@@ -61,8 +61,10 @@ int db_cli_migrate(const char *db_path, uint64_t legacy_guild_id, FILE *out)
     store_exists(db_path, &existed, NULL, 0);     /* store_open reports what fails */
     dc_err rc = store_open(&s, db_path, &opts, err, sizeof err);
     if (rc != DC_OK) {
-        fprintf(stderr, "discord-cleaner migrate: %s: %s (the database was left as it was)\n",
-                shown, err[0] ? err : dc_strerror(rc));
+        /* A connection's failure ("db: URI: ...") names the database itself. */
+        fprintf(stderr, "discord-cleaner migrate: %s%s%s (the database was left as it was)\n",
+                strncmp(err, "db: ", 4) == 0 ? "" : shown, strncmp(err, "db: ", 4) == 0 ? "" : ": ",
+                err[0] ? err : dc_strerror(rc));
         return dc_err_exit_status(rc);
     }
     if (!existed)
@@ -251,8 +253,10 @@ int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
         /* The tables below may not exist yet in this shape: say what to do
          * instead of printing SQL errors. */
         if (store_schema_version(s) < store_latest_schema_version())
-            fprintf(out, "this database needs `discord-cleaner migrate --db %s` (it backs the file up "
-                         "first); rows, guilds and sweeps are shown after that\n", shown);
+            fprintf(out, "this database needs `discord-cleaner migrate --db %s` (%s); rows, guilds and "
+                         "sweeps are shown after that\n", shown,
+                    uri_is_postgres(db_path) ? "each migration runs in one transaction"
+                                             : "it backs the file up first");
         store_close(s);
         return 0;
     }
