@@ -417,6 +417,40 @@ static void a_held_lock_makes_a_write_busy(void **state)
     assert_int_equal(q(f, "SELECT count(*) FROM cleaner_guild_state"), 1);
 }
 
+/* Inside the caller's transaction a busy write is undone by its savepoint
+ * alone: the transaction goes on and commits (store_refused still says
+ * that a step was refused).  With bare writes on it breaks the transaction. */
+static void a_busy_write_inside_a_transaction(void **state)
+{
+    fx *f = *state;
+    pgfx_need();
+    PGconn *other = PQconnectdb(f->uri);
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    PQclear(PQexec(other, "BEGIN"));
+    PQclear(PQexec(other, "LOCK TABLE cleaner_guild_state IN ACCESS EXCLUSIVE MODE"));
+    store_set_busy_timeout(f->s, 100);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_kv_set(f->s, "a", "1"), DC_OK);
+    assert_int_equal(store_guild_set_needs_reconcile(f->s, G1, 1), DC_ERR_BUSY);
+    assert_int_equal(store_refused(f->s), 1);
+    assert_false(store_tx_broken(f->s));
+    assert_int_equal(store_kv_set(f->s, "b", "2"), DC_OK);
+    assert_int_equal(store_commit(f->s), DC_OK);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_session_state"), 2);
+    store_set_bare_writes(f->s, 1);
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_refused(f->s), 0);               /* a new transaction */
+    assert_int_equal(store_kv_set(f->s, "c", "3"), DC_OK);
+    assert_int_equal(store_guild_set_needs_reconcile(f->s, G1, 1), DC_ERR_BUSY);
+    assert_true(store_tx_broken(f->s));
+    assert_int_not_equal(store_commit(f->s), DC_OK);
+    assert_int_equal(store_rollback(f->s), DC_OK);
+    PQclear(PQexec(other, "ROLLBACK"));
+    PQfinish(other);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_session_state"), 2);
+    assert_int_equal(q(f, "SELECT count(*) FROM cleaner_guild_state"), 0);
+}
+
 /* A trigger of the bot's refuses one guild's state row. */
 static void refuse_bad_guild(fx *f)
 {
@@ -501,6 +535,7 @@ int main(void)
         T(sweep_requests_round_trip),
         T(a_read_only_store_refuses_writes),
         T(a_held_lock_makes_a_write_busy),
+        T(a_busy_write_inside_a_transaction),
         T(savepoint_write_fails_alone),
         T(bare_write_failure_breaks_the_transaction),
         T(bare_writes_without_a_transaction_stay_atomic),
