@@ -253,8 +253,10 @@ int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
         /* The tables below may not exist yet in this shape: say what to do
          * instead of printing SQL errors. */
         if (store_schema_version(s) < store_latest_schema_version())
-            fprintf(out, "this database needs `discord-cleaner migrate --db %s` (it backs the file up "
-                         "first); rows, guilds and sweeps are shown after that\n", shown);
+            fprintf(out, "this database needs `discord-cleaner migrate --db %s` (%s); rows, guilds and "
+                         "sweeps are shown after that\n", shown,
+                    uri_is_postgres(db_path) ? "each migration runs in one transaction"
+                                             : "it backs the file up first");
         store_close(s);
         return 0;
     }

@@ -115,6 +115,14 @@ int store_schema_version(store *s) { return s->schema_version; }
 int store_latest_schema_version(void) { return store_default_backend->latest_schema_version(); }
 const store_migration_report *store_migration(store *s) { return &s->migration; }
 
+int store_audit_reason_from_name(const char *name)
+{
+    for (int r = 0; r < AUDIT_REASON_COUNT; r++)
+        if (name && strcmp(name, audit_reason_name((audit_reason)r)) == 0)
+            return r;
+    return -1;
+}
+
 /* Copy text into buf; when it does not fit, cut at a word boundary outside
  * any `code span` (a suggested command is shown whole or not at all) and
  * mark the cut with "...". */

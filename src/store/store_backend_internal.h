@@ -39,6 +39,9 @@ struct store {
 
 /* Outcomes never delivered: dropped when the store closes (store_submit.c). */
 void store_submit_free(store *s);
+/* The reason an audit row names (audit_reason_name's text), -1 for a name
+ * this build does not know (store.c). */
+int store_audit_reason_from_name(const char *name);
 
 struct store_backend {
     const char *name;                   /* "SQLite": --version, messages */

@@ -200,13 +200,15 @@ static dc_err store_pg_commit(store *base)
         snprintf(p->head.errmsg, sizeof p->head.errmsg, "COMMIT without a transaction");
         return DC_ERR_USAGE;
     }
-    if (--p->tx_depth > 0)
-        return DC_OK;
+    /* As on SQLite: the transaction stays open, the caller rolls it back
+     * (which also clears tx_broken; writes outside it work again). */
     if (p->tx_broken) {
-        PQclear(PQexec(p->conn.conn, "ROLLBACK"));
-        snprintf(p->head.errmsg, sizeof p->head.errmsg, "COMMIT refused: a write failed half-way");
+        snprintf(p->head.errmsg, sizeof p->head.errmsg, "a write failed half-way through this transaction: "
+                 "it must be rolled back, not committed");
         return DC_ERR_DB;
     }
+    if (--p->tx_depth > 0)
+        return DC_OK;
     /* A transaction PostgreSQL has aborted answers COMMIT with ROLLBACK
      * and no error: that is a refusal, not a commit. */
     PGresult *r = PQexec(p->conn.conn, "COMMIT");

@@ -187,3 +187,20 @@ dc_err store_pg_write_end(store_pg *p, store_pg_write_mode mode, dc_err rc)
         PQclear(PQexec(p->conn.conn, "ROLLBACK"));
     return rc;
 }
+
+dc_err store_pg_write(store_pg *p, const store_pg_stmt *st, int n, const char *const *params,
+                      PGresult **res, const char *what)
+{
+    store_pg_write_mode mode;
+    if (res)
+        *res = NULL;
+    dc_err rc = store_pg_write_begin(p, &mode);
+    if (rc != DC_OK)
+        return rc;
+    rc = store_pg_write_end(p, mode, store_pg_run(p, st, n, params, res, what));
+    if (rc != DC_OK && res) {
+        PQclear(*res);            /* not committed: its rows are no answer */
+        *res = NULL;
+    }
+    return rc;
+}

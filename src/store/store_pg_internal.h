@@ -141,6 +141,10 @@ dc_err store_pg_exec(store_pg *p, const char *sql, const char *what);
 typedef enum { STORE_PG_OWN_TX, STORE_PG_SAVEPOINT, STORE_PG_BARE } store_pg_write_mode;
 dc_err store_pg_write_begin(store_pg *p, store_pg_write_mode *mode);
 dc_err store_pg_write_end(store_pg *p, store_pg_write_mode mode, dc_err rc);
+/* One statement as one write (begin, run, end); *res (may be NULL) only
+ * when it succeeded, RETURNING rows or PQcmdTuples. */
+dc_err store_pg_write(store_pg *p, const store_pg_stmt *st, int n, const char *const *params,
+                      PGresult **res, const char *what);
 /* Records a failed result or connection in errmsg and refused. */
 dc_err store_pg_fail(store_pg *p, const PGresult *r, const char *what);
 /* The value of row r, column c as an integer (0 for NULL or text that is
@@ -150,6 +154,12 @@ int64_t store_pg_int(const PGresult *res, int r, int c);
 typedef struct { char s[24]; } store_pg_num;
 const char *store_pg_u64(store_pg_num *b, uint64_t v);
 const char *store_pg_i64(store_pg_num *b, int64_t v);
+
+/* One audit row (store_pg_audit.c), in the caller's write: no transaction
+ * or savepoint of its own (the delete that it records has one).  user_id
+ * 0: a whole-guild delete (discord_id NULL). */
+dc_err store_pg_audit_add(store_pg *p, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
+                          audit_reason why, int dry_run, int64_t rows);
 
 /* The migrations (store_pg_migrate.c): brings the database to the latest
  * schema/pg version, each migration in its own transaction, recorded in
@@ -210,9 +220,6 @@ void store_pg_clean_close(store_pg *p);
 
 /* ---- rows of users (store_pg_users.c) ----------------------------------------- */
 
-/* One audit row, in the caller's write (its transaction or savepoint). */
-dc_err store_pg_audit_add(store_pg *p, int64_t at_ms, uint64_t guild_id, uint64_t user_id, audit_reason why,
-                          int dry_run, int64_t rows);
 /* n audit rows of one guild in one statement, in the order of ids (each
  * user's rows[i]), not dry runs. */
 dc_err store_pg_audit_add_many(store_pg *p, int64_t at_ms, uint64_t guild_id, const uint64_t *ids,

@@ -28,28 +28,19 @@ dc_err store_pg_kv_get(store *base, const char *key, char *value, size_t cap)
     return rc;
 }
 
-static dc_err write1(store_pg *p, const store_pg_stmt *st, int n, const char *const *params, const char *what)
-{
-    store_pg_write_mode mode;
-    dc_err rc = store_pg_write_begin(p, &mode);
-    if (rc != DC_OK)
-        return rc;
-    return store_pg_write_end(p, mode, store_pg_run(p, st, n, params, NULL, what));
-}
-
 dc_err store_pg_kv_set(store *base, const char *key, const char *value)
 {
     const char *params[2] = { key, value };
     if (!key || !value)
         return DC_ERR_USAGE;
-    return write1(store_pg_of(base), &ST_KV_SET, 2, params, "writing session state");
+    return store_pg_write(store_pg_of(base), &ST_KV_SET, 2, params, NULL, "writing session state");
 }
 
 dc_err store_pg_kv_del(store *base, const char *key)
 {
     if (!key)
         return DC_ERR_USAGE;
-    return write1(store_pg_of(base), &ST_KV_DEL, 1, &key, "deleting session state");
+    return store_pg_write(store_pg_of(base), &ST_KV_DEL, 1, &key, NULL, "deleting session state");
 }
 
 dc_err store_pg_each_kv(store *base, store_kv_fn fn, void *ctx)

@@ -35,12 +35,6 @@ static const store_pg_stmt ST_ADOPT = {
     "UPDATE users AS u SET guild_id = $1 WHERE u.guild_id IS NULL AND NOT EXISTS "
     "(SELECT 1 FROM users AS o WHERE o.guild_id = $1 AND o.discord_id = u.discord_id)",
 };
-static const store_pg_stmt ST_AUDIT_ADD = {
-    "dc_audit_add",
-    "INSERT INTO cleaner_audit (at_ms, guild_id, discord_id, reason, dry_run, rows) "
-    "VALUES ($1, $2, $3, $4, $5, $6)",
-};
-
 static const store_pg_stmt ST_AUDIT_ADD_MANY = {
     "dc_audit_add_many",
     "INSERT INTO cleaner_audit (at_ms, guild_id, discord_id, reason, dry_run, rows) "
@@ -137,16 +131,6 @@ static dc_err need_ids(store_pg *p, uint64_t guild_id, uint64_t user_id, int wan
         return DC_OK;
     snprintf(p->head.errmsg, sizeof p->head.errmsg, "delete needs a guild id%s", want_user ? " and a user id" : "");
     return DC_ERR_USAGE;
-}
-
-dc_err store_pg_audit_add(store_pg *p, int64_t at_ms, uint64_t guild_id, uint64_t user_id, audit_reason why,
-                          int dry_run, int64_t rows)
-{
-    store_pg_num at, g, u, n;
-    const char *params[6] = { store_pg_i64(&at, at_ms), store_pg_u64(&g, guild_id),
-                              user_id ? store_pg_u64(&u, user_id) : NULL, audit_reason_name(why),
-                              dry_run ? "1" : "0", store_pg_i64(&n, rows) };
-    return store_pg_run(p, &ST_AUDIT_ADD, 6, params, NULL, "writing the audit row");
 }
 
 dc_err store_pg_audit_add_many(store_pg *p, int64_t at_ms, uint64_t guild_id, const uint64_t *ids,

@@ -60,18 +60,9 @@ dc_err store_sqlite_audit_add(store_sqlite *s, int64_t at_ms, uint64_t guild_id,
     return s->audit_n == AUDIT_BATCH ? store_sqlite_audit_flush(s) : DC_OK;
 }
 
-/* -1 for a name this build does not know. */
-static int reason_from_name(const char *name)
-{
-    for (int r = 0; r < AUDIT_REASON_COUNT; r++)
-        if (name && strcmp(name, audit_reason_name((audit_reason)r)) == 0)
-            return r;
-    return -1;
-}
-
 static void audit_from_row(sqlite3_stmt *st, store_audit_row *a)
 {
-    int r = reason_from_name((const char *)sqlite3_column_text(st, 4));
+    int r = store_audit_reason_from_name((const char *)sqlite3_column_text(st, 4));
     a->id = sqlite3_column_int64(st, 0);
     a->at_ms = sqlite3_column_int64(st, 1);
     a->guild_id = (uint64_t)sqlite3_column_int64(st, 2);
@@ -135,7 +126,7 @@ dc_err store_sqlite_audit_totals(store *base, int64_t since_ms, int64_t totals[A
         return DC_ERR_DB;
     sqlite3_bind_int64(st, 1, since_ms);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int r = reason_from_name((const char *)sqlite3_column_text(st, 0));
+        int r = store_audit_reason_from_name((const char *)sqlite3_column_text(st, 0));
         if (r >= 0)
             totals[r] = sqlite3_column_int64(st, 1);
     }

@@ -1,8 +1,8 @@
 /* test_cli.c - the built binary's command line: help, version, exit
  * statuses for usage and configuration mistakes, and that the token never
- * shows.  Commands are only run up to the point where they would do real
- * work (--help, --print-config, or a settings error), so this test stays
- * valid when the real run/sweep/migrate/status replace the stubs. */
+ * shows.  Commands are mostly run only up to the point where they would do
+ * real work (--help, --print-config, or a settings error); status and
+ * migrate also run whole on PostgreSQL, against the test cluster (#16). */
 #define _XOPEN_SOURCE 700   /* nftw */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "../unit/pg_fixture.h"
 
 #define FAKE_TOKEN "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabCdE.fakefakefakefakefakefakefakefakefake12"
 
@@ -361,6 +363,80 @@ static void postgresql_login_and_database_refused(void **state)
     assert_null(strstr(log, secret));
 }
 
+/* The cluster's password (the URI's) is in no output. */
+static void assert_no_password(const result *r, const char *uri)
+{
+    char pw[128] = "";
+    const char *colon = strchr(uri + strlen("postgresql://"), ':');
+    const char *at = strchr(uri, '@');
+    if (colon && at && colon < at)
+        snprintf(pw, sizeof pw, "%.*s", (int)(at - colon - 1), colon + 1);
+    assert_true(strlen(pw) >= 8);                      /* the cluster has a real one */
+    assert_null(strstr(r->out, pw));
+    assert_null(strstr(r->err, pw));
+}
+
+/* status and migrate on PostgreSQL, end to end against the test cluster. */
+static void postgresql_status_and_migrate(void **state)
+{
+    (void)state;
+    pgfx_need();
+    static result r;
+    char uri[512], missing[512], wrong[600];
+    assert_int_equal(pgfx_fresh(uri, sizeof uri, "cli"), 0);
+    run_cli(&r, no_env, "status", "--db", uri, NULL);            /* empty: nothing created */
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "database         postgresql://"));
+    assert_non_null(strstr(r.out, ":***@"));
+    assert_non_null(strstr(r.out, "version 0, latest"));
+    assert_non_null(strstr(r.out, "each migration runs in one transaction"));
+    assert_no_password(&r, uri);
+    assert_int_equal(pgfx_int(uri, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 0);
+    run_cli(&r, no_env, "migrate", "--db", uri, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "schema migrated from version 0 to"));
+    assert_no_password(&r, uri);
+    run_cli(&r, no_env, "migrate", "--db", uri, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "nothing to do"));
+    /* What a daemon left: a guild's state and an hour-old delete. */
+    assert_int_equal(pgfx_exec(uri, "INSERT INTO cleaner_guild_state (guild_id, shard_id, name, last_sweep_ms, "
+                                    "last_sweep_removed, last_sweep_result) VALUES "
+                                    "(111111111111111111, 2, 'Guild One', 1700000000000, 4, 'ok');"
+                                    "INSERT INTO cleaner_audit (at_ms, guild_id, discord_id, reason, rows) VALUES "
+                                    "((extract(epoch FROM now()) * 1000)::bigint - 3600000, "
+                                    "111111111111111111, 5, 'left_while_offline', 3);"
+                                    "INSERT INTO cleaner_session_state VALUES ('gw.0.seq', '42')"), 0);
+    run_cli(&r, no_env, "status", "--db", uri, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "(up to date)"));
+    assert_non_null(strstr(r.out, "111111111111111111   Guild One"));
+    assert_non_null(strstr(r.out, "2023-11-14T22:13:20Z"));
+    assert_non_null(strstr(r.out, "seq 42"));
+    assert_non_null(strstr(r.out, "left_while_offline            3"));
+    assert_no_password(&r, uri);
+    /* A database that does not exist: status refuses to create one, so
+     * does migrate (PostgreSQL creates databases with CREATE DATABASE). */
+    pgfx_uri_for(missing, sizeof missing, "dc_cli_no_such_db");
+    run_cli(&r, no_env, "status", "--db", missing, NULL);
+    assert_int_equal(r.status, 66);
+    assert_non_null(strstr(r.err, "no database at postgresql://"));
+    assert_no_password(&r, uri);
+    run_cli(&r, no_env, "migrate", "--db", missing, NULL);
+    assert_int_equal(r.status, 78);
+    assert_non_null(strstr(r.err, "discord-cleaner migrate: db: postgresql://"));
+    assert_non_null(strstr(r.err, "does not exist"));
+    assert_no_password(&r, uri);
+    /* A wrong password: configuration, and neither password shows. */
+    const char *at = strchr(uri, '@'), *colon = strchr(uri + strlen("postgresql://"), ':');
+    snprintf(wrong, sizeof wrong, "%.*sWrongPw-16%s", (int)(colon + 1 - uri), uri, at);
+    run_cli(&r, no_env, "status", "--db", wrong, NULL);
+    assert_int_equal(r.status, 78);
+    assert_null(strstr(r.err, "WrongPw-16"));
+    assert_no_password(&r, uri);
+    pgfx_drop("cli");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +449,7 @@ int main(void)
         cmocka_unit_test(run_and_sweep_refuse_missing_database),
         cmocka_unit_test(postgresql_unreachable_or_bad_uri_without_password),
         cmocka_unit_test(postgresql_login_and_database_refused),
+        cmocka_unit_test(postgresql_status_and_migrate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
