@@ -25,21 +25,31 @@ static const char *held_reason(int held)
                      : "another connection holds the write lock";
 }
 
+/* The member's rows are counted when the turn commits (turn_count_members):
+ * PostgreSQL learns them only then (one batched statement per turn). */
 static dc_err delete_member(dc_daemon *d, turn_write *w)
 {
     int64_t rows = 0;
     dc_err e = store_delete_member(d->st, w->guild_id, w->user_id, w->reason, d->cfg->dry_run, w->at_ms, &rows);
     if (e != DC_OK)
         return e;
-    if (!d->cfg->dry_run) {
-        removal_log_count(&d->removals, w->reason, rows);
-        w->rows_counted = rows;
-    }
-    removal_log_note(&d->removals, d->loop, rows);    /* one info summary per 10 s; per user at debug */
-    LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
-          audit_reason_name(w->reason), w->user_id, w->guild_id, rows,
-          d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+    if (rows >= 0)
+        LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
+              audit_reason_name(w->reason), w->user_id, w->guild_id, rows,
+              d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+    else
+        LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": delete queued in the turn",
+              audit_reason_name(w->reason), w->user_id, w->guild_id);
     return DC_OK;
+}
+
+void turn_count_members(dc_daemon *d, const store_member_totals *t)
+{
+    for (int i = 0; i < AUDIT_REASON_COUNT; i++)
+        if (t->removed[i])
+            removal_log_count(&d->removals, (audit_reason)i, t->removed[i]);
+    if (t->members)
+        removal_log_note(&d->removals, d->loop, t->members, t->rows);   /* one info summary per 10 s */
 }
 
 /* A guild's rows go a slice per turn (guild_delete.c); here the job is

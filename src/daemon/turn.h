@@ -109,6 +109,7 @@ typedef struct {
     int in_flight;
     int wanted;                      /* a turn was asked for meanwhile: open it at the outcome */
     dc_timer outcome_timer;          /* 0 ms: store_service, the outcome through the loop */
+    int polls;                       /* looks at the socket of a commit not answered yet (turn_flush.c) */
     int64_t trace_events, trace_wakeups, trace_started_us;   /* commit_trace of the commit in flight */
     turn_commit_fn after;            /* turn_after_commit */
     void *after_ctx;

@@ -13,6 +13,9 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/turn_cap.h"
 
+#define TURN_POLL_MAX_MS 20          /* a late commit's socket is looked at at least this often */
+#define TURN_FINISH_WAIT_MS 10000    /* shutdown, replay: the longest wait for a commit's answer */
+
 void turn_init(dc_daemon *d, const turn_carry *c)
 {
     memset(&d->turn, 0, sizeof d->turn);
@@ -70,11 +73,25 @@ void turn_event_begin(dc_daemon *d)
 
 static void on_outcome_timer(dc_timer *t);
 
-/* Outcomes waiting in the store come through the loop: a 0 ms timer. */
+/* Outcomes waiting in the store come through the loop: a 0 ms timer.  A
+ * commit the database has not answered yet (PostgreSQL) is looked for on
+ * its socket by store_service, which never waits: 1 ms after the submit,
+ * then less often (up to TURN_POLL_MAX_MS) while the answer is late.  The
+ * virtual loop of a replay has no time passing while it waits: there the
+ * turn waits for the answer (bounded) instead. */
 static void watch(dc_daemon *d)
 {
-    if (store_pending(d->st))
-        loop_timer(d->loop, &d->turn.outcome_timer, on_outcome_timer, 0);
+    turn_state *t = &d->turn;
+    if (!store_pending(d->st) && t->in_flight && store_in_flight(d->st) && loop_waits_inline(d->loop))
+        store_wait(d->st, TURN_FINISH_WAIT_MS);
+    if (store_pending(d->st)) {
+        t->polls = 0;
+        loop_timer(d->loop, &t->outcome_timer, on_outcome_timer, 0);
+    } else if (t->in_flight && store_in_flight(d->st)) {
+        int64_t delay = (int64_t)1 << (t->polls < 5 ? t->polls : 5);
+        t->polls++;
+        loop_timer(d->loop, &t->outcome_timer, on_outcome_timer, delay < TURN_POLL_MAX_MS ? delay : TURN_POLL_MAX_MS);
+    }
 }
 
 static void on_outcome_timer(dc_timer *t)
@@ -86,7 +103,7 @@ static void on_outcome_timer(dc_timer *t)
 
 void turn_take_outcome(dc_daemon *d)
 {
-    if (!d->turn.in_flight || !d->st || !store_pending(d->st))
+    if (!d->turn.in_flight || !d->st || (!store_pending(d->st) && !store_in_flight(d->st)))
         return;
     loop_cancel(d->loop, &d->turn.outcome_timer);
     store_service(d->st);
@@ -103,6 +120,7 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
     t->after = NULL;
     t->after_ctx = NULL;
     if (outcome == STORE_COMMITTED) {
+        turn_count_members(d, store_outcome_members(d->st));
         turn_committed(d);
         t->last_commit_ms = loop_now(d->loop);
         checkpoint_after_commit(&d->ckpt);
@@ -174,7 +192,11 @@ int turn_after_commit(dc_daemon *d, turn_commit_fn fn, void *ctx)
 void turn_finish(dc_daemon *d)
 {
     turn_flush(d);
-    while (d->st && d->turn.in_flight && store_pending(d->st)) {
+    while (d->st && d->turn.in_flight) {
+        if (!store_pending(d->st))
+            store_wait(d->st, TURN_FINISH_WAIT_MS);    /* a database over the network answers later */
+        if (!store_pending(d->st))
+            break;                   /* no answer: turn_free says what stays unwritten */
         turn_take_outcome(d);        /* committed: the writes that came meanwhile open a turn */
         if (store_in_transaction(d->st))
             turn_flush(d);
