@@ -270,9 +270,14 @@ void turn_hold(dc_daemon *d, const char *what, int why, const char *msg)
     turn_journal *j = &d->turn.journal;
     if (store_in_transaction(d->st))
         store_rollback(d->st);
-    /* The redo runs each write in its own SAVEPOINT, so one that fails for
-     * good is skipped alone (report); bare again after the next commit. */
-    store_set_bare_writes(d->st, 0);
+    /* A turn refused for a reason of its own (a write failed half-way, a
+     * COMMIT that failed) is redone with each write in its own SAVEPOINT, so
+     * one that fails for good is skipped alone (report); bare again after
+     * the next commit.  A turn refused because the database was busy or
+     * full is redone as it was: bare, and on PostgreSQL batched, so that
+     * the redo of a long hold is one round trip, not one per write. */
+    if (why != 1 && why != 2)
+        store_set_bare_writes(d->st, 0);
     uncount(d);
     if (d->turn.carry.lost)
         d->turn.carry.lost(d);       /* the session state written this turn went with it */

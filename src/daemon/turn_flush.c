@@ -129,7 +129,7 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
     } else {
         /* Whatever the reason, the turn's writes stay queued and are
          * retried with the seq that covers them: nothing is skipped. */
-        turn_hold(d, "commit", outcome == STORE_RETRY_FULL ? 2 : 1, why);
+        turn_hold(d, "commit", outcome == STORE_RETRY_FULL ? 2 : outcome == STORE_RETRY_BUSY ? 1 : 3, why);
     }
     if (after)
         after(d, after_ctx, outcome == STORE_COMMITTED);

@@ -274,16 +274,6 @@ static void a_refused_queued_write_breaks_the_turn(void **state)
     store_close(s);
 }
 
-static int restart_server(void)
-{
-    const char *dir = getenv("DC_TEST_PG_DIR"), *script = getenv("DC_TEST_PG_CLUSTER");
-    char cmd[1024];
-    if (!dir || !script)
-        return -1;
-    snprintf(cmd, sizeof cmd, "sh '%s' restart '%s'", script, dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 /* Begins a turn on a store whose connection was lost: refused as busy
  * until the backend has reconnected (it retries after 100 ms, doubling). */
 static void begin_again(store *s)
@@ -314,7 +304,7 @@ static void a_restart_mid_turn_is_retried_and_nothing_doubles(void **state)
     assert_int_equal(store_kv_get(s, "none", v, sizeof v), DC_ERR_NOTFOUND);   /* BEGIN reached the server */
     for (uint64_t u = 1; u <= 3; u++)
         queue_member(s, u, 0);
-    assert_int_equal(restart_server(), 0);
+    assert_int_equal(pgfx_restart(), 0);
     assert_int_equal(store_commit_submit(s, note, &o), DC_OK);
     finish(s, &o);
     assert_int_equal(o.outcome, STORE_RETRY_BUSY);
