@@ -366,8 +366,9 @@ static int read_results(store_pg *p)
         PGresult *r = PQgetResult(p->conn.conn);
         store_pg_expect *e = &p->exp[p->exp_head];
         if (!r) {
-            if (e->kind != STORE_PG_EXP_SYNC)
-                pop(p);              /* the end of a statement's results */
+            if (e->kind == STORE_PG_EXP_SYNC)
+                return 0;            /* the sync point's result has not arrived */
+            pop(p);                  /* the end of a statement's results */
             continue;
         }
         ExecStatusType t = PQresultStatus(r);
@@ -474,10 +475,20 @@ dc_err store_pg_settle(store_pg *p)
 
 /* ---- the asynchronous commit ---------------------------------------------- */
 
+/* The transaction is not handed over: rolled back (when the connection
+ * still has it) and its outcome queued at once, for store_service. */
 static void refuse_now(store_pg *p, store_done_fn done, void *ctx, store_outcome o, const char *why)
 {
-    store_submit_push(&p->head, done, ctx, o, why, NULL);
+    char msg[sizeof p->head.errmsg];
+    snprintf(msg, sizeof msg, "%s", why);
+    if (p->conn.conn && p->conn.state == STORE_PG_READY) {
+        store_pg_settle(p);
+        if (p->conn.conn)
+            PQclear(PQexec(p->conn.conn, "ROLLBACK"));
+    }
+    p->tx_broken = 0;
     p->tx_depth = 0;
+    store_submit_push(&p->head, done, ctx, o, msg, NULL);
 }
 
 dc_err store_pg_commit_submit(store *base, store_done_fn done, void *ctx)
@@ -488,10 +499,9 @@ dc_err store_pg_commit_submit(store *base, store_done_fn done, void *ctx)
         return DC_OK;
     }
     if (p->tx_broken) {
-        store_pg_settle(p);
-        PQclear(PQexec(p->conn.conn, "ROLLBACK"));
-        refuse_now(p, done, ctx, p->refused == 1 ? STORE_RETRY_BUSY : STORE_FAILED, p->head.errmsg);
-        p->tx_broken = 0;
+        refuse_now(p, done, ctx, p->refused == 1 ? STORE_RETRY_BUSY : p->refused == 2 ? STORE_RETRY_FULL
+                                                                                     : STORE_FAILED,
+                   p->head.errmsg);
         return DC_OK;
     }
     dc_err rc = enter(p, "COMMIT");
@@ -500,9 +510,8 @@ dc_err store_pg_commit_submit(store *base, store_done_fn done, void *ctx)
     if (rc == DC_OK)
         rc = sync_point(p);          /* a failed write ends its segment here; COMMIT then rolls back */
     store_pg_expect *e = rc == DC_OK ? expect(p, STORE_PG_EXP_COMMIT) : NULL;
-    if (!e) {
-        if (p->conn.conn)            /* lost already answered the commit in flight */
-            refuse_now(p, done, ctx, STORE_RETRY_BUSY, p->head.errmsg);
+    if (!e) {                        /* lost (a retry), or out of memory: not committed */
+        refuse_now(p, done, ctx, p->conn.conn ? STORE_FAILED : STORE_RETRY_BUSY, p->head.errmsg);
         return DC_OK;
     }
     e->done = done;

@@ -359,6 +359,38 @@ static void a_restart_mid_turn_is_retried_and_nothing_doubles(void **state)
     store_close(s);
 }
 
+/* The server restarts while the COMMIT waits for a lock: the answer is the
+ * closed connection, so the turn is a retry; nothing of it was written. */
+static void a_restart_with_the_commit_in_flight_is_a_retry(void **state)
+{
+    pgfx_need();
+    pg_db *db = *state;
+    if (!getenv("DC_TEST_PG_DIR"))
+        skip();
+    store *s = open_turn_store(db->uri, 600000);
+    seed(db->uri, 1, 2, 1);
+    outcome_seen o = { .s = s };
+    PGconn *other = lock_users(db->uri, "users");
+    assert_int_equal(store_begin(s), DC_OK);
+    queue_member(s, 1, 0);
+    assert_int_equal(store_commit_submit(s, note, &o), DC_OK);
+    assert_true(store_in_flight(s));
+    assert_int_equal(pgfx_restart(), 0);
+    PQfinish(other);                 /* closed by the restart: its lock went with it */
+    finish(s, &o);
+    assert_int_equal(o.outcome, STORE_RETRY_BUSY);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 2);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_audit"), 0);
+    begin_again(s);
+    queue_member(s, 1, 0);
+    assert_int_equal(store_commit_submit(s, note, &o), DC_OK);
+    finish(s, &o);
+    assert_int_equal(o.outcome, STORE_COMMITTED);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 1);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_audit"), 1);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +401,7 @@ int main(void)
         cmocka_unit_test(a_held_table_makes_the_turn_retry_busy),
         cmocka_unit_test(a_refused_queued_write_breaks_the_turn),
         cmocka_unit_test(a_restart_mid_turn_is_retried_and_nothing_doubles),
+        cmocka_unit_test(a_restart_with_the_commit_in_flight_is_a_retry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
