@@ -326,6 +326,24 @@ static void begin_again(store *s)
     fail_msg("the store did not reconnect: %s", store_errmsg(s));
 }
 
+/* The turn of members 1..n came back a retry after the connection was
+ * lost: nothing of it is written; redone once reconnected, it commits once. */
+static void redo_after_loss(const pg_db *db, store *s, outcome_seen *o, int n, int seeded)
+{
+    assert_int_equal(o->outcome, STORE_RETRY_BUSY);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), seeded);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_audit"), 0);
+    begin_again(s);
+    for (int u = 1; u <= n; u++)
+        queue_member(s, (uint64_t)u, 0);
+    assert_int_equal(store_commit_submit(s, note, o), DC_OK);
+    finish(s, o);
+    assert_int_equal(o->outcome, STORE_COMMITTED);
+    assert_int_equal(o->totals.removed[AUDIT_MEMBER_REMOVE], n);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), seeded - n);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_audit"), n);
+}
+
 /* pg_ctl restart -m fast with a turn open: the turn is a retry (nothing of
  * it written), the backend reconnects, the redone turn commits once. */
 static void a_restart_mid_turn_is_retried_and_nothing_doubles(void **state)
@@ -345,17 +363,7 @@ static void a_restart_mid_turn_is_retried_and_nothing_doubles(void **state)
     assert_int_equal(pgfx_restart(), 0);
     assert_int_equal(store_commit_submit(s, note, &o), DC_OK);
     finish(s, &o);
-    assert_int_equal(o.outcome, STORE_RETRY_BUSY);
-    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 3);
-    begin_again(s);
-    for (uint64_t u = 1; u <= 3; u++)
-        queue_member(s, u, 0);
-    assert_int_equal(store_commit_submit(s, note, &o), DC_OK);
-    finish(s, &o);
-    assert_int_equal(o.outcome, STORE_COMMITTED);
-    assert_int_equal(o.totals.removed[AUDIT_MEMBER_REMOVE], 3);
-    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 0);
-    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_audit"), 3);
+    redo_after_loss(db, s, &o, 3, 3);
     store_close(s);
 }
 
@@ -378,16 +386,7 @@ static void a_restart_with_the_commit_in_flight_is_a_retry(void **state)
     assert_int_equal(pgfx_restart(), 0);
     PQfinish(other);                 /* closed by the restart: its lock went with it */
     finish(s, &o);
-    assert_int_equal(o.outcome, STORE_RETRY_BUSY);
-    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 2);
-    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_audit"), 0);
-    begin_again(s);
-    queue_member(s, 1, 0);
-    assert_int_equal(store_commit_submit(s, note, &o), DC_OK);
-    finish(s, &o);
-    assert_int_equal(o.outcome, STORE_COMMITTED);
-    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 1);
-    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_audit"), 1);
+    redo_after_loss(db, s, &o, 1, 2);
     store_close(s);
 }
 
