@@ -8,7 +8,9 @@
  * The writes of one loop turn and the sequence numbers that cover their
  * events are committed together: the COMMIT is handed to the store
  * (store_commit_submit) and its outcome comes back through the event loop
- * (a 0 ms timer runs store_service).  Until it has, the commit is "in
+ * (a 0 ms timer runs store_service; PostgreSQL answers later, and a loop
+ * timer looks at its socket without waiting until it has).  Until it has,
+ * the commit is "in
  * flight": new journal writes do not open a transaction; they wait in the
  * journal, as while the database is held (below), and are carried out in
  * the next turn when the outcome arrives.  Writers that cannot wait (sweeps,

@@ -13,7 +13,8 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/turn_cap.h"
 
-#define TURN_POLL_MAX_MS 20          /* a late commit's socket is looked at at least this often */
+#define TURN_POLL_FAST 50            /* polls 1 ms apart after a submit */
+#define TURN_POLL_MAX_MS 10          /* then a late commit's socket is looked at this often */
 #define TURN_FINISH_WAIT_MS 10000    /* shutdown, replay: the longest wait for a commit's answer */
 
 void turn_init(dc_daemon *d, const turn_carry *c)
@@ -75,8 +76,9 @@ static void on_outcome_timer(dc_timer *t);
 
 /* Outcomes waiting in the store come through the loop: a 0 ms timer.  A
  * commit the database has not answered yet (PostgreSQL) is looked for on
- * its socket by store_service, which never waits: 1 ms after the submit,
- * then less often (up to TURN_POLL_MAX_MS) while the answer is late.  The
+ * its socket by store_service, which never waits: every millisecond for
+ * the first TURN_POLL_FAST polls (a commit's round trip), then every
+ * TURN_POLL_MAX_MS while the answer is late (a lock wait, a stall).  The
  * virtual loop of a replay has no time passing while it waits: there the
  * turn waits for the answer (bounded) instead. */
 static void watch(dc_daemon *d)
@@ -88,9 +90,9 @@ static void watch(dc_daemon *d)
         t->polls = 0;
         loop_timer(d->loop, &t->outcome_timer, on_outcome_timer, 0);
     } else if (t->in_flight && store_in_flight(d->st)) {
-        int64_t delay = (int64_t)1 << (t->polls < 5 ? t->polls : 5);
+        int64_t delay = t->polls < TURN_POLL_FAST ? 1 : TURN_POLL_MAX_MS;
         t->polls++;
-        loop_timer(d->loop, &t->outcome_timer, on_outcome_timer, delay < TURN_POLL_MAX_MS ? delay : TURN_POLL_MAX_MS);
+        loop_timer(d->loop, &t->outcome_timer, on_outcome_timer, delay);
     }
 }
 
