@@ -109,6 +109,34 @@ static inline int pgfx_fresh(char *out, size_t cap, const char *tag)
     return 0;
 }
 
+/* Another session holding `table` in ACCESS EXCLUSIVE mode (a bot's
+ * migration, a long report): its open transaction, or NULL when that
+ * failed (printed).  pgfx_unlock ends it. */
+static inline PGconn *pgfx_lock(const char *uri, const char *table)
+{
+    char sql[160];
+    PGconn *c = PQconnectdb(uri);
+    PGresult *r = PQexec(c, "BEGIN");
+    PQclear(r);
+    snprintf(sql, sizeof sql, "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", table);
+    r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "pgfx_lock: %s", PQerrorMessage(c));
+    PQclear(r);
+    if (!ok) {
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static inline void pgfx_unlock(PGconn *c)
+{
+    PQclear(PQexec(c, "ROLLBACK"));
+    PQfinish(c);
+}
+
 /* pg_ctl restart -m fast of the test cluster (with-pg.sh exports where it
  * is): every session is closed.  0 when it is up again; -1 when the
  * cluster cannot be restarted from here (the caller skips). */

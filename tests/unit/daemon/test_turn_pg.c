@@ -136,12 +136,8 @@ static void a_held_table_holds_the_turn_and_loses_nothing(void **state)
 {
     pgfx_need();
     world *w = *state;
-    PGconn *bot = PQconnectdb(w->uri);
-    assert_int_equal(PQstatus(bot), CONNECTION_OK);
-    PQclear(PQexec(bot, "BEGIN"));
-    PGresult *r = PQexec(bot, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
+    PGconn *bot = pgfx_lock(w->uri, "users");
+    assert_non_null(bot);
     for (int k = 1; k <= 5; k++)
         depart(w, U(k));
     commit(w);
@@ -151,8 +147,7 @@ static void a_held_table_holds_the_turn_and_loses_nothing(void **state)
     assert_true(turn_held(&w->d));
     depart(w, U(6));                             /* waits in the journal */
     assert_int_equal(w->d.turn.journal.n, 6);
-    PQclear(PQexec(bot, "ROLLBACK"));
-    PQfinish(bot);
+    pgfx_unlock(bot);
     assert_int_equal(users(w), MEMBERS);
     assert_int_equal(saved_seq(w), -1);
     loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 5000);
