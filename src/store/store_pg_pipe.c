@@ -36,7 +36,8 @@
 
 #define STORE_PG_BACKOFF_FIRST_MS 100
 #define STORE_PG_BACKOFF_MAX_MS 5000
-#define STORE_PG_SETTLE_SLACK_MS 10000   /* beyond lock_timeout: a big batch, a slow round trip */
+#define STORE_PG_SETTLE_SLACK_MS 3000    /* a read's wait beyond lock_timeout: a big batch, a round trip */
+#define STORE_PG_ANSWER_MS 10000         /* beyond lock_timeout: a COMMIT in flight that long is lost */
 #define STORE_PG_CONNECT_STEPS 16        /* PQconnectPoll steps per store_pg_ready */
 
 static int64_t mono_ms(void)
@@ -400,10 +401,8 @@ static int pump(store_pg *p)
     }
     if (read_results(p) != 0)
         return -1;
-    if (!waiting(p) && p->pipe && !p->batch.n) {
-        PQexitPipelineMode(p->conn.conn);    /* idle: synchronous calls work again */
-        p->pipe = 0;
-    }
+    if (!waiting(p) && p->pipe && !p->batch.n && PQexitPipelineMode(p->conn.conn))
+        p->pipe = 0;                 /* idle: synchronous calls work again */
     return 0;
 }
 
@@ -419,7 +418,7 @@ void store_pg_service(store *base)
     /* A server that never answers (a network gone quiet) is a lost one. */
     for (size_t i = p->exp_head; p->conn.conn && i < p->n_exp; i++)
         if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved &&
-            mono_ms() - p->exp[i].sent_ms > p->lock_timeout_ms + STORE_PG_SETTLE_SLACK_MS) {
+            mono_ms() - p->exp[i].sent_ms > p->lock_timeout_ms + STORE_PG_ANSWER_MS) {
             store_pg_lost(p, "no answer to COMMIT");
             break;
         }
