@@ -61,8 +61,10 @@ int db_cli_migrate(const char *db_path, uint64_t legacy_guild_id, FILE *out)
     store_exists(db_path, &existed, NULL, 0);     /* store_open reports what fails */
     dc_err rc = store_open(&s, db_path, &opts, err, sizeof err);
     if (rc != DC_OK) {
-        fprintf(stderr, "discord-cleaner migrate: %s: %s (the database was left as it was)\n",
-                shown, err[0] ? err : dc_strerror(rc));
+        /* a PostgreSQL line names the setting already ("db: URI: ...") */
+        int named = strncmp(err, "db: ", 4) == 0;
+        fprintf(stderr, "discord-cleaner migrate: %s%s%s (the database was left as it was)\n",
+                named ? "" : shown, named ? "" : ": ", err[0] ? err : dc_strerror(rc));
         return dc_err_exit_status(rc);
     }
     if (!existed)

@@ -370,9 +370,17 @@ int daemon_open_store(dc_daemon *d)
                       .n_clean_tables = cfg->n_clean_tables };
     dc_err e = store_open(&d->st, cfg->db, &so, err, sizeof err);
     if (e != DC_OK) {
-        char shown[URI_SHOWN_MAX];
+        /* One line on stderr as well as in the log: the daemon stops here.
+         * The PostgreSQL backend's lines name the setting already ("db: "
+         * and the URI without its password). */
+        char shown[URI_SHOWN_MAX], line[URI_SHOWN_MAX + 600];
         uri_redact(cfg->db, shown, sizeof shown);
-        LOG_E("daemon", "database %s: %s", shown, err);
+        if (strncmp(err, "db: ", 4) == 0)
+            snprintf(line, sizeof line, "%s", err);
+        else
+            snprintf(line, sizeof line, "database %s: %s", shown, err);
+        fprintf(stderr, "discord-cleaner: %s\n", line);
+        LOG_E("daemon", "%s", line);
         return dc_err_exit_status(e);
     }
     /* Opening and migrating may wait for the bot (default busy_timeout);

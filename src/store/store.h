@@ -35,6 +35,8 @@ typedef struct {
     size_t n_clean_tables;
     int busy_timeout_ms;                      /* lock wait; 0 = default 5000 */
     int read_only;                            /* status: never migrate, never write */
+    int connect_wait_ms;                      /* a server that cannot be reached at open is
+                                                 retried this long; 0 = default 10000 */
 } store_opts;
 
 
@@ -56,17 +58,24 @@ void store_global_init(void);
 const char *store_backend_versions(void);
 
 /* Open, configure and migrate to the latest schema: the backend for path
- * (store.c, store_backend_for: an SQLite database file; a postgresql://
- * URL is refused with DC_ERR_CONFIG until that backend is built in).
+ * (store.c, store_backend_for: a postgresql:// or postgres:// URI is
+ * PostgreSQL's, anything else an SQLite database file).
  * The SQLite backend sets WAL, busy_timeout and foreign_keys, and backs a
  * legacy single-guild `users` table up to <path>.pre-migration-<UTC
- * stamp>.bak before rebuilding it losslessly.  err receives a
- * human-readable reason on failure. */
+ * stamp>.bak before rebuilding it losslessly.  The PostgreSQL backend
+ * retries a server it cannot reach for connect_wait_ms and then fails with
+ * DC_ERR_UNAVAIL; a refused login, a missing database or a URI libpq does
+ * not take fail at once with DC_ERR_CONFIG; it backs a legacy table up to
+ * a users_pre_migration_<UTC stamp> table (backup_path names it) and
+ * migrates it in place.  err receives a human-readable reason on failure
+ * (PostgreSQL's: one line "db: URI: ..." without the password). */
 dc_err store_open(store **out, const char *path, const store_opts *opts, char *err, size_t errlen);
 void store_close(store *s);
 /* Whether a database exists at path, without opening or creating it (the
- * SQLite backend: the file exists): `status` refuses to create one.  The
- * error of store_open when no backend serves path. */
+ * SQLite backend: the file exists; PostgreSQL: the server does not say the
+ * database is missing -- a server it cannot reach is left to store_open to
+ * report): `status` refuses to create one.  The error of store_open when
+ * no backend serves path. */
 dc_err store_exists(const char *path, int *exists, char *err, size_t errlen);
 const char *store_errmsg(store *s);           /* the last error, as the backend words it */
 int store_schema_version(store *s);

@@ -11,14 +11,20 @@
  * daemon retries its turn later, exactly as on SQLite. */
 #include "store/store_pg_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 
 #define STORE_PG_DEFAULT_LOCK_MS 5000
-#define STORE_PG_CONNECT_MS 5000
+#define STORE_PG_CONNECT_MS 5000          /* one attempt of store_exists */
+#define STORE_PG_CONNECT_WAIT_MS 10000    /* store_open: an unreachable server, retried this long */
+#define STORE_PG_ATTEMPT_MS 5000          /* ... each attempt at most this long */
+#define STORE_PG_BACKOFF_FIRST_MS 100     /* ... the first pause, doubled up to */
+#define STORE_PG_BACKOFF_MAX_MS 2000
 
 /* ---- the library ---------------------------------------------------------- */
 
@@ -48,6 +54,8 @@ static void store_pg_close(store *base)
             PQclear(PQexec(p->conn.conn, "ROLLBACK"));
     }
     store_pg_conn_close(&p->conn);
+    store_pg_clean_close(p);
+    store_sweep_queue_free(&p->closed);
     store_pg_pipe_free(p);
     free(p);
 }
@@ -82,14 +90,56 @@ static void on_notice(void *arg, const char *msg)
     LOG_D("store", "PostgreSQL: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
-static dc_err connect_db(store_pg *p, const char *uri, char *err, size_t errlen)
+static int64_t mono_ms(void)
 {
-    store_pg_conn_start(&p->conn, uri);
-    if (store_pg_conn_wait(&p->conn, STORE_PG_CONNECT_MS) == STORE_PG_READY) {
-        PQsetNoticeProcessor(p->conn.conn, on_notice, NULL);
-        return DC_OK;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000 };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* One line for a connection that failed after `tries` attempts. */
+static void say_failure(const store_pg *p, int tries, int64_t waited_ms, char *err, size_t errlen)
+{
+    if (tries > 1)
+        snprintf(err, errlen, "%s (gave up after %d attempts in %.1f s)", p->conn.msg, tries,
+                 (double)waited_ms / 1000);
+    else
+        snprintf(err, errlen, "%s", p->conn.msg);
+}
+
+/* Connects.  A server that cannot be reached (not running yet, a restart,
+ * the network) is tried again with backoff for wait_ms in all, then fails
+ * as DC_ERR_UNAVAIL (exit 69); a refused login, a missing database or a
+ * bad URI fail at once with DC_ERR_CONFIG (78): waiting cures none of them.
+ * Start-up only: this waits. */
+static dc_err connect_db(store_pg *p, const char *uri, int wait_ms, char *err, size_t errlen)
+{
+    int64_t start = mono_ms(), deadline = start + wait_ms, backoff = STORE_PG_BACKOFF_FIRST_MS;
+    int tries = 0;
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        tries++;
+        store_pg_conn_start(&p->conn, uri);
+        if (store_pg_conn_wait(&p->conn, (int)(left < STORE_PG_ATTEMPT_MS ? (left > 0 ? left : 1)
+                                                                          : STORE_PG_ATTEMPT_MS)) == STORE_PG_READY) {
+            PQsetNoticeProcessor(p->conn.conn, on_notice, NULL);
+            return DC_OK;
+        }
+        left = deadline - mono_ms();
+        if (!store_pg_failure_retryable(p->conn.failure) || left <= 0)
+            break;
+        LOG_D("store", "%s; trying again in %lld ms", p->conn.msg, (long long)(backoff < left ? backoff : left));
+        store_pg_conn_close(&p->conn);
+        sleep_ms(backoff < left ? backoff : left);
+        backoff = backoff * 2 < STORE_PG_BACKOFF_MAX_MS ? backoff * 2 : STORE_PG_BACKOFF_MAX_MS;
     }
-    snprintf(err, errlen, "%s", p->conn.msg);
+    say_failure(p, tries, mono_ms() - start, err, errlen);
     return store_pg_failure_err(p->conn.failure);
 }
 
@@ -104,14 +154,23 @@ static dc_err store_pg_open(store **out, const char *path, const store_opts *o, 
         free(p);
         return DC_ERR_NOMEM;
     }
-    dc_err rc = connect_db(p, path, err, errlen);
+    dc_err rc = connect_db(p, path, o->connect_wait_ms > 0 ? o->connect_wait_ms : STORE_PG_CONNECT_WAIT_MS,
+                           err, errlen);
     if (rc == DC_OK) {
         rc = set_lock_timeout(p, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : STORE_PG_DEFAULT_LOCK_MS);
         if (rc != DC_OK)
             snprintf(err, errlen, "%s", p->head.errmsg);
     }
+    /* The id types before migrating (a users table we cannot bind gets
+     * nothing written) and after (the migration may have made the table). */
+    if (rc == DC_OK)
+        rc = store_pg_types_detect(p, err, errlen);
     if (rc == DC_OK)
         rc = store_pg_migrate(p, o->legacy_guild_id, o->read_only, &p->head.migration, err, errlen);
+    if (rc == DC_OK && (rc = store_pg_types_detect(p, err, errlen)) == DC_OK)
+        store_pg_types_advise(p);
+    if (rc == DC_OK)
+        rc = store_pg_clean_open(p, o->clean_tables, o->n_clean_tables, err, errlen);
     if (rc == DC_OK && (rc = store_pg_batch_open(p)) != DC_OK)
         snprintf(err, errlen, "%s", p->head.errmsg);
     if (rc != DC_OK) {

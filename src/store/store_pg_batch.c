@@ -14,10 +14,10 @@
  * the commit's outcome (store_outcome_members), because the daemon learns
  * them only there.
  *
- * The statement is built once at open from fixed text, the users table's id
- * types from the catalogue mapped to a fixed type name (bigint, numeric,
- * text) and identifiers quoted: nothing of it comes from input.  Its table
- * list holds users; the clean tables join it the same way (one DELETE and
+ * The statement is built once at open from fixed text, each id column's
+ * kind (store_pg_types.c) as a fixed type name (bigint, numeric, text) and
+ * the catalogue's names quoted (store_pg_clean.c): nothing of it comes from
+ * input.  Its table list holds users, then each clean table (one DELETE and
  * one dry-run count each). */
 #include "store/store_pg_internal.h"
 
@@ -30,50 +30,25 @@
 
 enum { B_GUILD, B_USER, B_REASON, B_DRY, B_AT, B_ARRAYS };
 
-static const store_pg_stmt ST_ID_TYPES = {
-    "dc_batch_id_types",
-    "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-    "WHERE a.attrelid = to_regclass('users') AND a.attname IN ('discord_id', 'guild_id') "
-    "AND NOT a.attisdropped",
-};
-
-/* The type an id column's values are cast to: a fixed name, or NULL when
- * the column's type is none the daemon binds. */
-static const char *id_type(const char *typname)
+/* A kind's fixed type name, for the casts of the statement. */
+static const char *kind_type(store_pg_id_kind k)
 {
-    static const struct { const char *pg, *as; } map[] = {
-        { "int8", "bigint" }, { "int4", "bigint" }, { "int2", "bigint" }, { "numeric", "numeric" },
-        { "text", "text" }, { "varchar", "text" }, { "bpchar", "text" },
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(typname, map[i].pg) == 0)
-            return map[i].as;
-    return NULL;
+    return k == STORE_PG_ID_NUMERIC ? "numeric" : k == STORE_PG_ID_TEXT ? "text" : "bigint";
 }
 
-static store_pg_id_kind kind_of(const char *type)
+static void put_name(char *dst, size_t cap, const char *quoted)
 {
-    return strcmp(type, "bigint") == 0 ? STORE_PG_ID_BIGINT
-         : strcmp(type, "numeric") == 0 ? STORE_PG_ID_NUMERIC : STORE_PG_ID_TEXT;
+    snprintf(dst, cap, "%s", quoted);
 }
 
-static dc_err users_table(store_pg *p, store_pg_batch_table *t)
+void store_pg_batch_table_set(store_pg_batch_table *t, const char *table, const char *user_col,
+                              const char *guild_col, store_pg_id_kind user_kind, store_pg_id_kind guild_kind)
 {
-    PGresult *r = NULL;
-    dc_err rc = store_pg_run(p, &ST_ID_TYPES, 0, NULL, &r, "reading the users table's id types");
-    memset(t, 0, sizeof *t);
-    for (int i = 0; rc == DC_OK && i < PQntuples(r); i++) {
-        const char *as = id_type(PQgetvalue(r, i, 1));
-        if (strcmp(PQgetvalue(r, i, 0), "discord_id") == 0)
-            t->user_type = as;
-        else
-            t->guild_type = as;
-    }
-    PQclear(r);
-    snprintf(t->table, sizeof t->table, "\"users\"");
-    snprintf(t->user_col, sizeof t->user_col, "\"discord_id\"");
-    snprintf(t->guild_col, sizeof t->guild_col, "\"guild_id\"");
-    return rc;
+    put_name(t->table, sizeof t->table, table);
+    put_name(t->user_col, sizeof t->user_col, user_col);
+    put_name(t->guild_col, sizeof t->guild_col, guild_col);
+    t->user_type = kind_type(user_kind);
+    t->guild_type = kind_type(guild_kind);
 }
 
 /* Appends fmt to the growing text *buf (length *len, capacity *cap). */
@@ -135,13 +110,9 @@ dc_err store_pg_batch_open(store_pg *p)
 {
     if (p->head.read_only)
         return DC_OK;
-    store_pg_batch_table users;
-    dc_err rc = users_table(p, &users);
-    if (rc != DC_OK || !users.user_type || !users.guild_type)
-        return rc;                   /* ids of a type not bound: deletes run one by one */
-    p->id_kind = kind_of(users.user_type);
-    p->batch_tables[0] = users;
-    p->n_batch_tables = 1;
+    store_pg_batch_table_set(&p->batch_tables[0], "\"users\"", "\"discord_id\"", "\"guild_id\"", p->id_kind,
+                             p->guild_kind);
+    p->n_batch_tables = 1 + p->n_clean;      /* the clean tables' entries: store_pg_clean.c */
     if (build(p) != 0) {
         snprintf(p->head.errmsg, sizeof p->head.errmsg, "out of memory building the batched delete");
         return DC_ERR_NOMEM;

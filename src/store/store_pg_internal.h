@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 #include "base/err.h"
 #include "store/store_backend_internal.h"
+#include "store/store_sweep_queue.h"
 
 /* Why a connection failed. */
 typedef enum {
@@ -89,16 +90,27 @@ typedef struct {
     const char *sql;
 } store_pg_stmt;
 
-#define STORE_PG_MAX_PREPARED 128
+#define STORE_PG_MAX_PREPARED 256
 
-/* How the bot's users table stores its ids (the catalogue's types). */
+/* How a table of the bot stores an id column (the catalogue's type):
+ * BIGINT for every integer type, NUMERIC, TEXT for TEXT and VARCHAR. */
 typedef enum { STORE_PG_ID_BIGINT, STORE_PG_ID_NUMERIC, STORE_PG_ID_TEXT } store_pg_id_kind;
+#define STORE_PG_ID_KINDS 3
+
+/* The statements of one validated clean_tables entry (store_pg_clean.c):
+ * names and SQL allocated with the store ("dc_clean0_member", ...). */
+typedef struct {
+    char *table;                        /* the catalogue's name, for messages */
+    store_pg_stmt count_member, delete_member, count_guild, delete_guild;
+    store_pg_stmt delete_guild_upto;    /* the guild's rows with user < $2 (a slice) */
+    store_pg_stmt delete_members;       /* the guild's rows of the users in the array $2, RETURNING user */
+} store_pg_clean;
 
 /* One table the batched member delete clears (store_pg_batch.c): users
  * first, then the clean tables; names quoted (PQescapeIdentifier) and the
  * id columns' SQL type ("bigint", "numeric", "text": a fixed name from the
- * catalogue's type, never input).  pg-ops' clean tables (store_pg_clean.c)
- * join this list after users when they are validated at open. */
+ * catalogue's type, never input).  The clean tables (store_pg_clean.c)
+ * follow users in this list, validated at open. */
 typedef struct {
     char table[160], user_col[160], guild_col[160];
     const char *user_type, *guild_type;
@@ -146,7 +158,11 @@ typedef struct store_pg {
     int bare_writes;
     int refused;                        /* since the transaction began: 1 lock, 2 disk full */
     int lock_timeout_ms;
-    store_pg_id_kind id_kind;           /* users.discord_id and users.guild_id */
+    store_pg_id_kind id_kind;           /* users.discord_id (store_pg_types.c) */
+    store_pg_id_kind guild_kind;        /* users.guild_id */
+    store_pg_clean *clean;              /* clean_tables (store_pg_clean.c) */
+    size_t n_clean;
+    store_sweep_queue closed;           /* sweep member sets awaiting clearing (store_pg_sweep.c) */
     /* the pipeline of the daemon's turn (store_pg_pipe.c) */
     int pipe;                           /* the connection is in pipeline mode */
     store_pg_expect *exp;               /* results still to read, oldest first */
@@ -159,6 +175,7 @@ typedef struct store_pg {
     store_pg_batch batch;               /* member deletes queued, not sent */
     store_pg_stmt batch_st;             /* the batched delete (its SQL is built at open) */
     char *batch_sql;
+    /* users, then clean table i at 1 + i (store_pg_clean.c fills those) */
     store_pg_batch_table batch_tables[1 + CONFIG_MAX_CLEAN_TABLES];
     size_t n_batch_tables;
 } store_pg;
@@ -230,6 +247,9 @@ void store_pg_first_line(char *dst, size_t cap, const char *msg);
  * catalogue and the statement, at open; a member queued; the queue sent as
  * one statement (nothing when empty); its result's rows counted. */
 dc_err store_pg_batch_open(store_pg *p);
+/* One table of the batched delete: quoted names, the id columns' kinds. */
+void store_pg_batch_table_set(store_pg_batch_table *t, const char *table, const char *user_col,
+                              const char *guild_col, store_pg_id_kind user_kind, store_pg_id_kind guild_kind);
 dc_err store_pg_batch_add(store_pg *p, uint64_t guild_id, uint64_t user_id, audit_reason why, int dry_run,
                           int64_t at_ms);
 dc_err store_pg_batch_flush(store_pg *p);
@@ -247,6 +267,66 @@ dc_err store_pg_delete_member_queued(store *s, uint64_t guild_id, uint64_t user_
 dc_err store_pg_migrate(store_pg *p, uint64_t legacy_guild_id, int read_only, store_migration_report *rep,
                         char *err, size_t errlen);
 int store_pg_latest_version(void);
+/* The legacy single-guild users table (store_pg_legacy.c): recognised and
+ * migrated in the caller's transaction, before migration 0001's SQL; a
+ * users table in no known shape is refused (DC_ERR_SCHEMA).  The message
+ * of a failure is in the store's errmsg; rep gets legacy_rebuilt,
+ * legacy_rows and the backup table's name (backup_path). */
+dc_err store_pg_legacy(store_pg *p, uint64_t legacy_guild_id, store_migration_report *rep);
+
+/* ---- the bot's id columns (store_pg_types.c) ---------------------------- */
+
+/* One column of a table the search_path shows, as the catalogue has it.
+ * The table and column are matched by exact name, or with nocase
+ * ignoring case (an exact match preferred), as SQLite matches names. */
+typedef struct {
+    char oid[16];                /* the table's oid; "" when there is no such table */
+    char table[64];              /* the catalogue's names (NAMEDATALEN 64) */
+    char column[64];             /* "" when the table has no such column */
+    char type[128];              /* as format_type words it: "uuid", "numeric(20,0)" */
+    int supported;               /* a type we bind: kind says which */
+    store_pg_id_kind kind;
+} store_pg_column;
+dc_err store_pg_column_find(store_pg *p, const char *table, const char *column, int nocase, store_pg_column *out);
+/* Reads the kinds of users.discord_id and users.guild_id into p (BIGINT
+ * when the table or a column is not there yet).  A type we cannot bind
+ * refuses with DC_ERR_SCHEMA and one line in err naming the column, its
+ * type and the fix. */
+dc_err store_pg_types_detect(store_pg *p, char *err, size_t errlen);
+/* A warning with the index to create when users' TEXT ids have none in
+ * numeric order (a sweep then sorts every slice). */
+void store_pg_types_advise(store_pg *p);
+/* "users.discord_id is uuid; discord-cleaner binds BIGINT, NUMERIC, TEXT or
+ * VARCHAR ids: ..." for a column whose type is not supported. */
+void store_pg_type_refusal(const store_pg_column *c, char *err, size_t errlen);
+/* Parses an id as the server prints it (an integer, maybe NUMERIC's ".00");
+ * 0 for anything else. */
+int store_pg_id_parse(const char *text, int64_t *out);
+/* An array literal of n integers ("{1,2,3}") for a parameter; NULL when
+ * out of memory (the caller frees it). */
+char *store_pg_u64_array(const uint64_t *v, size_t n);
+/* The array type of a kind's ids, for a cast: "bigint[]", "numeric[]", "text[]". */
+const char *store_pg_kind_array(store_pg_id_kind k);
+/* A decimal integer in text: the SQL condition "is a canonical id" for a
+ * TEXT column (no sign, no leading zero): ordered by (length, text) such
+ * ids sort as numbers. */
+#define STORE_PG_CANONICAL_RE "'^(0|[1-9][0-9]{0,18})$'"
+
+/* ---- clean_tables (store_pg_clean.c) ---------------------------------------- */
+
+/* Validates each entry against the catalogue and builds its statements. */
+dc_err store_pg_clean_open(store_pg *p, const config_clean_table *t, size_t n, char *err, size_t errlen);
+void store_pg_clean_close(store_pg *p);
+
+/* ---- rows of users (store_pg_users.c) ----------------------------------------- */
+
+/* One audit row, in the caller's write (its transaction or savepoint). */
+dc_err store_pg_audit_add(store_pg *p, int64_t at_ms, uint64_t guild_id, uint64_t user_id, audit_reason why,
+                          int dry_run, int64_t rows);
+/* n audit rows of one guild in one statement, in the order of ids (each
+ * user's rows[i]), not dry runs. */
+dc_err store_pg_audit_add_many(store_pg *p, int64_t at_ms, uint64_t guild_id, const uint64_t *ids,
+                               const uint64_t *rows, size_t n, audit_reason why);
 
 /* The operations of the backend's table (store_pg.c) that live in the
  * files of their group. */
@@ -254,6 +334,7 @@ dc_err store_pg_kv_get(store *s, const char *key, char *value, size_t cap);
 dc_err store_pg_kv_set(store *s, const char *key, const char *value);
 dc_err store_pg_kv_del(store *s, const char *key);
 dc_err store_pg_each_kv(store *s, store_kv_fn fn, void *ctx);
+/* A fixture's seed text (store_pg_seed.c). */
 dc_err store_pg_seed_sql(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen);
 dc_err store_pg_delete_member(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);
 dc_err store_pg_delete_guild(store *s, uint64_t guild_id, audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);

@@ -53,8 +53,10 @@ static dc_err read_version(store_pg *p, int *version)
 }
 
 /* One migration in one transaction; *ran = 0 when another process had
- * already run it. */
-static dc_err run_one(store_pg *p, const schema_migration *m, int *ran)
+ * already run it.  Migration 1 first migrates the legacy users table
+ * (store_pg_legacy.c), in the same transaction. */
+static dc_err run_one(store_pg *p, const schema_migration *m, uint64_t legacy_guild_id,
+                      store_migration_report *rep, int *ran)
 {
     char what[160];
     int now = 0;
@@ -72,7 +74,10 @@ static dc_err run_one(store_pg *p, const schema_migration *m, int *ran)
     if (rc == DC_OK && now < m->version) {
         store_pg_num v;
         const char *params[2] = { store_pg_i64(&v, m->version), m->name };
-        rc = store_pg_exec(p, m->sql, what);
+        if (m->version == 1)
+            rc = store_pg_legacy(p, legacy_guild_id, rep);
+        if (rc == DC_OK)
+            rc = store_pg_exec(p, m->sql, what);
         if (rc == DC_OK)
             rc = store_pg_run(p, &ST_VERSION_ADD, 2, params, NULL, what);
         *ran = rc == DC_OK;
@@ -84,6 +89,8 @@ static dc_err run_one(store_pg *p, const schema_migration *m, int *ran)
         snprintf(keep, sizeof keep, "%s", p->head.errmsg);
         store_pg_exec(p, "ROLLBACK", what);
         snprintf(p->head.errmsg, sizeof p->head.errmsg, "%s", keep);
+        rep->legacy_rebuilt = 0;
+        rep->backup_path[0] = '\0';
     }
     return rc;
 }
@@ -91,7 +98,6 @@ static dc_err run_one(store_pg *p, const schema_migration *m, int *ran)
 dc_err store_pg_migrate(store_pg *p, uint64_t legacy_guild_id, int read_only, store_migration_report *rep,
                         char *err, size_t errlen)
 {
-    (void)legacy_guild_id;           /* the legacy rebuild: store_pg_legacy.c (#16) */
     int version = 0;
     dc_err rc = read_version(p, &version);
     memset(rep, 0, sizeof *rep);
@@ -106,7 +112,7 @@ dc_err store_pg_migrate(store_pg *p, uint64_t legacy_guild_id, int read_only, st
         int ran = 0;
         if (m->version <= version)
             continue;
-        if ((rc = run_one(p, m, &ran)) != DC_OK) {
+        if ((rc = run_one(p, m, legacy_guild_id, rep, &ran)) != DC_OK) {
             snprintf(err, errlen, "%s (the database is as it was before this migration)", p->head.errmsg);
             return rc;
         }

@@ -15,57 +15,6 @@ static dc_err todo(store *s, const char *op)
     return DC_ERR_USAGE;
 }
 
-dc_err store_pg_seed_sql(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "seed_sql: not yet on PostgreSQL");
-    return DC_ERR_USAGE;
-}
-
-dc_err store_pg_delete_member(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why, int dry_run, int64_t now_ms, int64_t *rows)
-{
-    return todo(s, "delete_member");
-}
-
-dc_err store_pg_delete_guild(store *s, uint64_t guild_id, audit_reason why, int dry_run, int64_t now_ms, int64_t *rows)
-{
-    return todo(s, "delete_guild");
-}
-
-dc_err store_pg_delete_guild_slice(store *s, uint64_t guild_id, int limit, int64_t *rows, int *more)
-{
-    return todo(s, "delete_guild_slice");
-}
-
-dc_err store_pg_audit_guild_delete(store *s, uint64_t guild_id, audit_reason why, int64_t at_ms, int64_t rows)
-{
-    return todo(s, "audit_guild_delete");
-}
-
-dc_err store_pg_count_guild(store *s, uint64_t guild_id, int64_t *rows)
-{
-    return todo(s, "count_guild");
-}
-
-dc_err store_pg_count_unassigned(store *s, int64_t *rows)
-{
-    return todo(s, "count_unassigned");
-}
-
-dc_err store_pg_adopt_unassigned(store *s, uint64_t guild_id, int64_t *rows)
-{
-    return todo(s, "adopt_unassigned");
-}
-
-dc_err store_pg_each_user_guild(store *s, store_guild_fn fn, void *ctx)
-{
-    return todo(s, "each_user_guild");
-}
-
-dc_err store_pg_each_stored_guild(store *s, store_guild_id_fn fn, void *ctx)
-{
-    return todo(s, "each_stored_guild");
-}
-
 dc_err store_pg_guild_seen(store *s, uint64_t guild_id, int shard_id, int64_t now_ms)
 {
     return todo(s, "guild_seen");
@@ -124,36 +73,6 @@ dc_err store_pg_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned)
 dc_err store_pg_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT])
 {
     return todo(s, "audit_totals");
-}
-
-dc_err store_pg_sweep_open(store *s, uint64_t guild_id)
-{
-    return todo(s, "sweep_open");
-}
-
-dc_err store_pg_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added)
-{
-    return todo(s, "sweep_add");
-}
-
-dc_err store_pg_sweep_scan(store *s, uint64_t guild_id, int window, int64_t *cursor, int *more, store_scan_fn fn, void *ctx)
-{
-    return todo(s, "sweep_scan");
-}
-
-dc_err store_pg_sweep_delete_batch(store *s, uint64_t guild_id, int limit, int window, int64_t now_ms, int64_t *cursor, int64_t *users, int *more)
-{
-    return todo(s, "sweep_delete_batch");
-}
-
-dc_err store_pg_sweep_close(store *s, uint64_t guild_id)
-{
-    return todo(s, "sweep_close");
-}
-
-dc_err store_pg_sweep_clear_step(store *s, int limit, int *more)
-{
-    return todo(s, "sweep_clear_step");
 }
 
 dc_err store_pg_request_add(store *s, const store_request *r, int64_t now_ms, int64_t *id)

@@ -276,7 +276,7 @@ static void store_sqlite_close(store *base)
         sqlite3_finalize(s->stmts[i]);
     store_sqlite_clean_close(s);
     sqlite3_close(s->db);
-    free(s->closed_sets);
+    store_sweep_queue_free(&s->closed);
     free(s);
 }
 

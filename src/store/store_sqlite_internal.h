@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 #include "store/store_backend_internal.h"
+#include "store/store_sweep_queue.h"
 
 /* One audit row's parameters; ST_AUDIT_ADD_BATCH holds AUDIT_BATCH of them. */
 #define AUDIT_ROW_PARAMS "(?, ?, ?, ?, ?, ?)"
@@ -128,8 +129,7 @@ typedef struct {
     store_ckpt *ckpt;             /* the checkpoint thread, when manual */
     store_audit_row audit_q[AUDIT_BATCH];   /* bare writes' audit rows not yet inserted */
     int audit_n;
-    uint64_t *closed_sets;        /* guilds whose sweep member set awaits clearing (store_sqlite_sweep.c) */
-    size_t n_closed_sets, cap_closed_sets;
+    store_sweep_queue closed;     /* sweep member sets awaiting clearing (store_sqlite_sweep.c) */
 } store_sqlite;
 
 /* Every store this backend is handed is one it opened. */

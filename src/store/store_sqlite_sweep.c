@@ -1,30 +1,9 @@
 /* store_sqlite_sweep.c - the database side of a sweep (see store_sweep.h). */
 #include "store/store_sqlite_internal.h"
 #include "store/store_sweep.h"
-#include "base/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Where guild_id's set waits in the clearing queue; n_closed_sets if not. */
-static size_t closed_index(const store_sqlite *s, uint64_t guild_id)
-{
-    size_t i = 0;
-    while (i < s->n_closed_sets && s->closed_sets[i] != guild_id)
-        i++;
-    return i;
-}
-
-/* The closed set of guild_id no longer waits for clearing (it is cleared
- * right here, or is being refilled). */
-static void forget_closed(store_sqlite *s, uint64_t guild_id)
-{
-    size_t i = closed_index(s, guild_id);
-    if (i == s->n_closed_sets)
-        return;
-    memmove(&s->closed_sets[i], &s->closed_sets[i + 1], (s->n_closed_sets - i - 1) * sizeof *s->closed_sets);
-    s->n_closed_sets--;
-}
 
 static dc_err clear_now(store_sqlite *s, uint64_t guild_id)
 {
@@ -39,7 +18,7 @@ dc_err store_sqlite_sweep_open(store *base, uint64_t guild_id)
 {
     store_sqlite *s = store_sqlite_of(base);
     /* First: a slice cleared later must never take members of this sweep. */
-    forget_closed(s, guild_id);
+    store_sweep_queue_forget(&s->closed, guild_id);
     sqlite3_stmt *st = store_sqlite_stmt(s, ST_SWEEP_CREATE);
     dc_err rc = st ? store_sqlite_step_done(s, st, "creating the sweep member set") : DC_ERR_DB;
     return rc == DC_OK ? clear_now(s, guild_id) : rc;
@@ -48,18 +27,15 @@ dc_err store_sqlite_sweep_open(store *base, uint64_t guild_id)
 dc_err store_sqlite_sweep_close(store *base, uint64_t guild_id)
 {
     store_sqlite *s = store_sqlite_of(base);
-    if (closed_index(s, guild_id) < s->n_closed_sets)
-        return DC_OK;                           /* queued already */
-    if (VEC_GROW(s->closed_sets, s->cap_closed_sets, s->n_closed_sets + 1, 4) != 0)
+    if (store_sweep_queue_push(&s->closed, guild_id) != 0)
         return clear_now(s, guild_id);         /* slow, but nothing is left behind */
-    s->closed_sets[s->n_closed_sets++] = guild_id;
     return DC_OK;
 }
 
 dc_err store_sqlite_sweep_clear_step(store *base, int limit, int *more)
 {
     store_sqlite *s = store_sqlite_of(base);
-    *more = s->n_closed_sets > 0;
+    *more = s->closed.n > 0;
     if (!*more)
         return DC_OK;
     if (limit <= 0)
@@ -67,7 +43,7 @@ dc_err store_sqlite_sweep_clear_step(store *base, int limit, int *more)
     sqlite3_stmt *st = store_sqlite_stmt(s, ST_SWEEP_CLEAR_SLICE);
     dc_err rc = DC_ERR_DB;
     if (st) {
-        sqlite3_bind_int64(st, 1, (int64_t)s->closed_sets[0]);
+        sqlite3_bind_int64(st, 1, (int64_t)s->closed.guilds[0]);
         sqlite3_bind_int64(st, 2, limit);
         rc = store_sqlite_step_done(s, st, "clearing a slice of a sweep member set");
     }
@@ -75,8 +51,8 @@ dc_err store_sqlite_sweep_clear_step(store *base, int limit, int *more)
      * opens the set (which clears it) or the connection closes; retrying a
      * failing statement from a timer would only repeat the error. */
     if (rc != DC_OK || sqlite3_changes(s->db) < limit)
-        forget_closed(s, s->closed_sets[0]);
-    *more = s->n_closed_sets > 0;
+        store_sweep_queue_forget(&s->closed, s->closed.guilds[0]);
+    *more = s->closed.n > 0;
     return rc;
 }
 

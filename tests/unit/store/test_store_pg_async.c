@@ -1,7 +1,7 @@
 /* test_store_pg_async.c - the PostgreSQL backend's asynchronous turn
  * (issue #16) against a real server: member deletes queued in a turn go
- * out as one batched statement and commit with one audit row per call and
- * its true row count; a read in the turn sees the writes queued before it;
+ * out as one batched statement (users and the clean tables) and commit with
+ * one audit row per call and its true row count; a read in the turn sees the writes queued before it;
  * a turn submitted while another session holds the users table returns at
  * once and its outcome waits for the socket (busy after lock_timeout,
  * committed when the lock goes first); a write refused in the turn breaks
@@ -177,6 +177,40 @@ static void a_big_turn_commits_whole(void **state)
     assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 0);
     assert_int_equal(q(db->uri, "SELECT count(DISTINCT discord_id) FROM cleaner_audit WHERE rows = 1"), N);
     store_close(s);
+}
+
+/* The clean tables go in the same statement, each member's audit row
+ * counting its rows of every table; a clean table may keep its user ids as
+ * TEXT while users has BIGINT. */
+static void a_batch_clears_the_clean_tables_with_each_members_count(void **state)
+{
+    pgfx_need();
+    pg_db *db = *state;
+    static const config_clean_table xp = { "xp", "user_id", "guild_id" };
+    store *s = NULL;
+    char err[512] = "";
+    assert_int_equal(pgfx_exec(db->uri, "DROP TABLE IF EXISTS xp; "
+                                        "CREATE TABLE xp (user_id TEXT, guild_id BIGINT, points INT)"), 0);
+    store_opts o = { .busy_timeout_ms = 20, .clean_tables = &xp, .n_clean_tables = 1 };
+    if (store_open(&s, db->uri, &o, err, sizeof err) != DC_OK)
+        fail_msg("store_open: %s", err);
+    store_set_bare_writes(s, 1);
+    seed(db->uri, 1, 3, 1);
+    assert_int_equal(pgfx_exec(db->uri, "INSERT INTO xp VALUES ('1', 7, 1), ('1', 7, 2), ('3', 7, 3), ('3', 8, 4)"), 0);
+    outcome_seen seen = { .s = s };
+    assert_int_equal(store_begin(s), DC_OK);
+    for (uint64_t u = 1; u <= 3; u++)
+        queue_member(s, u, 0);
+    assert_int_equal(store_commit_submit(s, note, &seen), DC_OK);
+    finish(s, &seen);
+    assert_int_equal(seen.outcome, STORE_COMMITTED);
+    assert_int_equal(seen.totals.removed[AUDIT_MEMBER_REMOVE], 6);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM xp"), 1);       /* guild 8's row stays */
+    assert_int_equal(q(db->uri, "SELECT rows FROM cleaner_audit WHERE discord_id = 1"), 3);
+    assert_int_equal(q(db->uri, "SELECT rows FROM cleaner_audit WHERE discord_id = 2"), 1);
+    assert_int_equal(q(db->uri, "SELECT rows FROM cleaner_audit WHERE discord_id = 3"), 2);
+    store_close(s);
+    pgfx_exec(db->uri, "DROP TABLE xp");
 }
 
 /* A dry run in the batch counts and audits, and deletes nothing. */
@@ -387,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_turn_of_deletes_commits_as_one_batch_with_true_counts),
         cmocka_unit_test(a_big_turn_commits_whole),
+        cmocka_unit_test(a_batch_clears_the_clean_tables_with_each_members_count),
         cmocka_unit_test(a_dry_run_in_the_batch_counts_only),
         cmocka_unit_test(a_submit_never_waits_for_a_held_table),
         cmocka_unit_test(a_held_table_makes_the_turn_retry_busy),
