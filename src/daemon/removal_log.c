@@ -28,9 +28,9 @@ void removal_log_init(removal_log *rl, int dry_run)
     *rl = (removal_log){ .dry_run = dry_run };
 }
 
-void removal_log_note(removal_log *rl, dc_loop *loop, int64_t rows)
+void removal_log_note(removal_log *rl, dc_loop *loop, int64_t members, int64_t rows)
 {
-    rl->members++;
+    rl->members += members;
     rl->rows += rows;
     /* The window opens with its first delete, so a lone departure is
      * reported within one interval and a quiet daemon never wakes up. */

@@ -26,8 +26,8 @@ typedef struct {
 } removal_log;
 
 void removal_log_init(removal_log *rl, int dry_run);
-/* A member's rows were deleted (or counted, in a dry run). */
-void removal_log_note(removal_log *rl, dc_loop *loop, int64_t rows);
+/* members members' rows were deleted (or counted, in a dry run): rows in all. */
+void removal_log_note(removal_log *rl, dc_loop *loop, int64_t members, int64_t rows);
 /* Rows removed (rows < 0: a rolled-back turn takes its count back), and
  * the totals since start by reason (!cleanup_status, replay). */
 void removal_log_count(removal_log *rl, audit_reason why, int64_t rows);

@@ -25,21 +25,31 @@ static const char *held_reason(int held)
                      : "another connection holds the write lock";
 }
 
+/* The member's rows are counted when the turn commits (turn_count_members):
+ * PostgreSQL learns them only then (one batched statement per turn). */
 static dc_err delete_member(dc_daemon *d, turn_write *w)
 {
     int64_t rows = 0;
     dc_err e = store_delete_member(d->st, w->guild_id, w->user_id, w->reason, d->cfg->dry_run, w->at_ms, &rows);
     if (e != DC_OK)
         return e;
-    if (!d->cfg->dry_run) {
-        removal_log_count(&d->removals, w->reason, rows);
-        w->rows_counted = rows;
-    }
-    removal_log_note(&d->removals, d->loop, rows);    /* one info summary per 10 s; per user at debug */
-    LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
-          audit_reason_name(w->reason), w->user_id, w->guild_id, rows,
-          d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+    if (rows >= 0)
+        LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
+              audit_reason_name(w->reason), w->user_id, w->guild_id, rows,
+              d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
+    else
+        LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": delete queued in the turn",
+              audit_reason_name(w->reason), w->user_id, w->guild_id);
     return DC_OK;
+}
+
+void turn_count_members(dc_daemon *d, const store_member_totals *t)
+{
+    for (int i = 0; i < AUDIT_REASON_COUNT; i++)
+        if (t->removed[i])
+            removal_log_count(&d->removals, (audit_reason)i, t->removed[i]);
+    if (t->members)
+        removal_log_note(&d->removals, d->loop, t->members, t->rows);   /* one info summary per 10 s */
 }
 
 /* A guild's rows go a slice per turn (guild_delete.c); here the job is
@@ -260,9 +270,14 @@ void turn_hold(dc_daemon *d, const char *what, int why, const char *msg)
     turn_journal *j = &d->turn.journal;
     if (store_in_transaction(d->st))
         store_rollback(d->st);
-    /* The redo runs each write in its own SAVEPOINT, so one that fails for
-     * good is skipped alone (report); bare again after the next commit. */
-    store_set_bare_writes(d->st, 0);
+    /* A turn refused for a reason of its own (a write failed half-way, a
+     * COMMIT that failed) is redone with each write in its own SAVEPOINT, so
+     * one that fails for good is skipped alone (report); bare again after
+     * the next commit.  A turn refused because the database was busy or
+     * full is redone as it was: bare, and on PostgreSQL batched, so that
+     * the redo of a long hold is one round trip, not one per write. */
+    if (why != 1 && why != 2)
+        store_set_bare_writes(d->st, 0);
     uncount(d);
     if (d->turn.carry.lost)
         d->turn.carry.lost(d);       /* the session state written this turn went with it */

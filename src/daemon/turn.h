@@ -8,7 +8,9 @@
  * The writes of one loop turn and the sequence numbers that cover their
  * events are committed together: the COMMIT is handed to the store
  * (store_commit_submit) and its outcome comes back through the event loop
- * (a 0 ms timer runs store_service).  Until it has, the commit is "in
+ * (a 0 ms timer runs store_service; PostgreSQL answers later, and a loop
+ * timer looks at its socket without waiting until it has).  Until it has,
+ * the commit is "in
  * flight": new journal writes do not open a transaction; they wait in the
  * journal, as while the database is held (below), and are carried out in
  * the next turn when the outcome arrives.  Writers that cannot wait (sweeps,
@@ -109,6 +111,7 @@ typedef struct {
     int in_flight;
     int wanted;                      /* a turn was asked for meanwhile: open it at the outcome */
     dc_timer outcome_timer;          /* 0 ms: store_service, the outcome through the loop */
+    int polls;                       /* looks at the socket of a commit not answered yet (turn_flush.c) */
     int64_t trace_events, trace_wakeups, trace_started_us;   /* commit_trace of the commit in flight */
     turn_commit_fn after;            /* turn_after_commit */
     void *after_ctx;

@@ -13,6 +13,10 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/turn_cap.h"
 
+#define TURN_POLL_FAST 50            /* polls 1 ms apart after a submit */
+#define TURN_POLL_MAX_MS 10          /* then a late commit's socket is looked at this often */
+#define TURN_FINISH_WAIT_MS 10000    /* shutdown, replay: the longest wait for a commit's answer */
+
 void turn_init(dc_daemon *d, const turn_carry *c)
 {
     memset(&d->turn, 0, sizeof d->turn);
@@ -70,11 +74,26 @@ void turn_event_begin(dc_daemon *d)
 
 static void on_outcome_timer(dc_timer *t);
 
-/* Outcomes waiting in the store come through the loop: a 0 ms timer. */
+/* Outcomes waiting in the store come through the loop: a 0 ms timer.  A
+ * commit the database has not answered yet (PostgreSQL) is looked for on
+ * its socket by store_service, which never waits: every millisecond for
+ * the first TURN_POLL_FAST polls (a commit's round trip), then every
+ * TURN_POLL_MAX_MS while the answer is late (a lock wait, a stall).  The
+ * virtual loop of a replay has no time passing while it waits: there the
+ * turn waits for the answer (bounded) instead. */
 static void watch(dc_daemon *d)
 {
-    if (store_pending(d->st))
-        loop_timer(d->loop, &d->turn.outcome_timer, on_outcome_timer, 0);
+    turn_state *t = &d->turn;
+    if (!store_pending(d->st) && t->in_flight && store_in_flight(d->st) && loop_waits_inline(d->loop))
+        store_wait(d->st, TURN_FINISH_WAIT_MS);
+    if (store_pending(d->st)) {
+        t->polls = 0;
+        loop_timer(d->loop, &t->outcome_timer, on_outcome_timer, 0);
+    } else if (t->in_flight && store_in_flight(d->st)) {
+        int64_t delay = t->polls < TURN_POLL_FAST ? 1 : TURN_POLL_MAX_MS;
+        t->polls++;
+        loop_timer(d->loop, &t->outcome_timer, on_outcome_timer, delay);
+    }
 }
 
 static void on_outcome_timer(dc_timer *t)
@@ -86,7 +105,7 @@ static void on_outcome_timer(dc_timer *t)
 
 void turn_take_outcome(dc_daemon *d)
 {
-    if (!d->turn.in_flight || !d->st || !store_pending(d->st))
+    if (!d->turn.in_flight || !d->st || (!store_pending(d->st) && !store_in_flight(d->st)))
         return;
     loop_cancel(d->loop, &d->turn.outcome_timer);
     store_service(d->st);
@@ -103,6 +122,7 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
     t->after = NULL;
     t->after_ctx = NULL;
     if (outcome == STORE_COMMITTED) {
+        turn_count_members(d, store_outcome_members(d->st));
         turn_committed(d);
         t->last_commit_ms = loop_now(d->loop);
         checkpoint_after_commit(&d->ckpt);
@@ -111,7 +131,7 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
     } else {
         /* Whatever the reason, the turn's writes stay queued and are
          * retried with the seq that covers them: nothing is skipped. */
-        turn_hold(d, "commit", outcome == STORE_RETRY_FULL ? 2 : 1, why);
+        turn_hold(d, "commit", outcome == STORE_RETRY_FULL ? 2 : outcome == STORE_RETRY_BUSY ? 1 : 3, why);
     }
     if (after)
         after(d, after_ctx, outcome == STORE_COMMITTED);
@@ -174,7 +194,11 @@ int turn_after_commit(dc_daemon *d, turn_commit_fn fn, void *ctx)
 void turn_finish(dc_daemon *d)
 {
     turn_flush(d);
-    while (d->st && d->turn.in_flight && store_pending(d->st)) {
+    while (d->st && d->turn.in_flight) {
+        if (!store_pending(d->st))
+            store_wait(d->st, TURN_FINISH_WAIT_MS);    /* a database over the network answers later */
+        if (!store_pending(d->st))
+            break;                   /* no answer: turn_free says what stays unwritten */
         turn_take_outcome(d);        /* committed: the writes that came meanwhile open a turn */
         if (store_in_transaction(d->st))
             turn_flush(d);

@@ -20,6 +20,9 @@ void turn_committed(struct dc_daemon *d);
 void turn_hold(struct dc_daemon *d, const char *what, int why, const char *msg);
 /* After a commit's outcome: the writes that waited for it run (turn.c). */
 void turn_run_queued(struct dc_daemon *d);
+/* A turn committed: its member deletes' rows join the removal counts and
+ * the summary log (turn.c), on every backend at the outcome. */
+void turn_count_members(struct dc_daemon *d, const store_member_totals *t);
 /* Commit now when the open turn holds its cap of dispatches (turn_cap.c). */
 void turn_cap_check(struct dc_daemon *d);
 

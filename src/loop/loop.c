@@ -55,7 +55,7 @@ static long live_rest_available(dc_loop *l, const char *method, const char *path
 }
 
 static const dc_loop_ops live_ops = { live_now, live_wall, live_schedule, live_cancel, live_rest,
-                                      live_rest_available };
+                                      live_rest_available, 0 };
 
 void loop_live_init(dc_loop *l, struct lws_context *lws, rest_client *rest)
 {

@@ -37,6 +37,9 @@ typedef struct {
                    const char *json_body, rest_done_fn done, void *ctx);
     /* Optional: rest_available(); NULL (replay) = no rate limits. */
     long (*rest_available)(dc_loop *l, const char *method, const char *path, const char *major);
+    /* 1 on a loop whose clock does not move while it waits (replay): an
+     * answer from a socket is waited for where it is needed, not polled. */
+    int waits_inline;
 } dc_loop_ops;
 
 struct dc_loop {
@@ -56,6 +59,8 @@ static inline dc_err loop_rest(dc_loop *l, const char *method, const char *path,
 {
     return l->ops->rest(l, method, path, major, json_body, done, ctx);
 }
+
+static inline int loop_waits_inline(const dc_loop *l) { return l->ops->waits_inline; }
 
 /* Requests like this one REST would send right now; -1: no limit known. */
 static inline long loop_rest_available(dc_loop *l, const char *method, const char *path, const char *major)

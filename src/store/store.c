@@ -148,9 +148,28 @@ void store_copy_whole(char *buf, size_t cap, const char *text)
 
 /* ---- transactions --------------------------------------------------------- */
 
-dc_err store_begin(store *s) { return s->be->begin(s); }
-dc_err store_commit(store *s) { return s->be->commit(s); }
-dc_err store_rollback(store *s) { return s->be->rollback(s); }
+/* tx_members covers one outermost transaction (store_outcome_members). */
+dc_err store_begin(store *s)
+{
+    if (!s->be->in_transaction(s))
+        memset(&s->tx_members, 0, sizeof s->tx_members);
+    return s->be->begin(s);
+}
+
+dc_err store_commit(store *s)
+{
+    dc_err rc = s->be->commit(s);
+    if (!s->be->in_transaction(s))
+        memset(&s->tx_members, 0, sizeof s->tx_members);
+    return rc;
+}
+
+dc_err store_rollback(store *s)
+{
+    memset(&s->tx_members, 0, sizeof s->tx_members);
+    return s->be->rollback(s);
+}
+
 int store_in_transaction(store *s) { return s->be->in_transaction(s); }
 void store_set_bare_writes(store *s, int on) { s->be->set_bare_writes(s, on); }
 int store_tx_broken(const store *s) { return s->be->tx_broken(s); }
@@ -174,7 +193,13 @@ int store_checkpoint_tail(store *s, int max_frames) { return s->be->checkpoint_t
 dc_err store_delete_member(store *s, uint64_t guild_id, uint64_t user_id,
                            audit_reason why, int dry_run, int64_t now_ms, int64_t *rows)
 {
-    return s->be->delete_member(s, guild_id, user_id, why, dry_run, now_ms, rows);
+    int64_t n = 0;
+    dc_err rc = s->be->delete_member(s, guild_id, user_id, why, dry_run, now_ms, &n);
+    if (rc == DC_OK && n >= 0 && s->be->in_transaction(s))
+        store_members_add(&s->tx_members, why, dry_run, n);    /* n < 0: queued, counted at its result */
+    if (rows)
+        *rows = rc == DC_OK ? n : 0;
+    return rc;
 }
 
 dc_err store_delete_guild(store *s, uint64_t guild_id, audit_reason why,

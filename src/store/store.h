@@ -117,8 +117,29 @@ typedef enum { STORE_COMMITTED, STORE_RETRY_BUSY, STORE_RETRY_FULL, STORE_FAILED
 typedef void (*store_done_fn)(void *ctx, store_outcome outcome, const char *why);
 dc_err store_commit_submit(store *s, store_done_fn done, void *ctx);
 int store_pending(const store *s);            /* outcomes waiting for store_service */
-void store_service(store *s);                 /* delivers the outcomes waiting when called */
+/* Reads what the database has answered without waiting (PostgreSQL:
+ * PQconsumeInput on its socket), then delivers the outcomes waiting. */
+void store_service(store *s);
 int store_fd(const store *s);                 /* a socket for the loop to watch, or -1 (SQLite: none) */
+/* Non-zero while a submitted commit has no outcome yet (SQLite: never). */
+int store_in_flight(const store *s);
+/* Waits at most timeout_ms for the submitted commits' outcomes to be
+ * pending (shutdown, replay; never the live loop).  SQLite: returns at once. */
+void store_wait(store *s, int timeout_ms);
+
+/* What the store_delete_member calls of one transaction did.  A backend
+ * may queue a member's delete in the caller's transaction (PostgreSQL with
+ * bare writes on: one statement per run of deletes) and learn its rows only
+ * when that statement's result arrives; so the daemon counts removals from
+ * the commit's outcome, on every backend alike: inside a store_done_fn,
+ * store_outcome_members gives the totals of the transaction whose outcome
+ * it is (all zero unless STORE_COMMITTED). */
+typedef struct {
+    int64_t members;                          /* store_delete_member calls */
+    int64_t rows;                             /* rows deleted, or counted in a dry run */
+    int64_t removed[AUDIT_REASON_COUNT];      /* rows deleted (not dry run), by reason */
+} store_member_totals;
+const store_member_totals *store_outcome_members(const store *s);
 
 /* Inside a caller's transaction each write (a member's or a guild's rows
  * plus the audit row, a state update) runs in its own SAVEPOINT, so a
@@ -160,7 +181,10 @@ int store_refused(store *s);
 void store_set_busy_timeout(store *s, int ms);
 
 /* Deletes (dry_run: count what would go, audit it as dry run, delete nothing).
- * rows receives the number of rows (users + extra tables) affected.
+ * rows receives the number of rows (users + extra tables) affected, or -1
+ * for store_delete_member when the delete was queued in the caller's
+ * transaction (PostgreSQL, bare writes on): its rows and its audit row's
+ * count are then known at the commit (store_outcome_members).
  * Rows with guild_id NULL (unassigned legacy rows) are never touched. */
 dc_err store_delete_member(store *s, uint64_t guild_id, uint64_t user_id,
                            audit_reason why, int dry_run, int64_t now_ms, int64_t *rows);

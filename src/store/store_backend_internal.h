@@ -35,6 +35,8 @@ struct store {
     char errmsg[512];                   /* the last error, "" when none is recorded */
     struct store_submitted *submitted;  /* outcomes waiting for store_service (store_submit.c) */
     size_t n_submitted, cap_submitted;
+    store_member_totals tx_members;     /* store_delete_member rows known at call time, this transaction */
+    const store_member_totals *delivering;   /* store_outcome_members inside a done callback */
 };
 
 /* Outcomes never delivered: dropped when the store closes (store_submit.c). */
@@ -42,6 +44,16 @@ void store_submit_free(store *s);
 /* The reason an audit row names (audit_reason_name's text), -1 for a name
  * this build does not know (store.c). */
 int store_audit_reason_from_name(const char *name);
+
+/* A backend that completes later queues the outcome of a submitted commit
+ * here, in submission order; store_service delivers it.  totals: what the
+ * transaction's deletes did (NULL: nothing).  -1 when out of memory. */
+int store_submit_push(store *s, store_done_fn done, void *ctx, store_outcome outcome, const char *why,
+                      const store_member_totals *totals);
+/* The commit_submit of a backend that commits at once (SQLite). */
+dc_err store_submit_at_once(store *s, store_done_fn done, void *ctx);
+/* A member's delete whose rows are known: added to t. */
+void store_members_add(store_member_totals *t, audit_reason why, int dry_run, int64_t rows);
 
 struct store_backend {
     const char *name;                   /* "SQLite": --version, messages */
@@ -79,6 +91,14 @@ struct store_backend {
     int (*tx_broken)(const store *s);
     int (*refused)(store *s);
     void (*set_busy_timeout)(store *s, int ms);
+    /* store_commit_submit, once store.c checked that one transaction is
+     * open: hands it over and returns at once; the outcome goes to
+     * store_submit_push (now, or when the database answers). */
+    dc_err (*commit_submit)(store *s, store_done_fn done, void *ctx);
+    /* store_service's first step: read what arrived, never waiting. */
+    void (*service)(store *s);
+    int (*in_flight)(const store *s);
+    void (*wait)(store *s, int timeout_ms);
 
     /* ---- checkpoints (the write-ahead log) ---- */
     dc_err (*set_manual_checkpoints)(store *s);

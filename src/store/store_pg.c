@@ -48,11 +48,15 @@ static int store_pg_latest_schema_version(void) { return store_pg_latest_version
 static void store_pg_close(store *base)
 {
     store_pg *p = store_pg_of(base);
-    if (p->tx_depth && p->conn.conn)
-        PQclear(PQexec(p->conn.conn, "ROLLBACK"));
+    if (p->tx_depth && p->conn.conn) {
+        store_pg_settle(p);
+        if (p->conn.conn)
+            PQclear(PQexec(p->conn.conn, "ROLLBACK"));
+    }
     store_pg_conn_close(&p->conn);
     store_pg_clean_close(p);
     store_sweep_queue_free(&p->closed);
+    store_pg_pipe_free(p);
     free(p);
 }
 
@@ -145,6 +149,11 @@ static dc_err store_pg_open(store **out, const char *path, const store_opts *o, 
     if (!p)
         return DC_ERR_NOMEM;
     p->head.read_only = o->read_only;
+    p->uri = strdup(path);
+    if (!p->uri) {
+        free(p);
+        return DC_ERR_NOMEM;
+    }
     dc_err rc = connect_db(p, path, o->connect_wait_ms > 0 ? o->connect_wait_ms : STORE_PG_CONNECT_WAIT_MS,
                            err, errlen);
     if (rc == DC_OK) {
@@ -162,6 +171,8 @@ static dc_err store_pg_open(store **out, const char *path, const store_opts *o, 
         store_pg_types_advise(p);
     if (rc == DC_OK)
         rc = store_pg_clean_open(p, o->clean_tables, o->n_clean_tables, err, errlen);
+    if (rc == DC_OK && (rc = store_pg_batch_open(p)) != DC_OK)
+        snprintf(err, errlen, "%s", p->head.errmsg);
     if (rc != DC_OK) {
         store_pg_close(&p->head);
         return rc;
@@ -185,7 +196,11 @@ static dc_err store_pg_begin(store *base)
     if (p->tx_depth == 0) {
         p->refused = 0;
         p->tx_broken = 0;
-        dc_err rc = store_pg_exec(p, "BEGIN", "BEGIN");
+        if (!store_pg_ready(p))
+            return store_pg_not_ready(p, "BEGIN");
+        /* The daemon's turn: BEGIN goes out with its writes (store_pg_pipe.c). */
+        dc_err rc = p->bare_writes && !p->head.read_only ? store_pg_send_sql(p, "BEGIN", "BEGIN")
+                                                         : store_pg_exec(p, "BEGIN", "BEGIN");
         if (rc != DC_OK)
             return rc;
     }
@@ -200,15 +215,23 @@ static dc_err store_pg_commit(store *base)
         snprintf(p->head.errmsg, sizeof p->head.errmsg, "COMMIT without a transaction");
         return DC_ERR_USAGE;
     }
-    /* As on SQLite: the transaction stays open, the caller rolls it back
-     * (which also clears tx_broken; writes outside it work again). */
+    if (p->tx_depth > 1) {
+        p->tx_depth--;
+        return DC_OK;
+    }
+    store_pg_settle(p);              /* a queued write that failed breaks the transaction */
+    if (!p->conn.conn) {
+        p->tx_depth = 0;             /* lost: the server rolled it back */
+        return store_pg_not_ready(p, "COMMIT");
+    }
+    /* As on SQLite: a broken transaction stays open, the caller rolls it
+     * back (which also clears tx_broken; writes outside it work again). */
     if (p->tx_broken) {
         snprintf(p->head.errmsg, sizeof p->head.errmsg, "a write failed half-way through this transaction: "
                  "it must be rolled back, not committed");
         return DC_ERR_DB;
     }
-    if (--p->tx_depth > 0)
-        return DC_OK;
+    p->tx_depth = 0;
     /* A transaction PostgreSQL has aborted answers COMMIT with ROLLBACK
      * and no error: that is a refusal, not a commit. */
     PGresult *r = PQexec(p->conn.conn, "COMMIT");
@@ -227,12 +250,15 @@ static dc_err store_pg_rollback(store *base)
     if (p->tx_depth == 0)
         return DC_OK;
     p->tx_depth = 0;
+    store_pg_settle(p);              /* its failure is what is being rolled back */
     p->tx_broken = 0;
+    p->pipe_failed = 0;
+    if (!p->conn.conn)
+        return DC_OK;                /* lost: the server rolled it back */
     return store_pg_exec(p, "ROLLBACK", "ROLLBACK");
 }
 
 static int store_pg_in_transaction(store *base) { return store_pg_of(base)->tx_depth; }
-static int store_pg_fd(const store *base) { (void)base; return -1; }
 static void store_pg_set_bare_writes(store *base, int on) { store_pg_of(base)->bare_writes = on; }
 static int store_pg_tx_broken(const store *base) { return store_pg_of_const(base)->tx_broken; }
 static int store_pg_refused(store *base) { return store_pg_of(base)->refused; }
@@ -277,13 +303,17 @@ const store_backend store_pg_backend = {
     .tx_broken = store_pg_tx_broken,
     .refused = store_pg_refused,
     .set_busy_timeout = store_pg_set_busy_timeout,
+    .commit_submit = store_pg_commit_submit,
+    .service = store_pg_service,
+    .in_flight = store_pg_in_flight,
+    .wait = store_pg_wait,
     .set_manual_checkpoints = store_pg_set_manual_checkpoints,
     .checkpoint_request = store_pg_checkpoint_request,
     .checkpoint_failures = store_pg_checkpoint_failures,
     .checkpointer_stop = store_pg_checkpointer_stop,
     .wal_frames = store_pg_wal_frames,
     .checkpoint_tail = store_pg_checkpoint_tail,
-    .delete_member = store_pg_delete_member,
+    .delete_member = store_pg_delete_member_queued,
     .delete_guild = store_pg_delete_guild,
     .delete_guild_slice = store_pg_delete_guild_slice,
     .audit_guild_delete = store_pg_audit_guild_delete,

@@ -141,6 +141,8 @@ static dc_err prepare_clean(store_pg *p, size_t i, const store_pg_column *user, 
     quoted q = { quote(p, user->table), quote(p, user->column), quote(p, guild->column), user->kind };
     c->table = strdup(user->table);
     dc_err rc = q.table && q.user && q.guild && c->table ? build_all(c, i, &q) : DC_ERR_NOMEM;
+    if (rc == DC_OK)                 /* and the turn's batched member delete (store_pg_batch.c) */
+        store_pg_batch_table_set(&p->batch_tables[1 + i], q.table, q.user, q.guild, user->kind, guild->kind);
     free(q.table);
     free(q.user);
     free(q.guild);

@@ -16,8 +16,9 @@
 /* SQLSTATEs that waiting cures: another session held a lock past
  * lock_timeout (55P03), a deadlock or serialization victim, a statement
  * cancelled by statement_timeout.  Disk full (53100) waits too, but says so. */
-static int refusal_of(const char *sqlstate)
+int store_pg_refusal(const PGresult *r)
 {
+    const char *sqlstate = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (!sqlstate)
         return 0;
     if (strcmp(sqlstate, "55P03") == 0 || strcmp(sqlstate, "40P01") == 0 ||
@@ -30,7 +31,7 @@ static int refusal_of(const char *sqlstate)
 
 /* The first line of libpq's message (it ends with a newline and may carry
  * DETAIL/HINT lines the one-line log does not want). */
-static void first_line(char *dst, size_t cap, const char *msg)
+void store_pg_first_line(char *dst, size_t cap, const char *msg)
 {
     size_t n = strcspn(msg ? msg : "", "\n");
     if (n >= cap)
@@ -46,9 +47,9 @@ dc_err store_pg_fail(store_pg *p, const PGresult *r, const char *what)
     char line[400];
     if (!msg || !msg[0])
         msg = p->conn.conn ? PQerrorMessage(p->conn.conn) : "no connection";
-    first_line(line, sizeof line, msg);
+    store_pg_first_line(line, sizeof line, msg);
     snprintf(p->head.errmsg, sizeof p->head.errmsg, "%s: %s", what, line);
-    int why = refusal_of(state);
+    int why = store_pg_refusal(r);
     if (why && !p->refused)
         p->refused = why;
     if (why == 1)
@@ -62,25 +63,28 @@ dc_err store_pg_fail(store_pg *p, const PGresult *r, const char *what)
     return DC_ERR_DB;
 }
 
-static int is_prepared(const store_pg *p, const store_pg_stmt *st)
+int store_pg_needs_prepare(store_pg *p, const store_pg_stmt *st, const char *what, dc_err *rc)
 {
+    *rc = DC_OK;
     for (int i = 0; i < p->n_prepared; i++)
         if (p->prepared[i] == st)
-            return 1;
-    return 0;
+            return 0;
+    if (p->n_prepared == STORE_PG_MAX_PREPARED) {
+        snprintf(p->head.errmsg, sizeof p->head.errmsg, "%s: more than %d statements", what,
+                 STORE_PG_MAX_PREPARED);
+        *rc = DC_ERR_INTERNAL;
+        return 0;
+    }
+    return 1;
 }
 
 static dc_err prepare(store_pg *p, const store_pg_stmt *st, int n, const char *what)
 {
-    if (is_prepared(p, st))
-        return DC_OK;
-    if (p->n_prepared == STORE_PG_MAX_PREPARED) {
-        snprintf(p->head.errmsg, sizeof p->head.errmsg, "%s: more than %d statements", what,
-                 STORE_PG_MAX_PREPARED);
-        return DC_ERR_INTERNAL;
-    }
+    dc_err rc;
+    if (!store_pg_needs_prepare(p, st, what, &rc))
+        return rc;
     PGresult *r = PQprepare(p->conn.conn, st->name, st->sql, n, NULL);
-    dc_err rc = PQresultStatus(r) == PGRES_COMMAND_OK ? DC_OK : store_pg_fail(p, r, what);
+    rc = PQresultStatus(r) == PGRES_COMMAND_OK ? DC_OK : store_pg_fail(p, r, what);
     PQclear(r);
     if (rc == DC_OK)
         p->prepared[p->n_prepared++] = st;
@@ -98,14 +102,18 @@ dc_err store_pg_run(store_pg *p, const store_pg_stmt *st, int n, const char *con
 {
     if (res)
         *res = NULL;
-    if (!p->conn.conn)
-        return store_pg_fail(p, NULL, what);
-    dc_err rc = prepare(p, st, n, what);
+    if (!store_pg_ready(p))
+        return store_pg_not_ready(p, what);
+    if (!res && store_pg_queueing(p))
+        return store_pg_send(p, st, n, params, what);    /* the turn's write: no wait (store_pg_pipe.c) */
+    dc_err rc = store_pg_settle(p);
+    if (rc == DC_OK)
+        rc = prepare(p, st, n, what);
     if (rc != DC_OK)
         return rc;
     PGresult *r = PQexecPrepared(p->conn.conn, st->name, n, params, NULL, NULL, 0);
     if (!result_ok(r)) {
-        rc = store_pg_fail(p, r, what);
+        rc = store_pg_check_lost(p, r) ? store_pg_not_ready(p, what) : store_pg_fail(p, r, what);
         PQclear(r);
         return rc;
     }
@@ -118,10 +126,13 @@ dc_err store_pg_run(store_pg *p, const store_pg_stmt *st, int n, const char *con
 
 dc_err store_pg_exec(store_pg *p, const char *sql, const char *what)
 {
-    if (!p->conn.conn)
-        return store_pg_fail(p, NULL, what);
+    if (!store_pg_ready(p))
+        return store_pg_not_ready(p, what);
+    dc_err rc = store_pg_settle(p);
+    if (rc != DC_OK)
+        return rc;
     PGresult *r = PQexec(p->conn.conn, sql);
-    dc_err rc = result_ok(r) ? DC_OK : store_pg_fail(p, r, what);
+    rc = result_ok(r) ? DC_OK : store_pg_check_lost(p, r) ? store_pg_not_ready(p, what) : store_pg_fail(p, r, what);
     PQclear(r);
     return rc;
 }

@@ -106,9 +106,51 @@ typedef struct {
     store_pg_stmt delete_members;       /* the guild's rows of the users in the array $2, RETURNING user */
 } store_pg_clean;
 
+/* One table the batched member delete clears (store_pg_batch.c): users
+ * first, then the clean tables; names quoted (PQescapeIdentifier) and the
+ * id columns' SQL type ("bigint", "numeric", "text": a fixed name from the
+ * catalogue's type, never input).  The clean tables (store_pg_clean.c)
+ * follow users in this list, validated at open. */
+typedef struct {
+    char table[160], user_col[160], guild_col[160];
+    const char *user_type, *guild_type;
+} store_pg_batch_table;
+
+#define STORE_PG_BATCH_MAX 4096          /* members per batched statement */
+
+/* The member deletes of the open turn not sent yet (store_pg_batch.c). */
+typedef struct {
+    char *arr[5];                       /* array literals: guild ids, user ids, reasons, dry runs, times */
+    size_t len[5], cap[5];
+    unsigned char *meta;                /* per member: reason | dry_run << 7 */
+    size_t n, cap_meta;
+} store_pg_batch;
+
+/* What a result read from the pipeline belongs to (store_pg_pipe.c). */
+typedef enum {
+    STORE_PG_EXP_PREPARE,               /* a statement prepared in the pipeline */
+    STORE_PG_EXP_WRITE,                 /* a queued write (or BEGIN) */
+    STORE_PG_EXP_BATCH,                 /* a batched member delete: (member, rows) rows */
+    STORE_PG_EXP_SYNC,                  /* a sync point */
+    STORE_PG_EXP_COMMIT,                /* a submitted COMMIT: its outcome */
+} store_pg_exp_kind;
+
+typedef struct {
+    store_pg_exp_kind kind;
+    const store_pg_stmt *st;            /* PREPARE */
+    unsigned char *meta;                /* BATCH: its members' reasons (owned) */
+    size_t n_meta;
+    store_done_fn done;                 /* COMMIT */
+    void *ctx;
+    store_member_totals totals;         /* COMMIT: rows known when it was submitted */
+    int resolved;                       /* its result was taken; the NULL that ends it pops it */
+    int64_t sent_ms;                    /* COMMIT: when it was sent (monotonic) */
+} store_pg_expect;
+
 typedef struct store_pg {
     struct store head;                  /* first: a store * is a store_pg * */
     store_pg_conn conn;
+    char *uri;                          /* the db setting, to reconnect */
     const store_pg_stmt *prepared[STORE_PG_MAX_PREPARED];   /* on this connection */
     int n_prepared;
     int tx_depth;                       /* nested begins; 0: none open */
@@ -121,6 +163,21 @@ typedef struct store_pg {
     store_pg_clean *clean;              /* clean_tables (store_pg_clean.c) */
     size_t n_clean;
     store_sweep_queue closed;           /* sweep member sets awaiting clearing (store_pg_sweep.c) */
+    /* the pipeline of the daemon's turn (store_pg_pipe.c) */
+    int pipe;                           /* the connection is in pipeline mode */
+    store_pg_expect *exp;               /* results still to read, oldest first */
+    size_t exp_head, n_exp, cap_exp;
+    int pipe_failed;                    /* a statement failed since the last COMMIT's result */
+    int pipe_why;                       /* and why: as store_pg_refusal */
+    char pipe_msg[400];
+    store_member_totals acc;            /* batched deletes' rows read since the last COMMIT's result */
+    int64_t retry_at_ms, backoff_ms;    /* reconnect: when next, and the backoff */
+    store_pg_batch batch;               /* member deletes queued, not sent */
+    store_pg_stmt batch_st;             /* the batched delete (its SQL is built at open) */
+    char *batch_sql;
+    /* users, then clean table i at 1 + i (store_pg_clean.c fills those) */
+    store_pg_batch_table batch_tables[1 + CONFIG_MAX_CLEAN_TABLES];
+    size_t n_batch_tables;
 } store_pg;
 
 static inline store_pg *store_pg_of(store *s) { return (store_pg *)s; }
@@ -132,6 +189,9 @@ static inline const store_pg *store_pg_of_const(const store *s) { return (const 
  * store_refused knows why. */
 dc_err store_pg_run(store_pg *p, const store_pg_stmt *st, int n, const char *const *params,
                     PGresult **res, const char *what);
+/* 1 when st is not prepared on this connection yet and there is room for
+ * it; 0 otherwise, with *rc DC_ERR_INTERNAL (errmsg says) when no room. */
+int store_pg_needs_prepare(store_pg *p, const store_pg_stmt *st, const char *what, dc_err *rc);
 /* A statement without parameters nor rows (BEGIN, SAVEPOINT, SET ...). */
 dc_err store_pg_exec(store_pg *p, const char *sql, const char *what);
 /* A write runs in a transaction of its own outside the caller's, in a
@@ -160,6 +220,56 @@ const char *store_pg_i64(store_pg_num *b, int64_t v);
  * 0: a whole-guild delete (discord_id NULL). */
 dc_err store_pg_audit_add(store_pg *p, int64_t at_ms, uint64_t guild_id, uint64_t user_id,
                           audit_reason why, int dry_run, int64_t rows);
+
+/* The pipeline (store_pg_pipe.c).  With bare writes on in an open
+ * transaction (the daemon's turn) a write whose rows do not matter is
+ * sent without waiting (store_pg_send) and a member delete is queued into
+ * one batched statement (store_pg_batch_add); store_pg_settle sends what is
+ * queued and reads every result, waiting at most lock_timeout + a round
+ * trip, before any statement that needs its answer.  A lost connection
+ * (store_pg_lost) turns every commit in flight into STORE_RETRY_BUSY;
+ * store_pg_ready reconnects without blocking, with backoff. */
+int store_pg_queueing(const store_pg *p);
+dc_err store_pg_send(store_pg *p, const store_pg_stmt *st, int n, const char *const *params, const char *what);
+dc_err store_pg_send_sql(store_pg *p, const char *sql, const char *what);
+/* The batched delete (params: its five arrays) goes out; meta (owned from
+ * here on) tells its result's members apart. */
+dc_err store_pg_send_batch(store_pg *p, const char *const *params, unsigned char *meta, size_t n_meta);
+dc_err store_pg_settle(store_pg *p);
+int store_pg_ready(store_pg *p);
+dc_err store_pg_not_ready(store_pg *p, const char *what);
+void store_pg_lost(store_pg *p, const char *why);
+/* After a failed statement or send: 1 (and store_pg_lost) when the
+ * connection is gone -- the server closed it or shuts down. */
+int store_pg_check_lost(store_pg *p, const PGresult *r);
+dc_err store_pg_commit_submit(store *s, store_done_fn done, void *ctx);
+void store_pg_service(store *s);
+int store_pg_in_flight(const store *s);
+void store_pg_wait(store *s, int timeout_ms);
+int store_pg_fd(const store *s);
+void store_pg_pipe_free(store_pg *p);
+/* Which waiting cures a failed result: 1 a lock (or deadlock,
+ * serialization), 2 disk full, 0 none; its message's first line. */
+int store_pg_refusal(const PGresult *r);
+void store_pg_first_line(char *dst, size_t cap, const char *msg);
+
+/* The batched member delete (store_pg_batch.c): the id types from the
+ * catalogue and the statement, at open; a member queued; the queue sent as
+ * one statement (nothing when empty); its result's rows counted. */
+dc_err store_pg_batch_open(store_pg *p);
+/* One table of the batched delete: quoted names, the id columns' kinds. */
+void store_pg_batch_table_set(store_pg_batch_table *t, const char *table, const char *user_col,
+                              const char *guild_col, store_pg_id_kind user_kind, store_pg_id_kind guild_kind);
+dc_err store_pg_batch_add(store_pg *p, uint64_t guild_id, uint64_t user_id, audit_reason why, int dry_run,
+                          int64_t at_ms);
+dc_err store_pg_batch_flush(store_pg *p);
+void store_pg_batch_result(store_pg *p, const store_pg_expect *e, const PGresult *r);
+void store_pg_batch_clear(store_pg *p);
+void store_pg_batch_free(store_pg *p);
+/* The table's delete_member: queued in the turn, else the one-statement
+ * store_pg_delete_member. */
+dc_err store_pg_delete_member_queued(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why,
+                                     int dry_run, int64_t now_ms, int64_t *rows);
 
 /* The migrations (store_pg_migrate.c): brings the database to the latest
  * schema/pg version, each migration in its own transaction, recorded in

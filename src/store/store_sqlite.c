@@ -139,6 +139,10 @@ static dc_err store_sqlite_rollback(store *base)
 static int store_sqlite_in_transaction(store *base) { return store_sqlite_of(base)->tx_depth; }
 /* SQLite commits inside store_commit_submit: nothing for the loop to watch. */
 static int store_sqlite_fd(const store *base) { (void)base; return -1; }
+/* SQLite commits inside store_commit_submit: nothing is ever in flight. */
+static void store_sqlite_service(store *base) { (void)base; }
+static int store_sqlite_in_flight(const store *base) { (void)base; return 0; }
+static void store_sqlite_wait(store *base, int timeout_ms) { (void)base; (void)timeout_ms; }
 
 static void store_sqlite_set_bare_writes(store *base, int on)
 {
@@ -315,6 +319,10 @@ const store_backend store_sqlite_backend = {
     .tx_broken = store_sqlite_tx_broken,
     .refused = store_sqlite_refused,
     .set_busy_timeout = store_sqlite_set_busy_timeout,
+    .commit_submit = store_submit_at_once,
+    .service = store_sqlite_service,
+    .in_flight = store_sqlite_in_flight,
+    .wait = store_sqlite_wait,
     .set_manual_checkpoints = store_sqlite_set_manual_checkpoints,
     .checkpoint_request = store_sqlite_checkpoint_request,
     .checkpoint_failures = store_sqlite_checkpoint_failures,

@@ -203,6 +203,38 @@ cJSON *fd_delete(fd_proc *p, const char *path)
 	return fd_request(p, "DELETE", path, NULL, NULL, NULL, NULL);
 }
 
+int fd_sent_count(fd_proc *p)
+{
+	cJSON *s = fd_get(p, "/_control/sent");
+	int n = cJSON_GetArraySize(s);
+	cJSON_Delete(s);
+	return n;
+}
+
+int fd_heartbeats_since(fd_proc *p, int since, int64_t *gap)
+{
+	cJSON *s = fd_get(p, "/_control/sent");
+	const cJSON *e;
+	int n = 0, i = 0;
+	int64_t prev = -1;
+	*gap = 0;
+	cJSON_ArrayForEach(e, s) {
+		const cJSON *op = cJSON_GetObjectItemCaseSensitive(e, "op");
+		int in_window = i++ >= since;
+		if (!cJSON_IsNumber(op) || op->valueint != 1)
+			continue;
+		int64_t at = (int64_t)cJSON_GetObjectItemCaseSensitive(e, "at_ms")->valuedouble;
+		if (in_window) {
+			if (prev >= 0 && at - prev > *gap)
+				*gap = at - prev;
+			n++;
+		}
+		prev = at;
+	}
+	cJSON_Delete(s);
+	return n;
+}
+
 /* ---- websocket --------------------------------------------------------------- */
 
 static int wait_readable(int sock, int timeout_ms)

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <zlib.h>
 #include <cjson/cJSON.h>
@@ -37,6 +38,14 @@ cJSON *fd_delete(fd_proc *p, const char *path);
  * status and headers (raw header block, caller frees) may be NULL. */
 cJSON *fd_request(fd_proc *p, const char *method, const char *path, const char *body,
                   const char *token, long *status, char **headers);
+
+/* What the client sent the double (GET /_control/sent): how many payloads
+ * so far, and the heartbeats (op 1) from entry `since` on -- with the
+ * worst gap between consecutive beats in *gap (ms, the double's clock),
+ * measured from the last beat before `since`, so a stall that begins
+ * right at the mark is not missed. */
+int fd_sent_count(fd_proc *p);
+int fd_heartbeats_since(fd_proc *p, int since, int64_t *gap);
 
 /* ---- gateway client ----------------------------------------------------- */
 typedef struct {

@@ -157,42 +157,6 @@ static void remove_member(world *w, int i)
     cJSON_Delete(fd_delete(&w->fake, path));
 }
 
-/* Heartbeats the double received from entry `since` of its log on; the
- * worst gap (ms, the double's clock) between consecutive beats in *gap.  The
- * gap into the window counts too: it is measured from the last beat before
- * `since`, so a stall that begins right at the mark is not missed. */
-static int beats_since(world *w, int since, int64_t *gap)
-{
-    cJSON *s = fd_get(&w->fake, "/_control/sent");
-    const cJSON *e;
-    int n = 0, i = 0;
-    int64_t prev = -1;
-    *gap = 0;
-    cJSON_ArrayForEach(e, s) {
-        const cJSON *op = cJSON_GetObjectItemCaseSensitive(e, "op");
-        int in_window = i++ >= since;
-        if (!cJSON_IsNumber(op) || op->valueint != 1)
-            continue;
-        int64_t at = (int64_t)cJSON_GetObjectItemCaseSensitive(e, "at_ms")->valuedouble;
-        if (in_window) {
-            if (prev >= 0 && at - prev > *gap)
-                *gap = at - prev;
-            n++;
-        }
-        prev = at;
-    }
-    cJSON_Delete(s);
-    return n;
-}
-
-static int sent_count(world *w)
-{
-    cJSON *s = fd_get(&w->fake, "/_control/sent");
-    int n = cJSON_GetArraySize(s);
-    cJSON_Delete(s);
-    return n;
-}
-
 /* The bot holds BEGIN IMMEDIATE for 3 s while members leave: nothing is
  * written meanwhile, everything is applied afterwards, and the loop keeps
  * its heartbeats on time (the daemon waits at most TURN_BUSY_TIMEOUT_MS for
@@ -206,7 +170,7 @@ static void bot_holds_write_lock(void **state)
     assert_true(start_daemon(w));
     assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_guild_state", 1, 5000));
     dh_sleep_ms(500);
-    int mark = sent_count(w);
+    int mark = fd_sent_count(&w->fake);
     sqlite3 *h;
     assert_int_equal(sqlite3_open(w->d.db, &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
@@ -222,7 +186,7 @@ static void bot_holds_write_lock(void **state)
     assert_true(dh_wait_log(&w->d, "accepts writes again", 1, 2000));
     dh_sleep_ms(1000);
     int64_t gap;
-    int beats = beats_since(w, mark, &gap);
+    int beats = fd_heartbeats_since(&w->fake, mark, &gap);
     printf("# write lock 3 s: %d heartbeats, worst gap %lld ms (interval %d ms)\n", beats, (long long)gap,
            HEARTBEAT_MS);
     assert_true(beats >= 8);                  /* ~4.5 s of window at 300 ms */

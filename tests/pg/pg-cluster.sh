@@ -6,6 +6,7 @@
 #                             free random port, create the test database;
 #                             prints the libpq URI and writes it to DIR/uri
 #   pg-cluster.sh stop DIR    stop that server and remove DIR
+#   pg-cluster.sh restart DIR restart it (-m fast), same port and socket
 #
 # The test role `cleaner` (the cluster's superuser) logs in with a random
 # password over SCRAM (--auth=scram-sha-256), on the socket as on TCP, so a
@@ -123,8 +124,22 @@ stop() {
   rm -rf "$dir"
 }
 
+# restart DIR: pg_ctl restart -m fast (sessions are closed, in-flight
+# transactions rolled back), on the same port and socket (pg_ctl reuses
+# the options the server was started with).  The tests of a lost
+# connection use it (DC_TEST_PG_DIR, with-pg.sh).
+restart() {
+  dir=$1
+  [ -f "$dir/data/PG_VERSION" ] || die "$dir holds no cluster of pg-cluster.sh"
+  bindir=$(find_bindir) || true
+  user=$(stat -c %U "$dir/data")
+  as "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w -t 60 restart >/dev/null 2>&1 ||
+    { tail -n 20 "$dir/log" >&2; die "the server did not restart"; }
+}
+
 case ${1:-} in
   start) [ $# -eq 2 ] || die "usage: $0 start DIR"; start "$2" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
-  *) echo "usage: $0 start DIR | stop DIR" >&2; exit 64 ;;
+  restart) [ $# -eq 2 ] || die "usage: $0 restart DIR"; restart "$2" ;;
+  *) echo "usage: $0 start DIR | stop DIR | restart DIR" >&2; exit 64 ;;
 esac

@@ -4,7 +4,9 @@
 # suite through it.
 #
 # Starts a cluster in a new folder under ${TMPDIR:-/tmp}, exports its libpq
-# URI as DC_TEST_PG_URI, runs CMD, and stops the cluster and removes the
+# URI as DC_TEST_PG_URI (and the folder as DC_TEST_PG_DIR, pg-cluster.sh's
+# path as DC_TEST_PG_CLUSTER: a test may restart the server), runs CMD,
+# and stops the cluster and removes the
 # folder when CMD ends -- also when it fails or the run is interrupted.
 # When PostgreSQL is not available here it prints the one line
 # "PostgreSQL tests skipped: REASON" and runs CMD without DC_TEST_PG_URI
@@ -31,11 +33,14 @@ reason() {
   fi
 }
 
-unset DC_TEST_PG_URI
+unset DC_TEST_PG_URI DC_TEST_PG_DIR DC_TEST_PG_CLUSTER
 t0=$(date +%s%N)
 if uri=$(sh "$here/pg-cluster.sh" start "$dir" 2>"$dir.err"); then
   started=1
   export DC_TEST_PG_URI="$uri"
+  # The cluster's folder and this script's sibling, for tests that restart
+  # the server (sh "$DC_TEST_PG_CLUSTER" restart "$DC_TEST_PG_DIR").
+  export DC_TEST_PG_DIR="$dir" DC_TEST_PG_CLUSTER="$here/pg-cluster.sh"
   echo "PostgreSQL test cluster on 127.0.0.1:$(cat "$dir/port") and $dir," \
        "started in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 else

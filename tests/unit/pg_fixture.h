@@ -6,7 +6,8 @@
  * pgfx_need() skips the calling cmocka test when no cluster runs, and
  * fails it under CI=true, where the PostgreSQL half must never be skipped.
  * pgfx_fresh() creates database dc_<tag>_<pid> (dropped first if a crashed
- * run left it) and gives its URI; pgfx_drop() drops it. */
+ * run left it) and gives its URI; pgfx_drop() drops it; pgfx_restart()
+ * restarts the server (a lost connection). */
 #ifndef DC_PG_FIXTURE_H
 #define DC_PG_FIXTURE_H
 
@@ -106,6 +107,47 @@ static inline int pgfx_fresh(char *out, size_t cap, const char *tag)
         return -1;
     pgfx_uri_for(out, cap, name);
     return 0;
+}
+
+/* Another session holding `table` in ACCESS EXCLUSIVE mode (a bot's
+ * migration, a long report): its open transaction, or NULL when that
+ * failed (printed).  pgfx_unlock ends it. */
+static inline PGconn *pgfx_lock(const char *uri, const char *table)
+{
+    char sql[160];
+    PGconn *c = PQconnectdb(uri);
+    PGresult *r = PQexec(c, "BEGIN");
+    PQclear(r);
+    snprintf(sql, sizeof sql, "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", table);
+    r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "pgfx_lock: %s", PQerrorMessage(c));
+    PQclear(r);
+    if (!ok) {
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static inline void pgfx_unlock(PGconn *c)
+{
+    PQclear(PQexec(c, "ROLLBACK"));
+    PQfinish(c);
+}
+
+/* pg_ctl restart -m fast of the test cluster (with-pg.sh exports where it
+ * is): every session is closed.  0 when it is up again; -1 when the
+ * cluster cannot be restarted from here (the caller skips). */
+static inline int pgfx_restart(void)
+{
+    const char *dir = getenv("DC_TEST_PG_DIR"), *script = getenv("DC_TEST_PG_CLUSTER");
+    char cmd[1024];
+    if (!dir || !script)
+        return -1;
+    snprintf(cmd, sizeof cmd, "sh '%s' restart '%s'", script, dir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 static inline void pgfx_drop(const char *tag)

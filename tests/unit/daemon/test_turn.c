@@ -19,6 +19,7 @@
 #include "daemon/guild_delete.h"
 #include "base/log.h"
 #include "loop/loop_virtual.h"
+#include "turn_world.h"
 #include "store_fixture.h"
 
 #define G UINT64_C(1000000000000000001)
@@ -32,37 +33,18 @@ typedef struct {
     int running;                     /* start()ed and not stop()ped */
 } world;
 
-static void no_rest(void *ctx, const char *method, const char *path, const char *json_body, long *status,
-                    char **body)
-{
-    (void)ctx, (void)method, (void)path, (void)json_body;
-    *status = 500;
-    *body = NULL;
-}
-
-/* The daemon's core on w's database: store, one shard, session at seq 7. */
 static void start(world *w)
 {
-    assert_int_equal(loop_virtual_init(&w->loop, 1000, 1795780800000, no_rest, NULL), DC_OK);
-    daemon_init(&w->d, &w->cfg, &w->loop);
-    assert_int_equal(daemon_open_store(&w->d), 0);
-    w->d.n_shards = w->d.shard_count = 1;
-    snprintf(w->d.gateway_url, sizeof w->d.gateway_url, "wss://gateway.discord.gg");
-    assert_int_equal(daemon_shard_init(&w->d, &w->d.shards[0], 0, 1), 0);
-    w->d.shards[0].saved_seq = -1;
-    gateway_restore(w->d.shards[0].gw, "session", 7, NULL);
+    tw_start(&w->loop, &w->d, &w->cfg);
     w->running = 1;
 }
 
-/* As a process that ends: what is not committed is gone. */
 static void stop(world *w)
 {
     if (!w->running)
         return;
     w->running = 0;
-    turn_free(&w->d);
-    daemon_free_core(&w->d);
-    loop_virtual_free(&w->loop);
+    tw_stop(&w->loop, &w->d);
 }
 
 static int setup(void **state)

@@ -815,6 +815,44 @@ static void submit_commits_and_delivers_through_service(void **state)
     assert_int_equal(o.n, 1);                          /* delivered once */
 }
 
+typedef struct {
+    store *s;
+    int calls;
+    store_member_totals t;
+} totals_seen;
+
+static void note_totals(void *ctx, store_outcome outcome, const char *why)
+{
+    totals_seen *seen = ctx;
+    (void)why;
+    assert_int_equal(outcome, STORE_COMMITTED);
+    seen->calls++;
+    seen->t = *store_outcome_members(seen->s);
+}
+
+/* What the transaction's member deletes did comes with its outcome, as on
+ * PostgreSQL where the rows are known only then: every call, its rows, the
+ * rows deleted by reason (a dry run's count is not a removal). */
+static void submit_outcome_carries_the_member_totals(void **state)
+{
+    fx *f = *state;
+    totals_seen seen = { .s = f->s };
+    int64_t first = 0, again = 0, dry = 0;
+    assert_int_equal(store_begin(f->s), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 1, &first), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 1, &again), DC_OK);
+    assert_int_equal(store_delete_member(f->s, G1, U2, AUDIT_SWEEP, 1, 1, &dry), DC_OK);
+    assert_true(first > 0 && again == 0 && dry > 0);
+    assert_int_equal(store_commit_submit(f->s, note_totals, &seen), DC_OK);
+    store_service(f->s);
+    assert_int_equal(seen.calls, 1);
+    assert_int_equal(seen.t.members, 3);
+    assert_int_equal(seen.t.rows, first + dry);
+    assert_int_equal(seen.t.removed[AUDIT_MEMBER_REMOVE], first);
+    assert_int_equal(seen.t.removed[AUDIT_SWEEP], 0);
+    assert_int_equal(store_outcome_members(f->s)->members, 0);   /* only inside the callback */
+}
+
 /* Outcomes come in the order of their commits; one submitted by a callback
  * waits for the next store_service. */
 static void submit_outcomes_in_order(void **state)
@@ -1010,7 +1048,8 @@ int main(void)
         T(audit_prune_and_totals),
         T(transactions_group_and_roll_back),
         T(submit_commits_and_delivers_through_service),
-        T(submit_outcomes_in_order),
+        T(submit_outcome_carries_the_member_totals),
+    T(submit_outcomes_in_order),
         T(submit_refused_busy),
         T(submit_refused_for_good),
         T(submit_needs_one_open_transaction),
