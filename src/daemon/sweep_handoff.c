@@ -99,6 +99,10 @@ static int take_one(void *ctx, const store_request *r)
 {
     dc_daemon *d = ctx;
     H.last_id = r->id;
+    /* Several daemons on one database (#16): a guild of another's shards
+     * is that daemon's to answer (the CLI wakes the one that runs it). */
+    if (r->guild_id && d->cfg->shard_count && d->n_shards && !reconcile_owns_guild(d, r->guild_id))
+        return 0;
     sweep_handoff_req *q = calloc(1, sizeof *q);
     if (!q)
         return -1;
