@@ -128,8 +128,15 @@ int shard_coord_claim(dc_daemon *d, int first, int last, int count)
     LOG_I("daemon", "shards %s leased by %s pid %lld (renewed every %d s, expiring %d s after)",
           shard_coord_range(r, sizeof r, first, last, count), c->me.host, (long long)c->me.pid,
           SHARD_LEASE_RENEW_MS / 1000, SHARD_LEASE_TTL_MS / 1000);
-    renew_in(d, SHARD_LEASE_RENEW_MS);
+    if (d->lws)
+        renew_in(d, SHARD_LEASE_RENEW_MS);   /* else shard_coord_start, once the loop exists */
     return 0;
+}
+
+void shard_coord_start(dc_daemon *d)
+{
+    if (d->coord.leased)
+        renew_in(d, SHARD_LEASE_RENEW_MS);
 }
 
 /* ---- identify locks ------------------------------------------------------------ */

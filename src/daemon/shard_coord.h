@@ -44,6 +44,8 @@ void shard_coord_owner(store_lease_owner *me);
 /* Claims first..last/count for this process; 0, or the exit status after
  * one line on stderr and in the log (78: held by another live owner). */
 int shard_coord_claim(dc_daemon *d, int first, int last, int count);
+/* The loop exists: the renewal timer of a claim made before it starts. */
+void shard_coord_start(dc_daemon *d);
 /* The transport's question before an IDENTIFY: 1 got (held for
  * SHARD_IDENTIFY_HOLD_MS), 0 not now. */
 int shard_coord_identify_lock(dc_daemon *d, int bucket);
