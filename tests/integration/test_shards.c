@@ -233,9 +233,11 @@ static void check_first_start(world *w)
 {
     char sql[256];
     assert_true(wait_all_connected(w));
-    assert_true(wait_db(w, "SELECT count(*) FROM cleaner_guild_state", N_GUILDS, WAIT_MS));
     assert_each_shard_once(w);
     assert_int_equal(state_int(w, "identify_count"), N_SHARDS);
+    assert_int_equal(db_int(w, "SELECT count(*) FROM cleaner_shard_leases"), N_SHARDS);
+    assert_int_equal(db_int(w, "SELECT count(DISTINCT owner_pid) FROM cleaner_shard_leases"), N_PROCS);
+    assert_true(wait_db(w, "SELECT count(*) FROM cleaner_guild_state", N_GUILDS, WAIT_MS));
     /* each guild recorded by the process of its shard */
     assert_int_equal(db_int(w, "SELECT count(*) FROM cleaner_guild_state WHERE shard_id <> (guild_id >> 22) % 16"), 0);
     /* READY reconciliation: each left guild by exactly one process */
@@ -245,8 +247,6 @@ static void check_first_start(world *w)
     assert_int_equal(db_int(w, "SELECT count(DISTINCT guild_id) FROM cleaner_audit WHERE reason = 'left_while_offline'"),
                      N_GONE);
     assert_int_equal(db_int(w, "SELECT count(*) FROM users"), 2 * N_GUILDS);
-    assert_int_equal(db_int(w, "SELECT count(*) FROM cleaner_shard_leases"), N_SHARDS);
-    assert_int_equal(db_int(w, "SELECT count(DISTINCT owner_pid) FROM cleaner_shard_leases"), N_PROCS);
 }
 
 /* Process 1 (shards 4-7) killed; a member of a guild of shard 5 leaves
