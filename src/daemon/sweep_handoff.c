@@ -5,7 +5,8 @@
  * (4000) in a loop.  So it hands the request to the daemon through the
  * database (cleaner_sweep_requests, schema/0007):
  *   CLI     inserts a row per --guild (guild 0 for --all), wakes the daemon
- *           with SIGUSR1 (its pid is in <db>.lock, dblock.h), waits for the
+ *           with SIGUSR1 (its pid is in <db>.run-RANGE.lock, dblock.h; of
+ *           several daemons, the one whose shards the request names), waits for the
  *           answers and prints them, then deletes its rows;
  *   daemon  on SIGUSR1 reads the open rows and queues the sweeps as a chat
  *           command would (reconcile_request); when a request's last sweep is done
