@@ -10,6 +10,8 @@
  *   at once (its lease names this host and a pid that is gone) and resumes
  *   their sessions: a member who left meanwhile is deleted, nothing lost;
  *   a range overlapping a running one is refused with exit 78;
+ *   (SQLite) `discord-cleaner sweep --guild` is handed to the daemon of
+ *   the guild's shard, `sweep --all` asks which daemon;
  *   a clean stop releases every lease.
  *
  * On SQLite always; on PostgreSQL too when DC_TEST_PG_URI names a cluster
@@ -179,6 +181,40 @@ static int run_cli(world *w, const char *range, char *out, size_t cap)
     return dh_run_cli(args, env, out, cap);
 }
 
+static int sweep_cli(world *w, const char *const extra[], char *out, size_t cap)
+{
+    char api[128];
+    snprintf(api, sizeof api, "http://127.0.0.1:%d/api/v10", w->fake.port);
+    const char *args[16] = { dh_bin("discord-cleaner"), "sweep", "--api-base", api, "--db", w->db,
+                             "--log-file", "" };
+    size_t n = 8;
+    for (size_t i = 0; extra[i] && n < 15; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    static const char *const env[] = { "DISCORD_TOKEN=test-token", NULL };
+    return dh_run_cli(args, env, out, cap);
+}
+
+/* SQLite: `discord-cleaner sweep` is handed to the daemon that runs the
+ * guild's shard; --all with several daemons needs the one named. */
+static void sweep_goes_to_the_guilds_daemon(world *w)
+{
+    char out[4096], id[32], want[64];
+    int i = 0;
+    while ((int)((GUILD(i) >> 22) % N_SHARDS) != 9)
+        i++;
+    snprintf(id, sizeof id, "%llu", (unsigned long long)GUILD(i));
+    const char *const one[] = { "--guild", id, NULL };
+    int st = sweep_cli(w, one, out, sizeof out);
+    snprintf(want, sizeof want, "handed to the running daemon (pid %ld)", (long)w->p[2].pid);
+    if (st != 0 || !strstr(out, want) || !strstr(out, ": ok"))
+        fail_msg("sweep --guild %s: exit %d: %s", id, st, out);
+    static const char *const all[] = { "--all", NULL };
+    st = sweep_cli(w, all, out, sizeof out);
+    if (st != 64 || !strstr(out, "give --shards"))
+        fail_msg("sweep --all: exit %d: %s", st, out);
+}
+
 static int setup_world(void **state, int pg)
 {
     world *w = calloc(1, sizeof *w);
@@ -291,6 +327,8 @@ static void four_processes_sixteen_shards(world *w)
     for (int i = 0; i < N_PROCS; i++)
         assert_int_equal(start_proc(w, i, RANGES[i]), 0);
     check_first_start(w);
+    if (!w->pg)
+        sweep_goes_to_the_guilds_daemon(w);
     kill_and_restart(w);
 
     int st = run_cli(w, "2-5/16", out, sizeof out);
