@@ -186,7 +186,7 @@ int shard_coord_identify_lock(dc_daemon *d, int bucket)
     if (c->n_held == SHARD_COORD_MAX_HELD)
         return 0;
     int got = 0;
-    if (store_identify_lock(d->st, bucket, &got) != DC_OK) {
+    if (store_identify_lock(d->st, bucket, SHARD_IDENTIFY_HOLD_MS, &got) != DC_OK) {
         if (!c->lock_failed_logged)
             LOG_W("daemon", "identify lock of bucket %d: %s; trying again", bucket, store_errmsg(d->st));
         c->lock_failed_logged = 1;

@@ -305,12 +305,12 @@ dc_err store_lease_release(store *s, const store_lease_owner *me)
 
 dc_err store_each_lease(store *s, store_lease_fn fn, void *ctx) { return s->be->each_lease(s, fn, ctx); }
 
-dc_err store_identify_lock(store *s, int bucket, int *got)
+dc_err store_identify_lock(store *s, int bucket, int64_t hold_ms, int *got)
 {
-    if (!got || bucket < 0)
+    if (!got || bucket < 0 || hold_ms < 0)
         return DC_ERR_USAGE;
     *got = 0;
-    return s->be->identify_lock(s, bucket, got);
+    return s->be->identify_lock(s, bucket, hold_ms, got);
 }
 
 dc_err store_identify_unlock(store *s, int bucket)

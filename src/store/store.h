@@ -281,14 +281,19 @@ dc_err store_each_lease(store *s, store_lease_fn fn, void *ctx);
 
 /* The identify lock (Discord: max_concurrency IDENTIFYs per 5 s per bucket,
  * shard_id % max_concurrency, for the whole bot): one lock per bucket,
- * shared by every process on the database and tried without waiting.
- * SQLite: an flock on <db>.identify-<bucket>.lock beside the database file;
- * PostgreSQL: a session-level advisory lock on a small connection of its
- * own, so it never waits behind a transaction.  *got 1 when this store now
- * holds it; 0 when another holder has it (or this store holds it already).
- * The holder releases it with store_identify_unlock; the lock also goes
- * when the store closes or the process dies. */
-dc_err store_identify_lock(store *s, int bucket, int *got);
+ * shared by every process on the database and tried without waiting, and
+ * the time it was last got, kept beside it: a process that dies (or stops)
+ * right after its IDENTIFY drops the lock, but not its time.
+ * SQLite: an flock on <db>.identify-<bucket>.lock beside the database file,
+ * the time (this host's clock) written in it; PostgreSQL: a session-level
+ * advisory lock on a small connection of its own, so it never waits behind
+ * a transaction, the time (the server's clock) in cleaner_identify_buckets.
+ * *got 1 when this store now holds it, its time now; 0 when another holder
+ * has it, when it was got less than hold_ms ago, or when this store holds
+ * it already.  The holder releases it with store_identify_unlock once
+ * hold_ms have passed; the lock also goes when the store closes or the
+ * process dies. */
+dc_err store_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_identify_unlock(store *s, int bucket);
 
 #endif

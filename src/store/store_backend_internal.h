@@ -147,7 +147,7 @@ struct store_backend {
                           int64_t now_ms, int64_t ttl_ms, int *held);
     dc_err (*lease_release)(store *s, const store_lease_owner *me);
     dc_err (*each_lease)(store *s, store_lease_fn fn, void *ctx);
-    dc_err (*identify_lock)(store *s, int bucket, int *got);
+    dc_err (*identify_lock)(store *s, int bucket, int64_t hold_ms, int *got);
     dc_err (*identify_unlock)(store *s, int bucket);
 };
 

@@ -13,7 +13,10 @@
  * connection of its own: never behind the turn's transaction, and a
  * process that dies drops its locks with its session.  A session may take
  * an advisory lock it holds again, so the buckets held are remembered and
- * a second try of one answers "not got". */
+ * a second try of one answers "not got".  The time each bucket was last
+ * got lives in cleaner_identify_buckets (the server's clock: hosts' clocks
+ * may differ), so a holder that dies right after its IDENTIFY, dropping the
+ * lock with its session, still keeps the bucket for hold_ms. */
 #include "store/store_pg_internal.h"
 
 #include <stdio.h>
@@ -245,7 +248,27 @@ static int advisory(store_pg *p, const char *sql, int bucket)
     return v;
 }
 
-dc_err store_pg_identify_lock(store *base, int bucket, int *got)
+/* With the advisory lock held: stamps the bucket's time when hold_ms have
+ * passed since its last; 1 stamped, 0 not yet, -1 failed. */
+static int stamp_if_due(store_pg *p, int bucket, int64_t hold_ms)
+{
+    char b[16], h[24];
+    snprintf(b, sizeof b, "%d", bucket);
+    snprintf(h, sizeof h, "%lld", (long long)hold_ms);
+    const char *params[2] = { b, h };
+    PGresult *r = PQexecParams(p->coord->conn.conn,
+        "INSERT INTO cleaner_identify_buckets AS t (bucket, identified_at) VALUES ($1::int, clock_timestamp()) "
+        "ON CONFLICT (bucket) DO UPDATE SET identified_at = clock_timestamp() "
+        "WHERE t.identified_at <= clock_timestamp() - make_interval(secs => $2::float8 / 1000) RETURNING 1",
+        2, NULL, params, NULL, NULL, 0);
+    int v = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) == 1 : -1;
+    if (v < 0)
+        snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s", PQresultErrorMessage(r));
+    PQclear(r);
+    return v;
+}
+
+dc_err store_pg_identify_lock(store *base, int bucket, int64_t hold_ms, int *got)
 {
     store_pg *p = store_pg_of(base);
     dc_err rc = coord_ready(p);
@@ -257,11 +280,15 @@ dc_err store_pg_identify_lock(store *base, int bucket, int *got)
         return DC_ERR_NOMEM;
     c->held = grown;
     int v = advisory(p, "SELECT pg_try_advisory_lock($1::int4, $2::int4)", bucket);
-    if (v < 0)
-        return DC_ERR_DB;
-    if (v)
-        c->held[c->n_held++] = bucket;
-    *got = v;
+    if (v <= 0)
+        return v < 0 ? DC_ERR_DB : DC_OK;
+    int due = stamp_if_due(p, bucket, hold_ms);
+    if (due <= 0) {                   /* its last holder died or stopped right after */
+        advisory(p, "SELECT pg_advisory_unlock($1::int4, $2::int4)", bucket);
+        return due < 0 ? DC_ERR_DB : DC_OK;
+    }
+    c->held[c->n_held++] = bucket;
+    *got = 1;
     return DC_OK;
 }
 

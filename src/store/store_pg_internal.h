@@ -190,7 +190,7 @@ dc_err store_pg_lease_renew(store *s, const store_lease_owner *me, int first, in
                             int64_t now_ms, int64_t ttl_ms, int *held);
 dc_err store_pg_lease_release(store *s, const store_lease_owner *me);
 dc_err store_pg_each_lease(store *s, store_lease_fn fn, void *ctx);
-dc_err store_pg_identify_lock(store *s, int bucket, int *got);
+dc_err store_pg_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_pg_identify_unlock(store *s, int bucket);
 /* Closes the identify lock's connection (its locks go with it). */
 void store_pg_coord_close(store_pg *p);

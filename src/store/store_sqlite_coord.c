@@ -1,6 +1,7 @@
 /* store_sqlite_coord.c - several processes on one SQLite database (#16):
  * the shard leases (cleaner_shard_leases, schema/0008) and the identify
- * lock, an flock on <db>.identify-<bucket>.lock beside the database file.
+ * lock, an flock on <db>.identify-<bucket>.lock beside the database file,
+ * which holds the time (wall-clock ms) the bucket was last got.
  *
  * A claim runs in one BEGIN IMMEDIATE transaction: two processes claiming
  * at once are serialised by SQLite's write lock, so the second sees the
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LEASE_MAX_CONFLICTS 64
@@ -225,7 +227,30 @@ static int open_lock_file(store_sqlite *s, int bucket)
     return fd;
 }
 
-dc_err store_sqlite_identify_lock(store *base, int bucket, int *got)
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* With the flock held: when was the bucket last got (the file's text), and
+ * may it be got again; if so the file says now. */
+static int stamp_if_due(int fd, int64_t hold_ms)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    int64_t now = wall_ms(), last = strtoll(buf, NULL, 10);
+    if (last > 0 && now >= last && now - last < hold_ms)
+        return 0;                             /* its last holder died or stopped right after */
+    int len = snprintf(buf, sizeof buf, "%lld\n", (long long)now);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+        return -1;
+    return 1;
+}
+
+dc_err store_sqlite_identify_lock(store *base, int bucket, int64_t hold_ms, int *got)
 {
     store_sqlite *s = store_sqlite_of(base);
     if (held_lock(s, bucket))
@@ -244,6 +269,14 @@ dc_err store_sqlite_identify_lock(store *base, int bucket, int *got)
             return DC_OK;                     /* another process holds it */
         snprintf(s->head.errmsg, sizeof s->head.errmsg, "identify lock: flock: %s", strerror(e));
         return DC_ERR_IO;
+    }
+    int due = stamp_if_due(fd, hold_ms);
+    if (due <= 0) {
+        if (due < 0)
+            snprintf(s->head.errmsg, sizeof s->head.errmsg, "identify lock: cannot write its time: %s",
+                     strerror(errno));
+        close(fd);
+        return due < 0 ? DC_ERR_IO : DC_OK;
     }
     s->idlocks[s->n_idlocks++] = (struct store_sqlite_idlock){ bucket, fd };
     *got = 1;

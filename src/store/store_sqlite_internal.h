@@ -205,7 +205,7 @@ dc_err store_sqlite_lease_renew(store *s, const store_lease_owner *me, int first
                                 int64_t now_ms, int64_t ttl_ms, int *held);
 dc_err store_sqlite_lease_release(store *s, const store_lease_owner *me);
 dc_err store_sqlite_each_lease(store *s, store_lease_fn fn, void *ctx);
-dc_err store_sqlite_identify_lock(store *s, int bucket, int *got);
+dc_err store_sqlite_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_sqlite_identify_unlock(store *s, int bucket);
 /* Drops every identify lock (store close). */
 void store_sqlite_coord_close(store_sqlite *s);

@@ -12,7 +12,8 @@
  *   a range overlapping a running one is refused with exit 78;
  *   (SQLite) `discord-cleaner sweep --guild` is handed to the daemon of
  *   the guild's shard, `sweep --all` asks which daemon;
- *   a clean stop releases every lease.
+ *   a clean stop releases every lease; started again with another shard
+ *   count (0-7/32), a process leaves the other shards' guilds alone.
  *
  * On SQLite always; on PostgreSQL too when DC_TEST_PG_URI names a cluster
  * (tests/pg/with-pg.sh, which `make check` runs the suite in).  While the
@@ -321,6 +322,23 @@ static void kill_and_restart(world *w)
         assert_int_equal(db_int(w, "SELECT count(*) FROM users"), 2 * N_GUILDS - 1);
 }
 
+/* Re-sharded: one process runs shards 0-7 of 32 now.  Its READYs list
+ * only its own guilds, and the stored guilds of the other 24 shards are
+ * none of its business: nothing is "left while offline", and the share
+ * guard never has to step in. */
+static void a_new_shard_count_leaves_other_guilds_alone(world *w)
+{
+    int before = dh_log_count(&w->p[0], "-> READY");
+    assert_int_equal(start_proc(w, 0, "0-7/32"), 0);
+    assert_true(dh_wait_log(&w->p[0], "-> READY", before + 8, WAIT_MS));
+    dh_sleep_ms(1000);                  /* the READY turns committed */
+    assert_int_equal(db_int(w, "SELECT count(*) FROM cleaner_audit WHERE reason = 'left_while_offline'"), N_GONE);
+    assert_int_equal(db_int(w, "SELECT count(*) FROM users"), 2 * N_GUILDS - 1);
+    assert_int_equal(dh_log_count(&w->p[0], "stored guilds of shard"), 0);   /* the guard's line */
+    assert_int_equal(state_int(w, "identify_violations"), 0);
+    assert_int_equal(dh_stop(&w->p[0], SIGTERM, 20000), 0);
+}
+
 static void four_processes_sixteen_shards(world *w)
 {
     char out[4096];
@@ -340,6 +358,8 @@ static void four_processes_sixteen_shards(world *w)
     for (int i = 0; i < N_PROCS; i++)
         assert_int_equal(dh_stop(&w->p[i], SIGTERM, 20000), 0);
     assert_int_equal(db_int(w, "SELECT count(*) FROM cleaner_shard_leases"), 0);
+    if (!w->pg_incomplete)
+        a_new_shard_count_leaves_other_guilds_alone(w);
     if (w->pg_incomplete) {
         fprintf(stderr, "shards_on_postgresql: connections, identify lock, leases, restart and refusal "
                 "checked; the guild rows skipped: this build's PostgreSQL store still refuses some operations "

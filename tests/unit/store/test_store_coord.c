@@ -9,7 +9,8 @@
  * callback calls gone is taken over; renewing reports how many shards are
  * still held; release deletes the owner's rows.  The identify lock: two
  * stores on one database never hold a bucket at once, other buckets are
- * free, a bucket is the holder's until it unlocks or closes. */
+ * free, a bucket is the holder's until it unlocks or closes, and its time
+ * keeps it taken for the hold even when its holder died at once. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -192,23 +193,43 @@ static void one_holder_per_identify_bucket(void **state)
 {
     store *s1 = open_store(*state), *s2 = open_store(*state);
     int got = -1;
-    assert_int_equal(store_identify_lock(s1, 0, &got), DC_OK);
+    assert_int_equal(store_identify_lock(s1, 0, 0, &got), DC_OK);
     assert_int_equal(got, 1);
-    assert_int_equal(store_identify_lock(s2, 0, &got), DC_OK);
+    assert_int_equal(store_identify_lock(s2, 0, 0, &got), DC_OK);
     assert_int_equal(got, 0);                               /* another process has it */
-    assert_int_equal(store_identify_lock(s1, 0, &got), DC_OK);
+    assert_int_equal(store_identify_lock(s1, 0, 0, &got), DC_OK);
     assert_int_equal(got, 0);                               /* and not twice for its holder */
-    assert_int_equal(store_identify_lock(s2, 1, &got), DC_OK);
+    assert_int_equal(store_identify_lock(s2, 1, 0, &got), DC_OK);
     assert_int_equal(got, 1);                               /* another bucket is free */
     assert_int_equal(store_identify_unlock(s1, 0), DC_OK);
-    assert_int_equal(store_identify_lock(s2, 0, &got), DC_OK);
+    assert_int_equal(store_identify_lock(s2, 0, 0, &got), DC_OK);
     assert_int_equal(got, 1);
     store_close(s2);                                        /* closing drops its locks */
-    assert_int_equal(store_identify_lock(s1, 1, &got), DC_OK);
+    assert_int_equal(store_identify_lock(s1, 1, 0, &got), DC_OK);
     assert_int_equal(got, 1);
-    assert_int_equal(store_identify_lock(s1, 0, &got), DC_OK);
+    assert_int_equal(store_identify_lock(s1, 0, 0, &got), DC_OK);
     assert_int_equal(got, 1);
     store_close(s1);
+}
+
+/* A holder that closes (dies) right after getting a bucket keeps it for
+ * hold_ms all the same: its time stays with the bucket. */
+static void a_bucket_stays_taken_for_its_hold_after_its_holder_died(void **state)
+{
+    store *s1 = open_store(*state), *s2 = open_store(*state);
+    int got = -1;
+    assert_int_equal(store_identify_lock(s1, 3, 60000, &got), DC_OK);
+    assert_int_equal(got, 1);
+    store_close(s1);                                        /* the lock goes, its time stays */
+    assert_int_equal(store_identify_lock(s2, 3, 60000, &got), DC_OK);
+    assert_int_equal(got, 0);
+    assert_int_equal(store_identify_lock(s2, 2, 60000, &got), DC_OK);
+    assert_int_equal(got, 1);                               /* the other buckets are free */
+    assert_int_equal(store_identify_unlock(s2, 2), DC_OK);
+    usleep(300 * 1000);
+    assert_int_equal(store_identify_lock(s2, 3, 200, &got), DC_OK);
+    assert_int_equal(got, 1);                               /* its hold is over */
+    store_close(s2);
 }
 
 #define BOTH(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown), \
@@ -221,6 +242,7 @@ int main(void)
         BOTH(expired_own_and_gone_leases_are_taken_over),
         BOTH(renew_counts_what_is_still_held_and_release_deletes),
         BOTH(one_holder_per_identify_bucket),
+        BOTH(a_bucket_stays_taken_for_its_hold_after_its_holder_died),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
