@@ -220,6 +220,39 @@ static void status_sessions(store *s, FILE *out)
             v.next_sweep_ms ? fmt_time(v.next_sweep_ms, when, sizeof when) : "not scheduled");
 }
 
+typedef struct {
+    FILE *out;
+    int64_t now_ms;
+    int n;
+} lease_view;
+
+static int show_lease(void *ctx, const store_lease_holder *h)
+{
+    lease_view *v = ctx;
+    char range[48], when[32];
+    int64_t left = h->expires_ms - v->now_ms;
+    if (h->first == h->last)
+        snprintf(range, sizeof range, "%d/%d", h->first, h->count);
+    else
+        snprintf(range, sizeof range, "%d-%d/%d", h->first, h->last, h->count);
+    fprintf(v->out, "  shards %-12s %s pid %lld%s, %s %s\n", range, h->owner.host, (long long)h->owner.pid,
+            h->n_shards != h->last - h->first + 1 ? " (part of the range)" : "",
+            left > 0 ? "expires" : "EXPIRED", fmt_time(h->expires_ms, when, sizeof when));
+    v->n++;
+    return 0;
+}
+
+/* Every process's shard leases (#16): who runs which shards of the bot. */
+static void status_leases(store *s, int64_t now_ms, FILE *out)
+{
+    lease_view v = { .out = out, .now_ms = now_ms };
+    fprintf(out, "shard leases (processes running this bot's shards)\n");
+    if (store_each_lease(s, show_lease, &v) != DC_OK)
+        fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
+    else if (!v.n)
+        fprintf(out, "  (none: no daemon runs)\n");
+}
+
 static void status_audit(store *s, int64_t now_ms, FILE *out)
 {
     int64_t totals[AUDIT_REASON_COUNT];
@@ -263,6 +296,7 @@ int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
     status_rows(s, out);
     status_guilds(s, out);
     status_sessions(s, out);
+    status_leases(s, now_ms, out);
     status_audit(s, now_ms, out);
     store_close(s);
     return 0;

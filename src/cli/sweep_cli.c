@@ -21,6 +21,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/dblock.h"
+#include "daemon/shard_coord.h"
 #include "daemon/sweep_handoff.h"
 #include "base/log.h"
 
@@ -93,6 +94,11 @@ static void list_targets(dc_daemon *d, struct oneshot *os)
         for (size_t i = 0; i < os->n; i++)
             request_one(d, os, os->guilds[i]);
     } else {
+        char range[48];
+        if (os->cfg->shard_count)
+            printf("sweeping the guilds of shards %s only (this process's shards; each process sweeps its own)\n",
+                   shard_coord_range(range, sizeof range, os->cfg->shard_first, os->cfg->shard_last,
+                                     os->cfg->shard_count));
         daemon_each_guild(d, request_each, &(every_guild){ d, os });
     }
     os->listed = 1;
@@ -121,19 +127,57 @@ static int parse_id(const char *s, uint64_t *out)
     return 0;
 }
 
-/* The pid of a `run` holding the database's lock (dblock.h), else 0. */
-static long running_daemon(const char *db)
+/* Does the daemon of range ("F-L/C", "all") run the shard of guild_id? */
+static int range_has(const char *range, uint64_t guild_id)
+{
+    int first = 0, last = 0, count = 0;
+    if (strcmp(range, "all") == 0)
+        return 1;
+    if (sscanf(range, "%d-%d/%d", &first, &last, &count) != 3) {
+        if (sscanf(range, "%d/%d", &first, &count) != 2)
+            return 0;
+        last = first;
+    }
+    int shard = count > 0 ? (int)((guild_id >> 22) % (uint64_t)count) : -1;
+    return shard >= first && shard <= last;
+}
+
+/* Of the daemons: the one this CLI's `shards` names, or the one that runs
+ * every guild asked for (--all: the only one); -1 (after a line saying
+ * why) when none fits. */
+static int pick_daemon(const config *cfg, const struct oneshot *os, const dblock_daemon *v, int n)
+{
+    char mine[48] = "";
+    if (cfg->shard_count)
+        shard_coord_range(mine, sizeof mine, cfg->shard_first, cfg->shard_last, cfg->shard_count);
+    for (int i = 0; i < n; i++) {
+        int fits = mine[0] ? strcmp(mine, v[i].range) == 0 : os->all ? n == 1 : 1;
+        for (size_t g = 0; fits && !mine[0] && g < os->n; g++)
+            fits = range_has(v[i].range, os->guilds[g]);
+        if (fits)
+            return i;
+    }
+    fprintf(stderr, "discord-cleaner sweep: %d daemon(s) run this bot's shards on this database (", n);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%spid %ld: %s", i ? ", " : "", v[i].pid, v[i].range);
+    fprintf(stderr, "); give --shards FIRST-LAST/COUNT of the one that should sweep%s\n",
+            os->all ? " (each sweeps its own shards)" : ", or guilds of one daemon's shards");
+    return -1;
+}
+
+/* The pid of the `run` to hand the sweep to (dblock.h), 0 when none runs,
+ * -1 when none fits. */
+static long running_daemon(const config *cfg, const struct oneshot *os)
 {
     struct stat sb;
-    char holder[96] = "";
-    int fd = -1;
-    if (!db || stat(db, &sb) != 0)
+    dblock_daemon v[64];
+    if (!cfg->db || stat(cfg->db, &sb) != 0)
         return 0;                     /* daemon_main says what is missing */
-    dblock_result r = dblock_take(db, "sweep", &fd, holder, sizeof holder);
-    dblock_release(&fd);              /* daemon_main takes it again */
-    char *kind = NULL;
-    long pid = r == DBLOCK_HELD ? strtol(holder, &kind, 10) : 0;
-    return pid > 0 && strcmp(kind, " run") == 0 ? pid : 0;
+    int n = dblock_running(cfg->db, v, 64);
+    if (n == 0)
+        return 0;
+    int i = pick_daemon(cfg, os, v, n);
+    return i < 0 ? -1 : v[i].pid;
 }
 
 int sweep_cli_main(const config *cfg, int argc, char **argv)
@@ -162,7 +206,9 @@ int sweep_cli_main(const config *cfg, int argc, char **argv)
         fprintf(stderr, "discord-cleaner sweep: give --guild ID (one or more) or --all\n");
         return 64;
     }
-    long daemon_pid = running_daemon(cfg->db);
+    long daemon_pid = running_daemon(cfg, &os);
+    if (daemon_pid < 0)
+        return 64;
     if (daemon_pid > 0)               /* never a second session: the daemon sweeps */
         return sweep_handoff_run(cfg, daemon_pid, os.all ? NULL : os.guilds, os.all ? 0 : os.n, os.force);
     daemon_hook hook = { .tick = oneshot_tick, .ctx = &os };

@@ -323,10 +323,23 @@ static int queue_one(void *ctx, uint64_t g)
     return 0;
 }
 
+/* Several processes run the bot (#16): this one sweeps its own shards'
+ * servers only, and says so. */
+static void scope_note(const dc_daemon *d, char *text, size_t cap)
+{
+    const config *c = d->cfg;
+    char range[48];
+    size_t len = strlen(text);
+    if (c->shard_count && len < cap)
+        snprintf(text + len, cap - len, " Only the servers of shards %s (the ones this process runs); "
+                 "the processes of the other shards sweep theirs on their own schedule.",
+                 shard_coord_range(range, sizeof range, c->shard_first, c->shard_last, c->shard_count));
+}
+
 static void sweep_all(commands_live *cl, const commands_message *m, const commands_decision *dec)
 {
     commands_live_job *job = new_job(cl, m, 1, dec->dry_run);
-    char text[512];
+    char text[768];
     if (!job) {
         reply(cl, m->channel_id, m->message_id, "The sweeps could not be queued (out of memory).");
         return;
@@ -345,6 +358,7 @@ static void sweep_all(commands_live *cl, const commands_message *m, const comman
                  dec->dry_run ? "Dry runs" : "Sweeps", job->pending,
                  skipped ? " (some skipped: a sweep already runs or is queued there)" : "");
     }
+    scope_note(cl->d, text, sizeof text);
     reply(cl, m->channel_id, m->message_id, text);
 }
 

@@ -30,6 +30,7 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/daemon_record.h"
 #include "daemon/dblock.h"
+#include "daemon/shard_coord.h"
 #include "daemon/sweep_handoff.h"
 #include "base/log.h"
 #include "base/uri.h"
@@ -175,7 +176,9 @@ int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed)
     gateway_config gc = { .token = d->cfg->token, .intents = wanted_intents(d->cfg),
                      .shard_id = id, .shard_count = d->shard_count,
                      .gateway_url = d->gateway_url, .compress = d->cfg->compress == COMPRESS_ZLIB_STREAM,
-                     .seed = seed, .budget = &d->budget };
+                     .seed = seed, .budget = &d->budget,
+                     /* a process with leases may share the bot with others */
+                     .identify_lock = d->coord.leased };
     s->gw = gateway_new(&gc);
     return s->gw && reconcile_init(d, s) == 0 ? 0 : -1;
 }
@@ -184,6 +187,14 @@ static void kick_live(void *ctx)
 {
     shard *s = ctx;
     transport_conn_kick(s->conn);
+}
+
+/* The transport's question before an IDENTIFY (shard_coord.c). */
+static int on_identify_lock(void *ctx, transport_conn *c, int bucket)
+{
+    shard *s = ctx;
+    (void)c;
+    return shard_coord_identify_lock(s->d, bucket);
 }
 
 static int start_shards(dc_daemon *d)
@@ -203,7 +214,7 @@ static int start_shards(dc_daemon *d)
         if (daemon_shard_init(d, s, id, (uint64_t)loop_wall(d->loop) ^ ((uint64_t)id << 32)) != 0)
             return -1;
         transport_handlers h = { .on_dispatch = events_on_dispatch, .on_fatal = on_fatal,
-                          .on_disconnect = events_on_disconnect };
+                          .on_disconnect = events_on_disconnect, .on_identify_lock = on_identify_lock };
         daemon_record_attach(d, s, &h);
         s->conn = transport_conn_new(d->lws, s->gw, d->cfg->max_message_bytes, &h, s);
         if (!s->conn)
@@ -280,6 +291,12 @@ static void on_gateway_bot(void *ctx, const rest_response *r)
     }
     if (r->status == 200) {
         int p = parse_gateway_bot(d, r);
+        int claim = p == 0 && !d->coord.leased ? shard_coord_claim(d, 0, d->n_shards - 1, d->shard_count) : 0;
+        if (claim) {
+            d->n_shards = 0;              /* none started */
+            daemon_request_stop(d, claim);
+            return;
+        }
         if (p == 0) {
             if (start_shards(d) != 0) {
                 LOG_E("daemon", "cannot create the gateway sessions (out of memory)");
@@ -439,41 +456,61 @@ static int need_database(const char *path)
     return dc_err_exit_status(DC_ERR_NOTFOUND);
 }
 
-static int db_lock_fd = -1;           /* <db>.lock, held while this process runs */
+static int db_lock_fds[2] = { -1, -1 };   /* dblock.h: held while this process runs */
 
-/* One gateway session per database: a second `run`, or a `sweep` while
- * `run` works, would resume the other's saved session and the two would
- * close each other (4000) in a loop.  The one that comes second refuses. */
+static void db_lock_refused(const dc_daemon *d, const char *holder, const char *range)
+{
+    char msg[320], who[96] = "another discord-cleaner";
+    char *kind = NULL;
+    long pid = strtol(holder, &kind, 10);
+    if (pid > 0)
+        snprintf(who, sizeof who, "%s (pid %ld)", strncmp(kind, " sweep", 6) == 0 ? "a one-shot sweep" : "a daemon", pid);
+    if (d->oneshot)
+        snprintf(msg, sizeof msg, "%s is running on this database; use !cleanup_users in Discord "
+                 "or stop it", who);
+    else if (pid > 0 && strncmp(kind, " sweep", 6) == 0)
+        snprintf(msg, sizeof msg, "%s is running on this database; start the daemon when it is done", who);
+    else
+        snprintf(msg, sizeof msg, "%s is already running on this database (shards %s); stop it first (two "
+                 "would take each other's gateway session)", who, range);
+    fprintf(stderr, "discord-cleaner: %s\n", msg);
+    LOG_E("daemon", "%s", msg);
+}
+
+/* One gateway session per shard and database: a second `run` of the same
+ * shards, or a `sweep` while `run` works, would resume the other's saved
+ * session and the two would close each other (4000) in a loop.  The one
+ * that comes second refuses (dblock.h).  Daemons of other ranges share the
+ * database; overlapping ranges are the leases' to refuse (shard_coord.c). */
 static int take_db_lock(const dc_daemon *d)
 {
-    char holder[96], msg[320];
-    if (uri_is_postgres(d->cfg->db))
-        return 0;                     /* no file to lock beside (issue #16 locks in the database) */
-    dblock_result r = dblock_take(d->cfg->db, d->oneshot ? "sweep" : "run", &db_lock_fd, holder, sizeof holder);
+    char holder[96], range[48] = "all";
+    const config *cfg = d->cfg;
+    if (uri_is_postgres(cfg->db))
+        return 0;                     /* no file to lock beside: the leases keep processes apart */
+    if (cfg->shard_count)
+        shard_coord_range(range, sizeof range, cfg->shard_first, cfg->shard_last, cfg->shard_count);
+    dblock_result r = d->oneshot ? dblock_take(cfg->db, "sweep", &db_lock_fds[0], holder, sizeof holder)
+                                 : dblock_take_run(cfg->db, range, db_lock_fds, holder, sizeof holder);
     if (r == DBLOCK_TAKEN)
         return 0;
     if (r == DBLOCK_ERROR) {
         char shown[URI_SHOWN_MAX];
-        uri_redact(d->cfg->db, shown, sizeof shown);
+        uri_redact(cfg->db, shown, sizeof shown);
         LOG_W("daemon", "cannot lock %s.lock (%s): another process on this database would go unnoticed",
               shown, strerror(errno));
         return 0;
     }
-    char *kind = NULL;
-    long pid = strtol(holder, &kind, 10);
-    char who[64] = "another discord-cleaner";
-    if (pid > 0)
-        snprintf(who, sizeof who, "%s (pid %ld)",
-                 strcmp(kind, " sweep") == 0 ? "a one-shot sweep" : "a daemon", pid);
-    if (d->oneshot)
-        snprintf(msg, sizeof msg, "%s is running on this database; use !cleanup_users in Discord "
-                 "or stop it", who);
-    else
-        snprintf(msg, sizeof msg, "%s is already running on this database; stop it first (two would "
-                 "take each other's gateway session)", who);
-    fprintf(stderr, "discord-cleaner: %s\n", msg);
-    LOG_E("daemon", "%s", msg);
+    db_lock_refused(d, holder, range);
     return 75;
+}
+
+/* The shards this process runs, leased in the database (shard_coord.h): a
+ * configured range at once, automatic shards once /gateway/bot named them. */
+static int claim_configured(dc_daemon *d)
+{
+    const config *cfg = d->cfg;
+    return cfg->shard_count ? shard_coord_claim(d, cfg->shard_first, cfg->shard_last, cfg->shard_count) : 0;
 }
 
 static int setup(dc_daemon *d, const config *cfg)
@@ -493,6 +530,8 @@ static int setup(dc_daemon *d, const config *cfg)
         rc = take_db_lock(d);
     if (rc == 0)
         rc = daemon_open_store(d);
+    if (rc == 0)
+        rc = claim_configured(d);
     if (rc != 0)
         return rc;
     static struct lws_protocols protocols[2];   /* lws keeps the pointer */
@@ -514,9 +553,11 @@ static int setup(dc_daemon *d, const config *cfg)
 
 static void teardown(dc_daemon *d)
 {
+    shard_coord_stop(d);              /* leases released, the store still open */
     daemon_free_core(d);
     sweep_handoff_free(d);
-    dblock_release(&db_lock_fd);      /* after the store is closed */
+    dblock_release(&db_lock_fds[1]);  /* after the store is closed */
+    dblock_release(&db_lock_fds[0]);
     daemon_record_stop();
     rest_free(d->rest);
     commands_live_free(d);
@@ -581,6 +622,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         return rc;
     }
     signal_ctx = d.lws;
+    shard_coord_start(&d);
     char shown[URI_SHOWN_MAX];
     uri_redact(cfg->db, shown, sizeof shown);
     LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", shown, cfg->api_base,

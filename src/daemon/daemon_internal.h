@@ -27,6 +27,7 @@
 #include "daemon/guild_delete.h"
 #include "daemon/reconcile.h"
 #include "daemon/removal_log.h"
+#include "daemon/shard_coord.h"
 #include "daemon/turn.h"
 
 #define MAX_SHARDS 64
@@ -75,6 +76,7 @@ struct dc_daemon {
     dc_pending confirm_waiting;      /* events.c: guild confirmations waiting for their retry timer */
     struct commands_live *cmds;           /* chat commands (commands_live.c); NULL when off */
     removal_log removals;            /* removal_log.c's own: periodic summary of member deletes */
+    shard_coord coord;               /* shard_coord.c's own: shard leases, identify locks */
 };
 
 /* Pieces of the daemon that replay (daemon_replay.c) and the unit tests reuse. */

@@ -184,13 +184,15 @@ static void apply(dc_daemon *d, shard *s, const cleaner_action *a)
 typedef struct {
     uint64_t *v;
     size_t n, cap;
-    int shard_id, shard_count;
+    const shard *s;
 } guild_list;
 
+/* READY: the stored guilds of this shard only; another process runs the
+ * others (#16), and their absence from this READY says nothing. */
 static int collect_guild(void *ctx, uint64_t guild_id)
 {
     guild_list *l = ctx;
-    if (l->shard_count > 1 && (int)((guild_id >> 22) % (uint64_t)l->shard_count) != l->shard_id)
+    if (!reconcile_shard_owns(l->s, guild_id))
         return 0;
     if (VEC_GROW(l->v, l->cap, l->n + 1, 64) != 0)
         return 1;
@@ -201,7 +203,8 @@ static int collect_guild(void *ctx, uint64_t guild_id)
 static int add_known_guild(void *ctx, const store_guild_state *g)
 {
     shard *s = ctx;
-    if (g->shard_id == s->id && !g->unavailable)
+    /* the shard count may have changed since the row was written */
+    if (g->shard_id == s->id && !g->unavailable && reconcile_shard_owns(s, g->guild_id))
         reconcile_guild_resumed(s, g->guild_id);
     return 0;
 }
@@ -293,7 +296,7 @@ void events_on_dispatch(void *ctx, transport_conn *c, dc_event ev, const char *e
      * journal (turn.c) and its seq is persisted with them. */
     turn_event_begin(d);
     track_replay(s);
-    guild_list stored = { .shard_id = s->id, .shard_count = d->shard_count };
+    guild_list stored = { .s = s };
     cleaner_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
                       .max_delete_share = d->cfg->max_delete_share };
     if (ev == DC_EV_READY) {

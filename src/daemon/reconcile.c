@@ -224,6 +224,20 @@ shard *reconcile_shard_of(dc_daemon *d, uint64_t guild_id)
     return NULL;
 }
 
+int reconcile_shard_owns(const shard *s, uint64_t guild_id)
+{
+    int count = s->d->shard_count;
+    return count <= 1 || (int)((guild_id >> 22) % (uint64_t)count) == s->id;
+}
+
+int reconcile_owns_guild(const dc_daemon *d, uint64_t guild_id)
+{
+    for (int i = 0; i < d->n_shards; i++)
+        if (reconcile_shard_owns(&d->shards[i], guild_id))
+            return 1;
+    return 0;
+}
+
 /* ---- carrying out sweep actions --------------------------------------------- */
 
 typedef struct {

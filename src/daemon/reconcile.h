@@ -109,6 +109,12 @@ reconcile_wait reconcile_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms);
  * (a request, a guild seen, a session ready, a sweep finished). */
 void reconcile_wake(dc_daemon *d);
 shard *reconcile_shard_of(dc_daemon *d, uint64_t guild_id);
+/* Is guild_id one of shard s's ((guild_id >> 22) % shard_count == s->id,
+ * every guild when unsharded)?  And one of this process's shards?  READY
+ * reconciliation, resumed sessions and handed-over sweeps look at these
+ * guilds only: other processes run the others (#16). */
+int reconcile_shard_owns(const shard *s, uint64_t guild_id);
+int reconcile_owns_guild(const dc_daemon *d, uint64_t guild_id);
 /* GUILD_CREATE / GUILD_UPDATE named the guild: keep the name (and store it). */
 void reconcile_guild_named(shard *s, uint64_t guild_id, const char *name);
 /* "Test Guild (1234)" or "guild 1234": how logs and replies name a guild. */

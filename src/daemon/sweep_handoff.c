@@ -5,7 +5,8 @@
  * (4000) in a loop.  So it hands the request to the daemon through the
  * database (cleaner_sweep_requests, schema/0007):
  *   CLI     inserts a row per --guild (guild 0 for --all), wakes the daemon
- *           with SIGUSR1 (its pid is in <db>.lock, dblock.h), waits for the
+ *           with SIGUSR1 (its pid is in <db>.run-RANGE.lock, dblock.h; of
+ *           several daemons, the one whose shards the request names), waits for the
  *           answers and prints them, then deletes its rows;
  *   daemon  on SIGUSR1 reads the open rows and queues the sweeps as a chat
  *           command would (reconcile_request); when a request's last sweep is done
@@ -99,6 +100,10 @@ static int take_one(void *ctx, const store_request *r)
 {
     dc_daemon *d = ctx;
     H.last_id = r->id;
+    /* Several daemons on one database (#16): a guild of another's shards
+     * is that daemon's to answer (the CLI wakes the one that runs it). */
+    if (r->guild_id && d->cfg->shard_count && d->n_shards && !reconcile_owns_guild(d, r->guild_id))
+        return 0;
     sweep_handoff_req *q = calloc(1, sizeof *q);
     if (!q)
         return -1;

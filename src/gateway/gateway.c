@@ -89,6 +89,9 @@ struct gateway_session {
     int64_t hello_deadline;
     int identify_waiting;
     int64_t identify_at;
+    int identify_lock;          /* config: ask for the bucket's lock first */
+    int lock_asked;             /* GW_ACT_IDENTIFY_LOCK out, no answer yet */
+    int lock_logged;            /* "waiting for the identify lock" said for this connection */
     after_close after;          /* CLOSING: what to do once closed */
     int64_t reconnect_min_delay;
     ratewin all_sends, app_sends;
@@ -307,6 +310,8 @@ static void reset_connection(gateway_session *gw)
     gw->hello_deadline = INT64_MAX;
     gw->identify_waiting = 0;
     gw->identify_at = INT64_MAX;
+    gw->lock_asked = 0;
+    gw->lock_logged = 0;
     ratewin_clear(&gw->all_sends);
     ratewin_clear(&gw->app_sends);
 }
@@ -334,6 +339,7 @@ static void emit_close(gateway_session *gw, int code, const char *reason, after_
     gw->next_beat_at = INT64_MAX;
     gw->hello_deadline = INT64_MAX;
     gw->identify_waiting = 0;
+    gw->lock_asked = 0;
     push_action(gw, (gateway_action){ .kind = GW_ACT_CLOSE, .code = code, .text = reason }, NULL, NULL);
     set_state(gw, GW_CLOSING, reason);
 }
@@ -394,6 +400,13 @@ static void count_resume_failure(gateway_session *gw)
 }
 
 /* ---- identify budget ------------------------------------------------------ */
+
+/* Discord's rate-limit key of this shard's IDENTIFY. */
+static int identify_bucket(const gateway_session *gw)
+{
+    int mc = gw->budget && gw->budget->max_concurrency > 0 ? gw->budget->max_concurrency : 1;
+    return gw->shard_id % mc;
+}
 
 static int rate_key(const gateway_session *gw)
 {
@@ -509,7 +522,35 @@ static void try_identify(gateway_session *gw, int64_t now)
     }
     gw->identify_waiting = 0;
     gw->identify_at = INT64_MAX;
+    if (gw->identify_lock) {
+        /* Other processes of the bot share the bucket: the owner takes its
+         * lock first (gateway_on_identify_lock). */
+        if (!gw->lock_asked) {
+            gw->lock_asked = 1;
+            push_action(gw, (gateway_action){ .kind = GW_ACT_IDENTIFY_LOCK, .code = identify_bucket(gw) },
+                        NULL, NULL);
+            set_state(gw, GW_IDENTIFYING, "waiting for the identify lock");
+        }
+        return;
+    }
     send_identify(gw, now);
+}
+
+void gateway_on_identify_lock(gateway_session *gw, int got, int64_t now_ms)
+{
+    if (!gw->lock_asked || gw->state != GW_IDENTIFYING)
+        return;                       /* the connection it was for is gone */
+    gw->lock_asked = 0;
+    if (got) {
+        send_identify(gw, now_ms);
+        return;
+    }
+    if (!gw->lock_logged)
+        LOG_I(GW_LOG, "shard %d: another process is identifying in bucket %d; waiting for its lock",
+              gw->shard_id, identify_bucket(gw));
+    gw->lock_logged = 1;
+    gw->identify_waiting = 1;
+    gw->identify_at = now_ms + GW_IDENTIFY_LOCK_RETRY_MS;
 }
 
 static void send_resume(gateway_session *gw, int64_t now)
@@ -737,6 +778,7 @@ gateway_session *gateway_new(const gateway_config *cfg)
     gw->max_resume_attempts = cfg->max_resume_attempts > 0 ? cfg->max_resume_attempts
                                                            : GW_DEFAULT_RESUME_ATTEMPTS;
     gw->budget = cfg->budget;
+    gw->identify_lock = cfg->identify_lock;
     gw->rng = cfg->seed ^ ((uint64_t)cfg->shard_id * UINT64_C(0xD1B54A32D192ED03));
     gw->state = GW_DISCONNECTED;
     gw->seq = -1;

@@ -51,6 +51,8 @@ typedef struct {
     int64_t hello_timeout_ms;   /* 0 = default 20000 */
     int max_resume_attempts;    /* consecutive failed resumes before a fresh identify; 0 = 3 */
     gateway_identify_budget *budget; /* may be NULL (no limit known) */
+    int identify_lock;          /* 1: before each IDENTIFY ask the owner for the bucket's lock
+                                   (GW_ACT_IDENTIFY_LOCK), shared with other processes of the bot */
 } gateway_config;
 
 typedef enum {
@@ -61,6 +63,10 @@ typedef enum {
                             then report gateway_on_closed() when it is gone */
     GW_ACT_DISPATCH,     /* op 0: .ev and .event name, .seq, .data (may be NULL) */
     GW_ACT_FATAL,        /* stop for good: .code = close code, .text = operator message, .exit_status */
+    GW_ACT_IDENTIFY_LOCK, /* (identify_lock) the IDENTIFY of this connection waits for the lock of
+                            bucket .code (shard_id % max_concurrency), which other processes of the
+                            bot share: try it, answer with gateway_on_identify_lock, and when got,
+                            hold it a little over 5 s (Discord counts identifies per 5 s per bucket) */
 } gateway_action_kind;
 
 typedef struct {
@@ -106,6 +112,11 @@ void gateway_on_closed(gateway_session *gw, int close_code, int64_t now_ms);
  * (to IDENTIFY).  A connect to the resume URL that fails (gateway_on_closed
  * while CONNECTING) makes the next connection resume at the gateway URL. */
 void gateway_on_url_refused(gateway_session *gw, const char *why, int64_t now_ms);
+/* The owner's answer to GW_ACT_IDENTIFY_LOCK: got 1 sends the IDENTIFY now;
+ * 0 (another process holds the bucket) tries again GW_IDENTIFY_LOCK_RETRY_MS
+ * later.  An answer nobody waits for (the connection is gone) is ignored. */
+void gateway_on_identify_lock(gateway_session *gw, int got, int64_t now_ms);
+#define GW_IDENTIFY_LOCK_RETRY_MS 250
 void gateway_tick(gateway_session *gw, int64_t now_ms);
 /* Absolute time of the next thing gateway_tick must do; INT64_MAX if none. */
 int64_t gateway_next_deadline(const gateway_session *gw);

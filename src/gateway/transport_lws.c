@@ -232,6 +232,10 @@ static void run_action(transport_conn *c, const gateway_action *a)
         if (c->h.on_dispatch)
             c->h.on_dispatch(c->hctx, c, a->ev, a->event, a->seq, a->data);
         break;
+    case GW_ACT_IDENTIFY_LOCK:
+        gateway_on_identify_lock(c->gw, c->h.on_identify_lock ? c->h.on_identify_lock(c->hctx, c, a->code) : 1,
+                                 transport_now_ms());
+        break;
     case GW_ACT_FATAL:
         if (c->wsi) {
             c->close_code = 1000;   /* the session is dead anyway */

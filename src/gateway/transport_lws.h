@@ -28,6 +28,10 @@ typedef struct {
     /* The websocket opened (open 1) or closed (open 0, close_code as
      * reported to the session; -1 none).  For --record.  May be NULL. */
     void (*on_conn)(void *ctx, transport_conn *c, int open, int close_code);
+    /* The session's IDENTIFY waits for the lock of bucket (GW_ACT_IDENTIFY_LOCK):
+     * 1 when the owner now holds it for this IDENTIFY, 0 when another process
+     * does.  NULL: granted at once. */
+    int (*on_identify_lock)(void *ctx, transport_conn *c, int bucket);
 } transport_handlers;
 
 /* The protocol entry to put in the context's protocol list (first). */

@@ -68,6 +68,9 @@ static void run_action(replay *r, const gateway_action *a)
     case GW_ACT_DISPATCH:
         daemon_dispatch(r->s, a->ev, a->event, a->seq, a->data);
         break;
+    case GW_ACT_IDENTIFY_LOCK:
+        gateway_on_identify_lock(r->gw, 1, now(r));   /* one process: nobody to share a bucket with */
+        break;
     case GW_ACT_FATAL:
         LOG_E("replay", "the session stopped: %s", a->text ? a->text : "?");
         if (r->connected)

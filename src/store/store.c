@@ -301,3 +301,52 @@ dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASO
 {
     return s->be->audit_totals(s, since_ms, totals);
 }
+
+/* ---- several processes, one bot (#16) ------------------------------------- */
+
+static int bad_range(store *s, const store_lease_owner *me, int first, int last, int count)
+{
+    if (me && me->host[0] && count >= 1 && first >= 0 && first <= last && last < count)
+        return 0;
+    snprintf(s->errmsg, sizeof s->errmsg, "shard leases: no owner or a bad range %d-%d/%d", first, last, count);
+    return 1;
+}
+
+dc_err store_lease_claim(store *s, const store_lease_owner *me, int first, int last, int count,
+                         int64_t now_ms, int64_t ttl_ms, store_lease_gone_fn gone, void *ctx,
+                         store_lease_holder *conflict)
+{
+    if (bad_range(s, me, first, last, count) || !conflict)
+        return DC_ERR_USAGE;
+    memset(conflict, 0, sizeof *conflict);
+    return s->be->lease_claim(s, me, first, last, count, now_ms, ttl_ms, gone, ctx, conflict);
+}
+
+dc_err store_lease_renew(store *s, const store_lease_owner *me, int first, int last, int count,
+                         int64_t now_ms, int64_t ttl_ms, int *held)
+{
+    if (bad_range(s, me, first, last, count) || !held)
+        return DC_ERR_USAGE;
+    *held = 0;
+    return s->be->lease_renew(s, me, first, last, count, now_ms, ttl_ms, held);
+}
+
+dc_err store_lease_release(store *s, const store_lease_owner *me)
+{
+    return me && me->host[0] ? s->be->lease_release(s, me) : DC_ERR_USAGE;
+}
+
+dc_err store_each_lease(store *s, store_lease_fn fn, void *ctx) { return s->be->each_lease(s, fn, ctx); }
+
+dc_err store_identify_lock(store *s, int bucket, int64_t hold_ms, int *got)
+{
+    if (!got || bucket < 0 || hold_ms < 0)
+        return DC_ERR_USAGE;
+    *got = 0;
+    return s->be->identify_lock(s, bucket, hold_ms, got);
+}
+
+dc_err store_identify_unlock(store *s, int bucket)
+{
+    return bucket < 0 ? DC_ERR_USAGE : s->be->identify_unlock(s, bucket);
+}

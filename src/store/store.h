@@ -268,4 +268,65 @@ dc_err store_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx
 dc_err store_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned);
 dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT]);
 
+/* ---- several processes, one bot (#16): shard leases and the identify lock ----
+ *
+ * Shard leases (cleaner_shard_leases, schema 8): each process records the
+ * shards it runs, renews them and lets them expire; a shard held by a live
+ * lease of another owner is refused.  An owner is a host name and a pid. */
+typedef struct {
+    char host[256];
+    int64_t pid;
+} store_lease_owner;
+
+/* One owner's leases of one shard count: its range and its latest expiry. */
+typedef struct {
+    store_lease_owner owner;
+    int first, last, count;       /* the lowest and highest shard it holds */
+    int n_shards;                 /* how many it holds (last-first+1 unless it is split) */
+    int64_t expires_ms;
+} store_lease_holder;
+
+/* Asked during a claim about each other owner whose live lease conflicts:
+ * non-zero when that owner is known to be gone (the daemon: the same host
+ * and no such pid), so its leases count as expired and are taken over. */
+typedef int (*store_lease_gone_fn)(void *ctx, const store_lease_owner *o);
+
+/* Claims shards first..last of count for `me` until now_ms + ttl_ms, in one
+ * transaction of its own (call it outside one).  Leases that expired by
+ * now_ms, leases of `me` and leases of owners `gone` calls gone are taken
+ * over.  A live lease of another owner on one of those shards, or on any
+ * shard of another count, refuses the claim: DC_ERR_CONFIG, nothing
+ * written, *conflict says who (its whole range of that count). */
+dc_err store_lease_claim(store *s, const store_lease_owner *me, int first, int last, int count,
+                         int64_t now_ms, int64_t ttl_ms, store_lease_gone_fn gone, void *ctx,
+                         store_lease_holder *conflict);
+/* Moves the expiry of me's leases of first..last/count to now_ms + ttl_ms;
+ * *held receives how many it still holds (fewer than the range: another
+ * owner took some over after they expired). */
+dc_err store_lease_renew(store *s, const store_lease_owner *me, int first, int last, int count,
+                         int64_t now_ms, int64_t ttl_ms, int *held);
+/* Deletes every lease of me. */
+dc_err store_lease_release(store *s, const store_lease_owner *me);
+/* Every owner's leases, one holder per owner and shard count, by count and
+ * first shard; expired ones too (compare expires_ms with the time). */
+typedef int (*store_lease_fn)(void *ctx, const store_lease_holder *h);
+dc_err store_each_lease(store *s, store_lease_fn fn, void *ctx);
+
+/* The identify lock (Discord: max_concurrency IDENTIFYs per 5 s per bucket,
+ * shard_id % max_concurrency, for the whole bot): one lock per bucket,
+ * shared by every process on the database and tried without waiting, and
+ * the time it was last got, kept beside it: a process that dies (or stops)
+ * right after its IDENTIFY drops the lock, but not its time.
+ * SQLite: an flock on <db>.identify-<bucket>.lock beside the database file,
+ * the time (this host's clock) written in it; PostgreSQL: a session-level
+ * advisory lock on a small connection of its own, so it never waits behind
+ * a transaction, the time (the server's clock) in cleaner_identify_buckets.
+ * *got 1 when this store now holds it, its time now; 0 when another holder
+ * has it, when it was got less than hold_ms ago, or when this store holds
+ * it already.  The holder releases it with store_identify_unlock once
+ * hold_ms have passed; the lock also goes when the store closes or the
+ * process dies. */
+dc_err store_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
+dc_err store_identify_unlock(store *s, int bucket);
+
 #endif

@@ -161,6 +161,17 @@ struct store_backend {
     dc_err (*request_answer)(store *s, int64_t id, int64_t now_ms, int status, const char *outcome);
     dc_err (*request_get)(store *s, int64_t id, int *answered, int *status, char **outcome);
     dc_err (*request_delete)(store *s, int64_t id);
+
+    /* ---- several processes, one bot (store.h, #16) ---- */
+    dc_err (*lease_claim)(store *s, const store_lease_owner *me, int first, int last, int count,
+                          int64_t now_ms, int64_t ttl_ms, store_lease_gone_fn gone, void *ctx,
+                          store_lease_holder *conflict);
+    dc_err (*lease_renew)(store *s, const store_lease_owner *me, int first, int last, int count,
+                          int64_t now_ms, int64_t ttl_ms, int *held);
+    dc_err (*lease_release)(store *s, const store_lease_owner *me);
+    dc_err (*each_lease)(store *s, store_lease_fn fn, void *ctx);
+    dc_err (*identify_lock)(store *s, int bucket, int64_t hold_ms, int *got);
+    dc_err (*identify_unlock)(store *s, int bucket);
 };
 
 /* The backends built into this program. */

@@ -53,6 +53,7 @@ static void store_pg_close(store *base)
         if (p->conn.conn)
             PQclear(PQexec(p->conn.conn, "ROLLBACK"));
     }
+    store_pg_coord_close(p);
     store_pg_conn_close(&p->conn);
     store_pg_clean_close(p);
     store_sweep_queue_free(&p->closed);
@@ -349,4 +350,10 @@ const store_backend store_pg_backend = {
     .request_answer = store_pg_request_answer,
     .request_get = store_pg_request_get,
     .request_delete = store_pg_request_delete,
+    .lease_claim = store_pg_lease_claim,
+    .lease_renew = store_pg_lease_renew,
+    .lease_release = store_pg_lease_release,
+    .each_lease = store_pg_each_lease,
+    .identify_lock = store_pg_identify_lock,
+    .identify_unlock = store_pg_identify_unlock,
 };

@@ -178,6 +178,7 @@ typedef struct store_pg {
     /* users, then clean table i at 1 + i (store_pg_clean.c fills those) */
     store_pg_batch_table batch_tables[1 + CONFIG_MAX_CLEAN_TABLES];
     size_t n_batch_tables;
+    struct store_pg_coord *coord;       /* the identify lock's own connection (store_pg_coord.c) */
 } store_pg;
 
 static inline store_pg *store_pg_of(store *s) { return (store_pg *)s; }
@@ -375,5 +376,17 @@ dc_err store_pg_request_each_open(store *s, int64_t after_id, store_request_fn f
 dc_err store_pg_request_answer(store *s, int64_t id, int64_t now_ms, int status, const char *outcome);
 dc_err store_pg_request_get(store *s, int64_t id, int *answered, int *status, char **outcome);
 dc_err store_pg_request_delete(store *s, int64_t id);
+/* store_pg_coord.c: shard leases and the identify lock (store.h, #16) */
+dc_err store_pg_lease_claim(store *s, const store_lease_owner *me, int first, int last, int count,
+                            int64_t now_ms, int64_t ttl_ms, store_lease_gone_fn gone, void *ctx,
+                            store_lease_holder *conflict);
+dc_err store_pg_lease_renew(store *s, const store_lease_owner *me, int first, int last, int count,
+                            int64_t now_ms, int64_t ttl_ms, int *held);
+dc_err store_pg_lease_release(store *s, const store_lease_owner *me);
+dc_err store_pg_each_lease(store *s, store_lease_fn fn, void *ctx);
+dc_err store_pg_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
+dc_err store_pg_identify_unlock(store *s, int bucket);
+/* Closes the identify lock's connection (its locks go with it). */
+void store_pg_coord_close(store_pg *p);
 
 #endif

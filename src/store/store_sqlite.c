@@ -275,6 +275,7 @@ static void store_sqlite_close(store *base)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
     store_sqlite_clean_close(s);
+    store_sqlite_coord_close(s);
     sqlite3_close(s->db);
     store_sweep_queue_free(&s->closed);
     free(s);
@@ -365,4 +366,10 @@ const store_backend store_sqlite_backend = {
     .request_answer = store_sqlite_request_answer,
     .request_get = store_sqlite_request_get,
     .request_delete = store_sqlite_request_delete,
+    .lease_claim = store_sqlite_lease_claim,
+    .lease_renew = store_sqlite_lease_renew,
+    .lease_release = store_sqlite_lease_release,
+    .each_lease = store_sqlite_each_lease,
+    .identify_lock = store_sqlite_identify_lock,
+    .identify_unlock = store_sqlite_identify_unlock,
 };

@@ -95,6 +95,25 @@ typedef struct store_ckpt store_ckpt;
     /* one bounded slice of the guild's rows in id order, each with "is it     \
      * listed"; measuring and deleting walk the guild with it a slice at a    \
      * time so no statement holds the loop for long */                        \
+    /* shard leases, schema 8 (store_sqlite_coord.c) */                                 \
+    X(ST_LEASE_CONFLICTS, "SELECT DISTINCT owner_host, owner_pid FROM cleaner_shard_leases " \
+                          "WHERE expires_ms > ?1 AND NOT (owner_host = ?2 AND owner_pid = ?3) " \
+                          "AND (shard_count <> ?4 OR shard BETWEEN ?5 AND ?6) "             \
+                          "ORDER BY owner_host, owner_pid")                                 \
+    X(ST_LEASE_DROP_OWNER, "DELETE FROM cleaner_shard_leases WHERE owner_host = ?1 AND owner_pid = ?2") \
+    X(ST_LEASE_DROP_EXPIRED, "DELETE FROM cleaner_shard_leases WHERE expires_ms <= ?1")  \
+    X(ST_LEASE_PUT, "INSERT INTO cleaner_shard_leases (shard_count, shard, owner_host, owner_pid, " \
+                    "acquired_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "            \
+                    "ON CONFLICT (shard_count, shard) DO UPDATE SET owner_host = excluded.owner_host, " \
+                    "owner_pid = excluded.owner_pid, acquired_ms = excluded.acquired_ms, " \
+                    "expires_ms = excluded.expires_ms")                                   \
+    X(ST_LEASE_RENEW, "UPDATE cleaner_shard_leases SET expires_ms = ?1 WHERE owner_host = ?2 " \
+                      "AND owner_pid = ?3 AND shard_count = ?4 AND shard BETWEEN ?5 AND ?6") \
+    /* one row per owner and count; ?1 NULL: every owner */                           \
+    X(ST_LEASE_EACH, "SELECT owner_host, owner_pid, shard_count, min(shard), max(shard), count(*), " \
+                     "max(expires_ms) FROM cleaner_shard_leases WHERE ?1 IS NULL OR " \
+                     "(owner_host = ?1 AND owner_pid = ?2) GROUP BY owner_host, owner_pid, " \
+                     "shard_count ORDER BY shard_count, min(shard)")                     \
     X(ST_SWEEP_SCAN, "SELECT u.discord_id, EXISTS (SELECT 1 FROM temp.cleaner_sweep_members m " \
                      "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id) FROM users u " \
                      "WHERE u.guild_id = ?1 AND u.discord_id > ?2 ORDER BY u.discord_id LIMIT ?3")
@@ -130,6 +149,8 @@ typedef struct {
     store_audit_row audit_q[AUDIT_BATCH];   /* bare writes' audit rows not yet inserted */
     int audit_n;
     store_sweep_queue closed;     /* sweep member sets awaiting clearing (store_sqlite_sweep.c) */
+    struct store_sqlite_idlock *idlocks;   /* identify locks held (store_sqlite_coord.c) */
+    size_t n_idlocks;
 } store_sqlite;
 
 /* Every store this backend is handed is one it opened. */
@@ -176,6 +197,18 @@ int store_sqlite_checkpoint_failures(store *s, char *msg, size_t cap);
 void store_sqlite_checkpointer_stop(store *s);
 int store_sqlite_wal_frames(const store *s);
 int store_sqlite_checkpoint_tail(store *s, int max_frames);
+/* store_sqlite_coord.c: shard leases and the identify lock (store.h, #16) */
+dc_err store_sqlite_lease_claim(store *s, const store_lease_owner *me, int first, int last, int count,
+                                int64_t now_ms, int64_t ttl_ms, store_lease_gone_fn gone, void *ctx,
+                                store_lease_holder *conflict);
+dc_err store_sqlite_lease_renew(store *s, const store_lease_owner *me, int first, int last, int count,
+                                int64_t now_ms, int64_t ttl_ms, int *held);
+dc_err store_sqlite_lease_release(store *s, const store_lease_owner *me);
+dc_err store_sqlite_each_lease(store *s, store_lease_fn fn, void *ctx);
+dc_err store_sqlite_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
+dc_err store_sqlite_identify_unlock(store *s, int bucket);
+/* Drops every identify lock (store close). */
+void store_sqlite_coord_close(store_sqlite *s);
 /* store_sqlite_users.c */
 dc_err store_sqlite_delete_member(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why,
                                   int dry_run, int64_t now_ms, int64_t *rows);

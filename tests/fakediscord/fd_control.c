@@ -7,6 +7,7 @@
 #include "fd_bench.h"
 #include "fd_gateway.h"
 #include "fd_op8.h"
+#include "fd_shards.h"
 
 #define FD_MAX_GENERATE 10000000
 
@@ -515,6 +516,7 @@ static void route_post(fd_server *srv, const cJSON *body, char **seg, fd_resp *r
 		{ "guilds", create_guild }, { "dispatch", ctl_dispatch }, { "raw", ctl_raw },
 		{ "op", ctl_op },           { "close", ctl_close },       { "config", ctl_config },
 		{ "ratelimit", ctl_ratelimit }, { "fail", ctl_fail },
+		{ "guild_bulk", fd_ctl_guild_bulk },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		if (strcmp(seg[0], table[i].name) == 0) {

@@ -1,5 +1,6 @@
 /* fd_server.c - lifetime of the double's global state (see fd_server.h). */
 #include "fd_server.h"
+#include "fd_shards.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ static void clear_runtime(fd_server *srv)
 	srv->lookup_used = 0;
 	srv->n_rl_rules = 0;
 	srv->identify_count = srv->resume_count = srv->heartbeats = 0;
+	fd_identify_clear(srv);
 }
 
 static void start_runtime(fd_server *srv)

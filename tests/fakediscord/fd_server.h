@@ -58,6 +58,9 @@ typedef struct {
 	int64_t at_ms;
 } fd_op8_stamp;
 
+/* Rate-limit keys of IDENTIFY the double tracks (shard_id % max_concurrency). */
+#define FD_IDENTIFY_BUCKETS 256
+
 struct fd_session;
 struct fd_conn;
 
@@ -87,6 +90,10 @@ typedef struct fd_server {
 	int lookup_used;
 	bool demo_armed;
 	lws_sorted_usec_list_t demo_sul;
+	/* max_concurrency across every connection (fd_shards.c) */
+	int64_t identify_last_ms[FD_IDENTIFY_BUCKETS];   /* per bucket, 0 = never */
+	int identify_violations;
+	cJSON *identify_log;  /* array: {"shard","bucket","at_ms","gap_ms"} per IDENTIFY */
 } fd_server;
 
 void fd_config_defaults(fd_config *cfg);

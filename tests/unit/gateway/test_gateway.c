@@ -696,6 +696,52 @@ static void max_concurrency_waits(void **state)
     gateway_free(other);
 }
 
+/* identify_lock: the IDENTIFY waits for the owner's bucket lock
+ * (GW_ACT_IDENTIFY_LOCK, bucket = shard_id % max_concurrency); refused, it
+ * is asked again GW_IDENTIFY_LOCK_RETRY_MS later; an answer for a
+ * connection that is gone sends nothing. */
+static void identify_waits_for_the_bucket_lock(void **state)
+{
+    (void)state;
+    gateway_identify_budget b = { .remaining = 100, .total = 1000, .reset_at_ms = 1 << 30, .max_concurrency = 4 };
+    gateway_config c = base_cfg();
+    c.budget = &b;
+    c.shard_count = 16;
+    c.shard_id = 6;
+    c.identify_lock = 1;
+    gateway_session *gw = gateway_new(&c);
+    gateway_start(gw, 1000);
+    drain(gw);
+    assert_int_equal(open_hello(gw, 1000), 1);
+    assert_int_equal(A[0].kind, GW_ACT_IDENTIFY_LOCK);
+    assert_int_equal(A[0].code, 2);                         /* 6 % 4 */
+    assert_int_equal(gateway_get_state(gw), GW_IDENTIFYING);
+    assert_int_equal(tick(gw, 1100), 0);                    /* asked once, not again meanwhile */
+    gateway_on_identify_lock(gw, 0, 1200);                  /* another process has it */
+    assert_int_equal(drain(gw), 0);
+    assert_int_equal(gateway_next_deadline(gw), 1200 + GW_IDENTIFY_LOCK_RETRY_MS);
+    assert_int_equal(tick(gw, 1200 + GW_IDENTIFY_LOCK_RETRY_MS), 1);
+    assert_int_equal(A[0].kind, GW_ACT_IDENTIFY_LOCK);
+    gateway_on_identify_lock(gw, 1, 1500);
+    assert_int_equal(drain(gw), 1);
+    assert_int_equal(sent_op(0), 2);
+    assert_int_equal(b.last_identify_ms[2], 1500);
+    gateway_free(gw);
+
+    /* The connection closed while the owner was asked: its answer is stale. */
+    b.last_identify_ms[2] = 0;
+    gw = gateway_new(&c);
+    gateway_start(gw, 1000);
+    drain(gw);
+    assert_int_equal(open_hello(gw, 1000), 1);
+    assert_int_equal(A[0].kind, GW_ACT_IDENTIFY_LOCK);
+    closed(gw, 4000, 1100);
+    gateway_on_identify_lock(gw, 1, 1150);
+    for (int i = drain(gw) - 1; i >= 0; i--)
+        assert_int_not_equal(A[i].kind, GW_ACT_SEND);
+    gateway_free(gw);
+}
+
 static void hello_timeout_reconnects(void **state)
 {
     (void)state;
@@ -1074,6 +1120,7 @@ int main(void)
         cmocka_unit_test(resume_attempts_capped),
         cmocka_unit_test(backoff_grows_and_resets),
         cmocka_unit_test(session_start_limit_waits),
+        cmocka_unit_test(identify_waits_for_the_bucket_lock),
         cmocka_unit_test(max_concurrency_waits),
         cmocka_unit_test(hello_timeout_reconnects),
         cmocka_unit_test(dispatches_during_resume_kept_in_order),
