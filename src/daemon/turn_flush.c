@@ -16,6 +16,7 @@
 #define TURN_POLL_FAST 50            /* polls 1 ms apart after a submit */
 #define TURN_POLL_MAX_MS 10          /* then a late commit's socket is looked at this often */
 #define TURN_FINISH_WAIT_MS 10000    /* shutdown, replay: the longest wait for a commit's answer */
+#define TURN_BEGIN_WAIT_MS 3000      /* turn_begin: the longest wait for the commit in flight */
 
 void turn_init(dc_daemon *d, const turn_carry *c)
 {
@@ -59,8 +60,17 @@ int turn_open(dc_daemon *d)
     return 0;
 }
 
+/* The writers that cannot wait for the next turn (a sweep's chunk of
+ * members, a guild delete) need the transaction now: a commit still in
+ * flight (PostgreSQL) is waited for, as long as a read of that backend
+ * waits for its queue (store_pg_settle) and bounded the same way; the
+ * chunk's own write waits for its answer anyway.  Without this a sweep
+ * aborted at its first chunk whenever a turn's COMMIT was on the wire
+ * (make bench, 3. sweep on PostgreSQL).  SQLite never has one in flight. */
 int turn_begin(dc_daemon *d)
 {
+    if (d->turn.in_flight && d->st && !store_pending(d->st) && store_in_flight(d->st))
+        store_wait(d->st, TURN_BEGIN_WAIT_MS);
     turn_take_outcome(d);
     return turn_open(d);
 }

@@ -124,7 +124,9 @@ int store_fd(const store *s);                 /* a socket for the loop to watch,
 /* Non-zero while a submitted commit has no outcome yet (SQLite: never). */
 int store_in_flight(const store *s);
 /* Waits at most timeout_ms for the submitted commits' outcomes to be
- * pending (shutdown, replay; never the live loop).  SQLite: returns at once. */
+ * pending (shutdown, replay; in the live loop only turn_begin, for a
+ * writer that needs the transaction now, as a PostgreSQL read waits for
+ * its queue).  SQLite: returns at once. */
 void store_wait(store *s, int timeout_ms);
 
 /* What the store_delete_member calls of one transaction did.  A backend

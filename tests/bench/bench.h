@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fake_client.h"
+
 typedef enum { BENCH_MET, BENCH_MISSED, BENCH_NA } bench_verdict;
 
 /* One table row: "what", the measured figure, and the floor it is held to. */
@@ -29,8 +31,23 @@ double bench_scale(void);
 int64_t bench_scaled(int64_t n);
 
 /* The bot's users table with rows (discord_id first_id+i, guild_id) for
- * i in [0, count); created if missing.  0 ok, -1 error (message printed). */
+ * i in [0, count); created if missing.  db is an SQLite path or a
+ * PostgreSQL URI (bench_store.c).  0 ok, -1 error (message printed). */
 int bench_db_fill(const char *db, uint64_t guild_id, uint64_t first_id, int64_t count);
+int bench_sqlite_fill(const char *db, uint64_t guild_id, uint64_t first_id, int64_t count);
+/* First column of sql's first row on db (SQLite path or URI); -1 on error. */
+int64_t bench_db_int(const char *db, const char *sql);
+
+/* PostgreSQL rows (bench_store.c).  bench_pg_ready: 1 when make bench
+ * started a cluster (DC_TEST_PG_URI), else prints once why the PostgreSQL
+ * rows are skipped and gives 0.  bench_pg_fresh: a new empty database
+ * dc_TAG_PID, its URI in db (0 ok); bench_pg_drop removes it.
+ * bench_pg_label: "on PG (fsync off)", the row names' suffix: the cluster's
+ * durability settings, since fsync off flatters PostgreSQL. */
+int bench_pg_ready(void);
+int bench_pg_fresh(char *db, size_t cap, const char *tag);
+void bench_pg_drop(const char *tag);
+const char *bench_pg_label(void);
 /* VmRSS / VmHWM of a running process in KiB, -1 if unknown. */
 long bench_rss_kib(pid_t pid);
 long bench_hwm_kib(pid_t pid);
@@ -48,12 +65,20 @@ long bench_pss_kib(pid_t pid);
 /* Run argv to completion; exit status (128+sig when killed), -1 on spawn
  * error; *maxrss_kib gets the child's peak RSS (getrusage). */
 int bench_spawn_wait(const char *const argv[], long *maxrss_kib, int timeout_ms);
+/* Largest (gap - beat_ms) between consecutive op 1 the double f received,
+ * skipping the first beat (jittered on purpose); *beats counts them. */
+int64_t bench_beat_lateness_ms(fd_proc *f, int beat_ms, int *beats);
 /* Percentile (0..100) of v[0..n), sorts v in place. */
 int64_t bench_percentile(int64_t *v, size_t n, double pct);
 
 /* The benches, in issue #7's numbering. */
 void bench_replay(void);   /* 1: needs `discord-cleaner replay` (issue 6) */
 void bench_burst(void);    /* 2 */
+/* 1, 2 and 3 with the daemon on PostgreSQL (issue #16; skipped, with one
+ * line saying why, when make bench could not start a cluster). */
+void bench_replay_pg(void);
+void bench_burst_pg(void);
+void bench_sweep_pg(void);
 void bench_burst_aio(void);   /* 2b: the burst from tests/bench/aio_gateway.py */
 void bench_sweep(void);    /* 3 */
 void bench_idle(void);     /* 4 */

@@ -8,7 +8,8 @@
  * COMMIT (src/commit_trace.h), so it runs at the operator's log level
  * (info) and the measurement costs one short write per commit.
  * Burst event k (1-based) is committed by the first commit whose E reaches
- * the count before the burst plus k. */
+ * the count before the burst plus k.  The PostgreSQL commit is traced when
+ * its outcome arrives (turn_flush.c), so the figure holds the round trip. */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,12 +142,14 @@ static void print_tenths(const int64_t *lat, int64_t covered)
     }
 }
 
-static void report_burst(const char *name, int64_t count, int64_t all_us, int64_t *lat, int64_t covered)
+/* goal_us: the store's goal for the whole burst applied. */
+static void report_burst(const char *name, int64_t count, int64_t all_us, int64_t goal_us, int64_t *lat,
+                         int64_t covered)
 {
     int64_t p50 = bench_percentile(lat, (size_t)covered, 50), p99 = bench_percentile(lat, (size_t)covered, 99);
     bench_row(bench_fmt("%s: %" PRId64 " removes, all applied", name, count),
               bench_fmt("%.3f s (%.0f events/s)", (double)all_us / 1e6, (double)count * 1e6 / (double)all_us),
-              "<= 1 s", all_us <= 1000000 ? BENCH_MET : BENCH_MISSED);
+              bench_fmt("<= %g s", (double)goal_us / 1e6), all_us <= goal_us ? BENCH_MET : BENCH_MISSED);
     int64_t p90 = bench_percentile(lat, (size_t)covered, 90), p100 = bench_percentile(lat, (size_t)covered, 100);
     bench_row(bench_fmt("%s: send->commit latency p50 / p90 / max", name),
               bench_fmt("%.2f / %.2f / %.2f ms", (double)p50 / 1000, (double)p90 / 1000, (double)p100 / 1000), "-",
@@ -190,7 +193,8 @@ static void report_drain(const char *name, int64_t drain_us, const char *goal)
               goal ? goal : "-", !goal ? BENCH_NA : drain_us < 25000 ? BENCH_MET : BENCH_MISSED);
 }
 
-static void measure_burst(const char *name, const char *drain_goal, fd_proc *f, dh_proc *d, int64_t count)
+static void measure_burst(const char *name, const char *drain_goal, int64_t goal_us, fd_proc *f, dh_proc *d,
+                          int64_t count)
 {
     int64_t base = wait_quiet(d, 1000, 30000), cpu0 = bench_cpu_us(d->pid), fcpu0 = bench_cpu_us(f->pid);
     int64_t wait0 = bench_run_delay_us(d->pid);
@@ -211,7 +215,7 @@ static void measure_burst(const char *name, const char *drain_goal, fd_proc *f, 
         bench_row(bench_fmt("%s: daemon runnable but waiting for a CPU", name),
                   bench_fmt("%.1f ms", (double)waited / 1000), "-", BENCH_NA);
     wait_quiet(d, 500, 30000);
-    int64_t left = dh_db_int(d->db, "SELECT COUNT(*) FROM users WHERE guild_id = " BURST_GUILD);
+    int64_t left = bench_db_int(d->db, "SELECT COUNT(*) FROM users WHERE guild_id = " BURST_GUILD);
     if (left != 0)
         bench_row(bench_fmt("%s: rows left after the burst", name), bench_fmt("%" PRId64, left), "0", BENCH_MISSED);
     int64_t cpu = bench_cpu_us(d->pid) - cpu0, fcpu = bench_cpu_us(f->pid) - fcpu0;
@@ -237,7 +241,7 @@ static void measure_burst(const char *name, const char *drain_goal, fd_proc *f, 
                       "all", BENCH_MISSED);
         if (covered > 0) {
             print_tenths(lat, covered);
-            report_burst(name, count, last_us - stamps[0], lat, covered);
+            report_burst(name, count, last_us - stamps[0], goal_us, lat, covered);
             if (covered == count)
                 report_drain(name, last_us > stamps[count - 1] ? last_us - stamps[count - 1] : 0, drain_goal);
         }
@@ -247,13 +251,19 @@ static void measure_burst(const char *name, const char *drain_goal, fd_proc *f, 
     free(m);
 }
 
-void bench_burst(void)
+/* pg_tag NULL: the SQLite file of the scratch folder; else a fresh
+ * PostgreSQL database of that tag.  The double beats every 250 ms, so the
+ * heartbeats' lateness during the burst shows. */
+static void burst_on(const char *name_in, const char *pg_tag, int64_t goal_us)
 {
+    static const char *const fake_args[] = { "--heartbeat-interval", "250", NULL };
+    char name[64];              /* bench_fmt's slots rotate: a copy of our own */
     int64_t count = bench_scaled(100000);
     fd_proc f;
     dh_proc d = { 0 };
-    if (dh_init(&d) != 0 || fd_start(&f, NULL) != 0) {
-        bench_row("2. burst", "could not start the double", "-", BENCH_MISSED);
+    snprintf(name, sizeof name, "%s", name_in);
+    if (dh_init(&d) != 0 || fd_start(&f, fake_args) != 0) {
+        bench_row(name, "could not start the double", "-", BENCH_MISSED);
         dh_cleanup(&d);
         return;
     }
@@ -261,14 +271,34 @@ void bench_burst(void)
                                                          "\"generate\":{\"count\":%" PRId64 "}}", count)));
     const char *const args[] = { "--log-level", "info", NULL };
     const char *const env[] = { trace_env(&d), NULL };
-    if (bench_db_fill(d.db, BURST_GUILD_N, FIRST_MEMBER, count) == 0 &&
-        dh_start(&d, f.port, args, env) == 0 && dh_wait_log(&d, "READY", 1, 20000))
-        measure_burst("2. burst", NULL, &f, &d, count);
-    else
-        bench_row("2. burst", "daemon did not become READY", "-", BENCH_MISSED);
+    if ((!pg_tag || bench_pg_fresh(d.db, sizeof d.db, pg_tag) == 0) &&
+        bench_db_fill(d.db, BURST_GUILD_N, FIRST_MEMBER, count) == 0 &&
+        dh_start(&d, f.port, args, env) == 0 && dh_wait_log(&d, "READY", 1, 20000)) {
+        measure_burst(name, NULL, goal_us, &f, &d, count);
+        int beats;
+        int64_t late = bench_beat_lateness_ms(&f, 250, &beats);
+        bench_row(bench_fmt("%s: worst heartbeat lateness (%d beats)", name, beats),
+                  beats > 1 ? bench_fmt("%" PRId64 " ms", late) : "no beats seen", "-", BENCH_NA);
+    } else {
+        bench_row(name, "daemon did not become READY", "-", BENCH_MISSED);
+    }
     dh_stop(&d, SIGTERM, 10000);
     dh_cleanup(&d);
     fd_stop(&f);
+    if (pg_tag)
+        bench_pg_drop(pg_tag);
+}
+
+void bench_burst(void)
+{
+    burst_on("2. burst", NULL, 1000000);
+}
+
+/* Issue #16: the same burst with the daemon on PostgreSQL. */
+void bench_burst_pg(void)
+{
+    if (bench_pg_ready())
+        burst_on(bench_fmt("2. burst %s", bench_pg_label()), "benchburst", 2000000);
 }
 
 /* The same burst from an asyncio/aiohttp server (tests/bench/aio_gateway.py):
@@ -297,7 +327,7 @@ void bench_burst_aio(void)
     const char *const env[] = { trace_env(&d), NULL };
     if (bench_db_fill(d.db, BURST_GUILD_N, FIRST_MEMBER, count) == 0 &&
         dh_start(&d, f.port, args, env) == 0 && dh_wait_log(&d, "READY", 1, 20000))
-        measure_burst(name, "< 25 ms", &f, &d, count);
+        measure_burst(name, "< 25 ms", 1000000, &f, &d, count);
     else
         bench_row(name, "daemon did not become READY", "-", BENCH_MISSED);
     dh_stop(&d, SIGTERM, 10000);

@@ -1,6 +1,6 @@
 /* bench_main.c - `make bench`: describe the machine, run the benches (all,
  * or those named on the command line: replay burst burst-aio sweep idle
- * decode), print the table.  Always exits 0 unless the harness itself breaks: a
+ * decode guild_delete replay-pg burst-pg sweep-pg), print the table.  Always exits 0 unless the harness itself breaks: a
  * missed floor is a finding to read, not a failed build. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +53,7 @@ int main(int argc, char **argv)
         { "sweep", bench_sweep },
         { "idle", bench_idle },     { "decode", bench_decode },
         { "guild_delete", bench_guild_delete },
+        { "replay-pg", bench_replay_pg }, { "burst-pg", bench_burst_pg }, { "sweep-pg", bench_sweep_pg },
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     describe_machine();

@@ -14,10 +14,10 @@
 #include <sys/wait.h>
 #include <sqlite3.h>
 
-#define BENCH_MAX_ROWS 32
+#define BENCH_MAX_ROWS 96
 
 static struct {
-    char what[64], figure[96], floor[64];
+    char what[96], figure[96], floor[64];
     bench_verdict v;
 } rows[BENCH_MAX_ROWS];
 static int n_rows;
@@ -79,7 +79,7 @@ int64_t bench_scaled(int64_t n)
     return v > 0 ? v : 1;
 }
 
-int bench_db_fill(const char *db, uint64_t guild_id, uint64_t first_id, int64_t count)
+int bench_sqlite_fill(const char *db, uint64_t guild_id, uint64_t first_id, int64_t count)
 {
     sqlite3 *h = NULL;
     sqlite3_stmt *st = NULL;

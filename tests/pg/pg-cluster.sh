@@ -17,7 +17,8 @@
 # `nobody`) through runuser or setpriv, and DIR is handed to that user, so
 # DIR must be in a folder that user can reach (mktemp -d under /tmp is).
 # Durability is off (fsync, synchronous_commit): the cluster dies with the
-# test run.
+# test run.  PG_CLUSTER_DURABLE=1 leaves it on (make bench's PostgreSQL
+# rows then measure COMMITs that wait for the disk).
 #
 # Exit status of start: 0 started; 2 PostgreSQL is not available here (not
 # installed, or as root no way to switch user) -- the one reason is on
@@ -93,11 +94,13 @@ start() {
   as "$user" "$bindir/initdb" -D "$dir/data" -U "$PGUSER_NAME" --pwfile="$dir/password" \
      --auth=scram-sha-256 --encoding=UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+  durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_CLUSTER_DURABLE:-0}" = 1 ] && durability=""
   tries=0
   while :; do
     port=$(random_port)
     if as "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 -o \
-         "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+         "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability" \
          start >/dev/null 2>&1; then
       break
     fi

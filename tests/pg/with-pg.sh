@@ -10,7 +10,8 @@
 # folder when CMD ends -- also when it fails or the run is interrupted.
 # When PostgreSQL is not available here it prints the one line
 # "PostgreSQL tests skipped: REASON" and runs CMD without DC_TEST_PG_URI
-# (the PostgreSQL tests then skip) -- except under CI (CI=true), where
+# (the PostgreSQL tests then skip; REASON is exported as DC_TEST_PG_SKIPPED
+# for make bench's one line) -- except under CI (CI=true), where
 # .ci/run installs PostgreSQL and its absence fails the run.
 # Exit status: CMD's, or 1 when the cluster is needed and cannot start.
 set -u
@@ -33,7 +34,7 @@ reason() {
   fi
 }
 
-unset DC_TEST_PG_URI DC_TEST_PG_DIR DC_TEST_PG_CLUSTER
+unset DC_TEST_PG_URI DC_TEST_PG_DIR DC_TEST_PG_CLUSTER DC_TEST_PG_SKIPPED
 t0=$(date +%s%N)
 if uri=$(sh "$here/pg-cluster.sh" start "$dir" 2>"$dir.err"); then
   started=1
@@ -53,6 +54,7 @@ else
     exit 1
   fi
   echo "PostgreSQL tests skipped: $why"
+  export DC_TEST_PG_SKIPPED="$why"
 fi
 rm -f "$dir.err"
 "$@"
