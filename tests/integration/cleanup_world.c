@@ -17,12 +17,18 @@ cw_world *cw_new(void)
         return NULL;
     }
     /* The bot's tables, as the bot creates them; the daemon adds its own. */
-    if (dh_db_exec(w->d.db, "CREATE TABLE users (discord_id INTEGER NOT NULL, guild_id INTEGER, "
-                            "username TEXT, UNIQUE (discord_id, guild_id));"
-                            "CREATE TABLE xp (user_id INTEGER NOT NULL, guild_id INTEGER NOT NULL, "
-                            "points INTEGER NOT NULL DEFAULT 0);"
-                            /* without it every per-user delete scans the table */
-                            "CREATE INDEX xp_guild_user ON xp (guild_id, user_id);") != 0) {
+    /* ids are BIGINT on PostgreSQL (its INTEGER has 32 bits) */
+    if (dh_db_exec(w->d.db, dh_sql("CREATE TABLE users (discord_id INTEGER NOT NULL, guild_id INTEGER, "
+                                   "username TEXT, UNIQUE (discord_id, guild_id));"
+                                   "CREATE TABLE xp (user_id INTEGER NOT NULL, guild_id INTEGER NOT NULL, "
+                                   "points INTEGER NOT NULL DEFAULT 0);"
+                                   /* without it every per-user delete scans the table */
+                                   "CREATE INDEX xp_guild_user ON xp (guild_id, user_id);",
+                                   "CREATE TABLE users (discord_id BIGINT NOT NULL, guild_id BIGINT, "
+                                   "username TEXT, UNIQUE (discord_id, guild_id));"
+                                   "CREATE TABLE xp (user_id BIGINT NOT NULL, guild_id BIGINT NOT NULL, "
+                                   "points BIGINT NOT NULL DEFAULT 0);"
+                                   "CREATE INDEX xp_guild_user ON xp (guild_id, user_id);")) != 0) {
         cw_free(w);
         return NULL;
     }
@@ -147,8 +153,8 @@ int64_t cw_state(cw_world *w, uint64_t guild_id, const char *column)
 int cw_result_has(cw_world *w, uint64_t guild_id, const char *needle)
 {
     char sql[300];
-    snprintf(sql, sizeof sql, "SELECT instr(last_sweep_result, '%s') > 0 FROM cleaner_guild_state "
-             "WHERE guild_id = %" PRIu64, needle, guild_id);
+    snprintf(sql, sizeof sql, "SELECT %s(last_sweep_result, '%s') > 0 FROM cleaner_guild_state "
+             "WHERE guild_id = %" PRIu64, dh_sql("instr", "strpos"), needle, guild_id);
     return dh_db_int(w->d.db, sql) == 1;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include "../unit/pg_fixture.h"
 
 void dh_sleep_ms(int ms)
 {
@@ -51,6 +52,38 @@ const char *dh_bin(const char *name)
     return out;
 }
 
+int dh_backend_pg(void)
+{
+    const char *b = getenv("DC_TEST_BACKEND");
+    return b && strcmp(b, "postgresql") == 0;
+}
+
+const char *dh_sql(const char *sqlite, const char *pg)
+{
+    return dh_backend_pg() ? pg : sqlite;
+}
+
+static int is_pg_uri(const char *db)
+{
+    return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
+}
+
+/* A fresh database per dh_init: tag it<N> (pgfx_fresh adds the pid). */
+static int init_pg(dh_proc *p)
+{
+    static int seq;
+    char tag[32];
+    if (!pgfx_cluster()) {
+        fprintf(stderr, "DC_TEST_BACKEND=postgresql without DC_TEST_PG_URI\n");
+        return -1;
+    }
+    snprintf(tag, sizeof tag, "it%d", seq++);
+    if (pgfx_fresh(p->db, sizeof p->db, tag) != 0)
+        return -1;
+    pgfx_name(p->pgname, sizeof p->pgname, tag);
+    return 0;
+}
+
 int dh_init(dh_proc *p)
 {
     memset(p, 0, sizeof *p);
@@ -59,7 +92,7 @@ int dh_init(dh_proc *p)
         return -1;
     snprintf(p->db, sizeof p->db, "%s/bot.db", p->dir);
     snprintf(p->log, sizeof p->log, "%s/cleaner.log", p->dir);
-    return 0;
+    return dh_backend_pg() ? init_pg(p) : 0;
 }
 
 static void put_env(const char *const env[])
@@ -70,13 +103,18 @@ static void put_env(const char *const env[])
 
 /* `run` refuses a database that does not exist: make it the way an operator
  * would, with `migrate`, when the test has not put one there already. */
-static int create_if_missing(const dh_proc *p)
+static int create_if_missing(dh_proc *p)
 {
-    if (access(p->db, F_OK) == 0)
+    if (p->pgname[0] ? p->migrated : access(p->db, F_OK) == 0)
         return 0;
     const char *const args[] = { dh_bin("discord-cleaner"), "migrate", "--db", p->db, NULL };
     char out[1024];
-    return dh_run_cli(args, NULL, out, sizeof out) == 0 ? 0 : -1;
+    if (dh_run_cli(args, NULL, out, sizeof out) != 0) {
+        fprintf(stderr, "migrate failed: %s", out);
+        return -1;
+    }
+    p->migrated = 1;
+    return 0;
 }
 
 int dh_start(dh_proc *p, int port, const char *const extra_args[], const char *const extra_env[])
@@ -186,6 +224,12 @@ void dh_cleanup(dh_proc *p)
         if (system(cmd) != 0)
             fprintf(stderr, "could not remove %s\n", p->dir);
     }
+    if (p->pgname[0]) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", p->pgname);
+        pgfx_exec(pgfx_cluster(), sql);
+        p->pgname[0] = '\0';
+    }
 }
 
 char *dh_read_file(const char *path)
@@ -237,6 +281,8 @@ int dh_wait_log(const dh_proc *p, const char *needle, int n, int timeout_ms)
 
 int dh_db_exec(const char *db, const char *sql)
 {
+    if (is_pg_uri(db))
+        return pgfx_exec(db, sql);
     sqlite3 *h;
     if (sqlite3_open(db, &h) != SQLITE_OK) {
         sqlite3_close(h);
@@ -252,20 +298,52 @@ int dh_db_exec(const char *db, const char *sql)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
-int64_t dh_db_int(const char *db, const char *sql)
+/* The first value of sql's answer on PostgreSQL, as text (NULL: none). */
+static char *pg_text(const char *uri, const char *sql)
 {
+    PGconn *c = PQconnectdb(uri);
+    char *v = NULL;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+            v = strdup(PQgetvalue(r, 0, 0));
+        else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            fprintf(stderr, "dh_db: %s: %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return v;
+}
+
+char *dh_db_text(const char *db, const char *sql)
+{
+    if (is_pg_uri(db))
+        return pg_text(db, sql);
     sqlite3 *h;
     sqlite3_stmt *st = NULL;
-    int64_t v = -1;
+    char *v = NULL;
     if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         sqlite3_close(h);
-        return -1;
+        return NULL;
     }
     sqlite3_busy_timeout(h, 5000);
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = strdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     sqlite3_close(h);
+    return v;
+}
+
+int64_t dh_db_int(const char *db, const char *sql)
+{
+    char *t = dh_db_text(db, sql);
+    int64_t v = -1;
+    if (t && (strcmp(t, "t") == 0 || strcmp(t, "f") == 0))
+        v = t[0] == 't';             /* a PostgreSQL boolean */
+    else if (t)
+        v = strtoll(t, NULL, 10);
+    free(t);
     return v;
 }
 

@@ -10,14 +10,29 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The database a test's daemon uses comes from the harness (issue #16):
+ * an SQLite file bot.db in the scratch dir, or, when DC_TEST_BACKEND is
+ * "postgresql", a fresh PostgreSQL database in the cluster of
+ * DC_TEST_PG_URI (tests/unit/pg_fixture.h's pgfx_fresh), dropped by
+ * dh_cleanup.  p->db is what --db gets: the file's path or the URI.  Every
+ * look at the database (dh_db_exec, dh_db_int, dh_db_text) works on both. */
 typedef struct {
     pid_t pid;
     char dir[256];
     char db[320];
     char log[320];
+    char pgname[96];    /* the PostgreSQL database's name, "" on SQLite */
+    int migrated;       /* PostgreSQL: `migrate` ran (no file to look for) */
 } dh_proc;
 
-/* Make a scratch dir (kept in p->dir) without starting anything. */
+/* 1 when the tests run on PostgreSQL (DC_TEST_BACKEND=postgresql). */
+int dh_backend_pg(void);
+/* The SQL for the backend the tests run on: the SQLite or the PostgreSQL
+ * spelling of a statement that is not portable. */
+const char *dh_sql(const char *sqlite, const char *pg);
+
+/* Make a scratch dir (kept in p->dir) and the test's database (an empty
+ * PostgreSQL database, or the SQLite path) without starting anything. */
 int dh_init(dh_proc *p);
 /* Start `discord-cleaner run` with --api-base http://127.0.0.1:PORT/api/v10,
  * --db and --log-file in the scratch dir, token "test-token" unless
@@ -43,10 +58,15 @@ void dh_cleanup(dh_proc *p);
 int dh_log_count(const dh_proc *p, const char *needle);
 /* Wait until the log contains needle at least n times; 1 when it did. */
 int dh_wait_log(const dh_proc *p, const char *needle, int n, int timeout_ms);
-/* Run SQL on a database (fresh connection each time); -1 on error. */
+/* Run SQL on a database (fresh connection each time; an SQLite path or a
+ * postgresql:// URI); -1 on error. */
 int dh_db_exec(const char *db, const char *sql);
-/* First column of the first row as an integer; -1 on error or no row. */
+/* First column of the first row as an integer (a PostgreSQL boolean: 1 or
+ * 0); -1 on error, no row or NULL. */
 int64_t dh_db_int(const char *db, const char *sql);
+/* First column of the first row as text (malloc'd, caller frees); NULL on
+ * error, no row or NULL. */
+char *dh_db_text(const char *db, const char *sql);
 /* Wait until dh_db_int(db, sql) == want; 1 when it did. */
 int dh_wait_db(const char *db, const char *sql, int64_t want, int timeout_ms);
 void dh_sleep_ms(int ms);

@@ -64,8 +64,9 @@ static int add_guild(world *w, const char *id, int stale)
     cJSON *r = fd_post(&w->fake, "/_control/guilds", body);
     int ok = r && cJSON_IsTrue(cJSON_GetObjectItem(r, "ok"));
     cJSON_Delete(r);
-    snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS users (discord_id INTEGER NOT NULL, guild_id INTEGER, "
-             "username TEXT, UNIQUE (discord_id, guild_id)); BEGIN;");
+    snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS users (discord_id %s NOT NULL, guild_id %s, "
+             "username TEXT, UNIQUE (discord_id, guild_id)); BEGIN;", dh_sql("INTEGER", "BIGINT"),
+             dh_sql("INTEGER", "BIGINT"));
     for (int i = 101; i <= 105; i++)
         snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
                  "INSERT INTO users(discord_id, guild_id) VALUES (1000000000000000%d, %s);", i, id);

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include "cleanup_world.h"
 
 #define G1 "1000000000000000001"
@@ -153,8 +152,12 @@ static void write_refused_mid_batch_rolls_the_batch_back(void **state)
     char out[8192], sql[256];
     assert_int_equal(cw_guild(w, CW_G1, 0, 10), 0);
     assert_int_equal(cw_rows(w, CW_G1, 0, 14), 0);     /* 4 stale: 10..13 */
-    snprintf(sql, sizeof sql, "CREATE TRIGGER keep_xp BEFORE DELETE ON xp WHEN OLD.user_id = %llu "
-                              "BEGIN SELECT RAISE(ABORT, 'xp kept by the bot'); END",
+    snprintf(sql, sizeof sql, dh_sql("CREATE TRIGGER keep_xp BEFORE DELETE ON xp WHEN OLD.user_id = %llu "
+                                     "BEGIN SELECT RAISE(ABORT, 'xp kept by the bot'); END",
+                                     "CREATE FUNCTION keep_xp() RETURNS trigger LANGUAGE plpgsql AS "
+                                     "$$BEGIN RAISE EXCEPTION 'xp kept by the bot'; END$$;"
+                                     "CREATE TRIGGER keep_xp BEFORE DELETE ON xp FOR EACH ROW "
+                                     "WHEN (OLD.user_id = %llu) EXECUTE FUNCTION keep_xp()"),
              (unsigned long long)CW_UID(12));
     assert_int_equal(dh_db_exec(w->d.db, sql), 0);
     static const char *const one[] = { "--guild", G1, NULL };
@@ -162,7 +165,7 @@ static void write_refused_mid_batch_rolls_the_batch_back(void **state)
     assert_int_equal(cw_users(w, CW_G1), 14);
     assert_int_equal(cw_xp(w, CW_G1), 14);
     assert_int_equal(cw_audit(w, "sweep"), 0);
-    assert_int_equal(dh_db_exec(w->d.db, "DROP TRIGGER keep_xp"), 0);
+    assert_int_equal(dh_db_exec(w->d.db, dh_sql("DROP TRIGGER keep_xp", "DROP TRIGGER keep_xp ON xp")), 0);
     assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 0);
     assert_non_null(strstr(out, "4 stale row(s) removed"));
     assert_int_equal(cw_users(w, CW_G1), 10);
@@ -424,17 +427,11 @@ static void guard_refusal_holds_the_guild_until_its_interval(void **state)
 /* The daemon's saved session (gw.* keys) as one line of text. */
 static char *saved_session(cw_world *w)
 {
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    char *text = NULL;
-    assert_int_equal(sqlite3_open_v2(w->d.db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(h, "SELECT group_concat(key || '=' || value, ' ') FROM "
-                                           "(SELECT key, value FROM cleaner_session_state "
-                                           "WHERE key LIKE 'gw.%' ORDER BY key)", -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        text = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(h);
+    char *text = dh_db_text(w->d.db, dh_sql("SELECT group_concat(key || '=' || value, ' ') FROM "
+                                            "(SELECT key, value FROM cleaner_session_state "
+                                            "WHERE key LIKE 'gw.%' ORDER BY key)",
+                                            "SELECT string_agg(key || '=' || value, ' ' ORDER BY key) "
+                                            "FROM cleaner_session_state WHERE key LIKE 'gw.%'"));
     assert_non_null(text);
     return text;
 }
@@ -448,6 +445,11 @@ static char *saved_session(cw_world *w)
 static void cli_never_takes_the_daemons_session(void **state)
 {
     cw_world *w = *state;
+    /* Not on PostgreSQL yet (issue #16, a known difference): `sweep` finds
+     * the running daemon by the file lock of dblock.h, which a postgresql://
+     * database has not; the CLI then sweeps with a session of its own. */
+    if (dh_backend_pg())
+        skip();
     char out[4096], api[128];
     assert_int_equal(cw_guild(w, CW_G1, 0, 3), 0);
     assert_int_equal(cw_rows(w, CW_G1, 0, 4), 0);          /* 1 stale */
