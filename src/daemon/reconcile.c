@@ -338,7 +338,7 @@ static void do_fetch_page(shard *s, const sweep_action *a)
     char path[128], major[24];
     if (a->user_id == 0)
         s->rc.sweep_listed = 0;
-    if (a->user_id == 0 && (turn_begin_now(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK)) {
+    if (a->user_id == 0 && (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK)) {
         sweep_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(d->loop));
         return;
     }
@@ -366,7 +366,7 @@ static void do_request(shard *s, const sweep_action *a)
         g->not_before_ms = loop_now(s->d->loop) + RC_OP8_SPACING_MS;
     s->rc.sweep_cursor = 0;
     s->rc.sweep_listed = 0;
-    if (turn_begin_now(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
+    if (turn_begin(d) != 0 || store_sweep_open(d->st, a->guild_id) != DC_OK) {
         sweep_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
         return;
     }
@@ -439,7 +439,7 @@ static void do_delete_batch(shard *s, const sweep_action *a)
     dc_daemon *d = s->d;
     int64_t users = -1;
     int more = 1;
-    if (turn_begin_now(d) == 0 &&
+    if (turn_begin(d) == 0 &&
         store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, RC_SCAN_WINDOW, loop_wall(s->d->loop),
                                  &s->rc.sweep_cursor, &users, &more) != DC_OK) {
         LOG_E("sweep", "guild %" PRIu64 ": delete batch failed: %s", a->guild_id, store_errmsg(d->st));
@@ -466,7 +466,7 @@ static void do_done(shard *s, const sweep_action *a)
 {
     dc_daemon *d = s->d;
     int64_t now = loop_now(s->d->loop);
-    if (turn_begin_now(d) == 0) {
+    if (turn_begin(d) == 0) {
         if (store_sweep_close(d->st, a->guild_id) == DC_OK)
             loop_timer(d->loop, &d->rc.clear_timer, clear_slice, 0);
         store_guild_set_last_sweep(d->st, a->guild_id, loop_wall(s->d->loop), a->removed, now - s->rc.sweep_started_ms, a->text);
@@ -491,7 +491,7 @@ static void run_action(shard *s, const sweep_action *a)
         do_request(s, a);
         break;
     case SW_ACT_ADD_MEMBERS:
-        if (turn_begin_now(d) != 0 ||
+        if (turn_begin(d) != 0 ||
             store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n, &s->rc.sweep_listed) != DC_OK)
             sweep_abort(s->rc.sw, "cannot record the member list in the database", loop_now(s->d->loop));
         break;

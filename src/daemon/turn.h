@@ -121,15 +121,12 @@ typedef struct {
 /* daemon_init: an empty turn whose commits carry c. */
 void turn_init(struct dc_daemon *d, const turn_carry *c);
 /* Open this loop turn's transaction (once) and arm its COMMIT, for writes
- * that cannot wait in the journal: an outcome the store has already is
- * taken first.  -1 when the database is held (or a commit's outcome is not
- * known yet): write nothing now. */
+ * that cannot wait in the journal (a sweep's steps, a guild delete): a
+ * commit still in flight (PostgreSQL answers a COMMIT later) is waited for,
+ * bounded, and an outcome the store has is taken first.  -1 when the
+ * database is held (or a commit's outcome is still not known): write
+ * nothing now. */
 int turn_begin(struct dc_daemon *d);
-/* turn_begin for a sweep's step, which cannot wait for a later turn (its
- * member set and scan run in the turn's transaction): a commit still in
- * flight (PostgreSQL answers a COMMIT later) is waited for, bounded, and
- * its outcome taken first.  On SQLite the outcome is there already. */
-int turn_begin_now(struct dc_daemon *d);
 /* A dispatch arrived: the commit that persists its seq is armed (opening
  * the turn), or, while held or in flight, follows with the waiting writes. */
 void turn_event_begin(struct dc_daemon *d);

@@ -75,16 +75,6 @@ int turn_begin(dc_daemon *d)
     return turn_open(d);
 }
 
-int turn_begin_now(dc_daemon *d)
-{
-    turn_take_outcome(d);
-    if (d->turn.in_flight && !d->turn.journal.held && store_in_flight(d->st)) {
-        store_wait(d->st, TURN_FINISH_WAIT_MS);  /* one commit's round trip, bounded */
-        turn_take_outcome(d);
-    }
-    return turn_open(d);
-}
-
 void turn_event_begin(dc_daemon *d)
 {
     turn_open(d);
