@@ -12,7 +12,9 @@
  * next start continues it (guild_delete_resume).  The turn that finds the guild empty
  * writes its one audit row (discord_id NULL, rows = every row the job
  * deleted, the reason and time of the removal), forgets the guild's state
- * and ends the job.  A guild that is back before the end (GUILD_CREATE, or
+ * and ends the job.  A removal that finds the guild already gone (no job,
+ * no rows, no state: an earlier removal ran to its end) starts nothing and
+ * writes no audit row.  A guild that is back before the end (GUILD_CREATE, or
  * READY lists it) stops its job: the audit row counts what went, the rest
  * stays, and the guild is marked for a sweep.  The job lives only in the
  * database, so a turn that is rolled back (the bot holds the lock) rolls
@@ -73,12 +75,34 @@ static int get_job(dc_daemon *d, uint64_t guild, guild_delete_job *j)
     return e == DC_OK && parse_job(value, j) == 0 ? 1 : -1;
 }
 
+/* 1 when the guild has neither rows nor state left: a removal already
+ * went through to its end (it forgot the guild), -1 on a read error. */
+static int already_removed(dc_daemon *d, uint64_t guild_id)
+{
+    store_guild_state g;
+    int64_t rows = 0;
+    dc_err e = store_guild_get(d->st, guild_id, &g);
+    if (e == DC_OK)
+        return 0;
+    if (e != DC_ERR_NOTFOUND || store_count_guild(d->st, guild_id, &rows) != DC_OK)
+        return -1;
+    return rows == 0;
+}
+
 dc_err guild_delete_begin(dc_daemon *d, uint64_t guild_id, audit_reason why, int64_t at_ms)
 {
     guild_delete_job j = { .guild = guild_id, .why = (int)why, .at_ms = at_ms };
     int have = get_job(d, guild_id, &j);
-    if (have < 0)
+    int gone = have ? 0 : already_removed(d, guild_id);
+    if (have < 0 || gone < 0)
         return DC_ERR_DB;
+    /* A removal applied twice (a second confirmation, a turn redone) finds
+     * nothing: no job, no second audit row -- one removal, one row. */
+    if (gone) {
+        LOG_I("cleaner", "%s: guild %" PRIu64 ": already removed (no rows, no state): nothing to do",
+              audit_reason_name(why), guild_id);
+        return DC_OK;
+    }
     dc_err e = have ? DC_OK : save_job(d, &j);   /* a running job keeps its progress */
     if (e == DC_OK) {
         LOG_I("cleaner", "%s: guild %" PRIu64 ": deleting its rows, %d per turn", audit_reason_name(why),

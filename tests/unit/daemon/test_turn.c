@@ -497,6 +497,25 @@ static void guild_back_stops_its_job(void **state)
                                           "WHERE guild_id = 1000000000000000009"), 1);
 }
 
+/* A removal applied again after the first ran to its end (a second
+ * confirmation, a turn redone) finds nothing left: no second job, no
+ * second audit row (issue #16: itest_shards saw rows = 0 duplicates). */
+static void a_removal_applied_twice_is_audited_once(void **state)
+{
+    world *w = *state;
+    fill_big_guild(w);
+    guild_removed(w);
+    turn_flush(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop));
+    assert_int_equal(big_rows(w), 0);
+    guild_removed(w);
+    turn_flush(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
+    assert_int_equal(big_job(w), 0);
+    assert_int_equal(big_audits(w, BIG_ROWS), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_audit"), 1);
+}
+
 /* A dry run neither continues a job a real run began nor ends it. */
 static void dry_run_leaves_a_job_alone(void **state)
 {
@@ -534,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(crash_mid_way_is_finished_by_the_next_run, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_back_stops_its_job, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_leaves_a_job_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_removal_applied_twice_is_audited_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
