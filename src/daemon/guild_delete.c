@@ -9,7 +9,8 @@
  * and a loop timer deletes GD_SLICE_ROWS rows per turn, commits, and
  * yields.  Each slice is committed with the job's progress, so a crash at
  * any instant leaves a consistent database and the job in the table; the
- * next start continues it (guild_delete_resume).  The turn that finds the guild empty
+ * next start continues it (guild_delete_resume).  A process runs only the
+ * jobs of its own shards' guilds: several share the table (#16).  The turn that finds the guild empty
  * writes its one audit row (discord_id NULL, rows = every row the job
  * deleted, the reason and time of the removal), forgets the guild's state
  * and ends the job.  A removal that finds the guild already gone (no job,
@@ -143,19 +144,34 @@ dc_err guild_delete_guild_back(dc_daemon *d, uint64_t guild_id, int64_t *rows)
     return e;
 }
 
+typedef struct {
+    dc_daemon *d;
+    guild_delete_job *j;
+} first_job;
+
+/* The first job of a guild of this process's shards.  Several processes
+ * share the table (#16): another's job is that process's to run -- two
+ * slicing one guild both ended it, the second with an audit row of 0 rows. */
 static int first_job_cb(void *ctx, const char *key, const char *value)
 {
-    guild_delete_job *j = ctx;
+    first_job *f = ctx;
     if (strncmp(key, GD_PREFIX, strlen(GD_PREFIX)) != 0)
         return 0;
     char *end;
     unsigned long long id = strtoull(key + strlen(GD_PREFIX), &end, 10);
-    if (*end || !id || parse_job(value, j) != 0) {
+    if (*end || !id || parse_job(value, f->j) != 0) {
         LOG_E("cleaner", "unreadable guild delete job '%s' = '%s' skipped", key, value);
         return 0;
     }
-    j->guild = id;
+    if (f->d->n_shards && !reconcile_owns_guild(f->d, id))
+        return 0;
+    f->j->guild = id;
     return 1;
+}
+
+static dc_err find_first_job(dc_daemon *d, guild_delete_job *j)
+{
+    return store_each_kv(d->st, first_job_cb, &(first_job){ d, j });
 }
 
 /* One slice of the first job, in the open turn.  *done: the job ended. */
@@ -202,7 +218,7 @@ static void on_slice(dc_timer *t)
         arm(d, GD_RETRY_MS);         /* held: the bot has the database */
         return;
     }
-    if (store_each_kv(d->st, first_job_cb, &j) != DC_OK || !j.guild)
+    if (find_first_job(d, &j) != DC_OK || !j.guild)
         return;                      /* no job left (a read error: the next begin re-arms) */
     dc_err e = slice(d, &j, &done);
     if (e != DC_OK) {
@@ -227,7 +243,7 @@ static void on_slice(dc_timer *t)
 void guild_delete_resume(dc_daemon *d)
 {
     guild_delete_job j = { 0 };
-    if (!d->st || store_each_kv(d->st, first_job_cb, &j) != DC_OK || !j.guild)
+    if (!d->st || find_first_job(d, &j) != DC_OK || !j.guild)
         return;
     if (d->cfg->dry_run) {           /* a real run decided it; a dry run deletes nothing */
         LOG_W("cleaner", "guild %" PRIu64 ": the delete of its rows a previous run began (%" PRId64 " deleted "
