@@ -18,12 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "daemon/daemon.h"
 #include "daemon/dblock.h"
 #include "daemon/shard_coord.h"
 #include "daemon/sweep_handoff.h"
 #include "base/log.h"
+#include "base/uri.h"
+#include "store/store.h"
 
 #define ONESHOT_MAX 256
 #define ONESHOT_SETTLE_MS 2000        /* quiet after the last GUILD_CREATE */
@@ -165,19 +168,79 @@ static int pick_daemon(const config *cfg, const struct oneshot *os, const dblock
     return -1;
 }
 
-/* The pid of the `run` to hand the sweep to (dblock.h), 0 when none runs,
- * -1 when none fits. */
-static long running_daemon(const config *cfg, const struct oneshot *os)
+/* ---- PostgreSQL: the daemons are the live lease holders (any host) ---- */
+
+typedef struct {
+    dblock_daemon *v;
+    char (*host)[256];
+    int n, cap;
+    int64_t now_ms;
+} live_owners;
+
+static int add_owner(void *ctx, const store_lease_holder *h)
+{
+    live_owners *o = ctx;
+    if (h->expires_ms <= o->now_ms || o->n == o->cap)
+        return 0;
+    o->v[o->n].pid = (long)h->owner.pid;
+    shard_coord_range(o->v[o->n].range, sizeof o->v[o->n].range, h->first, h->last, h->count);
+    snprintf(o->host[o->n], sizeof o->host[o->n], "%s", h->owner.host);
+    o->n++;
+    return 0;
+}
+
+/* The processes holding a live shard lease, into v (hosts into host); -1
+ * when the database cannot be read (daemon_main then says why). */
+static int pg_running(const config *cfg, dblock_daemon *v, char (*host)[256], int cap)
+{
+    store *s = NULL;
+    char err[512];
+    store_opts so = { 0 };
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    live_owners o = { .v = v, .host = host, .cap = cap,
+                      .now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 };
+    if (store_open(&s, cfg->db, &so, err, sizeof err) != DC_OK)
+        return -1;
+    dc_err e = store_each_lease(s, add_owner, &o);
+    store_close(s);
+    return e == DC_OK ? o.n : -1;
+}
+
+/* The `run` to hand the sweep to (SQLite: dblock.h's files; PostgreSQL: the
+ * live shard leases): 1 with *t filled, 0 when none runs, -1 when none fits. */
+static int running_daemon(const config *cfg, const struct oneshot *os, sweep_handoff_target *t)
 {
     struct stat sb;
     dblock_daemon v[64];
-    if (!cfg->db || stat(cfg->db, &sb) != 0)
-        return 0;                     /* daemon_main says what is missing */
-    int n = dblock_running(cfg->db, v, 64);
-    if (n == 0)
-        return 0;
+    static char host[64][256];
+    int pg = cfg->db && uri_is_postgres(cfg->db), n;
+    if (pg)
+        n = pg_running(cfg, v, host, 64);
+    else
+        n = cfg->db && stat(cfg->db, &sb) == 0 ? dblock_running(cfg->db, v, 64) : 0;
+    if (n <= 0)
+        return 0;                     /* none, or daemon_main says what is missing */
     int i = pick_daemon(cfg, os, v, n);
-    return i < 0 ? -1 : v[i].pid;
+    if (i < 0)
+        return -1;
+    memset(t, 0, sizeof *t);
+    t->pid = v[i].pid;
+    t->local = 1;
+    if (pg) {
+        store_lease_owner me;
+        shard_coord_owner(&me);
+        snprintf(t->host, sizeof t->host, "%s", host[i]);
+        t->local = strcmp(me.host, host[i]) == 0;
+        /* --all names no daemon in the table: one elsewhere takes it only
+         * when it is the only one (sweep_handoff.c), signalled otherwise. */
+        if (os->all && !t->local && n > 1) {
+            fprintf(stderr, "discord-cleaner sweep: --all: the daemon of shards %s runs on %s; run the sweep "
+                    "there (each daemon sweeps its own shards)\n", v[i].range, host[i]);
+            return -1;
+        }
+    }
+    return 1;
 }
 
 int sweep_cli_main(const config *cfg, int argc, char **argv)
@@ -206,11 +269,12 @@ int sweep_cli_main(const config *cfg, int argc, char **argv)
         fprintf(stderr, "discord-cleaner sweep: give --guild ID (one or more) or --all\n");
         return 64;
     }
-    long daemon_pid = running_daemon(cfg, &os);
-    if (daemon_pid < 0)
+    sweep_handoff_target t;
+    int running = running_daemon(cfg, &os, &t);
+    if (running < 0)
         return 64;
-    if (daemon_pid > 0)               /* never a second session: the daemon sweeps */
-        return sweep_handoff_run(cfg, daemon_pid, os.all ? NULL : os.guilds, os.all ? 0 : os.n, os.force);
+    if (running > 0)                  /* never a second session: the daemon sweeps */
+        return sweep_handoff_run(cfg, &t, os.all ? NULL : os.guilds, os.all ? 0 : os.n, os.force);
     daemon_hook hook = { .tick = oneshot_tick, .ctx = &os };
     int rc = daemon_main(cfg, &hook);
     return rc ? rc : os.status;

@@ -623,6 +623,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
     }
     signal_ctx = d.lws;
     shard_coord_start(&d);
+    sweep_handoff_start(&d);
     char shown[URI_SHOWN_MAX];
     uri_redact(cfg->db, shown, sizeof shown);
     LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", shown, cfg->api_base,

@@ -74,6 +74,8 @@ struct dc_daemon {
     int oneshot;                     /* `discord-cleaner sweep` (daemon_main's hook): requested sweeps only */
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
     dc_pending confirm_waiting;      /* events.c: guild confirmations waiting for their retry timer */
+    uint64_t *confirming;            /* events.c: guilds with a confirmation in flight or waiting */
+    size_t n_confirming, cap_confirming;
     struct commands_live *cmds;           /* chat commands (commands_live.c); NULL when off */
     removal_log removals;            /* removal_log.c's own: periodic summary of member deletes */
     shard_coord coord;               /* shard_coord.c's own: shard leases, identify locks */

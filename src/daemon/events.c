@@ -46,6 +46,27 @@ typedef struct {
 
 static void send_confirm(guild_gone_query *cc);
 
+/* One confirmation per guild at a time: a second READY (a new session)
+ * while the first is asked, or its delete not yet begun, starts none. */
+static int confirming(const dc_daemon *d, uint64_t guild_id)
+{
+    for (size_t i = 0; i < d->n_confirming; i++)
+        if (d->confirming[i] == guild_id)
+            return 1;
+    return 0;
+}
+
+static void confirm_done(guild_gone_query *cc)
+{
+    dc_daemon *d = cc->d;
+    for (size_t i = 0; i < d->n_confirming; i++)
+        if (d->confirming[i] == cc->guild_id) {
+            d->confirming[i] = d->confirming[--d->n_confirming];
+            break;
+        }
+    free(cc);
+}
+
 static void on_confirm_retry(dc_timer *t)
 {
     guild_gone_query *cc = lws_container_of(t, guild_gone_query, retry);
@@ -92,7 +113,7 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
         if (retry_confirm(cc))
             return;
     }
-    free(cc);
+    confirm_done(cc);
 }
 
 static void send_confirm(guild_gone_query *cc)
@@ -105,15 +126,23 @@ static void send_confirm(guild_gone_query *cc)
     if (loop_rest(d->loop, "GET", path, path + 8, NULL, on_confirm_gone, cc) != DC_OK) {
         LOG_E("cleaner", "guild %" PRIu64 ": cannot send the confirmation request", cc->guild_id);
         pending_del(&cc->link);
-        free(cc);
+        confirm_done(cc);
     }
 }
 
 static void confirm_gone(dc_daemon *d, const cleaner_action *a)
 {
-    guild_gone_query *cc = malloc(sizeof *cc);
-    if (!cc)
+    if (confirming(d, a->guild_id)) {
+        LOG_I("cleaner", "guild %" PRIu64 ": %s; its removal is being confirmed already", a->guild_id,
+              a->reason == AUDIT_LEFT_WHILE_OFFLINE ? "left while offline" : "bot removed");
         return;
+    }
+    guild_gone_query *cc = malloc(sizeof *cc);
+    if (!cc || VEC_GROW(d->confirming, d->cap_confirming, d->n_confirming + 1, 16) != 0) {
+        free(cc);
+        return;
+    }
+    d->confirming[d->n_confirming++] = a->guild_id;
     *cc = (guild_gone_query){ .d = d, .guild_id = a->guild_id, .why = a->reason };
     LOG_I("cleaner", "guild %" PRIu64 ": %s; confirming over REST before deleting", a->guild_id,
           a->reason == AUDIT_LEFT_WHILE_OFFLINE ? "left while offline" : "bot removed");
@@ -130,7 +159,7 @@ static void drop_confirm_retries(dc_daemon *d, uint64_t guild_id)
             continue;
         loop_cancel(d->loop, &cc->retry);
         pending_del(&cc->link);
-        free(cc);
+        confirm_done(cc);
     }
 }
 
@@ -143,6 +172,9 @@ void events_free(dc_daemon *d)
         pending_del(&cc->link);
         free(cc);
     }
+    free(d->confirming);
+    d->confirming = NULL;
+    d->n_confirming = d->cap_confirming = 0;
 }
 
 static void apply(dc_daemon *d, shard *s, const cleaner_action *a)

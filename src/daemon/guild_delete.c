@@ -9,10 +9,13 @@
  * and a loop timer deletes GD_SLICE_ROWS rows per turn, commits, and
  * yields.  Each slice is committed with the job's progress, so a crash at
  * any instant leaves a consistent database and the job in the table; the
- * next start continues it (guild_delete_resume).  The turn that finds the guild empty
+ * next start continues it (guild_delete_resume).  A process runs only the
+ * jobs of its own shards' guilds: several share the table (#16).  The turn that finds the guild empty
  * writes its one audit row (discord_id NULL, rows = every row the job
  * deleted, the reason and time of the removal), forgets the guild's state
- * and ends the job.  A guild that is back before the end (GUILD_CREATE, or
+ * and ends the job.  A removal that finds the guild already gone (no job,
+ * no rows, no state: an earlier removal ran to its end) starts nothing and
+ * writes no audit row.  A guild that is back before the end (GUILD_CREATE, or
  * READY lists it) stops its job: the audit row counts what went, the rest
  * stays, and the guild is marked for a sweep.  The job lives only in the
  * database, so a turn that is rolled back (the bot holds the lock) rolls
@@ -73,12 +76,34 @@ static int get_job(dc_daemon *d, uint64_t guild, guild_delete_job *j)
     return e == DC_OK && parse_job(value, j) == 0 ? 1 : -1;
 }
 
+/* 1 when the guild has neither rows nor state left: a removal already
+ * went through to its end (it forgot the guild), -1 on a read error. */
+static int already_removed(dc_daemon *d, uint64_t guild_id)
+{
+    store_guild_state g;
+    int64_t rows = 0;
+    dc_err e = store_guild_get(d->st, guild_id, &g);
+    if (e == DC_OK)
+        return 0;
+    if (e != DC_ERR_NOTFOUND || store_count_guild(d->st, guild_id, &rows) != DC_OK)
+        return -1;
+    return rows == 0;
+}
+
 dc_err guild_delete_begin(dc_daemon *d, uint64_t guild_id, audit_reason why, int64_t at_ms)
 {
     guild_delete_job j = { .guild = guild_id, .why = (int)why, .at_ms = at_ms };
     int have = get_job(d, guild_id, &j);
-    if (have < 0)
+    int gone = have ? 0 : already_removed(d, guild_id);
+    if (have < 0 || gone < 0)
         return DC_ERR_DB;
+    /* A removal applied twice (a second confirmation, a turn redone) finds
+     * nothing: no job, no second audit row -- one removal, one row. */
+    if (gone) {
+        LOG_I("cleaner", "%s: guild %" PRIu64 ": already removed (no rows, no state): nothing to do",
+              audit_reason_name(why), guild_id);
+        return DC_OK;
+    }
     dc_err e = have ? DC_OK : save_job(d, &j);   /* a running job keeps its progress */
     if (e == DC_OK) {
         LOG_I("cleaner", "%s: guild %" PRIu64 ": deleting its rows, %d per turn", audit_reason_name(why),
@@ -119,19 +144,34 @@ dc_err guild_delete_guild_back(dc_daemon *d, uint64_t guild_id, int64_t *rows)
     return e;
 }
 
+typedef struct {
+    dc_daemon *d;
+    guild_delete_job *j;
+} first_job;
+
+/* The first job of a guild of this process's shards.  Several processes
+ * share the table (#16): another's job is that process's to run -- two
+ * slicing one guild both ended it, the second with an audit row of 0 rows. */
 static int first_job_cb(void *ctx, const char *key, const char *value)
 {
-    guild_delete_job *j = ctx;
+    first_job *f = ctx;
     if (strncmp(key, GD_PREFIX, strlen(GD_PREFIX)) != 0)
         return 0;
     char *end;
     unsigned long long id = strtoull(key + strlen(GD_PREFIX), &end, 10);
-    if (*end || !id || parse_job(value, j) != 0) {
+    if (*end || !id || parse_job(value, f->j) != 0) {
         LOG_E("cleaner", "unreadable guild delete job '%s' = '%s' skipped", key, value);
         return 0;
     }
-    j->guild = id;
+    if (f->d->n_shards && !reconcile_owns_guild(f->d, id))
+        return 0;
+    f->j->guild = id;
     return 1;
+}
+
+static dc_err find_first_job(dc_daemon *d, guild_delete_job *j)
+{
+    return store_each_kv(d->st, first_job_cb, &(first_job){ d, j });
 }
 
 /* One slice of the first job, in the open turn.  *done: the job ended. */
@@ -178,7 +218,7 @@ static void on_slice(dc_timer *t)
         arm(d, GD_RETRY_MS);         /* held: the bot has the database */
         return;
     }
-    if (store_each_kv(d->st, first_job_cb, &j) != DC_OK || !j.guild)
+    if (find_first_job(d, &j) != DC_OK || !j.guild)
         return;                      /* no job left (a read error: the next begin re-arms) */
     dc_err e = slice(d, &j, &done);
     if (e != DC_OK) {
@@ -203,7 +243,7 @@ static void on_slice(dc_timer *t)
 void guild_delete_resume(dc_daemon *d)
 {
     guild_delete_job j = { 0 };
-    if (!d->st || store_each_kv(d->st, first_job_cb, &j) != DC_OK || !j.guild)
+    if (!d->st || find_first_job(d, &j) != DC_OK || !j.guild)
         return;
     if (d->cfg->dry_run) {           /* a real run decided it; a dry run deletes nothing */
         LOG_W("cleaner", "guild %" PRIu64 ": the delete of its rows a previous run began (%" PRId64 " deleted "

@@ -36,6 +36,7 @@
 #define HANDOFF_RETRY_MS 20          /* a transaction of the daemon's is open: soon again */
 #define HANDOFF_BUSY_RETRY_MS 250    /* the database was busy */
 #define HANDOFF_POLL_MS 100          /* the CLI's look at its rows */
+#define HANDOFF_PG_POLL_MS 1000      /* PostgreSQL: the daemon's look for requests (any host) */
 
 typedef struct sweep_handoff_req {
     struct sweep_handoff_req *next;
@@ -51,7 +52,10 @@ static struct {
     sweep_handoff_req *reqs;
     int64_t last_id;                 /* rows up to this one are taken */
     int want_take;
+    int polled;                      /* this look is the poll's, not a CLI's signal */
+    int want_take_polled;            /* the look wanted is the poll's only */
     dc_timer timer;
+    dc_timer poll;                   /* PostgreSQL: requests looked for without a signal */
 } H;
 
 static void schedule(int64_t ms);
@@ -96,9 +100,49 @@ static int start_each(void *ctx, uint64_t guild_id)
     return 0;
 }
 
+/* Live shard leases of this bot: those of `who` (*same) and of any other
+ * owner (*others); -1 when the table cannot be read. */
+typedef struct {
+    const store_lease_owner *who;
+    int64_t now_ms;
+    int same, others;
+} lease_count;
+
+static int count_lease(void *ctx, const store_lease_holder *h)
+{
+    lease_count *c = ctx;
+    if (h->expires_ms <= c->now_ms)
+        return 0;
+    if (h->owner.pid == c->who->pid && strcmp(h->owner.host, c->who->host) == 0)
+        c->same++;
+    else
+        c->others++;
+    return 0;
+}
+
+static int count_leases(store *s, const store_lease_owner *who, int64_t now_ms, int *same, int *others)
+{
+    lease_count c = { .who = who, .now_ms = now_ms };
+    if (store_each_lease(s, count_lease, &c) != DC_OK)
+        return -1;
+    *same = c.same;
+    *others = c.others;
+    return 0;
+}
+
+static int sole_daemon(dc_daemon *d)
+{
+    int mine = 0, others = 0;
+    return count_leases(d->st, &d->coord.me, loop_wall(d->loop), &mine, &others) == 0 && others == 0;
+}
+
 static int take_one(void *ctx, const store_request *r)
 {
     dc_daemon *d = ctx;
+    /* A request for every guild names no daemon: found by the poll, it is
+     * this one's only when no other runs (else the CLI signals its pick). */
+    if (!r->guild_id && H.polled && !sole_daemon(d))
+        return 0;
     H.last_id = r->id;
     /* Several daemons on one database (#16): a guild of another's shards
      * is that daemon's to answer (the CLI wakes the one that runs it). */
@@ -151,6 +195,8 @@ static void on_timer(dc_timer *t)
     }
     if (H.want_take) {
         H.want_take = 0;
+        H.polled = H.want_take_polled;
+        H.want_take_polled = 0;
         if (store_request_each_open(d->st, H.last_id, take_one, d) != DC_OK) {
             LOG_W("daemon", "cannot read sweep requests: %s", store_errmsg(d->st));
             H.want_take = 1;
@@ -169,11 +215,37 @@ static void schedule(int64_t ms)
         loop_timer(H.d->loop, &H.timer, on_timer, ms);
 }
 
-void sweep_handoff_wake(dc_daemon *d)
+static void want_take(dc_daemon *d, int polled)
 {
     H.d = d;
+    H.want_take_polled = H.want_take ? H.want_take_polled && polled : polled;
     H.want_take = 1;
     schedule(0);
+}
+
+void sweep_handoff_wake(dc_daemon *d)
+{
+    want_take(d, 0);
+}
+
+/* A CLI on another host cannot signal this daemon: on PostgreSQL the
+ * daemon looks for requests every HANDOFF_PG_POLL_MS (one indexed read). */
+static void on_poll(dc_timer *t)
+{
+    (void)t;
+    dc_daemon *d = H.d;
+    if (!d || d->stopping)
+        return;
+    want_take(d, 1);
+    loop_timer(d->loop, &H.poll, on_poll, HANDOFF_PG_POLL_MS);
+}
+
+void sweep_handoff_start(dc_daemon *d)
+{
+    if (d->oneshot || !d->cfg->db || !uri_is_postgres(d->cfg->db))
+        return;
+    H.d = d;
+    loop_timer(d->loop, &H.poll, on_poll, HANDOFF_PG_POLL_MS);
 }
 
 void sweep_handoff_stop(dc_daemon *d)
@@ -195,6 +267,7 @@ void sweep_handoff_free(dc_daemon *d)
     if (H.d != d)
         return;
     loop_cancel(d->loop, &H.timer);
+    loop_cancel(d->loop, &H.poll);
     while (H.reqs) {
         sweep_handoff_req *q = H.reqs;
         H.reqs = q->next;
@@ -220,9 +293,25 @@ static void sleep_ms(int ms)
         ;
 }
 
+/* Is the daemon still there?  Same host: its pid; on PostgreSQL also a
+ * live lease of its own (a daemon on another host is known only so). */
+static int target_alive(store *s, const sweep_handoff_target *t)
+{
+    if (t->local && kill((pid_t)t->pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    if (!t->host[0])
+        return 1;                    /* SQLite: the pid says it all */
+    store_lease_owner who = { .pid = t->pid };
+    int same = 0, others = 0;
+    snprintf(who.host, sizeof who.host, "%s", t->host);
+    if (count_leases(s, &who, wall_ms(), &same, &others) != 0)
+        return 1;                    /* cannot tell now: ask again at the next poll */
+    return same > 0;
+}
+
 /* Waits for every row's answer, printing each as it comes.  The daemon's
  * own timeouts end every sweep; only its death ends the wait early. */
-static int wait_answers(store *s, long pid, const int64_t *ids, size_t n)
+static int wait_answers(store *s, const sweep_handoff_target *t, const int64_t *ids, size_t n)
 {
     int status = 0;
     size_t answered = 0;
@@ -243,8 +332,9 @@ static int wait_answers(store *s, long pid, const int64_t *ids, size_t n)
             if (st && !status)
                 status = st;
         }
-        if (answered < n && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-            printf("the daemon (pid %ld) stopped before answering; nothing was lost, run the sweep again\n", pid);
+        if (answered < n && !target_alive(s, t)) {
+            printf("the daemon (pid %ld%s%s) stopped before answering; nothing was lost, run the sweep again\n",
+                   t->pid, t->host[0] ? " on " : "", t->host);
             status = 75;
             break;
         }
@@ -255,7 +345,7 @@ static int wait_answers(store *s, long pid, const int64_t *ids, size_t n)
     return status;
 }
 
-int sweep_handoff_run(const config *cfg, long pid, const uint64_t *guilds, size_t n, int force)
+int sweep_handoff_run(const config *cfg, const sweep_handoff_target *t, const uint64_t *guilds, size_t n, int force)
 {
     store *s = NULL;
     char err[512] = "";
@@ -277,14 +367,16 @@ int sweep_handoff_run(const config *cfg, long pid, const uint64_t *guilds, size_
             status = 75;
         }
     }
-    if (!status && kill((pid_t)pid, SIGUSR1) != 0) {
-        fprintf(stderr, "discord-cleaner sweep: cannot wake the daemon (pid %ld): %s\n", pid, strerror(errno));
+    /* Another host's daemon finds the rows by itself (it polls on PostgreSQL). */
+    if (!status && t->local && kill((pid_t)t->pid, SIGUSR1) != 0) {
+        fprintf(stderr, "discord-cleaner sweep: cannot wake the daemon (pid %ld): %s\n", t->pid, strerror(errno));
         status = 75;
     }
     if (!status) {
-        printf("handed to the running daemon (pid %ld); waiting for its answer\n", pid);
+        printf("handed to the running daemon (pid %ld%s%s); waiting for its answer\n", t->pid,
+               t->host[0] ? " on " : "", t->host);
         fflush(stdout);
-        status = wait_answers(s, pid, ids, count);
+        status = wait_answers(s, t, ids, count);
     }
     for (size_t i = 0; ids && i < count; i++)
         if (ids[i])

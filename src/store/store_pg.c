@@ -53,6 +53,7 @@ static void store_pg_close(store *base)
         if (p->conn.conn)
             PQclear(PQexec(p->conn.conn, "ROLLBACK"));
     }
+    store_pg_doubt_free(p);
     store_pg_coord_close(p);
     store_pg_conn_close(&p->conn);
     store_pg_clean_close(p);

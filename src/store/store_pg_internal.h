@@ -145,7 +145,24 @@ typedef struct {
     store_member_totals totals;         /* COMMIT: rows known when it was submitted */
     int resolved;                       /* its result was taken; the NULL that ends it pops it */
     int64_t sent_ms;                    /* COMMIT: when it was sent (monotonic) */
+    int64_t mark;                       /* COMMIT: its commit marker's count (store_pg_doubt.c) */
 } store_pg_expect;
+
+/* A COMMIT whose answer the lost connection took (store_pg_doubt.c). */
+typedef struct {
+    store_done_fn done;
+    void *ctx;
+    store_member_totals totals;
+    int64_t seq;                        /* its marker's count */
+} store_pg_doubt_commit;
+
+typedef struct {
+    char key[96];                       /* 'pg_commit.<host>.<pid>' */
+    uint64_t nonce;
+    int64_t seq;                        /* commits marked on this store */
+    store_pg_doubt_commit *v;           /* in doubt until the connection is back */
+    size_t n, cap;
+} store_pg_doubt;
 
 typedef struct store_pg {
     struct store head;                  /* first: a store * is a store_pg * */
@@ -179,6 +196,7 @@ typedef struct store_pg {
     store_pg_batch_table batch_tables[1 + CONFIG_MAX_CLEAN_TABLES];
     size_t n_batch_tables;
     struct store_pg_coord *coord;       /* the identify lock's own connection (store_pg_coord.c) */
+    store_pg_doubt doubt;               /* lost COMMITs: committed or not? (store_pg_doubt.c) */
 } store_pg;
 
 static inline store_pg *store_pg_of(store *s) { return (store_pg *)s; }
@@ -265,6 +283,16 @@ dc_err store_pg_batch_add(store_pg *p, uint64_t guild_id, uint64_t user_id, audi
                           int64_t at_ms);
 dc_err store_pg_batch_flush(store_pg *p);
 void store_pg_batch_result(store_pg *p, const store_pg_expect *e, const PGresult *r);
+
+/* store_pg_doubt.c: a COMMIT whose answer was lost is not taken for a
+ * rollback.  mark: in the turn, just before COMMIT, the marker write (*n
+ * its count, for the COMMIT's expectation); add: the connection was lost
+ * with e in flight (-1: no memory); resolve: connected again, each doubt's
+ * outcome queued from the marker; free: at close (deletes the marker). */
+dc_err store_pg_doubt_mark(store_pg *p, int64_t *n);
+int store_pg_doubt_add(store_pg *p, const store_pg_expect *e);
+void store_pg_doubt_resolve(store_pg *p);
+void store_pg_doubt_free(store_pg *p);
 void store_pg_batch_clear(store_pg *p);
 void store_pg_batch_free(store_pg *p);
 /* The table's delete_member: queued in the turn, else the one-statement

@@ -71,6 +71,8 @@ static void pop(store_pg *p)
 int store_pg_in_flight(const store *base)
 {
     const store_pg *p = store_pg_of_const(base);
+    if (p->doubt.n)
+        return 1;                    /* its outcome is known once connected again */
     for (size_t i = p->exp_head; i < p->n_exp; i++)
         if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved)
             return 1;
@@ -99,8 +101,11 @@ void store_pg_lost(store_pg *p, const char *why)
     char msg[400];
     snprintf(msg, sizeof msg, "the connection to PostgreSQL was lost (%s); reconnecting", why);
     LOG_W("store", "db: %s", msg);
+    /* A COMMIT sent may have gone through: in doubt until the connection
+     * is back (store_pg_doubt.c); one never marked did not. */
     for (size_t i = p->exp_head; i < p->n_exp; i++)
-        if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved)
+        if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved &&
+            (!p->exp[i].mark || store_pg_doubt_add(p, &p->exp[i]) != 0))
             deliver(p, &p->exp[i], STORE_RETRY_BUSY, msg);     /* did not commit: redo it */
     while (waiting(p))
         pop(p);
@@ -194,7 +199,8 @@ int store_pg_ready(store_pg *p)
         return p->conn.conn != NULL && p->conn.state == STORE_PG_READY;
     p->backoff_ms = 0;
     LOG_I("store", "db: connected to PostgreSQL again");
-    return 1;
+    store_pg_doubt_resolve(p);
+    return p->conn.conn != NULL;
 }
 
 int store_pg_fd(const store *base)
@@ -438,7 +444,16 @@ void store_pg_wait(store *base, int timeout_ms)
 {
     store_pg *p = store_pg_of(base);
     int64_t end = mono_ms() + timeout_ms;
-    while (store_pg_in_flight(base) && p->conn.conn && !p->head.n_submitted && mono_ms() < end) {
+    while (store_pg_in_flight(base) && !p->head.n_submitted && mono_ms() < end) {
+        if (!p->conn.conn || p->conn.state != STORE_PG_READY) {
+            /* a COMMIT in doubt is settled once connected again */
+            struct timespec nap = { 0, 5000000 };
+            if (!p->doubt.n)
+                break;
+            if (!store_pg_ready(p))
+                nanosleep(&nap, NULL);
+            continue;
+        }
         wait_socket(p, (int)(end - mono_ms()));
         pump(p);
     }
@@ -503,9 +518,10 @@ dc_err store_pg_commit_submit(store *base, store_done_fn done, void *ctx)
                    p->head.errmsg);
         return DC_OK;
     }
+    int64_t mark = 0;
     dc_err rc = enter(p, "COMMIT");
     if (rc == DC_OK)
-        rc = store_pg_batch_flush(p);
+        rc = store_pg_doubt_mark(p, &mark);      /* flushes the queued deletes first */
     if (rc == DC_OK)
         rc = sync_point(p);          /* a failed write ends its segment here; COMMIT then rolls back */
     store_pg_expect *e = rc == DC_OK ? expect(p, STORE_PG_EXP_COMMIT) : NULL;
@@ -517,6 +533,7 @@ dc_err store_pg_commit_submit(store *base, store_done_fn done, void *ctx)
     e->ctx = ctx;
     e->totals = p->head.tx_members;
     e->sent_ms = mono_ms();
+    e->mark = mark;
     memset(&p->head.tx_members, 0, sizeof p->head.tx_members);
     p->tx_depth = 0;
     if (!PQsendQueryParams(p->conn.conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) {

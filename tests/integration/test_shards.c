@@ -10,8 +10,10 @@
  *   at once (its lease names this host and a pid that is gone) and resumes
  *   their sessions: a member who left meanwhile is deleted, nothing lost;
  *   a range overlapping a running one is refused with exit 78;
- *   (SQLite) `discord-cleaner sweep --guild` is handed to the daemon of
- *   the guild's shard, `sweep --all` asks which daemon;
+ *   `discord-cleaner sweep --guild` is handed to the daemon of the guild's
+ *   shard (SQLite: its lock file; PostgreSQL: its live lease), `sweep
+ *   --all` asks which daemon; a daemon killed before it answers ends the
+ *   CLI's wait with exit 75;
  *   a clean stop releases every lease; started again with another shard
  *   count (0-7/32), a process leaves the other shards' guilds alone.
  *
@@ -29,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "daemon_harness.h"
@@ -196,8 +200,9 @@ static int sweep_cli(world *w, const char *const extra[], char *out, size_t cap)
     return dh_run_cli(args, env, out, cap);
 }
 
-/* SQLite: `discord-cleaner sweep` is handed to the daemon that runs the
- * guild's shard; --all with several daemons needs the one named. */
+/* `discord-cleaner sweep` is handed to the daemon that runs the guild's
+ * shard (SQLite: its run-RANGE lock file; PostgreSQL: its live shard
+ * lease); --all with several daemons needs the one named. */
 static void sweep_goes_to_the_guilds_daemon(world *w)
 {
     char out[4096], id[32], want[64];
@@ -207,13 +212,55 @@ static void sweep_goes_to_the_guilds_daemon(world *w)
     snprintf(id, sizeof id, "%llu", (unsigned long long)GUILD(i));
     const char *const one[] = { "--guild", id, NULL };
     int st = sweep_cli(w, one, out, sizeof out);
-    snprintf(want, sizeof want, "handed to the running daemon (pid %ld)", (long)w->p[2].pid);
+    snprintf(want, sizeof want, "handed to the running daemon (pid %ld", (long)w->p[2].pid);
     if (st != 0 || !strstr(out, want) || !strstr(out, ": ok"))
         fail_msg("sweep --guild %s: exit %d: %s", id, st, out);
     static const char *const all[] = { "--all", NULL };
     st = sweep_cli(w, all, out, sizeof out);
     if (st != 64 || !strstr(out, "give --shards"))
         fail_msg("sweep --all: exit %d: %s", st, out);
+}
+
+/* The daemon a sweep was handed to dies before it answers (stopped, then
+ * killed): the CLI says so and exits 75, without hanging.  The daemon is
+ * started again afterwards (it takes its shards back). */
+static void sweep_handed_to_a_daemon_that_dies(world *w)
+{
+    char out[4096], id[32];
+    int fds[2], i = 0, status = 0;
+    while ((int)((GUILD(i) >> 22) % N_SHARDS) != 10)
+        i++;
+    snprintf(id, sizeof id, "%llu", (unsigned long long)GUILD(i));
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(kill((pid_t)w->p[2].pid, SIGSTOP), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        const char *const one[] = { "--guild", id, NULL };
+        int st = sweep_cli(w, one, out, sizeof out);
+        dprintf(fds[1], "%s", out);
+        _exit(st);
+    }
+    close(fds[1]);
+    dh_sleep_ms(2000);                  /* the CLI has handed the request over and waits */
+    assert_int_equal(dh_stop(&w->p[2], SIGKILL, 10000), 128 + SIGKILL);
+    for (int waited = 0; waitpid(child, &status, WNOHANG) == 0; waited += 100) {
+        if (waited > 60000) {
+            kill(child, SIGKILL);
+            fail_msg("sweep --guild: still waiting 60 s after its daemon died");
+        }
+        dh_sleep_ms(100);
+    }
+    ssize_t n = read(fds[0], out, sizeof out - 1);
+    out[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 75 || !strstr(out, "stopped before answering"))
+        fail_msg("sweep --guild with its daemon killed: status %d: %s", status, out);
+    assert_int_equal(start_proc(w, 2, RANGES[2]), 0);
+    char sql[160];                      /* its own leases (the log has the old process's line too) */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM cleaner_shard_leases WHERE owner_pid = %ld", (long)w->p[2].pid);
+    assert_true(wait_db(w, sql, 4, WAIT_MS));
+    assert_true(wait_all_connected(w));
 }
 
 static int setup_world(void **state, int pg)
@@ -345,8 +392,8 @@ static void four_processes_sixteen_shards(world *w)
     for (int i = 0; i < N_PROCS; i++)
         assert_int_equal(start_proc(w, i, RANGES[i]), 0);
     check_first_start(w);
-    if (!w->pg)
-        sweep_goes_to_the_guilds_daemon(w);
+    sweep_goes_to_the_guilds_daemon(w);
+    sweep_handed_to_a_daemon_that_dies(w);
     kill_and_restart(w);
 
     int st = run_cli(w, "2-5/16", out, sizeof out);

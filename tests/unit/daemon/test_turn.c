@@ -497,6 +497,52 @@ static void guild_back_stops_its_job(void **state)
                                           "WHERE guild_id = 1000000000000000009"), 1);
 }
 
+/* A removal applied again after the first ran to its end (a second
+ * confirmation, a turn redone) finds nothing left: no second job, no
+ * second audit row (issue #16: itest_shards saw rows = 0 duplicates). */
+static void a_removal_applied_twice_is_audited_once(void **state)
+{
+    world *w = *state;
+    fill_big_guild(w);
+    guild_removed(w);
+    turn_flush(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop));
+    assert_int_equal(big_rows(w), 0);
+    guild_removed(w);
+    turn_flush(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
+    assert_int_equal(big_job(w), 0);
+    assert_int_equal(big_audits(w, BIG_ROWS), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_audit"), 1);
+}
+
+/* Two shards of which this process runs shard 0: the job of BIG_G (shard
+ * 1) is another process's (#16), left alone -- before, every process
+ * sliced the first job it found, two ended one guild and the second wrote
+ * an audit row of 0 rows.  Its own guild's job runs. */
+static void another_process_job_is_left_alone(void **state)
+{
+    world *w = *state;
+    fill_big_guild(w);
+    assert_int_equal(fx_exec_at(w->dir.db, "INSERT INTO cleaner_session_state VALUES "
+                                           "('guild_delete.1000000000000000009', '1 1795780801234 0')"),
+                     SQLITE_OK);
+    assert_int_equal(fx_exec_at(w->dir.db, "INSERT INTO users VALUES (4000000000000000001, 1000000000001835008, 'own'), "
+                                           "(4000000000000000002, 1000000000001835008, 'own')"), SQLITE_OK);
+    w->d.shard_count = 2;
+    guild_delete_resume(&w->d);
+    turn_write_do(&w->d, (turn_write){ .kind = TW_DELETE_GUILD, .guild_id = UINT64_C(1000000000001835008),
+                                       .reason = AUDIT_GUILD_DELETE, .at_ms = 1795780801234 });
+    turn_flush(&w->d);
+    loop_virtual_run_until(&w->loop, loop_now(&w->loop) + 100);
+    assert_int_equal(big_rows(w), BIG_ROWS);
+    assert_int_equal(big_job(w), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM users WHERE guild_id = 1000000000001835008"), 0);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_audit"), 1);
+    assert_int_equal(fx_int_at(w->dir.db, "SELECT COUNT(*) FROM cleaner_audit WHERE guild_id = 1000000000001835008 "
+                                          "AND rows = 2"), 1);
+}
+
 /* A dry run neither continues a job a real run began nor ends it. */
 static void dry_run_leaves_a_job_alone(void **state)
 {
@@ -534,6 +580,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(crash_mid_way_is_finished_by_the_next_run, setup, teardown),
         cmocka_unit_test_setup_teardown(guild_back_stops_its_job, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_leaves_a_job_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_removal_applied_twice_is_audited_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(another_process_job_is_left_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
