@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fd_dm.h"
+#include "fd_interact.h"
 
 #define FD_MAX_SEGS 8
 
@@ -369,6 +371,8 @@ static const char *dispatch(fd_server *srv, const fd_req *rq, fd_resp *rs)
 	fd_route r;
 	split_route(rq->path, &r);
 	bool get = strcmp(rq->method, "GET") == 0, post = strcmp(rq->method, "POST") == 0;
+	if (fd_dm_route(srv, rq, rs))
+		return "fd-dm";
 	if (get && r.n == 2 && seg_is(&r, 0, "users") && seg_is(&r, 1, "@me")) {
 		fd_resp_json(rs, 200, bot_user());
 		return "fd-users-me";
@@ -431,7 +435,9 @@ static void log_request(fd_server *srv, const fd_req *rq, int status)
 
 void fd_rest_handle(fd_server *srv, const fd_req *rq, fd_resp *rs)
 {
-	if (!auth_ok(srv, rq)) {
+	if (fd_interact_rest(srv, rq, rs)) {
+		/* interaction callbacks and webhooks: the token in the path authorizes */
+	} else if (!auth_ok(srv, rq)) {
 		fd_resp_discord_error(rs, 401, "401: Unauthorized", 0);
 		add_ratelimit_headers(rs, "fd-unauthorized", 9, 1.0);
 	} else if (!injected_429(srv, rq, rs) && !lookup_bucket(srv, rq, rs)) {
