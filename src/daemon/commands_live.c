@@ -679,3 +679,28 @@ void commands_live_free(dc_daemon *d)
     free_live(d->cmds);
     d->cmds = NULL;
 }
+
+/* ---- for the slash commands (interact_live.c) ---------------------------- */
+
+commands_live *commands_live_get(dc_daemon *d)
+{
+    return d->cfg->commands ? live(d) : NULL;
+}
+
+cmdo *commands_live_outbox(commands_live *cl)
+{
+    return cl->out;
+}
+
+int commands_live_owner(commands_live *cl, uint64_t user_id)
+{
+    if (is_owner(cl, user_id))
+        return 1;
+    fetch_owners(cl);
+    return cl->owners_fetch == OWNERS_DONE ? 0 : -1;
+}
+
+void commands_live_act(commands_live *cl, const commands_message *m, const commands_decision *dec)
+{
+    act(cl, m, dec);
+}

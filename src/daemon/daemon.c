@@ -26,6 +26,7 @@
 
 #include "daemon/checkpoint.h"
 #include "daemon/commands_live.h"
+#include "daemon/interact_live.h"
 #include "daemon/commit_trace.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/daemon_record.h"
@@ -561,6 +562,7 @@ static void teardown(dc_daemon *d)
     daemon_record_stop();
     rest_free(d->rest);
     commands_live_free(d);
+    interact_live_free(d);
     if (d->lws)
         lws_context_destroy(d->lws);
 }

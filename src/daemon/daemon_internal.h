@@ -75,6 +75,7 @@ struct dc_daemon {
     dc_pending pending;              /* REST callback contexts in flight (each starts with a dc_pending) */
     dc_pending confirm_waiting;      /* events.c: guild confirmations waiting for their retry timer */
     struct commands_live *cmds;           /* chat commands (commands_live.c); NULL when off */
+    struct interact_live *ix;             /* slash commands (interact_live.c); NULL until one came */
     removal_log removals;            /* removal_log.c's own: periodic summary of member deletes */
     shard_coord coord;               /* shard_coord.c's own: shard leases, identify locks */
 };

@@ -11,6 +11,8 @@
 #include "proto/snowflake.h"
 
 #define OPT_SUB_COMMAND 1
+/* What a token may hold to go into a URL path as it is. */
+#define TOKEN_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 static const cJSON *get(const cJSON *o, const char *k)
 {
@@ -82,8 +84,9 @@ dc_err interact_parse(const cJSON *d, const char *command_name, interact_request
     const char *token = cJSON_GetStringValue(get(d, "token"));
     r->id = snowflake_json(get(d, "id"));
     r->application_id = snowflake_json(get(d, "application_id"));
-    if (!r->id || !token || !*token || strlen(token) >= sizeof r->token)
-        return DC_ERR_PROTO;          /* kind stays NOT_OURS: no way to answer */
+    if (!r->id || !token || !*token || strlen(token) >= sizeof r->token ||
+        strspn(token, TOKEN_CHARS) != strlen(token))
+        return DC_ERR_PROTO;          /* kind stays NOT_OURS: no way to answer (nor a safe path) */
     snprintf(r->token, sizeof r->token, "%s", token);
     parse_options(data, r);
     dc_err e = parse_place(d, r, kind);
@@ -112,6 +115,11 @@ void interact_to_message(const interact_request *r, const char *content, command
     m->message_id = r->id;
     m->author_id = r->user_id;
     m->content = content;
+}
+
+int interact_token_usable(int64_t dispatched_ms, int64_t now_ms)
+{
+    return now_ms - dispatched_ms < INTERACT_TOKEN_LIFE_MS - INTERACT_TOKEN_MARGIN_MS;
 }
 
 int interact_defers(commands_kind kind)

@@ -33,6 +33,7 @@
 /* The first answer within 3 s of the dispatch; the token lives 15 minutes. */
 #define INTERACT_CALLBACK_WINDOW_MS 3000
 #define INTERACT_TOKEN_LIFE_MS (15 * 60 * 1000)
+#define INTERACT_TOKEN_MARGIN_MS (60 * 1000)   /* clocks, queues: stop using it a minute early */
 
 #define INTERACT_DM_TEXT "The cleanup commands work only in a server, not in direct messages."
 
@@ -72,6 +73,10 @@ void interact_to_message(const interact_request *r, const char *content, command
 /* 1 when the decision's work outlasts the 3 s window (a sweep): answer
  * with a deferral at once and edit the original response later. */
 int interact_defers(commands_kind kind);
+
+/* 1 while an interaction dispatched at dispatched_ms may still be answered
+ * through its token (edits of @original): 15 minutes less a margin. */
+int interact_token_usable(int64_t dispatched_ms, int64_t now_ms);
 
 /* POST /interactions/{id}/{token}/callback body: {"type":type,"data":
  * {content?, flags?, allowed_mentions:{parse:[]}}}; content NULL for a

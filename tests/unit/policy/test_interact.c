@@ -83,6 +83,10 @@ static void not_ours_dm_and_malformed(void **state)
     assert_int_equal(parse("{\"id\":\"1\",\"type\":2,\"application_id\":\"7\",\"data\":{\"name\":\"cleanup\"}}", &r, &e),
                      INTERACT_NOT_OURS);
     assert_int_equal(e, DC_ERR_PROTO);
+    /* a token that is no plain URL piece */
+    assert_int_equal(parse("{\"id\":\"1\",\"type\":2,\"token\":\"a/../b\",\"application_id\":\"7\","
+                           "\"data\":{\"name\":\"cleanup\"}}", &r, &e), INTERACT_NOT_OURS);
+    assert_int_equal(e, DC_ERR_PROTO);
     /* permissions missing or not a number: malformed, trusted with nothing */
     assert_int_equal(parse(GUILD_IX("{\"user\":{\"id\":\"40\"}}", "{\"type\":1,\"name\":\"users\"}"), &r, &e),
                      INTERACT_COMMAND);
@@ -138,6 +142,15 @@ static void same_decision_as_prefix(void **state)
     assert_int_equal(interact_defers(CMD_REFUSE), 0);
 }
 
+static void token_lifetime(void **state)
+{
+    (void)state;
+    assert_int_equal(interact_token_usable(1000, 1000), 1);
+    assert_int_equal(interact_token_usable(1000, 1000 + 13 * 60 * 1000), 1);
+    assert_int_equal(interact_token_usable(1000, 1000 + 14 * 60 * 1000), 0);   /* the margin */
+    assert_int_equal(interact_token_usable(1000, 1000 + 16 * 60 * 1000), 0);
+}
+
 static void callback_bodies(void **state)
 {
     (void)state;
@@ -178,6 +191,7 @@ int main(void)
         cmocka_unit_test(parses_guild_command),
         cmocka_unit_test(not_ours_dm_and_malformed),
         cmocka_unit_test(same_decision_as_prefix),
+        cmocka_unit_test(token_lifetime),
         cmocka_unit_test(callback_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
