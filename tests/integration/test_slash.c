@@ -258,6 +258,9 @@ static void expired_token_summary_in_channel(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "edits")), 0);
     cJSON_Delete(rec);
     assert_int_equal(dh_log_count(&w->d, "(Unknown Webhook"), 1);
+    /* the interaction's token never reaches the log */
+    assert_int_equal(dh_log_count(&w->d, token), 0);
+    assert_true(dh_log_count(&w->d, "/[REDACTED]/callback") >= 1);
     assert_true(dh_wait_db(w->d.db, ROWS_SQL, 5, 5000));
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
