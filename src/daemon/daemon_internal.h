@@ -82,6 +82,7 @@ struct dc_daemon {
 /* Pieces of the daemon that replay (daemon_replay.c) and the unit tests reuse. */
 void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop);   /* zeroed, lists ready */
 int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed);   /* gw session + sweep */
+uint32_t daemon_intents(const config *cfg);         /* what IDENTIFY asks for */
 void daemon_free_core(dc_daemon *d);                /* shards, timers, store */
 
 /* events.c */
