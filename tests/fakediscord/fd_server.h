@@ -94,6 +94,12 @@ typedef struct fd_server {
 	int64_t identify_last_ms[FD_IDENTIFY_BUCKETS];   /* per bucket, 0 = never */
 	int identify_violations;
 	cJSON *identify_log;  /* array: {"shard","bucket","at_ms","gap_ms"} per IDENTIFY */
+	/* application commands (fd_appcmd.c's own) */
+	cJSON *app_commands;          /* array of commands as Discord returns them; NULL = none */
+	int appcmd_calls[5];          /* REST calls per method: GET POST PATCH DELETE PUT */
+	int appcmd_reject_count;      /* the next N writes (POST/PATCH/PUT/DELETE) fail with */
+	int appcmd_reject_status;     /* this HTTP status and */
+	int appcmd_reject_code;       /* this JSON error code */
 } fd_server;
 
 void fd_config_defaults(fd_config *cfg);
