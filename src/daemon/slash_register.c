@@ -117,7 +117,11 @@ static void carry_out(dc_daemon *d, const slash_plan *p, const cJSON *want, uint
         snprintf(path, sizeof path, "/applications/%" PRIu64 "/commands", d->slash.app_id);
     else
         snprintf(path, sizeof path, "/applications/%" PRIu64 "/commands/%" PRIu64, d->slash.app_id, p->id);
-    body = cJSON_PrintUnformatted(want);
+    cJSON *sent = cJSON_Duplicate(want, 1);
+    if (sent && p->step == SLASH_UPDATE)
+        cJSON_DeleteItemFromObjectCaseSensitive(sent, "type");   /* not a field of Edit: a type never changes */
+    body = sent ? cJSON_PrintUnformatted(sent) : NULL;
+    cJSON_Delete(sent);
     if (!body || slash_send(d, p->step == SLASH_CREATE ? "POST" : "PATCH", path, body, on_written) != 0)
         failed(d, "sending the command", NULL);
     free(body);

@@ -260,7 +260,7 @@ static void patch_command(fd_server *srv, cJSON *c, const cJSON *body, fd_resp *
 	const char *name = fd_json_str(body, "name");
 	if (!command_ok(body, true) || cJSON_GetObjectItemCaseSensitive(body, "type") ||
 	    (name && find_by_name(srv, name, type, c))) {
-		invalid(rs);              /* the type cannot change; names stay unique per type */
+		invalid(rs);   /* names stay unique per type; "type" is no field of Edit (stricter than Discord) */
 		return;
 	}
 	apply_fields(c, body);
