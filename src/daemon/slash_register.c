@@ -12,6 +12,8 @@
 #include "policy/slash_command.h"
 #include "proto/snowflake.h"
 
+#define APP_ID_KEY "slash.application_id"
+
 typedef struct {
     dc_pending link;             /* first: freed at shutdown if still in flight */
     dc_daemon *d;
@@ -170,14 +172,29 @@ static void on_application(void *ctx, const rest_response *r)
         failed(d, "finding the application id (GET /applications/@me)", r);
 }
 
+/* READY's application.id, remembered for a start that resumes (no READY);
+ * else the one a READY of an earlier run recorded; else 0. */
+static uint64_t application_id(dc_daemon *d, dc_event ev, const cJSON *data)
+{
+    char value[24];
+    if (ev == DC_EV_READY) {
+        const cJSON *app = cJSON_GetObjectItemCaseSensitive(data, "application");
+        uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(app, "id"));
+        snprintf(value, sizeof value, "%" PRIu64, id);
+        if (id && store_kv_set(d->st, APP_ID_KEY, value) != DC_OK)
+            LOG_D("commands", "cannot record the application id: %s", store_errmsg(d->st));
+        return id;
+    }
+    return store_kv_get(d->st, APP_ID_KEY, value, sizeof value) == DC_OK ? strtoull(value, NULL, 10) : 0;
+}
+
 void slash_register_on_session(dc_daemon *d, dc_event ev, const cJSON *data)
 {
     slash_reg_phase ph = d->slash.phase;
     if (!(d->cfg->commands & COMMANDS_SLASH) || !d->lws || d->oneshot || ph == SLASH_REG_BUSY ||
         ph == SLASH_REG_DONE || (ev != DC_EV_READY && (ev != DC_EV_RESUMED || ph != SLASH_REG_IDLE)))
         return;
-    const cJSON *app = cJSON_GetObjectItemCaseSensitive(data, "application");
-    uint64_t app_id = ev == DC_EV_READY ? snowflake_json(cJSON_GetObjectItemCaseSensitive(app, "id")) : 0;
+    uint64_t app_id = application_id(d, ev, data);
     d->slash.phase = SLASH_REG_BUSY;
     if (app_id) {
         d->slash.app_id = app_id;

@@ -1,7 +1,9 @@
 /* slash_register.h - makes sure the global slash command exists, once per process.
  *
  * The first READY or RESUMED of the process (any shard's; a restart that
- * resumes its session gets no READY) starts it, when `commands`
+ * resumes its session gets no READY: the application id is then the one a
+ * READY recorded as slash.application_id, else GET /applications/@me's)
+ * starts it, when `commands`
  * includes slash and the daemon runs live (not in a replay or a one-shot
  * sweep): GET the application's commands, then what slash_command_plan
  * decides -- nothing, POST (create, then the id is recorded in the

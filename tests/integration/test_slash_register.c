@@ -168,7 +168,12 @@ static void registers_and_keeps_commands_of_other_names(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c, "contexts")), 1);
     assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "contexts"), 0)->valueint, 0);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c, "options")), 5);
-    char *recorded = dh_db_text(w->d.db, "SELECT value FROM cleaner_session_state WHERE key = '" KV_KEY "'");
+    char *recorded = NULL;                /* committed with the loop's turn: shortly after the log line */
+    for (int t = 0; !recorded && t < 10000; t += 50) {
+        recorded = dh_db_text(w->d.db, "SELECT value FROM cleaner_session_state WHERE key = '" KV_KEY "'");
+        if (!recorded)
+            dh_sleep_ms(50);
+    }
     assert_non_null(recorded);
     assert_string_equal(recorded, str(c, "id"));
     free(recorded);
@@ -314,6 +319,24 @@ static void slash_alone_asks_no_message_intent(void **state)
     assert_int_equal(calls(w, "PUT"), 0);
 }
 
+/* prefix first (no application id recorded), then both on a start that
+ * resumes: no READY, the id comes from GET /applications/@me. */
+static void resumed_first_start_asks_the_application_id(void **state)
+{
+    world *w = *state;
+    static const char *const prefix[] = { "--commands", "prefix", NULL };
+    assert_int_equal(start(w, prefix), 0);
+    assert_true(dh_wait_log(&w->d, "may use !cleanup_all_guilds", 1, 20000));
+    stop(w);
+    assert_int_equal(start(w, NULL), 0);
+    assert_true(dh_wait_log(&w->d, "RESUMED: replay complete", 1, 20000));
+    assert_true(dh_wait_log(&w->d, REGISTERED, 1, 20000));
+    stop(w);
+    assert_int_equal(dh_log_count(&w->d, "READY: new session"), 1);   /* the first run's only */
+    assert_int_equal(n_commands(w), 1);
+    assert_int_equal(calls(w, "PUT"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(failure_is_retried_at_the_next_session, setup, teardown_world),
         cmocka_unit_test_setup_teardown(prefix_registers_nothing, setup, teardown_world),
         cmocka_unit_test_setup_teardown(slash_alone_asks_no_message_intent, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(resumed_first_start_asks_the_application_id, setup, teardown_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
