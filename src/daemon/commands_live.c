@@ -659,9 +659,10 @@ void commands_live_on_dispatch(shard *s, dc_event ev, const char *event, const c
     if (!cl)
         return;
     fetch_owners(cl);                /* at every start, READY or RESUMED */
-    if (ev == DC_EV_MESSAGE_CREATE)
-        on_message(cl, data);
-    else if (perms_on_dispatch(cl->perms, ev, data) == DC_ERR_PROTO)
+    if (ev == DC_EV_MESSAGE_CREATE) {
+        if (d->cfg->commands & COMMANDS_PREFIX)   /* slash alone: no message is a command */
+            on_message(cl, data);
+    } else if (perms_on_dispatch(cl->perms, ev, data) == DC_ERR_PROTO)
         LOG_W("commands", "shard %d: %s of an unexpected shape: its malformed parts left out of the role cache", s->id, event);
     else if (ev == DC_EV_GUILD_CREATE)
         LOG_D("commands", "guild %" PRIu64 ": roles known",

@@ -74,9 +74,9 @@ void interact_live_on_dispatch(shard *s, dc_event ev, const cJSON *data)
     dc_daemon *d = s->d;
     interact_request r;
     interact_kind kind;
-    if (ev != DC_EV_INTERACTION_CREATE || !d->cfg->commands)
+    if (ev != DC_EV_INTERACTION_CREATE || !(d->cfg->commands & COMMANDS_SLASH))
         return;
-    dc_err e = interact_parse(data, INTERACT_COMMAND_NAME_DEFAULT, &r, &kind);
+    dc_err e = interact_parse(data, d->cfg->slash_command_name, &r, &kind);
     if (kind == INTERACT_NOT_OURS) {
         if (e != DC_OK)
             LOG_W("commands", "shard %d: an interaction for our command without a usable id or token skipped", s->id);
@@ -100,7 +100,7 @@ void interact_live_on_dispatch(shard *s, dc_event ev, const cJSON *data)
     interact_to_message(&r, text, &m);
     decide(il, cl, &r, e, &m, now, &dec);
     LOG_D("commands", "interaction %" PRIu64 " of user %" PRIu64 ": /%s %s taken as %s", r.id, r.user_id,
-          INTERACT_COMMAND_NAME_DEFAULT, r.sub, text);
+          d->cfg->slash_command_name, r.sub, text);
     if (dec.kind == CMD_IGNORE) {      /* only a refusal the limiter held back: still answered */
         ixr_reply(il->answers, r.id, GENERIC_REFUSAL);
         return;

@@ -15,11 +15,8 @@
 typedef struct dc_daemon dc_daemon;
 typedef struct shard shard;
 
-/* The slash command's name until the `slash_command_name` setting
- * (s17-slashreg) lands. */
-#define INTERACT_COMMAND_NAME_DEFAULT "cleanup"
-
-/* One dispatch of shard s; only INTERACTION_CREATE is looked at. */
+/* One dispatch of shard s; only INTERACTION_CREATE of the command named
+ * slash_command_name is looked at, and only with commands = slash or both. */
 void interact_live_on_dispatch(shard *s, dc_event ev, const cJSON *data);
 /* Progress of a deferred slash command's work: its original response
  * edited to text (the hook for progress edits).  DC_ERR_NOTFOUND when

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fd_appcmd.h"
 #include "fd_bench.h"
 #include "fd_dm.h"
 #include "fd_interact.h"
@@ -553,6 +554,8 @@ void fd_ctl_handle(fd_server *srv, const fd_req *rq, fd_resp *rs)
 	cJSON *body = rq->body ? cJSON_Parse(rq->body) : cJSON_CreateObject();
 	if (n == 0) {
 		fail(rs, 404, "unknown control route");
+	} else if (cJSON_IsObject(body) && fd_appcmd_control(srv, rq, seg, n, body, rs)) {
+		/* application commands: answered (fd_appcmd.c) */
 	} else if (!cJSON_IsObject(body)) {
 		fail(rs, 400, "body must be a JSON object");
 	} else if (strcmp(rq->method, "GET") == 0) {

@@ -1,5 +1,6 @@
 /* fd_rest.c - REST endpoints of the double (see fd_rest.h). */
 #include "fd_rest.h"
+#include "fd_appcmd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -411,6 +412,9 @@ static const char *dispatch(fd_server *srv, const fd_req *rq, fd_resp *rs)
 		patch_message(srv, &r, rq, rs);
 		return "fd-channel-messages";
 	}
+	/* application commands (fd_appcmd.c) */
+	if (r.n >= 3 && r.n <= 4 && seg_is(&r, 0, "applications") && seg_is(&r, 2, "commands"))
+		return fd_appcmd_rest(srv, rq, r.seg[1], r.n == 4 ? r.seg[3] : NULL, rs);
 	fd_resp_discord_error(rs, 404, "404: Not Found", 0);
 	return "fd-unknown";
 }

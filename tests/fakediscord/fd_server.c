@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fd_gateway.h"
+#include "fd_appcmd.h"
 
 void fd_config_defaults(fd_config *cfg)
 {
@@ -69,6 +70,7 @@ static void clear_runtime(fd_server *srv)
 	srv->n_rl_rules = 0;
 	srv->identify_count = srv->resume_count = srv->heartbeats = 0;
 	fd_identify_clear(srv);
+	fd_appcmd_clear(srv);
 }
 
 static void start_runtime(fd_server *srv)

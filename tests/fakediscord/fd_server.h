@@ -101,6 +101,12 @@ typedef struct fd_server {
 	cJSON *dm_channels;   /* {"<user id>": "<DM channel id>"} */
 	cJSON *dm_closed;     /* {"<user id>": true} for users with DMs closed */
 	cJSON *dm_log;        /* array: every DM sent, delivered or refused */
+	/* application commands (fd_appcmd.c's own) */
+	cJSON *app_commands;          /* array of commands as Discord returns them; NULL = none */
+	int appcmd_calls[5];          /* REST calls per method: GET POST PATCH DELETE PUT */
+	int appcmd_reject_count;      /* the next N writes (POST/PATCH/PUT/DELETE) fail with */
+	int appcmd_reject_status;     /* this HTTP status and */
+	int appcmd_reject_code;       /* this JSON error code */
 } fd_server;
 
 void fd_config_defaults(fd_config *cfg);

@@ -353,8 +353,9 @@ static void reply_429_is_waited_out(void **state)
     int posts = 0, limited = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, reqs) {
-        if (strcmp(cJSON_GetObjectItem(e, "method")->valuestring, "POST") != 0)
-            continue;
+        if (strcmp(cJSON_GetObjectItem(e, "method")->valuestring, "POST") != 0 ||
+            strncmp(cJSON_GetObjectItem(e, "path")->valuestring, "/api/v10/channels/", 18) != 0)
+            continue;                    /* not a reply (the slash command's registration) */
         posts++;
         limited += cJSON_GetObjectItem(e, "status")->valueint == 429;
     }

@@ -120,6 +120,107 @@ static void test_rest_auth_and_user(void **state)
 	cJSON_Delete(log);
 }
 
+#define APPCMDS "/api/v10/applications/1000000000000000999/commands"
+
+/* One REST call on the application's commands; returns the answer. */
+static cJSON *appcmd(fd_proc *p, const char *method, const char *path, const char *body, long want)
+{
+	long status = 0;
+	cJSON *j = fd_request(p, method, path, body, "test-token", &status, NULL);
+	assert_int_equal(status, want);
+	return j;
+}
+
+static int appcmd_calls(fd_proc *p, const char *method)
+{
+	cJSON *l = fd_get(p, "/_control/app_commands");
+	int n = (int)num_at(l, "calls", method);
+	cJSON_Delete(l);
+	return n;
+}
+
+/* Create (201), upsert by name (200, same id), get, patch, delete (204),
+ * bulk overwrite (deletes what the body leaves out), normalisation, errors,
+ * a seeded foreign command and the per-method counters. */
+static void test_rest_application_commands(void **state)
+{
+	fd_proc *p = *state;
+	char path[160];
+	cJSON *l = appcmd(p, "GET", APPCMDS, NULL, 200);
+	assert_int_equal(cJSON_GetArraySize(l), 0);
+	cJSON_Delete(l);
+	cJSON *c = appcmd(p, "POST", APPCMDS, "{\"name\":\"cleanup\",\"description\":\"d1\",\"type\":1,"
+	                  "\"default_member_permissions\":\"8\",\"contexts\":[0],\"options\":[{\"type\":1,"
+	                  "\"name\":\"users\",\"description\":\"u\",\"options\":[{\"type\":5,\"name\":\"force\","
+	                  "\"description\":\"f\",\"required\":false}]},{\"type\":1,\"name\":\"test\","
+	                  "\"description\":\"t\",\"options\":[]}]}", 201);
+	char id[32];
+	snprintf(id, sizeof id, "%s", str_at(c, "id", NULL));
+	assert_string_equal(str_at(c, "application_id", NULL), "1000000000000000999");
+	assert_string_equal(str_at(c, "default_member_permissions", NULL), "8");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(c, "dm_permission")));   /* contexts [0]: guild only */
+	cJSON *users = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "options"), 0);
+	cJSON *force = cJSON_GetArrayItem(cJSON_GetObjectItem(users, "options"), 0);
+	assert_null(cJSON_GetObjectItem(force, "required"));                  /* false is left out */
+	assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "options"), 1), "options"));
+	cJSON_Delete(c);
+
+	/* the same name again: an overwrite of that command, 200 */
+	c = appcmd(p, "POST", APPCMDS, "{\"name\":\"cleanup\",\"description\":\"d2\"}", 200);
+	assert_string_equal(str_at(c, "id", NULL), id);
+	assert_string_equal(str_at(c, "description", NULL), "d2");
+	cJSON_Delete(c);
+	snprintf(path, sizeof path, APPCMDS "/%s", id);
+	c = appcmd(p, "PATCH", path, "{\"description\":\"d3\",\"default_member_permissions\":\"32\"}", 200);
+	assert_string_equal(str_at(c, "description", NULL), "d3");
+	assert_string_equal(str_at(c, "default_member_permissions", NULL), "32");
+	assert_string_equal(str_at(c, "name", NULL), "cleanup");
+	cJSON_Delete(c);
+	c = appcmd(p, "GET", path, NULL, 200);
+	assert_string_equal(str_at(c, "description", NULL), "d3");
+	cJSON_Delete(c);
+
+	/* refusals: a bad name, no description, another app, an unknown id */
+	cJSON_Delete(appcmd(p, "POST", APPCMDS, "{\"name\":\"Clean Up\",\"description\":\"x\"}", 400));
+	cJSON_Delete(appcmd(p, "POST", APPCMDS, "{\"name\":\"x\"}", 400));
+	cJSON_Delete(appcmd(p, "GET", "/api/v10/applications/42/commands", NULL, 403));
+	c = appcmd(p, "GET", APPCMDS "/12345", NULL, 404);
+	assert_int_equal((int)num_at(c, "code", NULL), 10063);
+	cJSON_Delete(c);
+
+	/* a command made by someone else, then a bulk overwrite without it */
+	c = fd_post(p, "/_control/app_commands", "{\"command\":{\"name\":\"levels\",\"description\":\"l\"}}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(c, "ok")));
+	cJSON_Delete(c);
+	l = appcmd(p, "GET", APPCMDS, NULL, 200);
+	assert_int_equal(cJSON_GetArraySize(l), 2);
+	cJSON_Delete(l);
+	l = appcmd(p, "PUT", APPCMDS, "[{\"name\":\"cleanup\",\"description\":\"d4\"},"
+	           "{\"name\":\"other\",\"description\":\"o\"}]", 200);
+	assert_int_equal(cJSON_GetArraySize(l), 2);
+	assert_string_equal(str_at(cJSON_GetArrayItem(l, 0), "id", NULL), id);   /* kept its id */
+	cJSON_Delete(l);
+	l = fd_get(p, "/_control/app_commands");
+	cJSON *cmds = cJSON_GetObjectItem(l, "commands");
+	assert_int_equal(cJSON_GetArraySize(cmds), 2);
+	assert_string_equal(str_at(cJSON_GetArrayItem(cmds, 1), "name", NULL), "other");   /* "levels" is gone */
+	cJSON_Delete(l);
+
+	/* an injected rejection, then a delete */
+	cJSON_Delete(fd_post(p, "/_control/app_commands/reject", "{\"count\":1,\"status\":403,\"code\":50001}"));
+	cJSON_Delete(appcmd(p, "DELETE", path, NULL, 403));
+	cJSON_Delete(appcmd(p, "DELETE", path, NULL, 204));
+	cJSON_Delete(appcmd(p, "GET", path, NULL, 404));
+	assert_int_equal(appcmd_calls(p, "GET"), 6);
+	assert_int_equal(appcmd_calls(p, "POST"), 4);
+	assert_int_equal(appcmd_calls(p, "PATCH"), 1);
+	assert_int_equal(appcmd_calls(p, "DELETE"), 2);
+	assert_int_equal(appcmd_calls(p, "PUT"), 1);
+	/* a reset forgets them */
+	cJSON_Delete(fd_post(p, "/_control/reset", "{}"));
+	assert_int_equal(appcmd_calls(p, "PUT"), 0);
+}
+
 static void test_rest_members_pagination(void **state)
 {
 	fd_proc *p = *state;
@@ -229,6 +330,10 @@ static void test_gateway_ready_and_heartbeat(void **state)
 	assert_int_equal((int)num_at(ready, "d", "v"), 10);
 	assert_non_null(str_at(ready, "d", "session_id"));
 	assert_non_null(strstr(str_at(ready, "d", "resume_gateway_url"), "ws://127.0.0.1:"));
+	/* the application (its commands live under /applications/{id}) */
+	cJSON *app = cJSON_GetObjectItem(cJSON_GetObjectItem(ready, "d"), "application");
+	assert_string_equal(str_at(app, "id", NULL), "1000000000000000999");
+	assert_int_equal((int)num_at(app, "flags", NULL), 0);
 	cJSON *guilds = cJSON_GetObjectItem(cJSON_GetObjectItem(ready, "d"), "guilds");
 	assert_int_equal(cJSON_GetArraySize(guilds), 1);
 	assert_string_equal(str_at(cJSON_GetArrayItem(guilds, 0), "id", NULL), DEMO_GUILD);
@@ -749,6 +854,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interaction_callback_edits_and_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interaction_callback_after_3s, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dm_channels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rest_application_commands, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

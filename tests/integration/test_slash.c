@@ -32,8 +32,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Members 101-105 (102 an admin), rows for them and for 2 users who left. */
-static int setup(void **state)
+/* Members 101-105 (102 an admin), rows for them and for 2 users who left;
+ * the daemon started with extra arguments (NULL-ended, may be NULL). */
+static int setup_with(void **state, const char *const extra[])
 {
     world *w = cw_new();
     if (!w)
@@ -52,7 +53,9 @@ static int setup(void **state)
         snprintf(sql + strlen(sql), sizeof sql - strlen(sql),
                  "INSERT INTO users(discord_id, guild_id) VALUES (1000000000000000%d, " GUILD ");", ids[i]);
     strcat(sql, "COMMIT;");
-    const char *args[] = { "--reconcile-delay", "3600", "--log-level", "debug", NULL };
+    const char *args[16] = { "--reconcile-delay", "3600", "--log-level", "debug" };
+    for (int i = 0, n = 4; extra && extra[i] && n < 15; i++)
+        args[n++] = extra[i];
     if (!ok || dh_db_exec(w->d.db, sql) != 0 || !cw_start(w, args) ||
         !dh_wait_log(&w->d, "may use !cleanup_all_guilds", 1, 10000) ||
         !dh_wait_log(&w->d, "guild " GUILD ": roles known", 1, 10000)) {
@@ -62,14 +65,31 @@ static int setup(void **state)
     return 0;
 }
 
-/* /cleanup <sub> [force:true] as user (guild NULL: in a DM); returns the
+static int setup(void **state)
+{
+    return setup_with(state, NULL);
+}
+
+static int setup_prefix_only(void **state)
+{
+    static const char *const extra[] = { "--commands", "prefix", NULL };
+    return setup_with(state, extra);
+}
+
+static int setup_renamed(void **state)
+{
+    static const char *const extra[] = { "--slash-command-name", "tidy", NULL };
+    return setup_with(state, extra);
+}
+
+/* /<name> <sub> [force:true] as user (guild NULL: in a DM); returns the
  * interaction's token (static buffer). */
-static const char *slash(world *w, const char *user, const char *sub, int force, int dm)
+static const char *slash_named(world *w, const char *name, const char *user, const char *sub, int force, int dm)
 {
     static char token[64];
     char body[512];
-    snprintf(body, sizeof body, "{%s\"user_id\":\"%s\",\"channel_id\":\"" CHANNEL "\",\"name\":\"cleanup\","
-             "\"subcommand\":\"%s\"%s}", dm ? "\"dm\":true," : "\"guild_id\":\"" GUILD "\",", user, sub,
+    snprintf(body, sizeof body, "{%s\"user_id\":\"%s\",\"channel_id\":\"" CHANNEL "\",\"name\":\"%s\","
+             "\"subcommand\":\"%s\"%s}", dm ? "\"dm\":true," : "\"guild_id\":\"" GUILD "\",", user, name, sub,
              force ? ",\"options\":[{\"name\":\"force\",\"type\":5,\"value\":true}]" : "");
     cJSON *r = fd_post(&w->fake, "/_control/interaction", body);
     assert_non_null(r);
@@ -77,6 +97,11 @@ static const char *slash(world *w, const char *user, const char *sub, int force,
     snprintf(token, sizeof token, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(r, "token")));
     cJSON_Delete(r);
     return token;
+}
+
+static const char *slash(world *w, const char *user, const char *sub, int force, int dm)
+{
+    return slash_named(w, "cleanup", user, sub, force, dm);
 }
 
 /* The double's record of the interaction with token once pred holds (or
@@ -265,6 +290,33 @@ static void expired_token_summary_in_channel(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* commands = prefix: interactions are not answered. */
+static void prefix_mode_answers_no_interaction(void **state)
+{
+    world *w = *state;
+    char token[64];
+    snprintf(token, sizeof token, "%s", slash(w, ADMIN, "status", 0, 0));
+    cJSON *rec = record(w, token, answered, 0, 1500);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "callback")));
+    cJSON_Delete(rec);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* slash_command_name renames ours; another command's name is not ours. */
+static void renamed_command(void **state)
+{
+    world *w = *state;
+    char token[64];
+    snprintf(token, sizeof token, "%s", slash(w, ADMIN, "status", 0, 0));   /* "cleanup": not ours now */
+    cJSON *rec = record(w, slash_named(w, "tidy", ADMIN, "status", 0, 0), answered, 0, 10000);
+    assert_non_null(strstr(assert_ephemeral(rec), "Shard 0: READY"));
+    cJSON_Delete(rec);
+    rec = record(w, token, answered, 0, 0);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "callback")));
+    cJSON_Delete(rec);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +324,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(non_admin_is_refused_and_nothing_is_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(admin_sweep_deferred_then_edited, setup, teardown),
         cmocka_unit_test_setup_teardown(expired_token_summary_in_channel, setup, teardown),
+        cmocka_unit_test_setup_teardown(prefix_mode_answers_no_interaction, setup_prefix_only, teardown),
+        cmocka_unit_test_setup_teardown(renamed_command, setup_renamed, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
