@@ -62,6 +62,7 @@ typedef struct {
     size_t n_owner_ids;
     size_t max_message_bytes; /* inflated message cap, 64 MiB */
     int journal_max_writes;   /* turn journal bound while the database is held (turn.c), 100000 */
+    double min_interval_hours;/* 1: shortest schedule a guild's admins may set (!cleanup_schedule) */
 } config;
 
 /* Fill cfg with defaults (allocates default strings). */

@@ -17,6 +17,7 @@
 #include "daemon/commands_outbox.h"
 #include "base/log.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/schedule_live.h"
 #include "policy/perms.h"
 #include "proto/proto.h"
 #include "proto/snowflake.h"
@@ -396,6 +397,9 @@ static void status(commands_live *cl, const commands_message *m)
         st.held = sweep_result_holds(g.last_sweep_result);
     }
     st.next_run_ms = reconcile_next_run(d, &g);
+    commands_interval_source src;
+    st.interval_ms = schedule_interval_ms(d, m->guild_id, &src);
+    st.interval_source = (int)src;
     st.guild_label = reconcile_guild_label(d, m->guild_id, label, sizeof label);
     store_each_guild_state(d->st, count_awaiting, &st.awaiting_reconcile);
     const sweep *running = reconcile_running(d, m->guild_id);
@@ -431,7 +435,7 @@ static commands_live *live(dc_daemon *d)
         return d->cmds;
     commands_live *cl = calloc(1, sizeof *cl);
     commands_config cc = { .prefix = d->cfg->prefix, .admin_permission = d->cfg->admin_permission,
-                      .dry_run = d->cfg->dry_run };
+                      .dry_run = d->cfg->dry_run, .min_interval_hours = d->cfg->min_interval_hours };
     if (!cl)
         return NULL;
     cl->d = d;
@@ -470,6 +474,12 @@ static void act(commands_live *cl, const commands_message *m, const commands_dec
     case CMD_ALL_GUILDS:
         sweep_all(cl, m, dec);
         return;
+    case CMD_SCHEDULE: {
+        char text[1024];
+        schedule_live_do(cl->d, m->guild_id, m->author_id, dec, text, sizeof text);
+        reply(cl, m->channel_id, m->message_id, text);
+        return;
+    }
     }
 }
 
