@@ -75,6 +75,7 @@ static int store_choice(dc_daemon *d, uint64_t guild_id, uint64_t user_id, const
               store_errmsg(d->st));
         return 0;
     }
+    turn_flush(d);                   /* committed now (SQLite) or handed over (PostgreSQL) before the reply */
     return 1;
 }
 

@@ -669,6 +669,107 @@ static void status_names_guilds_and_next_sweep(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* ---- per-server schedules (!cleanup_schedule, #17) ------------------------------ */
+
+/* The admins' schedule of GUILD in the database becomes want (interval_ms,
+ * -1 none): the commit may follow the reply by a moment on PostgreSQL. */
+static int stored_interval_is(world *w, int64_t want)
+{
+    return dh_wait_db(w->d.db, "SELECT coalesce((SELECT interval_ms FROM cleaner_guild_schedule WHERE guild_id = "
+                      GUILD "), -1)", want, 5000);
+}
+
+/* Say content as author and return the reply's text (malloc'd): the n-th message. */
+static char *ask(world *w, const char *author, const char *role, const char *content, int n)
+{
+    long long id = say(w, GUILD, author, "b", role, 0, content);
+    cJSON *msgs = wait_replies(w, n, 10000);
+    char *text = NULL;
+    if (cJSON_GetArraySize(msgs) >= n) {
+        assert_safe_reply(msgs, n - 1, id);
+        text = strdup(content_of(msgs, n - 1));
+    }
+    cJSON_Delete(msgs);
+    assert_non_null(text);
+    return text;
+}
+
+#define ASK_HAS(w, author, role, content, n, needle)                   \
+    do {                                                              \
+        char *t_ = ask(w, author, role, content, n);                  \
+        if (!strstr(t_, needle))                                      \
+            fprintf(stderr, "reply: %s\n", t_);                       \
+        assert_non_null(strstr(t_, needle));                          \
+        free(t_);                                                     \
+    } while (0)
+
+/* Set, show, bounds, a non-admin, status (chat and CLI), a restart, reset. */
+static void schedule_set_show_and_survive_a_restart(void **state)
+{
+    world *w = *state;
+    char out[16384];
+    assert_true(start_daemon(w, NULL));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 1, "Sweep interval: 24 h, the bot's default");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 48", 2, "Saved: this server asks for a sweep every 48 h.");
+    assert_true(stored_interval_is(w, 48LL * 3600000));
+    assert_int_equal(dh_db_int(w->d.db, "SELECT set_by FROM cleaner_guild_schedule"), 1000000000000000102LL);
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 0.5", 3, "must be a number of hours from 1 to 720");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 721", 4, "nothing changed");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule often", 5, "not a number of hours");
+    ASK_HAS(w, PLEB, NULL, "!cleanup_schedule 2", 6, "ADMINISTRATOR");
+    assert_true(stored_interval_is(w, 48LL * 3600000));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_status", 7, "Sweep interval: 48 h (set by this server's admins)");
+    const char *args[] = { dh_bin("discord-cleaner"), "status", "--db", w->d.db, NULL };
+    assert_int_equal(dh_run_cli(args, NULL, out, sizeof out), 0);
+    const char *sec = strstr(out, "sweep schedules set by server admins");
+    assert_non_null(sec);
+    assert_non_null(strstr(sec, GUILD));
+    assert_non_null(strstr(sec, "48 h  set by 1000000000000000102"));
+    assert_true(restart_resumed(w));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 8, "Sweep interval: 48 h, chosen by this server's admins");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 1.5", 9, "every 1.5 h (1 h 30 min)");
+    assert_true(stored_interval_is(w, 5400000));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule default", 10, "own schedule is removed");
+    assert_true(stored_interval_is(w, -1));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 11, "24 h, the bot's default");
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* The operator's guild_interval beats the admins' choice: the command says
+ * so, stores the choice anyway, and status shows the operator's. */
+static void operator_guild_interval_overrides_and_says_so(void **state)
+{
+    world *w = *state;
+    static const char *const op[] = { "--guild-interval", GUILD ":6", NULL };
+    assert_true(start_daemon(w, op));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 48", 1, "It does not apply for now");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 2, "Sweep interval: 6 h, set for this server by the bot's operator");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 3, "admins asked for 48 h");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_status", 4, "Sweep interval: 6 h (set by the bot's operator)");
+    assert_true(stored_interval_is(w, 48LL * 3600000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A guild swept at start-up waits interval_hours (24 h) for its next sweep;
+ * once its admins set 0.002 h (7.2 s) it is swept again about then. */
+static void sweep_runs_on_the_new_schedule(void **state)
+{
+    world *w = *state;
+    static const char *const fast[] = { "--reconcile-delay", "0", "--member-source", "rest",
+                                        "--min-interval-hours", "0.001", NULL };
+    assert_true(start_daemon(w, fast));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, 5, 15000));
+    assert_int_equal(dh_db_exec(w->d.db, "INSERT INTO users(discord_id, guild_id) VALUES (1000000000000000950, "
+                                         GUILD ")"), 0);
+    dh_sleep_ms(1500);
+    assert_int_equal(rows(w, GUILD), 6);      /* the next sweep is a day away */
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 0.002", 1, "every 0.002 h (7.2 s)");
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, 5, 20000));
+    assert_true(dh_log_count(&w->d, "scheduled sweep starting") >= 2);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +789,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(waiting_sweep_says_so_then_edits, setup, teardown_world),
         cmocka_unit_test_setup_teardown(queued_sweep_of_a_vanished_guild_reports, setup, teardown_world),
         cmocka_unit_test_setup_teardown(status_names_guilds_and_next_sweep, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(schedule_set_show_and_survive_a_restart, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(operator_guild_interval_overrides_and_says_so, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(sweep_runs_on_the_new_schedule, setup, teardown_world),
     };
     if (getenv("CMDS_ONLY"))         /* run one test while developing */
         cmocka_set_test_filter(getenv("CMDS_ONLY"));
