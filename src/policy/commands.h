@@ -199,6 +199,12 @@ typedef struct {
 } commands_progress;
 /* "A sweep of this server is already running: ..." / "... already queued. ..." */
 void commands_format_progress(const commands_progress *p, char *buf, size_t cap);
+/* The progress of one's own commanded sweep, for the reply edited as it
+ * goes (commands_progress.c): "Sweep of this server queued. <what it
+ * waits for>" while p->queued, then "Sweep of this server running: member
+ * list chunk 2 of 5, 1500 members listed, 3 of 10 stale row(s) removed so
+ * far."  dry_run: "Dry run of this server's sweep", rows "counted". */
+void commands_format_sweep_progress(const commands_progress *p, int dry_run, char *buf, size_t cap);
 /* Result of one finished sweep (ok/guard/aborted text from sweep.c). */
 void commands_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap);
 

@@ -204,6 +204,9 @@ static void users_command_sweeps_this_guild(void **state)
     assert_non_null(strstr(content_of(msgs, 0), "Sweep of this server finished"));
     assert_non_null(strstr(content_of(msgs, 0), "2 stale row(s) removed"));
     cJSON_Delete(msgs);
+    cJSON *edits = fd_get(&w->fake, "/_control/edits");
+    assert_int_equal(cJSON_GetArraySize(edits), 0);     /* done within 2 s: its summary only, no edits */
+    cJSON_Delete(edits);
     assert_int_equal(rows(w, GUILD), 5);
     assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id >= 1000000000000000901"), 0);
     /* the guild owner (no roles) may too, and status reports the sweep */
@@ -770,6 +773,109 @@ static void sweep_runs_on_the_new_schedule(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* ---- progress of a prefix command's reply (#17) ------------------------------------ */
+
+/* Index of the first message replying to command id, -1 when none; *count: how many do. */
+static int reply_to(const cJSON *msgs, long long id, int *count)
+{
+    char want[32];
+    int found = -1, n = 0;
+    snprintf(want, sizeof want, "%lld", id);
+    for (int i = 0; i < cJSON_GetArraySize(msgs); i++) {
+        const cJSON *ref = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, i), "body"),
+                                               "message_reference");
+        const cJSON *mid = cJSON_GetObjectItem(ref, "message_id");
+        if (cJSON_IsString(mid) && strcmp(mid->valuestring, want) == 0) {
+            n++;
+            if (found < 0)
+                found = i;
+        }
+    }
+    if (count)
+        *count = n;
+    return found;
+}
+
+/* The edits of message msg_id, once one contains final (or the timeout). */
+static cJSON *edits_until(world *w, const char *msg_id, const char *final, int timeout_ms)
+{
+    for (int t = 0;; t += 100) {
+        cJSON *all = fd_get(&w->fake, "/_control/edits"), *mine = cJSON_CreateArray();
+        const cJSON *e;
+        int done = 0;
+        cJSON_ArrayForEach(e, all)
+            if (strcmp(cJSON_GetObjectItem(e, "message_id")->valuestring, msg_id) == 0) {
+                cJSON_AddItemToArray(mine, cJSON_Duplicate(e, 1));
+                done |= strstr(edit_content(mine, cJSON_GetArraySize(mine) - 1), final) != NULL;
+            }
+        cJSON_Delete(all);
+        if (done || t >= timeout_ms)
+            return mine;
+        cJSON_Delete(mine);
+        dh_sleep_ms(100);
+    }
+}
+
+/* !cleanup_users in a guild whose shard sweeps another guild first: the
+ * reply says at once what it waits for, is edited with the sweep's figures
+ * (at most one edit per 2 s) and ends with the summary. */
+static void queued_sweep_reply_is_edited_with_progress(void **state)
+{
+    world *w = *state;
+    static const char *const slow[] = { "--batch-size", "1", "--batch-delay", "1.5", NULL };
+    const char *other = "1000000000000000002";
+    assert_int_equal(add_guild(w, other, 2), 0);
+    assert_int_equal(dh_db_exec(w->d.db, "INSERT INTO users(discord_id, guild_id) VALUES (1000000000000000903, "
+                                         GUILD "), (1000000000000000904, " GUILD ")"), 0);    /* 4 of 9 stale */
+    assert_true(start_daemon(w, slow));
+    say(w, other, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    assert_true(dh_wait_log(&w->d, "requested sweep starting", 1, 10000));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    int n = 0, at = -1;
+    for (int t = 0; t < 1500 && at < 0; t += 100) {     /* at once: well within 2 s */
+        cJSON *msgs = fd_get(&w->fake, "/_control/messages");
+        at = reply_to(msgs, id, &n);
+        cJSON_Delete(msgs);
+        if (at < 0)
+            dh_sleep_ms(100);
+    }
+    assert_true(at >= 0);
+    cJSON *msgs = fd_get(&w->fake, "/_control/messages");
+    assert_safe_reply(msgs, at, id);
+    assert_non_null(strstr(content_of(msgs, at), "Sweep of this server queued."));
+    assert_non_null(strstr(content_of(msgs, at), "Another server's sweep runs"));
+    char notice[32];
+    snprintf(notice, sizeof notice, "%s", cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, at), "id")->valuestring);
+    double posted_at = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, at), "at_ms")->valuedouble;
+    cJSON_Delete(msgs);
+    cJSON *edits = edits_until(w, notice, "Sweep of this server finished", 40000);
+    int k = cJSON_GetArraySize(edits), running = 0;
+    assert_true(k >= 2);
+    assert_non_null(strstr(edit_content(edits, k - 1), "4 stale row(s) removed"));
+    double prev = posted_at;
+    for (int i = 0; i < k; i++) {
+        const cJSON *e = cJSON_GetArrayItem(edits, i);
+        const cJSON *parse = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "body"),
+                                                                     "allowed_mentions"), "parse");
+        assert_true(cJSON_IsArray(parse) && cJSON_GetArraySize(parse) == 0);
+        double at_ms = cJSON_GetObjectItem(e, "at_ms")->valuedouble;
+        if (i < k - 1) {             /* progress: one edit per 2 s at most */
+            assert_non_null(strstr(edit_content(edits, i), "Sweep of this server running:"));
+            running += strstr(edit_content(edits, i), "row(s) removed so far") != NULL;
+            assert_true(at_ms - prev >= 1800);
+        }
+        prev = at_ms;
+    }
+    assert_true(running >= 1);
+    cJSON_Delete(edits);
+    msgs = fd_get(&w->fake, "/_control/messages");
+    reply_to(msgs, id, &n);
+    assert_int_equal(n, 1);          /* one message, edited: no new ones */
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 5);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -792,6 +898,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(schedule_set_show_and_survive_a_restart, setup, teardown_world),
         cmocka_unit_test_setup_teardown(operator_guild_interval_overrides_and_says_so, setup, teardown_world),
         cmocka_unit_test_setup_teardown(sweep_runs_on_the_new_schedule, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(queued_sweep_reply_is_edited_with_progress, setup, teardown_world),
     };
     if (getenv("CMDS_ONLY"))         /* run one test while developing */
         cmocka_set_test_filter(getenv("CMDS_ONLY"));
