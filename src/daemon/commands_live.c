@@ -4,8 +4,13 @@
  * does the I/O: it reads the daemon's state for !cleanup_status, queues
  * sweeps with reconcile_request() (their done callback posts the result), fetches
  * the bot's owners once (GET /applications/@me) and posts every reply with
- * POST /channels/{id}/messages through the shared REST client.  A reply
- * that fails is logged and forgotten: it never stops the daemon. */
+ * POST /channels/{id}/messages through the shared REST client.  A
+ * commanded sweep of one guild answers through a reply_handle
+ * (reply_handle.c): what it waits for at once when it cannot start within
+ * 2 s, its figures while it runs longer than that (edits, at most one per
+ * 2 s), then its result; a quick one posts only its result.  The schedule
+ * command is carried out by schedule_live.c.  A reply that fails is logged
+ * and forgotten: it never stops the daemon. */
 #include "daemon/commands_live.h"
 
 #include <inttypes.h>
