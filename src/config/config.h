@@ -71,6 +71,7 @@ typedef struct {
     size_t max_message_bytes; /* inflated message cap, 64 MiB */
     int journal_max_writes;   /* turn journal bound while the database is held (turn.c), 100000 */
     char slash_command_name[33]; /* "cleanup": the global chat-input command's name */
+    double min_interval_hours;/* 1: shortest schedule a guild's admins may set (!cleanup_schedule) */
 } config;
 
 /* Fill cfg with defaults (allocates default strings). */

@@ -105,14 +105,9 @@ void interact_live_on_dispatch(shard *s, dc_event ev, const cJSON *data)
         ixr_reply(il->answers, r.id, GENERIC_REFUSAL);
         return;
     }
-    if (interact_defers(dec.kind))
+    if (interact_defers(&dec))
         ixr_defer(il->answers, r.id);  /* at once: the sweep's result edits it later */
     commands_live_act(cl, &m, &dec);
-}
-
-dc_err interact_live_progress(dc_daemon *d, uint64_t interaction_id, const char *text)
-{
-    return d->ix ? ixr_progress(d->ix->answers, interaction_id, text) : DC_ERR_NOTFOUND;
 }
 
 void interact_live_free(dc_daemon *d)

@@ -18,10 +18,6 @@ typedef struct shard shard;
 /* One dispatch of shard s; only INTERACTION_CREATE of the command named
  * slash_command_name is looked at, and only with commands = slash or both. */
 void interact_live_on_dispatch(shard *s, dc_event ev, const cJSON *data);
-/* Progress of a deferred slash command's work: its original response
- * edited to text (the hook for progress edits).  DC_ERR_NOTFOUND when
- * interaction_id is no deferred interaction being answered. */
-dc_err interact_live_progress(dc_daemon *d, uint64_t interaction_id, const char *text);
 /* Free the state (after rest_free: no callback can still run). */
 void interact_live_free(dc_daemon *d);
 

@@ -24,7 +24,6 @@ typedef struct ix_text {
     commands_outbox_class cls;
     commands_outbox_sent_fn fn;
     void *ctx;
-    int progress;                    /* dropped, not posted, once the token is spent */
     char text[];
 } ix_text;
 
@@ -45,8 +44,7 @@ typedef struct {
     int what;                        /* IX_ANSWERED (message), IX_DEFERRING, IX_DEFERRED (edit) */
     commands_outbox_sent_fn fn;
     void *ctx;
-    commands_outbox_class cls;       /* an edit's: */
-    int progress;
+    commands_outbox_class cls;       /* an edit's */
     char text[];                     /* "" for a callback; posted in the channel if the edit is refused */
 } ix_req;
 
@@ -160,14 +158,9 @@ static const char *code_text(int code)
 }
 
 /* Posted as a normal message in the channel (the token is spent). */
-static void to_channel(ixr *a, const ix_entry *e, commands_outbox_class cls, int progress, const char *text,
+static void to_channel(ixr *a, const ix_entry *e, commands_outbox_class cls, const char *text,
                        commands_outbox_sent_fn fn, void *ctx)
 {
-    if (progress) {
-        if (fn)
-            fn(ctx, 0);
-        return;
-    }
     LOG_I("commands", "interaction %" PRIu64 ": its token is spent; the answer goes to channel %" PRIu64
           " as a message", e->id, e->channel_id);
     if (commands_outbox_send(a->out, cls, e->channel_id, 0, 0, text, fn, ctx) != DC_OK && fn)
@@ -193,7 +186,7 @@ static void on_done(void *ctx, const rest_response *r)
             e->state = IX_SPENT;
     }
     if (q->what == IX_DEFERRED && !ok && e)
-        to_channel(a, e, q->cls, q->progress, q->text, q->fn, q->ctx);   /* the token is spent: it still arrives */
+        to_channel(a, e, q->cls, q->text, q->fn, q->ctx);   /* the token is spent: it still arrives */
     else if (q->fn)
         q->fn(q->ctx, ok && e ? e->id : 0);
     free(q);
@@ -210,7 +203,6 @@ static void send_req(ixr *a, ix_entry *e, int what, const char *method, const ch
     if (q) {
         *q = (ix_req){ .a = a, .id = e->id, .what = what, .fn = fn, .ctx = ctx };
         q->cls = t ? t->cls : CMDO_ANSWER;
-        q->progress = t ? t->progress : 0;
         memcpy(q->text, t ? t->text : "", len + 1);
         pending_add(a->pending, &q->link);
     }
@@ -257,7 +249,7 @@ static void pump(ixr *a, ix_entry *e)
             e->tail = NULL;
         if (e->state == IX_SPENT || !interact_token_usable(e->dispatched_ms, loop_now(a->loop))) {
             e->state = IX_SPENT;
-            to_channel(a, e, t->cls, t->progress, t->text, t->fn, t->ctx);
+            to_channel(a, e, t->cls, t->text, t->fn, t->ctx);
             free(t);
         } else {
             char path[96 + INTERACT_TOKEN_MAX];
@@ -268,14 +260,14 @@ static void pump(ixr *a, ix_entry *e)
     }
 }
 
-static dc_err queue_text(ixr *a, ix_entry *e, commands_outbox_class cls, const char *text, int progress,
+static dc_err queue_text(ixr *a, ix_entry *e, commands_outbox_class cls, const char *text,
                          commands_outbox_sent_fn fn, void *ctx)
 {
     size_t len = strlen(text);
     ix_text *t = malloc(sizeof *t + len + 1);
     if (!t)
         return DC_ERR_NOMEM;
-    *t = (ix_text){ .cls = cls, .fn = fn, .ctx = ctx, .progress = progress };
+    *t = (ix_text){ .cls = cls, .fn = fn, .ctx = ctx };
     memcpy(t->text, text, len + 1);
     if (e->tail)
         e->tail->next = t;
@@ -300,14 +292,6 @@ void ixr_defer(ixr *a, uint64_t id)
         callback(a, e, INTERACT_CALLBACK_DEFERRED, NULL, NULL, NULL);
 }
 
-dc_err ixr_progress(ixr *a, uint64_t id, const char *text)
-{
-    ix_entry *e = find(a, id);
-    if (!e || e->state == IX_NEW)
-        return DC_ERR_NOTFOUND;
-    return queue_text(a, e, CMDO_ANSWER, text, 1, NULL, NULL);
-}
-
 int ixr_divert(void *ctx, commands_outbox_class cls, uint64_t channel_id, uint64_t reply_to, uint64_t edit_id,
                const char *text, commands_outbox_sent_fn fn, void *fnctx)
 {
@@ -320,7 +304,7 @@ int ixr_divert(void *ctx, commands_outbox_class cls, uint64_t channel_id, uint64
         callback(a, e, INTERACT_CALLBACK_MESSAGE, text, fn, fnctx);
         return 1;
     }
-    if (queue_text(a, e, cls, text, 0, fn, fnctx) != DC_OK && fn)
+    if (queue_text(a, e, cls, text, fn, fnctx) != DC_OK && fn)
         fn(fnctx, 0);
     return 1;
 }

@@ -36,13 +36,10 @@ dc_err ixr_open(ixr *a, const interact_request *r, int64_t dispatched_ms);
 void ixr_reply(ixr *a, uint64_t id, const char *text);
 /* The first answer: a deferral (type 5); texts that follow edit @original. */
 void ixr_defer(ixr *a, uint64_t id);
-/* Progress of running work: the original response edited to text (or, the
- * token spent, nothing: progress is not worth a channel message).  This is
- * the hook for progress edits of a deferred slash command.  DC_ERR_NOTFOUND
- * when id is no interaction being answered. */
-dc_err ixr_progress(ixr *a, uint64_t id, const char *text);
 /* commands_outbox_divert_fn: a reply or edit whose reply_to / edit_id is
- * an interaction being answered goes to it. */
+ * an interaction being answered goes to it.  So the commands' progress
+ * (reply_handle.c: posted, then edited) edits @original too: the "message
+ * id" the post answers with is the interaction id. */
 int ixr_divert(void *a, commands_outbox_class cls, uint64_t channel_id, uint64_t reply_to, uint64_t edit_id,
                const char *text, commands_outbox_sent_fn fn, void *ctx);
 

@@ -122,9 +122,10 @@ int interact_token_usable(int64_t dispatched_ms, int64_t now_ms)
     return now_ms - dispatched_ms < INTERACT_TOKEN_LIFE_MS - INTERACT_TOKEN_MARGIN_MS;
 }
 
-int interact_defers(commands_kind kind)
+int interact_defers(const commands_decision *dec)
 {
-    return kind == CMD_SWEEP || kind == CMD_ALL_GUILDS;
+    return dec->kind == CMD_SWEEP || dec->kind == CMD_ALL_GUILDS ||
+           (dec->kind == CMD_SCHEDULE && dec->sched != CMD_SCHED_SHOW);
 }
 
 char *interact_callback_json(int type, const char *content, int ephemeral)

@@ -70,9 +70,10 @@ void interact_command_text(const interact_request *r, const char *prefix, char *
  * can be told apart from those to a chat message. */
 void interact_to_message(const interact_request *r, const char *content, commands_message *m);
 
-/* 1 when the decision's work outlasts the 3 s window (a sweep): answer
- * with a deferral at once and edit the original response later. */
-int interact_defers(commands_kind kind);
+/* 1 when the decision's work may outlast the 3 s window (a sweep, or a
+ * schedule saved in the database): answer with a deferral at once and
+ * edit the original response later. */
+int interact_defers(const commands_decision *dec);
 
 /* 1 while an interaction dispatched at dispatched_ms may still be answered
  * through its token (edits of @original): 15 minutes less a margin. */

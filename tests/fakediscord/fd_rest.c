@@ -1,6 +1,7 @@
 /* fd_rest.c - REST endpoints of the double (see fd_rest.h). */
 #include "fd_rest.h"
 #include "fd_appcmd.h"
+#include "fd_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -309,6 +310,7 @@ static void post_message(fd_server *srv, const fd_route *r, const fd_req *rq, fd
 		fd_json_add_id(rec, "channel_id", channel);
 		fd_json_add_id(rec, "id", id);
 		cJSON_AddItemToObject(rec, "body", cJSON_Duplicate(body, 1));
+		cJSON_AddNumberToObject(rec, "at_ms", (double)fd_now_ms());
 		cJSON_AddItemToArray(srv->messages, rec);
 		cJSON *m = cJSON_CreateObject();
 		fd_json_add_id(m, "id", id);
@@ -332,8 +334,8 @@ static void post_message(fd_server *srv, const fd_route *r, const fd_req *rq, fd
 }
 
 /* PATCH /channels/{c}/messages/{m}: edit a message the bot posted.  The
- * edit is recorded (GET /_control/edits) and the posted record gets the
- * latest body as "edited". */
+ * edit is recorded (GET /_control/edits, with its monotonic at_ms) and the
+ * posted record gets the latest body as "edited". */
 static void patch_message(fd_server *srv, const fd_route *r, const fd_req *rq, fd_resp *rs)
 {
 	uint64_t channel, id;
@@ -352,6 +354,7 @@ static void patch_message(fd_server *srv, const fd_route *r, const fd_req *rq, f
 		fd_json_add_id(ed, "channel_id", channel);
 		fd_json_add_id(ed, "message_id", id);
 		cJSON_AddItemToObject(ed, "body", cJSON_Duplicate(body, 1));
+		cJSON_AddNumberToObject(ed, "at_ms", (double)fd_now_ms());   /* tests check the edits' spacing */
 		cJSON_AddItemToArray(srv->edits, ed);
 		cJSON_DeleteItemFromObject(rec, "edited");
 		cJSON_AddItemToObject(rec, "edited", cJSON_Duplicate(body, 1));

@@ -261,32 +261,100 @@ static void expired_token_summary_in_channel(void **state)
     cJSON_Delete(rec);
     dh_sleep_ms(2000);                 /* the token is gone */
     cJSON_Delete(fd_post(&w->fake, "/_control/config", "{\"op8_chunk_limit\":-1}"));
+    /* the summary: a channel message, or the edit of one (a progress text
+     * that met the spent token first) */
     cJSON *msgs = NULL;
-    for (int i = 0; i < 300 && cJSON_GetArraySize(msgs) < 1; i++) {
+    const cJSON *m = NULL, *body = NULL;
+    for (int i = 0; i < 300 && !(body && strstr(cJSON_GetStringValue(cJSON_GetObjectItem(body, "content")),
+                                                  "2 stale row(s) removed")); i++) {
         cJSON_Delete(msgs);
         dh_sleep_ms(50);
         msgs = fd_get(&w->fake, "/_control/messages");
+        m = cJSON_GetArrayItem(msgs, 0);
+        body = cJSON_GetObjectItem(m, cJSON_GetObjectItem(m, "edited") ? "edited" : "body");
     }
     assert_int_equal(cJSON_GetArraySize(msgs), 1);
-    const cJSON *m = cJSON_GetArrayItem(msgs, 0);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(m, "channel_id")), CHANNEL);
-    const cJSON *body = cJSON_GetObjectItem(m, "body");
     assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(body, "content")), "2 stale row(s) removed"));
     assert_no_mentions(body);
-    assert_null(cJSON_GetObjectItem(body, "message_reference"));
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "body"), "message_reference"));
     cJSON_Delete(msgs);
     /* Discord's 10015 for the late edit: one warning, not retried */
     rec = record(w, token, answered, 0, 1000);
     const cJSON *refused = cJSON_GetObjectItem(rec, "refused");
     assert_int_equal(cJSON_GetArraySize(refused), 1);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(refused, 0), "code")->valueint, 10015);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "edits")), 0);
     cJSON_Delete(rec);
     assert_int_equal(dh_log_count(&w->d, "(Unknown Webhook"), 1);
     /* the interaction's token never reaches the log */
     assert_int_equal(dh_log_count(&w->d, token), 0);
     assert_true(dh_log_count(&w->d, "/[REDACTED]/callback") >= 1);
     assert_true(dh_wait_db(w->d.db, ROWS_SQL, 5, 5000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A sweep that waits (the member list held back): its progress edits
+ * @original, then its summary replaces it; nothing in the channel. */
+static void progress_edits_original(void **state)
+{
+    world *w = *state;
+    cJSON_Delete(fd_post(&w->fake, "/_control/config", "{\"op8_chunk_limit\":0}"));
+    char token[64];
+    snprintf(token, sizeof token, "%s", slash(w, ADMIN, "users", 0, 0));
+    cJSON *rec = record(w, token, edited, 1, 15000);
+    const cJSON *first = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "edits"), 0), "body");
+    assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(first, "content")), "running"));
+    assert_no_mentions(first);
+    cJSON_Delete(rec);
+    cJSON_Delete(fd_post(&w->fake, "/_control/config", "{\"op8_chunk_limit\":-1}"));
+    for (int i = 0; i < 300; i++) {
+        rec = record(w, token, edited, 1, 0);
+        const cJSON *edits = cJSON_GetObjectItem(rec, "edits");
+        const cJSON *last = cJSON_GetObjectItem(cJSON_GetArrayItem(edits, cJSON_GetArraySize(edits) - 1), "body");
+        if (strstr(cJSON_GetStringValue(cJSON_GetObjectItem(last, "content")), "2 stale row(s) removed"))
+            break;
+        cJSON_Delete(rec);
+        rec = NULL;
+        dh_sleep_ms(50);
+    }
+    assert_non_null(rec);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(rec, "refused")), 0);
+    cJSON_Delete(rec);
+    cJSON *msgs = fd_get(&w->fake, "/_control/messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 0);
+    cJSON_Delete(msgs);
+    assert_true(dh_wait_db(w->d.db, ROWS_SQL, 5, 5000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* /cleanup schedule [hours]: the prefix command's decision and texts;
+ * shown at once, saved deferred and edited in. */
+static void schedule_shown_and_set(void **state)
+{
+    world *w = *state;
+    cJSON *rec = record(w, slash(w, ADMIN, "schedule", 0, 0), answered, 0, 10000);
+    assert_non_null(strstr(assert_ephemeral(rec), "Sweep interval: 24 h, the bot's default"));
+    cJSON_Delete(rec);
+    cJSON *r = fd_post(&w->fake, "/_control/interaction", "{\"guild_id\":\"" GUILD "\",\"user_id\":\"" ADMIN "\","
+                       "\"name\":\"cleanup\",\"subcommand\":\"schedule\","
+                       "\"options\":[{\"name\":\"hours\",\"type\":10,\"value\":48}]}");
+    char token[64];
+    snprintf(token, sizeof token, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(r, "token")));
+    cJSON_Delete(r);
+    rec = record(w, token, edited, 1, 10000);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rec, "callback"), "type")->valueint, 5);
+    const cJSON *body = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "edits"), 0), "body");
+    assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(body, "content")),
+                           "Saved: this server asks for a sweep every 48 h."));
+    assert_no_mentions(body);
+    cJSON_Delete(rec);
+    rec = record(w, slash(w, ADMIN, "schedule", 0, 0), answered, 0, 10000);
+    assert_non_null(strstr(assert_ephemeral(rec), "48 h, chosen by this server's admins"));
+    cJSON_Delete(rec);
+    /* a non-admin may not */
+    rec = record(w, slash(w, PLEB, "schedule", 0, 0), answered, 0, 10000);
+    assert_non_null(strstr(assert_ephemeral(rec), "need the ADMINISTRATOR permission"));
+    cJSON_Delete(rec);
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
@@ -324,6 +392,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(non_admin_is_refused_and_nothing_is_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(admin_sweep_deferred_then_edited, setup, teardown),
         cmocka_unit_test_setup_teardown(expired_token_summary_in_channel, setup, teardown),
+        cmocka_unit_test_setup_teardown(progress_edits_original, setup, teardown),
+        cmocka_unit_test_setup_teardown(schedule_shown_and_set, setup, teardown),
         cmocka_unit_test_setup_teardown(prefix_mode_answers_no_interaction, setup_prefix_only, teardown),
         cmocka_unit_test_setup_teardown(renamed_command, setup_renamed, teardown),
     };

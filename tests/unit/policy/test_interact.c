@@ -136,10 +136,29 @@ static void same_decision_as_prefix(void **state)
     assert_int_equal(decide(GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"all_guilds\"}"), 8, 1, &dec), CMD_ALL_GUILDS);
     assert_int_equal(decide(GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"status\"}"), 8, 0, &dec), CMD_STATUS);
     assert_int_equal(decide(GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"nope\"}"), 8, 0, &dec), CMD_HELP);
-    assert_int_equal(interact_defers(CMD_SWEEP), 1);
-    assert_int_equal(interact_defers(CMD_ALL_GUILDS), 1);
-    assert_int_equal(interact_defers(CMD_STATUS), 0);
-    assert_int_equal(interact_defers(CMD_REFUSE), 0);
+    commands_decision k = { .kind = CMD_SWEEP };
+    assert_int_equal(interact_defers(&k), 1);
+    k.kind = CMD_ALL_GUILDS;
+    assert_int_equal(interact_defers(&k), 1);
+    k.kind = CMD_STATUS;
+    assert_int_equal(interact_defers(&k), 0);
+    k.kind = CMD_REFUSE;
+    assert_int_equal(interact_defers(&k), 0);
+    /* the schedule: shown at once, saved (a database write) deferred */
+    const char *show = GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"schedule\"}");
+    const char *set = GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"schedule\",\"options\":[{\"name\":\"hours\",\"value\":48}]}");
+    assert_int_equal(decide(show, 8, 0, &dec), CMD_SCHEDULE);
+    assert_int_equal(dec.sched, CMD_SCHED_SHOW);
+    assert_int_equal(interact_defers(&dec), 0);
+    assert_int_equal(decide(set, 8, 0, &dec), CMD_SCHEDULE);
+    assert_int_equal(dec.sched, CMD_SCHED_SET);
+    assert_true(dec.hours == 48);
+    assert_int_equal(interact_defers(&dec), 1);
+    assert_int_equal(decide(GUILD_IX(PLAIN, "{\"type\":1,\"name\":\"schedule\",\"options\":[{\"name\":\"hours\",\"value\":48}]}"),
+                            8, 0, &dec), CMD_REFUSE);
+    /* out of bounds: help naming them, like the prefix command */
+    assert_int_equal(decide(GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"schedule\",\"options\":[{\"name\":\"hours\",\"value\":9999}]}"),
+                            8, 0, &dec), CMD_HELP);
 }
 
 static void token_lifetime(void **state)
