@@ -155,11 +155,36 @@ static void redact_auth_schemes(char *buf)
     }
 }
 
+/* Interaction and webhook tokens in REST paths ("/interactions/{id}/TOKEN/",
+ * "/webhooks/{id}/TOKEN"): for 15 minutes they post as the bot. */
+static void redact_path_tokens(char *buf)
+{
+    static const char *const routes[] = { "/interactions/", "/webhooks/" };
+    for (size_t i = 0; i < 2; i++) {
+        char *p = buf;
+        while ((p = strstr(p, routes[i])) != NULL) {
+            char *v = p + strlen(routes[i]);
+            v += strspn(v, "0123456789");
+            p = v;
+            if (*v != '/')
+                continue;
+            v++;
+            size_t len = strcspn(v, "/? \"\r\n,");
+            if (len >= 20) {             /* token-shaped: long opaque value */
+                memcpy(v, "[REDACTED]", 10);
+                memmove(v + 10, v + len, strlen(v + len) + 1);
+            }
+            p = v;
+        }
+    }
+}
+
 char *log_redact(char *buf)
 {
     for (int i = 0; i < LOG_MAX_SECRETS && L.secrets[i]; i++)
         redact_all(buf, L.secrets[i]);
     redact_auth_schemes(buf);
+    redact_path_tokens(buf);
     return buf;
 }
 

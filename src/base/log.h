@@ -26,8 +26,9 @@ dc_log_level log_get_level(void);
 int log_level_from_name(const char *name);
 /* Register a secret to redact (copied; up to a few may be registered). */
 void log_add_secret(const char *secret);
-/* Replace every registered secret (and "Bot <anything>" auth strings) in
- * buf in place; returns buf.  Used by anything that persists text. */
+/* Replace every registered secret (and "Bot <anything>" auth strings, and
+ * the interaction or webhook token in a "/interactions/{id}/TOKEN" or
+ * "/webhooks/{id}/TOKEN" path) in buf in place; returns buf.  Used by anything that persists text. */
 char *log_redact(char *buf);
 
 void log_msg(dc_log_level level, const char *component, const char *fmt, ...)

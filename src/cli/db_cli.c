@@ -158,6 +158,29 @@ static void status_guilds(store *s, FILE *out)
         fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
 }
 
+static int print_schedule(void *ctx, const store_schedule *sc)
+{
+    rows_view *v = ctx;
+    char when[32], name[104];
+    v->n++;
+    fprintf(v->out, "  %-20" PRIu64 " %-20.20s %10g h  set by %-20" PRIu64 " %s\n", sc->guild_id,
+            guild_name(v->s, sc->guild_id, name, sizeof name), (double)sc->interval_ms / 3600000.0, sc->set_by,
+            fmt_time(sc->set_at_ms, when, sizeof when));
+    return 0;
+}
+
+/* The sweep intervals servers' admins chose (!cleanup_schedule, schema 10);
+ * the operator's guild_interval, where set, beats them. */
+static void status_schedules(store *s, FILE *out)
+{
+    rows_view v = { .out = out, .s = s };
+    fprintf(out, "sweep schedules set by server admins (the operator's guild_interval takes precedence)\n");
+    if (store_each_schedule(s, print_schedule, &v) != DC_OK)
+        fprintf(out, "  (unavailable: %s)\n", store_errmsg(s));
+    else if (!v.n)
+        fprintf(out, "  (none: interval_hours applies)\n");
+}
+
 /* gw.<shard>.<field>: keys arrive sorted, so one shard's fields are adjacent. */
 typedef struct {
     FILE *out;
@@ -295,6 +318,7 @@ int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
     }
     status_rows(s, out);
     status_guilds(s, out);
+    status_schedules(s, out);
     status_sessions(s, out);
     status_leases(s, now_ms, out);
     status_audit(s, now_ms, out);

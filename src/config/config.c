@@ -410,6 +410,37 @@ static dc_err set_prefix(config *cfg, const config_key *k, const char *v, char *
     return DC_OK;
 }
 
+/* both | prefix | slash | off; the old boolean spellings (on, true, yes, 1
+ * and off, false, no, 0) keep old config files working: on = both. */
+static dc_err set_commands(config *cfg, const char *v, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        config_commands value;
+    } names[] = { { "both", COMMANDS_BOTH }, { "prefix", COMMANDS_PREFIX }, { "slash", COMMANDS_SLASH },
+                  { "off", COMMANDS_OFF } };
+    int on;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(v, names[i].name) == 0)
+            return cfg->commands = names[i].value, DC_OK;
+    if (!parse_bool(v, &on))
+        return expected(err, errlen, "both, prefix, slash or off (on means both)", v);
+    cfg->commands = on ? COMMANDS_BOTH : COMMANDS_OFF;
+    return DC_OK;
+}
+
+/* Discord's rule for a chat-input command name is ^[-_\p{L}\p{N}]{1,32}$
+ * in lower case (where a script has case); ASCII a-z, 0-9, - and _ is the
+ * part of it accepted here, which every client can type. */
+static dc_err set_slash_name(config *cfg, const config_key *k, const char *v, char *err, size_t errlen)
+{
+    size_t len = strlen(v);
+    if (len < (size_t)k->lo || len > (size_t)k->hi || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-_") != len)
+        return expected(err, errlen, "1 to 32 of a-z, 0-9, - and _ (Discord's rule for command names)", v);
+    memcpy(cfg->slash_command_name, v, len + 1);
+    return DC_OK;
+}
+
 /* ---- comma lists -------------------------------------------------------- */
 
 /* Calls item(ctx, start, len, index) for each non-empty, trimmed item. */
@@ -559,6 +590,8 @@ dc_err config_key_set(config *cfg, const config_key *k, const char *v, char *err
     case KIND_OPT_SNOWFLAKE: return set_opt_snowflake(cfg, k, v, err, errlen);
     case KIND_PREFIX: return set_prefix(cfg, k, v, err, errlen);
     case KIND_PERMISSION: return set_permission(cfg, v, err, errlen);
+    case KIND_COMMANDS: return set_commands(cfg, v, err, errlen);
+    case KIND_SLASH_NAME: return set_slash_name(cfg, k, v, err, errlen);
     case KIND_GUILD_INTERVALS:
     case KIND_CLEAN_TABLES:
     case KIND_SNOWFLAKE_LIST: return set_list(cfg, k, v, err, errlen);
@@ -720,6 +753,12 @@ void config_key_format(const config *cfg, const config_key *k, char *buf, size_t
     case KIND_GUILD_INTERVALS:
     case KIND_CLEAN_TABLES:
     case KIND_SNOWFLAKE_LIST: format_list(cfg, k, buf, n); return;
+    case KIND_COMMANDS: {
+        static const char *const text[] = { "off", "prefix", "slash", "both" };
+        snprintf(buf, n, "%s", text[cfg->commands & COMMANDS_BOTH]);
+        return;
+    }
+    case KIND_SLASH_NAME: snprintf(buf, n, "%s", cfg->slash_command_name); return;
     }
     buf[0] = '\0';
 }

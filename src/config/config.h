@@ -28,6 +28,14 @@ typedef struct {
 
 typedef enum { COMPRESS_ZLIB_STREAM = 0, COMPRESS_NONE } config_compress;
 typedef enum { MEMBER_SOURCE_GATEWAY = 0, MEMBER_SOURCE_REST } config_member_source;
+/* The `commands` setting as bits: test cfg->commands & COMMANDS_PREFIX (the
+ * !cleanup_* messages) or & COMMANDS_SLASH (the /cleanup command). */
+typedef enum {
+    COMMANDS_OFF = 0,
+    COMMANDS_PREFIX = 1,
+    COMMANDS_SLASH = 2,
+    COMMANDS_BOTH = COMMANDS_PREFIX | COMMANDS_SLASH
+} config_commands;
 
 typedef struct {
     char *token;              /* secret; never logged */
@@ -55,13 +63,15 @@ typedef struct {
     config_clean_table clean_tables[CONFIG_MAX_CLEAN_TABLES];
     size_t n_clean_tables;
     int audit_retention_days; /* 90 */
-    int commands;             /* 1 on, 0 off */
+    config_commands commands; /* COMMANDS_BOTH */
     char prefix[16];          /* "!" */
     uint64_t admin_permission;/* permission bit mask, ADMINISTRATOR default */
     uint64_t owner_ids[CONFIG_MAX_OWNER_IDS];
     size_t n_owner_ids;
     size_t max_message_bytes; /* inflated message cap, 64 MiB */
     int journal_max_writes;   /* turn journal bound while the database is held (turn.c), 100000 */
+    char slash_command_name[33]; /* "cleanup": the global chat-input command's name */
+    double min_interval_hours;/* 1: shortest schedule a guild's admins may set (!cleanup_schedule) */
 } config;
 
 /* Fill cfg with defaults (allocates default strings). */

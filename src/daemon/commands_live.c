@@ -4,8 +4,13 @@
  * does the I/O: it reads the daemon's state for !cleanup_status, queues
  * sweeps with reconcile_request() (their done callback posts the result), fetches
  * the bot's owners once (GET /applications/@me) and posts every reply with
- * POST /channels/{id}/messages through the shared REST client.  A reply
- * that fails is logged and forgotten: it never stops the daemon. */
+ * POST /channels/{id}/messages through the shared REST client.  A
+ * commanded sweep of one guild answers through a reply_handle
+ * (reply_handle.c): what it waits for at once when it cannot start within
+ * 2 s, its figures while it runs longer than that (edits, at most one per
+ * 2 s), then its result; a quick one posts only its result.  The schedule
+ * command is carried out by schedule_live.c.  A reply that fails is logged
+ * and forgotten: it never stops the daemon. */
 #include "daemon/commands_live.h"
 
 #include <inttypes.h>
@@ -15,8 +20,10 @@
 
 #include "policy/commands.h"
 #include "daemon/commands_outbox.h"
+#include "daemon/reply_handle.h"
 #include "base/log.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/schedule_live.h"
 #include "policy/perms.h"
 #include "proto/proto.h"
 #include "proto/snowflake.h"
@@ -29,6 +36,8 @@
 enum { OWNERS_NONE = 0, OWNERS_IN_FLIGHT, OWNERS_DONE, OWNERS_FAILED };
 #define SUMMARY_CAP 8192          /* trimmed to a message at a line end when posted */
 #define NOTICE_AFTER_MS 2000      /* a commanded sweep that waits longer says so at once */
+#define PROGRESS_EVERY_MS REPLY_EDIT_EVERY_MS   /* a running sweep's reply is brought up to date */
+#define PROGRESS_SLACK_MS 100     /* timers fire a little early or late */
 
 typedef struct commands_live commands_live;
 
@@ -41,12 +50,15 @@ typedef struct commands_live_job {
     int pending, ok, guarded, failed;
     int64_t removed;
     char details[SUMMARY_CAP];       /* all guilds: lines for guilds that did not simply finish */
-    int notice;                      /* NOTICE_*: "starting in 27 s", edited into the result */
-    uint64_t notice_id;              /* that reply's message id (0: not posted) */
-    char *result;                    /* the outcome, held while the notice is still being posted */
+    /* one guild: the reply, posted at once when the sweep waits, after
+     * PROGRESS_EVERY_MS when it runs long, edited as it goes, and the
+     * result edited in (reply_handle.c); NULL: the result is a reply of
+     * its own (out of memory) */
+    uint64_t guild_id;
+    reply_handle *rh;
+    dc_timer tick;                   /* the next look at the sweep's progress */
+    int64_t running_since;           /* loop_now when it was first seen running; 0: not yet */
 } commands_live_job;
-
-enum { NOTICE_NONE = 0, NOTICE_POSTING, NOTICE_POSTED };
 
 struct commands_live {
     dc_daemon *d;
@@ -59,6 +71,7 @@ struct commands_live {
     int64_t owners_retry_ms;         /* loop_now after which a failed fetch is retried */
     commands_live_job *jobs;
     cmdo *out;                       /* replies, admins first (commands_outbox.c) */
+    reply_set *replies;              /* replies edited as a sweep goes on (reply_handle.c) */
     /* Commands waiting for what judging them needs (a guild's roles and
      * owner over REST, the bot's owners): never refused for lack of data. */
     struct waiting *wait[WAIT_MAX];
@@ -155,7 +168,7 @@ static void free_job(commands_live *cl, commands_live_job *job)
             *p = job->next;
             break;
         }
-    free(job->result);
+    loop_cancel(cl->d->loop, &job->tick);
     free(job);
 }
 
@@ -180,27 +193,16 @@ static void post_summary(commands_live_job *job)
     reply(job->cl, job->channel_id, job->message_id, text);
 }
 
-/* The outcome of a one-guild job: the notice edited into it (PATCH) when
- * one was posted, else a reply of its own.  Frees the job. */
+/* The outcome of a one-guild job: the last text of its reply (edited in
+ * when something was posted, else the only message).  Frees the job. */
 static void deliver_result(commands_live_job *job, const char *text)
 {
     commands_live *cl = job->cl;
-    if (job->notice_id &&
-        commands_outbox_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, job->notice_id, text, NULL, NULL) == DC_OK) {
-        free_job(cl, job);
-        return;
-    }
-    reply(cl, job->channel_id, job->message_id, text);
+    if (job->rh)
+        reply_final(job->rh, text);  /* the reply set owns the handle until it is sent */
+    else
+        reply(cl, job->channel_id, job->message_id, text);
     free_job(cl, job);
-}
-
-static void on_notice_sent(void *ctx, uint64_t message_id)
-{
-    commands_live_job *job = ctx;
-    job->notice = NOTICE_POSTED;
-    job->notice_id = message_id;
-    if (job->result)
-        deliver_result(job, job->result);   /* the sweep ended while the notice was posted */
 }
 
 /* sweep_request.done: a commanded sweep finished (or was aborted). */
@@ -211,8 +213,6 @@ static void on_sweep_done(void *ctx, uint64_t guild_id, const sweep_action *res)
     job->pending--;
     if (!job->all) {
         commands_format_result(job->dry_run, res->ok, res->text, text, sizeof text);
-        if (job->notice == NOTICE_POSTING && (job->result = strdup(text)) != NULL)
-            return;                  /* on_notice_sent delivers it */
         deliver_result(job, text);
         return;
     }
@@ -250,20 +250,68 @@ static commands_wait wait_of(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
     }
 }
 
-/* A sweep that cannot start within NOTICE_AFTER_MS says so at once; its
- * result later replaces that text (deliver_result). */
-static void post_notice(commands_live *cl, commands_live_job *job, uint64_t guild_id)
+/* Where the job's sweep stands: 1 queued (why and wait_ms set), 0 running. */
+static int job_progress(commands_live *cl, const commands_live_job *job, commands_progress *p)
 {
-    char wait[256], text[384];
-    int64_t ms = 0;
-    commands_wait why = wait_of(cl->d, guild_id, &ms);
-    if (why == CMD_WAIT_NONE || (why == CMD_WAIT_OP8 && ms <= NOTICE_AFTER_MS))
-        return;
-    commands_format_wait(why, ms, wait, sizeof wait);
-    snprintf(text, sizeof text, "%s queued. %s", job->dry_run ? "Dry run of this server's sweep" : "Sweep of this server",
-             wait);
-    if (commands_outbox_send(cl->out, CMDO_ANSWER, job->channel_id, job->message_id, 0, text, on_notice_sent, job) == DC_OK)
-        job->notice = NOTICE_POSTING;
+    const sweep *running = reconcile_running(cl->d, job->guild_id);
+    memset(p, 0, sizeof *p);
+    if (running) {
+        sweep_progress(running, &p->chunks_seen, &p->chunk_count, &p->members, &p->removed, &p->stale);
+        return 0;
+    }
+    p->queued = 1;
+    p->why = wait_of(cl->d, job->guild_id, &p->wait_ms);
+    return 1;
+}
+
+/* A queued sweep that will not start within NOTICE_AFTER_MS. */
+static int waits_long(const commands_progress *p)
+{
+    return p->queued && p->why != CMD_WAIT_NONE && (p->why != CMD_WAIT_OP8 || p->wait_ms > NOTICE_AFTER_MS);
+}
+
+/* Every PROGRESS_EVERY_MS while the job's sweep waits or runs: a wait
+ * longer than NOTICE_AFTER_MS is said at once (the notice stands until the
+ * sweep starts), a running sweep's figures are edited in (the reply is
+ * posted now if nothing was: a sweep that finishes within that time shows
+ * only its result). */
+static void on_job_tick(dc_timer *t)
+{
+    commands_live_job *job = lws_container_of(t, commands_live_job, tick);
+    commands_live *cl = job->cl;
+    commands_progress p;
+    char text[512];
+    int64_t now = loop_now(cl->d->loop);
+    int queued = job_progress(cl, job, &p);
+    if (queued && p.why != CMD_WAIT_NONE)
+        job->running_since = 0;      /* still waiting for something */
+    else if (!job->running_since)
+        job->running_since = now;    /* first seen running: its figures from the next look on */
+    int ran_long = !queued && now - job->running_since >= PROGRESS_EVERY_MS - PROGRESS_SLACK_MS;
+    if (ran_long || (waits_long(&p) && !reply_handle_started(job->rh))) {
+        commands_format_sweep_progress(&p, job->dry_run, text, sizeof text);
+        reply_progress(job->rh, text);
+    }
+    loop_timer(cl->d->loop, &job->tick, on_job_tick, PROGRESS_EVERY_MS);
+}
+
+/* A sweep that cannot start within NOTICE_AFTER_MS says so at once; then
+ * the job looks at its progress every PROGRESS_EVERY_MS. */
+static void start_progress(commands_live *cl, commands_live_job *job, uint64_t guild_id)
+{
+    commands_progress p;
+    char text[512];
+    job->guild_id = guild_id;
+    job->rh = reply_prefix_new(cl->replies, cl->out, job->channel_id, job->message_id);
+    if (!job->rh)
+        return;                      /* the result will be a reply of its own */
+    if (!job_progress(cl, job, &p) || p.why == CMD_WAIT_NONE)
+        job->running_since = loop_now(cl->d->loop);   /* starts now */
+    if (waits_long(&p)) {
+        commands_format_sweep_progress(&p, job->dry_run, text, sizeof text);
+        reply_progress(job->rh, text);
+    }
+    loop_timer(cl->d->loop, &job->tick, on_job_tick, PROGRESS_EVERY_MS);
 }
 
 static dc_err queue_sweep(dc_daemon *d, uint64_t guild_id, const commands_decision *dec, commands_live_job *job)
@@ -303,7 +351,7 @@ static void sweep_one_guild(commands_live *cl, const commands_message *m, const 
     char label[160];
     LOG_I("commands", "%s: %s requested by user %" PRIu64 "%s", reconcile_guild_label(d, m->guild_id, label, sizeof label),
           dec->dry_run ? "dry-run sweep" : "sweep", m->author_id, dec->force ? " (force)" : "");
-    post_notice(cl, job, m->guild_id);
+    start_progress(cl, job, m->guild_id);
 }
 
 typedef struct {
@@ -396,6 +444,9 @@ static void status(commands_live *cl, const commands_message *m)
         st.held = sweep_result_holds(g.last_sweep_result);
     }
     st.next_run_ms = reconcile_next_run(d, &g);
+    commands_interval_source src;
+    st.interval_ms = schedule_interval_ms(d, m->guild_id, &src);
+    st.interval_source = (int)src;
     st.guild_label = reconcile_guild_label(d, m->guild_id, label, sizeof label);
     store_each_guild_state(d->st, count_awaiting, &st.awaiting_reconcile);
     const sweep *running = reconcile_running(d, m->guild_id);
@@ -419,6 +470,7 @@ static void free_live(commands_live *cl)
         free(cl->wait[--cl->n_wait]);
     while (cl->jobs)
         free_job(cl, cl->jobs);
+    reply_set_free(cl->replies);
     commands_outbox_free(cl->out);
     perms_cache_free(cl->perms);
     commands_state_free(cl->cs);
@@ -431,12 +483,12 @@ static commands_live *live(dc_daemon *d)
         return d->cmds;
     commands_live *cl = calloc(1, sizeof *cl);
     commands_config cc = { .prefix = d->cfg->prefix, .admin_permission = d->cfg->admin_permission,
-                      .dry_run = d->cfg->dry_run };
+                      .dry_run = d->cfg->dry_run, .min_interval_hours = d->cfg->min_interval_hours };
     if (!cl)
         return NULL;
     cl->d = d;
     if (!(cl->cs = commands_state_new(&cc)) || !(cl->perms = perms_cache_new()) ||
-        !(cl->out = commands_outbox_new(d->loop, &d->pending))) {
+        !(cl->out = commands_outbox_new(d->loop, &d->pending)) || !(cl->replies = reply_set_new(d->loop))) {
         free_live(cl);
         return NULL;
     }
@@ -470,6 +522,12 @@ static void act(commands_live *cl, const commands_message *m, const commands_dec
     case CMD_ALL_GUILDS:
         sweep_all(cl, m, dec);
         return;
+    case CMD_SCHEDULE: {
+        char text[1024];
+        schedule_live_do(cl->d, m->guild_id, m->author_id, dec, text, sizeof text);
+        reply(cl, m->channel_id, m->message_id, text);
+        return;
+    }
     }
 }
 
@@ -659,9 +717,10 @@ void commands_live_on_dispatch(shard *s, dc_event ev, const char *event, const c
     if (!cl)
         return;
     fetch_owners(cl);                /* at every start, READY or RESUMED */
-    if (ev == DC_EV_MESSAGE_CREATE)
-        on_message(cl, data);
-    else if (perms_on_dispatch(cl->perms, ev, data) == DC_ERR_PROTO)
+    if (ev == DC_EV_MESSAGE_CREATE) {
+        if (d->cfg->commands & COMMANDS_PREFIX)   /* slash alone: no message is a command */
+            on_message(cl, data);
+    } else if (perms_on_dispatch(cl->perms, ev, data) == DC_ERR_PROTO)
         LOG_W("commands", "shard %d: %s of an unexpected shape: its malformed parts left out of the role cache", s->id, event);
     else if (ev == DC_EV_GUILD_CREATE)
         LOG_D("commands", "guild %" PRIu64 ": roles known",
@@ -678,4 +737,29 @@ void commands_live_free(dc_daemon *d)
 {
     free_live(d->cmds);
     d->cmds = NULL;
+}
+
+/* ---- for the slash commands (interact_live.c) ---------------------------- */
+
+commands_live *commands_live_get(dc_daemon *d)
+{
+    return d->cfg->commands ? live(d) : NULL;
+}
+
+cmdo *commands_live_outbox(commands_live *cl)
+{
+    return cl->out;
+}
+
+int commands_live_owner(commands_live *cl, uint64_t user_id)
+{
+    if (is_owner(cl, user_id))
+        return 1;
+    fetch_owners(cl);
+    return cl->owners_fetch == OWNERS_DONE ? 0 : -1;
+}
+
+void commands_live_act(commands_live *cl, const commands_message *m, const commands_decision *dec)
+{
+    act(cl, m, dec);
 }

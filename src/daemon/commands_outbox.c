@@ -33,6 +33,8 @@ struct cmdo {
     commands_outbox_queue q[2];                 /* CMDO_ANSWER first, then CMDO_REFUSAL */
     int in_flight;
     int64_t dropped;
+    commands_outbox_divert_fn divert;           /* slash command replies (interact_live.c) */
+    void *divert_ctx;
 };
 
 cmdo *commands_outbox_new(dc_loop *l, dc_pending *pending)
@@ -119,6 +121,8 @@ dc_err commands_outbox_send(cmdo *o, commands_outbox_class cls, uint64_t channel
                  const char *text, commands_outbox_sent_fn fn, void *ctx)
 {
     commands_outbox_queue *q = &o->q[cls == CMDO_REFUSAL];
+    if (o->divert && o->divert(o->divert_ctx, cls, channel_id, reply_to, edit_id, text, fn, ctx))
+        return DC_OK;
     if (q->n >= (cls == CMDO_REFUSAL ? CMDO_REFUSALS_MAX : CMDO_ANSWERS_MAX)) {
         if (o->dropped++ % 100 == 0 || cls == CMDO_ANSWER)
             LOG_W("commands", "%s dropped: %zu already wait to be posted (%" PRId64 " dropped so far)",
@@ -148,6 +152,12 @@ dc_err commands_outbox_send(cmdo *o, commands_outbox_class cls, uint64_t channel
     q->n++;
     pump(o);
     return DC_OK;
+}
+
+void commands_outbox_divert(cmdo *o, commands_outbox_divert_fn fn, void *dctx)
+{
+    o->divert = fn;
+    o->divert_ctx = dctx;
 }
 
 size_t commands_outbox_waiting(const cmdo *o, commands_outbox_class cls)

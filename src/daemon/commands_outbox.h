@@ -39,6 +39,14 @@ void commands_outbox_free(cmdo *o);
 dc_err commands_outbox_send(cmdo *o, commands_outbox_class cls, uint64_t channel_id, uint64_t reply_to, uint64_t edit_id,
                  const char *text, commands_outbox_sent_fn fn, void *ctx);
 
+/* A send that another way of answering takes over (interact_live.c: the
+ * replies to a slash command go to its interaction); returns 1 when it took
+ * the send (and will call fn as commands_outbox_send would), 0 to let the
+ * outbox post it as usual. */
+typedef int (*commands_outbox_divert_fn)(void *dctx, commands_outbox_class cls, uint64_t channel_id, uint64_t reply_to,
+                                         uint64_t edit_id, const char *text, commands_outbox_sent_fn fn, void *ctx);
+void commands_outbox_divert(cmdo *o, commands_outbox_divert_fn fn, void *dctx);
+
 /* Sends waiting in a class (not yet handed to REST); refusals dropped. */
 size_t commands_outbox_waiting(const cmdo *o, commands_outbox_class cls);
 int64_t commands_outbox_dropped(const cmdo *o);

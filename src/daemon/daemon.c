@@ -26,6 +26,7 @@
 
 #include "daemon/checkpoint.h"
 #include "daemon/commands_live.h"
+#include "daemon/interact_live.h"
 #include "daemon/commit_trace.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/daemon_record.h"
@@ -161,10 +162,12 @@ static void restore_shard(dc_daemon *d, shard *s)
     LOG_I("daemon", "shard %d: resuming persisted session (seq %s)", s->id, seq);
 }
 
-static uint32_t wanted_intents(const config *cfg)
+/* The message intents only for prefix commands: a slash command arrives as
+ * INTERACTION_CREATE, which needs no intent. */
+uint32_t daemon_intents(const config *cfg)
 {
     uint32_t i = DC_INTENT_GUILDS | DC_INTENT_GUILD_MEMBERS;
-    if (cfg->commands)
+    if (cfg->commands & COMMANDS_PREFIX)
         i |= DC_INTENT_GUILD_MESSAGES | DC_INTENT_MESSAGE_CONTENT;
     return i;
 }
@@ -173,7 +176,7 @@ int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed)
 {
     s->d = d;
     s->id = id;
-    gateway_config gc = { .token = d->cfg->token, .intents = wanted_intents(d->cfg),
+    gateway_config gc = { .token = d->cfg->token, .intents = daemon_intents(d->cfg),
                      .shard_id = id, .shard_count = d->shard_count,
                      .gateway_url = d->gateway_url, .compress = d->cfg->compress == COMPRESS_ZLIB_STREAM,
                      .seed = seed, .budget = &d->budget,
@@ -561,6 +564,7 @@ static void teardown(dc_daemon *d)
     daemon_record_stop();
     rest_free(d->rest);
     commands_live_free(d);
+    interact_live_free(d);
     if (d->lws)
         lws_context_destroy(d->lws);
 }

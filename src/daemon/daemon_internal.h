@@ -28,6 +28,7 @@
 #include "daemon/reconcile.h"
 #include "daemon/removal_log.h"
 #include "daemon/shard_coord.h"
+#include "daemon/slash_register.h"
 #include "daemon/turn.h"
 
 #define MAX_SHARDS 64
@@ -77,13 +78,16 @@ struct dc_daemon {
     uint64_t *confirming;            /* events.c: guilds with a confirmation in flight or waiting */
     size_t n_confirming, cap_confirming;
     struct commands_live *cmds;           /* chat commands (commands_live.c); NULL when off */
+    struct interact_live *ix;             /* slash commands (interact_live.c); NULL until one came */
     removal_log removals;            /* removal_log.c's own: periodic summary of member deletes */
     shard_coord coord;               /* shard_coord.c's own: shard leases, identify locks */
+    slash_reg slash;                 /* slash_register.c's own: the global slash command */
 };
 
 /* Pieces of the daemon that replay (daemon_replay.c) and the unit tests reuse. */
 void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop);   /* zeroed, lists ready */
 int daemon_shard_init(dc_daemon *d, shard *s, int id, uint64_t seed);   /* gw session + sweep */
+uint32_t daemon_intents(const config *cfg);         /* what IDENTIFY asks for */
 void daemon_free_core(dc_daemon *d);                /* shards, timers, store */
 
 /* events.c */

@@ -59,8 +59,7 @@ void daemon_record_attach(dc_daemon *d, shard *s, transport_handlers *h)
     else
         snprintf(path, sizeof path, "%s", record_path);
     record_info info = { .shard_id = s->id, .shard_count = d->shard_count,
-                         .intents = DC_INTENT_GUILDS | DC_INTENT_GUILD_MEMBERS |
-                                    (d->cfg->commands ? DC_INTENT_GUILD_MESSAGES | DC_INTENT_MESSAGE_CONTENT : 0),
+                         .intents = daemon_intents(d->cfg),
                          .compressed = d->cfg->compress == COMPRESS_ZLIB_STREAM, .raw = !record_decoded,
                          .wall_ms = loop_wall(d->loop), .mono_ms = loop_now(d->loop) };
     recorder **rec = rec_of(s);

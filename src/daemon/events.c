@@ -11,6 +11,8 @@
 
 #include "policy/cleaner.h"
 #include "daemon/commands_live.h"
+#include "daemon/interact_live.h"
+#include "daemon/slash_register.h"
 #include "daemon/daemon_internal.h"
 #include "base/log.h"
 #include "daemon/turn_cap.h"
@@ -352,6 +354,8 @@ void events_on_dispatch(void *ctx, transport_conn *c, dc_event ev, const char *e
     free(stored.v);
     route_to_sweep(s, ev, data);
     commands_live_on_dispatch(s, ev, event, data);
+    interact_live_on_dispatch(s, ev, data);
+    slash_register_on_session(d, ev, data);
     turn_event_done(d);
 }
 

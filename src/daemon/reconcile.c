@@ -9,7 +9,9 @@
  *   - asked for (command, `discord-cleaner sweep`), first;
  *   - marked needs_reconcile (new session, doubtful GUILD_DELETE) once
  *     reconcile_delay has passed since start-up;
- *   - last swept more than interval_hours (or its guild_interval) ago;
+ *   - last swept more than its interval ago (schedule_live.h: the
+ *     operator's guild_interval, else its admins' !cleanup_schedule, else
+ *     interval_hours);
  *     a guild whose last sweep the guard refused waits for this one.
  * A guild is not asked for its member list again within 30 s (Discord's
  * op 8 limit), nor within a minute of an aborted attempt. */
@@ -21,6 +23,7 @@
 #include "daemon/reconcile.h"
 
 #include "daemon/daemon_internal.h"
+#include "daemon/schedule_live.h"
 #include "base/log.h"
 #include "proto/snowflake.h"
 #include "store/store_sweep.h"
@@ -100,6 +103,7 @@ void reconcile_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
         g = &s->rc.present[s->rc.n_present++];
         *g = (present_guild){ .id = guild_id, .saved_count = -1 };
         store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);   /* resumed: no GUILD_CREATE */
+        g->admin_interval_ms = schedule_stored_ms(s->d, guild_id);
     }
     g->member_count = member_count;
     s->d->rc.last_present_ms = loop_now(s->d->loop);
@@ -669,20 +673,12 @@ int64_t reconcile_last_present_ms(const dc_daemon *d)
     return d->rc.last_present_ms;
 }
 
-static double interval_hours(const config *c, uint64_t guild_id)
-{
-    for (size_t i = 0; i < c->n_guild_intervals; i++)
-        if (c->guild_intervals[i].guild_id == guild_id)
-            return c->guild_intervals[i].hours;
-    return c->interval_hours;
-}
-
 int64_t reconcile_next_run(const dc_daemon *d, const store_guild_state *g)
 {
     int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
     if (!g->last_sweep_ms)
         return settled;
-    int64_t due = g->last_sweep_ms + (int64_t)(interval_hours(d->cfg, g->guild_id) * 3600000.0);
+    int64_t due = g->last_sweep_ms + schedule_interval_ms(d, g->guild_id, NULL);
     /* Refused by the guard (or an incomplete list): not again before its
      * interval, or it would re-read the whole list every 30 s. */
     return g->needs_reconcile && settled < due && !sweep_result_holds(g->last_sweep_result) ? settled : due;

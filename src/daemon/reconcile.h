@@ -27,6 +27,7 @@ typedef struct {
     int64_t saved_count;             /* what the database holds (reconcile.c reconcile_persist_counts) */
     int64_t not_before_ms;           /* no op 8 for this guild before (rate limit, retry) */
     char name[104];                  /* as people know it (GUILD_CREATE/UPDATE, or stored); "" unknown */
+    int64_t admin_interval_ms;       /* the guild's admins' schedule (schedule_live.c); 0: none */
 } present_guild;
 
 /* One shard's part of the scheduler: its sweep and the guilds its session
@@ -127,7 +128,8 @@ int reconcile_queued(const dc_daemon *d, uint64_t guild_id);
 const sweep *reconcile_running(dc_daemon *d, uint64_t guild_id);
 /* When the scheduler will next pick guild g of its own accord (wall ms):
  * reconcile_delay after start-up for a guild never swept, else its last
- * sweep plus interval_hours (or its guild_interval), sooner when it is
+ * sweep plus its interval (schedule_live.h: guild_interval, then its
+ * admins' schedule, then interval_hours), sooner when it is
  * marked needs_reconcile and its last result does not hold it. */
 int64_t reconcile_next_run(const dc_daemon *d, const store_guild_state *g);
 /* fn for every guild available to this process, until it returns nonzero. */

@@ -1,5 +1,6 @@
 /* commands.c - chat command decisions and reply texts (see commands.h). */
 #include "policy/commands.h"
+#include "policy/commands_internal.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -12,27 +13,7 @@
 #include "proto/proto.h"
 #include "proto/snowflake.h"
 
-#define REFUSAL_SLOTS 256            /* users remembered for the refusal limit */
 #define TRIM_NOTE "\n(trimmed)"
-
-typedef struct {
-    uint64_t user_id;
-    int64_t at_ms;
-} refusal;
-
-struct commands_state {
-    char prefix[16];
-    uint64_t admin_permission;
-    int dry_run;
-    int64_t refusal_interval_ms;
-    refusal refused[REFUSAL_SLOTS];
-    /* Refusals overall: a token bucket, so that a flood of distinct users
-     * (more than REFUSAL_SLOTS remember) costs a few replies, not one each. */
-    int refusal_burst;
-    int64_t refusal_refill_ms;
-    int refusal_tokens;
-    int64_t refusal_refilled_at;
-};
 
 /* ---- parsing ------------------------------------------------------------- */
 
@@ -84,6 +65,7 @@ commands_state *commands_state_new(const commands_config *cfg)
     cs->refusal_refill_ms = cfg->refusal_refill_ms > 0 ? cfg->refusal_refill_ms : CMD_REFUSAL_REFILL_MS;
     cs->refusal_tokens = cs->refusal_burst;
     cs->refusal_refilled_at = INT64_MIN;
+    cs->min_interval_hours = cfg->min_interval_hours > 0 ? cfg->min_interval_hours : CMD_SCHEDULE_MIN_HOURS;
     return cs;
 }
 
@@ -153,7 +135,7 @@ void commands_permission_text(uint64_t mask, char *buf, size_t cap)
         snprintf(buf, cap, "no permission");
 }
 
-typedef enum { VERB_NONE = 0, VERB_USERS, VERB_ALL, VERB_STATUS, VERB_TEST, VERB_UNKNOWN } verb;
+typedef enum { VERB_NONE = 0, VERB_USERS, VERB_ALL, VERB_STATUS, VERB_TEST, VERB_SCHEDULE, VERB_UNKNOWN } verb;
 
 /* The command word after the prefix; VERB_NONE when it is no !cleanup command. */
 static verb parse_verb(const char *prefix, const char *content, const char **args)
@@ -167,6 +149,7 @@ static verb parse_verb(const char *prefix, const char *content, const char **arg
     static const struct { const char *word; verb v; } verbs[] = {
         { "cleanup_users", VERB_USERS }, { "cleanup_all_guilds", VERB_ALL },
         { "cleanup_status", VERB_STATUS }, { "cleanup_test", VERB_TEST },
+        { "cleanup_schedule", VERB_SCHEDULE },
     };
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (len == strlen(verbs[i].word) && strncmp(w, verbs[i].word, len) == 0)
@@ -198,15 +181,16 @@ static void help_text(const commands_state *cs, const char *why, char *buf, size
              "`%scleanup_users [force]` remove rows of users who left this server\n"
              "`%scleanup_test` show what that would remove, without deleting\n"
              "`%scleanup_status` connection, counters and this server's last sweep\n"
+             "`%scleanup_schedule [HOURS|default]` show or set how often this server is swept\n"
              "`%scleanup_all_guilds [force]` every server of this bot (bot owners only)",
-             why, p, p, p, p);
+             why, p, p, p, p, p);
 }
 
-static void refuse(commands_state *cs, const commands_message *m, int all, const char *unchecked, int64_t now_ms,
-                   commands_decision *out)
+void commands_refuse_user(commands_state *cs, uint64_t user_id, int all, const char *unchecked, int64_t now_ms,
+                          commands_decision *out)
 {
     char perm[256];
-    if (!may_refuse(cs, m->author_id, now_ms))
+    if (!may_refuse(cs, user_id, now_ms))
         return;                      /* out->kind stays CMD_IGNORE */
     out->kind = CMD_REFUSE;
     if (unchecked) {                 /* not a refusal: we could not tell */
@@ -252,7 +236,11 @@ static void decide(commands_state *cs, const commands_message *m, uint64_t perms
     int allowed = v == VERB_ALL ? is_owner
                                 : is_owner || (perms & cs->admin_permission) == cs->admin_permission;
     if (!allowed) {
-        refuse(cs, m, v == VERB_ALL, unchecked, now_ms, out);
+        commands_refuse_user(cs, m->author_id, v == VERB_ALL, unchecked, now_ms, out);
+        return;
+    }
+    if (v == VERB_SCHEDULE) {
+        commands_schedule_args(cs, args, out);
         return;
     }
     int force = parse_force(args, v == VERB_USERS || v == VERB_ALL);
@@ -389,6 +377,14 @@ void commands_format_status(const commands_status *st, char *buf, size_t cap)
     if (st->held)
         put(&t, "On hold: the last sweep deleted nothing (see its result); no automatic sweep before the "
             "next interval, a command runs it now\n");
+    if (st->interval_ms) {
+        char iv[64];
+        commands_format_interval(st->interval_ms, iv, sizeof iv);
+        put(&t, "Sweep interval: %s (%s)\n", iv,
+            st->interval_source == CMD_INTERVAL_OPERATOR ? "set by the bot's operator"
+            : st->interval_source == CMD_INTERVAL_ADMIN  ? "set by this server's admins"
+                                                         : "the bot's default");
+    }
     if (st->next_run_ms) {
         put(&t, "Next scheduled sweep: ");
         if (st->next_run_ms <= st->now_wall_ms) {

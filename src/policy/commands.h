@@ -4,6 +4,7 @@
  *   !cleanup_all_guilds [force]  every guild of this process; bot owners only
  *   !cleanup_status              connection, counters, this guild's last sweep
  *   !cleanup_test                dry run of this guild's sweep
+ *   !cleanup_schedule [HOURS|default]  show / set this guild's sweep interval
  *   any other !cleanup_*         short help
  *
  * This module parses a MESSAGE_CREATE, decides what it asks for (given the
@@ -47,12 +48,20 @@ typedef enum {
     CMD_SWEEP,         /* sweep this guild with .force / .dry_run */
     CMD_ALL_GUILDS,    /* sweep every guild of this process with .force / .dry_run */
     CMD_STATUS,        /* reply with the status (commands_format_status) */
+    CMD_SCHEDULE,      /* show / set / reset this guild's sweep interval: .sched, .hours */
 } commands_kind;
+
+/* CMD_SCHEDULE: what the admin asked for. */
+typedef enum { CMD_SCHED_SHOW = 0, CMD_SCHED_SET, CMD_SCHED_RESET } commands_schedule_op;
+#define CMD_SCHEDULE_MIN_HOURS 1.0   /* min_interval_hours' default */
+#define CMD_SCHEDULE_MAX_HOURS 720.0 /* 30 days */
 
 typedef struct {
     commands_kind kind;
     int force;
     int dry_run;
+    commands_schedule_op sched;      /* CMD_SCHEDULE */
+    double hours;                    /* CMD_SCHED_SET: within [min_interval_hours, 720] */
     char text[512];
 } commands_decision;
 
@@ -63,6 +72,7 @@ typedef struct {
     int64_t refusal_interval_ms;     /* 0: CMD_REFUSAL_INTERVAL_MS */
     int refusal_burst;               /* 0: CMD_REFUSAL_BURST */
     int64_t refusal_refill_ms;       /* 0: CMD_REFUSAL_REFILL_MS */
+    double min_interval_hours;       /* shortest schedule admins may set; 0: CMD_SCHEDULE_MIN_HOURS */
 } commands_config;
 
 typedef struct commands_state commands_state;
@@ -84,6 +94,50 @@ void commands_decide(commands_state *cs, const commands_message *m, uint64_t per
  * (same rate limits). */
 void commands_decide_unchecked(commands_state *cs, const commands_message *m, uint64_t perms, int is_owner, const char *why,
                           int64_t now_ms, commands_decision *out);
+
+/* ---- the schedule command, shared by the prefix and slash paths ----------
+ *
+ * `!cleanup_schedule` (show), `!cleanup_schedule 48` (set; fractional hours
+ * such as 1.5 are allowed, a trailing "h" too), `!cleanup_schedule default`
+ * (back to the bot's default) and the slash subcommand `schedule` (number
+ * option `hours`, optional) reach the same decision: commands_decide
+ * parses the prefix text and calls what commands_decide_schedule does.
+ * The slash path calls commands_decide_schedule directly with the
+ * interaction's member.permissions: guild_id 0 (a DM) is refused ("only in
+ * a server", not rate-limited); the permission rule is the guild commands'
+ * (admin_permission, or a bot owner), refusals within the same limits;
+ * has_hours 0 shows; hours outside [min_interval_hours, 720] (or not a
+ * number) is CMD_HELP whose text names the bounds; otherwise CMD_SCHEDULE
+ * with .sched CMD_SCHED_SET and .hours.  Carrying it out (store, scheduler,
+ * reply text) is the daemon's: schedule_live.h. */
+void commands_decide_schedule(commands_state *cs, uint64_t guild_id, uint64_t user_id, uint64_t perms, int is_owner,
+                              int has_hours, double hours, int64_t now_ms, commands_decision *out);
+/* min_interval_hours as configured (for texts). */
+double commands_min_interval_hours(const commands_state *cs);
+
+/* Where a guild's effective sweep interval comes from, by precedence: the
+ * operator's guild_interval setting beats the guild admins' schedule, which
+ * beats interval_hours. */
+typedef enum { CMD_INTERVAL_DEFAULT = 0, CMD_INTERVAL_ADMIN, CMD_INTERVAL_OPERATOR } commands_interval_source;
+typedef struct {
+    commands_schedule_op op;         /* what was asked */
+    int stored;                      /* SET / RESET: 1 written, 0 the database refused */
+    commands_interval_source source; /* of the effective interval, after the change */
+    int64_t effective_ms;
+    int64_t admin_ms;                /* the admins' choice (0: none) */
+    int64_t default_ms;              /* interval_hours */
+    uint64_t set_by;                 /* who set admin_ms (0: unknown) */
+    int64_t set_at_ms;               /* wall ms; 0: unknown */
+    int64_t next_run_ms;             /* wall ms of the next automatic sweep; 0: unknown */
+    int64_t now_wall_ms;
+} commands_schedule_view;
+/* The reply to a CMD_SCHEDULE: the interval in force and where it comes
+ * from; after a change what changed, and when the operator's setting
+ * overrides the admins' choice, that it does (the choice is kept for when
+ * the operator removes theirs). */
+void commands_format_schedule(const commands_schedule_view *v, char *buf, size_t cap);
+/* "48 h", "1.5 h (1 h 30 min)": an interval as the replies show it. */
+void commands_format_interval(int64_t ms, char *buf, size_t cap);
 
 /* What judging m needs: CMD_NEEDS_NOTHING (not a command for us: a DM, a
  * bot, another prefix), CMD_NEEDS_PERMISSION (the guild's roles and owner,
@@ -124,6 +178,8 @@ typedef struct {
     int sweep_running;               /* a sweep of this guild runs */
     int chunks_seen, chunk_count;
     int64_t members, sweep_removed;
+    int64_t interval_ms;             /* the guild's effective sweep interval; 0: not shown */
+    int interval_source;             /* commands_interval_source */
 } commands_status;
 
 /* Human status text; always NUL-terminated, trimmed to cap. */
@@ -143,6 +199,12 @@ typedef struct {
 } commands_progress;
 /* "A sweep of this server is already running: ..." / "... already queued. ..." */
 void commands_format_progress(const commands_progress *p, char *buf, size_t cap);
+/* The progress of one's own commanded sweep, for the reply edited as it
+ * goes (commands_progress.c): "Sweep of this server queued. <what it
+ * waits for>" while p->queued, then "Sweep of this server running: member
+ * list chunk 2 of 5, 1500 members listed, 3 of 10 stale row(s) removed so
+ * far."  dry_run: "Dry run of this server's sweep", rows "counted". */
+void commands_format_sweep_progress(const commands_progress *p, int dry_run, char *buf, size_t cap);
 /* Result of one finished sweep (ok/guard/aborted text from sweep.c). */
 void commands_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap);
 

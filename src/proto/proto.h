@@ -1,8 +1,8 @@
 /* proto.h - lookups generated from the protocol tables in proto/NAME.def.
  *
  * The .def files (opcodes, close_codes, events, intents, permissions,
- * audit_reasons) are the single place where these protocol constants are
- * written down; everything here is expanded from them. */
+ * audit_reasons, app_commands) are the single place where these protocol
+ * constants are written down; everything here is expanded from them. */
 #ifndef DC_PROTO_H
 #define DC_PROTO_H
 
@@ -81,5 +81,13 @@ dc_err proto_intent_from_name(const char *name, uint32_t *flag);
 const char *proto_intent_name(uint32_t flag);
 dc_err proto_permission_from_name(const char *name, uint64_t *flag);
 const char *proto_permission_name(uint64_t flag);
+
+/* Application command types, option types and contexts:
+ * DC_APPCMD_TYPE_CHAT_INPUT, DC_APPCMD_OPTION_BOOLEAN, ... */
+enum {
+#define X(name, value) DC_APPCMD_##name = (value),
+#include "proto/app_commands.def"
+#undef X
+};
 
 #endif

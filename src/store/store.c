@@ -350,3 +350,25 @@ dc_err store_identify_unlock(store *s, int bucket)
 {
     return bucket < 0 ? DC_ERR_USAGE : s->be->identify_unlock(s, bucket);
 }
+
+/* ---- admins' schedules ------------------------------------------------------ */
+
+dc_err store_schedule_set(store *s, const store_schedule *sc)
+{
+    if (!sc || !sc->guild_id || sc->interval_ms <= 0)
+        return DC_ERR_USAGE;
+    return s->be->schedule_set(s, sc);
+}
+dc_err store_schedule_clear(store *s, uint64_t guild_id)
+{
+    return guild_id ? s->be->schedule_clear(s, guild_id) : DC_ERR_USAGE;
+}
+dc_err store_schedule_get(store *s, uint64_t guild_id, store_schedule *out)
+{
+    memset(out, 0, sizeof *out);
+    return guild_id ? s->be->schedule_get(s, guild_id, out) : DC_ERR_NOTFOUND;
+}
+dc_err store_each_schedule(store *s, store_schedule_fn fn, void *ctx)
+{
+    return s->be->each_schedule(s, fn, ctx);
+}

@@ -331,4 +331,28 @@ dc_err store_each_lease(store *s, store_lease_fn fn, void *ctx);
 dc_err store_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_identify_unlock(store *s, int bucket);
 
+/* ---- sweep schedules set by a guild's own admins (schema 10) ----
+ *
+ * `!cleanup_schedule HOURS` (and the slash command's `schedule`) store the
+ * guild's own sweep interval in cleaner_guild_schedule.  Which interval
+ * applies is the daemon's business (reconcile.c: the operator's
+ * guild_interval, then this, then interval_hours); the store only keeps it.
+ * Every call answers DC_ERR_SCHEMA on a schema older than 10 (a read-only
+ * `status` of a database not migrated yet), nothing logged. */
+typedef struct {
+    uint64_t guild_id;
+    int64_t interval_ms;          /* > 0 */
+    uint64_t set_by;              /* the admin's user id (0: unknown) */
+    int64_t set_at_ms;            /* when (Unix ms) */
+} store_schedule;
+/* Upsert; DC_ERR_USAGE for guild 0 or interval_ms <= 0. */
+dc_err store_schedule_set(store *s, const store_schedule *sc);
+/* Back to the default; no row is not an error. */
+dc_err store_schedule_clear(store *s, uint64_t guild_id);
+/* DC_ERR_NOTFOUND when the guild's admins set none. */
+dc_err store_schedule_get(store *s, uint64_t guild_id, store_schedule *out);
+/* Every guild's, by guild id; fn returns non-zero to stop. */
+typedef int (*store_schedule_fn)(void *ctx, const store_schedule *sc);
+dc_err store_each_schedule(store *s, store_schedule_fn fn, void *ctx);
+
 #endif

@@ -172,6 +172,12 @@ struct store_backend {
     dc_err (*each_lease)(store *s, store_lease_fn fn, void *ctx);
     dc_err (*identify_lock)(store *s, int bucket, int64_t hold_ms, int *got);
     dc_err (*identify_unlock)(store *s, int bucket);
+
+    /* ---- sweep schedules set by a guild's admins (store.h, schema 10) ---- */
+    dc_err (*schedule_set)(store *s, const store_schedule *sc);
+    dc_err (*schedule_clear)(store *s, uint64_t guild_id);
+    dc_err (*schedule_get)(store *s, uint64_t guild_id, store_schedule *out);
+    dc_err (*each_schedule)(store *s, store_schedule_fn fn, void *ctx);
 };
 
 /* The backends built into this program. */

@@ -357,4 +357,8 @@ const store_backend store_pg_backend = {
     .each_lease = store_pg_each_lease,
     .identify_lock = store_pg_identify_lock,
     .identify_unlock = store_pg_identify_unlock,
+    .schedule_set = store_pg_schedule_set,
+    .schedule_clear = store_pg_schedule_clear,
+    .schedule_get = store_pg_schedule_get,
+    .each_schedule = store_pg_each_schedule,
 };

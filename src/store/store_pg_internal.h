@@ -416,5 +416,10 @@ dc_err store_pg_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_pg_identify_unlock(store *s, int bucket);
 /* Closes the identify lock's connection (its locks go with it). */
 void store_pg_coord_close(store_pg *p);
+/* store_pg_schedule.c: the admins' schedules (schema 10) */
+dc_err store_pg_schedule_set(store *s, const store_schedule *sc);
+dc_err store_pg_schedule_clear(store *s, uint64_t guild_id);
+dc_err store_pg_schedule_get(store *s, uint64_t guild_id, store_schedule *out);
+dc_err store_pg_each_schedule(store *s, store_schedule_fn fn, void *ctx);
 
 #endif

@@ -372,4 +372,8 @@ const store_backend store_sqlite_backend = {
     .each_lease = store_sqlite_each_lease,
     .identify_lock = store_sqlite_identify_lock,
     .identify_unlock = store_sqlite_identify_unlock,
+    .schedule_set = store_sqlite_schedule_set,
+    .schedule_clear = store_sqlite_schedule_clear,
+    .schedule_get = store_sqlite_schedule_get,
+    .each_schedule = store_sqlite_each_schedule,
 };

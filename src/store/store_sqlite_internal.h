@@ -116,7 +116,15 @@ typedef struct store_ckpt store_ckpt;
                      "shard_count ORDER BY shard_count, min(shard)")                     \
     X(ST_SWEEP_SCAN, "SELECT u.discord_id, EXISTS (SELECT 1 FROM temp.cleaner_sweep_members m " \
                      "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id) FROM users u " \
-                     "WHERE u.guild_id = ?1 AND u.discord_id > ?2 ORDER BY u.discord_id LIMIT ?3")
+                     "WHERE u.guild_id = ?1 AND u.discord_id > ?2 ORDER BY u.discord_id LIMIT ?3") \
+    /* admins' schedules, schema 10 (store_sqlite_schedule.c); ?1 NULL: every guild */ \
+    X(ST_SCHEDULE_SET, "INSERT INTO cleaner_guild_schedule (guild_id, interval_ms, set_by, set_at_ms) " \
+                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (guild_id) DO UPDATE SET "  \
+                       "interval_ms = excluded.interval_ms, set_by = excluded.set_by, " \
+                       "set_at_ms = excluded.set_at_ms")                                \
+    X(ST_SCHEDULE_CLEAR, "DELETE FROM cleaner_guild_schedule WHERE guild_id = ?1")     \
+    X(ST_SCHEDULE_EACH, "SELECT guild_id, interval_ms, set_by, set_at_ms FROM cleaner_guild_schedule " \
+                        "WHERE ?1 IS NULL OR guild_id = ?1 ORDER BY guild_id")
 
 typedef enum {
 #define STORE_STMT_ENUM(id, sql) id,
@@ -174,6 +182,8 @@ dc_err store_sqlite_step_int(store_sqlite *s, sqlite3_stmt *st, int64_t *out, co
 typedef enum { STORE_OP_OWN_TX, STORE_OP_SAVEPOINT, STORE_OP_BARE } store_op_mode;
 dc_err store_sqlite_op_begin(store_sqlite *s, store_op_mode *mode);
 dc_err store_sqlite_op_end(store_sqlite *s, store_op_mode mode, dc_err rc);
+/* One prepared write (st NULL: its prepare failed) as one atomic op. */
+dc_err store_sqlite_write_stmt(store_sqlite *s, sqlite3_stmt *st, const char *what);
 
 /* One audit row, in the caller's transaction (store_sqlite_audit.c).  With bare
  * writes inside a transaction the row is queued and inserted with the next
@@ -258,5 +268,10 @@ dc_err store_sqlite_request_get(store *s, int64_t id, int *answered, int *status
 dc_err store_sqlite_request_delete(store *s, int64_t id);
 /* store_sqlite_seed.c */
 dc_err store_sqlite_seed_sql(const char *path, const char *sql, int allow_ddl, char *err, size_t errlen);
+/* store_sqlite_schedule.c: the admins' schedules (schema 10) */
+dc_err store_sqlite_schedule_set(store *s, const store_schedule *sc);
+dc_err store_sqlite_schedule_clear(store *s, uint64_t guild_id);
+dc_err store_sqlite_schedule_get(store *s, uint64_t guild_id, store_schedule *out);
+dc_err store_sqlite_each_schedule(store *s, store_schedule_fn fn, void *ctx);
 
 #endif

@@ -5,8 +5,8 @@
 #include <string.h>
 #include "store/sqlutil.h"
 
-/* Run one of the upsert/delete statements atomically. */
-static dc_err write_stmt(store_sqlite *s, sqlite3_stmt *st, const char *what)
+/* Run one of the upsert/delete statements atomically (store_sqlite_internal.h). */
+dc_err store_sqlite_write_stmt(store_sqlite *s, sqlite3_stmt *st, const char *what)
 {
     store_op_mode mode;
     dc_err rc = store_sqlite_op_begin(s, &mode);
@@ -29,7 +29,7 @@ dc_err store_sqlite_guild_seen(store *base, uint64_t guild_id, int shard_id, int
         sqlite3_bind_int(st, 2, shard_id);
         sqlite3_bind_int64(st, 3, now_ms);
     }
-    return write_stmt(s, st, "recording a guild");
+    return store_sqlite_write_stmt(s, st, "recording a guild");
 }
 
 static dc_err set_flag(store_sqlite *s, store_stmt_id id, uint64_t guild_id, int value)
@@ -39,7 +39,7 @@ static dc_err set_flag(store_sqlite *s, store_stmt_id id, uint64_t guild_id, int
         sqlite3_bind_int64(st, 1, (int64_t)guild_id);
         sqlite3_bind_int(st, 2, value ? 1 : 0);
     }
-    return write_stmt(s, st, "updating guild state");
+    return store_sqlite_write_stmt(s, st, "updating guild state");
 }
 
 dc_err store_sqlite_guild_set_unavailable(store *base, uint64_t guild_id, int unavailable)
@@ -66,7 +66,7 @@ dc_err store_sqlite_guild_set_last_sweep(store *base, uint64_t guild_id, int64_t
         sqlite3_bind_int64(st, 4, duration_ms);
         sqlite3_bind_text(st, 5, result ? result : "", -1, SQLITE_TRANSIENT);
     }
-    return write_stmt(s, st, "recording a sweep");
+    return store_sqlite_write_stmt(s, st, "recording a sweep");
 }
 
 dc_err store_sqlite_guild_forget(store *base, uint64_t guild_id)
@@ -75,7 +75,7 @@ dc_err store_sqlite_guild_forget(store *base, uint64_t guild_id)
     sqlite3_stmt *st = store_sqlite_stmt(s, ST_GUILD_FORGET);
     if (st)
         sqlite3_bind_int64(st, 1, (int64_t)guild_id);
-    return write_stmt(s, st, "forgetting a guild");
+    return store_sqlite_write_stmt(s, st, "forgetting a guild");
 }
 
 static void guild_from_row(sqlite3_stmt *st, store_guild_state *g)
@@ -103,7 +103,7 @@ dc_err store_sqlite_guild_set_name(store *base, uint64_t guild_id, const char *n
         sqlite3_bind_int64(st, 1, (int64_t)guild_id);
         sqlite3_bind_text(st, 2, name ? name : "", -1, SQLITE_TRANSIENT);
     }
-    return write_stmt(s, st, "recording a guild's name");
+    return store_sqlite_write_stmt(s, st, "recording a guild's name");
 }
 
 dc_err store_sqlite_guild_get_name(store *base, uint64_t guild_id, char *buf, size_t cap)
@@ -201,7 +201,7 @@ dc_err store_sqlite_kv_set(store *base, const char *key, const char *value)
         sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
     }
-    return write_stmt(s, st, "writing session state");
+    return store_sqlite_write_stmt(s, st, "writing session state");
 }
 
 dc_err store_sqlite_kv_del(store *base, const char *key)
@@ -212,7 +212,7 @@ dc_err store_sqlite_kv_del(store *base, const char *key)
     sqlite3_stmt *st = store_sqlite_stmt(s, ST_KV_DEL);
     if (st)
         sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    return write_stmt(s, st, "deleting session state");
+    return store_sqlite_write_stmt(s, st, "deleting session state");
 }
 
 dc_err store_sqlite_each_kv(store *base, store_kv_fn fn, void *ctx)

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fd_appcmd.h"
 #include "fd_bench.h"
+#include "fd_dm.h"
+#include "fd_interact.h"
 #include "fd_gateway.h"
 #include "fd_op8.h"
 #include "fd_shards.h"
@@ -387,6 +390,7 @@ static void ctl_config(fd_server *srv, const cJSON *b, fd_resp *rs)
 	const cJSON *team = cJSON_GetObjectItemCaseSensitive(b, "team");
 	if (cJSON_IsArray(team))
 		c->n_team = id_list(team, c->team, 16);
+	c->interaction_token_ms = fd_json_int(b, "interaction_token_ms", c->interaction_token_ms);
 	if (c->chunk_size < 1 || c->chunk_size > 1000)
 		c->chunk_size = 1000;
 	if (c->shards < 1)
@@ -503,6 +507,10 @@ static void route_get(fd_server *srv, const fd_req *rq, char **seg, int n, fd_re
 		ctl_members(srv, seg[1], rs);
 	else if (n == 1 && strcmp(seg[0], "burst") == 0)
 		fd_bench_stamps(rs);
+	else if (n == 1 && strcmp(seg[0], "interactions") == 0)
+		fd_resp_json(rs, 200, fd_interact_log(srv));
+	else if (n == 1 && strcmp(seg[0], "dms") == 0)
+		fd_resp_json(rs, 200, fd_dm_log(srv, rq));
 	else
 		fail(rs, 404, "unknown control route");
 }
@@ -517,6 +525,7 @@ static void route_post(fd_server *srv, const cJSON *body, char **seg, fd_resp *r
 		{ "op", ctl_op },           { "close", ctl_close },       { "config", ctl_config },
 		{ "ratelimit", ctl_ratelimit }, { "fail", ctl_fail },
 		{ "guild_bulk", fd_ctl_guild_bulk },
+		{ "interaction", fd_interact_ctl_dispatch }, { "dm_close", fd_dm_ctl_close },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		if (strcmp(seg[0], table[i].name) == 0) {
@@ -545,6 +554,8 @@ void fd_ctl_handle(fd_server *srv, const fd_req *rq, fd_resp *rs)
 	cJSON *body = rq->body ? cJSON_Parse(rq->body) : cJSON_CreateObject();
 	if (n == 0) {
 		fail(rs, 404, "unknown control route");
+	} else if (cJSON_IsObject(body) && fd_appcmd_control(srv, rq, seg, n, body, rs)) {
+		/* application commands: answered (fd_appcmd.c) */
 	} else if (!cJSON_IsObject(body)) {
 		fail(rs, 400, "body must be a JSON object");
 	} else if (strcmp(rq->method, "GET") == 0) {

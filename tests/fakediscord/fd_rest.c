@@ -1,10 +1,14 @@
 /* fd_rest.c - REST endpoints of the double (see fd_rest.h). */
 #include "fd_rest.h"
+#include "fd_appcmd.h"
+#include "fd_util.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fd_dm.h"
+#include "fd_interact.h"
 
 #define FD_MAX_SEGS 8
 
@@ -306,6 +310,7 @@ static void post_message(fd_server *srv, const fd_route *r, const fd_req *rq, fd
 		fd_json_add_id(rec, "channel_id", channel);
 		fd_json_add_id(rec, "id", id);
 		cJSON_AddItemToObject(rec, "body", cJSON_Duplicate(body, 1));
+		cJSON_AddNumberToObject(rec, "at_ms", (double)fd_now_ms());
 		cJSON_AddItemToArray(srv->messages, rec);
 		cJSON *m = cJSON_CreateObject();
 		fd_json_add_id(m, "id", id);
@@ -329,8 +334,8 @@ static void post_message(fd_server *srv, const fd_route *r, const fd_req *rq, fd
 }
 
 /* PATCH /channels/{c}/messages/{m}: edit a message the bot posted.  The
- * edit is recorded (GET /_control/edits) and the posted record gets the
- * latest body as "edited". */
+ * edit is recorded (GET /_control/edits, with its monotonic at_ms) and the
+ * posted record gets the latest body as "edited". */
 static void patch_message(fd_server *srv, const fd_route *r, const fd_req *rq, fd_resp *rs)
 {
 	uint64_t channel, id;
@@ -349,6 +354,7 @@ static void patch_message(fd_server *srv, const fd_route *r, const fd_req *rq, f
 		fd_json_add_id(ed, "channel_id", channel);
 		fd_json_add_id(ed, "message_id", id);
 		cJSON_AddItemToObject(ed, "body", cJSON_Duplicate(body, 1));
+		cJSON_AddNumberToObject(ed, "at_ms", (double)fd_now_ms());   /* tests check the edits' spacing */
 		cJSON_AddItemToArray(srv->edits, ed);
 		cJSON_DeleteItemFromObject(rec, "edited");
 		cJSON_AddItemToObject(rec, "edited", cJSON_Duplicate(body, 1));
@@ -369,6 +375,8 @@ static const char *dispatch(fd_server *srv, const fd_req *rq, fd_resp *rs)
 	fd_route r;
 	split_route(rq->path, &r);
 	bool get = strcmp(rq->method, "GET") == 0, post = strcmp(rq->method, "POST") == 0;
+	if (fd_dm_route(srv, rq, rs))
+		return "fd-dm";
 	if (get && r.n == 2 && seg_is(&r, 0, "users") && seg_is(&r, 1, "@me")) {
 		fd_resp_json(rs, 200, bot_user());
 		return "fd-users-me";
@@ -407,6 +415,9 @@ static const char *dispatch(fd_server *srv, const fd_req *rq, fd_resp *rs)
 		patch_message(srv, &r, rq, rs);
 		return "fd-channel-messages";
 	}
+	/* application commands (fd_appcmd.c) */
+	if (r.n >= 3 && r.n <= 4 && seg_is(&r, 0, "applications") && seg_is(&r, 2, "commands"))
+		return fd_appcmd_rest(srv, rq, r.seg[1], r.n == 4 ? r.seg[3] : NULL, rs);
 	fd_resp_discord_error(rs, 404, "404: Not Found", 0);
 	return "fd-unknown";
 }
@@ -431,7 +442,9 @@ static void log_request(fd_server *srv, const fd_req *rq, int status)
 
 void fd_rest_handle(fd_server *srv, const fd_req *rq, fd_resp *rs)
 {
-	if (!auth_ok(srv, rq)) {
+	if (fd_interact_rest(srv, rq, rs)) {
+		/* interaction callbacks and webhooks: the token in the path authorizes */
+	} else if (!auth_ok(srv, rq)) {
 		fd_resp_discord_error(rs, 401, "401: Unauthorized", 0);
 		add_ratelimit_headers(rs, "fd-unauthorized", 9, 1.0);
 	} else if (!injected_429(srv, rq, rs) && !lookup_bucket(srv, rq, rs)) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fd_gateway.h"
+#include "fd_appcmd.h"
 
 void fd_config_defaults(fd_config *cfg)
 {
@@ -20,6 +21,7 @@ void fd_config_defaults(fd_config *cfg)
 	cfg->replay_cap_bytes = 64u << 20;
 	cfg->owner_ids[0] = FD_DEMO_OWNER;
 	cfg->n_owner_ids = 1;
+	cfg->interaction_token_ms = 15 * 60 * 1000;
 }
 
 static void logs_init(fd_server *srv)
@@ -28,6 +30,10 @@ static void logs_init(fd_server *srv)
 	srv->request_log = cJSON_CreateArray();
 	srv->messages = cJSON_CreateArray();
 	srv->edits = cJSON_CreateArray();
+	srv->interactions = cJSON_CreateArray();
+	srv->dm_channels = cJSON_CreateObject();
+	srv->dm_closed = cJSON_CreateObject();
+	srv->dm_log = cJSON_CreateArray();
 }
 
 static void logs_free(fd_server *srv)
@@ -38,6 +44,11 @@ static void logs_free(fd_server *srv)
 	cJSON_Delete(srv->edits);
 	srv->edits = NULL;
 	srv->sent_log = srv->request_log = srv->messages = NULL;
+	cJSON_Delete(srv->interactions);
+	cJSON_Delete(srv->dm_channels);
+	cJSON_Delete(srv->dm_closed);
+	cJSON_Delete(srv->dm_log);
+	srv->interactions = srv->dm_channels = srv->dm_closed = srv->dm_log = NULL;
 }
 
 /* Everything a reset clears; configuration, port and live connections
@@ -59,6 +70,7 @@ static void clear_runtime(fd_server *srv)
 	srv->n_rl_rules = 0;
 	srv->identify_count = srv->resume_count = srv->heartbeats = 0;
 	fd_identify_clear(srv);
+	fd_appcmd_clear(srv);
 }
 
 static void start_runtime(fd_server *srv)

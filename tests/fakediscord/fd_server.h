@@ -43,6 +43,8 @@ typedef struct {
 	size_t replay_cap_bytes;    /* per session; older events are dropped */
 	char resume_url[256];       /* READY's resume_gateway_url; "" = this server */
 	bool demo, verbose;
+	/* interactions (fd_interact.c) */
+	int64_t interaction_token_ms;   /* an interaction token's lifetime (15 min) */
 } fd_config;
 
 typedef struct {
@@ -94,6 +96,17 @@ typedef struct fd_server {
 	int64_t identify_last_ms[FD_IDENTIFY_BUCKETS];   /* per bucket, 0 = never */
 	int identify_violations;
 	cJSON *identify_log;  /* array: {"shard","bucket","at_ms","gap_ms"} per IDENTIFY */
+	/* interactions (fd_interact.c) and DM channels (fd_dm.c) */
+	cJSON *interactions;  /* array: one record per dispatched interaction */
+	cJSON *dm_channels;   /* {"<user id>": "<DM channel id>"} */
+	cJSON *dm_closed;     /* {"<user id>": true} for users with DMs closed */
+	cJSON *dm_log;        /* array: every DM sent, delivered or refused */
+	/* application commands (fd_appcmd.c's own) */
+	cJSON *app_commands;          /* array of commands as Discord returns them; NULL = none */
+	int appcmd_calls[5];          /* REST calls per method: GET POST PATCH DELETE PUT */
+	int appcmd_reject_count;      /* the next N writes (POST/PATCH/PUT/DELETE) fail with */
+	int appcmd_reject_status;     /* this HTTP status and */
+	int appcmd_reject_code;       /* this JSON error code */
 } fd_server;
 
 void fd_config_defaults(fd_config *cfg);

@@ -204,6 +204,9 @@ static void users_command_sweeps_this_guild(void **state)
     assert_non_null(strstr(content_of(msgs, 0), "Sweep of this server finished"));
     assert_non_null(strstr(content_of(msgs, 0), "2 stale row(s) removed"));
     cJSON_Delete(msgs);
+    cJSON *edits = fd_get(&w->fake, "/_control/edits");
+    assert_int_equal(cJSON_GetArraySize(edits), 0);     /* done within 2 s: its summary only, no edits */
+    cJSON_Delete(edits);
     assert_int_equal(rows(w, GUILD), 5);
     assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM users WHERE discord_id >= 1000000000000000901"), 0);
     /* the guild owner (no roles) may too, and status reports the sweep */
@@ -353,8 +356,9 @@ static void reply_429_is_waited_out(void **state)
     int posts = 0, limited = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, reqs) {
-        if (strcmp(cJSON_GetObjectItem(e, "method")->valuestring, "POST") != 0)
-            continue;
+        if (strcmp(cJSON_GetObjectItem(e, "method")->valuestring, "POST") != 0 ||
+            strncmp(cJSON_GetObjectItem(e, "path")->valuestring, "/api/v10/channels/", 18) != 0)
+            continue;                    /* not a reply (the slash command's registration) */
         posts++;
         limited += cJSON_GetObjectItem(e, "status")->valueint == 429;
     }
@@ -669,6 +673,210 @@ static void status_names_guilds_and_next_sweep(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* ---- per-server schedules (!cleanup_schedule, #17) ------------------------------ */
+
+/* The admins' schedule of GUILD in the database becomes want (interval_ms,
+ * -1 none): the commit may follow the reply by a moment on PostgreSQL. */
+static int stored_interval_is(world *w, int64_t want)
+{
+    return dh_wait_db(w->d.db, "SELECT coalesce((SELECT interval_ms FROM cleaner_guild_schedule WHERE guild_id = "
+                      GUILD "), -1)", want, 5000);
+}
+
+/* Say content as author and return the reply's text (malloc'd): the n-th message. */
+static char *ask(world *w, const char *author, const char *role, const char *content, int n)
+{
+    long long id = say(w, GUILD, author, "b", role, 0, content);
+    cJSON *msgs = wait_replies(w, n, 10000);
+    char *text = NULL;
+    if (cJSON_GetArraySize(msgs) >= n) {
+        assert_safe_reply(msgs, n - 1, id);
+        text = strdup(content_of(msgs, n - 1));
+    }
+    cJSON_Delete(msgs);
+    assert_non_null(text);
+    return text;
+}
+
+#define ASK_HAS(w, author, role, content, n, needle)                   \
+    do {                                                              \
+        char *t_ = ask(w, author, role, content, n);                  \
+        if (!strstr(t_, needle))                                      \
+            fprintf(stderr, "reply: %s\n", t_);                       \
+        assert_non_null(strstr(t_, needle));                          \
+        free(t_);                                                     \
+    } while (0)
+
+/* Set, show, bounds, a non-admin, status (chat and CLI), a restart, reset. */
+static void schedule_set_show_and_survive_a_restart(void **state)
+{
+    world *w = *state;
+    char out[16384];
+    assert_true(start_daemon(w, NULL));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 1, "Sweep interval: 24 h, the bot's default");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 48", 2, "Saved: this server asks for a sweep every 48 h.");
+    assert_true(stored_interval_is(w, 48LL * 3600000));
+    assert_int_equal(dh_db_int(w->d.db, "SELECT set_by FROM cleaner_guild_schedule"), 1000000000000000102LL);
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 0.5", 3, "must be a number of hours from 1 to 720");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 721", 4, "nothing changed");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule often", 5, "not a number of hours");
+    ASK_HAS(w, PLEB, NULL, "!cleanup_schedule 2", 6, "ADMINISTRATOR");
+    assert_true(stored_interval_is(w, 48LL * 3600000));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_status", 7, "Sweep interval: 48 h (set by this server's admins)");
+    const char *args[] = { dh_bin("discord-cleaner"), "status", "--db", w->d.db, NULL };
+    assert_int_equal(dh_run_cli(args, NULL, out, sizeof out), 0);
+    const char *sec = strstr(out, "sweep schedules set by server admins");
+    assert_non_null(sec);
+    assert_non_null(strstr(sec, GUILD));
+    assert_non_null(strstr(sec, "48 h  set by 1000000000000000102"));
+    assert_true(restart_resumed(w));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 8, "Sweep interval: 48 h, chosen by this server's admins");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 1.5", 9, "every 1.5 h (1 h 30 min)");
+    assert_true(stored_interval_is(w, 5400000));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule default", 10, "own schedule is removed");
+    assert_true(stored_interval_is(w, -1));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 11, "24 h, the bot's default");
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* The operator's guild_interval beats the admins' choice: the command says
+ * so, stores the choice anyway, and status shows the operator's. */
+static void operator_guild_interval_overrides_and_says_so(void **state)
+{
+    world *w = *state;
+    static const char *const op[] = { "--guild-interval", GUILD ":6", NULL };
+    assert_true(start_daemon(w, op));
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 48", 1, "It does not apply for now");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 2, "Sweep interval: 6 h, set for this server by the bot's operator");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 3, "admins asked for 48 h");
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_status", 4, "Sweep interval: 6 h (set by the bot's operator)");
+    assert_true(stored_interval_is(w, 48LL * 3600000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* A guild swept at start-up waits interval_hours (24 h) for its next sweep;
+ * once its admins set 0.002 h (7.2 s) it is swept again about then. */
+static void sweep_runs_on_the_new_schedule(void **state)
+{
+    world *w = *state;
+    static const char *const fast[] = { "--reconcile-delay", "0", "--member-source", "rest",
+                                        "--min-interval-hours", "0.001", NULL };
+    assert_true(start_daemon(w, fast));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, 5, 15000));
+    assert_int_equal(dh_db_exec(w->d.db, "INSERT INTO users(discord_id, guild_id) VALUES (1000000000000000950, "
+                                         GUILD ")"), 0);
+    dh_sleep_ms(1500);
+    assert_int_equal(rows(w, GUILD), 6);      /* the next sweep is a day away */
+    ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule 0.002", 1, "every 0.002 h (7.2 s)");
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users WHERE guild_id = " GUILD, 5, 20000));
+    assert_true(dh_log_count(&w->d, "scheduled sweep starting") >= 2);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* ---- progress of a prefix command's reply (#17) ------------------------------------ */
+
+/* Index of the first message replying to command id, -1 when none; *count: how many do. */
+static int reply_to(const cJSON *msgs, long long id, int *count)
+{
+    char want[32];
+    int found = -1, n = 0;
+    snprintf(want, sizeof want, "%lld", id);
+    for (int i = 0; i < cJSON_GetArraySize(msgs); i++) {
+        const cJSON *ref = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, i), "body"),
+                                               "message_reference");
+        const cJSON *mid = cJSON_GetObjectItem(ref, "message_id");
+        if (cJSON_IsString(mid) && strcmp(mid->valuestring, want) == 0) {
+            n++;
+            if (found < 0)
+                found = i;
+        }
+    }
+    if (count)
+        *count = n;
+    return found;
+}
+
+/* The edits of message msg_id, once one contains final (or the timeout). */
+static cJSON *edits_until(world *w, const char *msg_id, const char *final, int timeout_ms)
+{
+    for (int t = 0;; t += 100) {
+        cJSON *all = fd_get(&w->fake, "/_control/edits"), *mine = cJSON_CreateArray();
+        const cJSON *e;
+        int done = 0;
+        cJSON_ArrayForEach(e, all)
+            if (strcmp(cJSON_GetObjectItem(e, "message_id")->valuestring, msg_id) == 0) {
+                cJSON_AddItemToArray(mine, cJSON_Duplicate(e, 1));
+                done |= strstr(edit_content(mine, cJSON_GetArraySize(mine) - 1), final) != NULL;
+            }
+        cJSON_Delete(all);
+        if (done || t >= timeout_ms)
+            return mine;
+        cJSON_Delete(mine);
+        dh_sleep_ms(100);
+    }
+}
+
+/* !cleanup_users in a guild whose shard sweeps another guild first: the
+ * reply says at once what it waits for, is edited with the sweep's figures
+ * (at most one edit per 2 s) and ends with the summary. */
+static void queued_sweep_reply_is_edited_with_progress(void **state)
+{
+    world *w = *state;
+    static const char *const slow[] = { "--batch-size", "1", "--batch-delay", "1.5", NULL };
+    const char *other = "1000000000000000002";
+    assert_int_equal(add_guild(w, other, 2), 0);
+    assert_int_equal(dh_db_exec(w->d.db, "INSERT INTO users(discord_id, guild_id) VALUES (1000000000000000903, "
+                                         GUILD "), (1000000000000000904, " GUILD ")"), 0);    /* 4 of 9 stale */
+    assert_true(start_daemon(w, slow));
+    say(w, other, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    assert_true(dh_wait_log(&w->d, "requested sweep starting", 1, 10000));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_users");
+    int n = 0, at = -1;
+    for (int t = 0; t < 1500 && at < 0; t += 100) {     /* at once: well within 2 s */
+        cJSON *msgs = fd_get(&w->fake, "/_control/messages");
+        at = reply_to(msgs, id, &n);
+        cJSON_Delete(msgs);
+        if (at < 0)
+            dh_sleep_ms(100);
+    }
+    assert_true(at >= 0);
+    cJSON *msgs = fd_get(&w->fake, "/_control/messages");
+    assert_safe_reply(msgs, at, id);
+    assert_non_null(strstr(content_of(msgs, at), "Sweep of this server queued."));
+    assert_non_null(strstr(content_of(msgs, at), "Another server's sweep runs"));
+    char notice[32];
+    snprintf(notice, sizeof notice, "%s", cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, at), "id")->valuestring);
+    double posted_at = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, at), "at_ms")->valuedouble;
+    cJSON_Delete(msgs);
+    cJSON *edits = edits_until(w, notice, "Sweep of this server finished", 40000);
+    int k = cJSON_GetArraySize(edits), running = 0;
+    assert_true(k >= 2);
+    assert_non_null(strstr(edit_content(edits, k - 1), "4 stale row(s) removed"));
+    double prev = posted_at;
+    for (int i = 0; i < k; i++) {
+        const cJSON *e = cJSON_GetArrayItem(edits, i);
+        const cJSON *parse = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "body"),
+                                                                     "allowed_mentions"), "parse");
+        assert_true(cJSON_IsArray(parse) && cJSON_GetArraySize(parse) == 0);
+        double at_ms = cJSON_GetObjectItem(e, "at_ms")->valuedouble;
+        if (i < k - 1) {             /* progress: one edit per 2 s at most */
+            assert_non_null(strstr(edit_content(edits, i), "Sweep of this server running:"));
+            running += strstr(edit_content(edits, i), "row(s) removed so far") != NULL;
+            assert_true(at_ms - prev >= 1800);
+        }
+        prev = at_ms;
+    }
+    assert_true(running >= 1);
+    cJSON_Delete(edits);
+    msgs = fd_get(&w->fake, "/_control/messages");
+    reply_to(msgs, id, &n);
+    assert_int_equal(n, 1);          /* one message, edited: no new ones */
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 5);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +896,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(waiting_sweep_says_so_then_edits, setup, teardown_world),
         cmocka_unit_test_setup_teardown(queued_sweep_of_a_vanished_guild_reports, setup, teardown_world),
         cmocka_unit_test_setup_teardown(status_names_guilds_and_next_sweep, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(schedule_set_show_and_survive_a_restart, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(operator_guild_interval_overrides_and_says_so, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(sweep_runs_on_the_new_schedule, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(queued_sweep_reply_is_edited_with_progress, setup, teardown_world),
     };
     if (getenv("CMDS_ONLY"))         /* run one test while developing */
         cmocka_set_test_filter(getenv("CMDS_ONLY"));

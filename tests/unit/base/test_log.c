@@ -105,6 +105,15 @@ static void registered_secret_is_redacted(void **state)
     char buf[256];
     snprintf(buf, sizeof buf, "x%sy", FAKE_TOKEN);
     assert_string_equal(log_redact(buf), "x[REDACTED]y");
+    /* interaction and webhook tokens in REST paths; short segments stay */
+    snprintf(buf, sizeof buf, "POST /interactions/123/aW50ZXJhY3Rpb246MTIzNDU2Nzg5/callback -> 204");
+    assert_string_equal(log_redact(buf), "POST /interactions/123/[REDACTED]/callback -> 204");
+    snprintf(buf, sizeof buf, "PATCH /webhooks/999/0123456789abcdef0123456789abcdef/messages/@original");
+    assert_string_equal(log_redact(buf), "PATCH /webhooks/999/[REDACTED]/messages/@original");
+    snprintf(buf, sizeof buf, "POST /webhooks/999/0123456789abcdef0123456789abcdef -> 404");
+    assert_string_equal(log_redact(buf), "POST /webhooks/999/[REDACTED] -> 404");
+    snprintf(buf, sizeof buf, "GET /webhooks/999/short and /interactions/x/");
+    assert_string_equal(log_redact(buf), "GET /webhooks/999/short and /interactions/x/");
 }
 
 static void level_filtering(void **state)

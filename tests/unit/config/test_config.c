@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/config_keys.h"
 #include "base/log.h"
 #include "base/suggest.h"
 #include "policy/sweep.h"
@@ -110,7 +111,8 @@ static void defaults_are_documented_values(void **state)
     assert_true(cfg.legacy_guild_id == 0);
     assert_int_equal(cfg.n_clean_tables, 0);
     assert_int_equal(cfg.audit_retention_days, 90);
-    assert_int_equal(cfg.commands, 1);
+    assert_int_equal(cfg.commands, COMMANDS_BOTH);
+    assert_string_equal(cfg.slash_command_name, "cleanup");
     assert_string_equal(cfg.prefix, "!");
     assert_true(cfg.admin_permission == 8);   /* ADMINISTRATOR = 1 << 3 */
     assert_int_equal(cfg.n_owner_ids, 0);
@@ -153,7 +155,7 @@ static void file_with_comments_quotes_and_dashes(void **state)
     assert_int_equal(cfg.shard_last, 5);
     assert_int_equal(cfg.shard_count, 8);
     assert_int_equal(cfg.dry_run, 1);
-    assert_int_equal(cfg.commands, 0);
+    assert_int_equal(cfg.commands, COMMANDS_OFF);
     assert_int_equal(cfg.compress, COMPRESS_NONE);
     assert_int_equal(cfg.member_source, MEMBER_SOURCE_REST);
     assert_true(cfg.legacy_guild_id == UINT64_C(81384788765712384));
@@ -200,7 +202,15 @@ static void bad_numbers_and_ranges(void **state)
                       "config.conf:1: max_message_bytes: expected a size from 4K to 1G "
                       "(a number of bytes, or with suffix K, M or G), got '2T'");
     expect_file_error("dry_run = maybe\n", "config.conf:1: dry_run: expected true or false, got 'maybe'");
-    expect_file_error("commands = enabled\n", "config.conf:1: commands: expected on or off, got 'enabled'");
+    expect_file_error("commands = enabled\n",
+                      "config.conf:1: commands: expected both, prefix, slash or off (on means both), got 'enabled'");
+    expect_file_error("slash_command_name = Cleanup\n", "config.conf:1: slash_command_name: expected 1 to 32 of "
+                      "a-z, 0-9, - and _ (Discord's rule for command names), got 'Cleanup'");
+    expect_file_error("slash_command_name = abcdefghijklmnopqrstuvwxyz0123456\n", "config.conf:1: slash_command_name: "
+                      "expected 1 to 32 of a-z, 0-9, - and _ (Discord's rule for command names), got "
+                      "'abcdefghijklmnopqrstuvwxyz0123456'");
+    expect_file_error("slash_command_name = \"clean up\"\n", "config.conf:1: slash_command_name: expected 1 to 32 of "
+                      "a-z, 0-9, - and _ (Discord's rule for command names), got 'clean up'");
     expect_file_error("log_level = verbose\n",
                       "config.conf:1: log_level: expected error, warn, info or debug, got 'verbose'");
     expect_file_error("prefix = too-long!!\n",
@@ -657,6 +667,37 @@ static void dump_reads_back(void **state)
     config_free(&cfg);
 }
 
+/* commands: the four modes, the old on/off spellings, and the dump. */
+static void commands_modes_and_old_spellings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        config_commands want;
+        const char *shown;
+    } cases[] = {
+        { "both", COMMANDS_BOTH, "both" },     { "prefix", COMMANDS_PREFIX, "prefix" },
+        { "Slash", COMMANDS_SLASH, "slash" },  { "off", COMMANDS_OFF, "off" },
+        { "on", COMMANDS_BOTH, "both" },       { "true", COMMANDS_BOTH, "both" },
+        { "no", COMMANDS_OFF, "off" },
+    };
+    char err[256], buf[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        config cfg;
+        assert_int_equal(config_defaults(&cfg), DC_OK);
+        assert_int_equal(config_set(&cfg, "commands", cases[i].text, err, sizeof err), DC_OK);
+        assert_int_equal(cfg.commands, cases[i].want);
+        config_key_format(&cfg, config_key_find("commands"), buf, sizeof buf);
+        assert_string_equal(buf, cases[i].shown);
+        assert_int_equal(config_set(&cfg, "slash-command-name", "dc_clean-2", err, sizeof err), DC_OK);
+        config_key_format(&cfg, config_key_find("slash_command_name"), buf, sizeof buf);
+        assert_string_equal(buf, "dc_clean-2");
+        assert_int_equal(config_set(&cfg, "slash_command_name", "", err, sizeof err), DC_ERR_CONFIG);
+        assert_string_equal(cfg.slash_command_name, "dc_clean-2");   /* a refused value changes nothing */
+        config_free(&cfg);
+    }
+}
+
 static void help_lists_every_key(void **state)
 {
     (void)state;
@@ -665,9 +706,9 @@ static void help_lists_every_key(void **state)
         "--log-level LEVEL", "--compress MODE", "--shards SPEC", "--interval-hours HOURS",
         "--guild-interval LIST", "--reconcile-delay SECONDS", "--batch-size N", "--batch-delay SECONDS",
         "--max-delete-share SHARE", "--confirm-sample N", "--member-source SOURCE", "--dry-run, --no-dry-run",
-        "--legacy-guild-id ID", "--clean-tables LIST", "--audit-retention-days DAYS", "--commands on|off",
+        "--legacy-guild-id ID", "--clean-tables LIST", "--audit-retention-days DAYS", "--commands both|prefix|slash|off",
         "--prefix TEXT", "--admin-permission PERM", "--owner-ids IDS", "--max-message-bytes BYTES",
-        "--journal-max-writes N", "--config FILE",
+        "--journal-max-writes N", "--slash-command-name NAME", "--config FILE",
     };
     char *text = NULL;
     size_t len = 0;
@@ -685,7 +726,7 @@ static void help_lists_every_key(void **state)
     size_t rows = 0;
     for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
         rows++;
-    assert_int_equal(rows, 28);
+    assert_int_equal(rows, config_key_count);   /* one row per key */
     assert_non_null(strstr(text, "| `batch_delay` | `0.01` | `CLEANER_BATCH_DELAY`, `CLEANUP_DELAY` |"));
     free(text);
 }
@@ -744,6 +785,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(dump_reads_back, enter_tmpdir, leave_tmpdir),
         cmocka_unit_test(dump_hides_db_password),
         cmocka_unit_test(help_lists_every_key),
+        cmocka_unit_test(commands_modes_and_old_spellings),
         cmocka_unit_test(suggestions),
         cmocka_unit_test(token_env_overwritten_and_not_dumpable),
     };

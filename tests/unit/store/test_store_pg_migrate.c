@@ -17,6 +17,7 @@
 #include "pg_fixture.h"
 #include "base/log.h"
 #include "cli/db_cli.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 static char uri[512];
@@ -349,11 +350,11 @@ static void two_opens_at_once_migrate_once(void **state)
     (void)state;
     pgfx_need();
     assert_int_equal(open_twice_at_once(), 0);
-    assert_int_equal(q("SELECT count(*) FROM cleaner_schema_version"), store_latest_schema_version());
+    assert_int_equal(q("SELECT count(*) FROM cleaner_schema_version"), schema_pg_migration_count);
     sql_ok("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
     make_legacy(200);
     assert_int_equal(open_twice_at_once(), 1);
-    assert_int_equal(q("SELECT count(*) FROM cleaner_schema_version"), store_latest_schema_version());
+    assert_int_equal(q("SELECT count(*) FROM cleaner_schema_version"), schema_pg_migration_count);
     assert_int_equal(q("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'users_pre_migration_%'"), 1);
     assert_int_equal(q("SELECT count(*) FROM users"), 200);
 }
