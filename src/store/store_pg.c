@@ -356,4 +356,10 @@ const store_backend store_pg_backend = {
     .each_lease = store_pg_each_lease,
     .identify_lock = store_pg_identify_lock,
     .identify_unlock = store_pg_identify_unlock,
+    .grace_mark = store_pg_grace_mark,
+    .grace_cancel = store_pg_grace_cancel,
+    .grace_each = store_pg_grace_each,
+    .grace_count = store_pg_grace_count,
+    .grace_expire = store_pg_grace_expire,
+    .grace_mark_stale = store_pg_grace_mark_stale,
 };

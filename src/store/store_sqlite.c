@@ -372,4 +372,10 @@ const store_backend store_sqlite_backend = {
     .each_lease = store_sqlite_each_lease,
     .identify_lock = store_sqlite_identify_lock,
     .identify_unlock = store_sqlite_identify_unlock,
+    .grace_mark = store_sqlite_grace_mark,
+    .grace_cancel = store_sqlite_grace_cancel,
+    .grace_each = store_sqlite_grace_each,
+    .grace_count = store_sqlite_grace_count,
+    .grace_expire = store_sqlite_grace_expire,
+    .grace_mark_stale = store_sqlite_grace_mark_stale,
 };

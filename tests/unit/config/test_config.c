@@ -685,7 +685,7 @@ static void help_lists_every_key(void **state)
     size_t rows = 0;
     for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
         rows++;
-    assert_int_equal(rows, 28);
+    assert_int_equal(rows, 32);
     assert_non_null(strstr(text, "| `batch_delay` | `0.01` | `CLEANER_BATCH_DELAY`, `CLEANUP_DELAY` |"));
     free(text);
 }

@@ -1,0 +1,171 @@
+/* store_pg_grace.c - pending departures on PostgreSQL (store_grace.h, #17;
+ * table cleaner_grace of schema/pg/0009), with the meaning of
+ * store_sqlite_grace.c.
+ *
+ * In the daemon's turn (bare writes on) a mark or a cancel is sent down the
+ * turn's pipeline without waiting for its answer (store_pg_run with no
+ * result wanted), so a burst of departures costs no round trip per member.
+ * The expiry takes the record with DELETE ... RETURNING: a second process
+ * expiring the same record waits on its row lock and then finds nothing,
+ * so the rows go once and only once. */
+#include "store/store_pg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const store_pg_stmt ST_MARK = {
+    "dc_grace_mark",
+    "INSERT INTO cleaner_grace (guild_id, discord_id, reason, marked_ms, due_ms) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (guild_id, discord_id) DO NOTHING",
+};
+static const store_pg_stmt ST_CANCEL = {
+    "dc_grace_cancel", "DELETE FROM cleaner_grace WHERE guild_id = $1 AND discord_id = $2",
+};
+static const store_pg_stmt ST_EACH = {
+    "dc_grace_each",
+    "SELECT guild_id, discord_id, reason, marked_ms, due_ms FROM cleaner_grace WHERE due_ms <= $1 "
+    "ORDER BY due_ms, guild_id, discord_id LIMIT $2",
+};
+static const store_pg_stmt ST_COUNT = {
+    "dc_grace_count",
+    "SELECT count(*), coalesce(min(due_ms), 0) FROM cleaner_grace WHERE $1::bigint = 0 OR guild_id = $1",
+};
+static const store_pg_stmt ST_TAKE = {
+    "dc_grace_take",
+    "DELETE FROM cleaner_grace WHERE guild_id = $1 AND discord_id = $2 AND due_ms <= $3 RETURNING reason",
+};
+static const store_pg_stmt ST_DROP_GUILD = { "dc_grace_drop_guild", "DELETE FROM cleaner_grace WHERE guild_id = $1" };
+static const store_pg_stmt ST_ORIGIN = {
+    "dc_grace_origin",
+    "UPDATE cleaner_audit SET origin = $3 WHERE id = (SELECT max(id) FROM cleaner_audit WHERE guild_id = $1 "
+    "AND coalesce(discord_id, 0) = $2 AND reason = 'grace_expired' AND origin IS NULL)",
+};
+#define STALE_HEAD "INSERT INTO cleaner_grace (guild_id, discord_id, reason, marked_ms, due_ms) " \
+                   "SELECT DISTINCT $1::bigint, u.discord_id::bigint, 'sweep', $2::bigint, $3::bigint FROM users AS u " \
+                   "WHERE u.guild_id = $1 AND NOT EXISTS (SELECT 1 FROM pg_temp.cleaner_sweep_members AS m " \
+                   "WHERE m.guild_id = $1 AND m.user_id = u.discord_id) "
+#define STALE_TAIL "ON CONFLICT (guild_id, discord_id) DO NOTHING"
+static const store_pg_stmt ST_STALE[STORE_PG_ID_KINDS] = {
+    { "dc_grace_stale_bigint", STALE_HEAD "AND u.discord_id > 0 " STALE_TAIL },
+    { "dc_grace_stale_numeric", STALE_HEAD "AND u.discord_id > 0 AND u.discord_id = trunc(u.discord_id) " STALE_TAIL },
+    { "dc_grace_stale_text", STALE_HEAD "AND u.discord_id ~ " STORE_PG_CANONICAL_RE " AND u.discord_id <> '0' "
+                             STALE_TAIL },
+};
+
+dc_err store_pg_grace_mark(store *base, uint64_t guild_id, uint64_t user_id, audit_reason why,
+                           int64_t now_ms, int64_t due_ms)
+{
+    store_pg_num g, u, m, d;
+    const char *params[5] = { store_pg_u64(&g, guild_id), store_pg_u64(&u, user_id), audit_reason_name(why),
+                              store_pg_i64(&m, now_ms), store_pg_i64(&d, due_ms) };
+    return store_pg_write(store_pg_of(base), &ST_MARK, 5, params, NULL, "recording a pending departure");
+}
+
+dc_err store_pg_grace_cancel(store *base, uint64_t guild_id, uint64_t user_id, int64_t *n)
+{
+    store_pg *p = store_pg_of(base);
+    store_pg_num g, u;
+    const char *params[2] = { store_pg_u64(&g, guild_id), store_pg_u64(&u, user_id) };
+    int queued = store_pg_queueing(p);
+    PGresult *r = NULL;
+    dc_err rc = store_pg_write(p, &ST_CANCEL, 2, params, queued ? NULL : &r, "cancelling a pending departure");
+    if (n)
+        *n = rc != DC_OK ? 0 : queued ? -1 : (int64_t)atoll(PQcmdTuples(r));
+    PQclear(r);
+    return rc;
+}
+
+static void row_of(const PGresult *r, int i, store_grace_row *g)
+{
+    int why = store_audit_reason_from_name(PQgetvalue(r, i, 2));
+    g->guild_id = (uint64_t)store_pg_int(r, i, 0);
+    g->user_id = (uint64_t)store_pg_int(r, i, 1);
+    g->reason = why < 0 ? AUDIT_MEMBER_REMOVE : (audit_reason)why;
+    g->marked_ms = store_pg_int(r, i, 3);
+    g->due_ms = store_pg_int(r, i, 4);
+}
+
+dc_err store_pg_grace_each(store *base, int64_t due_by_ms, int limit, store_grace_fn fn, void *ctx)
+{
+    store_pg_num b, l;
+    const char *params[2] = { store_pg_i64(&b, due_by_ms), limit > 0 ? store_pg_i64(&l, limit) : NULL };
+    PGresult *r = NULL;
+    dc_err rc = store_pg_run(store_pg_of(base), &ST_EACH, 2, params, &r, "reading pending departures");
+    for (int i = 0; rc == DC_OK && i < PQntuples(r); i++) {
+        store_grace_row g;
+        row_of(r, i, &g);
+        if (fn(ctx, &g))
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+dc_err store_pg_grace_count(store *base, uint64_t guild_id, int64_t *n, int64_t *next_due_ms)
+{
+    store_pg_num g;
+    const char *param = store_pg_u64(&g, guild_id);
+    PGresult *r = NULL;
+    dc_err rc = store_pg_run(store_pg_of(base), &ST_COUNT, 1, &param, &r, "counting pending departures");
+    if (rc == DC_OK && PQntuples(r) == 1) {
+        *n = store_pg_int(r, 0, 0);
+        *next_due_ms = store_pg_int(r, 0, 1);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* A whole guild's record: its rows, the guild's other records and its state. */
+static dc_err expire_guild(store_pg *p, const char *const *ids, uint64_t guild_id, int64_t now_ms, int64_t *rows)
+{
+    dc_err rc = store_pg_delete_guild(&p->head, guild_id, AUDIT_GRACE_EXPIRED, 0, now_ms, rows);
+    PGresult *r = NULL;
+    if (rc == DC_OK)
+        rc = store_pg_run(p, &ST_DROP_GUILD, 1, ids, &r, "dropping a guild's pending departures");
+    PQclear(r);
+    return rc == DC_OK ? store_pg_guild_forget(&p->head, guild_id) : rc;
+}
+
+dc_err store_pg_grace_expire(store *base, uint64_t guild_id, uint64_t user_id, int64_t now_ms,
+                             int *expired, int64_t *rows)
+{
+    store_pg *p = store_pg_of(base);
+    store_pg_num g, u, t;
+    const char *params[3] = { store_pg_u64(&g, guild_id), store_pg_u64(&u, user_id), store_pg_i64(&t, now_ms) };
+    store_pg_write_mode mode;
+    PGresult *r = NULL;
+    int64_t n = 0;
+    dc_err rc = store_pg_write_begin(p, &mode);
+    if (rc != DC_OK)
+        return rc;
+    /* results wanted: every statement here waits for its answer (the turn's pipeline settles first) */
+    rc = store_pg_run(p, &ST_TAKE, 3, params, &r, "taking a pending departure");
+    int found = rc == DC_OK && PQntuples(r) == 1;
+    int why = found ? store_audit_reason_from_name(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    r = NULL;
+    if (found)
+        rc = user_id ? store_pg_delete_member(base, guild_id, user_id, AUDIT_GRACE_EXPIRED, 0, now_ms, &n)
+                     : expire_guild(p, params, guild_id, now_ms, &n);
+    if (rc == DC_OK && found) {
+        const char *op[3] = { params[0], params[1], audit_reason_name(why < 0 ? AUDIT_MEMBER_REMOVE : (audit_reason)why) };
+        rc = store_pg_run(p, &ST_ORIGIN, 3, op, &r, "recording the departure's reason in the audit");
+        PQclear(r);
+    }
+    rc = store_pg_write_end(p, mode, rc);
+    *expired = rc == DC_OK && found;
+    *rows = rc == DC_OK ? n : 0;
+    return rc;
+}
+
+dc_err store_pg_grace_mark_stale(store *base, uint64_t guild_id, int64_t now_ms, int64_t due_ms, int64_t *marked)
+{
+    store_pg *p = store_pg_of(base);
+    store_pg_num g, m, d;
+    const char *params[3] = { store_pg_u64(&g, guild_id), store_pg_i64(&m, now_ms), store_pg_i64(&d, due_ms) };
+    PGresult *r = NULL;
+    dc_err rc = store_pg_write(p, &ST_STALE[p->id_kind], 3, params, &r, "recording a sweep's stale rows as pending");
+    *marked = rc == DC_OK ? (int64_t)atoll(PQcmdTuples(r)) : 0;
+    PQclear(r);
+    return rc;
+}
