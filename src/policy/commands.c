@@ -369,7 +369,7 @@ static void put_last_sweep(text_buf *t, const commands_status *st)
 static void put_due(text_buf *t, int64_t due_ms, int64_t now_ms)
 {
     if (due_ms <= now_ms) {
-        put(t, "due now");
+        put(t, "now");
         return;
     }
     put_utc(t, due_ms);
@@ -412,7 +412,7 @@ void commands_format_pending(int64_t n, const uint64_t *ids, size_t n_ids, int64
     if ((int64_t)n_ids < n)
         put(&t, ", ...");
     if (next_due_ms) {
-        put(&t, "; first due ");
+        put(&t, "; next due ");
         put_due(&t, next_due_ms, now_wall_ms);
     }
     commands_trim(buf, cap - 1);

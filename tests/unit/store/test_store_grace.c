@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -281,6 +282,46 @@ static void a_sweep_marks_its_stale_rows(void **state)
     assert_int_equal(sql_int(c, "SELECT due_ms FROM cleaner_grace WHERE discord_id = 10"), 4000);
 }
 
+typedef struct {
+    store *s;
+    dc_err rc;
+    int expired;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    r->rc = store_grace_expire(r->s, 1, 10, 5000, &r->expired, NULL);
+    return NULL;
+}
+
+/* Two processes on one database expire the same record at once: the
+ * second waits for the first's transaction and then finds nothing. */
+static void two_stores_expire_a_record_once(void **state)
+{
+    grace_db *c = *state;
+    open_store(c);
+    char err[512] = "";
+    store_opts o = { 0 };
+    racer r = { .rc = DC_ERR_INTERNAL, .expired = -1 };
+    int expired = -1;
+    pthread_t th;
+    assert_int_equal(store_open(&r.s, c->db, &o, err, sizeof err), DC_OK);
+    assert_int_equal(store_grace_mark(c->s, 1, 10, AUDIT_MEMBER_REMOVE, 1000, 5000), DC_OK);
+    assert_int_equal(store_begin(c->s), DC_OK);
+    assert_int_equal(store_grace_expire(c->s, 1, 10, 5000, &expired, NULL), DC_OK);
+    assert_int_equal(expired, 1);
+    assert_int_equal(pthread_create(&th, NULL, race, &r), 0);
+    usleep(300 * 1000);                                     /* the other one waits on our lock */
+    assert_int_equal(store_commit(c->s), DC_OK);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(r.rc, DC_OK);
+    assert_int_equal(r.expired, 0);
+    store_close(r.s);
+    assert_int_equal(users_of(c, 1), 2);
+    assert_int_equal(sql_int(c, "SELECT count(*) FROM cleaner_audit"), 1);
+}
+
 #define BOTH(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown), \
                  cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
 
@@ -294,6 +335,7 @@ int main(void)
         BOTH(a_rolled_back_expiry_keeps_the_record),
         BOTH(the_listing_is_due_ordered_and_bounded),
         BOTH(a_sweep_marks_its_stale_rows),
+        BOTH(two_stores_expire_a_record_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
