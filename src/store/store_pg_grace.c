@@ -2,9 +2,12 @@
  * table cleaner_grace of schema/pg/0009), with the meaning of
  * store_sqlite_grace.c.
  *
- * In the daemon's turn (bare writes on) a mark or a cancel is sent down the
- * turn's pipeline without waiting for its answer (store_pg_run with no
- * result wanted), so a burst of departures costs no round trip per member.
+ * In the daemon's turn (bare writes on) marks are queued into five array
+ * literals and go to the server as ONE statement (INSERT ... SELECT FROM
+ * unnest(...)), like the batched member delete of store_pg_batch.c, whose
+ * flush sends them first; a cancel is sent down the turn's pipeline
+ * without waiting for its answer.  A burst of departures costs neither a
+ * round trip nor a statement per member.
  * The expiry takes the record with DELETE ... RETURNING: a second process
  * expiring the same record waits on its row lock and then finds nothing,
  * so the rows go once and only once. */
@@ -12,6 +15,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "base/vec.h"
 
 static const store_pg_stmt ST_MARK = {
     "dc_grace_mark",
@@ -52,13 +58,96 @@ static const store_pg_stmt ST_STALE[STORE_PG_ID_KINDS] = {
                              STALE_TAIL },
 };
 
+static const store_pg_stmt ST_MARK_MANY = {
+    "dc_grace_mark_many",
+    "INSERT INTO cleaner_grace (guild_id, discord_id, reason, marked_ms, due_ms) "
+    "SELECT g, u, r, m, d FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) "
+    "AS t(g, u, r, m, d) ON CONFLICT (guild_id, discord_id) DO NOTHING",
+};
+
+/* ---- the turn's queue of marks --------------------------------------------------- */
+
+enum { Q_GUILD, Q_USER, Q_REASON, Q_MARKED, Q_DUE, Q_ARRAYS };
+#define GRACE_Q_MAX 4096                 /* marks per statement */
+
+struct store_pg_grace_q {
+    char *arr[Q_ARRAYS];
+    size_t len[Q_ARRAYS], cap[Q_ARRAYS];
+    size_t n;
+};
+
+static int q_put(struct store_pg_grace_q *q, int which, const char *v)
+{
+    size_t n = strlen(v), need = q->len[which] + n + 3;
+    if (VEC_GROW(q->arr[which], q->cap[which], need, 1024) != 0)
+        return -1;
+    char sep = q->len[which] ? ',' : '{';
+    q->arr[which][q->len[which]++] = sep;
+    memcpy(q->arr[which] + q->len[which], v, n + 1);
+    q->len[which] += n;
+    return 0;
+}
+
+void store_pg_grace_clear(store_pg *p)
+{
+    if (!p->grace_q)
+        return;
+    memset(p->grace_q->len, 0, sizeof p->grace_q->len);
+    p->grace_q->n = 0;
+}
+
+void store_pg_grace_free(store_pg *p)
+{
+    if (!p->grace_q)
+        return;
+    for (int i = 0; i < Q_ARRAYS; i++)
+        free(p->grace_q->arr[i]);
+    free(p->grace_q);
+    p->grace_q = NULL;
+}
+
+dc_err store_pg_grace_flush(store_pg *p)
+{
+    struct store_pg_grace_q *q = p->grace_q;
+    if (!q || !q->n)
+        return DC_OK;
+    const char *params[Q_ARRAYS];
+    for (int i = 0; i < Q_ARRAYS; i++) {
+        q->arr[i][q->len[i]++] = '}';     /* q_put left room */
+        q->arr[i][q->len[i]] = '\0';
+        params[i] = q->arr[i];
+    }
+    q->n = 0;                            /* sent below: store_pg_send flushes the member batch first */
+    dc_err rc = store_pg_send(p, &ST_MARK_MANY, Q_ARRAYS, params, "recording pending departures");
+    memset(q->len, 0, sizeof q->len);
+    return rc;
+}
+
+/* A mark queued in the turn; a half-queued one breaks the turn (redone). */
+static dc_err enqueue(store_pg *p, const char *const *v)
+{
+    if (!p->grace_q && !(p->grace_q = calloc(1, sizeof *p->grace_q)))
+        return DC_ERR_NOMEM;
+    for (int i = 0; i < Q_ARRAYS; i++)
+        if (q_put(p->grace_q, i, v[i]) != 0) {
+            store_pg_grace_clear(p);
+            p->tx_broken = 1;
+            snprintf(p->head.errmsg, sizeof p->head.errmsg, "out of memory queueing a pending departure");
+            return DC_ERR_NOMEM;
+        }
+    return ++p->grace_q->n >= GRACE_Q_MAX ? store_pg_grace_flush(p) : DC_OK;
+}
+
 dc_err store_pg_grace_mark(store *base, uint64_t guild_id, uint64_t user_id, audit_reason why,
                            int64_t now_ms, int64_t due_ms)
 {
     store_pg_num g, u, m, d;
     const char *params[5] = { store_pg_u64(&g, guild_id), store_pg_u64(&u, user_id), audit_reason_name(why),
                               store_pg_i64(&m, now_ms), store_pg_i64(&d, due_ms) };
-    return store_pg_write(store_pg_of(base), &ST_MARK, 5, params, NULL, "recording a pending departure");
+    store_pg *p = store_pg_of(base);
+    if (store_pg_queueing(p))
+        return enqueue(p, params);
+    return store_pg_write(p, &ST_MARK, 5, params, NULL, "recording a pending departure");
 }
 
 dc_err store_pg_grace_cancel(store *base, uint64_t guild_id, uint64_t user_id, int64_t *n)

@@ -179,6 +179,7 @@ typedef struct store_pg {
     store_pg_batch_table batch_tables[1 + CONFIG_MAX_CLEAN_TABLES];
     size_t n_batch_tables;
     struct store_pg_coord *coord;       /* the identify lock's own connection (store_pg_coord.c) */
+    struct store_pg_grace_q *grace_q;   /* #17: pending marks queued in the turn (store_pg_grace.c) */
 } store_pg;
 
 static inline store_pg *store_pg_of(store *s) { return (store_pg *)s; }
@@ -395,6 +396,12 @@ dc_err store_pg_grace_count(store *s, uint64_t guild_id, int64_t *n, int64_t *ne
 dc_err store_pg_grace_expire(store *s, uint64_t guild_id, uint64_t user_id, int64_t now_ms,
                              int *expired, int64_t *rows);
 dc_err store_pg_grace_mark_stale(store *s, uint64_t guild_id, int64_t now_ms, int64_t due_ms, int64_t *marked);
+/* The turn's queued marks: sent as one statement (store_pg_batch_flush
+ * calls it first, so they go out before any later write), dropped with
+ * the member batch, freed with it. */
+dc_err store_pg_grace_flush(store_pg *p);
+void store_pg_grace_clear(store_pg *p);
+void store_pg_grace_free(store_pg *p);
 /* Closes the identify lock's connection (its locks go with it). */
 void store_pg_coord_close(store_pg *p);
 

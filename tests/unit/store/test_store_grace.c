@@ -322,6 +322,45 @@ static void two_stores_expire_a_record_once(void **state)
     assert_int_equal(sql_int(c, "SELECT count(*) FROM cleaner_audit"), 1);
 }
 
+static int committed = -1;
+static void on_commit(void *ctx, store_outcome o, const char *why)
+{
+    (void)ctx;
+    (void)why;
+    committed = o == STORE_COMMITTED;
+}
+
+/* In the daemon's turn (bare writes, the commit handed over): PostgreSQL
+ * queues the marks into one statement; a cancel after a mark of the same
+ * member, and a repeated mark, keep their meaning. */
+static void marks_in_a_turn_keep_their_order(void **state)
+{
+    grace_db *c = *state;
+    open_store(c);
+    int64_t n = -1, due = 0;
+    store_set_bare_writes(c->s, 1);
+    assert_int_equal(store_begin(c->s), DC_OK);
+    for (uint64_t u = 1; u <= 300; u++)
+        assert_int_equal(store_grace_mark(c->s, 3, u, AUDIT_MEMBER_REMOVE, 1000, 5000 + (int64_t)u), DC_OK);
+    assert_int_equal(store_grace_mark(c->s, 3, 7, AUDIT_SWEEP, 1000, 9999), DC_OK);    /* the first stays */
+    assert_int_equal(store_grace_cancel(c->s, 3, 5, NULL), DC_OK);
+    assert_int_equal(store_grace_mark(c->s, 3, 6, AUDIT_MEMBER_REMOVE, 1000, 5006), DC_OK);
+    assert_int_equal(store_grace_cancel(c->s, 3, 6, NULL), DC_OK);
+    committed = -1;
+    assert_int_equal(store_commit_submit(c->s, on_commit, NULL), DC_OK);
+    for (int i = 0; i < 100 && committed < 0; i++) {
+        if (!store_pending(c->s))
+            store_wait(c->s, 100);
+        store_service(c->s);
+    }
+    assert_int_equal(committed, 1);
+    assert_int_equal(store_grace_count(c->s, 3, &n, &due), DC_OK);
+    assert_int_equal(n, 298);
+    assert_int_equal(due, 5001);
+    assert_int_equal(sql_int(c, "SELECT due_ms FROM cleaner_grace WHERE discord_id = 7"), 5007);
+    assert_int_equal(sql_int(c, "SELECT count(*) FROM cleaner_grace WHERE discord_id IN (5, 6)"), 0);
+}
+
 #define BOTH(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown), \
                  cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
 
@@ -336,6 +375,7 @@ int main(void)
         BOTH(the_listing_is_due_ordered_and_bounded),
         BOTH(a_sweep_marks_its_stale_rows),
         BOTH(two_stores_expire_a_record_once),
+        BOTH(marks_in_a_turn_keep_their_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
