@@ -328,10 +328,8 @@ int grace_live_sweep_batch(shard *s, uint64_t guild_id, int dry_run)
     if (marked >= 0) {
         d->grace.maybe_pending = 1;
         arm_for(d, plan.due_ms);
-        LOG_I("sweep", "guild %" PRIu64 ": %" PRId64 " departed member(s) marked pending for %g h (grace period)",
-              guild_id, marked, d->cfg->grace_hours);
     }
-    sweep_on_batch_deleted(s->rc.sw, marked, 0, loop_now(d->loop));
+    sweep_on_marked_pending(s->rc.sw, marked, d->cfg->grace_hours, loop_now(d->loop));
     return 1;
 }
 

@@ -264,6 +264,35 @@ static void a_refused_dm_is_a_debug_line_and_not_retried(void **state)
     stop_daemon(w);
 }
 
+/* A sweep with a grace period: the stale rows are marked (reason sweep),
+ * nothing deleted; a second sweep marks nothing new; the guard still
+ * counts them (6 of 10 stale refuses without --force). */
+static void a_sweep_marks_its_stale_rows_pending(void **state)
+{
+    cw_world *w = *state;
+    char out[4096];
+    assert_int_equal(cw_guild(w, CW_G1, 0, 10), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 12), 0);          /* 10, 11 are gone */
+    static const char *const one[] = { "--guild", G1, "--grace-hours", "24", NULL };
+    assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 0);
+    assert_non_null(strstr(out, "2 stale row(s) kept for the grace period of 24 h (2 member(s) newly pending)"));
+    assert_int_equal(cw_users(w, CW_G1), 12);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_grace WHERE reason = 'sweep' AND discord_id IN "
+                                        "(2000000000000000010, 2000000000000000011)"), 2);
+    assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 0);
+    assert_non_null(strstr(out, "(0 member(s) newly pending)"));
+    assert_int_equal(pending(w), 2);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE dry_run = 0"), 0);
+    /* the guard counts pending rows as going */
+    assert_int_equal(cw_rows(w, CW_G1, 12, 4), 0);          /* 6 of 16 stale: 37% */
+    assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 16, 4), 0);          /* 10 of 20 stale: 50% */
+    assert_int_equal(cw_rows(w, CW_G1, 20, 1), 0);          /* 11 of 21: over the share */
+    assert_int_equal(cw_sweep_cli(w, one, out, sizeof out), 75);
+    assert_non_null(strstr(out, "guard: 11 of 21 rows"));
+    assert_int_equal(pending(w), 6);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -276,6 +305,7 @@ int main(void)
         T(the_notice_limit_holds),
         T(a_dry_run_marks_nothing_and_sends_no_dm),
         T(a_refused_dm_is_a_debug_line_and_not_retried),
+        T(a_sweep_marks_its_stale_rows_pending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
