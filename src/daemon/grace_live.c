@@ -16,6 +16,7 @@
 
 #define GRACE_RETRY_MS 1000          /* the database was held: look again */
 #define GRACE_EXPIRE_MAX 256         /* records expired per turn; more: the next turn */
+#define GRACE_SCAN_MAX 4096          /* records read per look, earliest first */
 
 static grace_policy policy(const dc_daemon *d)
 {
@@ -230,13 +231,14 @@ typedef struct {
     dc_daemon *d;
     int64_t now;
     turn_write due[GRACE_EXPIRE_MAX];
-    int n;
+    int n, seen;
     int64_t next;                    /* the earliest own record not due yet; 0 none */
 } expiry_scan;
 
 static int scan_row(void *ctx, const store_grace_row *r)
 {
     expiry_scan *x = ctx;
+    x->seen++;
     if (!reconcile_owns_guild(x->d, r->guild_id))
         return 0;                    /* another process's shard (#16) */
     if (!grace_is_due(r->due_ms, x->now)) {
@@ -276,10 +278,14 @@ static void on_timer(dc_timer *t)
     }
     x->d = d;
     x->now = loop_wall(d->loop);
-    if (store_grace_each(d->st, INT64_MAX, 0, scan_row, x) != DC_OK) {
+    if (store_grace_each(d->st, INT64_MAX, GRACE_SCAN_MAX, scan_row, x) != DC_OK) {
         LOG_W("grace", "cannot read pending departures: %s", store_errmsg(d->st));
         x->next = x->now + GRACE_RETRY_MS;
     }
+    /* Nothing of ours due soon: look again later all the same -- records
+     * another process (a `sweep` run, a shard handed over) wrote. */
+    if (!x->next && (x->seen || d->cfg->grace_hours > 0))
+        x->next = x->now + GRACE_MAX_SLEEP_MS;
     g->maybe_pending |= x->n > 0 || x->next > 0;
     for (int i = 0; i < x->n; i++)
         turn_write_do(d, x->due[i]);

@@ -293,6 +293,48 @@ static void a_sweep_marks_its_stale_rows_pending(void **state)
     assert_int_equal(pending(w), 6);
 }
 
+/* Two processes on one database, shards 0/2 and 1/2: each expires only
+ * its own shards' guilds' records, each record once.  GA is on shard 1,
+ * GB on shard 0; both records are overdue when the processes start. */
+#define GA "1000000000000000001"
+#define GB "1000000000004194305"
+static void each_process_expires_its_own_shards_records(void **state)
+{
+    cw_world *w = *state;
+    const uint64_t ga = CW_G1, gb = UINT64_C(1000000000004194305);
+    assert_int_equal(cw_config(w, "{\"shards\":2}"), 0);
+    assert_int_equal(cw_guild(w, ga, 0, 5), 0);
+    assert_int_equal(cw_guild(w, gb, 0, 5), 0);
+    assert_int_equal(cw_rows(w, ga, 0, 5), 0);
+    assert_int_equal(cw_rows(w, gb, 0, 5), 0);
+    static const char *const shard0[] = { "--shards", "0/2", "--grace-hours", "1", NULL };
+    assert_true(cw_start(w, shard0));                           /* creates the schema */
+    assert_int_equal(dh_db_exec(w->d.db, "INSERT INTO cleaner_grace (guild_id, discord_id, reason, marked_ms, due_ms) "
+                                         "VALUES (" GA ", 2000000000000000001, 'member_remove', 1, 2), "
+                                         "(" GB ", 2000000000000000002, 'member_remove', 1, 2)"), 0);
+    stop_daemon(w);
+    assert_true(cw_start(w, shard0));
+    assert_true(cw_wait_users(w, gb, 4, 10000));                /* its own guild's record */
+    dh_sleep_ms(1000);
+    assert_int_equal(cw_users(w, ga), 5);                       /* not the other shard's */
+    assert_int_equal(pending(w), 1);
+    /* the second process, on the same database */
+    dh_proc b = w->d;
+    snprintf(b.log, sizeof b.log, "%s/second.log", w->d.dir);
+    b.pid = 0;
+    const char *const shard1[] = { "--clean-tables", "xp:user_id:guild_id", "--shards", "1/2", "--grace-hours", "1",
+                                   NULL };
+    assert_int_equal(dh_start(&b, w->fake.port, shard1, NULL), 0);
+    assert_true(cw_wait_users(w, ga, 4, 10000));
+    assert_int_equal(pending(w), 0);
+    dh_sleep_ms(500);
+    assert_int_equal(cw_audit(w, "grace_expired"), 2);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE guild_id = " GA), 1);
+    assert_int_equal(dh_db_int(w->d.db, "SELECT COUNT(*) FROM cleaner_audit WHERE guild_id = " GB), 1);
+    assert_int_equal(dh_stop(&b, SIGTERM, 5000), 0);
+    stop_daemon(w);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -306,6 +348,7 @@ int main(void)
         T(a_dry_run_marks_nothing_and_sends_no_dm),
         T(a_refused_dm_is_a_debug_line_and_not_retried),
         T(a_sweep_marks_its_stale_rows_pending),
+        T(each_process_expires_its_own_shards_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
