@@ -391,6 +391,8 @@ static void put_grace(text_buf *t, const commands_status *st)
         put(t, ", next due ");
         put_due(t, st->grace_next_due_ms, st->now_wall_ms);
     }
+    if (st->removed[AUDIT_GRACE_EXPIRED])
+        put(t, "; rows removed since start when their grace ran out: %" PRId64, st->removed[AUDIT_GRACE_EXPIRED]);
     put(t, "\n");
     if (st->notices_sent || st->notices_skipped || st->notices_failed)
         put(t, "Departure notices: %" PRId64 " sent, %" PRId64 " skipped (limit), %" PRId64 " not delivered\n",

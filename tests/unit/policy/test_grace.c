@@ -109,8 +109,10 @@ static void status_and_test_show_the_pending_departures(void **state)
     char buf[2048];
     commands_status st = { .now_wall_ms = NOW, .guild_rows = -1, .grace_hours = 48, .grace_pending = 3,
                            .grace_next_due_ms = NOW + 3600000, .notices_sent = 10, .notices_skipped = 5 };
+    st.removed[AUDIT_GRACE_EXPIRED] = 7;
     commands_format_status(&st, buf, sizeof buf);
     assert_non_null(strstr(buf, "Grace period: 48 h; pending departures: 3, next due 2026-12-04 13:00"));
+    assert_non_null(strstr(buf, "when their grace ran out: 7\n"));
     assert_non_null(strstr(buf, "Departure notices: 10 sent, 5 skipped (limit), 0 not delivered"));
     commands_status off = { .now_wall_ms = NOW, .guild_rows = -1 };
     commands_format_status(&off, buf, sizeof buf);
