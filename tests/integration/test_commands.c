@@ -669,6 +669,36 @@ static void status_names_guilds_and_next_sweep(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* #17: with a grace period, status shows the pending departures and the
+ * next due time, and !cleanup_test lists the pending members among what
+ * would go (104 left: pending; its row and the stale ones stay). */
+static void grace_pending_shown_by_status_and_test(void **state)
+{
+    world *w = *state;
+    static const char *const more[] = { "--grace-hours", "24", NULL };
+    assert_true(start_daemon(w, more));
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" GUILD "/members/1000000000000000104?event=1"));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_grace", 1, 5000));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    cJSON *msgs = wait_replies(w, 1, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "Grace period: 24 h; pending departures: 1, next due "));
+    assert_non_null(strstr(content_of(msgs, 0), "(in 23 h"));
+    cJSON_Delete(msgs);
+    id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_test");
+    msgs = wait_replies(w, 2, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_safe_reply(msgs, 1, id);
+    const char *text = content_of(msgs, 1);
+    assert_non_null(strstr(text, "3 of 7 rows would be removed"));
+    assert_non_null(strstr(text, "Pending departures (grace period, rows kept until due): 1 member(s): "
+                                 "1000000000000000104; next due "));
+    cJSON_Delete(msgs);
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +718,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(waiting_sweep_says_so_then_edits, setup, teardown_world),
         cmocka_unit_test_setup_teardown(queued_sweep_of_a_vanished_guild_reports, setup, teardown_world),
         cmocka_unit_test_setup_teardown(status_names_guilds_and_next_sweep, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(grace_pending_shown_by_status_and_test, setup, teardown_world),  /* #17 */
     };
     if (getenv("CMDS_ONLY"))         /* run one test while developing */
         cmocka_set_test_filter(getenv("CMDS_ONLY"));
