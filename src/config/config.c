@@ -595,6 +595,8 @@ dc_err config_key_set(config *cfg, const config_key *k, const char *v, char *err
     case KIND_GUILD_INTERVALS:
     case KIND_CLEAN_TABLES:
     case KIND_SNOWFLAKE_LIST: return set_list(cfg, k, v, err, errlen);
+    case KIND_NOTIFY:
+    case KIND_TEMPLATE: return config_grace_set(cfg, k, v, err, errlen);
     }
     snprintf(err, errlen, "internal error: unhandled key kind");
     return DC_ERR_INTERNAL;
@@ -759,6 +761,8 @@ void config_key_format(const config *cfg, const config_key *k, char *buf, size_t
         return;
     }
     case KIND_SLASH_NAME: snprintf(buf, n, "%s", cfg->slash_command_name); return;
+    case KIND_NOTIFY:
+    case KIND_TEMPLATE: config_grace_format(cfg, k, buf, n); return;
     }
     buf[0] = '\0';
 }

@@ -72,7 +72,19 @@ typedef struct {
     int journal_max_writes;   /* turn journal bound while the database is held (turn.c), 100000 */
     char slash_command_name[33]; /* "cleanup": the global chat-input command's name */
     double min_interval_hours;/* 1: shortest schedule a guild's admins may set (!cleanup_schedule) */
+    /* #17: grace period and notice (policy/grace.h) */
+    double grace_hours;       /* 0: delete at once */
+    int notify_departed;      /* CONFIG_NOTIFY_OFF or CONFIG_NOTIFY_DM */
+    char notify_message[1504];/* template: {guild} {hours} {date} */
+    int notify_per_minute;    /* 10 */
 } config;
+
+enum { CONFIG_NOTIFY_OFF = 0, CONFIG_NOTIFY_DM = 1 };
+#define CONFIG_NOTIFY_DEFAULT "You left {guild}. Your data there (levels, settings) will be deleted on {date} " \
+    "({hours} h from now) unless you rejoin before then."
+/* notify_message's check: every '{' opens one of {guild}, {hours}, {date}.
+ * 0 when it does; -1 with a message in err naming the first unknown one. */
+int config_template_check(const char *tmpl, char *err, size_t errlen);
 
 /* Fill cfg with defaults (allocates default strings). */
 dc_err config_defaults(config *cfg);

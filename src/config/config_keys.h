@@ -14,7 +14,8 @@ typedef enum {
     KIND_SHARDS, KIND_WHOLE, KIND_REAL, KIND_SHARE, KIND_SIZE, KIND_BOOL, KIND_ON_OFF,
     KIND_MEMBER_SOURCE, KIND_OPT_SNOWFLAKE, KIND_GUILD_INTERVALS, KIND_CLEAN_TABLES,
     KIND_PREFIX, KIND_PERMISSION, KIND_SNOWFLAKE_LIST,
-    KIND_COMMANDS, KIND_SLASH_NAME
+    KIND_COMMANDS, KIND_SLASH_NAME,
+    KIND_NOTIFY, KIND_TEMPLATE                      /* #17 grace (config_grace.c) */
 } config_kind;
 
 typedef struct {
@@ -42,6 +43,9 @@ const config_key *config_key_suggest(const char *normalized);
 dc_err config_key_set(config *cfg, const config_key *k, const char *value, char *err, size_t errlen);
 /* The effective value as config-file text (token: "(set)" / "(unset)"). */
 void config_key_format(const config *cfg, const config_key *k, char *buf, size_t n);
+/* config_grace.c: notify_departed and notify_message. */
+dc_err config_grace_set(config *cfg, const config_key *k, const char *v, char *err, size_t errlen);
+void config_grace_format(const config *cfg, const config_key *k, char *buf, size_t n);
 /* 'value' for an error message; long values are described, never shown,
  * so a token pasted into the wrong key does not end up on screen. */
 void config_quote_value(const char *value, char *buf, size_t n);

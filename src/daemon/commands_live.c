@@ -205,14 +205,26 @@ static void deliver_result(commands_live_job *job, const char *text)
     free_job(cl, job);
 }
 
+/* #17: a dry run's reply lists the guild's pending departures too. */
+static void append_pending(dc_daemon *d, uint64_t guild_id, char *text, size_t cap)
+{
+    char pending[512];
+    size_t len = strlen(text);
+    grace_live_pending_text(d, guild_id, pending, sizeof pending);
+    if (pending[0] && len + 2 < cap)
+        snprintf(text + len, cap - len, "\n%s", pending);
+}
+
 /* sweep_request.done: a commanded sweep finished (or was aborted). */
 static void on_sweep_done(void *ctx, uint64_t guild_id, const sweep_action *res)
 {
     commands_live_job *job = ctx;
-    char text[768];
+    char text[1280];
     job->pending--;
     if (!job->all) {
         commands_format_result(job->dry_run, res->ok, res->text, text, sizeof text);
+        if (job->dry_run)                    /* #17: the members already pending */
+            append_pending(job->cl->d, guild_id, text, sizeof text);
         deliver_result(job, text);
         return;
     }
@@ -455,6 +467,11 @@ static void status(commands_live *cl, const commands_message *m)
         st.sweep_running = 1;
         sweep_progress(running, &st.chunks_seen, &st.chunk_count, &st.members, &st.sweep_removed, &stale);
     }
+    st.grace_hours = d->cfg->grace_hours;             /* #17 */
+    grace_live_status(d, &st.grace_pending, &st.grace_next_due_ms);
+    st.notices_sent = d->grace.notices.sent;
+    st.notices_skipped = d->grace.notices.skipped;
+    st.notices_failed = d->grace.notices_failed;
     commands_format_status(&st, text, sizeof text);
     reply(cl, m->channel_id, m->message_id, text);
 }

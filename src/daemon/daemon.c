@@ -240,6 +240,7 @@ void daemon_start_work(dc_daemon *d)
 {
     reconcile_start(d);
     guild_delete_resume(d);                    /* guild deletes a previous run left half-done */
+    grace_live_start(d);                       /* pending departures: expire the due ones */
 }
 
 static void on_start_retry(dc_timer *t)
@@ -429,6 +430,7 @@ void daemon_free_core(dc_daemon *d)
         loop_cancel(d->loop, &d->housekeeping_timer);
         loop_cancel(d->loop, &d->stop_timer);
         guild_delete_stop(d);
+        grace_live_free(d);
     }
     reconcile_sched_free(d);
     checkpoint_cancel(&d->ckpt);

@@ -24,6 +24,7 @@
 #include "daemon/checkpoint.h"
 #include "daemon/daemon.h"
 #include "daemon/daemon_replay.h"
+#include "daemon/grace_live.h"
 #include "daemon/guild_delete.h"
 #include "daemon/reconcile.h"
 #include "daemon/removal_log.h"
@@ -82,6 +83,7 @@ struct dc_daemon {
     removal_log removals;            /* removal_log.c's own: periodic summary of member deletes */
     shard_coord coord;               /* shard_coord.c's own: shard leases, identify locks */
     slash_reg slash;                 /* slash_register.c's own: the global slash command */
+    grace_live grace;                /* grace_live.c's own: pending departures, notices (#17) */
 };
 
 /* Pieces of the daemon that replay (daemon_replay.c) and the unit tests reuse. */

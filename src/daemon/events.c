@@ -100,7 +100,10 @@ static void on_confirm_gone(void *ctx, const rest_response *r)
     pending_del(&cc->link);
     int gone = (r->status == 403 && r->json_code == 50001) || (r->status == 404 && r->json_code == 10004);
     cleaner_action a = { .guild_id = cc->guild_id, .reason = cc->why };
-    if (gone) {
+    if (gone && grace_live_departure(d, NULL, cc->guild_id, 0, cc->why)) {
+        LOG_I("cleaner", "guild %" PRIu64 ": the bot is out; its rows are kept for the grace period",
+              cc->guild_id);
+    } else if (gone) {
         write_for(d, TW_DELETE_GUILD, NULL, &a);
         commands_live_guild_gone(d, cc->guild_id);
     } else if (r->status == 200) {
@@ -183,7 +186,8 @@ static void apply(dc_daemon *d, shard *s, const cleaner_action *a)
 {
     switch (a->kind) {
     case CL_DELETE_MEMBER:
-        write_for(d, TW_DELETE_MEMBER, s, a);
+        if (!grace_live_departure(d, s, a->guild_id, a->user_id, a->reason))
+            write_for(d, TW_DELETE_MEMBER, s, a);
         break;
     case CL_CONFIRM_GONE:
         reconcile_guild_absent(s, a->guild_id);
@@ -192,6 +196,7 @@ static void apply(dc_daemon *d, shard *s, const cleaner_action *a)
     case CL_GUILD_SEEN:
         drop_confirm_retries(d, a->guild_id);
         write_for(d, TW_GUILD_SEEN, s, a);
+        grace_live_rejoin(d, s, a->guild_id, 0);
         break;
     case CL_GUILD_UNAVAILABLE:
         LOG_W("cleaner", "guild %" PRIu64 " is unavailable (Discord outage): keeping its rows", a->guild_id);
@@ -208,6 +213,7 @@ static void apply(dc_daemon *d, shard *s, const cleaner_action *a)
         break;
     case CL_MEMBER_PRESENT:
         turn_cancel_member_delete(d, a->guild_id, a->user_id);
+        grace_live_rejoin(d, s, a->guild_id, a->user_id);
         reconcile_on_member_add(s, a->guild_id, a->user_id);
         break;
     }

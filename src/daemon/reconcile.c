@@ -443,6 +443,8 @@ static void do_delete_batch(shard *s, const sweep_action *a)
     dc_daemon *d = s->d;
     int64_t users = -1;
     int more = 1;
+    if (grace_live_sweep_batch(s, a->guild_id, s->rc.sweep_dry_run))
+        return;                      /* #17: marked pending instead (grace_live.c) */
     if (turn_begin(d) == 0 &&
         store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, RC_SCAN_WINDOW, loop_wall(s->d->loop),
                                  &s->rc.sweep_cursor, &users, &more) != DC_OK) {

@@ -56,6 +56,10 @@ typedef enum {
     TW_MARK_RECONCILE,               /* seen on shard_id, and needs a sweep */
     TW_NEEDS_RECONCILE,              /* needs a sweep (REST could not confirm) */
     TW_ADOPT_UNASSIGNED,             /* legacy rows with guild_id NULL belong to guild_id */
+    /* #17 the grace period (grace_live.c): user_id 0 is the whole guild */
+    TW_GRACE_MARK,                   /* departure pending; reason: the departure's, due from at_ms */
+    TW_GRACE_CANCEL,                 /* rejoined: the pending departure goes, the rows stay */
+    TW_GRACE_EXPIRE,                 /* due: the rows and the record go (once) */
 } turn_write_kind;
 
 typedef struct {
@@ -166,6 +170,8 @@ int turn_held(struct dc_daemon *d);
  * reason (busy, disk full) or always_hold is set: roll the turn back, keep
  * its writes, arm the retry, return 1.  Otherwise 0: the caller reports. */
 int turn_fail(struct dc_daemon *d, const char *what, int always_hold);
+/* A grace write (TW_GRACE_*) carried out in the turn (grace_live.c). */
+dc_err grace_live_run_write(struct dc_daemon *d, turn_write *w);
 /* Shutdown: cancel the timers; say what stays unwritten (a restart replays it). */
 void turn_free(struct dc_daemon *d);
 

@@ -352,6 +352,62 @@ static void put_last_sweep(text_buf *t, const commands_status *st)
     put(t, ", result: %s\n", st->last_sweep_result && *st->last_sweep_result ? st->last_sweep_result : "?");
 }
 
+/* ---- #17 the grace period ---------------------------------------------------- */
+
+static void put_due(text_buf *t, int64_t due_ms, int64_t now_ms)
+{
+    if (due_ms <= now_ms) {
+        put(t, "now");
+        return;
+    }
+    put_utc(t, due_ms);
+    put(t, " (in ");
+    put_duration(t, due_ms - now_ms);
+    put(t, ")");
+}
+
+static void put_grace(text_buf *t, const commands_status *st)
+{
+    if (st->grace_hours <= 0 && st->grace_pending <= 0)
+        return;
+    put(t, "Grace period: %g h; pending departures: ", st->grace_hours);
+    if (st->grace_pending < 0)
+        put(t, "unknown");
+    else
+        put(t, "%" PRId64, st->grace_pending);
+    if (st->grace_pending > 0 && st->grace_next_due_ms) {
+        put(t, ", next due ");
+        put_due(t, st->grace_next_due_ms, st->now_wall_ms);
+    }
+    if (st->removed[AUDIT_GRACE_EXPIRED])
+        put(t, "; rows removed since start when their grace ran out: %" PRId64, st->removed[AUDIT_GRACE_EXPIRED]);
+    put(t, "\n");
+    if (st->notices_sent || st->notices_skipped || st->notices_failed)
+        put(t, "Departure notices: %" PRId64 " sent, %" PRId64 " skipped (limit), %" PRId64 " not delivered\n",
+            st->notices_sent, st->notices_skipped, st->notices_failed);
+}
+
+void commands_format_pending(int64_t n, const uint64_t *ids, size_t n_ids, int64_t next_due_ms,
+                             int64_t now_wall_ms, char *buf, size_t cap)
+{
+    text_buf t = { buf, cap, 0 };
+    if (!cap)
+        return;
+    buf[0] = '\0';
+    if (n <= 0)
+        return;
+    put(&t, "Pending departures (grace period, rows kept until due): %" PRId64 " member(s)", n);
+    for (size_t i = 0; i < n_ids; i++)
+        put(&t, "%s%" PRIu64, i ? ", " : ": ", ids[i]);
+    if ((int64_t)n_ids < n)
+        put(&t, ", ...");
+    if (next_due_ms) {
+        put(&t, "; next due ");
+        put_due(&t, next_due_ms, now_wall_ms);
+    }
+    commands_trim(buf, cap - 1);
+}
+
 void commands_format_status(const commands_status *st, char *buf, size_t cap)
 {
     text_buf t = { buf, cap, 0 };
@@ -396,6 +452,7 @@ void commands_format_status(const commands_status *st, char *buf, size_t cap)
             put(&t, ")\n");
         }
     }
+    put_grace(&t, st);
     put(&t, "Guilds awaiting reconciliation: %" PRId64, st->awaiting_reconcile);
     commands_trim(buf, cap - 1);
 }

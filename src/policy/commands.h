@@ -180,6 +180,11 @@ typedef struct {
     int64_t members, sweep_removed;
     int64_t interval_ms;             /* the guild's effective sweep interval; 0: not shown */
     int interval_source;             /* commands_interval_source */
+    /* #17 grace period: shown when grace_hours > 0 or records are pending */
+    double grace_hours;
+    int64_t grace_pending;           /* -1: unknown */
+    int64_t grace_next_due_ms;       /* wall time; 0: none */
+    int64_t notices_sent, notices_skipped, notices_failed;
 } commands_status;
 
 /* Human status text; always NUL-terminated, trimmed to cap. */
@@ -207,6 +212,12 @@ void commands_format_progress(const commands_progress *p, char *buf, size_t cap)
 void commands_format_sweep_progress(const commands_progress *p, int dry_run, char *buf, size_t cap);
 /* Result of one finished sweep (ok/guard/aborted text from sweep.c). */
 void commands_format_result(int dry_run, int ok, const char *text, char *buf, size_t cap);
+
+/* #17: "Pending departures (grace period): ..." for a test's reply: how
+ * many of this server's members are pending (n), the first ids of them,
+ * and when the first falls due; "" when n is 0. */
+void commands_format_pending(int64_t n, const uint64_t *ids, size_t n_ids, int64_t next_due_ms,
+                             int64_t now_wall_ms, char *buf, size_t cap);
 
 /* Cut text to at most max bytes, at the last line end that leaves room for
  * a "(trimmed)" note (or at a UTF-8 character boundary when a single line

@@ -475,6 +475,18 @@ void sweep_on_batch_deleted(sweep *sw, int64_t rows, int more, int64_t now_ms)
     sw->deadline_ms = now_ms + (rows ? sw->cfg.batch_delay_ms : 0);
 }
 
+void sweep_on_marked_pending(sweep *sw, int64_t marked, double grace_hours, int64_t now_ms)
+{
+    if (sw->state != SW_DELETING)
+        return;
+    if (marked < 0) {
+        sweep_on_batch_deleted(sw, -1, 0, now_ms);
+        return;
+    }
+    finish(sw, 1, 0, now_ms, "ok: %" PRId64 " members listed, %" PRId64 " stale row(s) kept for the grace period "
+           "of %g h (%" PRId64 " member(s) newly pending)", sw->members, sw->stale, grace_hours, marked);
+}
+
 void sweep_tick(sweep *sw, int64_t now_ms)
 {
     if (now_ms < sw->deadline_ms)

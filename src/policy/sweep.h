@@ -130,6 +130,11 @@ void sweep_on_confirmed(sweep *sw, uint64_t user_id, long status, int json_code,
 /* rows: users deleted by the batch (-1 on a database error); more: 0 once
  * the guild's rows have all been looked at. */
 void sweep_on_batch_deleted(sweep *sw, int64_t rows, int more, int64_t now_ms);
+/* #17, with a grace period: the DELETE_BATCH step was answered by marking
+ * the guild's stale rows pending instead (`marked` newly, the rest were
+ * pending already); the sweep finishes ok having removed nothing, its text
+ * says so.  marked < 0: the database failed, as sweep_on_batch_deleted(-1). */
+void sweep_on_marked_pending(sweep *sw, int64_t marked, double grace_hours, int64_t now_ms);
 /* Abort whatever runs (shutdown, operator). */
 void sweep_abort(sweep *sw, const char *why, int64_t now_ms);
 

@@ -76,7 +76,8 @@ static int apply_overrides(replay *r)
 {
     static const char *const allowed[] = { "reconcile_delay", "batch_size", "batch_delay", "max_delete_share",
                                            "confirm_sample", "interval_hours", "max_message_bytes", "dry_run",
-                                           "commands", "prefix", NULL };
+                                           "commands", "prefix",
+                                           "grace_hours", "notify_per_minute", NULL };   /* #17 */
     const cJSON *v;
     char err[256];
     cJSON_ArrayForEach(v, r->fx.config) {

@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "store/store_requests.h"
 #include "store/store_sweep.h"
+#include "store/store_grace.h"
 
 typedef struct store_backend store_backend;
 
@@ -178,6 +179,16 @@ struct store_backend {
     dc_err (*schedule_clear)(store *s, uint64_t guild_id);
     dc_err (*schedule_get)(store *s, uint64_t guild_id, store_schedule *out);
     dc_err (*each_schedule)(store *s, store_schedule_fn fn, void *ctx);
+    /* ---- pending departures: the grace period (store_grace.h, #17) ---- */
+    dc_err (*grace_mark)(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why,
+                         int64_t now_ms, int64_t due_ms);
+    dc_err (*grace_cancel)(store *s, uint64_t guild_id, uint64_t user_id, int64_t *n);
+    dc_err (*grace_each)(store *s, int64_t due_by_ms, int limit, store_grace_fn fn, void *ctx);
+    dc_err (*grace_count)(store *s, uint64_t guild_id, int64_t *n, int64_t *next_due_ms);
+    /* in an open transaction (store_grace.c opens one when the caller has none) */
+    dc_err (*grace_expire)(store *s, uint64_t guild_id, uint64_t user_id, int64_t now_ms,
+                           int *expired, int64_t *rows);
+    dc_err (*grace_mark_stale)(store *s, uint64_t guild_id, int64_t now_ms, int64_t due_ms, int64_t *marked);
 };
 
 /* The backends built into this program. */

@@ -361,4 +361,10 @@ const store_backend store_pg_backend = {
     .schedule_clear = store_pg_schedule_clear,
     .schedule_get = store_pg_schedule_get,
     .each_schedule = store_pg_each_schedule,
+    .grace_mark = store_pg_grace_mark,
+    .grace_cancel = store_pg_grace_cancel,
+    .grace_each = store_pg_grace_each,
+    .grace_count = store_pg_grace_count,
+    .grace_expire = store_pg_grace_expire,
+    .grace_mark_stale = store_pg_grace_mark_stale,
 };

@@ -150,6 +150,7 @@ dc_err store_pg_batch_add(store_pg *p, uint64_t guild_id, uint64_t user_id, audi
 void store_pg_batch_clear(store_pg *p)
 {
     store_pg_batch *b = &p->batch;
+    store_pg_grace_clear(p);         /* #17: the turn's queued pending marks go with it */
     for (int i = 0; i < B_ARRAYS; i++)
         b->len[i] = 0;
     b->n = 0;
@@ -158,8 +159,9 @@ void store_pg_batch_clear(store_pg *p)
 dc_err store_pg_batch_flush(store_pg *p)
 {
     store_pg_batch *b = &p->batch;
-    if (!b->n)
-        return DC_OK;
+    dc_err grc = store_pg_grace_flush(p);   /* #17: queued pending marks first */
+    if (grc != DC_OK || !b->n)
+        return grc;
     const char *params[B_ARRAYS];
     for (int i = 0; i < B_ARRAYS; i++) {
         if (put(&b->arr[i], &b->len[i], &b->cap[i], "}") != 0) {
@@ -191,6 +193,7 @@ void store_pg_batch_result(store_pg *p, const store_pg_expect *e, const PGresult
 void store_pg_batch_free(store_pg *p)
 {
     store_pg_batch *b = &p->batch;
+    store_pg_grace_free(p);
     for (int i = 0; i < B_ARRAYS; i++)
         free(b->arr[i]);
     free(b->meta);

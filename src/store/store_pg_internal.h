@@ -197,6 +197,7 @@ typedef struct store_pg {
     size_t n_batch_tables;
     struct store_pg_coord *coord;       /* the identify lock's own connection (store_pg_coord.c) */
     store_pg_doubt doubt;               /* lost COMMITs: committed or not? (store_pg_doubt.c) */
+    struct store_pg_grace_q *grace_q;   /* #17: pending marks queued in the turn (store_pg_grace.c) */
 } store_pg;
 
 static inline store_pg *store_pg_of(store *s) { return (store_pg *)s; }
@@ -414,6 +415,21 @@ dc_err store_pg_lease_release(store *s, const store_lease_owner *me);
 dc_err store_pg_each_lease(store *s, store_lease_fn fn, void *ctx);
 dc_err store_pg_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_pg_identify_unlock(store *s, int bucket);
+/* store_pg_grace.c: pending departures (store_grace.h, #17) */
+dc_err store_pg_grace_mark(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why,
+                           int64_t now_ms, int64_t due_ms);
+dc_err store_pg_grace_cancel(store *s, uint64_t guild_id, uint64_t user_id, int64_t *n);
+dc_err store_pg_grace_each(store *s, int64_t due_by_ms, int limit, store_grace_fn fn, void *ctx);
+dc_err store_pg_grace_count(store *s, uint64_t guild_id, int64_t *n, int64_t *next_due_ms);
+dc_err store_pg_grace_expire(store *s, uint64_t guild_id, uint64_t user_id, int64_t now_ms,
+                             int *expired, int64_t *rows);
+dc_err store_pg_grace_mark_stale(store *s, uint64_t guild_id, int64_t now_ms, int64_t due_ms, int64_t *marked);
+/* The turn's queued marks: sent as one statement (store_pg_batch_flush
+ * calls it first, so they go out before any later write), dropped with
+ * the member batch, freed with it. */
+dc_err store_pg_grace_flush(store_pg *p);
+void store_pg_grace_clear(store_pg *p);
+void store_pg_grace_free(store_pg *p);
 /* Closes the identify lock's connection (its locks go with it). */
 void store_pg_coord_close(store_pg *p);
 /* store_pg_schedule.c: the admins' schedules (schema 10) */

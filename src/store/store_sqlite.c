@@ -376,4 +376,10 @@ const store_backend store_sqlite_backend = {
     .schedule_clear = store_sqlite_schedule_clear,
     .schedule_get = store_sqlite_schedule_get,
     .each_schedule = store_sqlite_each_schedule,
+    .grace_mark = store_sqlite_grace_mark,
+    .grace_cancel = store_sqlite_grace_cancel,
+    .grace_each = store_sqlite_grace_each,
+    .grace_count = store_sqlite_grace_count,
+    .grace_expire = store_sqlite_grace_expire,
+    .grace_mark_stale = store_sqlite_grace_mark_stale,
 };

@@ -124,7 +124,26 @@ typedef struct store_ckpt store_ckpt;
                        "set_at_ms = excluded.set_at_ms")                                \
     X(ST_SCHEDULE_CLEAR, "DELETE FROM cleaner_guild_schedule WHERE guild_id = ?1")     \
     X(ST_SCHEDULE_EACH, "SELECT guild_id, interval_ms, set_by, set_at_ms FROM cleaner_guild_schedule " \
-                        "WHERE ?1 IS NULL OR guild_id = ?1 ORDER BY guild_id")
+                        "WHERE ?1 IS NULL OR guild_id = ?1 ORDER BY guild_id") \
+    /* #17 pending departures (store_sqlite_grace.c, schema 0009) */                   \
+    X(ST_GRACE_MARK, "INSERT OR IGNORE INTO cleaner_grace (guild_id, discord_id, reason, marked_ms, " \
+                     "due_ms) VALUES (?1, ?2, ?3, ?4, ?5)")                               \
+    X(ST_GRACE_CANCEL, "DELETE FROM cleaner_grace WHERE guild_id = ?1 AND discord_id = ?2") \
+    X(ST_GRACE_EACH, "SELECT guild_id, discord_id, reason, marked_ms, due_ms FROM cleaner_grace " \
+                     "WHERE due_ms <= ?1 ORDER BY due_ms, guild_id, discord_id LIMIT ?2")  \
+    X(ST_GRACE_COUNT, "SELECT count(*), coalesce(min(due_ms), 0) FROM cleaner_grace "     \
+                      "WHERE ?1 = 0 OR guild_id = ?1")                                    \
+    X(ST_GRACE_TAKE, "DELETE FROM cleaner_grace WHERE guild_id = ?1 AND discord_id = ?2 " \
+                     "AND due_ms <= ?3 RETURNING reason")                                 \
+    X(ST_GRACE_DROP_GUILD, "DELETE FROM cleaner_grace WHERE guild_id = ?1")               \
+    X(ST_GRACE_ORIGIN, "UPDATE cleaner_audit SET origin = ?3 WHERE id = (SELECT max(id) " \
+                       "FROM cleaner_audit WHERE guild_id = ?1 AND coalesce(discord_id, 0) = ?2 " \
+                       "AND reason = 'grace_expired' AND origin IS NULL)")               \
+    X(ST_GRACE_STALE, "INSERT OR IGNORE INTO cleaner_grace (guild_id, discord_id, reason, " \
+                      "marked_ms, due_ms) SELECT ?1, CAST(u.discord_id AS INTEGER), 'sweep', ?2, ?3 " \
+                      "FROM users u WHERE u.guild_id = ?1 AND CAST(u.discord_id AS INTEGER) > 0 " \
+                      "AND NOT EXISTS (SELECT 1 FROM temp.cleaner_sweep_members m "        \
+                      "WHERE m.guild_id = ?1 AND m.user_id = u.discord_id)")
 
 typedef enum {
 #define STORE_STMT_ENUM(id, sql) id,
@@ -247,6 +266,16 @@ dc_err store_sqlite_kv_get(store *s, const char *key, char *value, size_t cap);
 dc_err store_sqlite_kv_set(store *s, const char *key, const char *value);
 dc_err store_sqlite_kv_del(store *s, const char *key);
 dc_err store_sqlite_each_kv(store *s, store_kv_fn fn, void *ctx);
+/* store_sqlite_grace.c (#17) */
+dc_err store_sqlite_grace_mark(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why,
+                               int64_t now_ms, int64_t due_ms);
+dc_err store_sqlite_grace_cancel(store *s, uint64_t guild_id, uint64_t user_id, int64_t *n);
+dc_err store_sqlite_grace_each(store *s, int64_t due_by_ms, int limit, store_grace_fn fn, void *ctx);
+dc_err store_sqlite_grace_count(store *s, uint64_t guild_id, int64_t *n, int64_t *next_due_ms);
+dc_err store_sqlite_grace_expire(store *s, uint64_t guild_id, uint64_t user_id, int64_t now_ms,
+                                 int *expired, int64_t *rows);
+dc_err store_sqlite_grace_mark_stale(store *s, uint64_t guild_id, int64_t now_ms, int64_t due_ms,
+                                     int64_t *marked);
 /* store_sqlite_audit.c */
 dc_err store_sqlite_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
 dc_err store_sqlite_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned);

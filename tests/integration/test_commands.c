@@ -736,6 +736,32 @@ static void schedule_set_show_and_survive_a_restart(void **state)
     ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule default", 10, "own schedule is removed");
     assert_true(stored_interval_is(w, -1));
     ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 11, "24 h, the bot's default");
+/* #17: with a grace period, status shows the pending departures and the
+ * next due time, and !cleanup_test lists the pending members among what
+ * would go (104 left: pending; its row and the stale ones stay). */
+static void grace_pending_shown_by_status_and_test(void **state)
+{
+    world *w = *state;
+    static const char *const more[] = { "--grace-hours", "24", NULL };
+    assert_true(start_daemon(w, more));
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" GUILD "/members/1000000000000000104?event=1"));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_grace", 1, 5000));
+    long long id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_status");
+    cJSON *msgs = wait_replies(w, 1, 10000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 1);
+    assert_safe_reply(msgs, 0, id);
+    assert_non_null(strstr(content_of(msgs, 0), "Grace period: 24 h; pending departures: 1, next due "));
+    assert_non_null(strstr(content_of(msgs, 0), "(in 23 h"));
+    cJSON_Delete(msgs);
+    id = say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "!cleanup_test");
+    msgs = wait_replies(w, 2, 15000);
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    assert_safe_reply(msgs, 1, id);
+    const char *text = content_of(msgs, 1);
+    assert_non_null(strstr(text, "3 of 7 rows would be removed"));
+    assert_non_null(strstr(text, "Pending departures (grace period, rows kept until due): 1 member(s): "
+                                 "1000000000000000104; next due "));
+    cJSON_Delete(msgs);
     assert_int_equal(rows(w, GUILD), 7);
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
@@ -900,6 +926,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(operator_guild_interval_overrides_and_says_so, setup, teardown_world),
         cmocka_unit_test_setup_teardown(sweep_runs_on_the_new_schedule, setup, teardown_world),
         cmocka_unit_test_setup_teardown(queued_sweep_reply_is_edited_with_progress, setup, teardown_world),
+        cmocka_unit_test_setup_teardown(grace_pending_shown_by_status_and_test, setup, teardown_world),  /* #17 */
     };
     if (getenv("CMDS_ONLY"))         /* run one test while developing */
         cmocka_set_test_filter(getenv("CMDS_ONLY"));

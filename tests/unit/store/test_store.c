@@ -126,7 +126,7 @@ static void dry_run_deletes_nothing(void **state)
     assert_int_equal(q(f, "SELECT count(*) FROM users"), 4);
     assert_int_equal(q(f, "SELECT count(*) FROM \"inv entory\""), 4);
     assert_int_equal(q(f, "SELECT count(*) FROM cleaner_audit WHERE dry_run = 1"), 2);
-    int64_t totals[4];
+    int64_t totals[AUDIT_REASON_COUNT];
     assert_int_equal(store_audit_totals(f->s, 0, totals), DC_OK);
     assert_int_equal(totals[AUDIT_SWEEP], 0);         /* dry runs are not totals */
 }
@@ -314,7 +314,7 @@ static void guild_names_and_whole_results(void **state)
 static void audit_prune_and_totals(void **state)
 {
     fx *f = *state;
-    int64_t rows, totals[4], pruned = -1;
+    int64_t rows, totals[AUDIT_REASON_COUNT], pruned = -1;
     assert_int_equal(store_delete_member(f->s, G1, U1, AUDIT_MEMBER_REMOVE, 0, 100, &rows), DC_OK);
     assert_int_equal(store_delete_member(f->s, G1, U2, AUDIT_LEFT_WHILE_OFFLINE, 0, 200, &rows), DC_OK);
     assert_int_equal(store_delete_guild(f->s, G2, AUDIT_GUILD_DELETE, 0, 300, &rows), DC_OK);
