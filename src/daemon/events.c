@@ -321,7 +321,7 @@ void events_on_dispatch(void *ctx, transport_conn *c, dc_event ev, const char *e
     free(stored.v);
     route_to_sweep(s, ev, data);
     commands_live_on_dispatch(s, ev, event, data);
-    slash_register_on_session(d, ev, data);
+    slash_register_on_session(s, ev, data);
     turn_event_done(d);
 }
 
