@@ -361,7 +361,7 @@ void events_on_dispatch(void *ctx, transport_conn *c, dc_event ev, const char *e
     route_to_sweep(s, ev, data);
     commands_live_on_dispatch(s, ev, event, data);
     interact_live_on_dispatch(s, ev, data);
-    slash_register_on_session(d, ev, data);
+    slash_register_on_session(s, ev, data);
     turn_event_done(d);
 }
 

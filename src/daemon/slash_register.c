@@ -67,6 +67,28 @@ static dc_daemon *finish(void *ctx)
     return d;
 }
 
+/* What waits to be written (the command's id, the application id) goes
+ * into the loop's turn (turn_begin); while the database is held it waits
+ * for the next dispatch of shard 0 or the next answer. */
+static void record_pending(dc_daemon *d)
+{
+    char key[64], value[24];
+    if ((!d->slash.unrecorded_id && !d->slash.unrecorded_app) || turn_begin(d) != 0)
+        return;
+    snprintf(value, sizeof value, "%" PRIu64, d->slash.app_id);
+    if (d->slash.unrecorded_app && store_kv_set(d->st, APP_ID_KEY, value) == DC_OK)
+        d->slash.unrecorded_app = 0;
+    id_key(d, key, sizeof key);
+    snprintf(value, sizeof value, "%" PRIu64, d->slash.unrecorded_id);
+    if (!d->slash.unrecorded_id)
+        return;
+    if (store_kv_set(d->st, key, value) == DC_OK)
+        d->slash.unrecorded_id = 0;
+    else
+        LOG_W("commands", "slash command /%s: its id %s could not be recorded yet (%s); tried again with the next event",
+              d->cfg->slash_command_name, value, store_errmsg(d->st));
+}
+
 /* POST (201 created, 200 overwrote one of that name) or PATCH (200). */
 static void on_written(void *ctx, const rest_response *r)
 {
@@ -78,15 +100,11 @@ static void on_written(void *ctx, const rest_response *r)
         failed(d, r->status == 200 || r->status == 201 ? "registering (an answer without an id)" : "registering", r);
         return;
     }
-    char key[64], value[24];
-    id_key(d, key, sizeof key);
-    snprintf(value, sizeof value, "%" PRIu64, id);
-    if (store_kv_set(d->st, key, value) != DC_OK)
-        LOG_E("commands", "slash command /%s registered (id %" PRIu64 ") but its id could not be recorded (%s): "
-              "the next start will take it for someone else's", d->cfg->slash_command_name, id, store_errmsg(d->st));
     LOG_I("commands", "slash command /%s registered (id %" PRIu64 "%s)", d->cfg->slash_command_name, id,
           r->status == 201 ? ", created" : ", updated");
+    d->slash.unrecorded_id = id;
     d->slash.phase = SLASH_REG_DONE;
+    record_pending(d);
 }
 
 /* 0 none recorded, 1 *id set, -1 the store failed. */
@@ -109,9 +127,12 @@ static void carry_out(dc_daemon *d, const slash_plan *p, const cJSON *want, uint
         return;
     }
     if (p->step == SLASH_FOREIGN) {
+        char mine[24] = "none";
+        if (recorded)
+            snprintf(mine, sizeof mine, "%" PRIu64, recorded);
         LOG_W("commands", "a slash command /%s exists (id %" PRIu64 ") that this daemon did not create "
-              "(recorded: %" PRIu64 "): left alone, /%s is not registered; the prefix commands work. "
-              "Delete that command or set slash_command_name to another name", name, p->id, recorded, name);
+              "(recorded: %s): left alone, /%s is not registered; the prefix commands work. "
+              "Delete that command or set slash_command_name to another name", name, p->id, mine, name);
         d->slash.phase = SLASH_REG_DONE;
         return;
     }
@@ -165,7 +186,9 @@ static void on_application(void *ctx, const rest_response *r)
     dc_daemon *d = finish(ctx);
     cJSON *j = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     d->slash.app_id = snowflake_json(cJSON_GetObjectItemCaseSensitive(j, "id"));
+    d->slash.unrecorded_app = d->slash.app_id != 0;
     cJSON_Delete(j);
+    record_pending(d);
     if (d->slash.app_id)
         list_commands(d);
     else
@@ -180,24 +203,28 @@ static uint64_t application_id(dc_daemon *d, dc_event ev, const cJSON *data)
     if (ev == DC_EV_READY) {
         const cJSON *app = cJSON_GetObjectItemCaseSensitive(data, "application");
         uint64_t id = snowflake_json(cJSON_GetObjectItemCaseSensitive(app, "id"));
-        snprintf(value, sizeof value, "%" PRIu64, id);
-        if (id && store_kv_set(d->st, APP_ID_KEY, value) != DC_OK)
-            LOG_D("commands", "cannot record the application id: %s", store_errmsg(d->st));
+        d->slash.unrecorded_app = id != 0;
         return id;
     }
     return store_kv_get(d->st, APP_ID_KEY, value, sizeof value) == DC_OK ? strtoull(value, NULL, 10) : 0;
 }
 
-void slash_register_on_session(dc_daemon *d, dc_event ev, const cJSON *data)
+void slash_register_on_session(shard *s, dc_event ev, const cJSON *data)
 {
+    dc_daemon *d = s->d;
     slash_reg_phase ph = d->slash.phase;
-    if (!(d->cfg->commands & COMMANDS_SLASH) || !d->lws || d->oneshot || ph == SLASH_REG_BUSY ||
-        ph == SLASH_REG_DONE || (ev != DC_EV_READY && (ev != DC_EV_RESUMED || ph != SLASH_REG_IDLE)))
+    /* shard 0's process only: processes that split the shards would race */
+    if (s->id != 0 || !(d->cfg->commands & COMMANDS_SLASH) || !d->lws || d->oneshot)
+        return;
+    record_pending(d);
+    if (ph == SLASH_REG_BUSY || ph == SLASH_REG_DONE ||
+        (ev != DC_EV_READY && (ev != DC_EV_RESUMED || ph != SLASH_REG_IDLE)))
         return;
     uint64_t app_id = application_id(d, ev, data);
     d->slash.phase = SLASH_REG_BUSY;
     if (app_id) {
         d->slash.app_id = app_id;
+        record_pending(d);
         list_commands(d);
     } else if (slash_send(d, "GET", "/applications/@me", NULL, on_application) != 0) {
         failed(d, "finding the application id", NULL);

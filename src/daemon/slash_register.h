@@ -1,6 +1,6 @@
-/* slash_register.h - makes sure the global slash command exists, once per process.
+/* slash_register.h - makes sure the global slash command exists (shard 0's process).
  *
- * The first READY or RESUMED of the process (any shard's; a restart that
+ * The first READY or RESUMED of shard 0 in the process (a restart that
  * resumes its session gets no READY: the application id is then the one a
  * READY recorded as slash.application_id, else GET /applications/@me's)
  * starts it, when `commands`
@@ -19,7 +19,7 @@
 #include <cjson/cJSON.h>
 #include "proto/proto.h"
 
-struct dc_daemon;
+struct shard;
 
 typedef enum {
     SLASH_REG_IDLE = 0,          /* not tried yet */
@@ -31,11 +31,14 @@ typedef enum {
 typedef struct {
     slash_reg_phase phase;
     uint64_t app_id;             /* READY's application.id */
+    uint64_t unrecorded_id;      /* our command's id, not yet in the database */
+    int unrecorded_app;          /* app_id not yet in the database */
 } slash_reg;
 
-/* Every READY and RESUMED (any shard) with its data: the first of the
- * process starts the registration (a RESUMED has no application id: it is
- * asked with GET /applications/@me); after a failure, the next READY. */
-void slash_register_on_session(struct dc_daemon *d, dc_event ev, const cJSON *data);
+/* Every dispatch of shard s with its data: shard 0's first READY or
+ * RESUMED of the process starts the registration; after a failure, its
+ * next READY.  Other shards never do: processes that split a bot's shards
+ * (#16) would race, and shard 0 runs in exactly one of them. */
+void slash_register_on_session(struct shard *s, dc_event ev, const cJSON *data);
 
 #endif
