@@ -5,7 +5,13 @@
  *
  * store_pg_batch_add queues a member (guild, user, audit reason, dry run,
  * time) into five array literals; store_pg_batch_flush sends them, in the
- * pipeline, as one data-modifying CTE over unnest(...) WITH ORDINALITY:
+ * pipeline, as one data-modifying CTE over unnest(...) WITH ORDINALITY.
+ * A long turn's batch goes out every STORE_PG_BATCH_SEND members, handed
+ * to the server at once (store_pg_push, never a wait): the server deletes
+ * while the daemon parses the rest of the turn, instead of starting at the
+ * COMMIT (make bench, replay on PostgreSQL: the server's share is most of
+ * the time).  Same transaction, same pipeline: a failed batch aborts it and
+ * the COMMIT answers ROLLBACK, as before.  The statement:
  * each table's rows of those members deleted (a dry run counts them
  * instead), and one multi-row INSERT into cleaner_audit with every member's
  * own row count, reason and dry run -- the audit rows SQLite writes, one
@@ -144,7 +150,10 @@ dc_err store_pg_batch_add(store_pg *p, uint64_t guild_id, uint64_t user_id, audi
         return DC_ERR_NOMEM;
     }
     b->meta[b->n++] = (unsigned char)((unsigned)why | (dry_run ? 0x80u : 0u));
-    return b->n >= STORE_PG_BATCH_MAX ? store_pg_batch_flush(p) : DC_OK;
+    if (b->n < STORE_PG_BATCH_SEND)
+        return DC_OK;
+    dc_err rc = store_pg_batch_flush(p);
+    return rc == DC_OK ? store_pg_push(p) : rc;
 }
 
 void store_pg_batch_clear(store_pg *p)

@@ -116,7 +116,10 @@ typedef struct {
     const char *user_type, *guild_type;
 } store_pg_batch_table;
 
-#define STORE_PG_BATCH_MAX 4096          /* members per batched statement */
+/* Members per batched statement: it goes out when this many are queued,
+ * before the turn's COMMIT (store_pg_batch.c; was 4,096 and sent only at
+ * the COMMIT or a read). */
+#define STORE_PG_BATCH_SEND 256
 
 /* The member deletes of the open turn not sent yet (store_pg_batch.c). */
 typedef struct {
@@ -256,6 +259,10 @@ dc_err store_pg_send_sql(store_pg *p, const char *sql, const char *what);
  * here on) tells its result's members apart. */
 dc_err store_pg_send_batch(store_pg *p, const char *const *params, unsigned char *meta, size_t n_meta);
 dc_err store_pg_settle(store_pg *p);
+/* Hands what is queued in the pipeline to the server and reads the results
+ * that have arrived, never waiting: DC_OK, or DC_ERR_BUSY when the
+ * connection was lost (the open transaction is gone). */
+dc_err store_pg_push(store_pg *p);
 int store_pg_ready(store_pg *p);
 dc_err store_pg_not_ready(store_pg *p, const char *what);
 void store_pg_lost(store_pg *p, const char *why);

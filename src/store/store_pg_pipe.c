@@ -459,6 +459,13 @@ void store_pg_wait(store *base, int timeout_ms)
     }
 }
 
+dc_err store_pg_push(store_pg *p)
+{
+    if (p->pipe && pump(p) != 0)
+        return store_pg_not_ready(p, "deleting members");
+    return DC_OK;
+}
+
 dc_err store_pg_settle(store_pg *p)
 {
     if (!p->pipe)

@@ -1,6 +1,8 @@
 /* test_fixtures.c - every fixture in fixtures/ replays to its expectation,
  * a replay is deterministic (same database and audit trail twice), and
- * --expect really fails on a difference. */
+ * --expect really fails on a difference.  Run on both stores (issue #16):
+ * with DC_TEST_BACKEND=postgresql every --db is a fresh PostgreSQL
+ * database of the cluster of DC_TEST_PG_URI, looked at with dh_db_*. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sqlite3.h>
+
+#include "daemon_harness.h"
+#include "../unit/pg_fixture.h"
 
 static char binary[4096];
 static char tmpdir[64];
@@ -68,8 +73,42 @@ static int output_has(const char *needle)
     return strstr(text, needle) != NULL;
 }
 
+/* The PostgreSQL databases scratch_db made (dropped at the end). */
+static char pg_names[16][64];
+static size_t n_pg_names;
+
+static void remember_pg_name(const char *tag)
+{
+    char name[64];
+    pgfx_name(name, sizeof name, tag);
+    for (size_t i = 0; i < n_pg_names; i++)
+        if (strcmp(pg_names[i], name) == 0)
+            return;
+    assert_true(n_pg_names < sizeof pg_names / sizeof pg_names[0]);
+    memcpy(pg_names[n_pg_names++], name, sizeof name);
+}
+
+static void drop_pg_databases(void)
+{
+    for (size_t i = 0; i < n_pg_names; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %.63s WITH (FORCE)", pg_names[i]);
+        pgfx_exec(pgfx_cluster(), sql);
+    }
+}
+
+/* An empty database named for name: a file in tmpdir, or on PostgreSQL
+ * the fresh database dc_fx_<name>_<pid> (its URI in buf). */
 static void scratch_db(char *buf, size_t cap, const char *name)
 {
+    if (dh_backend_pg()) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "fx_%s", name);
+        assert_non_null(pgfx_cluster());
+        assert_int_equal(pgfx_fresh(buf, cap, tag), 0);
+        remember_pg_name(tag);
+        return;
+    }
     snprintf(buf, cap, "%s/%s.db", tmpdir, name);
     unlink(buf);
 }
@@ -107,20 +146,47 @@ static int append_row(void *ctx, int n, char **vals, char **cols)
     return 0;
 }
 
+static const char *const dumped[][2] = {      /* table, order */
+    { "users", "guild_id, discord_id" },
+    { "cleaner_audit", "id" },
+    { "cleaner_guild_state", "guild_id" },
+    { "cleaner_session_state", "key" },
+};
+
+/* The same on PostgreSQL: each table's rows as row literals, one a line. */
+static char *dump_pg(const char *uri)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    for (size_t i = 0; i < sizeof dumped / sizeof dumped[0]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT string_agg(t::text, E'\\n' ORDER BY %s) FROM %s t", dumped[i][1],
+                 dumped[i][0]);
+        assert_int_equal(dh_db_int(uri, "SELECT 1"), 1);   /* reachable: NULL below is "no rows" */
+        char *rows = dh_db_text(uri, sql);
+        fprintf(f, "%s:\n%s\n", dumped[i][0], rows ? rows : "");
+        free(rows);
+    }
+    fclose(f);
+    return text;
+}
+
 /* Rows, guild state, session state and audit trail as text. */
 static char *dump(const char *path)
 {
+    if (dh_backend_pg())
+        return dump_pg(path);
     sqlite3 *db;
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    const char *q[] = { "SELECT * FROM users ORDER BY guild_id, discord_id",
-                        "SELECT * FROM cleaner_audit ORDER BY id",
-                        "SELECT * FROM cleaner_guild_state ORDER BY guild_id",
-                        "SELECT * FROM cleaner_session_state ORDER BY key" };
-    for (size_t i = 0; i < 4; i++)
-        assert_int_equal(sqlite3_exec(db, q[i], append_row, f, NULL), SQLITE_OK);
+    for (size_t i = 0; i < sizeof dumped / sizeof dumped[0]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY %s", dumped[i][0], dumped[i][1]);
+        assert_int_equal(sqlite3_exec(db, sql, append_row, f, NULL), SQLITE_OK);
+    }
     sqlite3_close(db);
     fclose(f);
     return text;
@@ -137,7 +203,8 @@ static void test_replay_twice_gives_the_same_database(void **state)
         assert_int_equal(run_replay(fx[i], "--db", a, NULL), 0);
         assert_int_equal(run_replay(fx[i], "--db", b, NULL), 0);
         char *da = dump(a), *db = dump(b);
-        assert_true(strstr(da, "|") != NULL);     /* something was there to compare */
+        /* something was there to compare */
+        assert_true(dh_db_int(a, "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM cleaner_audit)") > 0);
         assert_string_equal(da, db);
         free(da);
         free(db);
@@ -162,10 +229,10 @@ static void test_dry_run_deletes_nothing(void **state)
     char db[256];
     scratch_db(db, sizeof db, "dry");
     assert_int_equal(run_replay("fixtures/member_leaves_online.jsonl", "--db", db, "--dry-run", NULL), 0);
-    char *d = dump(db);
-    assert_non_null(strstr(d, "1002|111|"));      /* bob is still there */
-    assert_non_null(strstr(d, "|member_remove|1|"));   /* audited as a dry run */
-    free(d);
+    assert_int_equal(dh_db_int(db, "SELECT count(*) FROM users WHERE discord_id = 1002 AND guild_id = 111"),
+                     1);                          /* bob is still there */
+    assert_int_equal(dh_db_int(db, "SELECT count(*) FROM cleaner_audit WHERE reason = 'member_remove' "
+                                   "AND dry_run = 1 AND discord_id = 1002"), 1);   /* audited as a dry run */
 }
 
 static void write_file(const char *path, const char *text)
@@ -205,14 +272,11 @@ static void test_bad_line_while_streaming_stops_there(void **state)
         show_output();
         fail();
     }
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(h, "SELECT group_concat(discord_id) FROM users", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "2");   /* line 6 ran, line 8 did not */
-    sqlite3_finalize(st);
-    sqlite3_close(h);
+    char *left = dh_db_text(db, dh_sql("SELECT group_concat(discord_id) FROM users",
+                                       "SELECT string_agg(discord_id::text, ',') FROM users"));
+    assert_non_null(left);
+    assert_string_equal(left, "2");               /* line 6 ran, line 8 did not */
+    free(left);
 }
 
 /* A recording cut off mid-line is refused before anything runs. */
@@ -225,7 +289,10 @@ static void test_truncated_last_line_is_refused_up_front(void **state)
     scratch_db(db, sizeof db, "cut");
     assert_int_equal(run_replay(fx, "--db", db, NULL), 65);
     assert_true(output_has("line 7"));
-    assert_int_equal(access(db, F_OK), -1);           /* no database was even created */
+    if (dh_backend_pg())                              /* nothing was even migrated */
+        assert_int_equal(dh_db_int(db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 0);
+    else
+        assert_int_equal(access(db, F_OK), -1);       /* no database was even created */
 }
 
 static void test_bad_fixture_and_missing_file(void **state)
@@ -253,27 +320,41 @@ static void write_seed_fixture(const char *path, const char *key, const char *sq
     assert_int_equal(fclose(f), 0);
 }
 
-static int64_t db_int(const char *path, const char *sql)
-{
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return v;
-}
+/* What each store refuses in a seed: its own ways to reach outside the
+ * rows (SQLite: PRAGMA, load_extension; PostgreSQL: SET, pg_read_file,
+ * dblink) beside the ones both share (DELETE, UPDATE, COMMIT, DDL). */
+static const char *const refused_sqlite[][2] = {
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); DELETE FROM users;" },
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); UPDATE users SET guild_id = 3;" },
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); PRAGMA user_version = 0;" },
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (load_extension('x'), 2);" },
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); COMMIT; BEGIN;" },
+    { "seed_sql", "CREATE TABLE extra (x);" },
+    { "pre_migration_sql", "CREATE TABLE users (discord_id INTEGER UNIQUE); "
+                           "CREATE TRIGGER t AFTER INSERT ON users BEGIN DELETE FROM users; END;" },
+    { "pre_migration_sql", "CREATE TABLE users (discord_id INTEGER UNIQUE); DROP TABLE users;" },
+    { NULL, NULL },
+};
+static const char *const refused_pg[][2] = {
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); DELETE FROM users;" },
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); UPDATE users SET guild_id = 3;" },
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); SET session_replication_role = replica;" },
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (length(pg_read_file('/etc/passwd')), 2);" },
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) SELECT * FROM dblink('dbname=x', 'SELECT 1, 2') "
+                  "AS v(a bigint, b bigint);" },
+    { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); COMMIT; BEGIN;" },
+    { "seed_sql", "CREATE TABLE extra (x int);" },
+    { "pre_migration_sql", "CREATE TABLE users (discord_id BIGINT UNIQUE); "
+                           "CREATE TRIGGER t AFTER INSERT ON users EXECUTE FUNCTION f();" },
+    { "pre_migration_sql", "CREATE TABLE users (discord_id BIGINT UNIQUE); DROP TABLE users;" },
+    { NULL, NULL },
+};
 
-/* Seed SQL is data: a fixture may insert rows (and, before migrating,
- * create legacy tables), nothing else.  An ATTACH of another database,
- * a DELETE, a PRAGMA, load_extension, a trigger: refused with a clear
- * message, exit 65, and none of the seed applied. */
-static void test_seed_sql_is_data_only(void **state)
+/* SQLite only: ATTACH reaches another database file (PostgreSQL's way
+ * out, dblink, is in refused_pg).  Refused with and without --db. */
+static void attach_is_refused(void)
 {
-    (void)state;
-    char victim[128], fx[128], db[256], sql[512];
+    char victim[128], fx[128], sql[512];
     snprintf(victim, sizeof victim, "%s/victim.db", tmpdir);
     snprintf(fx, sizeof fx, "%s/hostile.jsonl", tmpdir);
     sqlite3 *h;
@@ -286,23 +367,25 @@ static void test_seed_sql_is_data_only(void **state)
     write_seed_fixture(fx, "seed_sql", sql);
     assert_int_equal(run_replay(fx, NULL), 65);                 /* no --db: a scratch database */
     assert_true(output_has("fixture seed_sql: refused: ATTACH"));
-    assert_int_equal(db_int(victim, "SELECT count(*) FROM users"), 1);
+    assert_int_equal(dh_db_int(victim, "SELECT count(*) FROM users"), 1);
     write_seed_fixture(fx, "pre_migration_sql", sql);
     assert_int_equal(run_replay(fx, NULL), 65);
-    assert_int_equal(db_int(victim, "SELECT count(*) FROM users"), 1);
+    assert_int_equal(dh_db_int(victim, "SELECT count(*) FROM users"), 1);
+}
 
-    static const char *const refused[][2] = {
-        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); DELETE FROM users;" },
-        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); UPDATE users SET guild_id = 3;" },
-        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); PRAGMA user_version = 0;" },
-        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (load_extension('x'), 2);" },
-        { "seed_sql", "INSERT INTO users (discord_id, guild_id) VALUES (1, 2); COMMIT; BEGIN;" },
-        { "seed_sql", "CREATE TABLE extra (x);" },
-        { "pre_migration_sql", "CREATE TABLE users (discord_id INTEGER UNIQUE); "
-                               "CREATE TRIGGER t AFTER INSERT ON users BEGIN DELETE FROM users; END;" },
-        { "pre_migration_sql", "CREATE TABLE users (discord_id INTEGER UNIQUE); DROP TABLE users;" },
-    };
-    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+/* Seed SQL is data: a fixture may insert rows (and, before migrating,
+ * create legacy tables), nothing else.  An ATTACH of another database,
+ * a DELETE, a PRAGMA or SET, load_extension or pg_read_file, a trigger:
+ * refused with a clear message, exit 65, and none of the seed applied. */
+static void test_seed_sql_is_data_only(void **state)
+{
+    (void)state;
+    char fx[128], db[320];
+    snprintf(fx, sizeof fx, "%s/hostile.jsonl", tmpdir);
+    if (!dh_backend_pg())
+        attach_is_refused();
+    const char *const (*refused)[2] = dh_backend_pg() ? refused_pg : refused_sqlite;
+    for (size_t i = 0; refused[i][0]; i++) {
         write_seed_fixture(fx, refused[i][0], refused[i][1]);
         scratch_db(db, sizeof db, "hostile");
         int rc = run_replay(fx, "--db", db, NULL);
@@ -312,18 +395,22 @@ static void test_seed_sql_is_data_only(void **state)
             fail();
         }
         /* Nothing of the seed is in the database (users empty or absent). */
-        assert_true(db_int(db, "SELECT count(*) FROM users") <= 0);
+        assert_true(dh_db_int(db, "SELECT count(*) FROM users") <= 0);
     }
 
     /* What fixtures need still works: legacy tables with an index, rows from a CTE. */
     write_seed_fixture(fx, "pre_migration_sql",
-                       "CREATE TABLE users (discord_id INTEGER NOT NULL, username TEXT); "
-                       "CREATE UNIQUE INDEX one ON users (discord_id); "
-                       "INSERT INTO users WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
-                       "WHERE x < 5) SELECT x, printf('u%d', x) FROM c;");
+                       dh_sql("CREATE TABLE users (discord_id INTEGER NOT NULL, username TEXT); "
+                              "CREATE UNIQUE INDEX one ON users (discord_id); "
+                              "INSERT INTO users WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                              "WHERE x < 5) SELECT x, printf('u%d', x) FROM c;",
+                              "CREATE TABLE users (discord_id BIGINT NOT NULL, username TEXT); "
+                              "CREATE UNIQUE INDEX one ON users (discord_id); "
+                              "INSERT INTO users WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                              "WHERE x < 5) SELECT x, format('u%s', x) FROM c;"));
     scratch_db(db, sizeof db, "legacy");
     assert_int_equal(run_replay(fx, "--db", db, NULL), 0);
-    assert_int_equal(db_int(db, "SELECT count(*) FROM users WHERE username LIKE 'u%'"), 5);
+    assert_int_equal(dh_db_int(db, "SELECT count(*) FROM users WHERE username LIKE 'u%'"), 5);
 }
 
 int main(void)
@@ -352,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_seed_sql_is_data_only),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    drop_pg_databases();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

@@ -1,6 +1,7 @@
 /* test_member_source.c - where a sweep gets its member list: gateway op 8
  * (default), REST pages (member_source = rest), and REST as the fallback
- * when op 8 is rate limited.  Uses the `sweep` subcommand end to end. */
+ * when op 8 is rate limited.  Uses the `sweep` subcommand end to end, on
+ * both stores (DC_TEST_BACKEND=postgresql: the database is PostgreSQL). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -43,8 +44,10 @@ static int setup_world(void **state)
         "{\"id\":\"" GUILD "\",\"name\":\"Big\",\"owner_id\":\"3000\","
         "\"generate\":{\"count\":2500,\"first_id\":\"3000\"}}"));
     char *sql = malloc(1 << 20);
-    strcpy(sql, "CREATE TABLE users (discord_id INTEGER NOT NULL, guild_id INTEGER, username TEXT, "
-                "UNIQUE (discord_id, guild_id)); BEGIN;");
+    strcpy(sql, dh_sql("CREATE TABLE users (discord_id INTEGER NOT NULL, guild_id INTEGER, username TEXT, "
+                       "UNIQUE (discord_id, guild_id)); BEGIN;",
+                       "CREATE TABLE users (discord_id BIGINT NOT NULL, guild_id BIGINT, username TEXT, "
+                       "UNIQUE (discord_id, guild_id)); BEGIN;"));
     for (int i = 0; i < 2500; i++)
         sprintf(sql + strlen(sql), "INSERT INTO users VALUES (%d, " GUILD ", 'm');", 3000 + i);
     for (int i = 0; i < 40; i++)
@@ -52,6 +55,8 @@ static int setup_world(void **state)
     strcat(sql, "COMMIT;");
     int rc = dh_db_exec(w->d.db, sql);
     free(sql);
+    if (rc != 0)
+        teardown_world(state);       /* cmocka runs no teardown after a failed setup: the double goes here */
     return rc;
 }
 

@@ -6,7 +6,8 @@
  * once and its outcome waits for the socket (busy after lock_timeout,
  * committed when the lock goes first); a write refused in the turn breaks
  * it; a server restart mid-turn is a retry, the backend reconnects and the
- * redone turn commits once.  Skipped without a cluster, failed under CI. */
+ * redone turn commits once; a long turn's batches reach the server before
+ * its COMMIT.  Skipped without a cluster, failed under CI. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -149,7 +150,7 @@ static double ms_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* 20,000 departures in one turn (5 batched statements of 4,096 at most):
+/* 20,000 departures in one turn (batched statements of 256, sent as they fill):
  * all deleted, each audited once.  The figures are printed, not asserted:
  * the time the caller spends queueing and submitting (the loop's share)
  * against the time until the outcome (the server's). */
@@ -176,6 +177,88 @@ static void a_big_turn_commits_whole(void **state)
     assert_int_equal(o.totals.removed[AUDIT_MEMBER_REMOVE], N);
     assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 0);
     assert_int_equal(q(db->uri, "SELECT count(DISTINCT discord_id) FROM cleaner_audit WHERE rows = 1"), N);
+    store_close(s);
+}
+
+/* Whether another session finds user's row locked (a delete not committed). */
+static int row_locked(const char *uri, int user)
+{
+    char sql[128];
+    PGconn *c = PQconnectdb(uri);
+    snprintf(sql, sizeof sql, "SELECT discord_id FROM users WHERE discord_id = %d FOR UPDATE NOWAIT", user);
+    PGresult *r = PQexec(c, sql);
+    int locked = PQresultStatus(r) != PGRES_TUPLES_OK;
+    PQclear(r);
+    PQfinish(c);
+    return locked;
+}
+
+/* A turn of 600 departures: its batches go to the server every 256
+ * members while the turn is still being filled (the server deletes while
+ * the daemon parses on), so the first members' rows are locked by the turn
+ * before its COMMIT is submitted; the last 88 wait for it.  Committed:
+ * every member deleted and audited once, the counts whole. */
+static void a_long_turn_sends_its_batches_before_the_commit(void **state)
+{
+    pgfx_need();
+    pg_db *db = *state;
+    store *s = open_turn_store(db->uri, 20);
+    seed(db->uri, 1, 600, 1);
+    outcome_seen o = { .s = s };
+    assert_int_equal(store_begin(s), DC_OK);
+    for (uint64_t u = 1; u <= 600; u++)
+        queue_member(s, u, 0);
+    int locked = 0;
+    for (int i = 0; i < 500 && !locked; i++)
+        if (!(locked = row_locked(db->uri, 1)))
+            usleep(10000);
+    assert_true(locked);
+    assert_true(row_locked(db->uri, 512));
+    assert_false(row_locked(db->uri, 513));     /* the third batch is not full: it goes with the COMMIT */
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 600);
+    assert_int_equal(store_commit_submit(s, note, &o), DC_OK);
+    finish(s, &o);
+    assert_int_equal(o.outcome, STORE_COMMITTED);
+    assert_int_equal(o.totals.members, 600);
+    assert_int_equal(o.totals.removed[AUDIT_MEMBER_REMOVE], 600);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 0);
+    assert_int_equal(q(db->uri, "SELECT count(DISTINCT discord_id) FROM cleaner_audit WHERE rows = 1"), 600);
+    store_close(s);
+}
+
+/* The same turn while another session holds users: the batches sent
+ * early wait for the lock like the rest, the turn comes back busy with
+ * nothing of it written, and redone it commits every member once. */
+static void a_long_turn_on_a_held_table_is_redone_whole(void **state)
+{
+    pgfx_need();
+    pg_db *db = *state;
+    store *s = open_turn_store(db->uri, 20);
+    seed(db->uri, 1, 600, 1);
+    outcome_seen o = { .s = s };
+    PGconn *other = pgfx_lock(db->uri, "users");
+    assert_non_null(other);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        assert_int_equal(store_begin(s), DC_OK);
+        for (uint64_t u = 1; u <= 600; u++)
+            queue_member(s, u, 0);
+        assert_int_equal(store_kv_set(s, "long_seq", "600"), DC_OK);
+        assert_int_equal(store_commit_submit(s, note, &o), DC_OK);
+        finish(s, &o);
+        if (attempt == 0) {
+            assert_int_equal(o.outcome, STORE_RETRY_BUSY);
+            assert_int_equal(o.totals.members, 0);
+            pgfx_unlock(other);
+            assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 600);
+            assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_audit"), 0);
+            assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_session_state WHERE key = 'long_seq'"), 0);
+        }
+    }
+    assert_int_equal(o.outcome, STORE_COMMITTED);
+    assert_int_equal(o.totals.removed[AUDIT_MEMBER_REMOVE], 600);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 0);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_audit"), 600);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_session_state WHERE key = 'long_seq'"), 1);
     store_close(s);
 }
 
@@ -421,6 +504,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_turn_of_deletes_commits_as_one_batch_with_true_counts),
         cmocka_unit_test(a_big_turn_commits_whole),
+        cmocka_unit_test(a_long_turn_sends_its_batches_before_the_commit),
+        cmocka_unit_test(a_long_turn_on_a_held_table_is_redone_whole),
         cmocka_unit_test(a_batch_clears_the_clean_tables_with_each_members_count),
         cmocka_unit_test(a_dry_run_in_the_batch_counts_only),
         cmocka_unit_test(a_submit_never_waits_for_a_held_table),
