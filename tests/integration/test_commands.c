@@ -736,6 +736,10 @@ static void schedule_set_show_and_survive_a_restart(void **state)
     ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule default", 10, "own schedule is removed");
     assert_true(stored_interval_is(w, -1));
     ASK_HAS(w, ADMIN, ADMIN_ROLE, "!cleanup_schedule", 11, "24 h, the bot's default");
+    assert_int_equal(rows(w, GUILD), 7);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 /* #17: with a grace period, status shows the pending departures and the
  * next due time, and !cleanup_test lists the pending members among what
  * would go (104 left: pending; its row and the stale ones stay). */
