@@ -28,6 +28,7 @@
 #include "daemon/reconcile.h"
 #include "daemon/removal_log.h"
 #include "daemon/shard_coord.h"
+#include "daemon/store_wake.h"
 #include "daemon/turn.h"
 
 #define MAX_SHARDS 64
@@ -77,6 +78,7 @@ struct dc_daemon {
     struct commands_live *cmds;           /* chat commands (commands_live.c); NULL when off */
     removal_log removals;            /* removal_log.c's own: periodic summary of member deletes */
     shard_coord coord;               /* shard_coord.c's own: shard leases, identify locks */
+    store_wake wake;                 /* store_wake.c's own: the store's socket in the loop */
 };
 
 /* Pieces of the daemon that replay (daemon_replay.c) and the unit tests reuse. */

@@ -8,8 +8,8 @@
  * The writes of one loop turn and the sequence numbers that cover their
  * events are committed together: the COMMIT is handed to the store
  * (store_commit_submit) and its outcome comes back through the event loop
- * (a 0 ms timer runs store_service; PostgreSQL answers later, and a loop
- * timer looks at its socket without waiting until it has).  Until it has,
+ * (a 0 ms timer runs store_service; PostgreSQL answers later, and its
+ * socket wakes the loop when it has: store_wake.c).  Until it has,
  * the commit is "in
  * flight": new journal writes do not open a transaction; they wait in the
  * journal, as while the database is held (below), and are carried out in
@@ -111,7 +111,8 @@ typedef struct {
     int in_flight;
     int wanted;                      /* a turn was asked for meanwhile: open it at the outcome */
     dc_timer outcome_timer;          /* 0 ms: store_service, the outcome through the loop */
-    int polls;                       /* looks at the socket of a commit not answered yet (turn_flush.c) */
+    int polls;                       /* looks at the socket of a commit not answered yet, where the
+                                        loop cannot watch it (turn_flush.c) */
     int64_t trace_events, trace_wakeups, trace_started_us;   /* commit_trace of the commit in flight */
     turn_commit_fn after;            /* turn_after_commit */
     void *after_ctx;
@@ -166,6 +167,9 @@ int turn_held(struct dc_daemon *d);
  * reason (busy, disk full) or always_hold is set: roll the turn back, keep
  * its writes, arm the retry, return 1.  Otherwise 0: the caller reports. */
 int turn_fail(struct dc_daemon *d, const char *what, int always_hold);
+/* The store's socket (or deadline) woke the loop (store_wake.c): read what
+ * the database answered and deliver the outcomes, as the outcome timer does. */
+void turn_store_woke(struct dc_daemon *d);
 /* Shutdown: cancel the timers; say what stays unwritten (a restart replays it). */
 void turn_free(struct dc_daemon *d);
 

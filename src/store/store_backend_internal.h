@@ -99,6 +99,7 @@ struct store_backend {
     void (*service)(store *s);
     int (*in_flight)(const store *s);
     void (*wait)(store *s, int timeout_ms);
+    void (*watch)(store *s, store_watch_info *out);   /* store_watch */
 
     /* ---- checkpoints (the write-ahead log) ---- */
     dc_err (*set_manual_checkpoints)(store *s);

@@ -308,6 +308,7 @@ const store_backend store_pg_backend = {
     .service = store_pg_service,
     .in_flight = store_pg_in_flight,
     .wait = store_pg_wait,
+    .watch = store_pg_watch,
     .set_manual_checkpoints = store_pg_set_manual_checkpoints,
     .checkpoint_request = store_pg_checkpoint_request,
     .checkpoint_failures = store_pg_checkpoint_failures,

@@ -51,6 +51,7 @@ typedef struct {
     PGconn *conn;                /* NULL when nothing was started */
     store_pg_state state;
     store_pg_failure failure;
+    unsigned gen;                /* counts starts and steps: the socket may change at each */
     char *uri;                   /* the db setting (its passwords are scrubbed from msg) */
     char msg[STORE_PG_MSG_MAX];  /* the one line of a failure, "" otherwise */
 } store_pg_conn;
@@ -247,6 +248,7 @@ dc_err store_pg_commit_submit(store *s, store_done_fn done, void *ctx);
 void store_pg_service(store *s);
 int store_pg_in_flight(const store *s);
 void store_pg_wait(store *s, int timeout_ms);
+void store_pg_watch(store *s, store_watch_info *out);
 int store_pg_fd(const store *s);
 void store_pg_pipe_free(store_pg *p);
 /* Which waiting cures a failed result: 1 a lock (or deadlock,
