@@ -16,7 +16,14 @@
  * a second try of one answers "not got".  The time each bucket was last
  * got lives in cleaner_identify_buckets (the server's clock: hosts' clocks
  * may differ), so a holder that dies right after its IDENTIFY, dropping the
- * lock with its session, still keeps the bucket for hold_ms. */
+ * lock with its session, still keeps the bucket for hold_ms.
+ *
+ * The unlock (5.5 s after an IDENTIFY, from a loop timer) is sent without
+ * waiting for its answer, which nobody needs: a server that stalls then
+ * does not stall the loop.  Unlocks go out in libpq's pipeline mode (one
+ * may follow another before the first is answered); their results are read
+ * and dropped, and pipeline mode left, before the connection's next
+ * statement, at the next identify lock. */
 #include "store/store_pg_internal.h"
 
 #include <stdio.h>
@@ -31,6 +38,7 @@ struct store_pg_coord {
     store_pg_conn conn;
     int *held;                  /* buckets this session holds */
     size_t n_held;
+    int unlocks_sent;           /* unlocks sent whose results were not read yet */
 };
 
 static const store_pg_stmt ST_LEASE_CONFLICTS = {
@@ -202,6 +210,22 @@ dc_err store_pg_each_lease(store *base, store_lease_fn fn, void *ctx)
 
 /* ---- the identify lock ------------------------------------------------------ */
 
+/* The results of the unlocks sent, read and dropped (the connection takes
+ * one statement at a time). */
+static void read_unlocks(struct store_pg_coord *c)
+{
+    for (int nulls = 0; c->unlocks_sent > 0 && nulls < 2;) {
+        PGresult *r = PQgetResult(c->conn.conn);
+        nulls = r ? 0 : nulls + 1;       /* one NULL ends each statement; two: nothing more comes */
+        if (r && PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+            c->unlocks_sent--;
+        PQclear(r);
+    }
+    c->unlocks_sent = 0;
+    if (PQpipelineStatus(c->conn.conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->conn.conn))
+        store_pg_conn_close(&c->conn);    /* broken: coord_ready opens another (its locks went) */
+}
+
 /* The coordination connection, connected (again, after a failure: its
  * locks went with the old session). */
 static dc_err coord_ready(store_pg *p)
@@ -209,6 +233,8 @@ static dc_err coord_ready(store_pg *p)
     struct store_pg_coord *c = p->coord;
     if (!c && !(c = p->coord = calloc(1, sizeof *c)))
         return DC_ERR_NOMEM;
+    if (c->conn.conn)
+        read_unlocks(c);
     if (c->conn.conn && c->conn.state == STORE_PG_READY && PQstatus(c->conn.conn) == CONNECTION_OK)
         return DC_OK;
     store_pg_conn_close(&c->conn);
@@ -230,12 +256,15 @@ static long held_at(const struct store_pg_coord *c, int bucket)
     return -1;
 }
 
+#define ADVISORY_PARAMS(key, b, bucket)                              \
+    snprintf(key, sizeof key, "%d", STORE_PG_IDENTIFY_KEY);          \
+    snprintf(b, sizeof b, "%d", bucket)
+
 /* SELECT fn(key, bucket) on the coordination connection: 1 true, 0 false, -1 failed. */
 static int advisory(store_pg *p, const char *sql, int bucket)
 {
     char key[16], b[16];
-    snprintf(key, sizeof key, "%d", STORE_PG_IDENTIFY_KEY);
-    snprintf(b, sizeof b, "%d", bucket);
+    ADVISORY_PARAMS(key, b, bucket);
     const char *params[2] = { key, b };
     PGresult *r = PQexecParams(p->coord->conn.conn, sql, 2, NULL, params, NULL, NULL, 0);
     int v = -1;
@@ -298,8 +327,19 @@ dc_err store_pg_identify_unlock(store *base, int bucket)
     long i = held_at(p->coord, bucket);
     if (i < 0)
         return DC_OK;                 /* not held (or its session is gone, and the lock with it) */
-    p->coord->held[i] = p->coord->held[--p->coord->n_held];
-    return advisory(p, "SELECT pg_advisory_unlock($1::int4, $2::int4)", bucket) < 0 ? DC_ERR_DB : DC_OK;
+    struct store_pg_coord *c = p->coord;
+    c->held[i] = c->held[--c->n_held];
+    char key[16], b[16];
+    ADVISORY_PARAMS(key, b, bucket);
+    const char *params[2] = { key, b };
+    if (!c->conn.conn || (PQpipelineStatus(c->conn.conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(c->conn.conn)) ||
+        !PQsendQueryParams(c->conn.conn, "SELECT pg_advisory_unlock($1::int4, $2::int4)", 2, NULL, params,
+                           NULL, NULL, 0) || !PQpipelineSync(c->conn.conn)) {
+        snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s", PQerrorMessage(c->conn.conn));
+        return DC_ERR_DB;
+    }
+    c->unlocks_sent++;
+    return DC_OK;
 }
 
 void store_pg_coord_close(store_pg *p)
