@@ -121,6 +121,10 @@ int shard_coord_claim(dc_daemon *d, int first, int last, int count)
         return dc_err_exit_status(e);
     }
     c->leased = 1;
+    /* The identify lock's connection opens now, without waiting: the first
+     * IDENTIFY asks again (GW_IDENTIFY_LOCK_RETRY_MS) until it is ready. */
+    if (store_identify_prepare(d->st) != DC_OK)
+        LOG_W("daemon", "identify lock: %s; trying again at the first IDENTIFY", store_errmsg(d->st));
     c->first = first;
     c->last = last;
     c->count = count;

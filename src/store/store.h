@@ -346,5 +346,11 @@ dc_err store_each_lease(store *s, store_lease_fn fn, void *ctx);
  * process dies. */
 dc_err store_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_identify_unlock(store *s, int bucket);
+/* The daemon's loop never waits for the identify lock: this starts what
+ * it needs (PostgreSQL: its connection) without waiting, and from then on
+ * store_identify_lock never waits either -- until that connection is ready
+ * (or while an unlock's answer is still out) it answers *got 0 at once and
+ * the caller asks again.  SQLite: nothing to prepare (an flock never waits). */
+dc_err store_identify_prepare(store *s);
 
 #endif

@@ -173,6 +173,7 @@ struct store_backend {
     dc_err (*each_lease)(store *s, store_lease_fn fn, void *ctx);
     dc_err (*identify_lock)(store *s, int bucket, int64_t hold_ms, int *got);
     dc_err (*identify_unlock)(store *s, int bucket);
+    dc_err (*identify_prepare)(store *s);
 };
 
 /* The backends built into this program. */

@@ -357,4 +357,5 @@ const store_backend store_pg_backend = {
     .each_lease = store_pg_each_lease,
     .identify_lock = store_pg_identify_lock,
     .identify_unlock = store_pg_identify_unlock,
+    .identify_prepare = store_pg_identify_prepare,
 };

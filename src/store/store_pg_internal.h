@@ -388,6 +388,10 @@ dc_err store_pg_lease_release(store *s, const store_lease_owner *me);
 dc_err store_pg_each_lease(store *s, store_lease_fn fn, void *ctx);
 dc_err store_pg_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_pg_identify_unlock(store *s, int bucket);
+dc_err store_pg_identify_prepare(store *s);
+/* Steps the identify lock's connection when it connects without waiting
+ * (store_pg_watch, each loop turn). */
+void store_pg_coord_step(store_pg *p);
 /* Closes the identify lock's connection (its locks go with it). */
 void store_pg_coord_close(store_pg *p);
 

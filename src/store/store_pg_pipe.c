@@ -456,6 +456,7 @@ static int64_t answer_due(const store_pg *p)
 void store_pg_watch(store *base, store_watch_info *out)
 {
     store_pg *p = store_pg_of(base);
+    store_pg_coord_step(p);              /* the identify lock's connection, connecting */
     if (!p->conn.conn) {                 /* lost: reconnect when the backoff ends */
         if (p->uri) {
             int64_t left = p->retry_at_ms - mono_ms();

@@ -375,4 +375,5 @@ const store_backend store_sqlite_backend = {
     .each_lease = store_sqlite_each_lease,
     .identify_lock = store_sqlite_identify_lock,
     .identify_unlock = store_sqlite_identify_unlock,
+    .identify_prepare = store_sqlite_identify_prepare,
 };
