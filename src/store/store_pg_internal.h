@@ -8,7 +8,11 @@
  * into the classes the daemon acts on (retry then exit 69, or exit 78) and
  * worded as one line naming the `db` setting and the fix, never with the
  * password (base/uri.h).  libpq resolves a host name inside PQconnectPoll,
- * blocking: `hostaddr=` in the URI avoids the lookup.
+ * blocking: `hostaddr=` in the URI (or a numeric host) avoids the lookup.
+ * With a name, the loop thread can still wait for the resolver at: the
+ * start-up connect (before the loop runs), a reconnect after the
+ * connection was lost (store_pg_ready), and the identify lock's connect
+ * (store_identify_prepare when shards are leased, again after it failed). 
  *
  * Then the backend's store (struct store_pg) and the helpers its files
  * share: statements are named, prepared on first use on the connection and
