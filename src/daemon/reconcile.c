@@ -76,7 +76,6 @@ void reconcile_free(shard *s)
     }
     sweep_free(s->rc.sw);
     s->rc.sw = NULL;
-    reconcile_defer_free(&s->rc.deferred);
     free(s->rc.present);
     s->rc.present = NULL;
     s->rc.n_present = s->rc.cap_present = 0;
@@ -405,10 +404,6 @@ static void measure_slice(dc_timer *t)
     int more = 0;
     if (sweep_get_state(s->rc.sw) != SW_MEASURING || sweep_guild(s->rc.sw) != s->rc.measure.guild)
         return;                      /* aborted meanwhile */
-    if (turn_commit_waits(s->d)) {
-        s->rc.measure_waits = 1;     /* the scan reads: after the COMMIT's outcome (reconcile_turn_ready) */
-        return;
-    }
     if (store_sweep_scan(s->d->st, s->rc.measure.guild, RC_SCAN_WINDOW, &s->rc.measure.cursor, &more,
                          on_scanned, s) != DC_OK) {
         sweep_abort(s->rc.sw, "the database could not compare the member list", loop_now(l));
@@ -518,40 +513,12 @@ static void run_action(shard *s, const sweep_action *a)
     }
 }
 
-/* Actions run in order; while the turn's COMMIT is on the wire they wait
- * for its outcome in the shard's deferred queue (reconcile_defer.h) rather
- * than make the loop wait (out of memory: run now, as before). */
 static void drain(shard *s)
 {
     sweep_action a;
     while (sweep_next_action(s->rc.sw, &a))
-        if (!(reconcile_defer_front(&s->rc.deferred) || turn_commit_waits(s->d)) ||
-            reconcile_defer_push(&s->rc.deferred, &a) != 0)
-            run_action(s, &a);
-    arm(s);
-}
-
-static void run_deferred(shard *s)
-{
-    const sweep_action *front;
-    while ((front = reconcile_defer_front(&s->rc.deferred)) && !turn_commit_waits(s->d)) {
-        sweep_action a = *front;     /* its pointers stay valid until the pop */
         run_action(s, &a);
-        reconcile_defer_pop(&s->rc.deferred);
-    }
-    if (!reconcile_defer_front(&s->rc.deferred))
-        drain(s);                    /* what the actions that ran queued behind them */
-    if (s->rc.measure_waits && !turn_commit_waits(s->d)) {
-        s->rc.measure_waits = 0;
-        loop_timer(s->d->loop, &s->rc.measure.timer, measure_slice, 0);
-    }
-}
-
-void reconcile_turn_ready(dc_daemon *d)
-{
-    for (int i = 0; i < d->n_shards; i++)
-        if (d->shards[i].rc.sw)
-            run_deferred(&d->shards[i]);
+    arm(s);
 }
 
 /* ---- dispatches ------------------------------------------------------------- */

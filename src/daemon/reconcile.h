@@ -15,7 +15,6 @@
 #include "daemon/daemon.h"
 #include "loop/loop.h"
 #include "store/store.h"
-#include "daemon/reconcile_defer.h"
 
 typedef struct shard shard;
 
@@ -52,8 +51,6 @@ typedef struct {
     } measure;
     present_guild *present;
     size_t n_present, cap_present;
-    reconcile_defer_queue deferred;  /* sweep actions waiting for the COMMIT in flight */
-    int measure_waits;               /* the measuring scan waits for it too */
 } reconcile_shard;
 
 /* The daemon's part of the scheduler. */
@@ -73,9 +70,6 @@ typedef struct {
 int reconcile_init(dc_daemon *d, shard *s);
 void reconcile_free(shard *s);
 void reconcile_sched_free(dc_daemon *d);    /* timers cancelled, queue freed */
-/* A COMMIT's outcome came through the loop (turn_flush.c): the sweep
- * actions that waited for it run now, in order (reconcile_defer.h). */
-void reconcile_turn_ready(dc_daemon *d);
 void reconcile_guild_present(shard *s, uint64_t guild_id, int64_t member_count);
 void reconcile_guild_absent(shard *s, uint64_t guild_id);
 /* A new session lists its guilds anew (READY); 0 guilds: none seen yet. */

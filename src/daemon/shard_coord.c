@@ -84,6 +84,10 @@ static void on_renew(dc_timer *t)
         renew_in(d, RENEW_TX_RETRY_MS);
         return;
     }
+    if (turn_commit_waits(d)) {              /* a statement now would wait for the COMMIT's answer */
+        renew_in(d, RENEW_FAIL_RETRY_MS);
+        return;
+    }
     int held = 0;
     if (store_lease_renew(d->st, &c->me, c->first, c->last, c->count, loop_wall(d->loop), SHARD_LEASE_TTL_MS,
                           &held) != DC_OK) {

@@ -122,16 +122,15 @@ typedef struct {
 /* daemon_init: an empty turn whose commits carry c. */
 void turn_init(struct dc_daemon *d, const turn_carry *c);
 /* Open this loop turn's transaction (once) and arm its COMMIT, for writes
- * that cannot wait in the journal (a sweep's steps, a guild delete); an
- * outcome the store has is taken first.  -1 when the database is held or
- * a commit is still in flight (PostgreSQL answers a COMMIT later): write
- * nothing now -- the live loop never waits for that answer; a sweep's
- * actions wait for it in reconcile_defer.h, others retry.  Only a loop
- * that waits inline (replay) waits for the answer, bounded. */
+ * that cannot wait in the journal (a sweep's steps, a guild delete): a
+ * commit still in flight (PostgreSQL answers a COMMIT later) is waited for,
+ * bounded, and an outcome the store has is taken first.  -1 when the
+ * database is held (or a commit's outcome is still not known): write
+ * nothing now. */
 int turn_begin(struct dc_daemon *d);
 /* Non-zero while the turn's COMMIT is on the wire with no outcome yet, in
- * a loop that does not wait inline: a writer or reader of the store should
- * wait for the outcome (reconcile_turn_ready) rather than run now. */
+ * a loop that does not wait inline: a store statement now would wait for
+ * that answer (the shard leases' renewal tries again later instead). */
 int turn_commit_waits(struct dc_daemon *d);
 /* A dispatch arrived: the commit that persists its seq is armed (opening
  * the turn), or, while held or in flight, follows with the waiting writes. */

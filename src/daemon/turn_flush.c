@@ -17,7 +17,7 @@
 #define TURN_POLL_FAST 50            /* no socket watched: polls 1 ms apart after a submit */
 #define TURN_POLL_MAX_MS 10          /* then a late commit's socket is looked at this often */
 #define TURN_FINISH_WAIT_MS 10000    /* shutdown, replay: the longest wait for a commit's answer */
-#define TURN_BEGIN_WAIT_MS 3000      /* turn_begin in replay: the longest wait for the commit in flight */
+#define TURN_BEGIN_WAIT_MS 3000      /* turn_begin: the longest wait for the commit in flight */
 
 void turn_init(dc_daemon *d, const turn_carry *c)
 {
@@ -62,13 +62,14 @@ int turn_open(dc_daemon *d)
 }
 
 /* The writers that cannot wait for the next turn (a sweep's chunk of
- * members, a guild delete) need the transaction now.  In the live loop a
- * commit still in flight (PostgreSQL) is not waited for: the sweep's
- * actions wait for its outcome in a queue of their own (reconcile_defer.h;
- * before, a sweep aborted at its first chunk whenever a turn's COMMIT was
- * on the wire: make bench, 3. sweep on PostgreSQL), the guild delete's
- * slice retries.  A replay's loop, whose clock does not move while it
- * waits, waits for the answer, bounded.  SQLite never has one in flight. */
+ * members, a guild delete) need the transaction now: a commit still in
+ * flight (PostgreSQL) is waited for, as long as a read of that backend
+ * waits for its queue (store_pg_settle) and bounded the same way; the
+ * chunk's own write waits for its answer anyway.  Without this a sweep
+ * aborted at its first chunk whenever a turn's COMMIT was on the wire
+ * (make bench, 3. sweep on PostgreSQL).  SQLite never has one in flight.
+ * (Still a bounded wait on the loop thread while a sweep runs beside an
+ * unanswered COMMIT: see turn_commit_waits for the writers that can wait.) */
 int turn_commit_waits(dc_daemon *d)
 {
     return d->turn.in_flight && d->st && !loop_waits_inline(d->loop) && !store_pending(d->st) &&
@@ -77,8 +78,7 @@ int turn_commit_waits(dc_daemon *d)
 
 int turn_begin(dc_daemon *d)
 {
-    if (d->turn.in_flight && d->st && !store_pending(d->st) && store_in_flight(d->st) &&
-        loop_waits_inline(d->loop))
+    if (d->turn.in_flight && d->st && !store_pending(d->st) && store_in_flight(d->st))
         store_wait(d->st, TURN_BEGIN_WAIT_MS);
     turn_take_outcome(d);
     return turn_open(d);
@@ -168,7 +168,6 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
         after(d, after_ctx, outcome == STORE_COMMITTED);
     turn_run_queued(d);              /* the writes that came meanwhile: a new turn */
     turn_cap_check(d);
-    reconcile_turn_ready(d);         /* the sweep actions that waited for this outcome */
 }
 
 /* ---- the flush -------------------------------------------------------------- */

@@ -201,11 +201,13 @@ static void a_ten_second_stall_with_events_arriving_delays_no_heartbeat(void **s
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
-/* The server process of the daemon's connections stopped (SIGSTOP) for
- * 8 s while departures keep arriving: a COMMIT on the wire gets no answer
- * and the socket stays quiet -- a stall that lock_timeout does not end.
- * Heartbeats keep their interval; once it runs again every departure is
- * applied once. */
+/* The server processes of the daemon's connections stopped (SIGSTOP) for
+ * 8 s while departures keep arriving: a
+ * COMMIT on the wire gets no answer and the socket stays quiet -- a stall
+ * that lock_timeout does not end; the identify lock's unlock (5.5 s after
+ * IDENTIFY) falls inside it.  Heartbeats keep their interval; once it runs
+ * again every departure is applied once.  (A sweep's step beside an
+ * unanswered COMMIT still waits for it, bounded: turn_begin.) */
 #define FROZEN_MS 8000
 static int signal_daemon_backends(world *w, int sig)
 {
