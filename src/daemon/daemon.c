@@ -435,6 +435,7 @@ void daemon_free_core(dc_daemon *d)
     reconcile_sched_free(d);
     checkpoint_cancel(&d->ckpt);
     events_free(d);
+    store_wake_stop(d);
     turn_free(d);
     /* Contexts of REST requests still in flight: the client is freed
      * next and cancels them without calling back. */
@@ -539,9 +540,10 @@ static int setup(dc_daemon *d, const config *cfg)
         rc = claim_configured(d);
     if (rc != 0)
         return rc;
-    static struct lws_protocols protocols[2];   /* lws keeps the pointer */
+    static struct lws_protocols protocols[3];   /* lws keeps the pointer */
     protocols[0] = transport_protocol;
-    memset(&protocols[1], 0, sizeof protocols[1]);
+    protocols[1] = loop_watch_protocol;         /* the store's socket (store_wake.c) */
+    memset(&protocols[2], 0, sizeof protocols[2]);
     d->lws = wsctx_new(protocols, 64);   /* TLS set up on the first wss:// (wsctx.h) */
     if (!d->lws) {
         LOG_E("daemon", "cannot create the libwebsockets context");
@@ -553,6 +555,7 @@ static int setup(dc_daemon *d, const config *cfg)
         return 70;
     }
     loop_live_init(&d->live_loop, d->lws, d->rest);
+    loop_live_set_vhost(&d->live_loop, wsctx_vhost(d->lws, 0));
     return 0;
 }
 
@@ -638,6 +641,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
     on_housekeeping(&d.housekeeping_timer);
     int64_t stop_deadline = 0;
     while (!d.done) {
+        store_wake_update(&d);       /* what the store waits for, before the loop sleeps */
         if (lws_service(d.lws, 0) < 0)
             break;
         d.wakeups++;

@@ -30,6 +30,7 @@
 #include "daemon/removal_log.h"
 #include "daemon/shard_coord.h"
 #include "daemon/slash_register.h"
+#include "daemon/store_wake.h"
 #include "daemon/turn.h"
 
 #define MAX_SHARDS 64
@@ -84,6 +85,7 @@ struct dc_daemon {
     shard_coord coord;               /* shard_coord.c's own: shard leases, identify locks */
     slash_reg slash;                 /* slash_register.c's own: the global slash command */
     grace_live grace;                /* grace_live.c's own: pending departures, notices (#17) */
+    store_wake wake;                 /* store_wake.c's own: the store's socket in the loop */
 };
 
 /* Pieces of the daemon that replay (daemon_replay.c) and the unit tests reuse. */

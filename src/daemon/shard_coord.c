@@ -84,6 +84,10 @@ static void on_renew(dc_timer *t)
         renew_in(d, RENEW_TX_RETRY_MS);
         return;
     }
+    if (turn_commit_waits(d)) {              /* a statement now would wait for the COMMIT's answer */
+        renew_in(d, RENEW_FAIL_RETRY_MS);
+        return;
+    }
     int held = 0;
     if (store_lease_renew(d->st, &c->me, c->first, c->last, c->count, loop_wall(d->loop), SHARD_LEASE_TTL_MS,
                           &held) != DC_OK) {
@@ -121,6 +125,10 @@ int shard_coord_claim(dc_daemon *d, int first, int last, int count)
         return dc_err_exit_status(e);
     }
     c->leased = 1;
+    /* The identify lock's connection opens now, without waiting: the first
+     * IDENTIFY asks again (GW_IDENTIFY_LOCK_RETRY_MS) until it is ready. */
+    if (store_identify_prepare(d->st) != DC_OK)
+        LOG_W("daemon", "identify lock: %s; trying again at the first IDENTIFY", store_errmsg(d->st));
     c->first = first;
     c->last = last;
     c->count = count;

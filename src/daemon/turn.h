@@ -8,8 +8,8 @@
  * The writes of one loop turn and the sequence numbers that cover their
  * events are committed together: the COMMIT is handed to the store
  * (store_commit_submit) and its outcome comes back through the event loop
- * (a 0 ms timer runs store_service; PostgreSQL answers later, and a loop
- * timer looks at its socket without waiting until it has).  Until it has,
+ * (a 0 ms timer runs store_service; PostgreSQL answers later, and its
+ * socket wakes the loop when it has: store_wake.c).  Until it has,
  * the commit is "in
  * flight": new journal writes do not open a transaction; they wait in the
  * journal, as while the database is held (below), and are carried out in
@@ -115,7 +115,8 @@ typedef struct {
     int in_flight;
     int wanted;                      /* a turn was asked for meanwhile: open it at the outcome */
     dc_timer outcome_timer;          /* 0 ms: store_service, the outcome through the loop */
-    int polls;                       /* looks at the socket of a commit not answered yet (turn_flush.c) */
+    int polls;                       /* looks at the socket of a commit not answered yet, where the
+                                        loop cannot watch it (turn_flush.c) */
     int64_t trace_events, trace_wakeups, trace_started_us;   /* commit_trace of the commit in flight */
     turn_commit_fn after;            /* turn_after_commit */
     void *after_ctx;
@@ -131,6 +132,10 @@ void turn_init(struct dc_daemon *d, const turn_carry *c);
  * database is held (or a commit's outcome is still not known): write
  * nothing now. */
 int turn_begin(struct dc_daemon *d);
+/* Non-zero while the turn's COMMIT is on the wire with no outcome yet, in
+ * a loop that does not wait inline: a store statement now would wait for
+ * that answer (the shard leases' renewal tries again later instead). */
+int turn_commit_waits(struct dc_daemon *d);
 /* A dispatch arrived: the commit that persists its seq is armed (opening
  * the turn), or, while held or in flight, follows with the waiting writes. */
 void turn_event_begin(struct dc_daemon *d);
@@ -172,6 +177,9 @@ int turn_held(struct dc_daemon *d);
 int turn_fail(struct dc_daemon *d, const char *what, int always_hold);
 /* A grace write (TW_GRACE_*) carried out in the turn (grace_live.c). */
 dc_err grace_live_run_write(struct dc_daemon *d, turn_write *w);
+/* The store's socket (or deadline) woke the loop (store_wake.c): read what
+ * the database answered and deliver the outcomes, as the outcome timer does. */
+void turn_store_woke(struct dc_daemon *d);
 /* Shutdown: cancel the timers; say what stays unwritten (a restart replays it). */
 void turn_free(struct dc_daemon *d);
 

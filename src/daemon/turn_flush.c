@@ -11,9 +11,10 @@
 #include "daemon/checkpoint.h"
 #include "daemon/commit_trace.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/store_wake.h"
 #include "daemon/turn_cap.h"
 
-#define TURN_POLL_FAST 50            /* polls 1 ms apart after a submit */
+#define TURN_POLL_FAST 50            /* no socket watched: polls 1 ms apart after a submit */
 #define TURN_POLL_MAX_MS 10          /* then a late commit's socket is looked at this often */
 #define TURN_FINISH_WAIT_MS 10000    /* shutdown, replay: the longest wait for a commit's answer */
 #define TURN_BEGIN_WAIT_MS 3000      /* turn_begin: the longest wait for the commit in flight */
@@ -66,7 +67,15 @@ int turn_open(dc_daemon *d)
  * waits for its queue (store_pg_settle) and bounded the same way; the
  * chunk's own write waits for its answer anyway.  Without this a sweep
  * aborted at its first chunk whenever a turn's COMMIT was on the wire
- * (make bench, 3. sweep on PostgreSQL).  SQLite never has one in flight. */
+ * (make bench, 3. sweep on PostgreSQL).  SQLite never has one in flight.
+ * (Still a bounded wait on the loop thread while a sweep runs beside an
+ * unanswered COMMIT: see turn_commit_waits for the writers that can wait.) */
+int turn_commit_waits(dc_daemon *d)
+{
+    return d->turn.in_flight && d->st && !loop_waits_inline(d->loop) && !store_pending(d->st) &&
+           store_in_flight(d->st);
+}
+
 int turn_begin(dc_daemon *d)
 {
     if (d->turn.in_flight && d->st && !store_pending(d->st) && store_in_flight(d->st))
@@ -85,12 +94,13 @@ void turn_event_begin(dc_daemon *d)
 static void on_outcome_timer(dc_timer *t);
 
 /* Outcomes waiting in the store come through the loop: a 0 ms timer.  A
- * commit the database has not answered yet (PostgreSQL) is looked for on
- * its socket by store_service, which never waits: every millisecond for
- * the first TURN_POLL_FAST polls (a commit's round trip), then every
- * TURN_POLL_MAX_MS while the answer is late (a lock wait, a stall).  The
- * virtual loop of a replay has no time passing while it waits: there the
- * turn waits for the answer (bounded) instead. */
+ * commit the database has not answered yet (PostgreSQL) wakes the loop
+ * through its socket (store_wake.c), which the live loop watches.  Where
+ * the socket cannot be watched (lws refused the adoption) store_service is
+ * polled instead: every millisecond for the first TURN_POLL_FAST polls (a
+ * commit's round trip), then every TURN_POLL_MAX_MS while the answer is
+ * late.  The virtual loop of a replay has no time passing while it waits:
+ * there the turn waits for the answer (bounded) instead. */
 static void watch(dc_daemon *d)
 {
     turn_state *t = &d->turn;
@@ -100,6 +110,8 @@ static void watch(dc_daemon *d)
         t->polls = 0;
         loop_timer(d->loop, &t->outcome_timer, on_outcome_timer, 0);
     } else if (t->in_flight && store_in_flight(d->st)) {
+        if (store_wake_update(d))
+            return;                  /* the answer wakes the loop */
         int64_t delay = t->polls < TURN_POLL_FAST ? 1 : TURN_POLL_MAX_MS;
         t->polls++;
         loop_timer(d->loop, &t->outcome_timer, on_outcome_timer, delay);
@@ -109,6 +121,15 @@ static void watch(dc_daemon *d)
 static void on_outcome_timer(dc_timer *t)
 {
     dc_daemon *d = lws_container_of(t, dc_daemon, turn.outcome_timer);
+    store_service(d->st);
+    watch(d);
+}
+
+void turn_store_woke(dc_daemon *d)
+{
+    if (!d->st)
+        return;
+    loop_cancel(d->loop, &d->turn.outcome_timer);
     store_service(d->st);
     watch(d);
 }

@@ -1,5 +1,6 @@
 /* loop.c - the live dc_loop (see loop.h): lws timers and libcurl. */
 #include "loop/loop.h"
+#include "loop/loop_internal.h"
 
 #include <time.h>
 
@@ -55,12 +56,18 @@ static long live_rest_available(dc_loop *l, const char *method, const char *path
 }
 
 static const dc_loop_ops live_ops = { live_now, live_wall, live_schedule, live_cancel, live_rest,
-                                      live_rest_available, 0 };
+                                      live_rest_available, 0, loop_live_watch, loop_live_unwatch };
 
 void loop_live_init(dc_loop *l, struct lws_context *lws, rest_client *rest)
 {
     l->ops = &live_ops;
     l->lws = lws;
     l->rest = rest;
+    l->vhost = NULL;
     l->impl = NULL;
+}
+
+void loop_live_set_vhost(dc_loop *l, struct lws_vhost *vhost)
+{
+    l->vhost = vhost;
 }

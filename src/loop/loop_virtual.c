@@ -106,7 +106,8 @@ static dc_err v_rest(dc_loop *l, const char *method, const char *path, const cha
     return DC_OK;
 }
 
-static const dc_loop_ops virtual_ops = { v_now, v_wall, v_schedule, v_cancel, v_rest, NULL, 1 };   /* no limits */
+static const dc_loop_ops virtual_ops = { v_now, v_wall, v_schedule, v_cancel, v_rest, NULL, 1,
+                                         NULL, NULL };   /* no limits, no descriptors */
 
 dc_err loop_virtual_init(dc_loop *l, int64_t mono0, int64_t wall0, vloop_responder answer, void *ctx)
 {

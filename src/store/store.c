@@ -346,6 +346,11 @@ dc_err store_identify_lock(store *s, int bucket, int64_t hold_ms, int *got)
     return s->be->identify_lock(s, bucket, hold_ms, got);
 }
 
+dc_err store_identify_prepare(store *s)
+{
+    return s->be->identify_prepare(s);
+}
+
 dc_err store_identify_unlock(store *s, int bucket)
 {
     return bucket < 0 ? DC_ERR_USAGE : s->be->identify_unlock(s, bucket);

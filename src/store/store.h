@@ -121,6 +121,22 @@ int store_pending(const store *s);            /* outcomes waiting for store_serv
  * PQconsumeInput on its socket), then delivers the outcomes waiting. */
 void store_service(store *s);
 int store_fd(const store *s);                 /* a socket for the loop to watch, or -1 (SQLite: none) */
+/* What the caller's loop waits for before it calls store_service again
+ * (store_watch): the socket readable (a result, a notice, the server
+ * closing it) and, while libpq holds output it could not send, writable;
+ * during a reconnect whatever the connect step asks for; and a delay after
+ * which store_service is due anyway (the reconnect's backoff, a COMMIT's
+ * answer deadline).  gen changes whenever the socket may have (every
+ * connect step: libpq may open a new one under the same number).
+ * store_watch may send what libpq holds (PQflush) but never waits.
+ * SQLite: fd -1, nothing due. */
+typedef struct {
+    int fd;                                   /* -1: no socket to watch */
+    int want_read, want_write;
+    unsigned gen;
+    int64_t due_in_ms;                        /* -1: nothing due */
+} store_watch_info;
+void store_watch(store *s, store_watch_info *out);
 /* Non-zero while a submitted commit has no outcome yet (SQLite: never). */
 int store_in_flight(const store *s);
 /* Waits at most timeout_ms for the submitted commits' outcomes to be
@@ -330,6 +346,12 @@ dc_err store_each_lease(store *s, store_lease_fn fn, void *ctx);
  * process dies. */
 dc_err store_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_identify_unlock(store *s, int bucket);
+/* The daemon's loop never waits for the identify lock: this starts what
+ * it needs (PostgreSQL: its connection) without waiting, and from then on
+ * store_identify_lock never waits either -- until that connection is ready
+ * (or while an unlock's answer is still out) it answers *got 0 at once and
+ * the caller asks again.  SQLite: nothing to prepare (an flock never waits). */
+dc_err store_identify_prepare(store *s);
 
 /* ---- sweep schedules set by a guild's own admins (schema 10) ----
  *

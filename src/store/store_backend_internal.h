@@ -100,6 +100,7 @@ struct store_backend {
     void (*service)(store *s);
     int (*in_flight)(const store *s);
     void (*wait)(store *s, int timeout_ms);
+    void (*watch)(store *s, store_watch_info *out);   /* store_watch */
 
     /* ---- checkpoints (the write-ahead log) ---- */
     dc_err (*set_manual_checkpoints)(store *s);
@@ -189,6 +190,7 @@ struct store_backend {
     dc_err (*grace_expire)(store *s, uint64_t guild_id, uint64_t user_id, int64_t now_ms,
                            int *expired, int64_t *rows);
     dc_err (*grace_mark_stale)(store *s, uint64_t guild_id, int64_t now_ms, int64_t due_ms, int64_t *marked);
+    dc_err (*identify_prepare)(store *s);
 };
 
 /* The backends built into this program. */

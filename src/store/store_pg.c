@@ -309,6 +309,7 @@ const store_backend store_pg_backend = {
     .service = store_pg_service,
     .in_flight = store_pg_in_flight,
     .wait = store_pg_wait,
+    .watch = store_pg_watch,
     .set_manual_checkpoints = store_pg_set_manual_checkpoints,
     .checkpoint_request = store_pg_checkpoint_request,
     .checkpoint_failures = store_pg_checkpoint_failures,
@@ -367,4 +368,5 @@ const store_backend store_pg_backend = {
     .grace_count = store_pg_grace_count,
     .grace_expire = store_pg_grace_expire,
     .grace_mark_stale = store_pg_grace_mark_stale,
+    .identify_prepare = store_pg_identify_prepare,
 };

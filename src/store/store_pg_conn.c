@@ -145,9 +145,13 @@ static int uri_parses(store_pg_conn *c, const char *uri)
     return 0;
 }
 
+/* A fresh gen for every start and step (store_watch: the socket may be new). */
+static unsigned next_gen;
+
 store_pg_state store_pg_conn_start(store_pg_conn *c, const char *uri)
 {
     memset(c, 0, sizeof *c);
+    c->gen = ++next_gen;
     c->uri = strdup(uri ? uri : "");
     if (!c->uri)
         return fail(c, STORE_PG_FAIL_NOMEM, "out of memory");
@@ -175,6 +179,7 @@ store_pg_state store_pg_conn_step(store_pg_conn *c)
 {
     if (c->state != STORE_PG_WANT_READ && c->state != STORE_PG_WANT_WRITE)
         return c->state;
+    c->gen = ++next_gen;
     switch (PQconnectPoll(c->conn)) {
     case PGRES_POLLING_READING: c->state = STORE_PG_WANT_READ; break;
     case PGRES_POLLING_WRITING: c->state = STORE_PG_WANT_WRITE; break;

@@ -16,12 +16,31 @@
  * a second try of one answers "not got".  The time each bucket was last
  * got lives in cleaner_identify_buckets (the server's clock: hosts' clocks
  * may differ), so a holder that dies right after its IDENTIFY, dropping the
- * lock with its session, still keeps the bucket for hold_ms. */
+ * lock with its session, still keeps the bucket for hold_ms.
+ *
+ * The unlock (5.5 s after an IDENTIFY, from a loop timer) is sent without
+ * waiting for its answer, which nobody needs: a server that stalls then
+ * does not stall the loop.  Unlocks go out in libpq's pipeline mode (one
+ * may follow another before the first is answered); their results are read
+ * and dropped, and pipeline mode left, before the connection's next
+ * statement, at the next identify lock.
+ *
+ * store_identify_prepare (the daemon, once it leases shards) starts that
+ * connection without waiting and makes every later step non-blocking: the
+ * connect is stepped when its socket is ready (at each identify lock and
+ * each store_watch, i.e. each loop turn), and until it is ready -- or while
+ * an unlock's answer is still out -- store_identify_lock answers "not got"
+ * at once; the gateway asks again (GW_IDENTIFY_LOCK_RETRY_MS) and no
+ * heartbeat waits.  A connect that takes longer than
+ * STORE_PG_COORD_CONNECT_MS fails (and starts again on the next try).
+ * Without it (tests, the CLI) the first lock connects, bounded, as before. */
 #include "store/store_pg_internal.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STORE_PG_IDENTIFY_KEY 1684228420   /* "dcID": the first key of our advisory locks */
 #define STORE_PG_COORD_CONNECT_MS 5000
@@ -31,6 +50,9 @@ struct store_pg_coord {
     store_pg_conn conn;
     int *held;                  /* buckets this session holds */
     size_t n_held;
+    int unlocks_sent;           /* unlocks sent whose results were not read yet */
+    int no_wait;                /* store_identify_prepare: connect and read without waiting */
+    int64_t started_ms;         /* when the connect began (monotonic) */
 };
 
 static const store_pg_stmt ST_LEASE_CONFLICTS = {
@@ -202,24 +224,106 @@ dc_err store_pg_each_lease(store *base, store_lease_fn fn, void *ctx)
 
 /* ---- the identify lock ------------------------------------------------------ */
 
-/* The coordination connection, connected (again, after a failure: its
- * locks went with the old session). */
-static dc_err coord_ready(store_pg *p)
+static int64_t coord_now_ms(void)
 {
-    struct store_pg_coord *c = p->coord;
-    if (!c && !(c = p->coord = calloc(1, sizeof *c)))
-        return DC_ERR_NOMEM;
-    if (c->conn.conn && c->conn.state == STORE_PG_READY && PQstatus(c->conn.conn) == CONNECTION_OK)
-        return DC_OK;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The results of the unlocks sent, read and dropped (the connection takes
+ * one statement at a time); then out of pipeline mode.  Without waiting
+ * (no_wait) only what has arrived: 1 while some are still out. */
+static int read_unlocks(struct store_pg_coord *c)
+{
+    PGconn *conn = c->conn.conn;
+    for (int nulls = 0; c->unlocks_sent > 0 && nulls < 2;) {
+        if (c->no_wait && (!PQconsumeInput(conn) || PQisBusy(conn)))
+            return PQstatus(conn) == CONNECTION_OK ? 1 : (store_pg_conn_close(&c->conn), 0);
+        PGresult *r = PQgetResult(conn);
+        nulls = r ? 0 : nulls + 1;       /* one NULL ends each statement; two: nothing more comes */
+        if (r && PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+            c->unlocks_sent--;
+        PQclear(r);
+    }
+    c->unlocks_sent = 0;
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn))
+        store_pg_conn_close(&c->conn);    /* broken: coord_ready opens another (its locks went) */
+    return 0;
+}
+
+/* Steps a non-blocking connect as far as its socket allows now. */
+static void coord_step(struct store_pg_coord *c)
+{
+    for (int i = 0; i < 16 && (c->conn.state == STORE_PG_WANT_READ || c->conn.state == STORE_PG_WANT_WRITE); i++) {
+        struct pollfd f = { .fd = store_pg_conn_fd(&c->conn), .events = store_pg_conn_events(&c->conn) };
+        if (f.fd < 0 || poll(&f, 1, 0) <= 0)
+            return;
+        store_pg_conn_step(&c->conn);
+    }
+}
+
+static struct store_pg_coord *coord_of(store_pg *p)
+{
+    if (!p->coord)
+        p->coord = calloc(1, sizeof *p->coord);
+    return p->coord;
+}
+
+static void coord_start(store_pg *p, struct store_pg_coord *c)
+{
     store_pg_conn_close(&c->conn);
     c->n_held = 0;
+    c->unlocks_sent = 0;
+    c->started_ms = coord_now_ms();
     store_pg_conn_start(&c->conn, p->conn.uri);
-    if (store_pg_conn_wait(&c->conn, STORE_PG_COORD_CONNECT_MS) == STORE_PG_READY)
+}
+
+/* The coordination connection, connected (again, after a failure: its
+ * locks went with the old session).  DC_ERR_BUSY: still connecting, or an
+ * unlock's answer still out (no_wait); ask again later. */
+static dc_err coord_ready(store_pg *p)
+{
+    struct store_pg_coord *c = coord_of(p);
+    if (!c)
+        return DC_ERR_NOMEM;
+    if (c->conn.conn && c->conn.state == STORE_PG_READY && read_unlocks(c))
+        return DC_ERR_BUSY;
+    if (c->conn.conn && c->conn.state == STORE_PG_READY && PQstatus(c->conn.conn) == CONNECTION_OK)
         return DC_OK;
-    snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s", c->conn.msg);
-    dc_err rc = store_pg_failure_err(c->conn.failure);
+    if (!c->conn.conn || c->conn.state == STORE_PG_READY)
+        coord_start(p, c);
+    if (c->no_wait)
+        coord_step(c);
+    else
+        store_pg_conn_wait(&c->conn, STORE_PG_COORD_CONNECT_MS);
+    if (c->conn.state == STORE_PG_READY)
+        return DC_OK;
+    if (c->conn.state != STORE_PG_FAILED && coord_now_ms() - c->started_ms < STORE_PG_COORD_CONNECT_MS)
+        return DC_ERR_BUSY;
+    snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s",
+             c->conn.state == STORE_PG_FAILED ? c->conn.msg : "connecting took too long");
+    dc_err rc = c->conn.state == STORE_PG_FAILED ? store_pg_failure_err(c->conn.failure) : DC_ERR_UNAVAIL;
     store_pg_conn_close(&c->conn);
     return rc;
+}
+
+dc_err store_pg_identify_prepare(store *base)
+{
+    store_pg *p = store_pg_of(base);
+    struct store_pg_coord *c = coord_of(p);
+    if (!c)
+        return DC_ERR_NOMEM;
+    c->no_wait = 1;
+    dc_err rc = coord_ready(p);
+    return rc == DC_ERR_BUSY ? DC_OK : rc;
+}
+
+void store_pg_coord_step(store_pg *p)
+{
+    struct store_pg_coord *c = p->coord;
+    if (c && c->no_wait && c->conn.conn && c->conn.state != STORE_PG_READY)
+        coord_step(c);
 }
 
 static long held_at(const struct store_pg_coord *c, int bucket)
@@ -230,12 +334,15 @@ static long held_at(const struct store_pg_coord *c, int bucket)
     return -1;
 }
 
+#define ADVISORY_PARAMS(key, b, bucket)                              \
+    snprintf(key, sizeof key, "%d", STORE_PG_IDENTIFY_KEY);          \
+    snprintf(b, sizeof b, "%d", bucket)
+
 /* SELECT fn(key, bucket) on the coordination connection: 1 true, 0 false, -1 failed. */
 static int advisory(store_pg *p, const char *sql, int bucket)
 {
     char key[16], b[16];
-    snprintf(key, sizeof key, "%d", STORE_PG_IDENTIFY_KEY);
-    snprintf(b, sizeof b, "%d", bucket);
+    ADVISORY_PARAMS(key, b, bucket);
     const char *params[2] = { key, b };
     PGresult *r = PQexecParams(p->coord->conn.conn, sql, 2, NULL, params, NULL, NULL, 0);
     int v = -1;
@@ -272,6 +379,8 @@ dc_err store_pg_identify_lock(store *base, int bucket, int64_t hold_ms, int *got
 {
     store_pg *p = store_pg_of(base);
     dc_err rc = coord_ready(p);
+    if (rc == DC_ERR_BUSY)
+        return DC_OK;                 /* not got yet: connecting, or an unlock still out */
     if (rc != DC_OK || held_at(p->coord, bucket) >= 0)
         return rc;
     struct store_pg_coord *c = p->coord;
@@ -298,8 +407,19 @@ dc_err store_pg_identify_unlock(store *base, int bucket)
     long i = held_at(p->coord, bucket);
     if (i < 0)
         return DC_OK;                 /* not held (or its session is gone, and the lock with it) */
-    p->coord->held[i] = p->coord->held[--p->coord->n_held];
-    return advisory(p, "SELECT pg_advisory_unlock($1::int4, $2::int4)", bucket) < 0 ? DC_ERR_DB : DC_OK;
+    struct store_pg_coord *c = p->coord;
+    c->held[i] = c->held[--c->n_held];
+    char key[16], b[16];
+    ADVISORY_PARAMS(key, b, bucket);
+    const char *params[2] = { key, b };
+    if (!c->conn.conn || (PQpipelineStatus(c->conn.conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(c->conn.conn)) ||
+        !PQsendQueryParams(c->conn.conn, "SELECT pg_advisory_unlock($1::int4, $2::int4)", 2, NULL, params,
+                           NULL, NULL, 0) || !PQpipelineSync(c->conn.conn)) {
+        snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s", PQerrorMessage(c->conn.conn));
+        return DC_ERR_DB;
+    }
+    c->unlocks_sent++;
+    return DC_OK;
 }
 
 void store_pg_coord_close(store_pg *p)

@@ -8,7 +8,11 @@
  * into the classes the daemon acts on (retry then exit 69, or exit 78) and
  * worded as one line naming the `db` setting and the fix, never with the
  * password (base/uri.h).  libpq resolves a host name inside PQconnectPoll,
- * blocking: `hostaddr=` in the URI avoids the lookup.
+ * blocking: `hostaddr=` in the URI (or a numeric host) avoids the lookup.
+ * With a name, the loop thread can still wait for the resolver at: the
+ * start-up connect (before the loop runs), a reconnect after the
+ * connection was lost (store_pg_ready), and the identify lock's connect
+ * (store_identify_prepare when shards are leased, again after it failed). 
  *
  * Then the backend's store (struct store_pg) and the helpers its files
  * share: statements are named, prepared on first use on the connection and
@@ -51,6 +55,7 @@ typedef struct {
     PGconn *conn;                /* NULL when nothing was started */
     store_pg_state state;
     store_pg_failure failure;
+    unsigned gen;                /* counts starts and steps: the socket may change at each */
     char *uri;                   /* the db setting (its passwords are scrubbed from msg) */
     char msg[STORE_PG_MSG_MAX];  /* the one line of a failure, "" otherwise */
 } store_pg_conn;
@@ -273,6 +278,7 @@ dc_err store_pg_commit_submit(store *s, store_done_fn done, void *ctx);
 void store_pg_service(store *s);
 int store_pg_in_flight(const store *s);
 void store_pg_wait(store *s, int timeout_ms);
+void store_pg_watch(store *s, store_watch_info *out);
 int store_pg_fd(const store *s);
 void store_pg_pipe_free(store_pg *p);
 /* Which waiting cures a failed result: 1 a lock (or deadlock,
@@ -437,6 +443,10 @@ dc_err store_pg_grace_mark_stale(store *s, uint64_t guild_id, int64_t now_ms, in
 dc_err store_pg_grace_flush(store_pg *p);
 void store_pg_grace_clear(store_pg *p);
 void store_pg_grace_free(store_pg *p);
+dc_err store_pg_identify_prepare(store *s);
+/* Steps the identify lock's connection when it connects without waiting
+ * (store_pg_watch, each loop turn). */
+void store_pg_coord_step(store_pg *p);
 /* Closes the identify lock's connection (its locks go with it). */
 void store_pg_coord_close(store_pg *p);
 /* store_pg_schedule.c: the admins' schedules (schema 10) */

@@ -412,6 +412,20 @@ static int pump(store_pg *p)
     return 0;
 }
 
+/* The connection readable while nothing is expected: a notice, or the
+ * server closing it (a restart): read it now, so that the socket does not
+ * stay readable (the loop would spin) and a lost connection is reopened
+ * before the next turn needs it. */
+static void idle_read(store_pg *p)
+{
+    if (!PQconsumeInput(p->conn.conn) || PQstatus(p->conn.conn) != CONNECTION_OK) {
+        if (!store_pg_check_lost(p, NULL))
+            store_pg_lost(p, PQerrorMessage(p->conn.conn));
+        return;
+    }
+    PQisBusy(p->conn.conn);          /* parses what arrived: notices go to their processor */
+}
+
 void store_pg_service(store *base)
 {
     store_pg *p = store_pg_of(base);
@@ -421,6 +435,8 @@ void store_pg_service(store *base)
     }
     if (p->pipe && waiting(p))
         pump(p);
+    else if (!p->pipe)
+        idle_read(p);
     /* A server that never answers (a network gone quiet) is a lost one. */
     for (size_t i = p->exp_head; p->conn.conn && i < p->n_exp; i++)
         if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved &&
@@ -428,6 +444,42 @@ void store_pg_service(store *base)
             store_pg_lost(p, "no answer to COMMIT");
             break;
         }
+}
+
+/* The earliest COMMIT in flight's answer deadline, in ms from now; -1: none. */
+static int64_t answer_due(const store_pg *p)
+{
+    int64_t due = -1, now = mono_ms();
+    for (size_t i = p->exp_head; i < p->n_exp; i++)
+        if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved) {
+            int64_t left = p->exp[i].sent_ms + p->lock_timeout_ms + STORE_PG_ANSWER_MS - now + 1;
+            if (due < 0 || left < due)
+                due = left < 0 ? 0 : left;
+        }
+    return due;
+}
+
+void store_pg_watch(store *base, store_watch_info *out)
+{
+    store_pg *p = store_pg_of(base);
+    store_pg_coord_step(p);              /* the identify lock's connection, connecting */
+    if (!p->conn.conn) {                 /* lost: reconnect when the backoff ends */
+        if (p->uri) {
+            int64_t left = p->retry_at_ms - mono_ms();
+            out->due_in_ms = left < 0 ? 0 : left;
+        }
+        return;
+    }
+    out->fd = PQsocket(p->conn.conn);
+    out->gen = p->conn.gen;
+    if (p->conn.state != STORE_PG_READY) {
+        out->want_read = p->conn.state == STORE_PG_WANT_READ;
+        out->want_write = p->conn.state == STORE_PG_WANT_WRITE;
+        return;
+    }
+    out->want_read = 1;                  /* results, notices, the server closing it */
+    out->want_write = PQflush(p->conn.conn) == 1;
+    out->due_in_ms = answer_due(p);
 }
 
 /* Waits for the socket (readable, or writable while libpq holds output). */

@@ -139,6 +139,8 @@ static dc_err store_sqlite_rollback(store *base)
 static int store_sqlite_in_transaction(store *base) { return store_sqlite_of(base)->tx_depth; }
 /* SQLite commits inside store_commit_submit: nothing for the loop to watch. */
 static int store_sqlite_fd(const store *base) { (void)base; return -1; }
+/* Commits at once: nothing to watch, nothing due (store_watch's default). */
+static void store_sqlite_watch(store *base, store_watch_info *out) { (void)base; (void)out; }
 /* SQLite commits inside store_commit_submit: nothing is ever in flight. */
 static void store_sqlite_service(store *base) { (void)base; }
 static int store_sqlite_in_flight(const store *base) { (void)base; return 0; }
@@ -324,6 +326,7 @@ const store_backend store_sqlite_backend = {
     .service = store_sqlite_service,
     .in_flight = store_sqlite_in_flight,
     .wait = store_sqlite_wait,
+    .watch = store_sqlite_watch,
     .set_manual_checkpoints = store_sqlite_set_manual_checkpoints,
     .checkpoint_request = store_sqlite_checkpoint_request,
     .checkpoint_failures = store_sqlite_checkpoint_failures,
@@ -382,4 +385,5 @@ const store_backend store_sqlite_backend = {
     .grace_count = store_sqlite_grace_count,
     .grace_expire = store_sqlite_grace_expire,
     .grace_mark_stale = store_sqlite_grace_mark_stale,
+    .identify_prepare = store_sqlite_identify_prepare,
 };

@@ -294,6 +294,13 @@ dc_err store_sqlite_identify_unlock(store *base, int bucket)
     return DC_OK;
 }
 
+/* An flock never waits: nothing to prepare. */
+dc_err store_sqlite_identify_prepare(store *base)
+{
+    (void)base;
+    return DC_OK;
+}
+
 void store_sqlite_coord_close(store_sqlite *s)
 {
     for (size_t i = 0; i < s->n_idlocks; i++)

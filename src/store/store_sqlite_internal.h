@@ -236,6 +236,7 @@ dc_err store_sqlite_lease_release(store *s, const store_lease_owner *me);
 dc_err store_sqlite_each_lease(store *s, store_lease_fn fn, void *ctx);
 dc_err store_sqlite_identify_lock(store *s, int bucket, int64_t hold_ms, int *got);
 dc_err store_sqlite_identify_unlock(store *s, int bucket);
+dc_err store_sqlite_identify_prepare(store *s);
 /* Drops every identify lock (store close). */
 void store_sqlite_coord_close(store_sqlite *s);
 /* store_sqlite_users.c */

@@ -129,6 +129,12 @@ int store_fd(const store *s)
     return s->be->fd(s);
 }
 
+void store_watch(store *s, store_watch_info *out)
+{
+    *out = (store_watch_info){ .fd = -1, .due_in_ms = -1 };
+    s->be->watch(s, out);
+}
+
 void store_submit_free(store *s)
 {
     free(s->submitted);

@@ -4,7 +4,10 @@
  * the lock goes every departed member's rows are gone and audited once.
  * A server restart in the middle of a burst loses nothing and doubles
  * nothing.  A sweep's member list arriving while commits are in flight is
- * recorded, not aborted.  Skipped without a cluster (with-pg.sh), failed under CI. */
+ * recorded, not aborted.  Users held for 10 s while departures keep
+ * arriving: no heartbeat gap above two intervals, nothing lost (the loop
+ * never waits for the database).  Skipped without a cluster (with-pg.sh),
+ * failed under CI. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -146,6 +149,93 @@ static void burst_while_users_is_locked(void **state)
     assert_no_secret(w);
 }
 
+/* The daemon started, and another session holding users. */
+static PGconn *start_locked(world *w, int *mark)
+{
+    start(w);
+    *mark = fd_sent_count(&w->fake);
+    PGconn *bot = pgfx_lock(w->uri, "users");
+    assert_non_null(bot);
+    return bot;
+}
+
+/* n departures spread over ms. */
+static void departures_over(world *w, int n, int ms)
+{
+    for (int i = 0; i < n; i++) {
+        remove_member(w, i);
+        dh_sleep_ms(ms / n);
+    }
+}
+
+/* The heartbeats since mark: printed; the worst gap at most two intervals. */
+static void assert_heartbeats_on_time(world *w, int mark, const char *what)
+{
+    int64_t gap;
+    int beats = fd_heartbeats_since(&w->fake, mark, &gap);
+    printf("# %s: %d heartbeats, worst gap %lld ms (interval %d ms)\n", what, beats, (long long)gap, HEARTBEAT_MS);
+    assert_true(gap <= 2 * HEARTBEAT_MS);
+}
+
+/* Another session holds users for 10 s while a departure arrives every
+ * 200 ms the whole time: every turn's COMMIT is refused or waits, the
+ * journal keeps the departures, and the loop never waits on the database:
+ * no heartbeat gap above two intervals (a protocol bound, not a speed
+ * one), and every departure applied once after the lock goes. */
+#define LONG_LOCK_MS 10000
+#define LONG_DEPARTURES 50
+static void a_ten_second_stall_with_events_arriving_delays_no_heartbeat(void **state)
+{
+    pgfx_need();
+    world *w = *state;
+    int mark;
+    PGconn *bot = start_locked(w, &mark);
+    departures_over(w, LONG_DEPARTURES, LONG_LOCK_MS);
+    PGresult *r = PQexec(bot, "SELECT count(*) FROM users");
+    assert_int_equal(atoi(PQgetvalue(r, 0, 0)), MEMBERS);
+    PQclear(r);
+    pgfx_unlock(bot);
+    assert_applied_once(w, LONG_DEPARTURES);
+    assert_heartbeats_on_time(w, mark, "users locked 10 s, a departure every 200 ms");
+    assert_true(fd_heartbeats_since(&w->fake, mark, &(int64_t){ 0 }) >= LONG_LOCK_MS / HEARTBEAT_MS / 2);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* The server processes of the daemon's connections stopped (SIGSTOP) for
+ * 8 s while departures keep arriving: a
+ * COMMIT on the wire gets no answer and the socket stays quiet -- a stall
+ * that lock_timeout does not end; the identify lock's unlock (5.5 s after
+ * IDENTIFY) falls inside it.  Heartbeats keep their interval; once it runs
+ * again every departure is applied once.  (A sweep's step beside an
+ * unanswered COMMIT still waits for it, bounded: turn_begin.) */
+#define FROZEN_MS 8000
+static int signal_daemon_backends(world *w, int sig)
+{
+    PGconn *c = PQconnectdb(w->uri);
+    PGresult *r = PQexec(c, "SELECT pid FROM pg_stat_activity WHERE application_name = 'discord-cleaner' "
+                            "AND datname = current_database()");
+    int n = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+    for (int i = 0; i < n; i++)
+        kill((pid_t)atoi(PQgetvalue(r, i, 0)), sig);
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+static void a_frozen_server_delays_no_heartbeat(void **state)
+{
+    pgfx_need();
+    world *w = *state;
+    start(w);
+    int mark = fd_sent_count(&w->fake);
+    assert_true(signal_daemon_backends(w, SIGSTOP) >= 1);
+    departures_over(w, LONG_DEPARTURES, FROZEN_MS);
+    signal_daemon_backends(w, SIGCONT);
+    assert_applied_once(w, LONG_DEPARTURES);
+    assert_heartbeats_on_time(w, mark, "PostgreSQL frozen 8 s, a departure every 160 ms");
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 /* pg_ctl restart -m fast in the middle of a burst: the daemon reconnects
  * and nothing is lost or doubled. */
 static void restart_mid_burst_loses_nothing(void **state)
@@ -205,6 +295,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(burst_while_users_is_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_mid_burst_loses_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_ten_second_stall_with_events_arriving_delays_no_heartbeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_frozen_server_delays_no_heartbeat, setup, teardown),
         cmocka_unit_test_setup_teardown(sweep_completes_beside_commits_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

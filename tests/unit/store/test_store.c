@@ -795,7 +795,12 @@ static void submit_commits_and_delivers_through_service(void **state)
     outcomes o = { 0 };
     commit_tag c1 = { &o, 1 };
     int64_t rows;
+    store_watch_info wi;
     assert_int_equal(store_fd(f->s), -1);
+    store_watch(f->s, &wi);                            /* nothing for a loop to watch, nothing due */
+    assert_int_equal(wi.fd, -1);
+    assert_int_equal(wi.due_in_ms, -1);
+    assert_false(wi.want_read || wi.want_write);
     assert_int_equal(store_pending(f->s), 0);
     store_service(f->s);                               /* nothing waits: nothing happens */
     assert_int_equal(store_begin(f->s), DC_OK);
