@@ -170,12 +170,19 @@ bool ratelimit_route_key(const char *method, const char *path, char *out, size_t
     if (n < 0 || (size_t)n >= outlen)
         return false;
     size_t pos = (size_t)n;
+    /* An interaction's or a webhook's token follows its id: a route per token
+     * would add a route entry for every slash command ever answered. */
+    int token_next = 0, owner = 0;
     for (size_t i = 0; i < pathlen;) {
         size_t seg = strcspn(path + i, "/?#");
         if (seg > pathlen - i)
             seg = pathlen - i;
-        const char *piece = all_digits(path + i, seg) ? "{id}" : NULL;
-        size_t plen = piece ? 4 : seg;
+        int digits = all_digits(path + i, seg);
+        const char *piece = digits ? "{id}" : token_next ? "{token}" : NULL;
+        token_next = owner && digits;
+        owner = !digits && ((seg == 12 && strncmp(path + i, "interactions", 12) == 0) ||
+                            (seg == 8 && strncmp(path + i, "webhooks", 8) == 0));
+        size_t plen = piece ? strlen(piece) : seg;
         if (pos + plen + 1 >= outlen)
             return false;
         memcpy(out + pos, piece ? piece : path + i, plen);

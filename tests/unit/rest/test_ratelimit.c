@@ -80,6 +80,13 @@ static void route_keys_replace_ids(void **state)
     assert_string_equal(out, "GET /users/@me/guilds");
     assert_true(ratelimit_route_key("GET", "/guilds/1/members/22", out, sizeof out));
     assert_string_equal(out, "GET /guilds/{id}/members/{id}");
+    /* one route for every interaction, whatever its token */
+    assert_true(ratelimit_route_key("POST", "/interactions/55/aW50ZXJhY3Rpb246NTU/callback", out, sizeof out));
+    assert_string_equal(out, "POST /interactions/{id}/{token}/callback");
+    assert_true(ratelimit_route_key("PATCH", "/webhooks/7/tok-en_1/messages/@original", out, sizeof out));
+    assert_string_equal(out, "PATCH /webhooks/{id}/{token}/messages/@original");
+    assert_true(ratelimit_route_key("GET", "/guilds/1/webhooks", out, sizeof out));
+    assert_string_equal(out, "GET /guilds/{id}/webhooks");
     char tiny[8];
     assert_false(ratelimit_route_key("GET", "/guilds/123/members", tiny, sizeof tiny));
 }
