@@ -134,7 +134,7 @@ static void send_notice(dc_daemon *d, uint64_t guild_id, uint64_t user_id, int64
         return;
     }
     notice *n = calloc(1, sizeof *n);
-    char name[128], body[64];
+    char name[160], body[64];
     if (!n)
         return;
     n->d = d;

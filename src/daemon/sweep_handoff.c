@@ -18,6 +18,7 @@
  * Daemon-side state is per process (one daemon per process, like its
  * signal flags): the requests taken and not yet answered. */
 #include "daemon/sweep_handoff.h"
+#include "daemon/turn.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -189,8 +190,8 @@ static void on_timer(dc_timer *t)
     dc_daemon *d = H.d;
     if (!d || !d->st)
         return;
-    if (store_in_transaction(d->st)) {
-        schedule(HANDOFF_RETRY_MS);
+    if (store_in_transaction(d->st) || turn_commit_waits(d)) {
+        schedule(HANDOFF_RETRY_MS);  /* a read now would wait for the COMMIT's answer */
         return;
     }
     if (H.want_take) {

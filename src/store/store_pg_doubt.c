@@ -16,7 +16,16 @@
  * is back, one read of the marker settles every doubt: the marker at n or
  * later means that turn committed (STORE_COMMITTED), anything else that
  * it did not (STORE_RETRY_BUSY: redo it).  The daemon commits one turn at
- * a time, so "n or later" is exact.  A clean close deletes the marker. */
+ * a time, so "n or later" is exact.  A clean close deletes the marker.
+ *
+ * The marker is read only once the lost connection's server process is
+ * gone: a process that was slow (stopped, swapping, waiting for a lock)
+ * still carries out the COMMIT it received after its client went away, and
+ * a marker read before that would redo a turn that then commits twice.  So
+ * the process is asked to end (pg_terminate_backend) and the marker read
+ * when pg_stat_activity no longer lists it; until then the doubt stays and
+ * service looks again every 100 ms.  The process is matched by pid, user
+ * and database, never our own new one. */
 #include "store/store_pg_internal.h"
 
 #include <inttypes.h>
@@ -38,6 +47,19 @@ static const store_pg_stmt ST_MARK_GET = { "dc_commit_mark_get",
                                            "SELECT value FROM cleaner_session_state WHERE key = $1" };
 static const store_pg_stmt ST_MARK_DEL = { "dc_commit_mark_del",
                                            "DELETE FROM cleaner_session_state WHERE key = $1" };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const store_pg_stmt ST_OLD_ALIVE = {
+    "dc_commit_old_alive",
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1::int "
+    "AND pid <> pg_backend_pid() AND usename = current_user AND datname = current_database()",
+};
 
 static void name_marker(store_pg *p)
 {
@@ -86,11 +108,40 @@ static int64_t marker_seq(store_pg *p, dc_err *rc)
     return seq;
 }
 
+void store_pg_doubt_lost(store_pg *p)
+{
+    if (p->doubt.n && !p->doubt.old_pid && p->conn.conn)
+        p->doubt.old_pid = PQbackendPID(p->conn.conn);
+}
+
+/* 1 while the lost connection's server process is still there (asked to end). */
+static int old_process_alive(store_pg *p, dc_err *rc)
+{
+    char pid[16];
+    const char *param = pid;
+    PGresult *r = NULL;
+    snprintf(pid, sizeof pid, "%d", p->doubt.old_pid);
+    *rc = store_pg_run(p, &ST_OLD_ALIVE, 1, &param, &r, "looking for the lost connection's server process");
+    int alive = *rc == DC_OK && PQntuples(r) > 0;
+    PQclear(r);
+    if (*rc == DC_OK && !alive)
+        p->doubt.old_pid = 0;
+    return alive;
+}
+
 void store_pg_doubt_resolve(store_pg *p)
 {
     dc_err rc;
-    if (!p->doubt.n)
+    if (!p->doubt.n || mono_ms() < p->doubt.next_look_ms)
         return;
+    p->doubt.next_look_ms = mono_ms() + 100;
+    if (p->doubt.old_pid && (old_process_alive(p, &rc) || rc != DC_OK)) {
+        if (!p->doubt.told)
+            LOG_I("store", "db: waiting for the lost connection's server process %d to end before deciding "
+                  "whether its COMMIT went through%s", p->doubt.old_pid, rc == DC_OK ? "" : " (cannot look yet)");
+        p->doubt.told = 1;
+        return;
+    }
     int64_t seq = marker_seq(p, &rc);
     if (rc != DC_OK)
         return;                      /* lost again: the next reconnect asks again */
@@ -105,6 +156,8 @@ void store_pg_doubt_resolve(store_pg *p)
             LOG_E("store", "out of memory queueing a commit's outcome: the turn is lost until restart");
     }
     p->doubt.n = 0;
+    p->doubt.next_look_ms = 0;
+    p->doubt.told = 0;
 }
 
 void store_pg_doubt_free(store_pg *p)

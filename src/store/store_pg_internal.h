@@ -170,6 +170,9 @@ typedef struct {
     int64_t seq;                        /* commits marked on this store */
     store_pg_doubt_commit *v;           /* in doubt until the connection is back */
     size_t n, cap;
+    int old_pid;                        /* the lost connection's server process; 0: gone */
+    int64_t next_look_ms;               /* when to look again whether it is gone (monotonic) */
+    int told;                           /* the log said we wait for it */
 } store_pg_doubt;
 
 typedef struct store_pg {
@@ -306,6 +309,9 @@ void store_pg_batch_result(store_pg *p, const store_pg_expect *e, const PGresult
 dc_err store_pg_doubt_mark(store_pg *p, int64_t *n);
 int store_pg_doubt_add(store_pg *p, const store_pg_expect *e);
 void store_pg_doubt_resolve(store_pg *p);
+/* Before the lost connection is closed: remember its server process, which
+ * may still carry out the COMMIT it received (store_pg_doubt.c). */
+void store_pg_doubt_lost(store_pg *p);
 void store_pg_doubt_free(store_pg *p);
 void store_pg_batch_clear(store_pg *p);
 void store_pg_batch_free(store_pg *p);

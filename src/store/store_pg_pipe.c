@@ -107,6 +107,7 @@ void store_pg_lost(store_pg *p, const char *why)
         if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved &&
             (!p->exp[i].mark || store_pg_doubt_add(p, &p->exp[i]) != 0))
             deliver(p, &p->exp[i], STORE_RETRY_BUSY, msg);     /* did not commit: redo it */
+    store_pg_doubt_lost(p);
     while (waiting(p))
         pop(p);
     p->exp_head = p->n_exp = 0;
@@ -433,6 +434,8 @@ void store_pg_service(store *base)
         store_pg_ready(p);
         return;
     }
+    if (p->doubt.n)
+        store_pg_doubt_resolve(p);   /* once the lost connection's process has ended */
     if (p->pipe && waiting(p))
         pump(p);
     else if (!p->pipe)
@@ -480,6 +483,13 @@ void store_pg_watch(store *base, store_watch_info *out)
     out->want_read = 1;                  /* results, notices, the server closing it */
     out->want_write = PQflush(p->conn.conn) == 1;
     out->due_in_ms = answer_due(p);
+    if (p->doubt.n) {                    /* a lost COMMIT: look again whether its process ended */
+        int64_t left = p->doubt.next_look_ms - mono_ms();
+        if (left < 0)
+            left = 0;
+        if (out->due_in_ms < 0 || left < out->due_in_ms)
+            out->due_in_ms = left;       /* a time, not a delay: the loop asks before each turn */
+    }
 }
 
 /* Waits for the socket (readable, or writable while libpq holds output). */
@@ -504,6 +514,14 @@ void store_pg_wait(store *base, int timeout_ms)
                 break;
             if (!store_pg_ready(p))
                 nanosleep(&nap, NULL);
+            continue;
+        }
+        if (p->doubt.n && !waiting(p)) {
+            /* Never wait for the lost connection's process to end: it may be
+             * stopped for as long as it likes.  The loop looks again. */
+            store_pg_doubt_resolve(p);
+            if (p->doubt.n)
+                break;
             continue;
         }
         wait_socket(p, (int)(end - mono_ms()));
