@@ -24,8 +24,8 @@ typedef struct {
     slash_option option;         /* name NULL: none */
 } slash_sub;
 
-static const slash_option FORCE = { DC_APPCMD_OPTION_BOOLEAN, "force",
-                                    "Delete even past the safety share of a server's rows", 0 };
+/* A macro, not a const object: C (and clang) wants constant initializers. */
+#define FORCE { DC_APPCMD_OPTION_BOOLEAN, "force", "Delete even past the safety share of a server's rows", 0 }
 
 static const slash_sub subs[] = {
     { "users", "Remove this server's rows of members who left", FORCE },
