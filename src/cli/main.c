@@ -112,9 +112,12 @@ static void print_usage(FILE *out)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].brief);
     fputs("\nRun 'discord-cleaner COMMAND --help' for a command's options and\n"
           "'discord-cleaner help config' for every setting.\n"
-          "Exit status: 0 ok, 64 usage, 66 no such database or guild, 69 service\n"
-          "unavailable, 70 internal error, 75 a sweep did not complete (retry),\n"
-          "77 bot token rejected, 78 configuration error (intents, shards, settings).\n",
+          "Exit status: 0 ok, 64 usage (a command line that cannot be read: unknown\n"
+          "option or command, missing value, stray argument), 66 no such database or\n"
+          "guild, 69 service unavailable, 70 internal error, 75 a sweep did not\n"
+          "complete (retry), 77 bot token rejected, 78 configuration error (a wrong\n"
+          "value, whether given as a flag, in the environment or in the file;\n"
+          "intents, shards).  -V is --version.\n",
           out);
 }
 
@@ -232,11 +235,13 @@ static const char *strip_rest(const command *c, char **rest, int *n_rest, int *p
     return extra;
 }
 
+/* Every error is one line; a usage error names where the help is. */
 static int fail(const command *c, dc_err rc, const char *msg)
 {
-    fprintf(stderr, "discord-cleaner %s: %s\n", c->name, msg);
     if (rc == DC_ERR_USAGE)
-        fprintf(stderr, "(see 'discord-cleaner %s --help')\n", c->name);
+        fprintf(stderr, "discord-cleaner %s: %s; see 'discord-cleaner %s --help'\n", c->name, msg, c->name);
+    else
+        fprintf(stderr, "discord-cleaner %s: %s\n", c->name, msg);
     return dc_err_exit_status(rc);
 }
 
@@ -307,7 +312,7 @@ int main(int argc, char **argv)
         print_usage(stdout);
         return 0;
     }
-    if (strcmp(first, "--version") == 0)
+    if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0)
         return print_version(stdout);
     if (strcmp(first, "help") == 0)
         return help_command(argc - 2, argv + 2);
