@@ -77,6 +77,10 @@ typedef struct {
     int notify_departed;      /* CONFIG_NOTIFY_OFF or CONFIG_NOTIFY_DM */
     char notify_message[1504];/* template: {guild} {hours} {date} */
     int notify_per_minute;    /* 10 */
+    /* #18: the HTTP endpoint (http/http_server.h) */
+    char *http_listen;        /* HOST:PORT or [V6]:PORT; NULL/empty: no listener */
+    char *http_token;         /* secret: Bearer token the endpoint requires */
+    char *http_token_file;
 } config;
 
 enum { CONFIG_NOTIFY_OFF = 0, CONFIG_NOTIFY_DM = 1 };
