@@ -199,6 +199,8 @@ static void lifecycle(void **state)
     drain(w, 100);
     assert_int_equal(count_since(w, stop + 1, "READY=1"), 0);
     assert_int_equal(count_since(w, stop + 1, "WATCHDOG=1"), 0);
+    for (int i = 0; i < w->n; i++)
+        print_message("notify %d: %s\n", i, w->msgs[i].text);
 }
 
 /* The same handshake over an abstract socket ("@name"). */
@@ -267,6 +269,40 @@ static void watchdog_pid_of_another(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 10000 * time_factor()), 0);
 }
 
+/* A sweep shows in STATUS= while it runs (1 row a batch, 0.5 s apart: the
+ * 4 rows of users not in the guild keep it busy for 2 s), then "ready"
+ * again.  The guard is off: 4 of 5 rows go. */
+static void sweep_status(void **state)
+{
+    world *w = *state;
+    char sql[128];
+    for (int i = 101; i <= 105; i++) {
+        snprintf(sql, sizeof sql, "INSERT INTO users(discord_id, guild_id) VALUES (1000000000000000%d, %s)", i, GUILD);
+        assert_int_equal(dh_db_exec(w->d.db, sql), 0);
+    }
+    char sock_env[160];
+    snprintf(sock_env, sizeof sock_env, "NOTIFY_SOCKET=%s", w->addr);
+    const char *const env[] = { sock_env, NULL };
+    const char *const args[] = { "--reconcile-delay", "0", "--batch-size", "1", "--batch-delay", "0.5",
+                                 "--max-delete-share", "1", NULL };
+    assert_int_equal(dh_start(&w->d, w->fake.port, args, env), 0);
+    int sweeping = wait_msg(w, 0, "STATUS=sweeping guild Test (" GUILD ") ", 20000);
+    for (int i = 0; i < w->n && sweeping < 0; i++)
+        print_message("got: %s\n", w->msgs[i].text);
+    if (sweeping < 0) {
+        char *log = dh_read_file(w->d.log);
+        for (char *line = log ? strtok(log, "\n") : NULL; line; line = strtok(NULL, "\n"))
+            if (strstr(line, "sweep") || strstr(line, "reconcil"))
+                print_message("%s\n", line);
+        free(log);
+    }
+    assert_true(sweeping >= 0);
+    print_message("%s\n", w->msgs[sweeping].text);
+    assert_true(wait_msg(w, sweeping, "STATUS=ready: 1 guild on shard 0", 20000) > sweeping);
+    assert_int_equal((int)dh_db_int(w->d.db, "SELECT COUNT(*) FROM users"), 1);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 10000 * time_factor()), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(abstract_socket, setup_abstract, teardown_world),
         cmocka_unit_test_setup_teardown(watchdog_follows_heartbeat_acks, setup_path, teardown_world),
         cmocka_unit_test_setup_teardown(watchdog_pid_of_another, setup_path, teardown_world),
+        cmocka_unit_test_setup_teardown(sweep_status, setup_path, teardown_world),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
