@@ -232,7 +232,8 @@ static int64_t mean_gap(const world *w, int from, int *count)
 
 /* WATCHDOG_USEC=400 ms: a ping about every 200 ms while the double
  * acknowledges heartbeats (300 ms interval); none once it stops (within two
- * intervals and a tick); pings again once ACKs come back. */
+ * intervals and a tick) while STATUS says the shard reconnects; pings
+ * again once ACKs come back. */
 static void watchdog_follows_heartbeat_acks(void **state)
 {
     world *w = *state;
@@ -251,6 +252,8 @@ static void watchdog_follows_heartbeat_acks(void **state)
     int from = w->n;
     drain(w, 1500);
     assert_int_equal(count_since(w, from, "WATCHDOG=1"), 0);
+    /* Unacknowledged beats: a zombie connection, dropped and reconnected. */
+    assert_true(count_since(w, ready, "STATUS=reconnecting shard 0") >= 1);
 
     cJSON_Delete(fd_post(&w->fake, "/_control/acks", "{\"enabled\":true}"));
     assert_true(wait_msg(w, from, "WATCHDOG=1", 10000) >= 0);
