@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "cli/db_cli.h"
+#include "cli/help_dist.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "base/log.h"
@@ -164,16 +165,34 @@ static int unknown_command(const char *name)
     return dc_err_exit_status(DC_ERR_USAGE);
 }
 
-/* discord-cleaner help [COMMAND | config [--markdown]] */
+/* help man | help completion: the shipped documents (help_dist.c, #18). */
+static int help_dist(const char *what)
+{
+    help_dist_cmd docs[N_COMMANDS];
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        docs[i] = (help_dist_cmd){ commands[i].name, commands[i].synopsis, commands[i].summary,
+                                   commands[i].options_help, commands[i].flags };
+    if (strcmp(what, "man") == 0)
+        help_dist_man(stdout, docs, N_COMMANDS);
+    else
+        help_dist_completion(stdout, docs, N_COMMANDS);
+    return 0;
+}
+
+/* discord-cleaner help [COMMAND | config [--markdown | --example] | man | completion] */
 static int help_command(int argc, char **argv)
 {
     if (argc == 0) {
         print_usage(stdout);
         return 0;
     }
+    if (strcmp(argv[0], "man") == 0 || strcmp(argv[0], "completion") == 0)
+        return help_dist(argv[0]);
     if (strcmp(argv[0], "config") == 0) {
         if (argc > 1 && strcmp(argv[1], "--markdown") == 0)
             config_print_markdown(stdout);
+        else if (argc > 1 && strcmp(argv[1], "--example") == 0)
+            config_print_example(stdout);
         else
             config_print_help(stdout);
         return 0;

@@ -142,5 +142,12 @@ void config_print_markdown(FILE *out);
 /* Effective values as "key = value" lines (a valid config file, except that
  * the token is shown only as "(set)" / "(unset)"). */
 void config_dump(const config *cfg, FILE *out);
+/* config_doc.c (#18, make install): the SETTINGS section of the man page in
+ * roff, an example config with every setting commented out at its default,
+ * every settings flag one per line (bash completion); roff-escaped text. */
+void config_print_man(FILE *out);
+void config_print_example(FILE *out);
+void config_print_flags(FILE *out);
+void config_roff_text(FILE *out, const char *s);
 
 #endif

@@ -561,6 +561,7 @@ static int setup(dc_daemon *d, const config *cfg)
 
 static void teardown(dc_daemon *d)
 {
+    notify_free(d);
     shard_coord_stop(d);              /* leases released, the store still open */
     daemon_free_core(d);
     sweep_handoff_free(d);
@@ -637,6 +638,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
     uri_redact(cfg->db, shown, sizeof shown);
     LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", shown, cfg->api_base,
           cfg->dry_run ? ", DRY RUN (nothing is deleted)" : "");
+    notify_start(&d);
     fetch_gateway(&d);
     on_housekeeping(&d.housekeeping_timer);
     int64_t stop_deadline = 0;
@@ -647,9 +649,11 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         d.wakeups++;
         turn_flush_if_due(&d);
         if (got_hup) {
+            notify_reloading(&d);
             got_hup = 0;
             log_reopen();
             LOG_I("daemon", "log file reopened (SIGHUP)");
+            notify_reloaded(&d);
         }
         if (got_usr1) {
             got_usr1 = 0;
@@ -658,6 +662,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         }
         if (got_term && !d.stopping) {
             LOG_I("daemon", "signal received: finishing the current turn and closing (session kept resumable)");
+            notify_stopping(&d);
             daemon_request_stop(&d, 0);
         }
         if (d.stopping) {
