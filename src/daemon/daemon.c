@@ -13,6 +13,8 @@
  * covers those events are committed together: a crash between them replays
  * the events (Discord resends on RESUME), never skips them. */
 #include "daemon/daemon.h"
+#include "daemon/http_live.h"
+#include "http/http_server.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -544,7 +546,8 @@ static int setup(dc_daemon *d, const config *cfg)
     protocols[0] = transport_protocol;
     protocols[1] = loop_watch_protocol;         /* the store's socket (store_wake.c) */
     memset(&protocols[2], 0, sizeof protocols[2]);
-    d->lws = wsctx_new(protocols, 64);   /* TLS set up on the first wss:// (wsctx.h) */
+    /* TLS set up on the first wss:// (wsctx.h); room for the HTTP endpoint's clients */
+    d->lws = wsctx_new(protocols, 64 + HTTP_MAX_CONNECTIONS + 16);
     if (!d->lws) {
         LOG_E("daemon", "cannot create the libwebsockets context");
         return 70;
@@ -556,7 +559,7 @@ static int setup(dc_daemon *d, const config *cfg)
     }
     loop_live_init(&d->live_loop, d->lws, d->rest);
     loop_live_set_vhost(&d->live_loop, wsctx_vhost(d->lws, 0));
-    return 0;
+    return http_live_start(d);       /* #18: metrics, health, stats page; off unless http_listen */
 }
 
 static void teardown(dc_daemon *d)
@@ -573,6 +576,7 @@ static void teardown(dc_daemon *d)
     interact_live_free(d);
     if (d->lws)
         lws_context_destroy(d->lws);
+    http_live_free(d);               /* after the context: its connections' last callbacks */
 }
 
 static void lws_log_to_ours(int level, const char *line)

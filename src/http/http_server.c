@@ -21,7 +21,8 @@
 #define HTTP_QUERY_MAX 512
 #define HTTP_EXTRA_HEADERS 6
 #define HTTP_WRITE_PIECE 16384
-#define HTTP_ANSWER_TIMEOUT_S 30      /* a handler that never answers: the connection goes */
+#define HTTP_ANSWER_TIMEOUT_S 30
+#define HTTP_BODY_MAX 65536           /* a request body read before its 405; more closes the connection */      /* a handler that never answers: the connection goes */
 
 typedef struct {
     char path[HTTP_PATH_MAX];
@@ -44,6 +45,7 @@ struct http_request {
     int n_hdr;
     char *body;
     size_t len, sent;
+    size_t body_seen;                /* a request body (405 anyway), bounded by HTTP_BODY_MAX */
 };
 
 struct http_server {
@@ -404,7 +406,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     http_pss *pss = user;
     http_server *s = lws_vhost_user(lws_get_vhost(wsi));
-    (void)len;
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return s && s->conns >= HTTP_MAX_CONNECTIONS ? -1 : 0;   /* refused: closed at once */
@@ -416,8 +417,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_HTTP:
         return s && pss ? on_http(s, wsi, pss, in) : -1;
-    case LWS_CALLBACK_HTTP_BODY:
-        return -1;                   /* GET and HEAD carry no body */
+    case LWS_CALLBACK_HTTP_BODY:     /* only other methods have one: read (bounded), then 405 */
+        if (!pss || !pss->req || (pss->req->body_seen += len) > HTTP_BODY_MAX)
+            return -1;
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (pss && pss->req && pss->req->answered)
+            lws_callback_on_writable(wsi);
+        return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return pss ? on_writable(wsi, pss) : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
