@@ -17,24 +17,28 @@
 
 static http_server *server;          /* one daemon per process */
 
-/* A shard whose last ACK is older than two intervals (or none came since
- * it became READY), for the reason text. */
+/* A shard whose last heartbeat ACK is older than two of its intervals;
+ * before the first ACK the clock starts when the shards became READY (or
+ * now, when that was not seen yet: the first beat goes out at a random
+ * point of the first interval). */
 static int stale_shard(dc_daemon *d, int64_t now, char *why, size_t cap)
 {
+    int64_t since = notify_ready_since(d);
     for (int i = 0; i < d->n_shards; i++) {
         const gateway_session *gw = d->shards[i].gw;
-        int64_t iv = gw ? gateway_heartbeat_interval_ms(gw) : 0, last = gw ? gateway_last_ack_ms(gw) : INT64_MIN;
-        if (last == INT64_MIN)
-            snprintf(why, cap, "shard %d: no heartbeat acknowledged yet", d->shards[i].id);
-        else if (iv > 0 && now - last > 2 * iv)
-            snprintf(why, cap, "shard %d: last heartbeat ACK %.1f s ago (interval %.1f s)", d->shards[i].id,
-                     (double)(now - last) / 1000, (double)iv / 1000);
-        else
+        int64_t iv = gw ? gateway_heartbeat_interval_ms(gw) : 0, ack = gw ? gateway_last_ack_ms(gw) : INT64_MIN;
+        int64_t ref = ack != INT64_MIN && ack > since ? ack : since ? since : now;
+        if (iv <= 0 || now - ref <= 2 * iv)
             continue;
+        if (ack == INT64_MIN || ack < since)
+            snprintf(why, cap, "shard %d: no heartbeat acknowledged in %.1f s (interval %.1f s)", d->shards[i].id,
+                     (double)(now - ref) / 1000, (double)iv / 1000);
+        else
+            snprintf(why, cap, "shard %d: last heartbeat ACK %.1f s ago (interval %.1f s)", d->shards[i].id,
+                     (double)(now - ack) / 1000, (double)iv / 1000);
         return 1;
     }
-    snprintf(why, cap, "heartbeats not acknowledged");
-    return 1;
+    return 0;
 }
 
 const char *http_live_unhealthy(dc_daemon *d, int heartbeat, char *why, size_t cap)
@@ -58,7 +62,7 @@ const char *http_live_unhealthy(dc_daemon *d, int heartbeat, char *why, size_t c
         snprintf(why, cap, "database: writes are waiting for it (it does not answer or refuses them)");
         return why;
     }
-    if (heartbeat && !notify_heartbeats_ok(d, loop_now(d->loop)) && stale_shard(d, loop_now(d->loop), why, cap))
+    if (heartbeat && stale_shard(d, loop_now(d->loop), why, cap))
         return why;
     return NULL;
 }

@@ -116,6 +116,11 @@ static void on_poll(dc_timer *t)
     loop_timer(d->loop, &d->notify.poll, on_poll, NOTIFY_POLL_MS);
 }
 
+int64_t notify_ready_since(const dc_daemon *d)
+{
+    return d->notify.ready_sent ? d->notify.since_ms : 0;
+}
+
 int notify_heartbeats_ok(dc_daemon *d, int64_t now_ms)
 {
     for (int i = 0; i < d->n_shards && i < 64; i++) {

@@ -32,5 +32,7 @@ void notify_free(struct dc_daemon *d);         /* timers cancelled */
 /* The watchdog's test: every shard acknowledged a heartbeat within two of
  * its intervals (since the first READY when none yet). */
 int notify_heartbeats_ok(struct dc_daemon *d, int64_t now_ms);
+/* When every shard was first seen READY (loop_now), 0 when not yet. */
+int64_t notify_ready_since(const struct dc_daemon *d);
 
 #endif

@@ -1,0 +1,277 @@
+#define _GNU_SOURCE                  /* strcasestr */
+/* test_http.c - the daemon's HTTP endpoint (#18) against the loopback
+ * double, through raw sockets (what a scraper, a browser or an attacker
+ * sends): the probes, the method/path/auth rules and their status codes,
+ * start-up refusals (exit 78), a slow client that does not starve others,
+ * a burst of requests, and a gateway session that stays up meanwhile. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "daemon_harness.h"
+#include "fake_client.h"
+
+#define GUILD "1000000000000000001"
+
+typedef struct {
+    fd_proc fake;
+    dh_proc d;
+    int port;                        /* the endpoint's */
+} world;
+
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof *w);
+    static const char *const fake_args[] = { "--heartbeat-interval", "400", NULL };
+    if (!w || dh_init(&w->d) != 0 || fd_start(&w->fake, fake_args) != 0)
+        return -1;
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds",
+        "{\"id\":\"" GUILD "\",\"name\":\"Test\",\"owner_id\":\"1000000000000000101\","
+        "\"members\":[{\"id\":\"1000000000000000101\",\"username\":\"a\"}]}"));
+    dh_db_exec(w->d.db, "CREATE TABLE users (discord_id INTEGER NOT NULL, guild_id INTEGER, username TEXT, "
+                        "UNIQUE (discord_id, guild_id))");
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    dh_cleanup(&w->d);
+    fd_stop(&w->fake);
+    free(w);
+    return 0;
+}
+
+/* The port from the daemon's "HTTP endpoint on ... (port N)" line. */
+static int endpoint_port(world *w)
+{
+    if (!dh_wait_log(&w->d, "HTTP endpoint on", 1, 10000))
+        return 0;
+    char *log = dh_read_file(w->d.log);
+    const char *p = log ? strstr(log, "(port ") : NULL;
+    int port = p ? atoi(p + 6) : 0;
+    free(log);
+    return port;
+}
+
+static void start(world *w, const char *const extra[])
+{
+    const char *args[16] = { "--http-listen", "127.0.0.1:0" };
+    size_t n = 2;
+    for (size_t i = 0; extra && extra[i] && n < 15; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    assert_int_equal(dh_start(&w->d, w->fake.port, args, NULL), 0);
+    w->port = endpoint_port(w);
+    assert_true(w->port > 0);
+    assert_true(dh_wait_log(&w->d, "-> READY", 1, 15000));
+}
+
+static int connect_to(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+/* Reads until the peer closes or timeout_ms pass; returns bytes read. */
+static size_t read_all(int s, char *buf, size_t cap, int timeout_ms)
+{
+    size_t len = 0;
+    struct pollfd p = { .fd = s, .events = POLLIN };
+    while (len + 1 < cap && poll(&p, 1, timeout_ms) > 0) {
+        ssize_t r = read(s, buf + len, cap - 1 - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+/* One request on its own connection ("Connection: close"); the status, the
+ * whole response in buf. */
+static int request(int port, const char *raw, char *buf, size_t cap)
+{
+    int s = connect_to(port);
+    if (s < 0)
+        return -1;
+    if (write(s, raw, strlen(raw)) != (ssize_t)strlen(raw)) {
+        close(s);
+        return -1;
+    }
+    read_all(s, buf, cap, 5000);
+    close(s);
+    int status = 0;
+    return sscanf(buf, "HTTP/1.%*d %d", &status) == 1 ? status : 0;
+}
+
+static int get(int port, const char *path, const char *auth, char *buf, size_t cap)
+{
+    char raw[512];
+    snprintf(raw, sizeof raw, "GET %s HTTP/1.1\r\nHost: x\r\n%s%s%sConnection: close\r\n\r\n", path,
+             auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
+    return request(port, raw, buf, cap);
+}
+
+static const char *body_of(const char *resp)
+{
+    const char *b = strstr(resp, "\r\n\r\n");
+    return b ? b + 4 : "";
+}
+
+static void probes_and_rules(void **state)
+{
+    world *w = *state;
+    char buf[8192];
+    start(w, NULL);
+    assert_int_equal(get(w->port, "/healthz", NULL, buf, sizeof buf), 200);
+    assert_string_equal(body_of(buf), "ok\n");
+    assert_non_null(strcasestr(buf, "cache-control: no-store"));
+    assert_non_null(strcasestr(buf, "x-content-type-options: nosniff"));
+    assert_int_equal(get(w->port, "/readyz", NULL, buf, sizeof buf), 200);
+    /* HEAD: the head only */
+    assert_int_equal(request(w->port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf,
+                             sizeof buf), 200);
+    assert_string_equal(body_of(buf), "");
+    /* other methods, unknown and hostile paths */
+    assert_int_equal(request(w->port, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                             "Connection: close\r\n\r\nabc", buf, sizeof buf), 405);
+    assert_non_null(strcasestr(buf, "allow: GET, HEAD"));
+    assert_int_equal(request(w->port, "DELETE /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf,
+                             sizeof buf), 405);
+    assert_int_equal(get(w->port, "/nope", NULL, buf, sizeof buf), 404);
+    assert_int_equal(get(w->port, "/a%2e%2e/healthz", NULL, buf, sizeof buf), 400);
+    int st = get(w->port, "/../healthz/../../etc/passwd", NULL, buf, sizeof buf);
+    assert_true(st == 400 || st == 404);
+    /* a malformed request line: refused or closed, never served */
+    st = request(w->port, "GARBAGE\r\n\r\n", buf, sizeof buf);
+    assert_true(st == 0 || st >= 400);
+    assert_int_equal(get(w->port, "/healthz", NULL, buf, sizeof buf), 200);
+    /* the double stops acknowledging heartbeats: unhealthy, with a reason */
+    cJSON_Delete(fd_post(&w->fake, "/_control/acks", "{\"enabled\":false}"));
+    int unhealthy = 0;
+    for (int i = 0; i < 60 && !unhealthy; i++) {
+        dh_sleep_ms(100);
+        unhealthy = get(w->port, "/healthz", NULL, buf, sizeof buf) == 503;
+    }
+    assert_true(unhealthy);
+    assert_non_null(strstr(body_of(buf), "shard 0"));
+    cJSON_Delete(fd_post(&w->fake, "/_control/acks", "{\"enabled\":true}"));
+    int healthy = 0;
+    for (int i = 0; i < 200 && !healthy; i++) {
+        dh_sleep_ms(100);
+        healthy = get(w->port, "/healthz", NULL, buf, sizeof buf) == 200;
+    }
+    assert_true(healthy);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
+}
+
+static void token_required(void **state)
+{
+    world *w = *state;
+    char buf[4096];
+    static const char *const tok[] = { "--http-token", "s3cret-token", NULL };
+    start(w, tok);
+    assert_int_equal(get(w->port, "/healthz", NULL, buf, sizeof buf), 401);
+    assert_non_null(strcasestr(buf, "www-authenticate: Bearer"));
+    assert_int_equal(get(w->port, "/healthz", "Bearer s3cret-tokeN", buf, sizeof buf), 401);
+    assert_int_equal(get(w->port, "/healthz", "Bearer s3cret-toke", buf, sizeof buf), 401);
+    assert_int_equal(get(w->port, "/healthz", "Bearer s3cret-token2", buf, sizeof buf), 401);
+    assert_int_equal(get(w->port, "/healthz", "Basic s3cret-token", buf, sizeof buf), 401);
+    assert_int_equal(get(w->port, "/healthz", "Bearer s3cret-token", buf, sizeof buf), 200);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
+    /* the token is a secret: never in the log */
+    char *log = dh_read_file(w->d.log);
+    assert_non_null(log);
+    assert_null(strstr(log, "s3cret-token"));
+    free(log);
+}
+
+/* Each refusal: exit 78 and one line naming the problem. */
+static void refuses_to_start(void **state)
+{
+    world *w = *state;
+    char api[128], out[4096];
+    snprintf(api, sizeof api, "http://127.0.0.1:%d/api/v10", w->fake.port);
+    int taken = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t al = sizeof a;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(taken, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(taken, 1), 0);
+    getsockname(taken, (struct sockaddr *)&a, &al);
+    char busy[64];
+    snprintf(busy, sizeof busy, "127.0.0.1:%d", ntohs(a.sin_port));
+    const char *const cases[][2] = { { "0.0.0.0:0", "not a loopback address" }, { busy, "cannot listen" },
+                                     { "nonsense", "expected HOST:PORT" }, { "127.0.0.1:99999", "0 to 65535" } };
+    static const char *const env[] = { "DISCORD_TOKEN=test-token", NULL };
+    for (size_t i = 0; i < 4; i++) {
+        const char *const args[] = { dh_bin("discord-cleaner"), "run", "--api-base", api, "--db", w->d.db,
+                                     "--log-file", "", "--http-listen", cases[i][0], NULL };
+        int st = dh_run_cli(args, env, out, sizeof out);
+        if (st != 78 || !strstr(out, cases[i][1]))
+            fail_msg("--http-listen %s: exit %d: %s", cases[i][0], st, out);
+    }
+    close(taken);
+}
+
+/* A client that sends its head one byte at a time does not hold up the
+ * others, and is closed; a burst of requests is answered, each right; the
+ * gateway session stays up (no reconnect) throughout. */
+static void slow_client_and_burst(void **state)
+{
+    world *w = *state;
+    char buf[4096];
+    start(w, NULL);
+    int slow = connect_to(w->port);
+    assert_true(slow >= 0);
+    assert_int_equal(write(slow, "GET /heal", 9), 9);
+    int ok = 0;
+    for (int i = 0; i < 2000; i++)
+        ok += get(w->port, i % 2 ? "/healthz" : "/readyz", NULL, buf, sizeof buf) == 200;
+    assert_int_equal(ok, 2000);
+    /* the slow one gets nowhere: lws closes it within its header timeout */
+    int closed = 0;
+    for (int i = 0; i < 60 && !closed; i++) {
+        char c = 'z';
+        struct pollfd p = { .fd = slow, .events = POLLIN };
+        if (poll(&p, 1, 500) > 0 && read(slow, buf, sizeof buf) <= 0)
+            closed = 1;
+        else if (send(slow, &c, 1, MSG_NOSIGNAL) < 0)
+            closed = 1;
+    }
+    close(slow);
+    assert_true(closed);
+    assert_int_equal(dh_log_count(&w->d, "-> READY"), 1);        /* the session never dropped */
+    assert_int_equal(dh_log_count(&w->d, "RESUMING"), 0);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(probes_and_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(token_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(refuses_to_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(slow_client_and_burst, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
