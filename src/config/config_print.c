@@ -45,16 +45,62 @@ void config_print_help(FILE *out)
     fputs("  --config FILE\n      read settings from FILE first (env CLEANER_CONFIG)\n", out);
 }
 
+/* The words an enum takes, or NULL: the metavar already lists them when it
+ * holds a '|' (commands, notify_departed). */
+static const char *kind_words(const config_key *k)
+{
+    switch (k->kind) {
+    case KIND_LOG_LEVEL: return "error, warn, info, debug";
+    case KIND_COMPRESS: return "zlib-stream, none";
+    case KIND_MEMBER_SOURCE: return "gateway, rest";
+    case KIND_BOOL: return "true, false";
+    case KIND_ON_OFF: return "on, off";
+    default: return strchr(k->metavar, '|') ? k->metavar : NULL;
+    }
+}
+
+/* The README's Range column: lo..hi for numbers, the words for enums, the
+ * form for everything else; from the same table the parser checks. */
+static void kind_range(const config_key *k, char *buf, size_t n)
+{
+    const char *words = kind_words(k);
+    if (words) {
+        snprintf(buf, n, "%s", words);
+        for (char *p = buf; *p; p++)
+            if (*p == '|')
+                *p = ',';
+        return;
+    }
+    switch (k->kind) {
+    case KIND_WHOLE: case KIND_REAL: snprintf(buf, n, "%.15g..%.15g", k->lo, k->hi); return;
+    case KIND_SHARE: snprintf(buf, n, "over %.15g, up to %.15g", k->lo, k->hi); return;
+    case KIND_SIZE: snprintf(buf, n, "%.15g..%.15g bytes (K, M, G suffixes)", k->lo, k->hi); return;
+    case KIND_PREFIX: case KIND_SLASH_NAME: case KIND_TEMPLATE:
+        snprintf(buf, n, "text, %g..%g characters", k->lo, k->hi); return;
+    case KIND_PATH: case KIND_OPT_PATH: snprintf(buf, n, "path"); return;
+    case KIND_URL: snprintf(buf, n, "URL"); return;
+    case KIND_TOKEN: snprintf(buf, n, "secret"); return;
+    case KIND_SHARDS: snprintf(buf, n, "auto, ID/COUNT, FIRST-LAST/COUNT"); return;
+    case KIND_OPT_SNOWFLAKE: snprintf(buf, n, "snowflake"); return;
+    case KIND_SNOWFLAKE_LIST: snprintf(buf, n, "snowflakes, comma-separated"); return;
+    case KIND_GUILD_INTERVALS: snprintf(buf, n, "GUILD_ID:HOURS list"); return;
+    case KIND_CLEAN_TABLES: snprintf(buf, n, "table:column list"); return;
+    case KIND_PERMISSION: snprintf(buf, n, "permission name"); return;
+    default: snprintf(buf, n, "%s", k->metavar); return;
+    }
+}
+
 void config_print_markdown(FILE *out)
 {
-    char env[CONFIG_KEY_NAME_MAX + 8];
-    fputs("| key | default | env | meaning |\n|---|---|---|---|\n", out);
+    char env[CONFIG_KEY_NAME_MAX + 8], range[128];
+    fputs("| key | default | range | env | meaning |\n|---|---|---|---|---|\n", out);
     for (size_t i = 0; i < config_key_count; i++) {
         const config_key *k = &config_keys[i];
         upper_env(k->name, env, sizeof env);
-        fprintf(out, "| `%s` | %s%s%s | `%s`%s%s%s | %s |\n", k->name, k->def[0] ? "`" : "", shown_default(k),
-                k->def[0] ? "`" : "", env, k->alt_env ? ", `" : "", k->alt_env ? k->alt_env : "",
-                k->alt_env ? "`" : "", k->help);
+        kind_range(k, range, sizeof range);
+        fprintf(out, "| `%s` | %s%s%s | %s | `%s`%s%s%s | %s |\n", k->name, k->def[0] ? "`" : "",
+                shown_default(k), k->def[0] ? "`" : "", range, env, k->alt_env ? ", `" : "",
+                k->alt_env ? k->alt_env : "", k->alt_env ? "`" : "", k->help);
     }
 }
 
