@@ -77,7 +77,9 @@ static void kind_range(const config_key *k, char *buf, size_t n)
     case KIND_SIZE: snprintf(buf, n, "%.15g..%.15g bytes (K, M, G suffixes)", k->lo, k->hi); return;
     case KIND_PREFIX: case KIND_SLASH_NAME: case KIND_TEMPLATE:
         snprintf(buf, n, "text, %g..%g characters", k->lo, k->hi); return;
-    case KIND_PATH: case KIND_OPT_PATH: snprintf(buf, n, "path"); return;
+    case KIND_PATH: case KIND_OPT_PATH:   /* a path, or what the metavar says (HOST:PORT) */
+        snprintf(buf, n, "%s", strcmp(k->metavar, "FILE") == 0 ? "path" : k->metavar);
+        return;
     case KIND_URL: snprintf(buf, n, "URL"); return;
     case KIND_TOKEN: snprintf(buf, n, "secret"); return;
     case KIND_SHARDS: snprintf(buf, n, "auto, ID/COUNT, FIRST-LAST/COUNT"); return;
@@ -121,7 +123,9 @@ void config_dump(const config *cfg, FILE *out)
     char value[4096];
     for (size_t i = 0; i < config_key_count; i++) {
         config_key_format(cfg, &config_keys[i], value, sizeof value);
-        fprintf(out, "%s = ", config_keys[i].name);
+        /* a secret only says whether it is set, as a comment: the dump
+         * read back as a file must not make "(set)" the token */
+        fprintf(out, "%s%s = ", config_keys[i].kind == KIND_TOKEN ? "# " : "", config_keys[i].name);
         print_value(out, value);
     }
 }
