@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/notify_live.h"
+#include "daemon/stats_live.h"
 #include "daemon/turn.h"
 #include "http/http_server.h"
 
@@ -83,6 +84,7 @@ static void http_live_routes(dc_daemon *d, http_server *s)
 {
     http_server_route(s, "/healthz", on_healthz, d);
     http_server_route(s, "/readyz", on_readyz, d);
+    stats_http_register(d, s);
 }
 
 int http_live_start(dc_daemon *d)
@@ -106,6 +108,7 @@ int http_live_start(dc_daemon *d)
 void http_live_free(dc_daemon *d)
 {
     (void)d;
+    stats_live_free();
     http_server_free(server);
     server = NULL;
 }

@@ -164,6 +164,13 @@ void reconcile_guild_named(shard *s, uint64_t guild_id, const char *name)
         LOG_W("sweep", "guild %" PRIu64 ": cannot store its name: %s", guild_id, store_errmsg(s->d->st));
 }
 
+const char *reconcile_guild_name(dc_daemon *d, uint64_t guild_id)
+{
+    shard *s = reconcile_shard_of(d, guild_id);
+    present_guild *g = s ? find_present(s, guild_id) : NULL;
+    return g && g->name[0] ? g->name : NULL;
+}
+
 const char *reconcile_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap)
 {
     shard *s = reconcile_shard_of(d, guild_id);

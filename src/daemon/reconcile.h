@@ -118,6 +118,8 @@ int reconcile_shard_owns(const shard *s, uint64_t guild_id);
 int reconcile_owns_guild(const dc_daemon *d, uint64_t guild_id);
 /* GUILD_CREATE / GUILD_UPDATE named the guild: keep the name (and store it). */
 void reconcile_guild_named(shard *s, uint64_t guild_id, const char *name);
+/* The guild's name as GUILD_CREATE/UPDATE gave it this session, or NULL. */
+const char *reconcile_guild_name(dc_daemon *d, uint64_t guild_id);
 /* "Test Guild (1234)" or "guild 1234": how logs and replies name a guild. */
 const char *reconcile_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, size_t cap);
 

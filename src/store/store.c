@@ -297,6 +297,13 @@ dc_err store_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned)
 {
     return s->be->audit_prune(s, older_than_ms, pruned);
 }
+dc_err store_audit_buckets(store *s, int64_t since_ms, int64_t bucket_ms, int n, int64_t *out)
+{
+    if (bucket_ms <= 0 || n <= 0)
+        return DC_ERR_USAGE;
+    return s->be->audit_buckets(s, since_ms, bucket_ms, n, out);
+}
+
 dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT])
 {
     return s->be->audit_totals(s, since_ms, totals);

@@ -285,6 +285,10 @@ typedef int (*store_audit_fn)(void *ctx, const store_audit_row *a);
 dc_err store_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
 dc_err store_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned);
 dc_err store_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT]);
+/* Rows deleted per reason in n buckets of bucket_ms from since_ms (dry runs
+ * left out): out[i * AUDIT_REASON_COUNT + reason], zeroed first.  One
+ * grouped query over the at_ms index (the stats page, #18). */
+dc_err store_audit_buckets(store *s, int64_t since_ms, int64_t bucket_ms, int n, int64_t *out);
 
 /* ---- several processes, one bot (#16): shard leases and the identify lock ----
  *

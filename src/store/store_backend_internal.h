@@ -146,6 +146,7 @@ struct store_backend {
     dc_err (*each_audit)(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
     dc_err (*audit_prune)(store *s, int64_t older_than_ms, int64_t *pruned);
     dc_err (*audit_totals)(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT]);
+    dc_err (*audit_buckets)(store *s, int64_t since_ms, int64_t bucket_ms, int n, int64_t *out);
 
     /* ---- sweeps (store_sweep.h) ---- */
     dc_err (*sweep_open)(store *s, uint64_t guild_id);

@@ -342,6 +342,7 @@ const store_backend store_pg_backend = {
     .each_audit = store_pg_each_audit,
     .audit_prune = store_pg_audit_prune,
     .audit_totals = store_pg_audit_totals,
+    .audit_buckets = store_pg_audit_buckets,
     .sweep_open = store_pg_sweep_open,
     .sweep_add = store_pg_sweep_add,
     .sweep_scan = store_pg_sweep_scan,

@@ -25,6 +25,12 @@ static const store_pg_stmt ST_AUDIT_EACH = {
     "WHERE at_ms >= $1 ORDER BY id",
 };
 static const store_pg_stmt ST_AUDIT_PRUNE = { "dc_audit_prune", "DELETE FROM cleaner_audit WHERE at_ms < $1" };
+static const store_pg_stmt ST_AUDIT_BUCKETS = {
+    "dc_audit_buckets",
+    "SELECT reason, (at_ms - $1::bigint) / $2::bigint AS b, sum(rows)::bigint FROM cleaner_audit "
+    "WHERE at_ms >= $1::bigint AND at_ms < $1::bigint + $2::bigint * $3::bigint AND dry_run = 0 "
+    "GROUP BY reason, b",
+};
 static const store_pg_stmt ST_AUDIT_TOTALS = {
     "dc_audit_totals",
     "SELECT reason, sum(rows)::bigint FROM cleaner_audit WHERE at_ms >= $1 AND dry_run = 0 GROUP BY reason",
@@ -92,6 +98,25 @@ dc_err store_pg_audit_totals(store *base, int64_t since_ms, int64_t totals[AUDIT
         int why = store_audit_reason_from_name(PQgetvalue(r, i, 0));
         if (why >= 0)
             totals[why] = store_pg_int(r, i, 1);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Rows deleted per reason and bucket (store.h); dry runs are left out. */
+dc_err store_pg_audit_buckets(store *base, int64_t since_ms, int64_t bucket_ms, int n, int64_t *out)
+{
+    store_pg_num since, width, count;
+    const char *params[3] = { store_pg_i64(&since, since_ms), store_pg_i64(&width, bucket_ms),
+                              store_pg_i64(&count, n) };
+    PGresult *r = NULL;
+    memset(out, 0, (size_t)n * AUDIT_REASON_COUNT * sizeof out[0]);
+    dc_err rc = store_pg_run(store_pg_of(base), &ST_AUDIT_BUCKETS, 3, params, &r, "summing the audit by time");
+    for (int i = 0; rc == DC_OK && i < PQntuples(r); i++) {
+        int why = store_audit_reason_from_name(PQgetvalue(r, i, 0));
+        int64_t b = store_pg_int(r, i, 1);
+        if (why >= 0 && b >= 0 && b < n)
+            out[b * AUDIT_REASON_COUNT + why] = store_pg_int(r, i, 2);
     }
     PQclear(r);
     return rc;

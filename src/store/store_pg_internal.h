@@ -414,6 +414,7 @@ dc_err store_pg_each_guild_state(store *s, store_guild_state_fn fn, void *ctx);
 dc_err store_pg_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
 dc_err store_pg_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned);
 dc_err store_pg_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT]);
+dc_err store_pg_audit_buckets(store *s, int64_t since_ms, int64_t bucket_ms, int n, int64_t *out);
 dc_err store_pg_sweep_open(store *s, uint64_t guild_id);
 dc_err store_pg_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added);
 dc_err store_pg_sweep_scan(store *s, uint64_t guild_id, int window, int64_t *cursor, int *more, store_scan_fn fn, void *ctx);

@@ -358,6 +358,7 @@ const store_backend store_sqlite_backend = {
     .each_audit = store_sqlite_each_audit,
     .audit_prune = store_sqlite_audit_prune,
     .audit_totals = store_sqlite_audit_totals,
+    .audit_buckets = store_sqlite_audit_buckets,
     .sweep_open = store_sqlite_sweep_open,
     .sweep_add = store_sqlite_sweep_add,
     .sweep_scan = store_sqlite_sweep_scan,

@@ -119,7 +119,7 @@ dc_err store_sqlite_audit_totals(store *base, int64_t since_ms, int64_t totals[A
     store_sqlite *s = store_sqlite_of(base);
     sqlite3_stmt *st = store_sqlite_stmt(s, ST_AUDIT_TOTALS);
     int rc;
-    memset(totals, 0, 4 * sizeof totals[0]);
+    memset(totals, 0, AUDIT_REASON_COUNT * sizeof totals[0]);
     if (!st)
         return DC_ERR_DB;
     if (s->audit_n && store_sqlite_audit_flush(s) != DC_OK)
@@ -131,6 +131,32 @@ dc_err store_sqlite_audit_totals(store *base, int64_t since_ms, int64_t totals[A
             totals[r] = sqlite3_column_int64(st, 1);
     }
     dc_err e = rc == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, rc, "summing the audit");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return e;
+}
+
+/* Rows deleted per reason and bucket (store.h); dry runs are left out. */
+dc_err store_sqlite_audit_buckets(store *base, int64_t since_ms, int64_t bucket_ms, int n, int64_t *out)
+{
+    store_sqlite *s = store_sqlite_of(base);
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_AUDIT_BUCKETS);
+    int rc;
+    memset(out, 0, (size_t)n * AUDIT_REASON_COUNT * sizeof out[0]);
+    if (!st)
+        return DC_ERR_DB;
+    if (s->audit_n && store_sqlite_audit_flush(s) != DC_OK)
+        return DC_ERR_DB;
+    sqlite3_bind_int64(st, 1, since_ms);
+    sqlite3_bind_int64(st, 2, bucket_ms);
+    sqlite3_bind_int64(st, 3, n);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int r = store_audit_reason_from_name((const char *)sqlite3_column_text(st, 0));
+        int64_t b = sqlite3_column_int64(st, 1);
+        if (r >= 0 && b >= 0 && b < n)
+            out[b * AUDIT_REASON_COUNT + r] = sqlite3_column_int64(st, 2);
+    }
+    dc_err e = rc == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, rc, "summing the audit by time");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return e;

@@ -49,6 +49,9 @@ typedef struct store_ckpt store_ckpt;
     X(ST_AUDIT_PRUNE, "DELETE FROM cleaner_audit WHERE at_ms < ?1")                      \
     X(ST_AUDIT_TOTALS, "SELECT reason, sum(rows) FROM cleaner_audit "                    \
                        "WHERE at_ms >= ?1 AND dry_run = 0 GROUP BY reason")              \
+    X(ST_AUDIT_BUCKETS, "SELECT reason, (at_ms - ?1) / ?2 AS b, sum(rows) FROM cleaner_audit " \
+                        "WHERE at_ms >= ?1 AND at_ms < ?1 + ?2 * ?3 AND dry_run = 0 "    \
+                        "GROUP BY reason, b")                                            \
     X(ST_GUILD_SEEN, "INSERT INTO cleaner_guild_state (guild_id, shard_id, last_seen_ms) " \
                      "VALUES (?1, ?2, ?3) ON CONFLICT (guild_id) DO UPDATE SET "         \
                      "shard_id = excluded.shard_id, last_seen_ms = excluded.last_seen_ms") \
@@ -281,6 +284,7 @@ dc_err store_sqlite_grace_mark_stale(store *s, uint64_t guild_id, int64_t now_ms
 dc_err store_sqlite_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);
 dc_err store_sqlite_audit_prune(store *s, int64_t older_than_ms, int64_t *pruned);
 dc_err store_sqlite_audit_totals(store *s, int64_t since_ms, int64_t totals[AUDIT_REASON_COUNT]);
+dc_err store_sqlite_audit_buckets(store *s, int64_t since_ms, int64_t bucket_ms, int n, int64_t *out);
 /* store_sqlite_sweep.c */
 dc_err store_sqlite_sweep_open(store *s, uint64_t guild_id);
 dc_err store_sqlite_sweep_add(store *s, uint64_t guild_id, const uint64_t *ids, size_t n, int64_t *added);

@@ -39,7 +39,7 @@ static int setup(void **state)
     cJSON_Delete(fd_post(&w->fake, "/_control/guilds",
         "{\"id\":\"" GUILD "\",\"name\":\"Test\",\"owner_id\":\"1000000000000000101\","
         "\"members\":[{\"id\":\"1000000000000000101\",\"username\":\"a\"}]}"));
-    dh_db_exec(w->d.db, "CREATE TABLE users (discord_id INTEGER NOT NULL, guild_id INTEGER, username TEXT, "
+    dh_db_exec(w->d.db, "CREATE TABLE users (discord_id BIGINT NOT NULL, guild_id BIGINT, username TEXT, "
                         "UNIQUE (discord_id, guild_id))");
     *state = w;
     return 0;
@@ -265,6 +265,51 @@ static void slow_client_and_burst(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
 }
 
+/* /api/stats: the deletions the daemon made, from the audit table, per
+ * reason and hour; the guild with its name and rows; the shard. */
+static void stats_counts_what_happened(void **state)
+{
+    world *w = *state;
+    char buf[65536];
+    dh_db_exec(w->d.db, "INSERT INTO users (discord_id, guild_id) VALUES (1000000000000000101, " GUILD "), "
+                        "(1000000000000000102, " GUILD "), (1000000000000000103, " GUILD ")");
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds/" GUILD "/members",
+                         "{\"members\":[{\"id\":\"1000000000000000102\",\"username\":\"b\"},"
+                         "{\"id\":\"1000000000000000103\",\"username\":\"c\"}]}"));
+    start(w, NULL);
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" GUILD "/members/1000000000000000102?event=1"));
+    cJSON_Delete(fd_delete(&w->fake, "/_control/guilds/" GUILD "/members/1000000000000000103?event=1"));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM users", 1, 15000));
+    cJSON *j = NULL;
+    for (int i = 0; i < 50; i++) {           /* the document is cached for 2 s */
+        cJSON_Delete(j);
+        assert_int_equal(get(w->port, "/api/stats", NULL, buf, sizeof buf), 200);
+        j = cJSON_Parse(body_of(buf));
+        assert_non_null(j);
+        const cJSON *tot = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "deleted"), "totals_day");
+        if (cJSON_GetObjectItem(tot, "member_remove")->valueint == 2)
+            break;
+        dh_sleep_ms(200);
+    }
+    assert_non_null(strcasestr(buf, "content-type: application/json"));
+    const cJSON *deleted = cJSON_GetObjectItem(j, "deleted");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(deleted, "totals_day"), "member_remove")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(deleted, "totals_month"), "member_remove")->valueint, 2);
+    const cJSON *hours = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(deleted, "day"), "series"),
+                                             "member_remove");
+    assert_int_equal(cJSON_GetArraySize(hours), 24);
+    assert_int_equal(cJSON_GetArrayItem(hours, 23)->valueint, 2);            /* this hour */
+    const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "guilds"), 0);
+    assert_string_equal(cJSON_GetObjectItem(g, "id")->valuestring, GUILD);
+    assert_string_equal(cJSON_GetObjectItem(g, "name")->valuestring, "Test");
+    assert_int_equal(cJSON_GetObjectItem(g, "rows")->valueint, 1);
+    const cJSON *sh = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "shards"), 0);
+    assert_string_equal(cJSON_GetObjectItem(sh, "state")->valuestring, "ready");
+    assert_int_equal(cJSON_GetObjectItem(sh, "guilds")->valueint, 1);
+    cJSON_Delete(j);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(token_required, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_to_start, setup, teardown),
         cmocka_unit_test_setup_teardown(slow_client_and_burst, setup, teardown),
+        cmocka_unit_test_setup_teardown(stats_counts_what_happened, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
