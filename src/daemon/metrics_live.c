@@ -14,14 +14,22 @@
 #include "gateway/gateway.h"
 #include "proto/metric_defs.h"
 
+#define PENDING_REFRESH_MS 5000
+
 static void shard_label(int id, char buf[16])
 {
     snprintf(buf, 16, "%d", id);
 }
 
+static struct {
+    int read;                        /* read once since metrics_live_start */
+    int64_t at_ms;
+} pending_read;
+
 void metrics_live_start(dc_daemon *d)
 {
     metric_defs_install();
+    pending_read.read = 0;
     metrics_on_render(metrics_live_collect, d);
 }
 
@@ -53,6 +61,20 @@ static int count_pending(void *ctx, const store_guild_state *g)
     return 0;
 }
 
+/* A read of every guild's state: at most once per PENDING_REFRESH_MS, and
+ * never while a commit is in flight (it would wait for its answer), so that
+ * scraping often does not stall the loop on the database. */
+static void refresh_pending(dc_daemon *d)
+{
+    int64_t now = loop_now(d->loop), pending = 0;
+    if (!d->st || d->turn.in_flight || (pending_read.read && now - pending_read.at_ms < PENDING_REFRESH_MS))
+        return;
+    pending_read.read = 1;
+    pending_read.at_ms = now;
+    if (store_each_guild_state(d->st, count_pending, &pending) == DC_OK)
+        metrics_set(MX_PENDING_RECONCILIATION, NULL, (double)pending);
+}
+
 static void collect_shard(const shard *s)
 {
     char id[16];
@@ -71,7 +93,5 @@ void metrics_live_collect(void *ctx)
     for (int i = 0; i < d->n_shards; i++)
         if (d->shards[i].gw)
             collect_shard(&d->shards[i]);
-    int64_t pending = 0;
-    if (d->st && store_each_guild_state(d->st, count_pending, &pending) == DC_OK)
-        metrics_set(MX_PENDING_RECONCILIATION, NULL, (double)pending);
+    refresh_pending(d);
 }

@@ -22,7 +22,8 @@ void metrics_live_dispatch(const struct shard *s, dc_event ev, const char *event
  * and its duration. */
 void metrics_live_sweep_done(int ok, int guard_tripped, int dry_run, int64_t duration_ms);
 /* The gauges now (also the render hook): connected, heartbeat round trip
- * and guilds per shard, pending reconciliation. */
+ * and guilds per shard, pending reconciliation (read from the database at
+ * most every 5 s, never while a commit is in flight). */
 void metrics_live_collect(void *d);
 
 #endif
