@@ -7,6 +7,7 @@
 #include "daemon/metrics_live.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "base/metrics.h"
 #include "daemon/daemon_internal.h"
@@ -25,11 +26,13 @@ static struct {
     int read;                        /* read once since metrics_live_start */
     int64_t at_ms;
 } pending_read;
+static unsigned char declared[MAX_SHARDS];   /* by position in d->shards: series made */
 
 void metrics_live_start(dc_daemon *d)
 {
     metric_defs_install();
     pending_read.read = 0;
+    memset(declared, 0, sizeof declared);
     metrics_on_render(metrics_live_collect, d);
 }
 
@@ -75,11 +78,14 @@ static void refresh_pending(dc_daemon *d)
         metrics_set(MX_PENDING_RECONCILIATION, NULL, (double)pending);
 }
 
-static void collect_shard(const shard *s)
+static void collect_shard(const shard *s, int i)
 {
     char id[16];
     shard_label(s->id, id);
-    metrics_declare("shard", id);    /* its series at 0 from the first scrape on */
+    if (!declared[i]) {
+        declared[i] = 1;
+        metrics_declare("shard", id);    /* its series at 0 from the first scrape on */
+    }
     metrics_set(MX_GATEWAY_CONNECTED, id, gateway_get_state(s->gw) == GW_READY);
     int64_t rtt = gateway_latency_ms(s->gw);
     if (rtt >= 0)
@@ -92,6 +98,6 @@ void metrics_live_collect(void *ctx)
     dc_daemon *d = ctx;
     for (int i = 0; i < d->n_shards; i++)
         if (d->shards[i].gw)
-            collect_shard(&d->shards[i]);
+            collect_shard(&d->shards[i], i);
     refresh_pending(d);
 }
