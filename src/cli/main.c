@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "cli/db_cli.h"
+#include "cli/help_dist.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "base/log.h"
@@ -112,9 +113,12 @@ static void print_usage(FILE *out)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].brief);
     fputs("\nRun 'discord-cleaner COMMAND --help' for a command's options and\n"
           "'discord-cleaner help config' for every setting.\n"
-          "Exit status: 0 ok, 64 usage, 66 no such database or guild, 69 service\n"
-          "unavailable, 70 internal error, 75 a sweep did not complete (retry),\n"
-          "77 bot token rejected, 78 configuration error (intents, shards, settings).\n",
+          "Exit status: 0 ok, 64 usage (a command line that cannot be read: unknown\n"
+          "option or command, missing value, stray argument), 66 no such database or\n"
+          "guild, 69 service unavailable, 70 internal error, 75 a sweep did not\n"
+          "complete (retry), 77 bot token rejected, 78 configuration error (a wrong\n"
+          "value, whether given as a flag, in the environment or in the file;\n"
+          "intents, shards).  -V is --version.\n",
           out);
 }
 
@@ -161,16 +165,34 @@ static int unknown_command(const char *name)
     return dc_err_exit_status(DC_ERR_USAGE);
 }
 
-/* discord-cleaner help [COMMAND | config [--markdown]] */
+/* help man | help completion: the shipped documents (help_dist.c, #18). */
+static int help_dist(const char *what)
+{
+    help_dist_cmd docs[N_COMMANDS];
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        docs[i] = (help_dist_cmd){ commands[i].name, commands[i].synopsis, commands[i].summary,
+                                   commands[i].options_help, commands[i].flags };
+    if (strcmp(what, "man") == 0)
+        help_dist_man(stdout, docs, N_COMMANDS);
+    else
+        help_dist_completion(stdout, docs, N_COMMANDS);
+    return 0;
+}
+
+/* discord-cleaner help [COMMAND | config [--markdown | --example] | man | completion] */
 static int help_command(int argc, char **argv)
 {
     if (argc == 0) {
         print_usage(stdout);
         return 0;
     }
+    if (strcmp(argv[0], "man") == 0 || strcmp(argv[0], "completion") == 0)
+        return help_dist(argv[0]);
     if (strcmp(argv[0], "config") == 0) {
         if (argc > 1 && strcmp(argv[1], "--markdown") == 0)
             config_print_markdown(stdout);
+        else if (argc > 1 && strcmp(argv[1], "--example") == 0)
+            config_print_example(stdout);
         else
             config_print_help(stdout);
         return 0;
@@ -232,11 +254,13 @@ static const char *strip_rest(const command *c, char **rest, int *n_rest, int *p
     return extra;
 }
 
+/* Every error is one line; a usage error names where the help is. */
 static int fail(const command *c, dc_err rc, const char *msg)
 {
-    fprintf(stderr, "discord-cleaner %s: %s\n", c->name, msg);
     if (rc == DC_ERR_USAGE)
-        fprintf(stderr, "(see 'discord-cleaner %s --help')\n", c->name);
+        fprintf(stderr, "discord-cleaner %s: %s; see 'discord-cleaner %s --help'\n", c->name, msg, c->name);
+    else
+        fprintf(stderr, "discord-cleaner %s: %s\n", c->name, msg);
     return dc_err_exit_status(rc);
 }
 
@@ -307,7 +331,7 @@ int main(int argc, char **argv)
         print_usage(stdout);
         return 0;
     }
-    if (strcmp(first, "--version") == 0)
+    if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0)
         return print_version(stdout);
     if (strcmp(first, "help") == 0)
         return help_command(argc - 2, argv + 2);

@@ -251,11 +251,14 @@ static dc_err set_string(config *cfg, const config_key *k, const char *v, char *
 /* ---- special kinds ------------------------------------------------------ */
 
 /* Trims, strips a pasted "Bot " prefix, and never echoes the value. */
-static dc_err set_token(config *cfg, const char *v, char *err, size_t errlen)
+/* A secret (the bot token, http_token): kept, registered for redaction,
+ * never printed. */
+static dc_err set_token(config *cfg, const config_key *k, const char *v, char *err, size_t errlen)
 {
+    char **field = (char **)((char *)cfg + k->offset);
     while (isspace((unsigned char)*v))
         v++;
-    if (strncmp(v, "Bot ", 4) == 0)
+    if (field == &cfg->token && strncmp(v, "Bot ", 4) == 0)
         v += 4;
     size_t len = strlen(v);
     while (len && isspace((unsigned char)v[len - 1]))
@@ -271,12 +274,13 @@ static dc_err set_token(config *cfg, const char *v, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return DC_ERR_NOMEM;
     }
-    if (cfg->token) {
-        explicit_bzero(cfg->token, strlen(cfg->token));
-        free(cfg->token);
+    if (*field) {
+        explicit_bzero(*field, strlen(*field));
+        free(*field);
     }
-    cfg->token = copy;
-    log_add_secret(copy);
+    *field = copy;
+    if (copy)
+        log_add_secret(copy);
     return DC_OK;
 }
 
@@ -573,7 +577,7 @@ static dc_err set_list(config *cfg, const config_key *k, const char *v, char *er
 dc_err config_key_set(config *cfg, const config_key *k, const char *v, char *err, size_t errlen)
 {
     switch (k->kind) {
-    case KIND_TOKEN: return set_token(cfg, v, err, errlen);
+    case KIND_TOKEN: return set_token(cfg, k, v, err, errlen);
     case KIND_PATH:
     case KIND_OPT_PATH: return set_string(cfg, k, v, err, errlen);
     case KIND_URL: return set_url(cfg, k, v, err, errlen);
@@ -663,6 +667,12 @@ void config_free(config *cfg)
     if (cfg->token)
         explicit_bzero(cfg->token, strlen(cfg->token));
     free(cfg->token);
+    if (cfg->http_token)
+        explicit_bzero(cfg->http_token, strlen(cfg->http_token));
+    free(cfg->http_token);
+    free(cfg->http_token_file);
+    free(cfg->http_listen);
+    cfg->http_token = cfg->http_token_file = cfg->http_listen = NULL;
     free(cfg->token_file);
     free(cfg->api_base);
     free(cfg->db);
@@ -712,7 +722,7 @@ void config_key_format(const config *cfg, const config_key *k, char *buf, size_t
 {
     const void *field = (const char *)cfg + k->offset;
     switch (k->kind) {
-    case KIND_TOKEN: snprintf(buf, n, "%s", cfg->token ? "(set)" : "(unset)"); return;
+    case KIND_TOKEN: snprintf(buf, n, "%s", *(char *const *)field ? "(set)" : "(unset)"); return;
     case KIND_PATH: /* db: a libpq URI is shown without its password */
         uri_redact(*(char *const *)field ? *(char *const *)field : "", buf, n);
         return;

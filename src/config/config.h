@@ -77,6 +77,10 @@ typedef struct {
     int notify_departed;      /* CONFIG_NOTIFY_OFF or CONFIG_NOTIFY_DM */
     char notify_message[1504];/* template: {guild} {hours} {date} */
     int notify_per_minute;    /* 10 */
+    /* #18: the HTTP endpoint (http/http_server.h) */
+    char *http_listen;        /* HOST:PORT or [V6]:PORT; NULL/empty: no listener */
+    char *http_token;         /* secret: Bearer token the endpoint requires */
+    char *http_token_file;
 } config;
 
 enum { CONFIG_NOTIFY_OFF = 0, CONFIG_NOTIFY_DM = 1 };
@@ -138,5 +142,12 @@ void config_print_markdown(FILE *out);
 /* Effective values as "key = value" lines (a valid config file, except that
  * the token is shown only as "(set)" / "(unset)"). */
 void config_dump(const config *cfg, FILE *out);
+/* config_doc.c (#18, make install): the SETTINGS section of the man page in
+ * roff, an example config with every setting commented out at its default,
+ * every settings flag one per line (bash completion); roff-escaped text. */
+void config_print_man(FILE *out);
+void config_print_example(FILE *out);
+void config_print_flags(FILE *out);
+void config_roff_text(FILE *out, const char *s);
 
 #endif

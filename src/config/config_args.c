@@ -86,7 +86,7 @@ static dc_err unknown_option(const arg_walk *w, const char *name, size_t len, ch
     if (near[0])
         snprintf(err, errlen, "unknown option '--%.*s' (did you mean '%s'?)", (int)(len < 64 ? len : 64), name, near);
     else
-        snprintf(err, errlen, "unknown option '--%.*s' (see --help)", (int)(len < 64 ? len : 64), name);
+        snprintf(err, errlen, "unknown option '--%.*s'", (int)(len < 64 ? len : 64), name);
     return DC_ERR_USAGE;
 }
 
@@ -137,14 +137,17 @@ static dc_err take_key(arg_walk *w, const char *name, size_t len, const char *in
         return rc;
     if (rc != DC_OK)
         snprintf(err, errlen, "option '--%.*s': %s", (int)(len < 64 ? len : 64), name, why);
-    return rc == DC_OK ? DC_OK : DC_ERR_USAGE;
+    /* A wrong value is a configuration error (78) wherever it was given:
+     * flag, environment or file.  64 is for a command line that cannot be
+     * read (unknown option, missing value, stray argument). */
+    return rc == DC_OK ? DC_OK : DC_ERR_CONFIG;
 }
 
 static dc_err take_option(arg_walk *w, int argc, char **argv, int *i, char *err, size_t errlen)
 {
     const char *arg = argv[*i];
     if (arg[1] != '-') {   /* single-dash options: only -h, handled by main */
-        snprintf(err, errlen, "unknown option '%.64s' (see --help)", arg);
+        snprintf(err, errlen, "unknown option '%.64s'", arg);
         return DC_ERR_USAGE;
     }
     const char *name = arg + 2, *eq = strchr(name, '=');

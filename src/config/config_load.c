@@ -251,11 +251,9 @@ static dc_err read_token_fd(int fd, const char *path, char *buf, char *err, size
     return DC_OK;
 }
 
-dc_err config_resolve_token(config *cfg, char *err, size_t errlen)
+/* The secret `key` from `path` (token_file, http_token_file). */
+static dc_err resolve_secret(config *cfg, const char *key, const char *path, char *err, size_t errlen)
 {
-    const char *path = cfg->token_file;
-    if (cfg->token || !path)
-        return DC_OK;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot read token file %s: %s", path, strerror(errno));
@@ -272,13 +270,24 @@ dc_err config_resolve_token(config *cfg, char *err, size_t errlen)
                  (unsigned)(st.st_mode & 07777));
         rc = token_file_error(err, errlen, path, why);
     } else if ((rc = read_token_fd(fd, path, buf, err, errlen)) == DC_OK) {
-        rc = config_key_set(cfg, config_key_find("token"), buf, why, sizeof why);
+        const config_key *k = config_key_find(key);
+        rc = config_key_set(cfg, k, buf, why, sizeof why);
         if (rc != DC_OK)
             token_file_error(err, errlen, path, why);
-        else if (!cfg->token)
+        else if (!*(char **)((char *)cfg + k->offset))
             rc = token_file_error(err, errlen, path, "is empty");
     }
     explicit_bzero(buf, sizeof buf);
     close(fd);
+    return rc;
+}
+
+dc_err config_resolve_token(config *cfg, char *err, size_t errlen)
+{
+    dc_err rc = DC_OK;
+    if (!cfg->token && cfg->token_file)
+        rc = resolve_secret(cfg, "token", cfg->token_file, err, errlen);
+    if (rc == DC_OK && !cfg->http_token && cfg->http_token_file && *cfg->http_token_file)
+        rc = resolve_secret(cfg, "http_token", cfg->http_token_file, err, errlen);
     return rc;
 }

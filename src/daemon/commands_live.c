@@ -183,6 +183,8 @@ static commands_live_job *new_job(commands_live *cl, const commands_message *m, 
     return job;
 }
 
+/* All guilds: the summary, edited into the reply that said they were
+ * queued (a reply of its own when that one could not be made). */
 static void post_summary(commands_live_job *job)
 {
     char text[SUMMARY_CAP + 512];
@@ -190,7 +192,26 @@ static void post_summary(commands_live_job *job)
              "%d did not complete; %" PRId64 " row(s) %s.%s%s", job->dry_run ? "Dry run" : "Sweep",
              job->ok, job->guarded, job->failed, job->removed,
              job->dry_run ? "would be removed" : "removed", job->details[0] ? "\n" : "", job->details);
-    reply(job->cl, job->channel_id, job->message_id, text);
+    if (job->rh)
+        reply_final(job->rh, text);  /* the reply set owns the handle until it is sent */
+    else
+        reply(job->cl, job->channel_id, job->message_id, text);
+    job->rh = NULL;
+}
+
+/* All guilds: where they stand, edited in as each finishes (the handle
+ * sends at most one edit every REPLY_EDIT_EVERY_MS, the latest text wins). */
+static void all_progress(commands_live_job *job)
+{
+    char text[512];
+    int done = job->ok + job->guarded + job->failed;
+    if (!job->rh)
+        return;
+    snprintf(text, sizeof text, "%s of every server: %d of %d finished (%d completed, %d stopped by the guard, "
+             "%d did not complete), %" PRId64 " row(s) %s so far.", job->dry_run ? "Dry run" : "Sweep", done,
+             done + job->pending, job->ok, job->guarded, job->failed, job->removed,
+             job->dry_run ? "would be removed" : "removed");
+    reply_progress(job->rh, text);
 }
 
 /* The outcome of a one-guild job: the last text of its reply (edited in
@@ -244,6 +265,8 @@ static void on_sweep_done(void *ctx, uint64_t guild_id, const sweep_action *res)
     if (job->pending <= 0) {
         post_summary(job);
         free_job(job->cl, job);
+    } else {
+        all_progress(job);
     }
 }
 
@@ -413,13 +436,19 @@ static void sweep_all(commands_live *cl, const commands_message *m, const comman
         free_job(cl, job);
         snprintf(text, sizeof text, "Nothing to sweep: %d server(s) already have a sweep running or queued, "
                  "and no other server is available.", skipped);
-    } else {
-        snprintf(text, sizeof text, "%s of %d server(s) queued%s; I will reply here when all have finished.",
-                 dec->dry_run ? "Dry runs" : "Sweeps", job->pending,
-                 skipped ? " (some skipped: a sweep already runs or is queued there)" : "");
+        scope_note(cl->d, text, sizeof text);
+        reply(cl, m->channel_id, m->message_id, text);
+        return;
     }
+    snprintf(text, sizeof text, "%s of %d server(s) queued%s; this message shows how they go and their result.",
+             dec->dry_run ? "Dry runs" : "Sweeps", job->pending,
+             skipped ? " (some skipped: a sweep already runs or is queued there)" : "");
     scope_note(cl->d, text, sizeof text);
-    reply(cl, m->channel_id, m->message_id, text);
+    job->rh = reply_prefix_new(cl->replies, cl->out, m->channel_id, m->message_id);
+    if (job->rh)
+        reply_progress(job->rh, text);   /* posted now: nothing was yet */
+    else
+        reply(cl, m->channel_id, m->message_id, text);
 }
 
 /* ---- status ------------------------------------------------------------------- */

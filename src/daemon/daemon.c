@@ -13,6 +13,8 @@
  * covers those events are committed together: a crash between them replays
  * the events (Discord resends on RESUME), never skips them. */
 #include "daemon/daemon.h"
+#include "daemon/http_live.h"
+#include "http/http_server.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -545,7 +547,8 @@ static int setup(dc_daemon *d, const config *cfg)
     protocols[0] = transport_protocol;
     protocols[1] = loop_watch_protocol;         /* the store's socket (store_wake.c) */
     memset(&protocols[2], 0, sizeof protocols[2]);
-    d->lws = wsctx_new(protocols, 64);   /* TLS set up on the first wss:// (wsctx.h) */
+    /* TLS set up on the first wss:// (wsctx.h); room for the HTTP endpoint's clients */
+    d->lws = wsctx_new(protocols, 64 + HTTP_MAX_CONNECTIONS + 16);
     if (!d->lws) {
         LOG_E("daemon", "cannot create the libwebsockets context");
         return 70;
@@ -557,11 +560,12 @@ static int setup(dc_daemon *d, const config *cfg)
     }
     loop_live_init(&d->live_loop, d->lws, d->rest);
     loop_live_set_vhost(&d->live_loop, wsctx_vhost(d->lws, 0));
-    return 0;
+    return http_live_start(d);       /* #18: metrics, health, stats page; off unless http_listen */
 }
 
 static void teardown(dc_daemon *d)
 {
+    notify_free(d);
     shard_coord_stop(d);              /* leases released, the store still open */
     daemon_free_core(d);
     sweep_handoff_free(d);
@@ -573,6 +577,7 @@ static void teardown(dc_daemon *d)
     interact_live_free(d);
     if (d->lws)
         lws_context_destroy(d->lws);
+    http_live_free(d);               /* after the context: its connections' last callbacks */
 }
 
 static void lws_log_to_ours(int level, const char *line)
@@ -639,6 +644,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
     uri_redact(cfg->db, shown, sizeof shown);
     LOG_I("daemon", "discord-cleaner starting: database %s, api %s%s", shown, cfg->api_base,
           cfg->dry_run ? ", DRY RUN (nothing is deleted)" : "");
+    notify_start(&d);
     fetch_gateway(&d);
     on_housekeeping(&d.housekeeping_timer);
     int64_t stop_deadline = 0;
@@ -649,9 +655,11 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         d.wakeups++;
         turn_flush_if_due(&d);
         if (got_hup) {
+            notify_reloading(&d);
             got_hup = 0;
             log_reopen();
             LOG_I("daemon", "log file reopened (SIGHUP)");
+            notify_reloaded(&d);
         }
         if (got_usr1) {
             got_usr1 = 0;
@@ -660,6 +668,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         }
         if (got_term && !d.stopping) {
             LOG_I("daemon", "signal received: finishing the current turn and closing (session kept resumable)");
+            notify_stopping(&d);
             daemon_request_stop(&d, 0);
         }
         if (d.stopping) {

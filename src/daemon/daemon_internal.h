@@ -26,6 +26,7 @@
 #include "daemon/daemon_replay.h"
 #include "daemon/grace_live.h"
 #include "daemon/guild_delete.h"
+#include "daemon/notify_live.h"
 #include "daemon/reconcile.h"
 #include "daemon/removal_log.h"
 #include "daemon/shard_coord.h"
@@ -86,6 +87,7 @@ struct dc_daemon {
     slash_reg slash;                 /* slash_register.c's own: the global slash command */
     grace_live grace;                /* grace_live.c's own: pending departures, notices (#17) */
     store_wake wake;                 /* store_wake.c's own: the store's socket in the loop */
+    notify_live notify;              /* notify_live.c's own: what systemd is told (#18) */
 };
 
 /* Pieces of the daemon that replay (daemon_replay.c) and the unit tests reuse. */

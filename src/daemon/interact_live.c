@@ -98,6 +98,7 @@ void interact_live_on_dispatch(shard *s, dc_event ev, const cJSON *data)
     commands_decision dec;
     interact_command_text(&r, d->cfg->prefix, text, sizeof text);
     interact_to_message(&r, text, &m);
+    m.slash = d->cfg->slash_command_name;   /* help and refusals name the /forms */
     decide(il, cl, &r, e, &m, now, &dec);
     LOG_D("commands", "interaction %" PRIu64 " of user %" PRIu64 ": /%s %s taken as %s", r.id, r.user_id,
           d->cfg->slash_command_name, r.sub, text);

@@ -219,6 +219,10 @@ void shard_coord_stop(dc_daemon *d)
     if (!d->st)
         return;
     release_held(d, INT64_MAX);
+    /* The loop has ended: nothing waits behind this write, and processes
+     * stopped together (systemd stopping every instance) contend for
+     * SQLite's write lock, which the loop's 20 ms would give up on. */
+    store_set_busy_timeout(d->st, TURN_STOP_BUSY_MS);
     if (c->leased && store_lease_release(d->st, &c->me) != DC_OK)
         LOG_W("daemon", "cannot release the shard leases (%s); they expire in %d s",
               store_errmsg(d->st), SHARD_LEASE_TTL_MS / 1000);

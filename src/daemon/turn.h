@@ -47,6 +47,7 @@
 #include "store/store.h"
 
 #define TURN_BUSY_TIMEOUT_MS 20      /* the daemon's busy_timeout once the loop runs */
+#define TURN_STOP_BUSY_MS 5000       /* after the loop: wait for a busy file rather than lose the last writes */
 
 typedef enum {
     TW_DELETE_MEMBER,                /* guild_id, user_id, reason */

@@ -226,6 +226,10 @@ int turn_after_commit(dc_daemon *d, turn_commit_fn fn, void *ctx)
 
 void turn_finish(dc_daemon *d)
 {
+    /* Nothing needs the loop any more; processes stopped together contend
+     * for SQLite's write lock, and the loop's 20 ms would drop the turn. */
+    if (d->st)
+        store_set_busy_timeout(d->st, TURN_STOP_BUSY_MS);
     turn_flush(d);
     while (d->st && d->turn.in_flight) {
         if (!store_pending(d->st))

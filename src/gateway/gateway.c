@@ -86,6 +86,7 @@ struct gateway_session {
     int backlog_beats;          /* consecutive beats unacked while payloads kept coming */
     int64_t backlog_since;      /* when the first of them was sent */
     int64_t latency_ms;
+    int64_t last_ack_at;        /* INT64_MIN until the first ACK (kept across connections) */
     int64_t hello_deadline;
     int identify_waiting;
     int64_t identify_at;
@@ -746,6 +747,7 @@ static void on_invalid_session(gateway_session *gw, const cJSON *payload)
 static void on_heartbeat_ack(gateway_session *gw, int64_t now)
 {
     gw->ack_received = 1;
+    gw->last_ack_at = now;
     if (gw->beat_sent_at != INT64_MIN)
         gw->latency_ms = now - gw->beat_sent_at;
 }
@@ -783,6 +785,7 @@ gateway_session *gateway_new(const gateway_config *cfg)
     gw->state = GW_DISCONNECTED;
     gw->seq = -1;
     gw->latency_ms = -1;
+    gw->last_ack_at = INT64_MIN;
     gw->connect_at = INT64_MAX;
     ratewin_init(&gw->all_sends, GW_SEND_LIMIT, GW_SEND_WINDOW_MS);
     ratewin_init(&gw->app_sends, GW_APP_LIMIT, GW_SEND_WINDOW_MS);
@@ -1134,3 +1137,5 @@ const char *gateway_resume_url(const gateway_session *gw) { return gw->resume_ur
 int gateway_shard_id(const gateway_session *gw) { return gw->shard_id; }
 int gateway_resumed(const gateway_session *gw) { return gw->resumed; }
 int64_t gateway_latency_ms(const gateway_session *gw) { return gw->latency_ms; }
+int64_t gateway_last_ack_ms(const gateway_session *gw) { return gw->last_ack_at; }
+int64_t gateway_heartbeat_interval_ms(const gateway_session *gw) { return gw->hb_interval; }

@@ -150,5 +150,10 @@ int gateway_shard_id(const gateway_session *gw);
 int gateway_resumed(const gateway_session *gw);
 /* Round trip of the last heartbeat (ms), -1 when none yet. */
 int64_t gateway_latency_ms(const gateway_session *gw);
+/* When the last heartbeat ACK arrived (now_ms clock; kept across
+ * reconnects), INT64_MIN when none yet; the connection's heartbeat
+ * interval, 0 before HELLO.  The systemd watchdog's view (notify_live.c). */
+int64_t gateway_last_ack_ms(const gateway_session *gw);
+int64_t gateway_heartbeat_interval_ms(const gateway_session *gw);
 
 #endif

@@ -172,9 +172,21 @@ static int parse_force(const char *args, int force_allowed)
     return sscanf(args, "%*s %1s", extra) == 1 ? -1 : 1;
 }
 
-static void help_text(const commands_state *cs, const char *why, char *buf, size_t cap)
+static void help_text(const commands_state *cs, const commands_message *m, const char *why, char *buf, size_t cap)
 {
-    const char *p = cs->prefix;
+    const char *p = cs->prefix, *n = m->slash;
+    if (n) {                         /* asked as a slash command: answer in its own forms */
+        snprintf(buf, cap,
+                 "%s"
+                 "Commands:\n"
+                 "`/%s users [force]` remove rows of users who left this server\n"
+                 "`/%s test` show what that would remove, without deleting\n"
+                 "`/%s status` connection, counters and this server's last sweep\n"
+                 "`/%s schedule [hours]` show or set how often this server is swept\n"
+                 "`/%s all_guilds [force]` every server of this bot (bot owners only)",
+                 why, n, n, n, n, n);
+        return;
+    }
     snprintf(buf, cap,
              "%s"
              "Commands:\n"
@@ -186,7 +198,8 @@ static void help_text(const commands_state *cs, const char *why, char *buf, size
              why, p, p, p, p, p);
 }
 
-void commands_refuse_user(commands_state *cs, uint64_t user_id, int all, const char *unchecked, int64_t now_ms,
+void commands_refuse_user(commands_state *cs, uint64_t user_id, int all, const char *slash, const char *unchecked,
+                          int64_t now_ms,
                           commands_decision *out)
 {
     char perm[256];
@@ -200,9 +213,13 @@ void commands_refuse_user(commands_state *cs, uint64_t user_id, int all, const c
         return;
     }
     if (all) {
+        char form[80];
+        if (slash)
+            snprintf(form, sizeof form, "/%s all_guilds", slash);
+        else
+            snprintf(form, sizeof form, "%scleanup_all_guilds", cs->prefix);
         snprintf(out->text, sizeof out->text,
-                 "Sorry, `%scleanup_all_guilds` acts on every server of this bot, so only the bot's owners "
-                 "can use it.", cs->prefix);
+                 "Sorry, `%s` acts on every server of this bot, so only the bot's owners can use it.", form);
         return;
     }
     commands_permission_text(cs->admin_permission, perm, sizeof perm);
@@ -236,7 +253,7 @@ static void decide(commands_state *cs, const commands_message *m, uint64_t perms
     int allowed = v == VERB_ALL ? is_owner
                                 : is_owner || (perms & cs->admin_permission) == cs->admin_permission;
     if (!allowed) {
-        commands_refuse_user(cs, m->author_id, v == VERB_ALL, unchecked, now_ms, out);
+        commands_refuse_user(cs, m->author_id, v == VERB_ALL, m->slash, unchecked, now_ms, out);
         return;
     }
     if (v == VERB_SCHEDULE) {
@@ -246,7 +263,7 @@ static void decide(commands_state *cs, const commands_message *m, uint64_t perms
     int force = parse_force(args, v == VERB_USERS || v == VERB_ALL);
     if (v == VERB_UNKNOWN || force < 0) {
         out->kind = CMD_HELP;
-        help_text(cs, v == VERB_UNKNOWN ? "Unknown command. " : "Unexpected argument. ", out->text,
+        help_text(cs, m, v == VERB_UNKNOWN ? "Unknown command. " : "Unexpected argument. ", out->text,
                   sizeof out->text);
         return;
     }

@@ -35,6 +35,7 @@ typedef struct {
     uint64_t roles[CMD_MAX_ROLES];   /* member.roles (without @everyone) */
     size_t n_roles;
     const char *content;             /* points into the parsed payload */
+    const char *slash;               /* the slash command's name when it came as one: help names /NAME forms */
 } commands_message;
 
 /* Fill m from MESSAGE_CREATE's data.  DC_ERR_PROTO when ids, author or

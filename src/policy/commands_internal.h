@@ -29,11 +29,12 @@ struct commands_state {
     int64_t refusal_refilled_at;
 };
 
-/* out = CMD_REFUSE for user_id (all: the owners-only command; unchecked:
+/* out = CMD_REFUSE for user_id (all: the owners-only command, named in
+ * its /slash form when slash is set; unchecked:
  * the permissions could not be learnt, why), within the refusal limits;
  * out->kind stays CMD_IGNORE past them. */
-void commands_refuse_user(commands_state *cs, uint64_t user_id, int all, const char *unchecked, int64_t now_ms,
-                          commands_decision *out);
+void commands_refuse_user(commands_state *cs, uint64_t user_id, int all, const char *slash, const char *unchecked,
+                          int64_t now_ms, commands_decision *out);
 /* The arguments of an allowed `!cleanup_schedule` into out (CMD_SCHEDULE,
  * or CMD_HELP with what is wrong). */
 void commands_schedule_args(const commands_state *cs, const char *args, commands_decision *out);

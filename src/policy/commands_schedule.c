@@ -93,7 +93,7 @@ void commands_decide_schedule(commands_state *cs, uint64_t guild_id, uint64_t us
         return;
     }
     if (!is_owner && (perms & cs->admin_permission) != cs->admin_permission) {
-        commands_refuse_user(cs, user_id, 0, NULL, now_ms, out);
+        commands_refuse_user(cs, user_id, 0, NULL, NULL, now_ms, out);
         return;
     }
     out->kind = CMD_SCHEDULE;

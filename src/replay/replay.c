@@ -37,7 +37,7 @@ typedef struct {
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "discord-cleaner replay: %s\n(see 'discord-cleaner replay --help')\n", why);
+    fprintf(stderr, "discord-cleaner replay: %s; see 'discord-cleaner replay --help'\n", why);
     return 64;
 }
 

@@ -92,7 +92,8 @@ static void on_notice(void *arg, const char *msg)
     LOG_D("store", "PostgreSQL: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
-static int64_t mono_ms(void)
+/* The monotonic clock in ms: retry deadlines, answer ages (store_pg_internal.h). */
+int64_t store_pg_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -122,10 +123,10 @@ static void say_failure(const store_pg *p, int tries, int64_t waited_ms, char *e
  * Start-up only: this waits. */
 static dc_err connect_db(store_pg *p, const char *uri, int wait_ms, char *err, size_t errlen)
 {
-    int64_t start = mono_ms(), deadline = start + wait_ms, backoff = STORE_PG_BACKOFF_FIRST_MS;
+    int64_t start = store_pg_mono_ms(), deadline = start + wait_ms, backoff = STORE_PG_BACKOFF_FIRST_MS;
     int tries = 0;
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - store_pg_mono_ms();
         tries++;
         store_pg_conn_start(&p->conn, uri);
         if (store_pg_conn_wait(&p->conn, (int)(left < STORE_PG_ATTEMPT_MS ? (left > 0 ? left : 1)
@@ -133,7 +134,7 @@ static dc_err connect_db(store_pg *p, const char *uri, int wait_ms, char *err, s
             PQsetNoticeProcessor(p->conn.conn, on_notice, NULL);
             return DC_OK;
         }
-        left = deadline - mono_ms();
+        left = deadline - store_pg_mono_ms();
         if (!store_pg_failure_retryable(p->conn.failure) || left <= 0)
             break;
         LOG_D("store", "%s; trying again in %lld ms", p->conn.msg, (long long)(backoff < left ? backoff : left));
@@ -141,7 +142,7 @@ static dc_err connect_db(store_pg *p, const char *uri, int wait_ms, char *err, s
         sleep_ms(backoff < left ? backoff : left);
         backoff = backoff * 2 < STORE_PG_BACKOFF_MAX_MS ? backoff * 2 : STORE_PG_BACKOFF_MAX_MS;
     }
-    say_failure(p, tries, mono_ms() - start, err, errlen);
+    say_failure(p, tries, store_pg_mono_ms() - start, err, errlen);
     return store_pg_failure_err(p->conn.failure);
 }
 

@@ -48,13 +48,6 @@ static const store_pg_stmt ST_MARK_GET = { "dc_commit_mark_get",
 static const store_pg_stmt ST_MARK_DEL = { "dc_commit_mark_del",
                                            "DELETE FROM cleaner_session_state WHERE key = $1" };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const store_pg_stmt ST_OLD_ALIVE = {
     "dc_commit_old_alive",
     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1::int "
@@ -132,9 +125,9 @@ static int old_process_alive(store_pg *p, dc_err *rc)
 void store_pg_doubt_resolve(store_pg *p)
 {
     dc_err rc;
-    if (!p->doubt.n || mono_ms() < p->doubt.next_look_ms)
+    if (!p->doubt.n || store_pg_mono_ms() < p->doubt.next_look_ms)
         return;
-    p->doubt.next_look_ms = mono_ms() + 100;
+    p->doubt.next_look_ms = store_pg_mono_ms() + 100;
     if (p->doubt.old_pid && (old_process_alive(p, &rc) || rc != DC_OK)) {
         if (!p->doubt.told)
             LOG_I("store", "db: waiting for the lost connection's server process %d to end before deciding "

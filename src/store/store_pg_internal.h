@@ -241,6 +241,7 @@ dc_err store_pg_fail(store_pg *p, const PGresult *r, const char *what);
 /* The value of row r, column c as an integer (0 for NULL or text that is
  * no integer) and as text. */
 int64_t store_pg_int(const PGresult *res, int r, int c);
+int64_t store_pg_mono_ms(void);          /* CLOCK_MONOTONIC in ms */
 /* Decimal text of a snowflake / an integer, for a parameter. */
 typedef struct { char s[24]; } store_pg_num;
 const char *store_pg_u64(store_pg_num *b, uint64_t v);

@@ -40,13 +40,6 @@
 #define STORE_PG_ANSWER_MS 10000         /* beyond lock_timeout: a COMMIT in flight that long is lost */
 #define STORE_PG_CONNECT_STEPS 16        /* PQconnectPoll steps per store_pg_ready */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- the queue of expected results ---------------------------------------- */
 
 static store_pg_expect *expect(store_pg *p, store_pg_exp_kind kind)
@@ -126,7 +119,7 @@ void store_pg_lost(store_pg *p, const char *why)
     }
     p->conn.state = STORE_PG_FAILED;
     p->backoff_ms = p->backoff_ms ? p->backoff_ms : STORE_PG_BACKOFF_FIRST_MS;
-    p->retry_at_ms = mono_ms() + p->backoff_ms;
+    p->retry_at_ms = store_pg_mono_ms() + p->backoff_ms;
 }
 
 int store_pg_check_lost(store_pg *p, const PGresult *r)
@@ -181,7 +174,7 @@ int store_pg_ready(store_pg *p)
     if (!p->uri)
         return 0;
     if (!p->conn.conn) {
-        if (mono_ms() < p->retry_at_ms)
+        if (store_pg_mono_ms() < p->retry_at_ms)
             return 0;
         store_pg_conn_close(&p->conn);
         store_pg_conn_start(&p->conn, p->uri);
@@ -190,7 +183,7 @@ int store_pg_ready(store_pg *p)
     if (p->conn.state == STORE_PG_FAILED) {
         LOG_W("store", "%s (retrying in %lld ms)", p->conn.msg, (long long)p->backoff_ms);
         store_pg_conn_close(&p->conn);
-        p->retry_at_ms = mono_ms() + p->backoff_ms;
+        p->retry_at_ms = store_pg_mono_ms() + p->backoff_ms;
         p->backoff_ms = p->backoff_ms * 2 > STORE_PG_BACKOFF_MAX_MS ? STORE_PG_BACKOFF_MAX_MS : p->backoff_ms * 2;
         return 0;
     }
@@ -443,7 +436,7 @@ void store_pg_service(store *base)
     /* A server that never answers (a network gone quiet) is a lost one. */
     for (size_t i = p->exp_head; p->conn.conn && i < p->n_exp; i++)
         if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved &&
-            mono_ms() - p->exp[i].sent_ms > p->lock_timeout_ms + STORE_PG_ANSWER_MS) {
+            store_pg_mono_ms() - p->exp[i].sent_ms > p->lock_timeout_ms + STORE_PG_ANSWER_MS) {
             store_pg_lost(p, "no answer to COMMIT");
             break;
         }
@@ -452,7 +445,7 @@ void store_pg_service(store *base)
 /* The earliest COMMIT in flight's answer deadline, in ms from now; -1: none. */
 static int64_t answer_due(const store_pg *p)
 {
-    int64_t due = -1, now = mono_ms();
+    int64_t due = -1, now = store_pg_mono_ms();
     for (size_t i = p->exp_head; i < p->n_exp; i++)
         if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved) {
             int64_t left = p->exp[i].sent_ms + p->lock_timeout_ms + STORE_PG_ANSWER_MS - now + 1;
@@ -468,7 +461,7 @@ void store_pg_watch(store *base, store_watch_info *out)
     store_pg_coord_step(p);              /* the identify lock's connection, connecting */
     if (!p->conn.conn) {                 /* lost: reconnect when the backoff ends */
         if (p->uri) {
-            int64_t left = p->retry_at_ms - mono_ms();
+            int64_t left = p->retry_at_ms - store_pg_mono_ms();
             out->due_in_ms = left < 0 ? 0 : left;
         }
         return;
@@ -484,7 +477,7 @@ void store_pg_watch(store *base, store_watch_info *out)
     out->want_write = PQflush(p->conn.conn) == 1;
     out->due_in_ms = answer_due(p);
     if (p->doubt.n) {                    /* a lost COMMIT: look again whether its process ended */
-        int64_t left = p->doubt.next_look_ms - mono_ms();
+        int64_t left = p->doubt.next_look_ms - store_pg_mono_ms();
         if (left < 0)
             left = 0;
         if (out->due_in_ms < 0 || left < out->due_in_ms)
@@ -505,8 +498,8 @@ static void wait_socket(store_pg *p, int timeout_ms)
 void store_pg_wait(store *base, int timeout_ms)
 {
     store_pg *p = store_pg_of(base);
-    int64_t end = mono_ms() + timeout_ms;
-    while (store_pg_in_flight(base) && !p->head.n_submitted && mono_ms() < end) {
+    int64_t end = store_pg_mono_ms() + timeout_ms;
+    while (store_pg_in_flight(base) && !p->head.n_submitted && store_pg_mono_ms() < end) {
         if (!p->conn.conn || p->conn.state != STORE_PG_READY) {
             /* a COMMIT in doubt is settled once connected again */
             struct timespec nap = { 0, 5000000 };
@@ -524,7 +517,7 @@ void store_pg_wait(store *base, int timeout_ms)
                 break;
             continue;
         }
-        wait_socket(p, (int)(end - mono_ms()));
+        wait_socket(p, (int)(end - store_pg_mono_ms()));
         pump(p);
     }
 }
@@ -543,13 +536,13 @@ dc_err store_pg_settle(store_pg *p)
     dc_err rc = store_pg_batch_flush(p);
     if (rc == DC_OK && waiting(p) && p->exp[p->n_exp - 1].kind != STORE_PG_EXP_SYNC)
         rc = sync_point(p);
-    int64_t end = mono_ms() + p->lock_timeout_ms + STORE_PG_SETTLE_SLACK_MS;
+    int64_t end = store_pg_mono_ms() + p->lock_timeout_ms + STORE_PG_SETTLE_SLACK_MS;
     while (rc == DC_OK && p->pipe && pump(p) == 0 && waiting(p)) {
-        if (mono_ms() >= end) {
+        if (store_pg_mono_ms() >= end) {
             store_pg_lost(p, "no answer within lock_timeout");
             break;
         }
-        wait_socket(p, (int)(end - mono_ms()));
+        wait_socket(p, (int)(end - store_pg_mono_ms()));
     }
     if (!p->conn.conn)
         return store_pg_not_ready(p, "sync");
@@ -609,7 +602,7 @@ dc_err store_pg_commit_submit(store *base, store_done_fn done, void *ctx)
     e->done = done;
     e->ctx = ctx;
     e->totals = p->head.tx_members;
-    e->sent_ms = mono_ms();
+    e->sent_ms = store_pg_mono_ms();
     e->mark = mark;
     memset(&p->head.tx_members, 0, sizeof p->head.tx_members);
     p->tx_depth = 0;

@@ -201,6 +201,22 @@ int dh_wait_exit(dh_proc *p, int timeout_ms)
     }
 }
 
+/* A daemon asked to stop that ends otherwise: its last log lines go to
+ * stderr, so a failure in CI (where the directory is gone afterwards)
+ * says why. */
+static void show_log_tail(const dh_proc *p, int st)
+{
+    char *log = dh_read_file(p->log);
+    if (!log)
+        return;
+    const char *tail = log + strlen(log);
+    for (int lines = 0; tail > log && lines <= 25; tail--)
+        if (tail[-1] == '\n')
+            lines++;
+    fprintf(stderr, "-- daemon %s ended with %d; the end of its log:\n%s\n--\n", p->dir, st, tail);
+    free(log);
+}
+
 int dh_stop(dh_proc *p, int sig, int timeout_ms)
 {
     if (p->pid <= 0)
@@ -211,6 +227,8 @@ int dh_stop(dh_proc *p, int sig, int timeout_ms)
         kill(p->pid, SIGKILL);
         dh_wait_exit(p, 5000);
     }
+    if (sig == SIGTERM && st != 0)
+        show_log_tail(p, st);
     return st;
 }
 
@@ -218,7 +236,7 @@ void dh_cleanup(dh_proc *p)
 {
     if (p->pid > 0)
         dh_stop(p, SIGKILL, 5000);
-    if (p->dir[0] && strncmp(p->dir, "/tmp/dc-itest-", 14) == 0) {
+    if (p->dir[0] && strncmp(p->dir, "/tmp/dc-itest-", 14) == 0 && !getenv("DC_ITEST_KEEP")) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", p->dir);
         if (system(cmd) != 0)

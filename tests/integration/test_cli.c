@@ -182,6 +182,9 @@ static void version(void **state)
     run_cli(&v, no_env, "version", NULL);
     assert_int_equal(v.status, 0);
     assert_string_equal(v.out, r.out);
+    run_cli(&v, no_env, "-V", NULL);
+    assert_int_equal(v.status, 0);
+    assert_string_equal(v.out, r.out);
     run_cli(&v, no_env, "version", "extra", NULL);
     assert_int_equal(v.status, 64);
 }
@@ -199,20 +202,28 @@ static void usage_errors_exit_64(void **state)
     run_cli(&r, no_env, "sweep", "--bach-size", "3", NULL);
     assert_int_equal(r.status, 64);
     assert_non_null(strstr(r.err, "unknown option '--bach-size' (did you mean '--batch-size'?)"));
-    run_cli(&r, no_env, "status", "--batch-size", "0", NULL);
-    assert_int_equal(r.status, 64);
-    assert_non_null(strstr(r.err, "expected a whole number from 1 to 100000, got '0'"));
     run_cli(&r, no_env, "replay", "a.jsonl", "b.jsonl", NULL);
     assert_int_equal(r.status, 64);
     assert_non_null(strstr(r.err, "unexpected argument 'b.jsonl'"));
     run_cli(&r, no_env, "migrate", "--record", "x", NULL);   /* run's flag, not migrate's */
     assert_int_equal(r.status, 64);
+    /* every error is one line, naming the help */
+    assert_non_null(strstr(r.err, "; see 'discord-cleaner migrate --help'\n"));
+    assert_int_equal((int)(strchr(r.err, '\n') - r.err) + 1, (int)strlen(r.err));
 }
 
+/* One rule: a wrong value exits 78 wherever it was given (flag,
+ * environment, file); 64 only for a command line that cannot be read. */
 static void config_errors_exit_78(void **state)
 {
     (void)state;
     static result r;
+    run_cli(&r, no_env, "status", "--batch-size", "0", NULL);
+    assert_int_equal(r.status, 78);
+    assert_non_null(strstr(r.err, "expected a whole number from 1 to 100000, got '0'"));
+    char *bad_batch[] = { "CLEANER_BATCH_SIZE=0", NULL };
+    run_cli(&r, bad_batch, "status", NULL);
+    assert_int_equal(r.status, 78);
     write_file("bad.conf", "# settings\nbatch_size = many\n", 0600);
     run_cli(&r, no_env, "status", "--config", "bad.conf", NULL);
     assert_int_equal(r.status, 78);
@@ -252,7 +263,7 @@ static void token_stays_secret(void **state)
     assert_null(strstr(r.err, FAKE_TOKEN));
 
     run_cli(&r, env, "sweep", "--max-delete-share", FAKE_TOKEN, NULL);
-    assert_int_equal(r.status, 64);
+    assert_int_equal(r.status, 78);
     assert_null(strstr(r.err, FAKE_TOKEN));
 }
 

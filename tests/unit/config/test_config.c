@@ -458,8 +458,10 @@ static void expect_args_error(char **argv, int argc, const char *message)
     config cfg;
     char err[512], *rest[16];
     int n_rest;
+    /* a command line that cannot be read is a usage error; a wrong value a configuration error */
+    dc_err want = strstr(message, "expected") ? DC_ERR_CONFIG : DC_ERR_USAGE;
     assert_int_equal(config_defaults(&cfg), DC_OK);
-    assert_int_equal(config_load_args(&cfg, argc, argv, replay_like, rest, &n_rest, err, sizeof err), DC_ERR_USAGE);
+    assert_int_equal(config_load_args(&cfg, argc, argv, replay_like, rest, &n_rest, err, sizeof err), want);
     assert_string_equal(err, message);
     config_free(&cfg);
 }
@@ -482,7 +484,7 @@ static void flag_errors(void **state)
     char *g[] = { "--no-batch-size" };
     expect_args_error(g, 1, "unknown option '--no-batch-size' (did you mean '--batch-size'?)");
     char *h[] = { "-x" };
-    expect_args_error(h, 1, "unknown option '-x' (see --help)");
+    expect_args_error(h, 1, "unknown option '-x'");
     char *i[] = { "--expect" };
     expect_args_error(i, 1, "option '--expect' needs a value");
     char *j[] = { "--config" };
@@ -584,7 +586,7 @@ static void token_never_in_error_messages(void **state)
     char *argv[] = { "--max-delete-share", FAKE_TOKEN };
     char *rest[4];
     int n_rest;
-    assert_int_equal(config_load_args(&cfg, 2, argv, NULL, rest, &n_rest, err, sizeof err), DC_ERR_USAGE);
+    assert_int_equal(config_load_args(&cfg, 2, argv, NULL, rest, &n_rest, err, sizeof err), DC_ERR_CONFIG);
     assert_null(strstr(err, FAKE_TOKEN));
     write_file("token", FAKE_TOKEN "\n" FAKE_TOKEN "\n", 0600);
     config_set(&cfg, "token_file", "token", err, sizeof err);

@@ -110,6 +110,7 @@ static commands_kind decide(const char *json, uint64_t admin, int is_owner, comm
     assert_int_equal(e, DC_OK);
     interact_command_text(&r, "!", text, sizeof text);
     interact_to_message(&r, text, &m);
+    m.slash = "cleanup";             /* as interact_live.c sets it */
     assert_true(m.message_id == r.id && m.author_id == r.user_id && m.guild_id == 10);
     commands_decide(cs, &m, r.permissions, is_owner, 0, dec);
     commands_state_free(cs);
@@ -133,9 +134,12 @@ static void same_decision_as_prefix(void **state)
     assert_int_equal(dec.dry_run, 1);
     /* all_guilds: owners only, even for an administrator */
     assert_int_equal(decide(GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"all_guilds\"}"), 8, 0, &dec), CMD_REFUSE);
+    assert_non_null(strstr(dec.text, "`/cleanup all_guilds`"));      /* named as it was asked */
     assert_int_equal(decide(GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"all_guilds\"}"), 8, 1, &dec), CMD_ALL_GUILDS);
     assert_int_equal(decide(GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"status\"}"), 8, 0, &dec), CMD_STATUS);
     assert_int_equal(decide(GUILD_IX(ADMIN, "{\"type\":1,\"name\":\"nope\"}"), 8, 0, &dec), CMD_HELP);
+    assert_non_null(strstr(dec.text, "`/cleanup users [force]`"));   /* the help lists the /forms */
+    assert_null(strstr(dec.text, "!cleanup_"));
     commands_decision k = { .kind = CMD_SWEEP };
     assert_int_equal(interact_defers(&k), 1);
     k.kind = CMD_ALL_GUILDS;
