@@ -3,6 +3,7 @@
  * what the loop already knows -- shard states, heartbeat ACK times, whether
  * the turn's writes wait for the database -- so a probe never waits on the
  * network or a query. */
+#include "daemon/metrics_live.h"
 #include "daemon/http_live.h"
 
 #include <inttypes.h>
@@ -79,6 +80,7 @@ static void http_live_routes(dc_daemon *d, http_server *s)
 {
     http_server_route(s, "/healthz", on_healthz, d);
     http_server_route(s, "/readyz", on_readyz, d);
+    metrics_http_register(d, s);
 }
 
 int http_live_start(dc_daemon *d)

@@ -7,12 +7,14 @@
 #include "daemon/metrics_live.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/metrics.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/reconcile.h"
 #include "gateway/gateway.h"
+#include "http/http_server.h"
 #include "proto/metric_defs.h"
 
 #define PENDING_REFRESH_MS 5000
@@ -100,4 +102,25 @@ void metrics_live_collect(void *ctx)
         if (d->shards[i].gw)
             collect_shard(&d->shards[i], i);
     refresh_pending(d);
+}
+
+/* ---- GET /metrics --------------------------------------------------------- */
+
+static void on_metrics(void *ctx, http_request *req)
+{
+    (void)ctx;
+    size_t len = 0;
+    char *text = metrics_render(&len);
+    if (!text) {
+        static const char oom[] = "out of memory\n";
+        http_reply(req, 500, "text/plain; charset=utf-8", oom, sizeof oom - 1);
+        return;
+    }
+    http_reply(req, 200, "text/plain; version=0.0.4", text, len);
+    free(text);
+}
+
+void metrics_http_register(dc_daemon *d, http_server *srv)
+{
+    http_server_route(srv, "/metrics", on_metrics, d);
 }

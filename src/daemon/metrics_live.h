@@ -10,6 +10,7 @@
 
 struct dc_daemon;
 struct shard;
+struct http_server;
 
 /* Install the families (every known label at 0) and read the daemon's
  * gauges at each render; stop drops that hook (d goes away).  Counters
@@ -25,5 +26,8 @@ void metrics_live_sweep_done(int ok, int guard_tripped, int dry_run, int64_t dur
  * and guilds per shard, pending reconciliation (read from the database at
  * most every 5 s, never while a commit is in flight). */
 void metrics_live_collect(void *d);
+
+/* GET /metrics on the daemon's HTTP server (daemon/http_live.c). */
+void metrics_http_register(struct dc_daemon *d, struct http_server *srv);
 
 #endif
