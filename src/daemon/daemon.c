@@ -28,6 +28,7 @@
 
 #include "daemon/checkpoint.h"
 #include "daemon/commands_live.h"
+#include "daemon/metrics_live.h"
 #include "daemon/interact_live.h"
 #include "daemon/commit_trace.h"
 #include "daemon/daemon_internal.h"
@@ -636,6 +637,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         return rc;
     }
     signal_ctx = d.lws;
+    metrics_live_start(&d);          /* counters for the process, every known label at 0 */
     shard_coord_start(&d);
     sweep_handoff_start(&d);
     char shown[URI_SHOWN_MAX];
@@ -678,6 +680,7 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
     turn_finish(&d);                 /* the last turn, committed before the store closes */
     sweep_handoff_stop(&d);
     signal_ctx = NULL;
+    metrics_live_stop(&d);
     LOG_I("daemon", "stopped (exit status %d)", d.exit_status);
     teardown(&d);
     return d.exit_status;

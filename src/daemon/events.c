@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "policy/cleaner.h"
+#include "daemon/metrics_live.h"
 #include "daemon/commands_live.h"
 #include "daemon/interact_live.h"
 #include "daemon/slash_register.h"
@@ -331,6 +332,7 @@ void events_on_dispatch(void *ctx, transport_conn *c, dc_event ev, const char *e
     d->events++;
     if (!event)
         return;
+    metrics_live_dispatch(s, ev, event);
     /* Arms the commit that persists this event's seq.  When the database is
      * held, or a commit's outcome is awaited, the event's writes queue in the
      * journal (turn.c) and its seq is persisted with them. */

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/metrics_live.h"
 #include "daemon/notify_live.h"
 #include "daemon/stats_live.h"
 #include "daemon/turn.h"
@@ -85,6 +86,7 @@ static void http_live_routes(dc_daemon *d, http_server *s)
     http_server_route(s, "/healthz", on_healthz, d);
     http_server_route(s, "/readyz", on_readyz, d);
     stats_http_register(d, s);
+    metrics_http_register(d, s);
 }
 
 int http_live_start(dc_daemon *d)

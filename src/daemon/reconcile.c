@@ -23,6 +23,7 @@
 #include "daemon/reconcile.h"
 
 #include "daemon/daemon_internal.h"
+#include "daemon/metrics_live.h"
 #include "daemon/schedule_live.h"
 #include "base/log.h"
 #include "proto/snowflake.h"
@@ -479,6 +480,7 @@ static void do_done(shard *s, const sweep_action *a)
 {
     dc_daemon *d = s->d;
     int64_t now = loop_now(s->d->loop);
+    metrics_live_sweep_done(a->ok, a->guard_tripped, s->rc.sweep_dry_run, now - s->rc.sweep_started_ms);
     if (turn_begin(d) == 0) {
         if (store_sweep_close(d->st, a->guild_id) == DC_OK)
             loop_timer(d->loop, &d->rc.clear_timer, clear_slice, 0);

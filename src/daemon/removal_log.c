@@ -4,6 +4,8 @@
 #include <inttypes.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
+#include "proto/metric_defs.h"
 
 static void write_summary(removal_log *rl)
 {
@@ -52,6 +54,18 @@ void removal_log_totals(const removal_log *rl, int64_t out[AUDIT_REASON_COUNT])
 {
     for (int i = 0; i < AUDIT_REASON_COUNT; i++)
         out[i] = rl->removed[i];
+}
+
+void removal_log_committed(removal_log *rl)
+{
+    for (int i = 0; i < AUDIT_REASON_COUNT; i++) {
+        int64_t gained = rl->removed[i] - rl->published[i];
+        if (gained <= 0)
+            continue;
+        if (!rl->dry_run)
+            metrics_inc(MX_ROWS_DELETED, audit_reason_name((audit_reason)i), (uint64_t)gained);
+        rl->published[i] = rl->removed[i];
+    }
 }
 
 void removal_log_flush(removal_log *rl)

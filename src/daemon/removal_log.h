@@ -23,6 +23,7 @@ typedef struct {
     int armed;
     int64_t members, rows, since_ms; /* not logged yet */
     int64_t removed[AUDIT_REASON_COUNT];   /* rows removed since start, by audit_reason */
+    int64_t published[AUDIT_REASON_COUNT]; /* what removal_log_committed has counted */
 } removal_log;
 
 void removal_log_init(removal_log *rl, int dry_run);
@@ -32,6 +33,10 @@ void removal_log_note(removal_log *rl, dc_loop *loop, int64_t members, int64_t r
  * the totals since start by reason (!cleanup_status, replay). */
 void removal_log_count(removal_log *rl, audit_reason why, int64_t rows);
 void removal_log_totals(const removal_log *rl, int64_t out[AUDIT_REASON_COUNT]);
+/* A turn committed: what removed[] gained since the last commit (a
+ * rolled-back turn took its part back) goes to
+ * discord_cleaner_rows_deleted_total; nothing in a dry run. */
+void removal_log_committed(removal_log *rl);
 /* Write the pending summary now and stop its timer (shutdown). */
 void removal_log_flush(removal_log *rl);
 

@@ -166,6 +166,8 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
     }
     if (after)
         after(d, after_ctx, outcome == STORE_COMMITTED);
+    if (outcome == STORE_COMMITTED)
+        removal_log_committed(&d->removals);   /* /metrics: the rows this commit deleted */
     turn_run_queued(d);              /* the writes that came meanwhile: a new turn */
     turn_cap_check(d);
 }

@@ -17,10 +17,12 @@
 
 #include "gateway/json_arena.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "gateway/resolve.h"
 #include "gateway/wsctx.h"
 #include "gateway/zstream.h"
 #include "base/vec.h"
+#include "proto/metric_defs.h"
 
 typedef struct transport_msg {
     struct transport_msg *next;
@@ -371,12 +373,22 @@ static int on_writeable(transport_conn *c, struct lws *wsi)
     return 0;
 }
 
+/* discord_cleaner_gateway_closes_total{shard,code}; -1 (no close frame): "none". */
+static void count_close(int shard_id, int code)
+{
+    char id[16], cs[16];
+    snprintf(id, sizeof id, "%d", shard_id);
+    snprintf(cs, sizeof cs, "%d", code);
+    metrics_inc2(MX_GATEWAY_CLOSES, id, code < 0 ? "none" : cs, 1);
+}
+
 static void on_closed(transport_conn *c, const char *how)
 {
     int code = c->peer_close_code;
     c->wsi = NULL;
     queue_free(c);
     LOG_I("transport", "shard %d: connection %s (close code %d)", gateway_shard_id(c->gw), how, code);
+    count_close(gateway_shard_id(c->gw), c->closing_ours ? c->close_code : code);
     if (c->h.on_disconnect)
         c->h.on_disconnect(c->hctx, c);
     if (c->h.on_conn)

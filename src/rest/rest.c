@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "rest/ratelimit.h"
 #include "base/vec.h"
+#include "proto/metric_defs.h"
 
 #define REST_POLL_MS 5                 /* poll period while transfers run */
 #define REST_CONNECT_TIMEOUT_MS 10000
@@ -230,6 +231,19 @@ static void log_retry(const rest_req *q, long status, int64_t retry_in_ms)
           (long long)retry_in_ms, ratelimit_entry_attempt(q->entry) + 1);
 }
 
+/* discord_cleaner_rest_requests_total{code} (every response, retried ones
+ * too; no response, no count) and discord_cleaner_rest_ratelimited_total. */
+static void count_response(long status)
+{
+    char code[24];
+    if (status <= 0)
+        return;
+    snprintf(code, sizeof code, "%ld", status);
+    metrics_inc(MX_REST_REQUESTS, code, 1);
+    if (status == 429)
+        metrics_inc(MX_REST_RATELIMITED, NULL, 1);
+}
+
 static void finish_transfer(rest_client *rc, rest_req *q, CURLcode result)
 {
     int64_t now = loop_now_ms();
@@ -241,6 +255,7 @@ static void finish_transfer(rest_client *rc, rest_req *q, CURLcode result)
         error = transport_error(q, result);
     req_stop_transfer(q);
     q->hdr.status = status;
+    count_response(status);
     int json_code = status ? parse_error_body(q) : 0;
 
     int64_t retry_in_ms = 0;
