@@ -13,6 +13,7 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/metrics_live.h"
 #include "daemon/notify_live.h"
+#include "daemon/page_live.h"
 #include "daemon/stats_live.h"
 #include "daemon/turn.h"
 #include "http/http_server.h"
@@ -87,6 +88,7 @@ static void http_live_routes(dc_daemon *d, http_server *s)
     http_server_route(s, "/readyz", on_readyz, d);
     stats_http_register(d, s);
     metrics_http_register(d, s);
+    page_http_register(d, s);
 }
 
 int http_live_start(dc_daemon *d)

@@ -10,5 +10,9 @@
 
 /* The embedded file served at exactly path, or NULL. */
 const page_asset *page_asset_find(const char *path);
+struct dc_daemon;
+struct http_server;
+/* GET /, /stats.css, /stats.js: public (see page_live.c). */
+void page_http_register(struct dc_daemon *d, struct http_server *s);
 
 #endif

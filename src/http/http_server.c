@@ -27,6 +27,7 @@
 typedef struct {
     char path[HTTP_PATH_MAX];
     int prefix;
+    int public;                      /* served without the token */
     http_handler fn;
     void *ctx;
 } http_route;
@@ -223,6 +224,7 @@ static void add_route(http_server *s, const char *path, int prefix, http_handler
     http_route *r = &s->routes[s->n_routes++];
     snprintf(r->path, sizeof r->path, "%s", path);
     r->prefix = prefix;
+    r->public = 0;
     r->fn = fn;
     r->ctx = ctx;
 }
@@ -230,6 +232,13 @@ static void add_route(http_server *s, const char *path, int prefix, http_handler
 void http_server_route(http_server *s, const char *path, http_handler fn, void *ctx)
 {
     add_route(s, path, 0, fn, ctx);
+}
+
+void http_server_route_public(http_server *s, const char *path, http_handler fn, void *ctx)
+{
+    add_route(s, path, 0, fn, ctx);
+    if (s && s->n_routes > 0)
+        s->routes[s->n_routes - 1].public = 1;
 }
 
 void http_server_prefix(http_server *s, const char *prefix, http_handler fn, void *ctx)
@@ -297,12 +306,12 @@ static void dispatch(http_server *s, http_request *req, struct lws *wsi, const c
     }
     snprintf(req->path, sizeof req->path, "%s", uri);
     copy_query(wsi, req->query, sizeof req->query);
-    if (!authorized(s, wsi)) {
+    const http_route *r = find_route(s, req->path);
+    if ((!r || !r->public) && !authorized(s, wsi)) {
         http_reply_header(req, "WWW-Authenticate", "Bearer");
         reply_text(req, 401, "unauthorized\n");
         return;
     }
-    const http_route *r = find_route(s, req->path);
     if (!r) {
         reply_text(req, 404, "not found\n");
         return;

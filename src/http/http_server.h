@@ -57,6 +57,9 @@ int http_server_port(const http_server *s);
 void http_server_free(http_server *s);
 
 void http_server_route(http_server *s, const char *path, http_handler fn, void *ctx); /* exact path */
+/* An exact path served without the token: only for what holds no data (the
+ * stats page's own files; its data comes from /api/stats, which needs it). */
+void http_server_route_public(http_server *s, const char *path, http_handler fn, void *ctx);
 void http_server_prefix(http_server *s, const char *prefix, http_handler fn, void *ctx); /* path prefix */
 const char *http_request_path(const http_request *req);          /* decoded, without the query */
 const char *http_request_query(const http_request *req);         /* raw query string or "" */

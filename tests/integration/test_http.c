@@ -21,6 +21,7 @@
 
 #include "daemon_harness.h"
 #include "fake_client.h"
+#include "http_client.h"
 
 #define GUILD "1000000000000000001"
 
@@ -54,18 +55,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The port from the daemon's "HTTP endpoint on ... (port N)" line. */
-static int endpoint_port(world *w)
-{
-    if (!dh_wait_log(&w->d, "HTTP endpoint on", 1, 10000))
-        return 0;
-    char *log = dh_read_file(w->d.log);
-    const char *p = log ? strstr(log, "(port ") : NULL;
-    int port = p ? atoi(p + 6) : 0;
-    free(log);
-    return port;
-}
-
 static void start(world *w, const char *const extra[])
 {
     const char *args[16] = { "--http-listen", "127.0.0.1:0" };
@@ -74,67 +63,9 @@ static void start(world *w, const char *const extra[])
         args[n++] = extra[i];
     args[n] = NULL;
     assert_int_equal(dh_start(&w->d, w->fake.port, args, NULL), 0);
-    w->port = endpoint_port(w);
+    w->port = hc_endpoint_port(w->d.log, 10000);
     assert_true(w->port > 0);
     assert_true(dh_wait_log(&w->d, "-> READY", 1, 15000));
-}
-
-static int connect_to(int port)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(s);
-        return -1;
-    }
-    return s;
-}
-
-/* Reads until the peer closes or timeout_ms pass; returns bytes read. */
-static size_t read_all(int s, char *buf, size_t cap, int timeout_ms)
-{
-    size_t len = 0;
-    struct pollfd p = { .fd = s, .events = POLLIN };
-    while (len + 1 < cap && poll(&p, 1, timeout_ms) > 0) {
-        ssize_t r = read(s, buf + len, cap - 1 - len);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    buf[len] = '\0';
-    return len;
-}
-
-/* One request on its own connection ("Connection: close"); the status, the
- * whole response in buf. */
-static int request(int port, const char *raw, char *buf, size_t cap)
-{
-    int s = connect_to(port);
-    if (s < 0)
-        return -1;
-    if (write(s, raw, strlen(raw)) != (ssize_t)strlen(raw)) {
-        close(s);
-        return -1;
-    }
-    read_all(s, buf, cap, 5000);
-    close(s);
-    int status = 0;
-    return sscanf(buf, "HTTP/1.%*d %d", &status) == 1 ? status : 0;
-}
-
-static int get(int port, const char *path, const char *auth, char *buf, size_t cap)
-{
-    char raw[512];
-    snprintf(raw, sizeof raw, "GET %s HTTP/1.1\r\nHost: x\r\n%s%s%sConnection: close\r\n\r\n", path,
-             auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "");
-    return request(port, raw, buf, cap);
-}
-
-static const char *body_of(const char *resp)
-{
-    const char *b = strstr(resp, "\r\n\r\n");
-    return b ? b + 4 : "";
 }
 
 static void probes_and_rules(void **state)
@@ -142,43 +73,43 @@ static void probes_and_rules(void **state)
     world *w = *state;
     char buf[8192];
     start(w, NULL);
-    assert_int_equal(get(w->port, "/healthz", NULL, buf, sizeof buf), 200);
-    assert_string_equal(body_of(buf), "ok\n");
+    assert_int_equal(hc_get(w->port, "/healthz", NULL, buf, sizeof buf), 200);
+    assert_string_equal(hc_body(buf), "ok\n");
     assert_non_null(strcasestr(buf, "cache-control: no-store"));
     assert_non_null(strcasestr(buf, "x-content-type-options: nosniff"));
-    assert_int_equal(get(w->port, "/readyz", NULL, buf, sizeof buf), 200);
+    assert_int_equal(hc_get(w->port, "/readyz", NULL, buf, sizeof buf), 200);
     /* HEAD: the head only */
-    assert_int_equal(request(w->port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf,
+    assert_int_equal(hc_request(w->port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf,
                              sizeof buf), 200);
-    assert_string_equal(body_of(buf), "");
+    assert_string_equal(hc_body(buf), "");
     /* other methods, unknown and hostile paths */
-    assert_int_equal(request(w->port, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+    assert_int_equal(hc_request(w->port, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
                              "Connection: close\r\n\r\nabc", buf, sizeof buf), 405);
     assert_non_null(strcasestr(buf, "allow: GET, HEAD"));
-    assert_int_equal(request(w->port, "DELETE /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf,
+    assert_int_equal(hc_request(w->port, "DELETE /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf,
                              sizeof buf), 405);
-    assert_int_equal(get(w->port, "/nope", NULL, buf, sizeof buf), 404);
-    assert_int_equal(get(w->port, "/a%2e%2e/healthz", NULL, buf, sizeof buf), 400);
-    int st = get(w->port, "/../healthz/../../etc/passwd", NULL, buf, sizeof buf);
+    assert_int_equal(hc_get(w->port, "/nope", NULL, buf, sizeof buf), 404);
+    assert_int_equal(hc_get(w->port, "/a%2e%2e/healthz", NULL, buf, sizeof buf), 400);
+    int st = hc_get(w->port, "/../healthz/../../etc/passwd", NULL, buf, sizeof buf);
     assert_true(st == 400 || st == 404);
     /* a malformed request line: refused or closed, never served */
-    st = request(w->port, "GARBAGE\r\n\r\n", buf, sizeof buf);
+    st = hc_request(w->port, "GARBAGE\r\n\r\n", buf, sizeof buf);
     assert_true(st == 0 || st >= 400);
-    assert_int_equal(get(w->port, "/healthz", NULL, buf, sizeof buf), 200);
+    assert_int_equal(hc_get(w->port, "/healthz", NULL, buf, sizeof buf), 200);
     /* the double stops acknowledging heartbeats: unhealthy, with a reason */
     cJSON_Delete(fd_post(&w->fake, "/_control/acks", "{\"enabled\":false}"));
     int unhealthy = 0;
     for (int i = 0; i < 60 && !unhealthy; i++) {
         dh_sleep_ms(100);
-        unhealthy = get(w->port, "/healthz", NULL, buf, sizeof buf) == 503;
+        unhealthy = hc_get(w->port, "/healthz", NULL, buf, sizeof buf) == 503;
     }
     assert_true(unhealthy);
-    assert_non_null(strstr(body_of(buf), "shard 0"));
+    assert_non_null(strstr(hc_body(buf), "shard 0"));
     cJSON_Delete(fd_post(&w->fake, "/_control/acks", "{\"enabled\":true}"));
     int healthy = 0;
     for (int i = 0; i < 200 && !healthy; i++) {
         dh_sleep_ms(100);
-        healthy = get(w->port, "/healthz", NULL, buf, sizeof buf) == 200;
+        healthy = hc_get(w->port, "/healthz", NULL, buf, sizeof buf) == 200;
     }
     assert_true(healthy);
     assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
@@ -190,13 +121,13 @@ static void token_required(void **state)
     char buf[4096];
     static const char *const tok[] = { "--http-token", "s3cret-token", NULL };
     start(w, tok);
-    assert_int_equal(get(w->port, "/healthz", NULL, buf, sizeof buf), 401);
+    assert_int_equal(hc_get(w->port, "/healthz", NULL, buf, sizeof buf), 401);
     assert_non_null(strcasestr(buf, "www-authenticate: Bearer"));
-    assert_int_equal(get(w->port, "/healthz", "Bearer s3cret-tokeN", buf, sizeof buf), 401);
-    assert_int_equal(get(w->port, "/healthz", "Bearer s3cret-toke", buf, sizeof buf), 401);
-    assert_int_equal(get(w->port, "/healthz", "Bearer s3cret-token2", buf, sizeof buf), 401);
-    assert_int_equal(get(w->port, "/healthz", "Basic s3cret-token", buf, sizeof buf), 401);
-    assert_int_equal(get(w->port, "/healthz", "Bearer s3cret-token", buf, sizeof buf), 200);
+    assert_int_equal(hc_get(w->port, "/healthz", "Bearer s3cret-tokeN", buf, sizeof buf), 401);
+    assert_int_equal(hc_get(w->port, "/healthz", "Bearer s3cret-toke", buf, sizeof buf), 401);
+    assert_int_equal(hc_get(w->port, "/healthz", "Bearer s3cret-token2", buf, sizeof buf), 401);
+    assert_int_equal(hc_get(w->port, "/healthz", "Basic s3cret-token", buf, sizeof buf), 401);
+    assert_int_equal(hc_get(w->port, "/healthz", "Bearer s3cret-token", buf, sizeof buf), 200);
     assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
     /* the token is a secret: never in the log */
     char *log = dh_read_file(w->d.log);
@@ -241,12 +172,12 @@ static void slow_client_and_burst(void **state)
     world *w = *state;
     char buf[4096];
     start(w, NULL);
-    int slow = connect_to(w->port);
+    int slow = hc_connect(w->port);
     assert_true(slow >= 0);
     assert_int_equal(write(slow, "GET /heal", 9), 9);
     int ok = 0;
     for (int i = 0; i < 2000; i++)
-        ok += get(w->port, i % 2 ? "/healthz" : "/readyz", NULL, buf, sizeof buf) == 200;
+        ok += hc_get(w->port, i % 2 ? "/healthz" : "/readyz", NULL, buf, sizeof buf) == 200;
     assert_int_equal(ok, 2000);
     /* the slow one gets nowhere: lws closes it within its header timeout */
     int closed = 0;
@@ -283,8 +214,8 @@ static void stats_counts_what_happened(void **state)
     cJSON *j = NULL;
     for (int i = 0; i < 50; i++) {           /* the document is cached for 2 s */
         cJSON_Delete(j);
-        assert_int_equal(get(w->port, "/api/stats", NULL, buf, sizeof buf), 200);
-        j = cJSON_Parse(body_of(buf));
+        assert_int_equal(hc_get(w->port, "/api/stats", NULL, buf, sizeof buf), 200);
+        j = cJSON_Parse(hc_body(buf));
         assert_non_null(j);
         const cJSON *tot = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "deleted"), "totals_day");
         if (cJSON_GetObjectItem(tot, "member_remove")->valueint == 2)
