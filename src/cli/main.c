@@ -247,6 +247,7 @@ static int run_loaded(const command *c, config *cfg, int argc, char **argv)
                     "no bot token: set DISCORD_TOKEN, or token_file in the config file "
                     "(see 'discord-cleaner help config')");
     if (c->opens_log) {
+        log_set_format((dc_log_format)cfg->log_format);
         dc_err rc = log_open(cfg->log_file, (dc_log_level)cfg->log_level, -1);
         if (rc != DC_OK)
             return dc_err_exit_status(rc);   /* log_open said why on stderr */
