@@ -19,7 +19,9 @@ static struct {
     FILE *file;
     char *path;
     int to_stderr;
+    int journal;              /* stderr lines carry "<N>" and no timestamp */
     dc_log_level level;
+    dc_log_format format;
     char *secrets[LOG_MAX_SECRETS];
 } L = { .level = DCL_INFO, .to_stderr = 1 };
 
@@ -34,6 +36,31 @@ int log_level_from_name(const char *name)
 }
 
 void log_set_level(dc_log_level level) { L.level = level; }
+void log_set_format(dc_log_format fmt) { L.format = fmt; }
+dc_log_format log_get_format(void) { return L.format; }
+
+int log_format_from_name(const char *name)
+{
+    if (name && strcmp(name, "text") == 0)
+        return DCL_FMT_TEXT;
+    if (name && strcmp(name, "json") == 0)
+        return DCL_FMT_JSON;
+    return -1;
+}
+
+int log_journal_stream_matches(const char *env)
+{
+    if (!env)
+        env = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    char tail;
+    if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+        return 0;
+    struct stat st;
+    if (fstat(STDERR_FILENO, &st) != 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 dc_log_level log_get_level(void) { return L.level; }
 
 /* mkdir -p for the directory part of path. */
@@ -69,18 +96,23 @@ dc_err log_open(const char *path, dc_log_level level, int also_stderr)
     log_close();
     L.level = level;
     L.to_stderr = also_stderr < 0 ? isatty(STDERR_FILENO) : also_stderr;
-    if (!path || !*path) {
+    L.journal = 0;
+    if (!path || !*path || log_journal_stream_matches(NULL)) {
         L.to_stderr = 1;
-        return DC_OK;
+        L.journal = !isatty(STDERR_FILENO);
     }
+    if (!path || !*path)
+        return DC_OK;
     L.path = strdup(path);
     if (!L.path)
         return DC_ERR_NOMEM;
     L.file = open_log_file(path);
     if (!L.file) {
-        fprintf(stderr, "discord-cleaner: cannot open log file %s: %s\n", path, strerror(errno));
+        int e = errno;
         L.to_stderr = 1;
-        return DC_ERR_IO;
+        L.journal = L.journal || !isatty(STDERR_FILENO);
+        log_msg(DCL_WARN, "log", "cannot open log file %s: %s; logging to stderr", path, strerror(e));
+        return DC_OK;
     }
     return DC_OK;
 }
@@ -188,44 +220,196 @@ char *log_redact(char *buf)
     return buf;
 }
 
-static size_t format_prefix(char *buf, size_t cap, dc_log_level level, const char *component)
+static const char *const level_padded[] = { "error", "warn ", "info ", "debug" };
+static const char journal_prio[] = { '3', '4', '6', '7' };
+
+/* A bounded line being built; overflow truncates, never overruns. */
+typedef struct { char *b; size_t n, cap; } linebuf;
+
+static void put(linebuf *lb, const char *s, size_t len)
+{
+    if (len > lb->cap - lb->n)
+        len = lb->cap - lb->n;
+    memcpy(lb->b + lb->n, s, len);
+    lb->n += len;
+}
+static void puts_(linebuf *lb, const char *s) { put(lb, s, strlen(s)); }
+
+/* Length of the valid UTF-8 sequence at s, 0 when invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len < 2)
+        return len;
+    if ((len == 2 && c < 0xC2) || (len == 4 && c > 0xF4))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (len == 3 && ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0)))
+        return 0;
+    if (len == 4 && ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90)))
+        return 0;
+    return len;
+}
+
+/* A JSON string: quotes, backslash and control characters escaped,
+ * invalid UTF-8 replaced by U+FFFD. */
+static void put_json_str(linebuf *lb, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    put(lb, "\"", 1);
+    while (*p) {
+        size_t len = utf8_len(p);
+        if (len == 0) {
+            put(lb, "\xEF\xBF\xBD", 3);
+            p++;
+        } else if (*p == '"' || *p == '\\') {
+            char esc[2] = { '\\', (char)*p };
+            put(lb, esc, 2);
+            p++;
+        } else if (*p < 0x20) {
+            char esc[8];
+            const char *named = *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : *p == '\r' ? "\\r" : NULL;
+            if (!named)
+                snprintf(esc, sizeof esc, "\\u%04x", *p);
+            puts_(lb, named ? named : esc);
+            p++;
+        } else {
+            put(lb, (const char *)p, len);
+            p += len;
+        }
+    }
+    put(lb, "\"", 1);
+}
+
+static void put_timestamp(linebuf *lb)
 {
     struct timespec ts;
     struct tm tm;
+    char t[96];
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
-                     level_names[level], component ? component : "main");
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
+    puts_(lb, t);
+}
+
+static void put_id_field(linebuf *lb, const char *key, unsigned long long v)
+{
+    char num[32];
+    snprintf(num, sizeof num, ",\"%s\":\"%llu\"", key, v);
+    puts_(lb, num);
+}
+
+static void put_num_field(linebuf *lb, const char *key, long long v)
+{
+    char num[48];
+    snprintf(num, sizeof num, ",\"%s\":%lld", key, v);
+    puts_(lb, num);
+}
+
+static void put_json_fields(linebuf *lb, const log_fields *f)
+{
+    if (!f)
+        return;
+    if (f->guild)
+        put_id_field(lb, "guild", f->guild);
+    if (f->user)
+        put_id_field(lb, "user", f->user);
+    if (f->shard >= 0)
+        put_num_field(lb, "shard", f->shard);
+    if (f->reason) {
+        char reason[256];
+        snprintf(reason, sizeof reason, "%s", f->reason);
+        puts_(lb, ",\"reason\":");
+        put_json_str(lb, log_redact(reason));
+    }
+    if (f->rows >= 0)
+        put_num_field(lb, "rows", f->rows);
+    if (f->duration_ms >= 0)
+        put_num_field(lb, "duration_ms", f->duration_ms);
+}
+
+/* The line without a trailing newline: text (optionally without the
+ * timestamp) or a JSON object.  msg is already redacted. */
+static void render(linebuf *lb, dc_log_level level, const char *component, const log_fields *f,
+                   const char *msg, int with_ts)
+{
+    const char *comp = component ? component : "main";
+    if (L.format == DCL_FMT_JSON) {
+        puts_(lb, "{\"ts\":\"");
+        put_timestamp(lb);
+        puts_(lb, "\",\"level\":\"");
+        puts_(lb, level_names[level]);
+        puts_(lb, "\",\"module\":");
+        put_json_str(lb, comp);
+        puts_(lb, ",\"msg\":");
+        put_json_str(lb, msg);
+        put_json_fields(lb, f);
+        puts_(lb, "}");
+        return;
+    }
+    if (with_ts) {
+        put_timestamp(lb);
+        puts_(lb, " ");
+    }
+    puts_(lb, level_padded[level]);
+    puts_(lb, " ");
+    puts_(lb, comp);
+    puts_(lb, ": ");
+    puts_(lb, msg);
+}
+
+/* One finished line to an output: "\n" added, "<N>" first for the journal. */
+static void emit(FILE *out, dc_log_level level, const char *component, const log_fields *f,
+                 const char *msg, int journal)
+{
+    char line[LOG_LINE_MAX * 2];
+    linebuf lb = { line, 0, sizeof line - 1 };
+    if (journal) {
+        char prio[3] = { '<', journal_prio[level], '>' };
+        put(&lb, prio, 3);
+    }
+    render(&lb, level, component, f, msg, !journal);
+    line[lb.n++] = '\n';
+    fwrite(line, 1, lb.n, out);
+    fflush(out);
+}
+
+static void log_vmsgf(dc_log_level level, const char *component, const log_fields *f,
+                      const char *fmt, va_list ap)
+{
+    if (level > L.level)
+        return;
+    char msg[LOG_LINE_MAX];
+    if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
+        msg[0] = '\0';
+    log_redact(msg);
+    if (L.file)
+        emit(L.file, level, component, f, msg, 0);
+    if (L.to_stderr || !L.file)
+        emit(stderr, level, component, f, msg, L.journal);
 }
 
 void log_vmsg(dc_log_level level, const char *component, const char *fmt, va_list ap)
 {
-    if (level > L.level)
-        return;
-    char line[LOG_LINE_MAX];
-    size_t n = format_prefix(line, sizeof line - 2, level, component);
-    int m = vsnprintf(line + n, sizeof line - 2 - n, fmt, ap);
-    if (m < 0)
-        m = 0;
-    n += (size_t)m < sizeof line - 2 - n ? (size_t)m : sizeof line - 3 - n;
-    line[n++] = '\n';
-    line[n] = '\0';
-    log_redact(line);
-    if (L.file) {
-        fputs(line, L.file);
-        fflush(L.file);
-    }
-    if (L.to_stderr || !L.file)
-        fputs(line, stderr);
+    log_vmsgf(level, component, NULL, fmt, ap);
 }
 
 void log_msg(dc_log_level level, const char *component, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    log_vmsg(level, component, fmt, ap);
+    log_vmsgf(level, component, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void log_msgf(dc_log_level level, const char *component, const log_fields *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsgf(level, component, f, fmt, ap);
     va_end(ap);
 }

@@ -9,6 +9,7 @@
 #include "base/uri.h"
 #include "store/store.h"
 #include "policy/sweep.h"
+#include "cli/status_json.h"
 
 #define ADMIN_DAY_MS (24LL * 3600 * 1000)
 
@@ -288,19 +289,41 @@ static void status_audit(store *s, int64_t now_ms, FILE *out)
         fprintf(out, "  %-20s %10" PRId64 "\n", audit_reason_name((audit_reason)r), totals[r]);
 }
 
-int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
+/* The database opened read-only for status; NULL with *status set when not. */
+static store *status_open(const char *db_path, int *status)
 {
-    int missing = admin_need_file(db_path, "status");
-    if (missing)
-        return missing;
+    *status = admin_need_file(db_path, "status");
+    if (*status)
+        return NULL;
     store_opts opts = { .read_only = 1 };
     char err[512] = "";
     store *s = NULL;
     dc_err rc = store_open(&s, db_path, &opts, err, sizeof err);
     if (rc != DC_OK) {
         fprintf(stderr, "discord-cleaner status: %s\n", err[0] ? err : dc_strerror(rc));
-        return dc_err_exit_status(rc);
+        *status = dc_err_exit_status(rc);
+        return NULL;
     }
+    return s;
+}
+
+int db_cli_status_json(const char *db_path, int64_t now_ms, FILE *out)
+{
+    int status = 0;
+    store *s = status_open(db_path, &status);
+    if (!s)
+        return status;
+    status = status_json_print(s, db_path, now_ms, out);
+    store_close(s);
+    return status;
+}
+
+int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
+{
+    int status = 0;
+    store *s = status_open(db_path, &status);
+    if (!s)
+        return status;
     char shown[URI_SHOWN_MAX];
     uri_redact(db_path, shown, sizeof shown);
     fprintf(out, "%-16s %s\n", "database", shown);
@@ -326,9 +349,10 @@ int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
     return 0;
 }
 
-int db_cli_status(const char *db_path, FILE *out)
+int db_cli_status(const char *db_path, int json, FILE *out)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return db_cli_status_at(db_path, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return json ? db_cli_status_json(db_path, now_ms, out) : db_cli_status_at(db_path, now_ms, out);
 }

@@ -13,8 +13,10 @@ int db_cli_migrate(const char *db_path, uint64_t legacy_guild_id, FILE *out);
 
 /* Read-only report: schema version, rows per guild, unassigned rows, guild
  * state, gateway session state, next sweep, audit totals of the last 24 h. */
-int db_cli_status(const char *db_path, FILE *out);
+/* json: one JSON document (status --json) instead of the text. */
+int db_cli_status(const char *db_path, int json, FILE *out);
 /* The same with an explicit "now" (tests). */
 int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out);
+int db_cli_status_json(const char *db_path, int64_t now_ms, FILE *out);
 
 #endif

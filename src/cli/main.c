@@ -54,8 +54,10 @@ static int run_migrate(const config *cfg, int argc, char **argv)
 
 static int run_status(const config *cfg, int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    return db_cli_status(cfg->db, stdout);
+    int json = 0;
+    for (int i = 0; i < argc; i++)
+        json |= strcmp(argv[i], "--json") == 0;
+    return db_cli_status(cfg->db, json, stdout);
 }
 
 static const config_flag run_flags[] = { { "--record", 1 }, { "--record-decoded", 0 }, PRINT_CONFIG_FLAG, { NULL, 0 } };
@@ -65,6 +67,7 @@ static const config_flag replay_flags[] = { { "--db", 1 },     { "--expect", 1 }
 static const config_flag sweep_flags[] = { { "--guild", 1 }, { "--all", 0 }, { "--force", 0 },
                                            PRINT_CONFIG_FLAG, { NULL, 0 } };
 static const config_flag plain_flags[] = { PRINT_CONFIG_FLAG, { NULL, 0 } };
+static const config_flag status_flags[] = { { "--json", 0 }, PRINT_CONFIG_FLAG, { NULL, 0 } };
 
 static const command commands[] = {
     { "run", daemon_run, run_flags, 0, 1, 1, "run [--record FILE] [settings]",
@@ -94,7 +97,7 @@ static const command commands[] = {
       "  --guild ID        sweep this guild\n"
       "  --all             sweep every guild the bot is in\n"
       "  --force           delete even when more than max_delete_share of rows would go\n" },
-    { "status", run_status, plain_flags, 0, 0, 0, "status [settings]", "show schema version, guilds, rows and last sweeps",
+    { "status", run_status, status_flags, 0, 0, 0, "status [settings]", "show schema version, guilds, rows and last sweeps",
       "Show the schema version, guilds, row counts and the last sweeps.", "" },
     { "version", NULL, NULL, 0, 0, 0, "version", "print the version and the linked library versions",
       "Print the version of discord-cleaner and of the libraries it is linked with.", "" },
@@ -271,6 +274,7 @@ static int run_loaded(const command *c, config *cfg, int argc, char **argv)
                     "no bot token: set DISCORD_TOKEN, or token_file in the config file "
                     "(see 'discord-cleaner help config')");
     if (c->opens_log) {
+        log_set_format((dc_log_format)cfg->log_format);
         dc_err rc = log_open(cfg->log_file, (dc_log_level)cfg->log_level, -1);
         if (rc != DC_OK)
             return dc_err_exit_status(rc);   /* log_open said why on stderr */

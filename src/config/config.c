@@ -601,6 +601,7 @@ dc_err config_key_set(config *cfg, const config_key *k, const char *v, char *err
     case KIND_SNOWFLAKE_LIST: return set_list(cfg, k, v, err, errlen);
     case KIND_NOTIFY:
     case KIND_TEMPLATE: return config_grace_set(cfg, k, v, err, errlen);
+    case KIND_LOG_FORMAT: return config_logfmt_set(cfg, v, err, errlen);
     }
     snprintf(err, errlen, "internal error: unhandled key kind");
     return DC_ERR_INTERNAL;
@@ -773,6 +774,7 @@ void config_key_format(const config *cfg, const config_key *k, char *buf, size_t
     case KIND_SLASH_NAME: snprintf(buf, n, "%s", cfg->slash_command_name); return;
     case KIND_NOTIFY:
     case KIND_TEMPLATE: config_grace_format(cfg, k, buf, n); return;
+    case KIND_LOG_FORMAT: config_logfmt_format(cfg, buf, n); return;
     }
     buf[0] = '\0';
 }

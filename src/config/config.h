@@ -44,6 +44,7 @@ typedef struct {
     char *db;                 /* default bot.db */
     char *log_file;           /* default logs/user_cleanup.log */
     int log_level;            /* dc_log_level, default DCL_INFO */
+    int log_format;           /* dc_log_format: 0 text (default), 1 json */
     config_compress compress;
     /* shards: auto when shard_count == 0; else [shard_first, shard_last] of shard_count */
     int shard_first, shard_last, shard_count;

@@ -15,7 +15,8 @@ typedef enum {
     KIND_MEMBER_SOURCE, KIND_OPT_SNOWFLAKE, KIND_GUILD_INTERVALS, KIND_CLEAN_TABLES,
     KIND_PREFIX, KIND_PERMISSION, KIND_SNOWFLAKE_LIST,
     KIND_COMMANDS, KIND_SLASH_NAME,
-    KIND_NOTIFY, KIND_TEMPLATE                      /* #17 grace (config_grace.c) */
+    KIND_NOTIFY, KIND_TEMPLATE,                     /* #17 grace (config_grace.c) */
+    KIND_LOG_FORMAT                                 /* #18 logs (config_logfmt.c) */
 } config_kind;
 
 typedef struct {
@@ -46,6 +47,9 @@ void config_key_format(const config *cfg, const config_key *k, char *buf, size_t
 /* config_grace.c: notify_departed and notify_message. */
 dc_err config_grace_set(config *cfg, const config_key *k, const char *v, char *err, size_t errlen);
 void config_grace_format(const config *cfg, const config_key *k, char *buf, size_t n);
+/* log_format: text|json (config_logfmt.c). */
+dc_err config_logfmt_set(config *cfg, const char *v, char *err, size_t errlen);
+void config_logfmt_format(const config *cfg, char *buf, size_t n);
 /* 'value' for an error message; long values are described, never shown,
  * so a token pasted into the wrong key does not end up on screen. */
 void config_quote_value(const char *value, char *buf, size_t n);

@@ -384,7 +384,10 @@ static void sweep_one_guild(commands_live *cl, const commands_message *m, const 
         return;
     }
     char label[160];
-    LOG_I("commands", "%s: %s requested by user %" PRIu64 "%s", reconcile_guild_label(d, m->guild_id, label, sizeof label),
+    log_fields f = LOG_FIELDS_INIT;
+    f.guild = m->guild_id;
+    f.user = m->author_id;
+    LOG_IF("commands", &f, "%s: %s requested by user %" PRIu64 "%s", reconcile_guild_label(d, m->guild_id, label, sizeof label),
           dec->dry_run ? "dry-run sweep" : "sweep", m->author_id, dec->force ? " (force)" : "");
     start_progress(cl, job, m->guild_id);
 }

@@ -190,11 +190,16 @@ static dc_err expire(dc_daemon *d, turn_write *w)
         removal_log_count(&d->removals, AUDIT_GRACE_EXPIRED, rows);
         w->rows_counted = rows;      /* what a rollback takes back (turn.c) */
     }
+    log_fields f = LOG_FIELDS_INIT;
+    f.guild = w->guild_id;
+    f.user = w->user_id;
+    f.reason = audit_reason_name(AUDIT_GRACE_EXPIRED);
+    f.rows = rows;
     if (w->user_id)
-        LOG_I("grace", "user %" PRIu64 " of guild %" PRIu64 ": grace period over, %" PRId64 " row(s) deleted",
+        LOG_IF("grace", &f, "user %" PRIu64 " of guild %" PRIu64 ": grace period over, %" PRId64 " row(s) deleted",
               w->user_id, w->guild_id, rows);
     else
-        LOG_I("grace", "guild %" PRIu64 ": grace period over, %" PRId64 " row(s) deleted", w->guild_id, rows);
+        LOG_IF("grace", &f, "guild %" PRIu64 ": grace period over, %" PRId64 " row(s) deleted", w->guild_id, rows);
     return DC_OK;
 }
 

@@ -201,7 +201,11 @@ static void on_slice_outcome(dc_daemon *d, void *ctx, int committed)
     } else {
         if (sl->done) {
             removal_log_count(&d->removals, (audit_reason)sl->job.why, sl->job.rows);
-            LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) deleted",
+            log_fields f = LOG_FIELDS_INIT;
+            f.guild = sl->job.guild;
+            f.reason = audit_reason_name((audit_reason)sl->job.why);
+            f.rows = sl->job.rows;
+            LOG_IF("cleaner", &f, "%s: guild %" PRIu64 ": %" PRId64 " row(s) deleted",
                   audit_reason_name((audit_reason)sl->job.why), sl->job.guild, sl->job.rows);
         }
         arm(d, 0);

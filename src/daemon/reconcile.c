@@ -623,7 +623,10 @@ reconcile_wait reconcile_eta(dc_daemon *d, uint64_t guild_id, int64_t *wait_ms)
 static void begin(shard *s, const sweep_request *r)
 {
     char label[160];
-    LOG_I("sweep", "%s: %s sweep starting%s%s", reconcile_guild_label(s->d, r->guild_id, label, sizeof label),
+    log_fields f = LOG_FIELDS_INIT;
+    f.guild = r->guild_id;
+    f.shard = s->id;
+    LOG_IF("sweep", &f, "%s: %s sweep starting%s%s", reconcile_guild_label(s->d, r->guild_id, label, sizeof label),
           r->done ? "requested" : "scheduled", r->dry_run ? " (dry run)" : "", r->force ? " (force)" : "");
     s->rc.current = *r;
     s->rc.sweep_force = r->force;

@@ -11,7 +11,10 @@ static void write_summary(removal_log *rl)
 {
     if (rl->members == 0)
         return;
-    LOG_I("cleaner", "%" PRId64 " member(s) left their guild in the last %.1f s: %" PRId64 " row(s) %s "
+    log_fields f = LOG_FIELDS_INIT;
+    f.rows = rl->rows;
+    f.duration_ms = loop_now(rl->loop) - rl->since_ms;
+    LOG_IF("cleaner", &f, "%" PRId64 " member(s) left their guild in the last %.1f s: %" PRId64 " row(s) %s "
           "(details: cleaner_audit, or log_level debug)", rl->members,
           (double)(loop_now(rl->loop) - rl->since_ms) / 1000.0, rl->rows,
           rl->dry_run ? "would be deleted (dry run)" : "deleted");

@@ -33,12 +33,17 @@ static dc_err delete_member(dc_daemon *d, turn_write *w)
     dc_err e = store_delete_member(d->st, w->guild_id, w->user_id, w->reason, d->cfg->dry_run, w->at_ms, &rows);
     if (e != DC_OK)
         return e;
+    log_fields f = LOG_FIELDS_INIT;
+    f.guild = w->guild_id;
+    f.user = w->user_id;
+    f.reason = audit_reason_name(w->reason);
+    f.rows = rows;
     if (rows >= 0)
-        LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
+        LOG_DF("cleaner", &f, "%s: user %" PRIu64 " left guild %" PRIu64 ": %" PRId64 " row(s) %s",
               audit_reason_name(w->reason), w->user_id, w->guild_id, rows,
               d->cfg->dry_run ? "would be deleted (dry run)" : "deleted");
     else
-        LOG_D("cleaner", "%s: user %" PRIu64 " left guild %" PRIu64 ": delete queued in the turn",
+        LOG_DF("cleaner", &f, "%s: user %" PRIu64 " left guild %" PRIu64 ": delete queued in the turn",
               audit_reason_name(w->reason), w->user_id, w->guild_id);
     return DC_OK;
 }
@@ -60,8 +65,12 @@ static dc_err delete_guild(dc_daemon *d, turn_write *w)
     if (!d->cfg->dry_run)
         return guild_delete_begin(d, w->guild_id, w->reason, w->at_ms);
     dc_err e = store_delete_guild(d->st, w->guild_id, w->reason, 1, w->at_ms, &rows);
+    log_fields f = LOG_FIELDS_INIT;
+    f.guild = w->guild_id;
+    f.reason = audit_reason_name(w->reason);
+    f.rows = rows;
     if (e == DC_OK)
-        LOG_I("cleaner", "%s: guild %" PRIu64 ": %" PRId64 " row(s) would be deleted (dry run)",
+        LOG_IF("cleaner", &f, "%s: guild %" PRIu64 ": %" PRId64 " row(s) would be deleted (dry run)",
               audit_reason_name(w->reason), w->guild_id, rows);
     return e;
 }

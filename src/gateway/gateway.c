@@ -20,6 +20,8 @@
 #include "gateway/ratewin.h"
 #include "base/vec.h"
 
+/* The shard a line is about, as a structured log field (json log_format). */
+#define GW_SHARD(gw) (&(log_fields){ .shard = (gw)->shard_id, .rows = -1, .duration_ms = -1 })
 #define GW_LOG "gateway"
 #define GW_MAX_PAYLOAD 4096
 #define GW_SEND_LIMIT 120          /* per connection per 60 s (4008 when exceeded) */
@@ -154,7 +156,7 @@ static int is_connected(gateway_state st)
 static void set_state(gateway_session *gw, gateway_state st, const char *reason)
 {
     if (gw->state != st)
-        LOG_I(GW_LOG, "shard %d: %s -> %s (%s)", gw->shard_id, gateway_state_name(gw->state),
+        LOG_IF(GW_LOG, GW_SHARD(gw), "shard %d: %s -> %s (%s)", gw->shard_id, gateway_state_name(gw->state),
               gateway_state_name(st), reason);
     gw->state = st;
 }
@@ -334,7 +336,7 @@ static void emit_connect(gateway_session *gw)
 static void emit_close(gateway_session *gw, int code, const char *reason, after_close after,
                        int64_t min_reconnect_delay)
 {
-    LOG_I(GW_LOG, "shard %d: closing with %d: %s", gw->shard_id, code, reason);
+    LOG_IF(GW_LOG, GW_SHARD(gw), "shard %d: closing with %d: %s", gw->shard_id, code, reason);
     gw->after = after;
     gw->reconnect_min_delay = min_reconnect_delay;
     gw->next_beat_at = INT64_MAX;
@@ -347,7 +349,7 @@ static void emit_close(gateway_session *gw, int code, const char *reason, after_
 
 static void emit_fatal(gateway_session *gw, int code, const char *message, int exit_status)
 {
-    LOG_E(GW_LOG, "shard %d: fatal: %s (close code %d)", gw->shard_id, message, code);
+    LOG_EF(GW_LOG, GW_SHARD(gw), "shard %d: fatal: %s (close code %d)", gw->shard_id, message, code);
     push_action(gw, (gateway_action){ .kind = GW_ACT_FATAL, .code = code, .text = message,
                                  .exit_status = exit_status }, NULL, NULL);
     set_state(gw, GW_STOPPED, "fatal");
@@ -373,7 +375,7 @@ static void schedule_reconnect(gateway_session *gw, int64_t now, int64_t min_del
     if (delay < min_delay)
         delay = min_delay;
     gw->connect_at = now + delay;
-    LOG_I(GW_LOG, "shard %d: reconnecting in %lld ms (%s)", gw->shard_id, (long long)delay, why);
+    LOG_IF(GW_LOG, GW_SHARD(gw), "shard %d: reconnecting in %lld ms (%s)", gw->shard_id, (long long)delay, why);
     set_state(gw, GW_DISCONNECTED, why);
 }
 
@@ -927,7 +929,7 @@ static void on_closed_by_peer(gateway_session *gw, int code, int was_resuming, i
 {
     proto_close_info ci = proto_close_lookup(code);
     if (ci.policy != GW_CLOSE_FATAL) /* emit_fatal logs the fatal ones */
-        LOG_W(GW_LOG, "shard %d: connection closed: code %d %s (%s): %s", gw->shard_id, code,
+        LOG_WF(GW_LOG, GW_SHARD(gw), "shard %d: connection closed: code %d %s (%s): %s", gw->shard_id, code,
           ci.name, proto_close_policy_name(ci.policy), ci.message);
     switch (ci.policy) {
     case GW_CLOSE_FATAL:

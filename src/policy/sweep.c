@@ -135,8 +135,13 @@ static void finish(sweep *sw, int ok, int guard, int64_t now_ms, const char *fmt
     va_start(ap, fmt);
     vsnprintf(sw->result, sizeof sw->result, fmt, ap);
     va_end(ap);
-    log_msg(ok && !guard ? DCL_INFO : DCL_WARN, "sweep", "guild %" PRIu64 ": %s (%lld ms)", sw->guild, sw->result,
-                         (long long)(now_ms - sw->started_ms));
+    log_fields f = LOG_FIELDS_INIT;
+    f.guild = sw->guild;
+    f.reason = "sweep";
+    f.rows = sw->removed;
+    f.duration_ms = now_ms - sw->started_ms;
+    log_msgf(ok && !guard ? DCL_INFO : DCL_WARN, "sweep", &f, "guild %" PRIu64 ": %s (%lld ms)", sw->guild,
+             sw->result, (long long)(now_ms - sw->started_ms));
     push(sw, (sweep_action){ .kind = SW_ACT_DONE, .ok = ok, .guard_tripped = guard,
                           .removed = sw->removed, .text = sw->result });
     reset(sw);

@@ -13,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "base/log.h"
 
@@ -188,7 +191,8 @@ static void creates_parent_directories(void **state)
     assert_true(S_ISDIR(st.st_mode));
 }
 
-static void unwritable_path_is_an_error(void **state)
+/* An unopenable file never loses the log: stderr takes over. */
+static void unwritable_path_falls_back_to_stderr(void **state)
 {
     (void)state;
     char blocked[192];
@@ -198,8 +202,93 @@ static void unwritable_path_is_an_error(void **state)
     assert_non_null(f);
     fclose(f);
     snprintf(blocked, sizeof blocked, "%s/file/sub/x.log", tmpdir);
-    assert_int_equal(log_open(blocked, DCL_INFO, 0), DC_ERR_IO);
+    assert_int_equal(log_open(blocked, DCL_INFO, 0), DC_OK);
     log_close();
+}
+
+/* json: one object per line; ids strings, counts numbers, level names,
+ * escaping of quotes/control bytes/invalid UTF-8, redaction in msg and fields. */
+static void json_line_has_fields_escaped_and_redacted(void **state)
+{
+    (void)state;
+    assert_int_equal(log_open(path, DCL_DEBUG, 0), DC_OK);
+    log_add_secret(FAKE_TOKEN);
+    log_set_format(DCL_FMT_JSON);
+    log_fields f = LOG_FIELDS_INIT;
+    f.guild = 1234567890123456789ULL;
+    f.user = 42;
+    f.shard = 0;
+    f.reason = "member_remove " FAKE_TOKEN;
+    f.rows = 3;
+    f.duration_ms = 17;
+    LOG_IF("daemon", &f, "removed \"q\"\t\x01 \xff token=%s", FAKE_TOKEN);
+    LOG_W("gateway", "plain");
+    log_set_format(DCL_FMT_TEXT);
+    log_close();
+    char *text = slurp(path);
+    assert_null(strstr(text, FAKE_TOKEN));
+    char *nl = strchr(text, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    cJSON *o = cJSON_Parse(text);
+    assert_non_null(o);
+    assert_string_equal(cJSON_GetObjectItem(o, "level")->valuestring, "info");
+    assert_string_equal(cJSON_GetObjectItem(o, "module")->valuestring, "daemon");
+    assert_string_equal(cJSON_GetObjectItem(o, "guild")->valuestring, "1234567890123456789");
+    assert_string_equal(cJSON_GetObjectItem(o, "user")->valuestring, "42");
+    assert_int_equal(cJSON_GetObjectItem(o, "shard")->valueint, 0);
+    assert_int_equal(cJSON_GetObjectItem(o, "rows")->valueint, 3);
+    assert_int_equal(cJSON_GetObjectItem(o, "duration_ms")->valueint, 17);
+    assert_string_equal(cJSON_GetObjectItem(o, "reason")->valuestring, "member_remove [REDACTED]");
+    assert_string_equal(cJSON_GetObjectItem(o, "msg")->valuestring,
+                        "removed \"q\"\t\x01 \xEF\xBF\xBD token=[REDACTED]");
+    const char *ts = cJSON_GetObjectItem(o, "ts")->valuestring;
+    assert_int_equal(strlen(ts), 24);
+    assert_int_equal(ts[23], 'Z');
+    cJSON_Delete(o);
+    o = cJSON_Parse(nl + 1);
+    assert_non_null(o);
+    assert_string_equal(cJSON_GetObjectItem(o, "level")->valuestring, "warn");
+    assert_null(cJSON_GetObjectItem(o, "guild"));
+    cJSON_Delete(o);
+    free(text);
+}
+
+/* JOURNAL_STREAM counts only when it names fd 2's device:inode. */
+static void journal_stream_must_match_stderr(void **state)
+{
+    (void)state;
+    struct stat st;
+    assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+    char env[64];
+    snprintf(env, sizeof env, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+    assert_int_equal(log_journal_stream_matches(env), 1);
+    snprintf(env, sizeof env, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino + 1);
+    assert_int_equal(log_journal_stream_matches(env), 0);
+    assert_int_equal(log_journal_stream_matches("garbage"), 0);
+    assert_int_equal(log_format_from_name("json"), DCL_FMT_JSON);
+    assert_int_equal(log_format_from_name("xml"), -1);
+}
+
+/* With no log file and stderr not a terminal, lines carry "<N>" and no timestamp. */
+static void journal_prefix_on_stderr(void **state)
+{
+    (void)state;
+    int saved = dup(STDERR_FILENO);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    log_open(NULL, DCL_DEBUG, -1);
+    LOG_W("gateway", "shard 0 closed");
+    LOG_D("gateway", "dbg");
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    log_close();
+    char *text = slurp(path);
+    assert_string_equal(text, "<4>warn  gateway: shard 0 closed\n<7>debug gateway: dbg\n");
+    free(text);
 }
 
 int main(void)
@@ -209,7 +298,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(level_filtering, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(reopen_after_rename_writes_new_file, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(creates_parent_directories, make_tmpdir, remove_tmpdir),
-        cmocka_unit_test_setup_teardown(unwritable_path_is_an_error, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(json_line_has_fields_escaped_and_redacted, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(journal_stream_must_match_stderr, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(journal_prefix_on_stderr, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(unwritable_path_falls_back_to_stderr, make_tmpdir, remove_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
