@@ -8,6 +8,7 @@
 #include "base/err.h"
 #include "base/uri.h"
 #include "store/store.h"
+#include "store/store_grace.h"
 #include "policy/sweep.h"
 #include "cli/status_json.h"
 
@@ -277,6 +278,20 @@ static void status_leases(store *s, int64_t now_ms, FILE *out)
         fprintf(out, "  (none: no daemon runs)\n");
 }
 
+/* The grace period's pending departures (#17): how many, and the next due. */
+static void status_grace(store *s, FILE *out)
+{
+    int64_t n = 0, next = 0;
+    char when[40];
+    if (store_grace_count(s, 0, &n, &next) != DC_OK)
+        fprintf(out, "%-16s (unavailable: %s)\n", "pending", store_errmsg(s));
+    else if (n == 0)
+        fprintf(out, "%-16s none (departures wait only with grace_hours above 0)\n", "pending");
+    else
+        fprintf(out, "%-16s %" PRId64 " departure(s) in their grace period, the next due %s\n", "pending", n,
+                fmt_time(next, when, sizeof when));
+}
+
 static void status_audit(store *s, int64_t now_ms, FILE *out)
 {
     int64_t totals[AUDIT_REASON_COUNT];
@@ -344,6 +359,7 @@ int db_cli_status_at(const char *db_path, int64_t now_ms, FILE *out)
     status_schedules(s, out);
     status_sessions(s, out);
     status_leases(s, now_ms, out);
+    status_grace(s, out);
     status_audit(s, now_ms, out);
     store_close(s);
     return 0;

@@ -97,8 +97,10 @@ static const command commands[] = {
       "  --guild ID        sweep this guild\n"
       "  --all             sweep every guild the bot is in\n"
       "  --force           delete even when more than max_delete_share of rows would go\n" },
-    { "status", run_status, status_flags, 0, 0, 0, "status [settings]", "show schema version, guilds, rows and last sweeps",
-      "Show the schema version, guilds, row counts and the last sweeps.", "" },
+    { "status", run_status, status_flags, 0, 0, 0, "status [--json] [settings]",
+      "show schema version, guilds, rows and last sweeps",
+      "Show the schema version, guilds, row counts, pending departures and the last sweeps.",
+      "  --json            the same facts as one JSON document\n" },
     { "version", NULL, NULL, 0, 0, 0, "version", "print the version and the linked library versions",
       "Print the version of discord-cleaner and of the libraries it is linked with.", "" },
 };

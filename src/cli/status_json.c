@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "base/uri.h"
 #include "store/store.h"
+#include "store/store_grace.h"
 
 typedef struct { cJSON *arr; store *s; } jview;
 
@@ -109,6 +110,15 @@ static void add_body(cJSON *doc, store *s, int64_t now_ms)
         cJSON_AddNumberToObject(doc, "unassigned_rows", (double)unassigned);
     add_list(doc, "guilds", s, each_guilds);
     add_list(doc, "leases", s, each_leases);
+    int64_t pending = 0, next_due = 0;
+    if (store_grace_count(s, 0, &pending, &next_due) == DC_OK) {   /* #17 grace period */
+        cJSON *g = cJSON_AddObjectToObject(doc, "pending_departures");
+        cJSON_AddNumberToObject(g, "count", (double)pending);
+        if (next_due)
+            cJSON_AddNumberToObject(g, "next_due_ms", (double)next_due);
+        else
+            cJSON_AddNullToObject(g, "next_due_ms");
+    }
     add_audit(doc, s, now_ms);
 }
 

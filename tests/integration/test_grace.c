@@ -137,6 +137,14 @@ static void the_expiry_deletes_once_across_a_kill_and_restarts(void **state)
     assert_int_equal(due - marked, 3600);
     dh_stop(&w->d, SIGKILL, 5000);
     assert_int_equal(cw_users(w, CW_G1), 5);
+    /* `status` (text and --json) shows the pending departure */
+    char out[16384];
+    const char *const text[] = { dh_bin("discord-cleaner"), "status", "--db", w->d.db, NULL };
+    const char *const json[] = { dh_bin("discord-cleaner"), "status", "--json", "--db", w->d.db, NULL };
+    assert_int_equal(dh_run_cli(text, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "1 departure(s) in their grace period"));
+    assert_int_equal(dh_run_cli(json, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"pending_departures\":{\"count\":1,\"next_due_ms\":"));
     assert_true(cw_start(w, args));
     assert_true(cw_wait_users(w, CW_G1, 4, 15000));
     assert_int_equal(cw_xp(w, CW_G1), 4);
