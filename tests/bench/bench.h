@@ -74,6 +74,7 @@ int64_t bench_percentile(int64_t *v, size_t n, double pct);
 /* The benches, in issue #7's numbering. */
 void bench_replay(void);   /* 1: needs `discord-cleaner replay` (issue 6) */
 void bench_burst(void);    /* 2 */
+void bench_burst_scraped(void);   /* 2c: the burst with /metrics scraped 100/s (#18) */
 /* 1, 2 and 3 with the daemon on PostgreSQL (issue #16; skipped, with one
  * line saying why, when make bench could not start a cluster). */
 void bench_replay_pg(void);

@@ -1,5 +1,5 @@
 /* bench_main.c - `make bench`: describe the machine, run the benches (all,
- * or those named on the command line: replay burst burst-aio sweep idle
+ * or those named on the command line: replay burst burst-aio burst-scraped sweep idle
  * decode guild_delete replay-pg burst-pg sweep-pg), print the table.  Always exits 0 unless the harness itself breaks: a
  * missed floor is a finding to read, not a failed build. */
 #include <stdio.h>
@@ -50,6 +50,7 @@ int main(int argc, char **argv)
         void (*run)(void);
     } benches[] = {
         { "replay", bench_replay }, { "burst", bench_burst }, { "burst-aio", bench_burst_aio },
+        { "burst-scraped", bench_burst_scraped },
         { "sweep", bench_sweep },
         { "idle", bench_idle },     { "decode", bench_decode },
         { "guild_delete", bench_guild_delete },
