@@ -211,7 +211,8 @@ static int newest_first(const void *a, const void *b)
 static void add_sweeps(guild_walk *w, cJSON *root)
 {
     cJSON *arr = cJSON_AddArrayToObject(root, "sweeps");
-    qsort(w->swept, w->n_swept, sizeof w->swept[0], newest_first);
+    if (w->n_swept)                  /* qsort wants a real array even for none */
+        qsort(w->swept, w->n_swept, sizeof w->swept[0], newest_first);
     for (size_t i = 0; i < w->n_swept && i < STATS_SWEEPS; i++) {
         const store_guild_state *g = &w->swept[i];
         cJSON *o = last_sweep_json(g);
