@@ -397,6 +397,7 @@ static void stop_all_while_the_file_is_busy(world *w)
     sqlite3 *db = NULL;
     if (!w->pg) {
         assert_int_equal(sqlite3_open(w->db, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 10000);   /* the daemons write too: take the lock between their turns */
         assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     }
     for (int i = 0; i < N_PROCS; i++)
