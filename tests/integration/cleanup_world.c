@@ -97,12 +97,10 @@ int cw_start(cw_world *w, const char *const extra[])
     int before = dh_log_count(&w->d, "-> READY");
     if (dh_start(&w->d, w->fake.port, args, NULL) != 0)
         return 0;
-    for (int t = 0; t < 10000; t += 50) {
-        if (dh_log_count(&w->d, "-> READY") > before)
-            return 1;
-        dh_sleep_ms(50);
-    }
-    return 0;
+    /* 20 s (TEST_TIME_FACTOR stretches it): a restart that identifies anew
+     * first waits out the identify lock of the run before (5.5 s), and a
+     * loaded CI machine adds to that. */
+    return dh_wait_log(&w->d, "-> READY", before + 1, 20000);
 }
 
 int cw_sweep_cli(cw_world *w, const char *const args[], char *out, size_t cap)
