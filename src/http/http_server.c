@@ -62,7 +62,6 @@ struct http_server {
 
 typedef struct {
     http_request *req;
-    int counted;                     /* this connection is in srv->conns */
 } http_pss;
 
 /* ---- pure checks ------------------------------------------------------------ */
@@ -416,14 +415,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     http_pss *pss = user;
     http_server *s = lws_vhost_user(lws_get_vhost(wsi));
     switch (reason) {
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return s && s->conns >= HTTP_MAX_CONNECTIONS ? -1 : 0;   /* refused: closed at once */
-    case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
-        if (s && pss && !pss->counted) {
-            pss->counted = 1;
+    case LWS_CALLBACK_WSI_CREATE:    /* an accepted client connection */
+        if (s)
             s->conns++;
-        }
         return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (s && s->conns > 0)
+            s->conns--;
+        return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:   /* before accepting one more */
+        return s && s->conns >= HTTP_MAX_CONNECTIONS ? -1 : 0;   /* refused: closed at once */
     case LWS_CALLBACK_HTTP:
         return s && pss ? on_http(s, wsi, pss, in) : -1;
     case LWS_CALLBACK_HTTP_BODY:     /* only other methods have one: read (bounded), then 405 */
@@ -438,13 +439,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return pss ? on_writable(wsi, pss) : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (pss) {
+        if (pss)
             on_closed(pss);
-            if (pss->counted && s) {
-                pss->counted = 0;
-                s->conns--;
-            }
-        }
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return -1;                   /* no websocket upgrades here */

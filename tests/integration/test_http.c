@@ -196,6 +196,48 @@ static void slow_client_and_burst(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
 }
 
+/* More than HTTP_MAX_CONNECTIONS (64) open at once: the extra ones are
+ * closed at once, the first 64 are served, and once they go a new one is
+ * served again. */
+static void connections_are_bounded(void **state)
+{
+    world *w = *state;
+    char buf[4096];
+    int socks[72], served = 0, refused = 0;
+    start(w, NULL);
+    for (int i = 0; i < 72; i++)
+        socks[i] = hc_connect(w->port);
+    dh_sleep_ms(300);
+    int sent[72];
+    for (int i = 0; i < 72; i++) {             /* all asked first: idle ones would time out */
+        static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        sent[i] = socks[i] >= 0 && send(socks[i], req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof req - 1);
+    }
+    for (int i = 0; i < 72; i++) {
+        if (!sent[i]) {
+            refused++;
+            continue;
+        }
+        hc_read_all(socks[i], buf, sizeof buf, 2000);
+        if (strncmp(buf, "HTTP/1.1 200", 12) == 0)
+            served++;
+        else
+            refused++;
+    }
+    for (int i = 0; i < 72; i++)
+        if (socks[i] >= 0)
+            close(socks[i]);
+    assert_int_equal(served, 64);
+    assert_int_equal(refused, 8);
+    int again = 0;
+    for (int i = 0; i < 50 && !again; i++) {      /* the closes reach the daemon */
+        dh_sleep_ms(100);
+        again = hc_get(w->port, "/healthz", NULL, buf, sizeof buf) == 200;
+    }
+    assert_true(again);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
+}
+
 /* /api/stats: the deletions the daemon made, from the audit table, per
  * reason and hour; the guild with its name and rows; the shard. */
 static void stats_counts_what_happened(void **state)
@@ -249,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refuses_to_start, setup, teardown),
         cmocka_unit_test_setup_teardown(slow_client_and_burst, setup, teardown),
         cmocka_unit_test_setup_teardown(stats_counts_what_happened, setup, teardown),
+        cmocka_unit_test_setup_teardown(connections_are_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
