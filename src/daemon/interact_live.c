@@ -44,7 +44,9 @@ static interact_live *state(dc_daemon *d, commands_live *cl)
         return d->ix;
     const config *c = d->cfg;
     commands_config cc = { .prefix = c->prefix, .admin_permission = c->admin_permission, .dry_run = c->dry_run,
-                           .refusal_interval_ms = 1, .refusal_burst = 1 << 30, .refusal_refill_ms = 1 };
+                           /* ephemeral answers bother nobody: no limit (an interval of
+                            * 1 ms held back a second refusal in the same millisecond) */
+                           .refusal_interval_ms = -1, .refusal_burst = 1 << 30, .refusal_refill_ms = 1 };
     interact_live *il = calloc(1, sizeof *il);
     if (!il || !(il->cs = commands_state_new(&cc)) ||
         !(il->answers = ixr_new(d->loop, &d->pending, commands_live_outbox(cl)))) {

@@ -60,7 +60,9 @@ commands_state *commands_state_new(const commands_config *cfg)
     snprintf(cs->prefix, sizeof cs->prefix, "%s", cfg->prefix && *cfg->prefix ? cfg->prefix : "!");
     cs->admin_permission = cfg->admin_permission;
     cs->dry_run = cfg->dry_run;
-    cs->refusal_interval_ms = cfg->refusal_interval_ms > 0 ? cfg->refusal_interval_ms : CMD_REFUSAL_INTERVAL_MS;
+    cs->refusal_interval_ms = cfg->refusal_interval_ms > 0   ? cfg->refusal_interval_ms
+                            : cfg->refusal_interval_ms < 0 ? 0
+                                                           : CMD_REFUSAL_INTERVAL_MS;
     cs->refusal_burst = cfg->refusal_burst > 0 ? cfg->refusal_burst : CMD_REFUSAL_BURST;
     cs->refusal_refill_ms = cfg->refusal_refill_ms > 0 ? cfg->refusal_refill_ms : CMD_REFUSAL_REFILL_MS;
     cs->refusal_tokens = cs->refusal_burst;

@@ -70,7 +70,7 @@ typedef struct {
     const char *prefix;              /* "!"; copied */
     uint64_t admin_permission;       /* bits the author needs (all of them) */
     int dry_run;                     /* the daemon runs in dry-run mode */
-    int64_t refusal_interval_ms;     /* 0: CMD_REFUSAL_INTERVAL_MS */
+    int64_t refusal_interval_ms;     /* 0: CMD_REFUSAL_INTERVAL_MS; negative: none (every refusal answered) */
     int refusal_burst;               /* 0: CMD_REFUSAL_BURST */
     int64_t refusal_refill_ms;       /* 0: CMD_REFUSAL_REFILL_MS */
     double min_interval_hours;       /* shortest schedule admins may set; 0: CMD_SCHEDULE_MIN_HOURS */

@@ -23,6 +23,23 @@ static commands_message msg(const char *content)
     return m;
 }
 
+/* The slash path's state (interact_live.c): no interval, so two refusals
+ * of one member in the same millisecond are both refusals, not silence. */
+static void refusals_without_interval(void **state)
+{
+    (void)state;
+    commands_config c = { .prefix = "!", .admin_permission = 8, .refusal_interval_ms = -1,
+                          .refusal_burst = 1 << 30, .refusal_refill_ms = 1 };
+    commands_state *cs = commands_state_new(&c);
+    commands_message m = msg("!cleanup_users");
+    commands_decision dec;
+    for (int i = 0; i < 3; i++) {
+        commands_decide(cs, &m, 0, 0, 1000, &dec);
+        assert_int_equal(dec.kind, CMD_REFUSE);
+    }
+    commands_state_free(cs);
+}
+
 static void parse_message_create(void **state)
 {
     (void)state;
@@ -377,6 +394,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_message_create),
+        cmocka_unit_test(refusals_without_interval),
         cmocka_unit_test(admin_commands),
         cmocka_unit_test(not_commands_are_ignored),
         cmocka_unit_test(custom_prefix_and_daemon_dry_run),
