@@ -9,7 +9,8 @@
  * even when its client has gone away meanwhile.
  *
  * Rules kept here, for every route: GET and HEAD only (405 otherwise), a
- * path with ".." or a bad escape is 400, an unknown path 404; with a token
+ * path with ".." is 400 (lws itself refuses a malformed escape with 403),
+ * an unknown path 404; with a token
  * set, a request without "Authorization: Bearer <token>" is 401 (compared
  * in constant time); a bounded number of connections; idle and slow
  * clients are closed by lws's timeouts.  Every response carries
