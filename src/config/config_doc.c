@@ -6,7 +6,6 @@
  * help config --example), so they cannot drift from the table. */
 #include "config/config_keys.h"
 
-#include <ctype.h>
 #include <string.h>
 
 /* Text as roff: backslashes and dashes escaped, a leading '.' or '\'' made
@@ -25,26 +24,11 @@ void config_roff_text(FILE *out, const char *s)
     }
 }
 
-static void flag_name(const char *name, char *out, size_t n)
-{
-    snprintf(out, n, "%s", name);
-    for (char *p = out; *p; p++)
-        if (*p == '_')
-            *p = '-';
-}
-
-static void env_name(const char *name, char *out, size_t n)
-{
-    snprintf(out, n, "CLEANER_%s", name);
-    for (char *p = out; *p; p++)
-        *p = (char)toupper((unsigned char)*p);
-}
-
 static void man_key(FILE *out, const config_key *k)
 {
     char flag[CONFIG_KEY_NAME_MAX], env[CONFIG_KEY_NAME_MAX + 8];
-    flag_name(k->name, flag, sizeof flag);
-    env_name(k->name, env, sizeof env);
+    config_key_flag_name(k->name, flag, sizeof flag);
+    config_key_env_name(k->name, env, sizeof env);
     fputs(".TP\n.B \\-\\-", out);
     config_roff_text(out, flag);
     if (k->kind == KIND_BOOL) {
@@ -101,7 +85,7 @@ void config_print_flags(FILE *out)
 {
     char flag[CONFIG_KEY_NAME_MAX];
     for (size_t i = 0; i < config_key_count; i++) {
-        flag_name(config_keys[i].name, flag, sizeof flag);
+        config_key_flag_name(config_keys[i].name, flag, sizeof flag);
         fprintf(out, "--%s\n", flag);
         if (config_keys[i].kind == KIND_BOOL)
             fprintf(out, "--no-%s\n", flag);

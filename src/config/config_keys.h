@@ -35,6 +35,10 @@ extern const size_t config_key_count;
 
 /* "Batch-Size" -> "batch_size" (lower case, '-' -> '_'); 0 if too long. */
 int config_key_normalize(const char *in, size_t len, char *out, size_t outlen);
+/* A key's flag without its dashes ("batch_size" -> "batch-size") and its
+ * environment name ("CLEANER_BATCH_SIZE"), as --help and the man page show them. */
+void config_key_flag_name(const char *name, char *out, size_t n);
+void config_key_env_name(const char *name, char *out, size_t n);
 /* Lookup by normalized name; NULL when unknown. */
 const config_key *config_key_find(const char *normalized);
 /* Closest key to a mistyped normalized name, or NULL. */

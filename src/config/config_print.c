@@ -5,7 +5,7 @@
 #include <ctype.h>
 #include <string.h>
 
-static void dashed(const char *name, char *out, size_t n)
+void config_key_flag_name(const char *name, char *out, size_t n)
 {
     snprintf(out, n, "%s", name);
     for (char *p = out; *p; p++)
@@ -13,7 +13,7 @@ static void dashed(const char *name, char *out, size_t n)
             *p = '-';
 }
 
-static void upper_env(const char *name, char *out, size_t n)
+void config_key_env_name(const char *name, char *out, size_t n)
 {
     snprintf(out, n, "CLEANER_%s", name);
     for (char *p = out; *p; p++)
@@ -33,8 +33,8 @@ void config_print_help(FILE *out)
           out);
     for (size_t i = 0; i < config_key_count; i++) {
         const config_key *k = &config_keys[i];
-        dashed(k->name, flag, sizeof flag);
-        upper_env(k->name, env, sizeof env);
+        config_key_flag_name(k->name, flag, sizeof flag);
+        config_key_env_name(k->name, env, sizeof env);
         if (k->kind == KIND_BOOL)
             fprintf(out, "  --%s, --no-%s\n", flag, flag);
         else
@@ -98,7 +98,7 @@ void config_print_markdown(FILE *out)
     fputs("| key | default | range | env | meaning |\n|---|---|---|---|---|\n", out);
     for (size_t i = 0; i < config_key_count; i++) {
         const config_key *k = &config_keys[i];
-        upper_env(k->name, env, sizeof env);
+        config_key_env_name(k->name, env, sizeof env);
         kind_range(k, range, sizeof range);
         fprintf(out, "| `%s` | %s%s%s | %s | `%s`%s%s%s | %s |\n", k->name, k->def[0] ? "`" : "",
                 shown_default(k), k->def[0] ? "`" : "", range, env, k->alt_env ? ", `" : "",
