@@ -18,15 +18,13 @@
 #include "base/log.h"
 
 #define HTTP_PATH_MAX 512
-#define HTTP_QUERY_MAX 512
 #define HTTP_EXTRA_HEADERS 6
 #define HTTP_WRITE_PIECE 16384
-#define HTTP_ANSWER_TIMEOUT_S 30
-#define HTTP_BODY_MAX 65536           /* a request body read before its 405; more closes the connection */      /* a handler that never answers: the connection goes */
+#define HTTP_ANSWER_TIMEOUT_S 30      /* a handler that never answers: the connection goes */
+#define HTTP_BODY_MAX 65536           /* a request body read before its 405; more closes the connection */
 
 typedef struct {
     char path[HTTP_PATH_MAX];
-    int prefix;
     int public;                      /* served without the token */
     http_handler fn;
     void *ctx;
@@ -37,7 +35,6 @@ struct http_request {
     struct lws *wsi;                 /* NULL once the client went away */
     http_request *next;              /* the server's live requests */
     char path[HTTP_PATH_MAX];
-    char query[HTTP_QUERY_MAX];
     int head;
     int answered, headers_sent;
     int status;
@@ -168,10 +165,6 @@ static void request_free(http_request *req)
     free(req);
 }
 
-const char *http_request_path(const http_request *req) { return req->path; }
-const char *http_request_query(const http_request *req) { return req->query; }
-int http_request_is_head(const http_request *req) { return req->head; }
-
 void http_reply_header(http_request *req, const char *name, const char *value)
 {
     if (req->answered || req->n_hdr >= HTTP_EXTRA_HEADERS)
@@ -216,13 +209,12 @@ static void reply_text(http_request *req, int status, const char *text)
 
 /* ---- routing ---------------------------------------------------------------- */
 
-static void add_route(http_server *s, const char *path, int prefix, http_handler fn, void *ctx)
+static void add_route(http_server *s, const char *path, http_handler fn, void *ctx)
 {
     if (!s || s->n_routes >= HTTP_MAX_ROUTES)
         return;
     http_route *r = &s->routes[s->n_routes++];
     snprintf(r->path, sizeof r->path, "%s", path);
-    r->prefix = prefix;
     r->public = 0;
     r->fn = fn;
     r->ctx = ctx;
@@ -230,41 +222,22 @@ static void add_route(http_server *s, const char *path, int prefix, http_handler
 
 void http_server_route(http_server *s, const char *path, http_handler fn, void *ctx)
 {
-    add_route(s, path, 0, fn, ctx);
+    add_route(s, path, fn, ctx);
 }
 
 void http_server_route_public(http_server *s, const char *path, http_handler fn, void *ctx)
 {
-    add_route(s, path, 0, fn, ctx);
+    add_route(s, path, fn, ctx);
     if (s && s->n_routes > 0)
         s->routes[s->n_routes - 1].public = 1;
-}
-
-void http_server_prefix(http_server *s, const char *prefix, http_handler fn, void *ctx)
-{
-    add_route(s, prefix, 1, fn, ctx);
 }
 
 static const http_route *find_route(const http_server *s, const char *path)
 {
     for (int i = 0; i < s->n_routes; i++)
-        if (!s->routes[i].prefix && strcmp(s->routes[i].path, path) == 0)
-            return &s->routes[i];
-    for (int i = 0; i < s->n_routes; i++)
-        if (s->routes[i].prefix && strncmp(s->routes[i].path, path, strlen(s->routes[i].path)) == 0)
+        if (strcmp(s->routes[i].path, path) == 0)
             return &s->routes[i];
     return NULL;
-}
-
-/* Joins the query fragments lws split back into a&b form. */
-static void copy_query(struct lws *wsi, char *out, size_t cap)
-{
-    char frag[256];
-    out[0] = '\0';
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
-        size_t used = strlen(out);
-        snprintf(out + used, cap - used, "%s%s", used ? "&" : "", frag);
-    }
 }
 
 /* 0: GET, 1: HEAD, -1: anything else. */
@@ -304,7 +277,6 @@ static void dispatch(http_server *s, http_request *req, struct lws *wsi, const c
         return;
     }
     snprintf(req->path, sizeof req->path, "%s", uri);
-    copy_query(wsi, req->query, sizeof req->query);
     const http_route *r = find_route(s, req->path);
     if ((!r || !r->public) && !authorized(s, wsi)) {
         http_reply_header(req, "WWW-Authenticate", "Bearer");

@@ -61,10 +61,6 @@ void http_server_route(http_server *s, const char *path, http_handler fn, void *
 /* An exact path served without the token: only for what holds no data (the
  * stats page's own files; its data comes from /api/stats, which needs it). */
 void http_server_route_public(http_server *s, const char *path, http_handler fn, void *ctx);
-void http_server_prefix(http_server *s, const char *prefix, http_handler fn, void *ctx); /* path prefix */
-const char *http_request_path(const http_request *req);          /* decoded, without the query */
-const char *http_request_query(const http_request *req);         /* raw query string or "" */
-int http_request_is_head(const http_request *req);
 void http_reply_header(http_request *req, const char *name, const char *value); /* before http_reply */
 /* Answer once, now in the handler or later from the loop: copies body; HEAD
  * sends the head only; a request whose client went away is freed here. */
