@@ -1,8 +1,9 @@
 /* stats_live.c - GET /api/stats (stats_live.h).
  *
  * Shards come from the gateway sessions, guilds from this process's
- * present guilds and their stored state, deletions from the audit table:
- * one grouped query per window (hours of the last day, days of the last 30)
+ * present guilds and their stored state with their rows from one grouped
+ * read (not a count per guild), deletions from the audit table: one
+ * grouped query per window (hours of the last day, days of the last 30)
  * over the at_ms index.  The document is kept for STATS_CACHE_MS, so a
  * page refreshing every few seconds, or many of them, costs one build.
  * On PostgreSQL the reads wait for the server like the status command's
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/vec.h"
 #include "base/version.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/reconcile.h"
@@ -25,7 +27,6 @@
 #include "proto/proto.h"
 
 #define STATS_CACHE_MS 2000
-#define STATS_MAX_GUILDS 500         /* rows counted for this many guilds; beyond, rows is null */
 #define STATS_SWEEPS 20
 #define HOUR_MS 3600000LL
 #define DAY_MS 86400000LL
@@ -140,12 +141,43 @@ static void add_deleted(dc_daemon *d, cJSON *root)
 }
 
 typedef struct {
+    uint64_t guild_id;
+    int64_t rows;
+} guild_rows;
+
+typedef struct {
     dc_daemon *d;
     cJSON *guilds;
     store_guild_state *swept;        /* guilds with a last sweep, for "sweeps" */
     size_t n_swept, cap_swept;
-    int counted;
+    guild_rows *rows;                /* rows per guild, ascending ids: one grouped read */
+    size_t n_rows, cap_rows;
+    int rows_ok;
 } guild_walk;
+
+static int keep_rows(void *ctx, uint64_t guild_id, int64_t rows)
+{
+    guild_walk *w = ctx;
+    if (VEC_GROW(w->rows, w->cap_rows, w->n_rows + 1, 64) != 0)
+        return 1;
+    w->rows[w->n_rows++] = (guild_rows){ guild_id, rows };
+    return 0;
+}
+
+static int by_guild(const void *key, const void *elem)
+{
+    uint64_t a = *(const uint64_t *)key, b = ((const guild_rows *)elem)->guild_id;
+    return a < b ? -1 : a > b;
+}
+
+/* The guild's rows from the grouped read, 0 when it has none, -1 unknown. */
+static int64_t rows_of(const guild_walk *w, uint64_t guild_id)
+{
+    if (!w->rows_ok)
+        return -1;
+    const guild_rows *r = w->n_rows ? bsearch(&guild_id, w->rows, w->n_rows, sizeof *w->rows, by_guild) : NULL;
+    return r ? r->rows : 0;
+}
 
 static cJSON *last_sweep_json(const store_guild_state *g)
 {
@@ -159,17 +191,8 @@ static cJSON *last_sweep_json(const store_guild_state *g)
 
 static void keep_swept(guild_walk *w, const store_guild_state *g)
 {
-    if (g->last_sweep_ms <= 0)
-        return;
-    if (w->n_swept == w->cap_swept) {
-        size_t cap = w->cap_swept ? w->cap_swept * 2 : 32;
-        store_guild_state *n = realloc(w->swept, cap * sizeof *n);
-        if (!n)
-            return;
-        w->swept = n;
-        w->cap_swept = cap;
-    }
-    w->swept[w->n_swept++] = *g;
+    if (g->last_sweep_ms > 0 && VEC_GROW(w->swept, w->cap_swept, w->n_swept + 1, 32) == 0)
+        w->swept[w->n_swept++] = *g;
 }
 
 static int add_guild(void *ctx, const store_guild_state *g)
@@ -179,14 +202,14 @@ static int add_guild(void *ctx, const store_guild_state *g)
         return 0;                    /* another process's shard (#16) */
     cJSON *o = cJSON_CreateObject();
     const char *name = reconcile_guild_name(w->d, g->guild_id);
-    int64_t rows = -1;
+    int64_t rows = rows_of(w, g->guild_id);
     add_id(o, "id", g->guild_id);
     if (name)
         cJSON_AddStringToObject(o, "name", name);
     else
         cJSON_AddNullToObject(o, "name");
     cJSON_AddNumberToObject(o, "shard", g->shard_id);
-    if (w->counted++ < STATS_MAX_GUILDS && store_count_guild(w->d->st, g->guild_id, &rows) == DC_OK)
+    if (rows >= 0)
         cJSON_AddNumberToObject(o, "rows", (double)rows);
     else
         cJSON_AddNullToObject(o, "rows");
@@ -255,9 +278,11 @@ char *stats_live_json(dc_daemon *d)
     add_shards(d, root, now);
     add_deleted(d, root);
     w.guilds = cJSON_AddArrayToObject(root, "guilds");
+    w.rows_ok = store_each_user_guild(d->st, keep_rows, &w) == DC_OK;
     store_each_guild_state(d->st, add_guild, &w);
     add_sweeps(&w, root);
     free(w.swept);
+    free(w.rows);
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return text;
