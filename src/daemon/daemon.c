@@ -414,6 +414,7 @@ int daemon_open_store(dc_daemon *d)
     /* No SAVEPOINT per write: a turn whose write fails half-way is rolled
      * back and redone write by write (turn.c). */
     store_set_bare_writes(d->st, 1);
+    store_on_pending(d->st, turn_outcome_queued, d);
     if (checkpoint_start(&d->ckpt, d->loop, d->st) != 0)   /* checkpoint.c: never inside a COMMIT */
         return dc_err_exit_status(DC_ERR_INTERNAL);
     return 0;

@@ -114,7 +114,8 @@ static dc_err run_write(dc_daemon *d, turn_write *w)
         if (e == DC_OK && rows)
             LOG_I("cleaner", "adopted %" PRId64 " legacy row(s) into guild %" PRIu64
                   " (the bot is in exactly one guild)", rows, w->guild_id);
-        return e;    case TW_GRACE_MARK:
+        return e;
+    case TW_GRACE_MARK:
     case TW_GRACE_CANCEL:
     case TW_GRACE_EXPIRE:
         return grace_live_run_write(d, w);

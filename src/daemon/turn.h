@@ -181,6 +181,11 @@ dc_err grace_live_run_write(struct dc_daemon *d, turn_write *w);
 /* The store's socket (or deadline) woke the loop (store_wake.c): read what
  * the database answered and deliver the outcomes, as the outcome timer does. */
 void turn_store_woke(struct dc_daemon *d);
+/* The store queued an outcome (store_on_pending): deliver it from a 0 ms
+ * timer.  A read that settled the pipeline took the COMMIT's answer off the
+ * socket, so neither the socket nor a poll would wake the loop for it, and
+ * the writes queued behind that commit would wait for the next event. */
+void turn_outcome_queued(void *daemon);
 /* Shutdown: cancel the timers; say what stays unwritten (a restart replays it). */
 void turn_free(struct dc_daemon *d);
 

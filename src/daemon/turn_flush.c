@@ -134,6 +134,13 @@ void turn_store_woke(dc_daemon *d)
     watch(d);
 }
 
+void turn_outcome_queued(void *daemon)
+{
+    dc_daemon *d = daemon;
+    if (d->loop)
+        loop_timer(d->loop, &d->turn.outcome_timer, on_outcome_timer, 0);
+}
+
 void turn_take_outcome(dc_daemon *d)
 {
     if (!d->turn.in_flight || !d->st || (!store_pending(d->st) && !store_in_flight(d->st)))

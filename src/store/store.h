@@ -117,6 +117,12 @@ typedef enum { STORE_COMMITTED, STORE_RETRY_BUSY, STORE_RETRY_FULL, STORE_FAILED
 typedef void (*store_done_fn)(void *ctx, store_outcome outcome, const char *why);
 dc_err store_commit_submit(store *s, store_done_fn done, void *ctx);
 int store_pending(const store *s);            /* outcomes waiting for store_service */
+/* fn(ctx) runs whenever an outcome is queued, wherever that happens: a
+ * read that settles PostgreSQL's pipeline (store_pg_settle) may read a
+ * COMMIT's answer off the socket, and the socket then has nothing left to
+ * wake the loop with.  fn should only schedule store_service (a 0 ms
+ * timer); it must not call into the store.  NULL: none. */
+void store_on_pending(store *s, void (*fn)(void *ctx), void *ctx);
 /* Reads what the database has answered without waiting (PostgreSQL:
  * PQconsumeInput on its socket), then delivers the outcomes waiting. */
 void store_service(store *s);

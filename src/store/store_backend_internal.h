@@ -38,6 +38,8 @@ struct store {
     size_t n_submitted, cap_submitted;
     store_member_totals tx_members;     /* store_delete_member rows known at call time, this transaction */
     const store_member_totals *delivering;   /* store_outcome_members inside a done callback */
+    void (*on_pending)(void *ctx);      /* store_on_pending: an outcome was queued */
+    void *on_pending_ctx;
 };
 
 /* Outcomes never delivered: dropped when the store closes (store_submit.c). */

@@ -56,6 +56,8 @@ int store_submit_push(store *s, store_done_fn done, void *ctx, store_outcome out
     snprintf(o->why, sizeof o->why, "%s", why ? why : "");
     if (totals && outcome == STORE_COMMITTED)
         o->totals = *totals;
+    if (s->on_pending)
+        s->on_pending(s->on_pending_ctx);
     return 0;
 }
 
@@ -86,6 +88,12 @@ dc_err store_commit_submit(store *s, store_done_fn done, void *ctx)
         return DC_ERR_USAGE;
     }
     return s->be->commit_submit(s, done, ctx);
+}
+
+void store_on_pending(store *s, void (*fn)(void *ctx), void *ctx)
+{
+    s->on_pending = fn;
+    s->on_pending_ctx = ctx;
 }
 
 int store_pending(const store *s)
