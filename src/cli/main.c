@@ -17,6 +17,7 @@
 #include "cli/help_dist.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/daemon_reload.h"
 #include "base/log.h"
 #include "replay/replay.h"
 #include "base/suggest.h"
@@ -316,6 +317,8 @@ static int run_command(const command *c, int argc, char **argv)
         config_dump(&cfg, stdout);
         status = 0;
     } else {
+        if (c->run == daemon_run)
+            daemon_reload_source(argc, argv, c->flags);   /* SIGHUP reads the settings again */
         status = run_loaded(c, &cfg, n_rest, rest);
     }
     config_free(&cfg);

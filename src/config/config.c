@@ -170,9 +170,15 @@ static int parse_size(const char *s, double *out)
     return *end == '\0';
 }
 
+/* The shortest text that reads back as v: --print-config and a reload
+ * (config_reload.c parses it again) must not round 0.0123456 to 0.0123457. */
 static void format_number(char *buf, size_t n, double v)
 {
-    snprintf(buf, n, "%g", v);
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, n, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
 }
 
 /* ---- generic kinds ------------------------------------------------------ */
@@ -660,6 +666,23 @@ dc_err config_defaults(config *cfg)
             return rc == DC_ERR_NOMEM ? rc : DC_ERR_INTERNAL;   /* a bad default is a bug */
         }
     }
+    return DC_OK;
+}
+
+dc_err config_copy(config *dst, const config *src)
+{
+    *dst = *src;
+    char **own[] = { &dst->token, &dst->token_file, &dst->api_base, &dst->db, &dst->log_file,
+                     &dst->http_listen, &dst->http_token, &dst->http_token_file };
+    const char *from[] = { src->token, src->token_file, src->api_base, src->db, src->log_file,
+                           src->http_listen, src->http_token, src->http_token_file };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        *own[i] = NULL;              /* none of src's: config_free below frees only copies */
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (from[i] && !(*own[i] = strdup(from[i]))) {
+            config_free(dst);
+            return DC_ERR_NOMEM;
+        }
     return DC_OK;
 }
 

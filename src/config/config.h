@@ -136,6 +136,19 @@ dc_err config_load_all(config *cfg, int argc, char **argv, char *const *envp,
                        const config_flag *own, char **rest, int *n_rest,
                        char *err, size_t errlen);
 
+/* SIGHUP (config_reload.c): the settings a running daemon takes again.
+ * For every setting whose value differs between live and next (both fully
+ * loaded): a reloadable one (config_key_reloadable) is set in live, the
+ * others stay as they are; fn(ctx, key, old, new, applied) is told of each
+ * (secrets as "(set)"/"(changed)").  The bot token is never compared.
+ * Returns how many were applied, -1 when a value of next did not parse
+ * again (a bug: live may then hold part of the change). */
+typedef void (*config_change_fn)(void *ctx, const char *key, const char *was, const char *now, int applied);
+int config_reload(config *live, const config *next, config_change_fn fn, void *ctx);
+int config_key_reloadable(const char *name);
+/* A deep copy of src into dst (dst's old contents are not freed). */
+dc_err config_copy(config *dst, const config *src);
+
 /* Every key with its flag, default, environment names and meaning. */
 void config_print_help(FILE *out);
 /* The same as a README markdown table: key, default, env, meaning. */

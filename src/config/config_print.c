@@ -95,14 +95,15 @@ static void kind_range(const config_key *k, char *buf, size_t n)
 void config_print_markdown(FILE *out)
 {
     char env[CONFIG_KEY_NAME_MAX + 8], range[128];
-    fputs("| key | default | range | env | meaning |\n|---|---|---|---|---|\n", out);
+    fputs("| key | default | range | env | SIGHUP | meaning |\n|---|---|---|---|---|---|\n", out);
     for (size_t i = 0; i < config_key_count; i++) {
         const config_key *k = &config_keys[i];
         config_key_env_name(k->name, env, sizeof env);
         kind_range(k, range, sizeof range);
-        fprintf(out, "| `%s` | %s%s%s | %s | `%s`%s%s%s | %s |\n", k->name, k->def[0] ? "`" : "",
+        fprintf(out, "| `%s` | %s%s%s | %s | `%s`%s%s%s | %s | %s |\n", k->name, k->def[0] ? "`" : "",
                 shown_default(k), k->def[0] ? "`" : "", range, env, k->alt_env ? ", `" : "",
-                k->alt_env ? k->alt_env : "", k->alt_env ? "`" : "", k->help);
+                k->alt_env ? k->alt_env : "", k->alt_env ? "`" : "",
+                config_key_reloadable(k->name) ? "reloaded" : "restart", k->help);
     }
 }
 

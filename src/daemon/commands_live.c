@@ -105,10 +105,16 @@ static void add_owner(commands_live *cl, uint64_t id)
         cl->owners[cl->n_owners++] = id;
 }
 
+/* The application's owners (fetched), or an id of owner_ids (read where it
+ * lives: a reload changes it). */
 static int is_owner(const commands_live *cl, uint64_t user_id)
 {
+    const config *c = cl->d->cfg;
     for (size_t i = 0; i < cl->n_owners; i++)
         if (cl->owners[i] == user_id)
+            return 1;
+    for (size_t i = 0; i < c->n_owner_ids; i++)
+        if (user_id && c->owner_ids[i] == user_id)
             return 1;
     return 0;
 }
@@ -140,7 +146,8 @@ static void on_application(void *ctx, const rest_response *r)
     cJSON_ArrayForEach(m, members)
         add_owner(cl, snowflake_json(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "user"), "id")));
     cl->owners_fetch = OWNERS_DONE;
-    LOG_I("commands", "%zu bot owner(s) may use !cleanup_all_guilds", cl->n_owners);
+    LOG_I("commands", "%zu bot owner(s) may use !cleanup_all_guilds (and %zu id(s) of owner_ids)", cl->n_owners,
+          cl->d->cfg->n_owner_ids);
     cJSON_Delete(j);
     recheck_waiting(cl);
 }
@@ -526,13 +533,26 @@ static void free_live(commands_live *cl)
     free(cl);
 }
 
+static commands_config settings(const dc_daemon *d)
+{
+    return (commands_config){ .prefix = d->cfg->prefix, .admin_permission = d->cfg->admin_permission,
+                              .dry_run = d->cfg->dry_run, .min_interval_hours = d->cfg->min_interval_hours };
+}
+
+void commands_live_reconfigure(dc_daemon *d)
+{
+    if (d->cmds) {
+        commands_config cc = settings(d);
+        commands_state_reconfigure(d->cmds->cs, &cc);
+    }
+}
+
 static commands_live *live(dc_daemon *d)
 {
     if (d->cmds)
         return d->cmds;
     commands_live *cl = calloc(1, sizeof *cl);
-    commands_config cc = { .prefix = d->cfg->prefix, .admin_permission = d->cfg->admin_permission,
-                      .dry_run = d->cfg->dry_run, .min_interval_hours = d->cfg->min_interval_hours };
+    commands_config cc = settings(d);
     if (!cl)
         return NULL;
     cl->d = d;
@@ -541,8 +561,6 @@ static commands_live *live(dc_daemon *d)
         free_live(cl);
         return NULL;
     }
-    for (size_t i = 0; i < d->cfg->n_owner_ids; i++)
-        add_owner(cl, d->cfg->owner_ids[i]);
     d->cmds = cl;
     return cl;
 }

@@ -34,5 +34,9 @@ void commands_live_act(commands_live *cl, const commands_message *m, const comma
 
 /* Free the commands' state (after rest_free: no callback can still run). */
 void commands_live_free(dc_daemon *d);
+/* A reload (daemon_reload.c): the prefix, admin_permission and
+ * min_interval_hours now in d->cfg from the next command on; owner_ids is
+ * read where it lives. */
+void commands_live_reconfigure(dc_daemon *d);
 
 #endif

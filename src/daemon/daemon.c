@@ -32,6 +32,7 @@
 #include "daemon/interact_live.h"
 #include "daemon/commit_trace.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/daemon_reload.h"
 #include "daemon/daemon_record.h"
 #include "daemon/dblock.h"
 #include "daemon/shard_coord.h"
@@ -608,12 +609,13 @@ void daemon_init(dc_daemon *d, const config *cfg, dc_loop *loop)
     removal_log_init(&d->removals, cfg->dry_run);
 }
 
-int daemon_main(const config *cfg, const daemon_hook *hook)
+static int run_daemon(config *cfg, const daemon_hook *hook)
 {
     dc_daemon d;
     dc_loop boot;                    /* clocks only, until setup() has lws and REST */
     loop_live_init(&boot, NULL, NULL);
     daemon_init(&d, cfg, &boot);
+    daemon_reload_attach(&d, cfg);
     d.live_loop = boot;
     d.loop = &d.live_loop;
     d.oneshot = hook != NULL;
@@ -656,11 +658,8 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
         d.wakeups++;
         turn_flush_if_due(&d);
         if (got_hup) {
-            notify_reloading(&d);
             got_hup = 0;
-            log_reopen();
-            LOG_I("daemon", "log file reopened (SIGHUP)");
-            notify_reloaded(&d);
+            daemon_reload(&d);
         }
         if (got_usr1) {
             got_usr1 = 0;
@@ -685,6 +684,20 @@ int daemon_main(const config *cfg, const daemon_hook *hook)
     LOG_I("daemon", "stopped (exit status %d)", d.exit_status);
     teardown(&d);
     return d.exit_status;
+}
+
+int daemon_main(const config *cfg, const daemon_hook *hook)
+{
+    /* The daemon's own copy of the settings: SIGHUP changes it in place
+     * (daemon_reload.c), the caller's stays as it was given. */
+    config live;
+    if (config_copy(&live, cfg) != DC_OK) {
+        fprintf(stderr, "discord-cleaner: out of memory\n");
+        return dc_err_exit_status(DC_ERR_NOMEM);
+    }
+    int rc = run_daemon(&live, hook);
+    config_free(&live);
+    return rc;
 }
 
 /* ---- what the CLI asks (daemon.h) ------------------------------------------ */

@@ -55,6 +55,7 @@ struct shard {
 
 struct dc_daemon {
     const config *cfg;
+    config *live_cfg;                       /* the same, for a reload to change (daemon_reload.c); NULL: none */
     store *st;
     struct lws_context *lws;
     rest_client *rest;

@@ -23,6 +23,7 @@
 #include "daemon/reconcile.h"
 
 #include "daemon/daemon_internal.h"
+#include "daemon/guild_snapshot.h"
 #include "daemon/metrics_live.h"
 #include "daemon/schedule_live.h"
 #include "base/log.h"
@@ -60,16 +61,30 @@ static void arm(shard *s)
     loop_timer(s->d->loop, &s->rc.sweep_timer, on_sweep_timer, due - loop_now(s->d->loop));
 }
 
-int reconcile_init(dc_daemon *d, shard *s)
+static sweep_config sweep_settings(const config *c)
 {
-    const config *c = d->cfg;
     sweep_config sc = { .batch_size = c->batch_size, .batch_delay_ms = (int64_t)(c->batch_delay * 1000),
                         .max_delete_share = c->max_delete_share, .confirm_sample = c->confirm_sample,
                         .chunk_timeout_ms = (int64_t)(c->chunk_timeout * 1000),
                         .rest_source = c->member_source == MEMBER_SOURCE_REST, .rest_fallback = 1 };
     snprintf(sc.prefix, sizeof sc.prefix, "%s", c->prefix);
+    return sc;
+}
+
+int reconcile_init(dc_daemon *d, shard *s)
+{
+    sweep_config sc = sweep_settings(d->cfg);
     s->rc.sw = sweep_new(&sc, (uint64_t)loop_wall(s->d->loop) ^ (uint64_t)s->id);
     return s->rc.sw ? 0 : -1;
+}
+
+void reconcile_reconfigure(dc_daemon *d)
+{
+    sweep_config sc = sweep_settings(d->cfg);
+    for (int i = 0; i < d->n_shards; i++)
+        if (d->shards[i].rc.sw)
+            sweep_set_config(d->shards[i].rc.sw, &sc);
+    reconcile_wake(d);               /* intervals and reconcile_delay may have moved a guild's turn */
 }
 
 void reconcile_free(shard *s)
@@ -687,7 +702,7 @@ int64_t reconcile_last_present_ms(const dc_daemon *d)
     return d->rc.last_present_ms;
 }
 
-int64_t reconcile_next_run(const dc_daemon *d, const store_guild_state *g)
+static int64_t next_run(const dc_daemon *d, const guild_sched_state *g)
 {
     int64_t settled = d->started_wall_ms + (int64_t)(d->cfg->reconcile_delay * 1000);
     if (!g->last_sweep_ms)
@@ -695,39 +710,48 @@ int64_t reconcile_next_run(const dc_daemon *d, const store_guild_state *g)
     int64_t due = g->last_sweep_ms + schedule_interval_ms(d, g->guild_id, NULL);
     /* Refused by the guard (or an incomplete list): not again before its
      * interval, or it would re-read the whole list every 30 s. */
-    return g->needs_reconcile && settled < due && !sweep_result_holds(g->last_sweep_result) ? settled : due;
+    return g->needs_reconcile && settled < due && !g->result_holds ? settled : due;
+}
+
+int64_t reconcile_next_run(const dc_daemon *d, const store_guild_state *g)
+{
+    guild_sched_state s = { .guild_id = g->guild_id, .last_sweep_ms = g->last_sweep_ms,
+                            .needs_reconcile = g->needs_reconcile != 0,
+                            .result_holds = sweep_result_holds(g->last_sweep_result) != 0 };
+    return next_run(d, &s);
 }
 
 /* When guild g becomes wanted (loop_now time), or INT64_MAX: the end of
- * its op 8 / retry wait, else reconcile_next_run. */
-static int64_t wanted_at(dc_daemon *d, const present_guild *g, const store_guild_state *st)
+ * its op 8 / retry wait, else next_run. */
+static int64_t wanted_at(dc_daemon *d, const present_guild *g, const guild_sched_state *st)
 {
     int64_t now = loop_now(d->loop), now_wall = loop_wall(d->loop);
-    int64_t at_wall = reconcile_next_run(d, st);
+    int64_t at_wall = next_run(d, st);
     int64_t at = now + (at_wall > now_wall ? at_wall - now_wall : 0);
     return g->not_before_ms > at ? g->not_before_ms : at;
 }
 
 /* The most overdue guild of this shard, or 0; *next: when the earliest
  * guild not wanted yet will be; *first: when the earliest is or was wanted
- * (both loop_now times, INT64_MAX: none). */
+ * (both loop_now times, INT64_MAX: none).  The guilds' states come from
+ * the scheduler run's one read (guild_snapshot.h). */
 static uint64_t most_overdue(dc_daemon *d, shard *s, int64_t *next, int64_t *first)
 {
     int64_t now = loop_now(d->loop), best_last = INT64_MAX;
     uint64_t best = 0;
     for (size_t i = 0; i < s->rc.n_present; i++) {
         present_guild *g = &s->rc.present[i];
-        store_guild_state st;
-        if (store_guild_get(d->st, g->id, &st) != DC_OK || st.unavailable)
+        const guild_sched_state *st = guild_snapshot_find(&d->rc.states, g->id);
+        if (!st || st->unavailable)
             continue;
-        int64_t at = wanted_at(d, g, &st);
+        int64_t at = wanted_at(d, g, st);
         if (at < *first)
             *first = at;
         if (at > now) {
             if (at < *next)
                 *next = at;
-        } else if (st.last_sweep_ms < best_last) {
-            best_last = st.last_sweep_ms;
+        } else if (st->last_sweep_ms < best_last) {
+            best_last = st->last_sweep_ms;
             best = g->id;
         }
     }
@@ -786,6 +810,25 @@ static void publish_next(dc_daemon *d, int64_t first)
         d->rc.next_published = wall;
 }
 
+/* Every guild's state for this scheduler run, in one read; -1 when it
+ * failed (then no guild is picked this time). */
+static int read_states(dc_daemon *d)
+{
+    size_t present = 0;
+    for (int i = 0; i < d->n_shards; i++)
+        present += d->shards[i].rc.n_present;
+    if (!present) {
+        d->rc.states.n = 0;
+        return 0;
+    }
+    dc_err e = guild_snapshot_read(&d->rc.states, d->st);
+    if (e == DC_OK)
+        return 0;
+    LOG_W("sweep", "cannot read the guilds' sweep state (%s): looking again in %d ms",
+          e == DC_ERR_NOMEM ? "out of memory" : store_errmsg(d->st), RC_HELD_RETRY_MS);
+    return -1;
+}
+
 static void on_reconcile_wake(dc_timer *t)
 {
     dc_daemon *d = lws_container_of(t, dc_daemon, rc.timer);
@@ -800,6 +843,10 @@ static void on_reconcile_wake(dc_timer *t)
     d->rc.waking = 1;
     d->rc.rewake = 0;
     d->rc.wake_at = INT64_MAX;
+    if (read_states(d) != 0) {
+        int64_t retry = now + RC_HELD_RETRY_MS;    /* no guild looks due: look again then */
+        next = retry < next ? retry : next;
+    }
     for (int i = 0; i < d->n_shards && !d->stopping; i++)
         schedule_shard(d, &d->shards[i], &next, &first);
     d->rc.waking = 0;
@@ -846,6 +893,7 @@ void reconcile_sched_free(dc_daemon *d)
     free(d->rc.requests);
     d->rc.requests = NULL;
     d->rc.n_requests = d->rc.cap_requests = 0;
+    guild_snapshot_free(&d->rc.states);
 }
 
 void reconcile_start(dc_daemon *d)

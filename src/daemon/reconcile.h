@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "daemon/guild_snapshot.h"
 #include "daemon/daemon.h"
 #include "loop/loop.h"
 #include "store/store.h"
@@ -66,9 +67,14 @@ typedef struct {
     int64_t last_present_ms;         /* last GUILD_CREATE seen (loop_now) */
     daemon_tick_fn *tick;            /* reconcile_set_tick */
     void *tick_ctx;
+    guild_snapshot states;           /* every guild's state, read once per scheduler run */
 } reconcile_sched;
 
 int reconcile_init(dc_daemon *d, shard *s);
+/* A reload (daemon_reload.c): the sweep settings now in d->cfg from each
+ * shard's next sweep on (a running one keeps its own), and the schedule
+ * looked at again with the intervals as they are now. */
+void reconcile_reconfigure(dc_daemon *d);
 void reconcile_free(shard *s);
 void reconcile_sched_free(dc_daemon *d);    /* timers cancelled, queue freed */
 void reconcile_guild_present(shard *s, uint64_t guild_id, int64_t member_count);

@@ -52,13 +52,20 @@ dc_err commands_parse_message(const cJSON *d, commands_message *m)
 
 /* ---- state --------------------------------------------------------------- */
 
+/* What a reload may change (commands_state_reconfigure). */
+static void take_settings(commands_state *cs, const commands_config *cfg)
+{
+    snprintf(cs->prefix, sizeof cs->prefix, "%s", cfg->prefix && *cfg->prefix ? cfg->prefix : "!");
+    cs->admin_permission = cfg->admin_permission;
+    cs->min_interval_hours = cfg->min_interval_hours > 0 ? cfg->min_interval_hours : CMD_SCHEDULE_MIN_HOURS;
+}
+
 commands_state *commands_state_new(const commands_config *cfg)
 {
     commands_state *cs = calloc(1, sizeof *cs);
     if (!cs)
         return NULL;
-    snprintf(cs->prefix, sizeof cs->prefix, "%s", cfg->prefix && *cfg->prefix ? cfg->prefix : "!");
-    cs->admin_permission = cfg->admin_permission;
+    take_settings(cs, cfg);
     cs->dry_run = cfg->dry_run;
     cs->refusal_interval_ms = cfg->refusal_interval_ms > 0   ? cfg->refusal_interval_ms
                             : cfg->refusal_interval_ms < 0 ? 0
@@ -67,8 +74,12 @@ commands_state *commands_state_new(const commands_config *cfg)
     cs->refusal_refill_ms = cfg->refusal_refill_ms > 0 ? cfg->refusal_refill_ms : CMD_REFUSAL_REFILL_MS;
     cs->refusal_tokens = cs->refusal_burst;
     cs->refusal_refilled_at = INT64_MIN;
-    cs->min_interval_hours = cfg->min_interval_hours > 0 ? cfg->min_interval_hours : CMD_SCHEDULE_MIN_HOURS;
     return cs;
+}
+
+void commands_state_reconfigure(commands_state *cs, const commands_config *cfg)
+{
+    take_settings(cs, cfg);
 }
 
 void commands_state_free(commands_state *cs)

@@ -79,6 +79,9 @@ typedef struct {
 typedef struct commands_state commands_state;
 
 commands_state *commands_state_new(const commands_config *cfg);
+/* A reload: the prefix, admin_permission and min_interval_hours of cfg
+ * from now on; the refusal limits and who was refused when are kept. */
+void commands_state_reconfigure(commands_state *cs, const commands_config *cfg);
 void commands_state_free(commands_state *cs);
 
 /* What message m asks for.  perms: the author's guild permissions

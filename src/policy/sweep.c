@@ -13,7 +13,8 @@
 #define SW_MAX_CHUNKS 65536           /* 65.5M members at 1000 per chunk */
 
 struct sweep {
-    sweep_config cfg;
+    sweep_config cfg;                 /* the running sweep's */
+    sweep_config next_cfg;            /* sweep_set_config's, taken at sweep_start */
     uint64_t rng;
     sweep_state state;
     uint64_t guild;
@@ -57,19 +58,32 @@ static uint64_t next_rand(sweep *sw)
     return z ^ (z >> 31);
 }
 
+static sweep_config with_defaults(const sweep_config *cfg)
+{
+    sweep_config c = *cfg;
+    if (c.chunk_timeout_ms <= 0)
+        c.chunk_timeout_ms = SW_DEFAULT_CHUNK_TIMEOUT_MS;
+    if (c.batch_size <= 0)
+        c.batch_size = SW_DEFAULT_BATCH_SIZE;
+    return c;
+}
+
 sweep *sweep_new(const sweep_config *cfg, uint64_t seed)
 {
     sweep *sw = calloc(1, sizeof *sw);
     if (!sw)
         return NULL;
-    sw->cfg = *cfg;
-    if (sw->cfg.chunk_timeout_ms <= 0)
-        sw->cfg.chunk_timeout_ms = SW_DEFAULT_CHUNK_TIMEOUT_MS;
-    if (sw->cfg.batch_size <= 0)
-        sw->cfg.batch_size = SW_DEFAULT_BATCH_SIZE;
+    sw->cfg = sw->next_cfg = with_defaults(cfg);
     sw->rng = seed;
     sw->deadline_ms = INT64_MAX;
     return sw;
+}
+
+void sweep_set_config(sweep *sw, const sweep_config *cfg)
+{
+    sw->next_cfg = with_defaults(cfg);
+    if (sw->state == SW_IDLE)
+        sw->cfg = sw->next_cfg;
 }
 
 void sweep_free(sweep *sw)
@@ -163,6 +177,7 @@ dc_err sweep_start(sweep *sw, uint64_t guild_id, int force, int dry_run, int64_t
     if (sw->state != SW_IDLE)
         return DC_ERR_BUSY;
     reset(sw);
+    sw->cfg = sw->next_cfg;          /* sweep_set_config: from this sweep on */
     sw->guild = guild_id;
     sw->force = force;
     sw->dry_run = dry_run;

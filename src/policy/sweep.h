@@ -92,6 +92,9 @@ sweep *sweep_new(const sweep_config *cfg, uint64_t seed);
  * most cap bytes incl. NUL and returns 0, or -1 to fall back. */
 typedef int (*sweep_nonce_fn)(void *ctx, uint64_t guild_id, char *out, size_t cap);
 void sweep_set_nonce_source(sweep *sw, sweep_nonce_fn fn, void *ctx);
+/* New settings (a reload): from the next sweep_start on.  A sweep that
+ * runs keeps the guard, batch size and timeouts it started with. */
+void sweep_set_config(sweep *sw, const sweep_config *cfg);
 void sweep_free(sweep *sw);
 
 /* Begin a sweep of guild_id.  DC_ERR_BUSY while another runs. */

@@ -435,6 +435,76 @@ static void commands_off_ignores_messages(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+static void write_config(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The replies posted so far that answer a status command. */
+static int status_replies(world *w)
+{
+    cJSON *msgs = wait_replies(w, 0, 0);
+    int n = 0;
+    for (int i = 0; i < cJSON_GetArraySize(msgs); i++)
+        n += strstr(content_of(msgs, i), "discord-cleaner status") != NULL;
+    cJSON_Delete(msgs);
+    return n;
+}
+
+static int wait_status_replies(world *w, int n, int timeout_ms)
+{
+    for (int t = 0; t < timeout_ms; t += 50) {
+        if (status_replies(w) >= n)
+            return 1;
+        dh_sleep_ms(50);
+    }
+    return status_replies(w) >= n;
+}
+
+/* SIGHUP (#18): the config file is read again.  A reloadable setting
+ * (prefix, batch_size) applies from the next command; one that needs a
+ * restart (compress) is named and left; a flag still wins over the file
+ * (log_level); a file that does not parse leaves everything as it was. */
+static void sighup_reloads_the_settings(void **state)
+{
+    world *w = *state;
+    char conf[300], arg_conf[320];
+    snprintf(conf, sizeof conf, "%s/cleaner.conf", w->d.dir);
+    snprintf(arg_conf, sizeof arg_conf, "%s", conf);
+    write_config(conf, "prefix = ?\n");
+    const char *const more[] = { "--config", arg_conf, NULL };
+    assert_true(start_daemon(w, more));
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "?cleanup_status");
+    assert_true(wait_status_replies(w, 1, 5000));
+
+    write_config(conf, "prefix = %\nbatch_size = 500\ncompress = none\nlog_level = error\n");
+    kill(w->d.pid, SIGHUP);
+    assert_true(dh_wait_log(&w->d, "settings reloaded (SIGHUP): 2 applied, 1 wait for a restart", 1, 5000));
+    assert_int_equal(dh_log_count(&w->d, "reload: prefix = % (was ?)"), 1);
+    assert_int_equal(dh_log_count(&w->d, "reload: batch_size = 500 (was 1000)"), 1);
+    assert_int_equal(dh_log_count(&w->d, "reload: compress changed to none but takes effect only after a restart; "
+                                         "still zlib-stream"), 1);
+    assert_int_equal(dh_log_count(&w->d, "log_level"), 0);      /* --log-level debug still wins */
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "?cleanup_status");  /* the old prefix: ignored */
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "%cleanup_status");
+    assert_true(wait_status_replies(w, 2, 5000));
+    dh_sleep_ms(300);
+    assert_int_equal(status_replies(w), 2);
+
+    write_config(conf, "prefix = has space\n");
+    kill(w->d.pid, SIGHUP);
+    assert_true(dh_wait_log(&w->d, "reload refused, the running settings stay: ", 1, 5000));
+    assert_true(dh_log_count(&w->d, "prefix") >= 1);
+    say(w, GUILD, ADMIN, "b", ADMIN_ROLE, 0, "%cleanup_status");
+    assert_true(wait_status_replies(w, 3, 5000));
+    kill(w->d.pid, SIGHUP);                                     /* still bad: refused again, still running */
+    assert_true(dh_wait_log(&w->d, "reload refused, the running settings stay: ", 2, 5000));
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 /* Requests the double received whose method and path match. */
 static int requests_to(world *w, const char *method, const char *path)
 {
@@ -961,6 +1031,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sweep_runs_on_the_new_schedule, setup, teardown_world),
         cmocka_unit_test_setup_teardown(queued_sweep_reply_is_edited_with_progress, setup, teardown_world),
         cmocka_unit_test_setup_teardown(grace_pending_shown_by_status_and_test, setup, teardown_world),  /* #17 */
+        cmocka_unit_test_setup_teardown(sighup_reloads_the_settings, setup, teardown_world),   /* #18 */
     };
     if (getenv("CMDS_ONLY"))         /* run one test while developing */
         cmocka_set_test_filter(getenv("CMDS_ONLY"));

@@ -729,8 +729,9 @@ static void help_lists_every_key(void **state)
     for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
         rows++;
     assert_int_equal(rows, config_key_count);   /* one row per key */
-    assert_non_null(strstr(text, "| key | default | range | env | meaning |"));
-    assert_non_null(strstr(text, "| `batch_delay` | `0.01` | 0..60 | `CLEANER_BATCH_DELAY`, `CLEANUP_DELAY` |"));
+    assert_non_null(strstr(text, "| key | default | range | env | SIGHUP | meaning |"));
+    assert_non_null(strstr(text, "| `batch_delay` | `0.01` | 0..60 | `CLEANER_BATCH_DELAY`, `CLEANUP_DELAY` | reloaded |"));
+    assert_non_null(strstr(text, "| `db` | `bot.db` | path | `CLEANER_DB` | restart |"));
     assert_non_null(strstr(text, "| `log_level` | `info` | error, warn, info, debug |"));
     assert_non_null(strstr(text, "| `commands` | `both` | both,prefix,slash,off |"));
     assert_non_null(strstr(text, "| `max_message_bytes` | `64M` | 4096..1073741824 bytes"));

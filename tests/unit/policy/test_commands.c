@@ -155,6 +155,31 @@ static void custom_prefix_and_daemon_dry_run(void **state)
     commands_state_free(cs);
 }
 
+/* A reload (commands_state_reconfigure): the new prefix and permission
+ * from the next message on; the daemon's dry run and a member's refusal
+ * interval stay as they were. */
+static void reconfigure_takes_prefix_and_permission(void **state)
+{
+    (void)state;
+    commands_state *cs = new_state(DC_PERM(ADMINISTRATOR), 1);
+    uint64_t manage = DC_PERM(MANAGE_GUILD);
+    commands_decision d;
+    commands_message m = msg("!cleanup_users");
+    commands_decide(cs, &m, manage, 0, 1000, &d);
+    assert_int_equal(d.kind, CMD_REFUSE);
+    commands_config c = { .prefix = "?", .admin_permission = manage, .dry_run = 0 };
+    commands_state_reconfigure(cs, &c);
+    commands_decide(cs, &m, manage, 0, 2000, &d);
+    assert_int_equal(d.kind, CMD_IGNORE);     /* the old prefix */
+    m = msg("?cleanup_users");
+    commands_decide(cs, &m, manage, 0, 3000, &d);
+    assert_int_equal(d.kind, CMD_SWEEP);      /* MANAGE_GUILD is enough now */
+    assert_int_equal(d.dry_run, 1);           /* the daemon still runs dry */
+    commands_decide(cs, &m, DC_PERM(VIEW_CHANNEL), 0, 4000, &d);
+    assert_int_equal(d.kind, CMD_IGNORE);     /* refused at 1000: within the interval still */
+    commands_state_free(cs);
+}
+
 static void non_admin_refused_once_per_interval(void **state)
 {
     (void)state;
@@ -398,6 +423,7 @@ int main(void)
         cmocka_unit_test(admin_commands),
         cmocka_unit_test(not_commands_are_ignored),
         cmocka_unit_test(custom_prefix_and_daemon_dry_run),
+        cmocka_unit_test(reconfigure_takes_prefix_and_permission),
         cmocka_unit_test(non_admin_refused_once_per_interval),
         cmocka_unit_test(refusal_flood_is_capped),
         cmocka_unit_test(unchecked_says_so),

@@ -105,6 +105,27 @@ static void missing_chunk_times_out_and_deletes_nothing(void **state)
     sweep_free(sw);
 }
 
+/* A reload's new settings (sweep_set_config): the running sweep keeps the
+ * chunk timeout it started with, the next one takes the new one. */
+static void new_settings_apply_from_the_next_sweep(void **state)
+{
+    (void)state;
+    char nonce[40];
+    sweep *sw = started(nonce, 0, 0);
+    sweep_config slower = cfg;
+    slower.chunk_timeout_ms = 5000;
+    sweep_set_config(sw, &slower);
+    sweep_on_chunk(sw, G, nonce, 0, 3, ids, 3, 10);
+    drain(sw, NULL, NULL, 0, NULL);
+    assert_true(sweep_next_deadline(sw) == 1010);        /* still 1000 ms */
+    sweep_tick(sw, 1010);
+    expect_abort(sw, "1 of 3 chunks");
+    assert_int_equal(sweep_start(sw, G, 0, 0, 2000), DC_OK);
+    assert_true(sweep_next_deadline(sw) == 7000);        /* the new 5000 ms */
+    sweep_set_config(sw, &cfg);                          /* idle or not, taken at the next start */
+    sweep_free(sw);
+}
+
 static void silence_means_no_intent(void **state)
 {
     (void)state;
@@ -579,6 +600,7 @@ int main(void)
         cmocka_unit_test(complete_list_is_measured),
         cmocka_unit_test(chunks_of_other_requests_are_ignored),
         cmocka_unit_test(missing_chunk_times_out_and_deletes_nothing),
+        cmocka_unit_test(new_settings_apply_from_the_next_sweep),
         cmocka_unit_test(silence_means_no_intent),
         cmocka_unit_test(rate_limit_and_disconnect_abort),
         cmocka_unit_test(inconsistent_chunk_count_aborts),
