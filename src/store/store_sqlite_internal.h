@@ -73,10 +73,15 @@ typedef struct store_ckpt store_ckpt;
     X(ST_GUILD_NAME_SET, "INSERT INTO cleaner_guild_state (guild_id, name) VALUES (?1, ?2) " \
                          "ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name")    \
     X(ST_GUILD_NAME_GET, "SELECT name FROM cleaner_guild_state WHERE guild_id = ?1")    \
+    /* Two statements, not "?1 IS NULL OR guild_id = ?1": SQLite cannot use  \
+     * the primary key for that, and every single read scanned the table     \
+     * (10,000 guilds: 0.11 ms a read instead of a few microseconds). */     \
     X(ST_GUILD_GET, "SELECT guild_id, shard_id, last_seen_ms, unavailable, needs_reconcile, " \
                     "last_sweep_ms, last_sweep_removed, last_sweep_duration_ms, "        \
-                    "last_sweep_result FROM cleaner_guild_state "                        \
-                    "WHERE ?1 IS NULL OR guild_id = ?1 ORDER BY guild_id")               \
+                    "last_sweep_result FROM cleaner_guild_state WHERE guild_id = ?1")   \
+    X(ST_GUILD_EACH, "SELECT guild_id, shard_id, last_seen_ms, unavailable, needs_reconcile, " \
+                     "last_sweep_ms, last_sweep_removed, last_sweep_duration_ms, "       \
+                     "last_sweep_result FROM cleaner_guild_state ORDER BY guild_id")     \
     X(ST_KV_GET, "SELECT value FROM cleaner_session_state WHERE key = ?1")               \
     X(ST_KV_SET, "INSERT INTO cleaner_session_state (key, value) VALUES (?1, ?2) "       \
                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value")               \
@@ -126,8 +131,10 @@ typedef struct store_ckpt store_ckpt;
                        "interval_ms = excluded.interval_ms, set_by = excluded.set_by, " \
                        "set_at_ms = excluded.set_at_ms")                                \
     X(ST_SCHEDULE_CLEAR, "DELETE FROM cleaner_guild_schedule WHERE guild_id = ?1")     \
+    X(ST_SCHEDULE_GET, "SELECT guild_id, interval_ms, set_by, set_at_ms FROM cleaner_guild_schedule " \
+                       "WHERE guild_id = ?1")                                           \
     X(ST_SCHEDULE_EACH, "SELECT guild_id, interval_ms, set_by, set_at_ms FROM cleaner_guild_schedule " \
-                        "WHERE ?1 IS NULL OR guild_id = ?1 ORDER BY guild_id") \
+                        "ORDER BY guild_id")                                            \
     /* #17 pending departures (store_sqlite_grace.c, schema 0009) */                   \
     X(ST_GRACE_MARK, "INSERT OR IGNORE INTO cleaner_grace (guild_id, discord_id, reason, marked_ms, " \
                      "due_ms) VALUES (?1, ?2, ?3, ?4, ?5)")                               \

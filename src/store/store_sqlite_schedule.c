@@ -44,11 +44,12 @@ static dc_err each(store_sqlite *s, uint64_t guild_id, store_schedule_fn fn, voi
     *found = 0;
     if (s->head.schema_version < SCHEDULE_SCHEMA)
         return DC_ERR_SCHEMA;
-    sqlite3_stmt *st = store_sqlite_stmt(s, ST_SCHEDULE_EACH);
+    sqlite3_stmt *st = store_sqlite_stmt(s, guild_id ? ST_SCHEDULE_GET : ST_SCHEDULE_EACH);
     int rc;
     if (!st)
         return DC_ERR_DB;
-    sqlutil_bind_id_or_null(st, 1, guild_id);
+    if (guild_id)                    /* one statement each: "?1 IS NULL OR" scans the table */
+        sqlite3_bind_int64(st, 1, (int64_t)guild_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_schedule sc = { .guild_id = (uint64_t)sqlite3_column_int64(st, 0),
                               .interval_ms = sqlite3_column_int64(st, 1),

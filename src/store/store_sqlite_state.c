@@ -127,11 +127,12 @@ dc_err store_sqlite_guild_get_name(store *base, uint64_t guild_id, char *buf, si
 /* guild_id 0 = every guild. */
 static dc_err each_guild(store_sqlite *s, uint64_t guild_id, store_guild_state_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = store_sqlite_stmt(s, ST_GUILD_GET);
+    sqlite3_stmt *st = store_sqlite_stmt(s, guild_id ? ST_GUILD_GET : ST_GUILD_EACH);
     int rc, found = 0;
     if (!st)
         return DC_ERR_DB;
-    sqlutil_bind_id_or_null(st, 1, guild_id);
+    if (guild_id)
+        sqlite3_bind_int64(st, 1, (int64_t)guild_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_guild_state g;
         guild_from_row(st, &g);
