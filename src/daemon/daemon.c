@@ -346,6 +346,9 @@ static void on_housekeeping(dc_timer *t)
     if (store_audit_prune(d->st, cutoff, &pruned) == DC_OK && pruned)
         LOG_I("daemon", "pruned %" PRId64 " audit row(s) older than %d days", pruned,
               d->cfg->audit_retention_days);
+    if (store_sweep_log_prune(d->st, cutoff, &pruned) == DC_OK && pruned)   /* the stats page's history */
+        LOG_I("daemon", "pruned %" PRId64 " sweep history row(s) older than %d days", pruned,
+              d->cfg->audit_retention_days);
     loop_timer(d->loop, &d->housekeeping_timer, on_housekeeping, 3600LL * 1000);
 }
 

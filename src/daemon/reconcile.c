@@ -491,6 +491,22 @@ static void clear_slice(dc_timer *t)
         loop_timer(d->loop, &d->rc.clear_timer, clear_slice, held ? RC_CLEAR_RETRY_MS : 0);
 }
 
+/* The guild's last sweep and a row of the history (the stats page's last
+ * sweeps), in the turn that carries the sweep's last writes. */
+static void log_sweep(shard *s, const sweep_action *a, int64_t now)
+{
+    dc_daemon *d = s->d;
+    store_sweep_log_row r = { .guild_id = a->guild_id, .at_ms = loop_wall(d->loop),
+                              .duration_ms = now - s->rc.sweep_started_ms, .removed = a->removed,
+                              .dry_run = s->rc.sweep_dry_run };
+    r.started_ms = r.at_ms - r.duration_ms;
+    snprintf(r.result, sizeof r.result, "%s", a->text ? a->text : "");
+    store_guild_set_last_sweep(d->st, a->guild_id, r.at_ms, a->removed, r.duration_ms, a->text);
+    if (store_sweep_log_add(d->st, &r) == DC_ERR_DB)
+        LOG_W("sweep", "guild %" PRIu64 ": cannot record the sweep in the history: %s", a->guild_id,
+              store_errmsg(d->st));
+}
+
 static void do_done(shard *s, const sweep_action *a)
 {
     dc_daemon *d = s->d;
@@ -499,7 +515,7 @@ static void do_done(shard *s, const sweep_action *a)
     if (turn_begin(d) == 0) {
         if (store_sweep_close(d->st, a->guild_id) == DC_OK)
             loop_timer(d->loop, &d->rc.clear_timer, clear_slice, 0);
-        store_guild_set_last_sweep(d->st, a->guild_id, loop_wall(s->d->loop), a->removed, now - s->rc.sweep_started_ms, a->text);
+        log_sweep(s, a, now);
         if (a->ok && !a->guard_tripped && !s->rc.sweep_dry_run)
             store_guild_set_needs_reconcile(d->st, a->guild_id, 0);
     }

@@ -28,6 +28,7 @@
 
 #define STATS_CACHE_MS 2000
 #define STATS_SWEEPS 20
+#define STATS_SWEEPS_READ 200        /* rows read for them: other processes' are skipped (#16) */
 #define HOUR_MS 3600000LL
 #define DAY_MS 86400000LL
 
@@ -148,8 +149,6 @@ typedef struct {
 typedef struct {
     dc_daemon *d;
     cJSON *guilds;
-    store_guild_state *swept;        /* guilds with a last sweep, for "sweeps" */
-    size_t n_swept, cap_swept;
     guild_rows *rows;                /* rows per guild, ascending ids: one grouped read */
     size_t n_rows, cap_rows;
     int rows_ok;
@@ -189,12 +188,6 @@ static cJSON *last_sweep_json(const store_guild_state *g)
     return o;
 }
 
-static void keep_swept(guild_walk *w, const store_guild_state *g)
-{
-    if (g->last_sweep_ms > 0 && VEC_GROW(w->swept, w->cap_swept, w->n_swept + 1, 32) == 0)
-        w->swept[w->n_swept++] = *g;
-}
-
 static int add_guild(void *ctx, const store_guild_state *g)
 {
     guild_walk *w = ctx;
@@ -220,34 +213,44 @@ static int add_guild(void *ctx, const store_guild_state *g)
     else
         cJSON_AddNullToObject(o, "next_sweep");
     cJSON_AddItemToArray(w->guilds, o);
-    keep_swept(w, g);
     return 0;
 }
 
-static int newest_first(const void *a, const void *b)
+typedef struct {
+    dc_daemon *d;
+    cJSON *arr;
+    int n;
+} sweep_walk;
+
+static int add_sweep(void *ctx, const store_sweep_log_row *r)
 {
-    int64_t x = ((const store_guild_state *)a)->last_sweep_ms, y = ((const store_guild_state *)b)->last_sweep_ms;
-    return x < y ? 1 : x > y ? -1 : 0;
+    sweep_walk *w = ctx;
+    if (!reconcile_owns_guild(w->d, r->guild_id))
+        return 0;                    /* another process's shard (#16) */
+    cJSON *o = cJSON_CreateObject();
+    const char *name = reconcile_guild_name(w->d, r->guild_id);
+    add_id(o, "guild", r->guild_id);
+    if (name)
+        cJSON_AddStringToObject(o, "guild_name", name);
+    else
+        cJSON_AddNullToObject(o, "guild_name");
+    add_iso(o, "started_at", r->started_ms);
+    add_iso(o, "at", r->at_ms);
+    cJSON_AddNumberToObject(o, "removed", (double)r->removed);
+    cJSON_AddNumberToObject(o, "duration_ms", (double)r->duration_ms);
+    cJSON_AddStringToObject(o, "result", r->result);
+    cJSON_AddBoolToObject(o, "dry_run", r->dry_run);
+    cJSON_AddItemToArray(w->arr, o);
+    return ++w->n >= STATS_SWEEPS;
 }
 
-/* The latest sweep of each guild, newest first (the page's "last sweeps"). */
-static void add_sweeps(guild_walk *w, cJSON *root)
+/* The last sweeps of this process's guilds, newest first, from the sweep
+ * history (several sweeps of one guild are several rows).  Other
+ * processes' rows are skipped: a few more are read for them. */
+static void add_sweeps(dc_daemon *d, cJSON *root)
 {
-    cJSON *arr = cJSON_AddArrayToObject(root, "sweeps");
-    if (w->n_swept)                  /* qsort wants a real array even for none */
-        qsort(w->swept, w->n_swept, sizeof w->swept[0], newest_first);
-    for (size_t i = 0; i < w->n_swept && i < STATS_SWEEPS; i++) {
-        const store_guild_state *g = &w->swept[i];
-        cJSON *o = last_sweep_json(g);
-        const char *name = reconcile_guild_name(w->d, g->guild_id);
-        add_id(o, "guild", g->guild_id);
-        if (name)
-            cJSON_AddStringToObject(o, "guild_name", name);
-        else
-            cJSON_AddNullToObject(o, "guild_name");
-        cJSON_AddBoolToObject(o, "dry_run", strstr(g->last_sweep_result, "dry run") != NULL);
-        cJSON_AddItemToArray(arr, o);
-    }
+    sweep_walk w = { .d = d, .arr = cJSON_AddArrayToObject(root, "sweeps") };
+    store_sweep_log_recent(d->st, STATS_SWEEPS_READ, add_sweep, &w);
 }
 
 static void add_process(dc_daemon *d, cJSON *root)
@@ -280,8 +283,7 @@ char *stats_live_json(dc_daemon *d)
     w.guilds = cJSON_AddArrayToObject(root, "guilds");
     w.rows_ok = store_each_user_guild(d->st, keep_rows, &w) == DC_OK;
     store_each_guild_state(d->st, add_guild, &w);
-    add_sweeps(&w, root);
-    free(w.swept);
+    add_sweeps(d, root);
     free(w.rows);
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

@@ -384,3 +384,22 @@ dc_err store_each_schedule(store *s, store_schedule_fn fn, void *ctx)
 {
     return s->be->each_schedule(s, fn, ctx);
 }
+
+/* ---- the sweep history -------------------------------------------------------- */
+
+dc_err store_sweep_log_add(store *s, const store_sweep_log_row *r)
+{
+    if (!r || !r->guild_id)
+        return DC_ERR_USAGE;
+    return s->be->sweep_log_add(s, r);
+}
+dc_err store_sweep_log_recent(store *s, int limit, store_sweep_log_fn fn, void *ctx)
+{
+    return limit > 0 ? s->be->sweep_log_recent(s, limit, fn, ctx) : DC_OK;
+}
+dc_err store_sweep_log_prune(store *s, int64_t older_than_ms, int64_t *pruned)
+{
+    if (pruned)
+        *pruned = 0;
+    return s->be->sweep_log_prune(s, older_than_ms, pruned);
+}

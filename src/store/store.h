@@ -387,4 +387,23 @@ dc_err store_schedule_get(store *s, uint64_t guild_id, store_schedule *out);
 typedef int (*store_schedule_fn)(void *ctx, const store_schedule *sc);
 dc_err store_each_schedule(store *s, store_schedule_fn fn, void *ctx);
 
+/* ---- the sweep history (schema 11) ----
+ *
+ * One row per finished sweep, written in the turn that records the guild's
+ * last sweep, read newest first by the stats page ("the last 20 sweeps"),
+ * pruned with the audit.  DC_ERR_SCHEMA on a schema older than 11. */
+typedef struct {
+    uint64_t guild_id;
+    int64_t started_ms, at_ms;    /* Unix ms */
+    int64_t duration_ms;
+    int64_t removed;              /* rows deleted (would be, in a dry run) */
+    int dry_run;
+    char result[512];             /* as last_sweep_result */
+} store_sweep_log_row;
+dc_err store_sweep_log_add(store *s, const store_sweep_log_row *r);
+/* The newest `limit` rows, newest first; fn returns non-zero to stop. */
+typedef int (*store_sweep_log_fn)(void *ctx, const store_sweep_log_row *r);
+dc_err store_sweep_log_recent(store *s, int limit, store_sweep_log_fn fn, void *ctx);
+dc_err store_sweep_log_prune(store *s, int64_t older_than_ms, int64_t *pruned);
+
 #endif

@@ -183,6 +183,10 @@ struct store_backend {
     dc_err (*schedule_clear)(store *s, uint64_t guild_id);
     dc_err (*schedule_get)(store *s, uint64_t guild_id, store_schedule *out);
     dc_err (*each_schedule)(store *s, store_schedule_fn fn, void *ctx);
+    /* ---- the sweep history (store.h, schema 11) ---- */
+    dc_err (*sweep_log_add)(store *s, const store_sweep_log_row *r);
+    dc_err (*sweep_log_recent)(store *s, int limit, store_sweep_log_fn fn, void *ctx);
+    dc_err (*sweep_log_prune)(store *s, int64_t older_than_ms, int64_t *pruned);
     /* ---- pending departures: the grace period (store_grace.h, #17) ---- */
     dc_err (*grace_mark)(store *s, uint64_t guild_id, uint64_t user_id, audit_reason why,
                          int64_t now_ms, int64_t due_ms);

@@ -462,5 +462,9 @@ dc_err store_pg_schedule_set(store *s, const store_schedule *sc);
 dc_err store_pg_schedule_clear(store *s, uint64_t guild_id);
 dc_err store_pg_schedule_get(store *s, uint64_t guild_id, store_schedule *out);
 dc_err store_pg_each_schedule(store *s, store_schedule_fn fn, void *ctx);
+/* store_pg_sweep_log.c: the sweep history (schema 11) */
+dc_err store_pg_sweep_log_add(store *s, const store_sweep_log_row *r);
+dc_err store_pg_sweep_log_recent(store *s, int limit, store_sweep_log_fn fn, void *ctx);
+dc_err store_pg_sweep_log_prune(store *s, int64_t older_than_ms, int64_t *pruned);
 
 #endif

@@ -135,6 +135,12 @@ typedef struct store_ckpt store_ckpt;
                        "WHERE guild_id = ?1")                                           \
     X(ST_SCHEDULE_EACH, "SELECT guild_id, interval_ms, set_by, set_at_ms FROM cleaner_guild_schedule " \
                         "ORDER BY guild_id")                                            \
+    /* the sweep history (store_sqlite_sweep_log.c, schema 0011) */                    \
+    X(ST_SWEEP_LOG_ADD, "INSERT INTO cleaner_sweep_log (guild_id, started_ms, at_ms, duration_ms, " \
+                        "removed, result, dry_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")  \
+    X(ST_SWEEP_LOG_RECENT, "SELECT guild_id, started_ms, at_ms, duration_ms, removed, result, " \
+                           "dry_run FROM cleaner_sweep_log ORDER BY at_ms DESC, id DESC LIMIT ?1") \
+    X(ST_SWEEP_LOG_PRUNE, "DELETE FROM cleaner_sweep_log WHERE at_ms < ?1")           \
     /* #17 pending departures (store_sqlite_grace.c, schema 0009) */                   \
     X(ST_GRACE_MARK, "INSERT OR IGNORE INTO cleaner_grace (guild_id, discord_id, reason, marked_ms, " \
                      "due_ms) VALUES (?1, ?2, ?3, ?4, ?5)")                               \
@@ -314,5 +320,9 @@ dc_err store_sqlite_schedule_set(store *s, const store_schedule *sc);
 dc_err store_sqlite_schedule_clear(store *s, uint64_t guild_id);
 dc_err store_sqlite_schedule_get(store *s, uint64_t guild_id, store_schedule *out);
 dc_err store_sqlite_each_schedule(store *s, store_schedule_fn fn, void *ctx);
+/* store_sqlite_sweep_log.c: the sweep history (schema 11) */
+dc_err store_sqlite_sweep_log_add(store *s, const store_sweep_log_row *r);
+dc_err store_sqlite_sweep_log_recent(store *s, int limit, store_sweep_log_fn fn, void *ctx);
+dc_err store_sqlite_sweep_log_prune(store *s, int64_t older_than_ms, int64_t *pruned);
 
 #endif

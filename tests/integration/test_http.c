@@ -283,6 +283,49 @@ static void stats_counts_what_happened(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
 }
 
+/* The page's "last sweeps" come from the sweep history: two sweeps of one
+ * guild are two rows, newest first, each with its own count (#18); the
+ * second, asked for with `discord-cleaner sweep` beside the daemon, finds
+ * nothing left. */
+static void stats_lists_every_sweep(void **state)
+{
+    world *w = *state;
+    char buf[65536], api[128], out[4096];
+    dh_db_exec(w->d.db, "INSERT INTO users (discord_id, guild_id) VALUES (1000000000000000102, " GUILD "), "
+                        "(1000000000000000103, " GUILD "), (1000000000000000199, " GUILD ")");
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds/" GUILD "/members",
+                         "{\"members\":[{\"id\":\"1000000000000000102\",\"username\":\"b\"},"
+                         "{\"id\":\"1000000000000000103\",\"username\":\"c\"}]}"));
+    /* REST pages: a second member list of the guild need not wait out op 8's 30 s */
+    static const char *const now[] = { "--reconcile-delay", "0", "--confirm-sample", "0",
+                                       "--member-source", "rest", NULL };
+    start(w, now);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_sweep_log", 1, 15000));
+    snprintf(api, sizeof api, "http://127.0.0.1:%d/api/v10", w->fake.port);
+    const char *argv[] = { dh_bin("discord-cleaner"), "sweep", "--guild", GUILD, "--api-base", api, "--db", w->d.db,
+                           "--log-file", w->d.log, "--member-source", "rest", NULL };
+    static const char *const env[] = { "DISCORD_TOKEN=test-token", NULL };
+    assert_int_equal(dh_run_cli(argv, env, out, sizeof out), 0);
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) FROM cleaner_sweep_log", 2, 15000));
+    dh_sleep_ms(2100);                       /* past the document's 2 s cache */
+    assert_int_equal(hc_get(w->port, "/api/stats", NULL, buf, sizeof buf), 200);
+    cJSON *j = cJSON_Parse(hc_body(buf));
+    assert_non_null(j);
+    const cJSON *sweeps = cJSON_GetObjectItem(j, "sweeps");
+    assert_int_equal(cJSON_GetArraySize(sweeps), 2);
+    const cJSON *newest = cJSON_GetArrayItem(sweeps, 0), *first = cJSON_GetArrayItem(sweeps, 1);
+    assert_string_equal(cJSON_GetObjectItem(newest, "guild")->valuestring, GUILD);
+    assert_string_equal(cJSON_GetObjectItem(newest, "guild_name")->valuestring, "Test");
+    assert_int_equal(cJSON_GetObjectItem(first, "removed")->valueint, 1);     /* 199 is no member */
+    assert_int_equal(cJSON_GetObjectItem(newest, "removed")->valueint, 0);
+    assert_true(strcmp(cJSON_GetObjectItem(newest, "at")->valuestring,
+                       cJSON_GetObjectItem(first, "at")->valuestring) >= 0);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(newest, "dry_run")));
+    assert_non_null(cJSON_GetObjectItem(newest, "started_at"));
+    cJSON_Delete(j);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +334,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refuses_to_start, setup, teardown),
         cmocka_unit_test_setup_teardown(slow_client_and_burst, setup, teardown),
         cmocka_unit_test_setup_teardown(stats_counts_what_happened, setup, teardown),
+        cmocka_unit_test_setup_teardown(stats_lists_every_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(connections_are_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
