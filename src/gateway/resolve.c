@@ -1,4 +1,9 @@
-/* resolve.c - see resolve.h. */
+/* resolve.c - see resolve.h.
+ *
+ * Lookups run in glibc's getaddrinfo_a (its own helper thread, which
+ * touches nothing of ours); the loop asks again until the answer is there.
+ * Since glibc 2.34 getaddrinfo_a is in libc itself: no extra library. */
+#define _GNU_SOURCE                  /* getaddrinfo_a, gai_error */
 #include "gateway/resolve.h"
 
 #include <arpa/inet.h>
@@ -18,6 +23,15 @@ static struct {
     char addr[INET6_ADDRSTRLEN];
 } cache[RESOLVE_SLOTS];
 static unsigned next_slot;
+
+/* Lookups under way: a gaicb must stay where it is until it completes. */
+static struct {
+    int busy;
+    char host[256];
+    struct addrinfo hints;
+    struct gaicb cb;
+    int64_t started_ms;
+} running[RESOLVE_SLOTS];
 
 int resolve_is_loopback(const char *host)
 {
@@ -44,30 +58,70 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static dc_err lookup(const char *host, char *out, size_t cap)
+static void remember(const char *host, const char *addr)
 {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
-    int64_t t0 = mono_ms();
-    int rc = getaddrinfo(host, NULL, &hints, &res);
+    unsigned slot = next_slot++ % RESOLVE_SLOTS;
+    snprintf(cache[slot].host, sizeof cache[slot].host, "%s", host);
+    snprintf(cache[slot].addr, sizeof cache[slot].addr, "%s", addr);
+}
+
+/* A finished lookup's answer: the first address, cached. */
+static dc_err finish(int i, int rc, char *out, size_t cap)
+{
+    struct addrinfo *res = running[i].cb.ar_result;
+    const char *host = running[i].host;
+    dc_err e = DC_ERR_UNAVAIL;
     if (rc != 0 || !res) {
+        LOG_W("resolve", "cannot resolve %s: %s", host, gai_strerror(rc ? rc : EAI_NONAME));
+    } else {
+        const void *src = res->ai_family == AF_INET
+            ? (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+            : (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+        if (inet_ntop(res->ai_family, src, out, (socklen_t)cap)) {
+            e = DC_OK;
+            LOG_I("resolve", "%s is %s (looked up in %lld ms)", host, out,
+                  (long long)(mono_ms() - running[i].started_ms));
+            remember(host, out);
+        }
+    }
+    if (res)
+        freeaddrinfo(res);
+    running[i].busy = 0;
+    return e;
+}
+
+static dc_err start(const char *host)
+{
+    int i = 0;
+    while (i < RESOLVE_SLOTS && running[i].busy)
+        i++;
+    if (i == RESOLVE_SLOTS || strlen(host) >= sizeof running[i].host) {
+        LOG_W("resolve", "cannot resolve %s: too many lookups at once", host);
+        return DC_ERR_UNAVAIL;
+    }
+    memset(&running[i], 0, sizeof running[i]);
+    snprintf(running[i].host, sizeof running[i].host, "%s", host);
+    /* localhost is the one name plain ws:// may use (a local double): its
+     * IPv4 address, where such a double listens (its ::1 would be refused) */
+    running[i].hints.ai_family = strcasecmp(host, "localhost") == 0 ? AF_INET : AF_UNSPEC;
+    running[i].hints.ai_socktype = SOCK_STREAM;
+    running[i].cb.ar_name = running[i].host;
+    running[i].cb.ar_request = &running[i].hints;
+    running[i].started_ms = mono_ms();
+    struct gaicb *list[1] = { &running[i].cb };
+    int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+    if (rc != 0) {
         LOG_W("resolve", "cannot resolve %s: %s", host, gai_strerror(rc));
         return DC_ERR_UNAVAIL;
     }
-    const void *src = res->ai_family == AF_INET
-        ? (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
-        : (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
-    const char *ok = inet_ntop(res->ai_family, src, out, (socklen_t)cap);
-    freeaddrinfo(res);
-    if (!ok)
-        return DC_ERR_UNAVAIL;
-    LOG_I("resolve", "%s is %s (looked up in %lld ms)", host, out, (long long)(mono_ms() - t0));
-    return DC_OK;
+    running[i].busy = 1;
+    return DC_ERR_BUSY;
 }
 
 dc_err resolve_host(const char *host, char *out, size_t cap)
 {
-    if (is_numeric(host) || strcasecmp(host, "localhost") == 0) {
-        snprintf(out, cap, "%s", strcasecmp(host, "localhost") == 0 ? "127.0.0.1" : host);
+    if (is_numeric(host)) {
+        snprintf(out, cap, "%s", host);
         return DC_OK;
     }
     for (int i = 0; i < RESOLVE_SLOTS; i++)
@@ -75,13 +129,12 @@ dc_err resolve_host(const char *host, char *out, size_t cap)
             snprintf(out, cap, "%s", cache[i].addr);
             return DC_OK;
         }
-    dc_err e = lookup(host, out, cap);
-    if (e != DC_OK || strlen(host) >= sizeof cache[0].host)
-        return e;
-    unsigned slot = next_slot++ % RESOLVE_SLOTS;
-    snprintf(cache[slot].host, sizeof cache[slot].host, "%s", host);
-    snprintf(cache[slot].addr, sizeof cache[slot].addr, "%s", out);
-    return DC_OK;
+    for (int i = 0; i < RESOLVE_SLOTS; i++)
+        if (running[i].busy && strcmp(running[i].host, host) == 0) {
+            int rc = gai_error(&running[i].cb);
+            return rc == EAI_INPROGRESS ? DC_ERR_BUSY : finish(i, rc, out, cap);
+        }
+    return start(host);
 }
 
 void resolve_forget(const char *host)

@@ -46,6 +46,9 @@ struct transport_conn {
     int peer_close_code;      /* code the server sent, -1 = none */
     int closing_ours;
     char host[256];           /* host of the current connection (for resolve_forget) */
+    lws_sorted_usec_list_t resolve_sul;   /* asks resolve.c again while the host is looked up */
+    char *resolving_url;      /* the URL that waits for its host's address; NULL: none */
+    int64_t resolving_since;
     transport_handlers h;
     void *hctx;
     int draining;             /* re-entrancy guard for drain() */
@@ -153,6 +156,51 @@ static void fatal(transport_conn *c, int exit_status, const char *msg)
         c->h.on_fatal(c->hctx, c, exit_status, msg);
 }
 
+static void do_connect(transport_conn *c, const char *url);
+
+#define RESOLVE_POLL_MS 10
+#define RESOLVE_WAIT_MS 20000        /* glibc gives up sooner (timeouts in resolv.conf): a bound */
+
+static void stop_resolving(transport_conn *c)
+{
+    lws_sul_cancel(&c->resolve_sul);
+    free(c->resolving_url);
+    c->resolving_url = NULL;
+}
+
+static void on_resolve_timer(lws_sorted_usec_list_t *sul)
+{
+    transport_conn *c = lws_container_of(sul, transport_conn, resolve_sul);
+    char *url = c->resolving_url;
+    c->resolving_url = NULL;         /* do_connect waits again if it must */
+    if (transport_now_ms() - c->resolving_since > RESOLVE_WAIT_MS) {
+        LOG_W("transport", "shard %d: no address for %s after %d s", gateway_shard_id(c->gw), c->host,
+              RESOLVE_WAIT_MS / 1000);
+        c->resolving_since = 0;
+        gateway_on_closed(c->gw, -1, transport_now_ms());
+    } else if (url) {
+        do_connect(c, url);
+    }
+    free(url);
+    drain(c);                        /* what the session does next (a backoff, say) */
+}
+
+/* The host's address is being looked up: the connect goes on when it is
+ * known, and the loop (every other shard's heartbeats) meanwhile. */
+static void wait_for_address(transport_conn *c, const char *url)
+{
+    char *copy = strdup(url);
+    if (!copy) {
+        gateway_on_closed(c->gw, -1, transport_now_ms());
+        return;
+    }
+    free(c->resolving_url);
+    c->resolving_url = copy;
+    if (!c->resolving_since)
+        c->resolving_since = transport_now_ms();
+    lws_sul_schedule(c->ctx, 0, &c->resolve_sul, on_resolve_timer, (lws_usec_t)RESOLVE_POLL_MS * 1000);
+}
+
 static void do_connect(transport_conn *c, const char *url)
 {
     char addr[64], path[1024];
@@ -173,7 +221,13 @@ static void do_connect(transport_conn *c, const char *url)
     c->close_code = 0;
     c->closing_ours = 0;
     queue_free(c);
-    if (resolve_host(c->host, addr, sizeof addr) != DC_OK) {
+    dc_err found = resolve_host(c->host, addr, sizeof addr);
+    if (found == DC_ERR_BUSY) {
+        wait_for_address(c, url);
+        return;
+    }
+    c->resolving_since = 0;
+    if (found != DC_OK) {
         gateway_on_closed(c->gw, -1, transport_now_ms());
         return;
     }
@@ -207,6 +261,10 @@ static void do_connect(transport_conn *c, const char *url)
 
 static void do_close(transport_conn *c, int code)
 {
+    if (c->resolving_url) {          /* closed before it connected */
+        stop_resolving(c);
+        c->resolving_since = 0;
+    }
     if (!c->wsi) {
         gateway_on_closed(c->gw, -1, transport_now_ms());
         return;
@@ -483,6 +541,7 @@ void transport_conn_free(transport_conn *c)
     if (!c)
         return;
     lws_sul_cancel(&c->sul);
+    stop_resolving(c);
     if (c->wsi) {
         lws_set_opaque_user_data(c->wsi, NULL);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);

@@ -249,10 +249,14 @@ static void finish_transfer(rest_client *rc, rest_req *q, CURLcode result)
     int64_t now = loop_now_ms();
     long status = 0;
     const char *error = NULL;
+    log_fields f = LOG_FIELDS_INIT;
+    curl_off_t took_us = 0;
     if (result == CURLE_OK)
         curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
     else
         error = transport_error(q, result);
+    if (curl_easy_getinfo(q->easy, CURLINFO_TOTAL_TIME_T, &took_us) == CURLE_OK)
+        f.duration_ms = (long long)(took_us / 1000);     /* json logs: how long Discord took */
     req_stop_transfer(q);
     q->hdr.status = status;
     count_response(status);
@@ -266,7 +270,7 @@ static void finish_transfer(rest_client *rc, rest_req *q, CURLcode result)
     }
     q->entry = NULL;   /* freed by the limiter */
     warn_invalid_requests(rc, now);
-    LOG_D("rest", "%s %s -> %ld", q->method, q->url + strlen(rc->api_base), status);
+    LOG_DF("rest", &f, "%s %s -> %ld (%lld ms)", q->method, q->url + strlen(rc->api_base), status, f.duration_ms);
 
     rest_response r = {
         .status = status,

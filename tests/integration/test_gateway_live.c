@@ -246,6 +246,26 @@ static void unreachable_resume_url_falls_back(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
+/* A resume URL with a host *name*: looked up in the background (the
+ * connect waits for the address, the loop does not), then RESUME there,
+ * the session kept -- the path every real Discord host takes. */
+static void resume_url_by_name_is_looked_up(void **state)
+{
+    world *w = *state;
+    char body[128];
+    snprintf(body, sizeof body, "{\"resume_gateway_url\":\"ws://localhost:%d/gateway\"}", w->fake.port);
+    cJSON_Delete(fd_post(&w->fake, "/_control/config", body));
+    assert_true(start_daemon(w, NULL));
+    cJSON_Delete(fd_post(&w->fake, "/_control/op", "{\"op\":7}"));
+    assert_true(wait_sent_ops(w, 6, 1, 10000));
+    assert_int_equal(sent_ops(w, 2), 1);                          /* the session survived */
+    assert_true(dh_wait_log(&w->d, "resolve: localhost is 127.0.0.1 (looked up in", 1, 5000));
+    assert_true(dh_wait_log(&w->d, "connecting to ws://localhost:", 1, 5000));
+    assert_true(dh_wait_log(&w->d, "RESUMED", 1, 5000));
+    assert_int_equal(dh_log_count(&w->d, "could not connect to resume_gateway_url"), 0);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
 /* A field of /proc/PID/status in kB (VmRSS, VmHWM); -1 when unreadable. */
 static long proc_kb(pid_t pid, const char *field)
 {
@@ -456,6 +476,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(op7_reconnects_and_resumes, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(refused_resume_url_identifies, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(unreachable_resume_url_falls_back, setup_plain, teardown_world),
+        cmocka_unit_test_setup_teardown(resume_url_by_name_is_looked_up, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(costly_message_refused_memory_returned, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(token_gone_from_proc_environ, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(op9_true_resumes_false_identifies, setup_plain, teardown_world),
@@ -468,5 +489,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(two_shards_in_one_process, setup_plain, teardown_world),
         cmocka_unit_test_setup_teardown(record_writes_every_shard, setup_plain, teardown_world),
     };
+    if (getenv("GW_ONLY"))           /* run one test while developing */
+        cmocka_set_test_filter(getenv("GW_ONLY"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

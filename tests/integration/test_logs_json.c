@@ -45,10 +45,20 @@ static int is_removal_line(const cJSON *o, const char *user)
            (dh_backend_pg() ? !n : cJSON_IsNumber(n) && n->valueint == 2);
 }
 
+/* 1 when o is a REST request's line with how long it took. */
+static int is_timed_rest_line(const cJSON *o)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "module");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "duration_ms");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(o, "msg");
+    return cJSON_IsString(m) && strcmp(m->valuestring, "rest") == 0 && cJSON_IsNumber(d) && d->valuedouble >= 0 &&
+           cJSON_IsString(msg) && strstr(msg->valuestring, "GET /gateway/bot -> 200") != NULL;
+}
+
 /* Every line parses; returns how many are the removal line. */
 static int check_every_line(char *text, const char *user)
 {
-    int lines = 0, found = 0;
+    int lines = 0, found = 0, timed = 0;
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
         if (nl)
@@ -61,10 +71,12 @@ static int check_every_line(char *text, const char *user)
         assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "module")));
         assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "msg")));
         found += is_removal_line(o, user);
+        timed += is_timed_rest_line(o);
         cJSON_Delete(o);
         lines++;
     }
     assert_true(lines > 5);
+    assert_int_equal(timed, 1);                  /* the one GET /gateway/bot, with duration_ms */
     return found;
 }
 
