@@ -98,6 +98,8 @@ is_stripped() { readelf -h "$1" >/dev/null 2>&1 && ! has_symbols "$1"; }
 
 install_every_file() {
   d=$tmp/root; rm -rf "$d"
+  # an operator's `make` first (units for /usr/local), then `make install PREFIX=/usr`
+  make --no-print-directory -s BUILD="$BUILD" "$BUILD/dist/discord-cleaner.service" >/dev/null 2>&1
   do_make install DESTDIR="$d" || return 1
   check [ "$(files_in "$d")" = "$(echo "$EXPECTED" | sort)" ] || { files_in "$d" | sed 's/^/    | /'; return 1; }
   check is_stripped "$d/usr/bin/discord-cleaner" &&
