@@ -12,72 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-#include "pg_fixture.h"
-#include "store_fixture.h"
-#include "store/store.h"
+#define STORE_BOTH_TAG "sweeplog"
+#include "store_both.h"
 
 #define G1 111111111111111111ULL
 #define G2 9223372036854775900ULL   /* above 2^63: stored as a signed id */
-
-typedef struct {
-    int pg;
-    fx_dir d;
-    char uri[512];
-    const char *path;
-    store *s;
-} fx;
-
-static store *open_store(fx *f, int read_only)
-{
-    store *s = NULL;
-    char err[512] = "";
-    store_opts o = { .read_only = read_only };
-    if (store_open(&s, f->path, &o, err, sizeof err) != DC_OK)
-        fail_msg("store_open: %s", err);
-    return s;
-}
-
-static int setup_backend(void **state, int pg)
-{
-    static fx f;
-    memset(&f, 0, sizeof f);
-    f.pg = pg;
-    *state = &f;
-    if (pg) {
-        if (!pgfx_cluster())
-            return 0;
-        if (pgfx_fresh(f.uri, sizeof f.uri, "sweeplog") != 0)
-            return -1;
-        f.path = f.uri;
-    } else {
-        fx_mkdir(&f.d);
-        f.path = f.d.db;
-    }
-    f.s = open_store(&f, 0);
-    return 0;
-}
-
-static int setup_sqlite(void **state) { return setup_backend(state, 0); }
-static int setup_pg(void **state) { return setup_backend(state, 1); }
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    store_close(f->s);
-    f->s = NULL;
-    if (!f->pg)
-        fx_rmdir(&f->d);
-    else if (pgfx_cluster())
-        pgfx_drop("sweeplog");
-    return 0;
-}
-
-static int need(fx *f)
-{
-    if (f->pg)
-        pgfx_need();
-    return 1;
-}
 
 static void add(store *s, uint64_t guild, int64_t at, int64_t removed, int dry, const char *result)
 {
@@ -185,9 +124,6 @@ static void older_schema_answers_schema(void **state)
     assert_int_equal(store_sweep_log_prune(ro, 5, &pruned), DC_ERR_SCHEMA);
     store_close(ro);
 }
-
-#define BOTH(name) cmocka_unit_test_setup_teardown(name, setup_sqlite, teardown), \
-                   cmocka_unit_test_setup_teardown(name, setup_pg, teardown)
 
 int main(void)
 {
