@@ -188,19 +188,25 @@ static cJSON *last_sweep_json(const store_guild_state *g)
     return o;
 }
 
+/* The guild's id and its name (null when none is known yet). */
+static void add_guild_id(dc_daemon *d, cJSON *o, const char *id_key, const char *name_key, uint64_t guild_id)
+{
+    const char *name = reconcile_guild_name(d, guild_id);
+    add_id(o, id_key, guild_id);
+    if (name)
+        cJSON_AddStringToObject(o, name_key, name);
+    else
+        cJSON_AddNullToObject(o, name_key);
+}
+
 static int add_guild(void *ctx, const store_guild_state *g)
 {
     guild_walk *w = ctx;
     if (!reconcile_owns_guild(w->d, g->guild_id))
         return 0;                    /* another process's shard (#16) */
     cJSON *o = cJSON_CreateObject();
-    const char *name = reconcile_guild_name(w->d, g->guild_id);
     int64_t rows = rows_of(w, g->guild_id);
-    add_id(o, "id", g->guild_id);
-    if (name)
-        cJSON_AddStringToObject(o, "name", name);
-    else
-        cJSON_AddNullToObject(o, "name");
+    add_guild_id(w->d, o, "id", "name", g->guild_id);
     cJSON_AddNumberToObject(o, "shard", g->shard_id);
     if (rows >= 0)
         cJSON_AddNumberToObject(o, "rows", (double)rows);
@@ -228,12 +234,7 @@ static int add_sweep(void *ctx, const store_sweep_log_row *r)
     if (!reconcile_owns_guild(w->d, r->guild_id))
         return 0;                    /* another process's shard (#16) */
     cJSON *o = cJSON_CreateObject();
-    const char *name = reconcile_guild_name(w->d, r->guild_id);
-    add_id(o, "guild", r->guild_id);
-    if (name)
-        cJSON_AddStringToObject(o, "guild_name", name);
-    else
-        cJSON_AddNullToObject(o, "guild_name");
+    add_guild_id(w->d, o, "guild", "guild_name", r->guild_id);
     add_iso(o, "started_at", r->started_ms);
     add_iso(o, "at", r->at_ms);
     cJSON_AddNumberToObject(o, "removed", (double)r->removed);
