@@ -62,7 +62,7 @@ int config_reload(config *live, const config *next, config_change_fn fn, void *c
             continue;
         int ok = config_key_reloadable(k->name) && config_key_set(live, k, now, err, sizeof err) == DC_OK;
         if (config_key_reloadable(k->name) && !ok)
-            return -1;               /* next's own value did not parse again: a bug, nothing half-done */
+            return -1;               /* next's own value did not parse again: a bug (the keys before it are applied) */
         applied += ok;
         if (fn)
             fn(ctx, k->name, k->kind == KIND_TOKEN ? "(set)" : was, k->kind == KIND_TOKEN ? "(changed)" : now, ok);

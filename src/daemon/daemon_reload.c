@@ -10,8 +10,6 @@
 #include "daemon/daemon_reload.h"
 
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "base/log.h"
 #include "daemon/commands_live.h"
@@ -67,16 +65,16 @@ static void tell_modules(dc_daemon *d)
 static void reload_settings(dc_daemon *d)
 {
     config next;
-    char err[1024];
+    char err[1024] = "out of memory";
     int n_rest = 0;
     char **rest = calloc((size_t)source.argc + 1, sizeof *rest);
-    dc_err rc = rest ? config_load_all(&next, source.argc, source.argv, environ, source.own, rest, &n_rest, err,
-                                       sizeof err)
-                     : DC_ERR_NOMEM;
+    int loaded = rest != NULL;       /* config_load_all ran: next holds something to free */
+    dc_err rc = loaded ? config_load_all(&next, source.argc, source.argv, environ, source.own, rest, &n_rest, err,
+                                         sizeof err)
+                       : DC_ERR_NOMEM;
     free(rest);
     if (rc != DC_OK) {
-        LOG_E("daemon", "reload refused, the running settings stay: %s",
-              rc == DC_ERR_NOMEM && !rest ? "out of memory" : err);
+        LOG_E("daemon", "reload refused, the running settings stay: %s", err);
     } else {
         reload_tally t = { 0 };
         int applied = config_reload(d->live_cfg, &next, on_change, &t);
@@ -87,7 +85,7 @@ static void reload_settings(dc_daemon *d)
         LOG_I("daemon", "settings reloaded (SIGHUP): %d applied, %d wait for a restart%s", t.applied, t.waiting,
               t.applied || t.waiting ? "" : " (nothing changed)");
     }
-    if (rest)
+    if (loaded)
         config_free(&next);
 }
 

@@ -149,7 +149,7 @@ typedef struct {
 typedef struct {
     dc_daemon *d;
     cJSON *guilds;
-    guild_rows *rows;                /* rows per guild, ascending ids: one grouped read */
+    guild_rows *rows;                /* rows per guild from one grouped read, sorted by id */
     size_t n_rows, cap_rows;
     int rows_ok;
 } guild_walk;
@@ -167,6 +167,11 @@ static int by_guild(const void *key, const void *elem)
 {
     uint64_t a = *(const uint64_t *)key, b = ((const guild_rows *)elem)->guild_id;
     return a < b ? -1 : a > b;
+}
+
+static int by_rows_guild(const void *a, const void *b)
+{
+    return by_guild(&((const guild_rows *)a)->guild_id, b);
 }
 
 /* The guild's rows from the grouped read, 0 when it has none, -1 unknown. */
@@ -283,6 +288,8 @@ char *stats_live_json(dc_daemon *d)
     add_deleted(d, root);
     w.guilds = cJSON_AddArrayToObject(root, "guilds");
     w.rows_ok = store_each_user_guild(d->st, keep_rows, &w) == DC_OK;
+    if (w.n_rows > 1)                /* a TEXT guild_id column lists "10" before "9" */
+        qsort(w.rows, w.n_rows, sizeof *w.rows, by_rows_guild);
     store_each_guild_state(d->st, add_guild, &w);
     add_sweeps(d, root);
     free(w.rows);

@@ -326,6 +326,44 @@ static void stats_lists_every_sweep(void **state)
     assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
 }
 
+/* A bot whose users table keeps ids as TEXT: its grouped read lists
+ * "1000000000000000001" before "999999999999999999"; each guild still gets
+ * its own row count on /api/stats. */
+static void stats_rows_with_text_ids(void **state)
+{
+    world *w = *state;
+    char buf[65536];
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds",
+        "{\"id\":\"999999999999999999\",\"name\":\"Short\",\"owner_id\":\"1000000000000000101\","
+        "\"members\":[{\"id\":\"1000000000000000101\",\"username\":\"a\"}]}"));
+    dh_db_exec(w->d.db, "DROP TABLE users");
+    dh_db_exec(w->d.db, "CREATE TABLE users (discord_id TEXT NOT NULL, guild_id TEXT, UNIQUE (discord_id, guild_id))");
+    dh_db_exec(w->d.db, "INSERT INTO users (discord_id, guild_id) VALUES ('1000000000000000101', '" GUILD "'), "
+                        "('1000000000000000101', '999999999999999999'), ('1000000000000000102', '999999999999999999')");
+    start(w, NULL);
+    assert_true(dh_wait_log(&w->d, "-> READY", 1, 15000));
+    int seen = 0;
+    for (int i = 0; i < 50 && seen < 2; i++) {
+        assert_int_equal(hc_get(w->port, "/api/stats", NULL, buf, sizeof buf), 200);
+        cJSON *j = cJSON_Parse(hc_body(buf));
+        const cJSON *g;
+        seen = 0;
+        cJSON_ArrayForEach(g, cJSON_GetObjectItem(j, "guilds")) {
+            const char *id = cJSON_GetObjectItem(g, "id")->valuestring;
+            const cJSON *rows = cJSON_GetObjectItem(g, "rows");
+            if (strcmp(id, GUILD) == 0 && cJSON_IsNumber(rows) && rows->valueint == 1)
+                seen++;
+            if (strcmp(id, "999999999999999999") == 0 && cJSON_IsNumber(rows) && rows->valueint == 2)
+                seen++;
+        }
+        cJSON_Delete(j);
+        if (seen < 2)
+            dh_sleep_ms(300);                /* both guilds known, past the 2 s cache */
+    }
+    assert_int_equal(seen, 2);
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 10000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +373,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(slow_client_and_burst, setup, teardown),
         cmocka_unit_test_setup_teardown(stats_counts_what_happened, setup, teardown),
         cmocka_unit_test_setup_teardown(stats_lists_every_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(stats_rows_with_text_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(connections_are_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
