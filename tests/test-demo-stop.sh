@@ -6,12 +6,7 @@
 # BUILD set; prints cmocka-style lines for tests/run-tests.sh.
 set -u
 B=${1:-${BUILD:-build}}
-passed=0 failed=0
-
-case_end() {
-  if [ "$2" -eq 0 ]; then echo "[       OK ] $1"; passed=$((passed + 1))
-  else echo "[  FAILED  ] $1"; failed=$((failed + 1)); fi
-}
+. "$(dirname "$0")/sh_cases.sh"
 
 ctrl_c_is_a_clean_exit() {
   log=$B/demo/user_cleanup.log
@@ -40,9 +35,5 @@ ctrl_c_is_a_clean_exit() {
   return $rc
 }
 
-echo "[ RUN      ] ctrl_c_is_a_clean_exit"
-ctrl_c_is_a_clean_exit; case_end ctrl_c_is_a_clean_exit $?
-echo "[==========] $((passed + failed)) test(s) run."
-echo "[  PASSED  ] $passed test(s)."
-[ "$failed" -eq 0 ] || { echo "[  FAILED  ] $failed test(s), listed below:"; echo "[  FAILED  ] ctrl_c_is_a_clean_exit"; exit 1; }
-exit 0
+run_case ctrl_c_is_a_clean_exit
+cases_end

@@ -14,16 +14,7 @@ BUILD=${BUILD:-build}
 BIN=$BUILD/discord-cleaner
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc-dist.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0 skipped=0 names=
-
-case_end() {
-  if [ "$2" -eq 0 ]; then echo "[       OK ] $1"; passed=$((passed + 1))
-  elif [ "$2" -eq 77 ]; then echo "[  SKIPPED ] $1"; skipped=$((skipped + 1))
-  else echo "[  FAILED  ] $1"; failed=$((failed + 1)); names="$names $1"
-  fi
-}
-run_case() { echo "[ RUN      ] $1"; "$1"; case_end "$1" $?; }
-check() { "$@" || { echo "    check failed: $*"; return 1; }; }
+. "$(dirname "$0")/../sh_cases.sh"
 
 UNITS="discord-cleaner.service discord-cleaner@.service"
 needs_analyze() {
@@ -202,12 +193,4 @@ run_case debug_install_keeps_symbols
 run_case uninstall_leaves_nothing
 run_case existing_etc_file_kept
 
-echo "[==========] $((passed + failed + skipped)) test(s) run."
-echo "[  PASSED  ] $passed test(s)."
-[ "$skipped" -gt 0 ] && echo "[  SKIPPED ] $skipped test(s)."
-if [ "$failed" -gt 0 ]; then
-  echo "[  FAILED  ] $failed test(s), listed below:"
-  for n in $names; do echo "[  FAILED  ] $n"; done
-  exit 1
-fi
-exit 0
+cases_end

@@ -16,17 +16,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc-pgtest.XXXXXX") || exit 2
 dir=$tmp/c
 trap '[ -f "$dir/data/PG_VERSION" ] && sh "$cluster" stop "$dir" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
-passed=0 failed=0 skipped=0 names=
-
-# case NAME RESULT: RESULT 0 passes, 77 skips, anything else fails.
-case_end() {
-  if [ "$2" -eq 0 ]; then echo "[       OK ] $1"; passed=$((passed + 1))
-  elif [ "$2" -eq 77 ]; then echo "[  SKIPPED ] $1"; skipped=$((skipped + 1))
-  else echo "[  FAILED  ] $1"; failed=$((failed + 1)); names="$names $1"
-  fi
-}
-check() { "$@" || { echo "    check failed: $*"; return 1; }; }
-run_case() { echo "[ RUN      ] $1"; "$1"; case_end "$1" $?; }
+. "$here/../sh_cases.sh"
 
 psql_bin() { for d in /usr/lib/postgresql/*/bin; do [ -x "$d/psql" ] && { echo "$d/psql"; return; }; done; command -v psql; }
 PSQL=$(psql_bin)
@@ -126,12 +116,4 @@ run_case with_pg_runs_command_with_cluster
 run_case with_pg_skips_in_one_line
 run_case with_pg_fails_under_ci
 
-echo "[==========] $((passed + failed + skipped)) test(s) run."
-echo "[  PASSED  ] $passed test(s)."
-[ "$skipped" -gt 0 ] && echo "[  SKIPPED ] $skipped test(s)."
-if [ "$failed" -gt 0 ]; then
-  echo "[  FAILED  ] $failed test(s), listed below:"
-  for n in $names; do echo "[  FAILED  ] $n"; done
-  exit 1
-fi
-exit 0
+cases_end
