@@ -5,8 +5,7 @@
  * audit table has them); the counters keep their values across a gateway
  * reconnect (resume), which the sessions and closes families count.  Runs
  * on both backends (BOTH_BACKENDS). */
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#define _GNU_SOURCE                  /* strcasestr */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,44 +14,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <cmocka.h>
-#include <curl/curl.h>
 
 #include "cleanup_world.h"
+#include "http_client.h"
 
 #define G1 "1000000000000000001"
 
 typedef struct {
     cw_world *w;
-    int port;
-    char listen[32];
+    int port;                        /* the endpoint's, once started */
 } mt_world;
-
-/* A port nobody listens on now (bound to 0, read, closed). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len)) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 static int setup(void **state)
 {
     mt_world *m = calloc(1, sizeof *m);
-    m->w = cw_new();
-    m->port = free_port();
-    snprintf(m->listen, sizeof m->listen, "127.0.0.1:%d", m->port);
+    m->w = m ? cw_new() : NULL;
     *state = m;
-    return m->w && m->port > 0 ? 0 : -1;
+    return m && m->w ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -63,48 +42,30 @@ static int teardown(void **state)
     return 0;
 }
 
-typedef struct {
-    char *p;
-    size_t n;
-} body;
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *ctx)
-{
-    body *b = ctx;
-    char *p = realloc(b->p, b->n + size * nmemb + 1);
-    if (!p)
-        return 0;
-    memcpy(p + b->n, data, size * nmemb);
-    b->p = p;
-    b->n += size * nmemb;
-    b->p[b->n] = '\0';
-    return size * nmemb;
-}
+#define SCRAPE_MAX (1 << 20)
 
 /* GET /metrics: the body (caller frees), NULL unless 200; *ctype the Content-Type. */
 static char *scrape(mt_world *m, char *ctype, size_t cap)
 {
-    char url[64];
-    snprintf(url, sizeof url, "http://%s/metrics", m->listen);
-    body b = { 0 };
-    long status = 0;
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    const char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    if (ctype)
-        snprintf(ctype, cap, "%s", ct ? ct : "");
-    curl_easy_cleanup(c);
-    if (rc != CURLE_OK || status != 200) {
-        free(b.p);
-        return NULL;
+    char *resp = malloc(SCRAPE_MAX), *text = NULL;
+    if (resp && hc_get(m->port, "/metrics", NULL, resp, SCRAPE_MAX) == 200)
+        text = strdup(hc_body(resp));
+    if (ctype) {
+        const char *h = resp ? strcasestr(resp, "\r\ncontent-type: ") : NULL;
+        size_t n = h ? strcspn(h + 16, "\r\n") : 0;
+        snprintf(ctype, cap, "%.*s", (int)n, h ? h + 16 : "");
     }
-    return b.p;
+    free(resp);
+    return text;
+}
+
+/* Starts the daemon on a port of its choosing and learns it from the log. */
+static void start_with(mt_world *m, const char *more)
+{
+    const char *args[] = { "--http-listen", "127.0.0.1:0", more, NULL };
+    assert_true(cw_start(m->w, args));
+    m->port = hc_endpoint_port(m->w->d.log, 10000);
+    assert_true(m->port > 0);
 }
 
 /* The value of the sample line that starts with series ("name{labels}"), -1 when absent. */
@@ -137,11 +98,10 @@ static int wait_metric(mt_world *m, const char *series, double want, int timeout
 
 static void start(mt_world *m)
 {
-    const char *args[] = { "--http-listen", m->listen, NULL };
     assert_int_equal(cw_guild(m->w, CW_G1, 0, 10), 0);
     assert_int_equal(cw_rows(m->w, CW_G1, 0, 10), 0);
     assert_int_equal(dh_db_exec(m->w->d.db, "DELETE FROM xp"), 0);   /* one row per member: users */
-    assert_true(cw_start(m->w, args));
+    start_with(m, NULL);
 }
 
 static void remove_member(mt_world *m, int k)
@@ -219,10 +179,9 @@ static void removals_count_exactly_and_survive_a_reconnect(void **state)
 static void dry_run_counts_nothing(void **state)
 {
     mt_world *m = *state;
-    const char *args[] = { "--http-listen", m->listen, "--dry-run", NULL };
     assert_int_equal(cw_guild(m->w, CW_G1, 0, 10), 0);
     assert_int_equal(cw_rows(m->w, CW_G1, 0, 10), 0);
-    assert_true(cw_start(m->w, args));
+    start_with(m, "--dry-run");
     remove_member(m, 1);
     remove_member(m, 2);
     assert_true(wait_metric(m, "discord_cleaner_gateway_events_total{event=\"GUILD_MEMBER_REMOVE\"}", 2, 5000));
@@ -234,13 +193,10 @@ static void dry_run_counts_nothing(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(known_labels_at_zero_at_start, setup, teardown),
         cmocka_unit_test_setup_teardown(removals_count_exactly_and_survive_a_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_counts_nothing, setup, teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
