@@ -6,9 +6,9 @@
  * where it lives (d->cfg) each time or is told (daemon_reload.c): log
  * level and format, the sweep intervals and settings, the guard, the
  * commands' prefix, permission and owners, the grace notice (on or off,
- * its text and rate), the journal bound, audit retention.  The rest fix what the process
- * is (its database, token, shards, gateway session, HTTP listener, dry
- * run, grace period) and are only reported.
+ * its text and rate), the journal bound, audit retention.  The rest fix
+ * what the process is (its database, token, shards, gateway session, HTTP
+ * listener, dry run, grace period) and are only reported.
  *
  * The new value is applied by formatting it from the new configuration and
  * parsing that text into the live one with the same parser a file value
@@ -60,8 +60,9 @@ int config_reload(config *live, const config *next, config_change_fn fn, void *c
         int differs = k->kind == KIND_TOKEN ? secret_differs(live, next, k) : strcmp(was, now) != 0;
         if (!differs)
             continue;
-        int ok = config_key_reloadable(k->name) && config_key_set(live, k, now, err, sizeof err) == DC_OK;
-        if (config_key_reloadable(k->name) && !ok)
+        int reloadable = config_key_reloadable(k->name);
+        int ok = reloadable && config_key_set(live, k, now, err, sizeof err) == DC_OK;
+        if (reloadable && !ok)
             return -1;               /* next's own value did not parse again: a bug (the keys before it are applied) */
         applied += ok;
         if (fn)
