@@ -415,6 +415,10 @@ int daemon_open_store(dc_daemon *d)
      * once the loop runs, a statement waits only briefly for its lock and a
      * refused turn is retried from a timer (turn.c), so heartbeats keep time. */
     store_set_busy_timeout(d->st, TURN_BUSY_TIMEOUT_MS);
+    /* ... and never waits long for a server over the network to answer (a
+     * replay's virtual loop has no heartbeats to keep: it waits). */
+    if (!loop_waits_inline(d->loop))
+        store_set_answer_wait(d->st, TURN_ANSWER_WAIT_MS);
     /* No SAVEPOINT per write: a turn whose write fails half-way is rolled
      * back and redone write by write (turn.c). */
     store_set_bare_writes(d->st, 1);

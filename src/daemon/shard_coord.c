@@ -111,10 +111,15 @@ int shard_coord_claim(dc_daemon *d, int first, int last, int count)
     shard_coord *c = &d->coord;
     shard_coord_owner(&c->me);
     store_lease_holder h;
-    store_set_busy_timeout(d->st, CLAIM_BUSY_MS);   /* several processes start at once */
+    /* Several processes start at once: the claim waits for the table's lock
+     * (before any shard connects, so no heartbeat is due yet). */
+    store_set_busy_timeout(d->st, CLAIM_BUSY_MS);
+    store_set_answer_wait(d->st, 0);
     dc_err e = store_lease_claim(d->st, &c->me, first, last, count, loop_wall(d->loop), SHARD_LEASE_TTL_MS,
                                  owner_gone, &c->me, &h);
     store_set_busy_timeout(d->st, TURN_BUSY_TIMEOUT_MS);
+    if (!loop_waits_inline(d->loop))
+        store_set_answer_wait(d->st, TURN_ANSWER_WAIT_MS);
     if (e == DC_ERR_CONFIG) {
         refuse_line(d, &h, first, last, count);
         return 78;
@@ -223,6 +228,7 @@ void shard_coord_stop(dc_daemon *d)
      * stopped together (systemd stopping every instance) contend for
      * SQLite's write lock, which the loop's 20 ms would give up on. */
     store_set_busy_timeout(d->st, TURN_STOP_BUSY_MS);
+    store_set_answer_wait(d->st, TURN_STOP_ANSWER_WAIT_MS);
     if (c->leased && store_lease_release(d->st, &c->me) != DC_OK)
         LOG_W("daemon", "cannot release the shard leases (%s); they expire in %d s",
               store_errmsg(d->st), SHARD_LEASE_TTL_MS / 1000);

@@ -47,7 +47,13 @@
 #include "store/store.h"
 
 #define TURN_BUSY_TIMEOUT_MS 20      /* the daemon's busy_timeout once the loop runs */
+/* The longest the live loop waits for PostgreSQL's answer to a statement
+ * (store_set_answer_wait): five times a sweep slice's on a loaded machine
+ * (make bench, sweep on PostgreSQL: heartbeat late by 61-97 ms); an answer
+ * that takes longer is given up on and the caller retries later. */
+#define TURN_ANSWER_WAIT_MS 500
 #define TURN_STOP_BUSY_MS 5000       /* after the loop: wait for a busy file rather than lose the last writes */
+#define TURN_STOP_ANSWER_WAIT_MS (TURN_STOP_BUSY_MS + 1000)   /* and for PostgreSQL's answer */
 
 typedef enum {
     TW_DELETE_MEMBER,                /* guild_id, user_id, reason */
@@ -114,6 +120,7 @@ typedef struct {
     int64_t flush_due_us;            /* live: the delayed COMMIT is due (turn_cap.c), 0 = none */
     /* the commit handed to the store, until its outcome (turn_flush.c) */
     int in_flight;
+    int64_t submitted_ms;            /* loop_now when it was handed over */
     int wanted;                      /* a turn was asked for meanwhile: open it at the outcome */
     dc_timer outcome_timer;          /* 0 ms: store_service, the outcome through the loop */
     int polls;                       /* looks at the socket of a commit not answered yet, where the
@@ -129,7 +136,9 @@ void turn_init(struct dc_daemon *d, const turn_carry *c);
 /* Open this loop turn's transaction (once) and arm its COMMIT, for writes
  * that cannot wait in the journal (a sweep's steps, a guild delete): a
  * commit still in flight (PostgreSQL answers a COMMIT later) is waited for,
- * bounded, and an outcome the store has is taken first.  -1 when the
+ * bounded -- in the live loop until TURN_ANSWER_WAIT_MS after it was
+ * submitted, all callers together -- and an outcome the store has is
+ * taken first.  -1 when the
  * database is held (or a commit's outcome is still not known): write
  * nothing now. */
 int turn_begin(struct dc_daemon *d);

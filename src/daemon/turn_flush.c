@@ -17,7 +17,7 @@
 #define TURN_POLL_FAST 50            /* no socket watched: polls 1 ms apart after a submit */
 #define TURN_POLL_MAX_MS 10          /* then a late commit's socket is looked at this often */
 #define TURN_FINISH_WAIT_MS 10000    /* shutdown, replay: the longest wait for a commit's answer */
-#define TURN_BEGIN_WAIT_MS 3000      /* turn_begin: the longest wait for the commit in flight */
+#define TURN_BEGIN_WAIT_MS 3000      /* turn_begin in a replay: the longest wait for the commit in flight */
 
 void turn_init(dc_daemon *d, const turn_carry *c)
 {
@@ -76,10 +76,22 @@ int turn_commit_waits(dc_daemon *d)
            store_in_flight(d->st);
 }
 
+/* How long turn_begin may still wait for the commit in flight.  Live:
+ * what is left of TURN_ANSWER_WAIT_MS since it was submitted, so that a
+ * server gone quiet costs the loop that once, not once per caller (each
+ * then writes later); a replay's virtual loop has no heartbeats to keep. */
+static int begin_wait_ms(dc_daemon *d)
+{
+    if (loop_waits_inline(d->loop))
+        return TURN_BEGIN_WAIT_MS;
+    int64_t left = d->turn.submitted_ms + TURN_ANSWER_WAIT_MS - loop_now(d->loop);
+    return left > 0 ? (int)left : 0;
+}
+
 int turn_begin(dc_daemon *d)
 {
     if (d->turn.in_flight && d->st && !store_pending(d->st) && store_in_flight(d->st))
-        store_wait(d->st, TURN_BEGIN_WAIT_MS);
+        store_wait(d->st, begin_wait_ms(d));
     turn_take_outcome(d);
     return turn_open(d);
 }
@@ -215,6 +227,7 @@ void turn_flush(dc_daemon *d)
         return;
     }
     t->in_flight = 1;
+    t->submitted_ms = loop_now(d->loop);
     t->trace_events = d->events;
     t->trace_wakeups = d->wakeups;
     t->trace_started_us = started_us;
@@ -235,8 +248,11 @@ void turn_finish(dc_daemon *d)
 {
     /* Nothing needs the loop any more; processes stopped together contend
      * for SQLite's write lock, and the loop's 20 ms would drop the turn. */
-    if (d->st)
+    if (d->st) {
         store_set_busy_timeout(d->st, TURN_STOP_BUSY_MS);
+        if (!loop_waits_inline(d->loop))
+            store_set_answer_wait(d->st, TURN_STOP_ANSWER_WAIT_MS);
+    }
     turn_flush(d);
     while (d->st && d->turn.in_flight) {
         if (!store_pending(d->st))

@@ -175,6 +175,11 @@ void store_set_bare_writes(store *s, int on) { s->be->set_bare_writes(s, on); }
 int store_tx_broken(const store *s) { return s->be->tx_broken(s); }
 int store_refused(store *s) { return s->be->refused(s); }
 void store_set_busy_timeout(store *s, int ms) { s->be->set_busy_timeout(s, ms); }
+void store_set_answer_wait(store *s, int ms)
+{
+    if (s->be->set_answer_wait)
+        s->be->set_answer_wait(s, ms);
+}
 
 /* ---- checkpoints ---------------------------------------------------------- */
 

@@ -203,6 +203,16 @@ int store_checkpoint_tail(store *s, int max_frames);
 int store_refused(store *s);
 /* How long one statement waits for a lock held elsewhere (0: the default). */
 void store_set_busy_timeout(store *s, int ms);
+/* The daemon's loop, once it runs: the longest any call waits for a
+ * database over the network to answer (0, the default: as long as it
+ * takes -- opening, migrating, the CLI).  PostgreSQL then sends every
+ * statement into its pipeline and, unanswered after ms, gives it up with
+ * DC_ERR_BUSY ("not waiting on it", store_refused 1); until the server has
+ * answered it, later statements fail at once the same way, and a server
+ * silent for lock_timeout + 10 s counts as lost (reconnected without
+ * blocking).  A COMMIT outside the turn waits up to that longer bound.
+ * SQLite (no network): nothing changes. */
+void store_set_answer_wait(store *s, int ms);
 
 /* Deletes (dry_run: count what would go, audit it as dry run, delete nothing).
  * rows receives the number of rows (users + extra tables) affected, or -1

@@ -94,6 +94,7 @@ struct store_backend {
     int (*tx_broken)(const store *s);
     int (*refused)(store *s);
     void (*set_busy_timeout)(store *s, int ms);
+    void (*set_answer_wait)(store *s, int ms);   /* NULL: nothing to bound (no network) */
     /* store_commit_submit, once store.c checked that one transaction is
      * open: hands it over and returns at once; the outcome goes to
      * store_submit_push (now, or when the database answers). */

@@ -48,11 +48,11 @@ static int store_pg_latest_schema_version(void) { return store_pg_latest_version
 static void store_pg_close(store *base)
 {
     store_pg *p = store_pg_of(base);
-    if (p->tx_depth && p->conn.conn) {
+    if (p->tx_depth && p->conn.conn && !p->answer_wait_ms) {
         store_pg_settle(p);
         if (p->conn.conn)
             PQclear(PQexec(p->conn.conn, "ROLLBACK"));
-    }
+    }                                /* else closing the connection rolls it back */
     store_pg_doubt_free(p);
     store_pg_coord_close(p);
     store_pg_conn_close(&p->conn);
@@ -211,6 +211,17 @@ static dc_err store_pg_begin(store *base)
     return DC_OK;
 }
 
+static dc_err commit_statement(store_pg *p, PGresult **r)
+{
+    if (p->answer_wait_ms > 0) {
+        dc_err rc = store_pg_ask(p, STORE_PG_ASK_COMMIT, NULL, "COMMIT", 0, NULL, r, "COMMIT");
+        p->pipe_failed = 0;          /* every answer before it is in: a failure there made it ROLLBACK */
+        return rc;
+    }
+    *r = PQexec(p->conn.conn, "COMMIT");
+    return PQresultStatus(*r) == PGRES_COMMAND_OK ? DC_OK : store_pg_fail(p, *r, "COMMIT");
+}
+
 static dc_err store_pg_commit(store *base)
 {
     store_pg *p = store_pg_of(base);
@@ -237,8 +248,8 @@ static dc_err store_pg_commit(store *base)
     p->tx_depth = 0;
     /* A transaction PostgreSQL has aborted answers COMMIT with ROLLBACK
      * and no error: that is a refusal, not a commit. */
-    PGresult *r = PQexec(p->conn.conn, "COMMIT");
-    dc_err rc = PQresultStatus(r) == PGRES_COMMAND_OK ? DC_OK : store_pg_fail(p, r, "COMMIT");
+    PGresult *r = NULL;
+    dc_err rc = commit_statement(p, &r);
     if (rc == DC_OK && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
         snprintf(p->head.errmsg, sizeof p->head.errmsg, "COMMIT: the transaction had failed and was rolled back");
         rc = DC_ERR_DB;
@@ -254,10 +265,14 @@ static dc_err store_pg_rollback(store *base)
         return DC_OK;
     p->tx_depth = 0;
     store_pg_settle(p);              /* its failure is what is being rolled back */
+    store_pg_tx_gone(p);
     p->tx_broken = 0;
-    p->pipe_failed = 0;
     if (!p->conn.conn)
         return DC_OK;                /* lost: the server rolled it back */
+    if (p->answer_wait_ms > 0) {
+        store_pg_undo(p, "ROLLBACK");
+        return DC_OK;
+    }
     return store_pg_exec(p, "ROLLBACK", "ROLLBACK");
 }
 
@@ -271,6 +286,8 @@ static void store_pg_set_busy_timeout(store *base, int ms)
     store_pg *p = store_pg_of(base);
     set_lock_timeout(p, ms > 0 ? ms : STORE_PG_DEFAULT_LOCK_MS);
 }
+
+static void store_pg_set_answer_wait(store *base, int ms) { store_pg_of(base)->answer_wait_ms = ms > 0 ? ms : 0; }
 
 /* ---- checkpoints: the server manages its own write-ahead log -------------- */
 
@@ -306,6 +323,7 @@ const store_backend store_pg_backend = {
     .tx_broken = store_pg_tx_broken,
     .refused = store_pg_refused,
     .set_busy_timeout = store_pg_set_busy_timeout,
+    .set_answer_wait = store_pg_set_answer_wait,
     .commit_submit = store_pg_commit_submit,
     .service = store_pg_service,
     .in_flight = store_pg_in_flight,

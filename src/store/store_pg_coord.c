@@ -44,6 +44,7 @@
 
 #define STORE_PG_IDENTIFY_KEY 1684228420   /* "dcID": the first key of our advisory locks */
 #define STORE_PG_COORD_CONNECT_MS 5000
+#define STORE_PG_COORD_ANSWER_MS 500     /* no_wait without an answer wait set: the loop's bound */
 #define LEASE_MAX_CONFLICTS 64
 
 struct store_pg_coord {
@@ -338,19 +339,72 @@ static long held_at(const struct store_pg_coord *c, int bucket)
     snprintf(key, sizeof key, "%d", STORE_PG_IDENTIFY_KEY);          \
     snprintf(b, sizeof b, "%d", bucket)
 
+/* The coordination connection given up: its locks go with its session
+ * (the time stamped in cleaner_identify_buckets stays), the next try
+ * opens another. */
+static PGresult *coord_gone(store_pg *p, const char *why)
+{
+    snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s", why);
+    store_pg_conn_close(&p->coord->conn);
+    p->coord->n_held = 0;
+    return NULL;
+}
+
+/* One statement on the coordination connection, its last result (NULL:
+ * failed, errmsg says).  In the daemon (no_wait) the answer is waited for
+ * at most the loop's answer wait: a server that has gone quiet costs the
+ * loop that, once, and the connection. */
+static PGresult *coord_exec(store_pg *p, const char *sql, int n, const char *const *params)
+{
+    PGconn *conn = p->coord->conn.conn;
+    if (!p->coord->no_wait) {
+        PGresult *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+        if (!r)
+            snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s", PQerrorMessage(conn));
+        return r;
+    }
+    if (!PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 0))
+        return coord_gone(p, PQerrorMessage(conn));
+    int wait = p->answer_wait_ms > 0 ? p->answer_wait_ms : STORE_PG_COORD_ANSWER_MS;
+    int64_t end = coord_now_ms() + wait;
+    PGresult *last = NULL;
+    for (;;) {
+        int out = PQflush(conn);
+        if (out < 0 || !PQconsumeInput(conn))
+            break;
+        while (!PQisBusy(conn)) {
+            PGresult *r = PQgetResult(conn);
+            if (!r)
+                return last;
+            PQclear(last);
+            last = r;
+        }
+        int64_t left = end - coord_now_ms();
+        if (left <= 0) {
+            char why[96];
+            snprintf(why, sizeof why, "PostgreSQL did not answer within %d ms (slow or unreachable)", wait);
+            PQclear(last);
+            return coord_gone(p, why);
+        }
+        struct pollfd f = { .fd = PQsocket(conn), .events = POLLIN | (out == 1 ? POLLOUT : 0) };
+        poll(&f, 1, (int)left);
+    }
+    PQclear(last);
+    return coord_gone(p, PQerrorMessage(conn));
+}
+
 /* SELECT fn(key, bucket) on the coordination connection: 1 true, 0 false, -1 failed. */
 static int advisory(store_pg *p, const char *sql, int bucket)
 {
     char key[16], b[16];
     ADVISORY_PARAMS(key, b, bucket);
     const char *params[2] = { key, b };
-    PGresult *r = PQexecParams(p->coord->conn.conn, sql, 2, NULL, params, NULL, NULL, 0);
+    PGresult *r = coord_exec(p, sql, 2, params);
     int v = -1;
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
         v = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    else
-        snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s",
-                 r ? PQresultErrorMessage(r) : PQerrorMessage(p->coord->conn.conn));
+    else if (r)
+        snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s", PQresultErrorMessage(r));
     PQclear(r);
     return v;
 }
@@ -363,13 +417,13 @@ static int stamp_if_due(store_pg *p, int bucket, int64_t hold_ms)
     snprintf(b, sizeof b, "%d", bucket);
     snprintf(h, sizeof h, "%lld", (long long)hold_ms);
     const char *params[2] = { b, h };
-    PGresult *r = PQexecParams(p->coord->conn.conn,
+    PGresult *r = coord_exec(p,
         "INSERT INTO cleaner_identify_buckets AS t (bucket, identified_at) VALUES ($1::int, clock_timestamp()) "
         "ON CONFLICT (bucket) DO UPDATE SET identified_at = clock_timestamp() "
         "WHERE t.identified_at <= clock_timestamp() - make_interval(secs => $2::float8 / 1000) RETURNING 1",
-        2, NULL, params, NULL, NULL, 0);
+        2, params);
     int v = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) == 1 : -1;
-    if (v < 0)
+    if (v < 0 && r)
         snprintf(p->head.errmsg, sizeof p->head.errmsg, "identify lock: %.400s", PQresultErrorMessage(r));
     PQclear(r);
     return v;
@@ -392,10 +446,12 @@ dc_err store_pg_identify_lock(store *base, int bucket, int64_t hold_ms, int *got
     if (v <= 0)
         return v < 0 ? DC_ERR_DB : DC_OK;
     int due = stamp_if_due(p, bucket, hold_ms);
-    if (due <= 0) {                   /* its last holder died or stopped right after */
+    if (due <= 0 && p->coord->conn.conn) {    /* its last holder died or stopped right after */
         advisory(p, "SELECT pg_advisory_unlock($1::int4, $2::int4)", bucket);
         return due < 0 ? DC_ERR_DB : DC_OK;
     }
+    if (due <= 0)
+        return DC_ERR_DB;             /* the connection was given up on, and the lock with it */
     c->held[c->n_held++] = bucket;
     *got = 1;
     return DC_OK;

@@ -106,6 +106,8 @@ dc_err store_pg_run(store_pg *p, const store_pg_stmt *st, int n, const char *con
         return store_pg_not_ready(p, what);
     if (!res && store_pg_queueing(p))
         return store_pg_send(p, st, n, params, what);    /* the turn's write: no wait (store_pg_pipe.c) */
+    if (p->answer_wait_ms > 0)
+        return store_pg_ask(p, STORE_PG_ASK_NORMAL, st, NULL, n, params, res, what);
     dc_err rc = store_pg_settle(p);
     if (rc == DC_OK)
         rc = prepare(p, st, n, what);
@@ -124,10 +126,27 @@ dc_err store_pg_run(store_pg *p, const store_pg_stmt *st, int n, const char *con
     return DC_OK;
 }
 
+/* With an answer wait (the loop): an undo goes unwaited, a COMMIT waits
+ * for its answer (bounded), anything else is asked (store_pg_ask). */
+static dc_err exec_asked(store_pg *p, const char *sql, const char *what)
+{
+    if (strncmp(sql, "ROLLBACK", 8) == 0 || strncmp(sql, "RELEASE", 7) == 0) {
+        store_pg_undo(p, sql);
+        return p->conn.conn ? DC_OK : store_pg_not_ready(p, what);
+    }
+    int commit = strcmp(sql, "COMMIT") == 0;
+    dc_err rc = store_pg_ask(p, commit ? STORE_PG_ASK_COMMIT : STORE_PG_ASK_NORMAL, NULL, sql, 0, NULL, NULL, what);
+    if (commit)
+        p->pipe_failed = 0;          /* every answer before it is in */
+    return rc;
+}
+
 dc_err store_pg_exec(store_pg *p, const char *sql, const char *what)
 {
     if (!store_pg_ready(p))
         return store_pg_not_ready(p, what);
+    if (p->answer_wait_ms > 0)
+        return exec_asked(p, sql, what);
     dc_err rc = store_pg_settle(p);
     if (rc != DC_OK)
         return rc;
@@ -194,8 +213,8 @@ dc_err store_pg_write_end(store_pg *p, store_pg_write_mode mode, dc_err rc)
     }
     if (rc == DC_OK && (rc = store_pg_exec(p, "COMMIT", "COMMIT")) == DC_OK)
         return DC_OK;
-    if (p->conn.conn)
-        PQclear(PQexec(p->conn.conn, "ROLLBACK"));
+    store_pg_tx_gone(p);
+    store_pg_undo(p, "ROLLBACK");
     return rc;
 }
 

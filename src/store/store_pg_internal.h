@@ -141,6 +141,7 @@ typedef enum {
     STORE_PG_EXP_BATCH,                 /* a batched member delete: (member, rows) rows */
     STORE_PG_EXP_SYNC,                  /* a sync point */
     STORE_PG_EXP_COMMIT,                /* a submitted COMMIT: its outcome */
+    STORE_PG_EXP_ASK,                   /* a statement the loop waits for (store_pg_ask) */
 } store_pg_exp_kind;
 
 typedef struct {
@@ -152,8 +153,11 @@ typedef struct {
     void *ctx;
     store_member_totals totals;         /* COMMIT: rows known when it was submitted */
     int resolved;                       /* its result was taken; the NULL that ends it pops it */
-    int64_t sent_ms;                    /* COMMIT: when it was sent (monotonic) */
+    int64_t sent_ms;                    /* COMMIT, ASK: when it was sent (monotonic) */
     int64_t mark;                       /* COMMIT: its commit marker's count (store_pg_doubt.c) */
+    uint64_t ticket;                    /* ASK: which store_pg_ask waits for it */
+    int abandoned;                      /* ASK: its wait ended first; the answer is dropped */
+    int quiet;                          /* of a transaction rolled back: its failure is no news */
 } store_pg_expect;
 
 /* A COMMIT whose answer the lost connection took (store_pg_doubt.c). */
@@ -199,6 +203,11 @@ typedef struct store_pg {
     int pipe_why;                       /* and why: as store_pg_refusal */
     char pipe_msg[400];
     store_member_totals acc;            /* batched deletes' rows read since the last COMMIT's result */
+    int answer_wait_ms;                 /* store_set_answer_wait: > 0 sends every statement into the
+                                           pipeline and waits this long at most (store_pg_ask) */
+    uint64_t ask_ticket;                /* the ASK being waited for */
+    PGresult *ask_res;                  /* its result, once arrived */
+    int ask_got;
     int64_t retry_at_ms, backoff_ms;    /* reconnect: when next, and the backoff */
     store_pg_batch batch;               /* member deletes queued, not sent */
     store_pg_stmt batch_st;             /* the batched delete (its SQL is built at open) */
@@ -268,6 +277,29 @@ dc_err store_pg_send_sql(store_pg *p, const char *sql, const char *what);
  * here on) tells its result's members apart. */
 dc_err store_pg_send_batch(store_pg *p, const char *const *params, unsigned char *meta, size_t n_meta);
 dc_err store_pg_settle(store_pg *p);
+/* A statement that needs its answer while the daemon's loop runs (an
+ * answer wait set): sent into the pipeline behind what is queued, then
+ * waited for at most answer_wait_ms.  st with n params, or sql (one
+ * statement, no parameters).  Unanswered by then it is abandoned -- its
+ * answer is dropped when it comes -- and DC_ERR_BUSY says the server is
+ * slow; while an abandoned statement is unanswered, later ones fail at once
+ * without being sent, and one unanswered for lock_timeout +
+ * STORE_PG_ANSWER_MS loses the connection.  A COMMIT (STORE_PG_ASK_COMMIT)
+ * is never abandoned: it waits up to that longer bound and then the
+ * connection counts as lost (the commit in doubt, its writes idempotent:
+ * leases, answers to requests, pruning). */
+typedef enum { STORE_PG_ASK_NORMAL, STORE_PG_ASK_COMMIT } store_pg_ask_kind;
+dc_err store_pg_ask(store_pg *p, store_pg_ask_kind kind, const store_pg_stmt *st, const char *sql, int n,
+                    const char *const *params, PGresult **res, const char *what);
+/* 1 while an abandoned statement has not been answered. */
+int store_pg_behind(const store_pg *p);
+/* ROLLBACK, ROLLBACK TO, RELEASE: with an answer wait, sent in order and
+ * never waited for (nobody needs the answer; behind a statement given up
+ * on it still goes); without one, run as before.  Nothing when lost. */
+void store_pg_undo(store_pg *p, const char *sql);
+/* The open transaction is being rolled back: the failures of its
+ * statements still unanswered say nothing about the next one. */
+void store_pg_tx_gone(store_pg *p);
 /* Hands what is queued in the pipeline to the server and reads the results
  * that have arrived, never waiting: DC_OK, or DC_ERR_BUSY when the
  * connection was lost (the open transaction is gone). */

@@ -40,6 +40,8 @@
 #define STORE_PG_ANSWER_MS 10000         /* beyond lock_timeout: a COMMIT in flight that long is lost */
 #define STORE_PG_CONNECT_STEPS 16        /* PQconnectPoll steps per store_pg_ready */
 
+static dc_err broken(store_pg *p);
+
 /* ---- the queue of expected results ---------------------------------------- */
 
 static store_pg_expect *expect(store_pg *p, store_pg_exp_kind kind)
@@ -313,9 +315,16 @@ static void forget_prepared(store_pg *p, const store_pg_stmt *st)
         }
 }
 
-static void note_failure(store_pg *p, const PGresult *r)
+void store_pg_tx_gone(store_pg *p)
 {
-    if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED || p->pipe_failed)
+    for (size_t i = p->n_exp; i-- > p->exp_head && p->exp[i].kind != STORE_PG_EXP_COMMIT;)
+        p->exp[i].quiet = 1;
+    p->pipe_failed = 0;
+}
+
+static void note_failure(store_pg *p, const store_pg_expect *e, const PGresult *r)
+{
+    if (e->quiet || PQresultStatus(r) == PGRES_PIPELINE_ABORTED || p->pipe_failed)
         return;                      /* the first failure says why */
     p->pipe_failed = 1;
     store_pg_first_line(p->pipe_msg, sizeof p->pipe_msg, PQresultErrorMessage(r));
@@ -340,21 +349,41 @@ static void commit_result(store_pg *p, store_pg_expect *e, const PGresult *r)
     deliver(p, e, why == 1 ? STORE_RETRY_BUSY : why == 2 ? STORE_RETRY_FULL : STORE_FAILED, msg);
 }
 
-/* One result for the oldest expectation. */
-static void take(store_pg *p, store_pg_expect *e, const PGresult *r)
+/* An asked statement's result: the waiter's (kept: 1), or dropped when
+ * its wait ended first -- a failure then still counts for the open
+ * transaction, which PostgreSQL has aborted. */
+static int ask_result(store_pg *p, store_pg_expect *e, PGresult *r, int ok)
+{
+    e->resolved = 1;
+    if (!e->abandoned && e->ticket == p->ask_ticket && !p->ask_got) {
+        p->ask_res = r;
+        p->ask_got = 1;
+        return 1;
+    }
+    if (!ok && p->tx_depth)
+        note_failure(p, e, r);
+    return 0;
+}
+
+/* One result for the oldest expectation; 1 when it was kept (not to be
+ * cleared). */
+static int take(store_pg *p, store_pg_expect *e, PGresult *r)
 {
     ExecStatusType t = PQresultStatus(r);
     int ok = t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK;
     if (e->kind == STORE_PG_EXP_COMMIT) {
         commit_result(p, e, r);
-        return;
+        return 0;
     }
+    if (e->kind == STORE_PG_EXP_ASK)
+        return ask_result(p, e, r, ok);
     if (!ok)
-        note_failure(p, r);
+        note_failure(p, e, r);
     if (!ok && e->kind == STORE_PG_EXP_PREPARE)
         forget_prepared(p, e->st);
     if (ok && e->kind == STORE_PG_EXP_BATCH)
         store_pg_batch_result(p, e, r);
+    return 0;
 }
 
 /* Reads every result that has arrived, never waiting.  -1: the
@@ -380,8 +409,8 @@ static int read_results(store_pg *p)
         if (t == PGRES_PIPELINE_SYNC) {
             if (e->kind == STORE_PG_EXP_SYNC)
                 pop(p);
-        } else {
-            take(p, e, r);
+        } else if (take(p, e, r)) {
+            continue;                /* the asking statement's now */
         }
         PQclear(r);
     }
@@ -420,6 +449,22 @@ static void idle_read(store_pg *p)
     PQisBusy(p->conn.conn);          /* parses what arrived: notices go to their processor */
 }
 
+/* A COMMIT in flight or an abandoned statement not answered yet: either
+ * one unanswered for lock_timeout + STORE_PG_ANSWER_MS loses the
+ * connection (a server that never answers is a lost one). */
+static int awaited(const store_pg_expect *e)
+{
+    return !e->resolved && (e->kind == STORE_PG_EXP_COMMIT || (e->kind == STORE_PG_EXP_ASK && e->abandoned));
+}
+
+int store_pg_behind(const store_pg *p)
+{
+    for (size_t i = p->exp_head; i < p->n_exp; i++)
+        if (p->exp[i].kind == STORE_PG_EXP_ASK && p->exp[i].abandoned && !p->exp[i].resolved)
+            return 1;
+    return 0;
+}
+
 void store_pg_service(store *base)
 {
     store_pg *p = store_pg_of(base);
@@ -435,19 +480,21 @@ void store_pg_service(store *base)
         idle_read(p);
     /* A server that never answers (a network gone quiet) is a lost one. */
     for (size_t i = p->exp_head; p->conn.conn && i < p->n_exp; i++)
-        if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved &&
+        if (awaited(&p->exp[i]) &&
             store_pg_mono_ms() - p->exp[i].sent_ms > p->lock_timeout_ms + STORE_PG_ANSWER_MS) {
-            store_pg_lost(p, "no answer to COMMIT");
+            store_pg_lost(p, p->exp[i].kind == STORE_PG_EXP_COMMIT ? "no answer to COMMIT"
+                                                                  : "no answer to a statement given up on");
             break;
         }
 }
 
-/* The earliest COMMIT in flight's answer deadline, in ms from now; -1: none. */
+/* The earliest answer deadline of a COMMIT in flight or a statement given
+ * up on, in ms from now; -1: none. */
 static int64_t answer_due(const store_pg *p)
 {
     int64_t due = -1, now = store_pg_mono_ms();
     for (size_t i = p->exp_head; i < p->n_exp; i++)
-        if (p->exp[i].kind == STORE_PG_EXP_COMMIT && !p->exp[i].resolved) {
+        if (awaited(&p->exp[i])) {
             int64_t left = p->exp[i].sent_ms + p->lock_timeout_ms + STORE_PG_ANSWER_MS - now + 1;
             if (due < 0 || left < due)
                 due = left < 0 ? 0 : left;
@@ -536,8 +583,12 @@ dc_err store_pg_settle(store_pg *p)
     dc_err rc = store_pg_batch_flush(p);
     if (rc == DC_OK && waiting(p) && p->exp[p->n_exp - 1].kind != STORE_PG_EXP_SYNC)
         rc = sync_point(p);
-    int64_t end = store_pg_mono_ms() + p->lock_timeout_ms + STORE_PG_SETTLE_SLACK_MS;
-    while (rc == DC_OK && p->pipe && pump(p) == 0 && waiting(p)) {
+    /* The loop's statements go into the pipeline behind it (store_pg_ask):
+     * nothing to wait for here. */
+    int64_t end = store_pg_mono_ms() + (p->answer_wait_ms > 0 ? 0 : p->lock_timeout_ms + STORE_PG_SETTLE_SLACK_MS);
+    if (rc == DC_OK && p->answer_wait_ms > 0)
+        pump(p);
+    while (rc == DC_OK && p->answer_wait_ms <= 0 && p->pipe && pump(p) == 0 && waiting(p)) {
         if (store_pg_mono_ms() >= end) {
             store_pg_lost(p, "no answer within lock_timeout");
             break;
@@ -548,13 +599,136 @@ dc_err store_pg_settle(store_pg *p)
         return store_pg_not_ready(p, "sync");
     if (rc != DC_OK || !p->pipe_failed)
         return rc;
-    /* A queued write of the open transaction failed: it is aborted. */
+    return broken(p);
+}
+
+/* A queued write of the open transaction failed: it is aborted. */
+static dc_err broken(store_pg *p)
+{
     p->tx_broken = 1;
     p->pipe_failed = 0;
     if (p->pipe_why && !p->refused)
         p->refused = p->pipe_why;
     snprintf(p->head.errmsg, sizeof p->head.errmsg, "%s", p->pipe_msg);
     return p->refused == 1 ? DC_ERR_BUSY : p->refused == 2 ? DC_ERR_IO : DC_ERR_DB;
+}
+
+/* ---- a statement the loop waits for, bounded ------------------------------- */
+
+void store_pg_undo(store_pg *p, const char *sql)
+{
+    if (!p->conn.conn || p->conn.state != STORE_PG_READY)
+        return;                      /* lost: the server undid it */
+    if (p->answer_wait_ms > 0) {     /* nobody needs its answer: it goes, in order, unwaited */
+        if (store_pg_send_sql(p, sql, sql) == DC_OK)
+            store_pg_push(p);
+        return;
+    }
+    store_pg_settle(p);
+    if (p->conn.conn)
+        PQclear(PQexec(p->conn.conn, sql));
+}
+
+static void abandon(store_pg *p, uint64_t ticket)
+{
+    for (size_t i = p->exp_head; i < p->n_exp; i++)
+        if (p->exp[i].kind == STORE_PG_EXP_ASK && p->exp[i].ticket == ticket)
+            p->exp[i].abandoned = 1;
+}
+
+static dc_err slow(store_pg *p, const char *what, const char *how)
+{
+    snprintf(p->head.errmsg, sizeof p->head.errmsg, "%s: PostgreSQL %s (slow or unreachable); not waiting on it",
+             what, how);
+    if (!p->refused)
+        p->refused = 1;
+    return DC_ERR_BUSY;
+}
+
+static dc_err ask_send(store_pg *p, const store_pg_stmt *st, const char *sql, int n, const char *const *params,
+                       const char *what)
+{
+    dc_err rc = store_pg_batch_flush(p);     /* in order: the deletes queued before it */
+    if (rc == DC_OK)
+        rc = enter(p, what);
+    if (rc == DC_OK && st)
+        rc = send_prepare(p, st, n, what);
+    store_pg_expect *e = rc == DC_OK ? expect(p, STORE_PG_EXP_ASK) : NULL;
+    if (rc != DC_OK)
+        return rc;
+    if (!e)
+        return DC_ERR_NOMEM;
+    e->ticket = ++p->ask_ticket;
+    e->sent_ms = store_pg_mono_ms();
+    PQclear(p->ask_res);
+    p->ask_res = NULL;
+    p->ask_got = 0;
+    int sent = st ? PQsendQueryPrepared(p->conn.conn, st->name, n, params, NULL, NULL, 0)
+                  : PQsendQueryParams(p->conn.conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+    if (!sent)
+        return send_failed(p, what);
+    return sync_point(p);            /* the server answers at a sync point (or a flush) */
+}
+
+/* Waits for the ticket's answer until end; DC_OK once it is in ask_res. */
+static dc_err ask_wait(store_pg *p, store_pg_ask_kind kind, int64_t end, const char *what)
+{
+    while (!p->ask_got) {
+        if (pump(p) != 0)
+            return store_pg_not_ready(p, what);
+        if (p->ask_got)
+            break;
+        int64_t left = end - store_pg_mono_ms();
+        if (left <= 0 && kind == STORE_PG_ASK_COMMIT) {
+            store_pg_lost(p, "no answer to COMMIT");     /* in doubt, as a turn's would be */
+            return store_pg_not_ready(p, what);
+        }
+        if (left <= 0) {
+            abandon(p, p->ask_ticket);
+            char how[64];
+            snprintf(how, sizeof how, "did not answer within %d ms", p->answer_wait_ms);
+            return slow(p, what, how);
+        }
+        wait_socket(p, (int)left);
+    }
+    return DC_OK;
+}
+
+dc_err store_pg_ask(store_pg *p, store_pg_ask_kind kind, const store_pg_stmt *st, const char *sql, int n,
+                    const char *const *params, PGresult **res, const char *what)
+{
+    if (res)
+        *res = NULL;
+    if (!store_pg_ready(p))
+        return store_pg_not_ready(p, what);
+    if (p->pipe && pump(p) != 0)     /* what arrived meanwhile: perhaps no longer behind */
+        return store_pg_not_ready(p, what);
+    if (store_pg_behind(p))
+        return slow(p, what, "has not answered an earlier statement yet");
+    dc_err rc = ask_send(p, st, sql, n, params, what);
+    if (rc != DC_OK)
+        return rc;
+    int64_t wait = kind == STORE_PG_ASK_COMMIT ? p->lock_timeout_ms + STORE_PG_ANSWER_MS : p->answer_wait_ms;
+    rc = ask_wait(p, kind, store_pg_mono_ms() + wait, what);
+    if (rc != DC_OK)
+        return rc;
+    PGresult *r = p->ask_res;
+    p->ask_res = NULL;
+    ExecStatusType t = PQresultStatus(r);
+    if (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK) {
+        if (res)
+            *res = r;
+        else
+            PQclear(r);
+        return DC_OK;
+    }
+    if (p->pipe_failed && p->tx_depth) {
+        PQclear(r);                  /* a queued write before it failed: that is the reason */
+        return broken(p);
+    }
+    rc = store_pg_check_lost(p, r) ? store_pg_not_ready(p, what) : store_pg_fail(p, r, what);
+    PQclear(r);
+    return rc;
 }
 
 /* ---- the asynchronous commit ---------------------------------------------- */
@@ -567,8 +741,8 @@ static void refuse_now(store_pg *p, store_done_fn done, void *ctx, store_outcome
     snprintf(msg, sizeof msg, "%s", why);
     if (p->conn.conn && p->conn.state == STORE_PG_READY) {
         store_pg_settle(p);
-        if (p->conn.conn)
-            PQclear(PQexec(p->conn.conn, "ROLLBACK"));
+        store_pg_tx_gone(p);
+        store_pg_undo(p, "ROLLBACK");
     }
     p->tx_broken = 0;
     p->tx_depth = 0;
@@ -622,6 +796,8 @@ void store_pg_pipe_free(store_pg *p)
     free(p->exp);
     p->exp = NULL;
     p->exp_head = p->n_exp = p->cap_exp = 0;
+    PQclear(p->ask_res);
+    p->ask_res = NULL;
     store_pg_batch_free(p);
     free(p->uri);
     p->uri = NULL;

@@ -33,9 +33,8 @@ typedef struct {
     char uri[300];
 } world;
 
-static int setup(void **state)
+static int setup_beating(void **state, const char *const *fake_args)
 {
-    static const char *const fake_args[] = { "--heartbeat-interval", "300", NULL };
     world *w = calloc(1, sizeof *w);
     *state = w;
     if (!pgfx_cluster())
@@ -54,6 +53,21 @@ static int setup(void **state)
              "FROM generate_series(0, %d) k",
              (unsigned long long)FIRST, MEMBERS - 1);
     return pgfx_exec(w->uri, sql);
+}
+
+static int setup(void **state)
+{
+    static const char *const fake_args[] = { "--heartbeat-interval", "300", NULL };
+    return setup_beating(state, fake_args);
+}
+
+/* Heartbeats every second: room to tell a wait bounded by the loop's
+ * answer wait (TURN_ANSWER_WAIT_MS) from a wait on the server. */
+#define SLOW_BEAT_MS 1000
+static int setup_slow_beat(void **state)
+{
+    static const char *const fake_args[] = { "--heartbeat-interval", "1000", NULL };
+    return setup_beating(state, fake_args);
 }
 
 static int teardown(void **state)
@@ -169,12 +183,17 @@ static void departures_over(world *w, int n, int ms)
 }
 
 /* The heartbeats since mark: printed; the worst gap at most two intervals. */
-static void assert_heartbeats_on_time(world *w, int mark, const char *what)
+static void assert_beats_within(world *w, int mark, int interval_ms, const char *what)
 {
     int64_t gap;
     int beats = fd_heartbeats_since(&w->fake, mark, &gap);
-    printf("# %s: %d heartbeats, worst gap %lld ms (interval %d ms)\n", what, beats, (long long)gap, HEARTBEAT_MS);
-    assert_true(gap <= 2 * HEARTBEAT_MS);
+    printf("# %s: %d heartbeats, worst gap %lld ms (interval %d ms)\n", what, beats, (long long)gap, interval_ms);
+    assert_true(gap <= 2 * interval_ms);
+}
+
+static void assert_heartbeats_on_time(world *w, int mark, const char *what)
+{
+    assert_beats_within(w, mark, HEARTBEAT_MS, what);
 }
 
 /* Another session holds users for 10 s while a departure arrives every
@@ -233,6 +252,36 @@ static void a_frozen_server_delays_no_heartbeat(void **state)
     signal_daemon_backends(w, SIGCONT);
     assert_applied_once(w, LONG_DEPARTURES);
     assert_heartbeats_on_time(w, mark, "PostgreSQL frozen 8 s, a departure every 160 ms");
+    assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
+}
+
+/* Frozen as above, and the daemon asked to read meanwhile: a guild joins
+ * (its stored name and admins' schedule, the scheduler's look at every
+ * guild) while the departures' commits wait.  The first statement that
+ * needs an answer is given up on after the loop's answer wait; the ones
+ * after it fail at once without being sent; no heartbeat waits for the
+ * server (waiting until lock_timeout + 3 s, as reads did, misses two
+ * beats).  Once it runs again the departures are applied once and the new
+ * guild is recorded. */
+#define NEW_GUILD "1000000000000000002"
+static void a_frozen_server_asked_to_read_delays_no_heartbeat(void **state)
+{
+    pgfx_need();
+    world *w = *state;
+    start(w);
+    int mark = fd_sent_count(&w->fake);
+    assert_true(signal_daemon_backends(w, SIGSTOP) >= 1);
+    departures_over(w, LONG_DEPARTURES / 2, FROZEN_MS / 2);
+    cJSON_Delete(fd_post(&w->fake, "/_control/guilds",
+                         "{\"id\":\"" NEW_GUILD "\",\"name\":\"Joined\",\"generate\":{\"count\":3}}"));
+    assert_true(dh_wait_log(&w->d, "not waiting on it", 1, FROZEN_MS / 2));
+    dh_sleep_ms(FROZEN_MS / 2);
+    signal_daemon_backends(w, SIGCONT);
+    assert_applied_once(w, LONG_DEPARTURES / 2);
+    assert_beats_within(w, mark, SLOW_BEAT_MS, "PostgreSQL frozen 8 s, a guild joining meanwhile");
+    for (int i = 0; i < 100 && db_int(w, "SELECT count(*) FROM cleaner_guild_state WHERE guild_id = " NEW_GUILD) != 1; i++)
+        dh_sleep_ms(100);
+    assert_int_equal(db_int(w, "SELECT count(*) FROM cleaner_guild_state WHERE guild_id = " NEW_GUILD), 1);
     assert_int_equal(dh_stop(&w->d, SIGTERM, 5000), 0);
 }
 
@@ -297,6 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(restart_mid_burst_loses_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_ten_second_stall_with_events_arriving_delays_no_heartbeat, setup, teardown),
         cmocka_unit_test_setup_teardown(a_frozen_server_delays_no_heartbeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_frozen_server_asked_to_read_delays_no_heartbeat, setup_slow_beat, teardown),
         cmocka_unit_test_setup_teardown(sweep_completes_beside_commits_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

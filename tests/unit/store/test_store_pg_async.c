@@ -54,6 +54,24 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The whole group runs twice: without an answer wait (the CLI, a replay)
+ * and with the live loop's kind of one, generous here, so that every
+ * statement goes through the pipeline (store_pg_ask) and the same
+ * expectations hold. */
+static int answer_wait_ms;
+
+static int without_answer_wait(void **state)
+{
+    answer_wait_ms = 0;
+    return setup(state);
+}
+
+static int with_answer_wait(void **state)
+{
+    answer_wait_ms = 5000;
+    return setup(state);
+}
+
 /* The daemon's setting: its turn with bare writes on and a short lock wait. */
 static store *open_turn_store(const char *uri, int busy_ms)
 {
@@ -63,6 +81,7 @@ static store *open_turn_store(const char *uri, int busy_ms)
     if (store_open(&s, uri, &o, err, sizeof err) != DC_OK)
         fail_msg("store_open: %s", err);
     store_set_bare_writes(s, 1);
+    store_set_answer_wait(s, answer_wait_ms);
     return s;
 }
 
@@ -536,8 +555,90 @@ static void a_read_that_takes_the_commits_answer_calls_the_hook(void **state)
     store_close(s);
 }
 
+/* Reads until one answers (the one given up on has been answered and
+ * dropped meanwhile); the count it read. */
+static int64_t count_once_caught_up(store *s)
+{
+    int64_t rows = -1;
+    for (int i = 0; i < WAIT_MS / 10; i++) {
+        if (store_count_guild(s, GUILD, &rows) == DC_OK)
+            return rows;
+        struct pollfd f = { .fd = store_fd(s), .events = POLLIN };
+        poll(&f, 1, 10);
+        store_service(s);
+    }
+    fail_msg("no answer after %d ms: %s", WAIT_MS, store_errmsg(s));
+    return -1;
+}
+
+/* The live loop's bound: a read held past the answer wait (another
+ * session holds users, the lock wait is long) is given up on -- busy, "did
+ * not answer" -- and the next read fails at once without being sent;
+ * once the lock goes, the given-up answer is dropped and reads answer
+ * truly again. */
+static void a_read_past_the_answer_wait_is_given_up_and_the_next_fails_at_once(void **state)
+{
+    pgfx_need();
+    pg_db *db = *state;
+    store *s = open_turn_store(db->uri, 600000);
+    store_set_answer_wait(s, 100);
+    seed(db->uri, 1, 2, 1);
+    int64_t rows = 0;
+    PGconn *other = lock_users(db->uri, "users");
+    assert_int_equal(store_count_guild(s, GUILD, &rows), DC_ERR_BUSY);
+    assert_int_equal(store_refused(s), 1);
+    assert_non_null(strstr(store_errmsg(s), "did not answer within 100 ms"));
+    assert_int_equal(store_count_guild(s, GUILD, &rows), DC_ERR_BUSY);
+    assert_non_null(strstr(store_errmsg(s), "has not answered an earlier statement yet"));
+    store_guild_state g;
+    assert_int_equal(store_guild_get(s, GUILD, &g), DC_ERR_BUSY);   /* any statement: not sent */
+    pgfx_unlock(other);
+    assert_int_equal(count_once_caught_up(s), 2);
+    assert_int_equal(store_guild_get(s, GUILD, &g), DC_ERR_NOTFOUND);
+    store_close(s);
+}
+
+/* A turn rolled back behind a read given up on: the turn's queued write
+ * fails on the server after it was rolled back (lock_timeout), and that
+ * failure is no news for the next turn, which commits and says so (taken
+ * for the next turn's, it made a committed turn look refused: redone, its
+ * audit rows doubled). */
+static void a_turn_rolled_back_behind_a_given_up_read_leaves_the_next_clean(void **state)
+{
+    pgfx_need();
+    pg_db *db = *state;
+    store *s = open_turn_store(db->uri, 300);
+    store_set_answer_wait(s, 50);
+    seed(db->uri, 1, 3, 1);
+    int64_t rows = 0;
+    PGconn *other = lock_users(db->uri, "cleaner_session_state");
+    assert_int_equal(store_begin(s), DC_OK);
+    assert_int_equal(store_kv_set(s, "k", "v"), DC_OK);          /* queued: waits for the lock */
+    assert_int_equal(store_count_guild(s, GUILD, &rows), DC_ERR_BUSY);
+    assert_int_equal(store_rollback(s), DC_OK);
+    struct timespec nap = { 0, 600 * 1000000L };                   /* past lock_timeout: it failed */
+    nanosleep(&nap, NULL);
+    store_service(s);
+    pgfx_unlock(other);
+    assert_int_equal(count_once_caught_up(s), 3);
+    outcome_seen o = { .s = s };
+    assert_int_equal(store_begin(s), DC_OK);
+    queue_member(s, 1, 0);
+    assert_int_equal(store_commit_submit(s, note, &o), DC_OK);
+    finish(s, &o);
+    assert_int_equal(o.outcome, STORE_COMMITTED);
+    assert_int_equal(o.totals.removed[AUDIT_MEMBER_REMOVE], 1);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM users"), 2);
+    assert_int_equal(q(db->uri, "SELECT count(*) FROM cleaner_session_state WHERE key = 'k'"), 0);
+    store_close(s);
+}
+
 int main(void)
 {
+    const struct CMUnitTest bounded[] = {
+        cmocka_unit_test(a_read_past_the_answer_wait_is_given_up_and_the_next_fails_at_once),
+        cmocka_unit_test(a_turn_rolled_back_behind_a_given_up_read_leaves_the_next_clean),
+    };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_turn_of_deletes_commits_as_one_batch_with_true_counts),
         cmocka_unit_test(a_big_turn_commits_whole),
@@ -552,5 +653,7 @@ int main(void)
         cmocka_unit_test(a_restart_with_the_commit_in_flight_is_a_retry),
         cmocka_unit_test(a_read_that_takes_the_commits_answer_calls_the_hook),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests_name("without an answer wait", tests, without_answer_wait, teardown);
+    failed += cmocka_run_group_tests_name("with the live loop's answer wait", tests, with_answer_wait, teardown);
+    return failed + cmocka_run_group_tests_name("bounded", bounded, with_answer_wait, teardown);
 }

@@ -4,8 +4,9 @@
  * connection (the store's own) at once and leaves the second (the identify
  * lock's) unaccepted in its backlog until told; meanwhile every
  * store_identify_lock answers "not got" at once instead of waiting up to
- * the connect's 5 s, and once the proxy accepts, the lock is got.  Skipped
- * without a cluster, failed under CI. */
+ * the connect's 5 s, and once the proxy accepts, the lock is got.  A lock
+ * whose answer is held up is given up after the loop's answer wait.
+ * Skipped without a cluster, failed under CI. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -162,10 +163,56 @@ static void a_slow_identify_connection_never_makes_the_lock_wait(void **state)
     pgfx_drop("coordslow");
 }
 
+/* The identify lock asked while another session holds the table of
+ * identify times (the lock's connection has no lock_timeout): with the
+ * loop's answer wait set, the lock gives up after it -- "did not answer",
+ * its connection closed -- instead of waiting for that session; once the
+ * table is free the next tries connect again and get it. */
+static void a_held_identify_table_gives_the_lock_up_after_the_answer_wait(void **state)
+{
+    (void)state;
+    pgfx_need();
+    char db[512];
+    assert_int_equal(pgfx_fresh(db, sizeof db, "coordheld"), 0);
+    store *s = NULL;
+    char err[512] = "";
+    store_opts o = { 0 };
+    assert_int_equal(store_open(&s, db, &o, err, sizeof err), DC_OK);
+    store_set_answer_wait(s, 100);
+    assert_int_equal(store_identify_prepare(s), DC_OK);
+    PGconn *other = pgfx_lock(db, "cleaner_identify_buckets");
+    assert_non_null(other);
+    int got = 0;
+    dc_err rc = DC_OK;
+    for (int i = 0; i < 250 && rc == DC_OK && !got; i++) {   /* connecting: "not got", asked again */
+        store_watch_info wi;
+        store_watch(s, &wi);
+        rc = store_identify_lock(s, 1, 0, &got);
+        if (rc == DC_OK && !got)
+            usleep(20 * 1000);
+    }
+    assert_int_equal(rc, DC_ERR_DB);
+    assert_int_equal(got, 0);
+    assert_non_null(strstr(store_errmsg(s), "did not answer within 100 ms"));
+    pgfx_unlock(other);
+    for (int i = 0; i < 250 && !got; i++) {
+        store_watch_info wi;
+        store_watch(s, &wi);
+        assert_int_equal(store_identify_lock(s, 1, 0, &got), DC_OK);
+        if (!got)
+            usleep(20 * 1000);
+    }
+    assert_int_equal(got, 1);
+    assert_int_equal(store_identify_unlock(s, 1), DC_OK);
+    store_close(s);
+    pgfx_drop("coordheld");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_slow_identify_connection_never_makes_the_lock_wait),
+        cmocka_unit_test(a_held_identify_table_gives_the_lock_up_after_the_answer_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
