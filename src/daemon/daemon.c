@@ -411,6 +411,11 @@ int daemon_open_store(dc_daemon *d)
         LOG_E("daemon", "%s", line);
         return dc_err_exit_status(e);
     }
+    /* One read of what GUILD_CREATEs need (guild_directory.h), while waiting is still fine. */
+    dc_err de = guild_directory_load(&d->rc.dir, d->st);
+    if (de != DC_OK && de != DC_ERR_SCHEMA)
+        LOG_W("daemon", "the guilds' stored names and schedules could not be read at start (%s); each is read "
+              "when its guild becomes available instead", de == DC_ERR_NOMEM ? "out of memory" : store_errmsg(d->st));
     /* Opening and migrating may wait for the bot (default busy_timeout);
      * once the loop runs, a statement waits only briefly for its lock and a
      * refused turn is retried from a timer (turn.c), so heartbeats keep time. */

@@ -342,7 +342,10 @@ void events_on_dispatch(void *ctx, transport_conn *c, dc_event ev, const char *e
     cleaner_context cx = { .shard_id = s->id, .shard_count = d->shard_count,
                       .max_delete_share = d->cfg->max_delete_share };
     if (ev == DC_EV_READY) {
-        store_each_stored_guild(d->st, collect_guild, &stored);
+        if (store_each_stored_guild(d->st, collect_guild, &stored) != DC_OK)
+            LOG_W("cleaner", "shard %d: the stored guilds could not be read at READY (%s): guilds left while "
+                  "the daemon was away are looked for at the next new session, not this one", s->id,
+                  store_errmsg(d->st));
         store_count_unassigned(d->st, &cx.unassigned_rows);
         cx.stored_guilds = stored.v;
         cx.n_stored = stored.n;

@@ -184,6 +184,8 @@ static dc_err slice(dc_daemon *d, guild_delete_job *j, int *done)
         e = more ? save_job(d, j) : end_job(d, j);
     if (e == DC_OK && !more)
         e = store_guild_forget(d->st, j->guild);
+    if (e == DC_OK && !more)
+        guild_directory_set_name(&d->rc.dir, j->guild, NULL);   /* the state row, with the name, is gone */
     return e;
 }
 

@@ -40,6 +40,12 @@
  * or deleting in a 1,000,000-row guild never holds heartbeats back. */
 #define RC_SCAN_WINDOW 20000
 #define RC_CLEAR_RETRY_MS 1000
+/* A sweep's database step refused as busy (the bot holds a table; the
+ * server slow to answer, store_set_answer_wait) is tried again this often,
+ * this many times in a row, before the sweep ends as aborted: a member
+ * list fetched from Discord is not thrown away for a moment's wait. */
+#define RC_BUSY_RETRY_MS 500
+#define RC_BUSY_TRIES 60
 
 static void drain(shard *s);
 static void wake_within(dc_daemon *d, int64_t delay_ms);
@@ -92,6 +98,7 @@ void reconcile_free(shard *s)
     if (s->d) {
         loop_cancel(s->d->loop, &s->rc.sweep_timer);
         loop_cancel(s->d->loop, &s->rc.measure.timer);
+        loop_cancel(s->d->loop, &s->rc.batch_timer);
     }
     sweep_free(s->rc.sw);
     s->rc.sw = NULL;
@@ -118,8 +125,13 @@ void reconcile_guild_present(shard *s, uint64_t guild_id, int64_t member_count)
             return;
         g = &s->rc.present[s->rc.n_present++];
         *g = (present_guild){ .id = guild_id, .saved_count = -1 };
-        store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);   /* resumed: no GUILD_CREATE */
-        g->admin_interval_ms = schedule_stored_ms(s->d, guild_id);
+        const char *name;            /* the stored name: a resumed session gets no GUILD_CREATE */
+        if (guild_directory_get(&s->d->rc.dir, guild_id, &name, &g->admin_interval_ms)) {
+            snprintf(g->name, sizeof g->name, "%s", name);
+        } else {
+            store_guild_get_name(s->d->st, guild_id, g->name, sizeof g->name);
+            g->admin_interval_ms = schedule_stored_ms(s->d, guild_id);
+        }
     }
     g->member_count = member_count;
     s->d->rc.last_present_ms = loop_now(s->d->loop);
@@ -176,6 +188,7 @@ void reconcile_guild_named(shard *s, uint64_t guild_id, const char *name)
     if (!g || !name || !*name || strcmp(g->name, name) == 0)
         return;
     snprintf(g->name, sizeof g->name, "%s", name);
+    guild_directory_set_name(&s->d->rc.dir, guild_id, g->name);
     if (turn_begin(s->d) == 0 && store_guild_set_name(s->d->st, guild_id, g->name) == DC_ERR_DB)
         LOG_W("sweep", "guild %" PRIu64 ": cannot store its name: %s", guild_id, store_errmsg(s->d->st));
 }
@@ -193,7 +206,10 @@ const char *reconcile_guild_label(dc_daemon *d, uint64_t guild_id, char *buf, si
     present_guild *g = s ? find_present(s, guild_id) : NULL;
     char stored[104] = "";
     const char *name = g && g->name[0] ? g->name : NULL;
-    if (!name && store_guild_get_name(d->st, guild_id, stored, sizeof stored) == DC_OK)
+    int64_t admin;
+    if (!name && guild_directory_get(&d->rc.dir, guild_id, &name, &admin))
+        name = *name ? name : NULL;
+    else if (!name && store_guild_get_name(d->st, guild_id, stored, sizeof stored) == DC_OK)
         name = stored;
     if (name)
         snprintf(buf, cap, "%s (%" PRIu64 ")", name, guild_id);
@@ -369,6 +385,8 @@ static void do_fetch_page(shard *s, const sweep_action *a)
         sweep_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(d->loop));
         return;
     }
+    if (a->user_id == 0)
+        s->rc.write_turn = turn_seq(d);
     snprintf(path, sizeof path, "/guilds/%" PRIu64 "/members?limit=%d&after=%" PRIu64, a->guild_id,
              SW_PAGE_SIZE, a->user_id);
     snprintf(major, sizeof major, "%" PRIu64, a->guild_id);
@@ -397,6 +415,7 @@ static void do_request(shard *s, const sweep_action *a)
         sweep_abort(s->rc.sw, "cannot prepare the member set in the database", loop_now(s->d->loop));
         return;
     }
+    s->rc.write_turn = turn_seq(d);
     if (gateway_request_members(s->gw, a->guild_id, a->nonce, loop_now(s->d->loop)) != DC_OK) {
         sweep_abort(s->rc.sw, "the gateway session is not ready", loop_now(s->d->loop));
         return;
@@ -424,6 +443,20 @@ static void on_scanned(void *ctx, uint64_t user_id, int listed)
         s->rc.measure.sample[j] = user_id;
 }
 
+/* After a step refused as busy: 1 when it is to be tried again in
+ * RC_BUSY_RETRY_MS (said once per run of refusals), 0 when the sweep is
+ * to give up (another error, or busy too long). */
+static int busy_again(shard *s, uint64_t guild_id, int held)
+{
+    if ((!held && store_refused(s->d->st) != 1) || s->rc.busy_tries >= RC_BUSY_TRIES)
+        return 0;
+    if (!s->rc.busy_tries++)
+        LOG_W("sweep", "guild %" PRIu64 ": the database is busy (%s); the sweep's step is tried again every "
+              "%d ms, for up to %d s", guild_id, held ? "a commit's answer is awaited" : store_errmsg(s->d->st),
+              RC_BUSY_RETRY_MS, RC_BUSY_RETRY_MS * RC_BUSY_TRIES / 1000);
+    return 1;
+}
+
 static void measure_slice(dc_timer *t)
 {
     shard *s = lws_container_of(t, shard, rc.measure.timer);
@@ -431,8 +464,16 @@ static void measure_slice(dc_timer *t)
     int more = 0;
     if (sweep_get_state(s->rc.sw) != SW_MEASURING || sweep_guild(s->rc.sw) != s->rc.measure.guild)
         return;                      /* aborted meanwhile */
-    if (store_sweep_scan(s->d->st, s->rc.measure.guild, RC_SCAN_WINDOW, &s->rc.measure.cursor, &more,
-                         on_scanned, s) != DC_OK) {
+    int64_t seen = s->rc.measure.total;
+    dc_err rc = store_sweep_scan(s->d->st, s->rc.measure.guild, RC_SCAN_WINDOW, &s->rc.measure.cursor, &more,
+                                 on_scanned, s);
+    if (rc != DC_OK && s->rc.measure.total == seen && busy_again(s, s->rc.measure.guild, 0)) {
+        loop_timer(l, &s->rc.measure.timer, measure_slice, RC_BUSY_RETRY_MS);
+        return;
+    }
+    if (rc == DC_OK)
+        s->rc.busy_tries = 0;
+    if (rc != DC_OK) {
         sweep_abort(s->rc.sw, "the database could not compare the member list", loop_now(l));
     } else if (more) {
         loop_timer(l, &s->rc.measure.timer, measure_slice, 0);   /* let the loop breathe */
@@ -461,22 +502,53 @@ static void do_measure(shard *s, const sweep_action *a)
     loop_timer(s->d->loop, &s->rc.measure.timer, measure_slice, 0);
 }
 
-static void do_delete_batch(shard *s, const sweep_action *a)
+static void on_batch_retry(dc_timer *t);
+
+/* One delete batch of the running sweep (batch_guild, batch_n); refused
+ * as busy, tried again from batch_timer (the store puts the cursor back
+ * when a batch fails, so the retry redoes that slice). */
+static void delete_batch(shard *s)
 {
     dc_daemon *d = s->d;
     int64_t users = -1;
     int more = 1;
-    if (grace_live_sweep_batch(s, a->guild_id, s->rc.sweep_dry_run))
-        return;                      /* #17: marked pending instead (grace_live.c) */
-    if (turn_begin(d) == 0 &&
-        store_sweep_delete_batch(d->st, a->guild_id, (int)a->n, RC_SCAN_WINDOW, loop_wall(s->d->loop),
-                                 &s->rc.sweep_cursor, &users, &more) != DC_OK) {
-        LOG_E("sweep", "guild %" PRIu64 ": delete batch failed: %s", a->guild_id, store_errmsg(d->st));
+    int held = turn_begin(d) != 0;
+    dc_err rc = held ? DC_ERR_BUSY
+                     : store_sweep_delete_batch(d->st, s->rc.batch_guild, (int)s->rc.batch_n, RC_SCAN_WINDOW,
+                                                loop_wall(d->loop), &s->rc.sweep_cursor, &users, &more);
+    if (rc != DC_OK && busy_again(s, s->rc.batch_guild, held)) {
+        loop_timer(d->loop, &s->rc.batch_timer, on_batch_retry, RC_BUSY_RETRY_MS);
+        return;
+    }
+    if (rc != DC_OK) {
+        LOG_E("sweep", "guild %" PRIu64 ": delete batch failed: %s", s->rc.batch_guild,
+              held ? "the database stayed busy" : store_errmsg(d->st));
         users = -1;
+    } else {
+        s->rc.busy_tries = 0;
+        s->rc.write_turn = turn_seq(d);
     }
     if (users > 0)
         removal_log_count(&d->removals, AUDIT_SWEEP, users);
-    sweep_on_batch_deleted(s->rc.sw, users, more, loop_now(s->d->loop));
+    sweep_on_batch_deleted(s->rc.sw, users, more, loop_now(d->loop));
+}
+
+static void on_batch_retry(dc_timer *t)
+{
+    shard *s = lws_container_of(t, shard, rc.batch_timer);
+    if (sweep_get_state(s->rc.sw) != SW_DELETING || sweep_guild(s->rc.sw) != s->rc.batch_guild)
+        return;                      /* aborted meanwhile */
+    delete_batch(s);
+    drain(s);
+}
+
+static void do_delete_batch(shard *s, const sweep_action *a)
+{
+    if (grace_live_sweep_batch(s, a->guild_id, s->rc.sweep_dry_run))
+        return;                      /* #17: marked pending instead (grace_live.c) */
+    s->rc.batch_guild = a->guild_id;
+    s->rc.batch_n = (int64_t)a->n;
+    delete_batch(s);
 }
 
 /* Finished sweeps' member sets, one bounded DELETE per loop turn (see
@@ -540,6 +612,8 @@ static void run_action(shard *s, const sweep_action *a)
         if (turn_begin(d) != 0 ||
             store_sweep_add(d->st, a->guild_id, a->ids ? a->ids : &a->user_id, a->n, &s->rc.sweep_listed) != DC_OK)
             sweep_abort(s->rc.sw, "cannot record the member list in the database", loop_now(s->d->loop));
+        else
+            s->rc.write_turn = turn_seq(d);
         break;
     case SW_ACT_MEASURE:
         do_measure(s, a);
@@ -663,6 +737,9 @@ static void begin(shard *s, const sweep_request *r)
     s->rc.sweep_force = r->force;
     s->rc.sweep_dry_run = r->dry_run;
     s->rc.sweep_started_ms = loop_now(s->d->loop);
+    s->rc.busy_tries = 0;
+    s->rc.write_turn = 0;
+    loop_cancel(s->d->loop, &s->rc.batch_timer);     /* a retry of an earlier sweep's batch */
     if (sweep_start(s->rc.sw, r->guild_id, r->force, r->dry_run, s->rc.sweep_started_ms) != DC_OK)
         return;
     drain(s);
@@ -910,12 +987,19 @@ void reconcile_sched_free(dc_daemon *d)
     d->rc.requests = NULL;
     d->rc.n_requests = d->rc.cap_requests = 0;
     guild_snapshot_free(&d->rc.states);
+    guild_directory_free(&d->rc.dir);
 }
 
 void reconcile_start(dc_daemon *d)
 {
     d->rc.wake_at = INT64_MAX;
     reconcile_wake(d);
+}
+
+void reconcile_turn_lost(shard *s, const char *why)
+{
+    if (s->rc.write_turn && !turn_seq_committed(s->d, s->rc.write_turn))
+        reconcile_abort(s, why);
 }
 
 void reconcile_abort(shard *s, const char *why)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "daemon/guild_directory.h"
 #include "daemon/guild_snapshot.h"
 #include "daemon/daemon.h"
 #include "loop/loop.h"
@@ -42,6 +43,11 @@ typedef struct {
     int64_t sweep_listed;            /* distinct ids in the running sweep's member set */
     sweep_request current;           /* who asked for the running sweep (done NULL: the scheduler) */
     dc_timer sweep_timer;
+    int busy_tries;                  /* the running sweep's database step refused as busy, in a row */
+    int64_t write_turn;              /* the turn (turn_seq) of the running sweep's last write, 0: none */
+    dc_timer batch_timer;            /* a delete batch refused as busy, tried again */
+    uint64_t batch_guild;
+    int64_t batch_n;
     /* measuring the stale set a slice at a time */
     struct {
         dc_timer timer;
@@ -68,6 +74,7 @@ typedef struct {
     daemon_tick_fn *tick;            /* reconcile_set_tick */
     void *tick_ctx;
     guild_snapshot states;           /* every guild's state, read once per scheduler run */
+    guild_directory dir;             /* every guild's stored name and admin interval, read at start */
 } reconcile_sched;
 
 int reconcile_init(dc_daemon *d, shard *s);
@@ -100,6 +107,11 @@ void reconcile_on_disconnect(shard *s);
 dc_err reconcile_request(dc_daemon *d, const sweep_request *r);
 /* Abort a running sweep (shutdown). */
 void reconcile_abort(shard *s, const char *why);
+/* A turn was rolled back: the running sweep ends (nothing more deleted;
+ * the scheduler retries later) when that turn may have held some of its
+ * writes -- its member list would lack rows, its count would be wrong --
+ * and goes on when all of them committed before. */
+void reconcile_turn_lost(shard *s, const char *why);
 /* Start the periodic scheduler. */
 void reconcile_start(dc_daemon *d);
 /* fn(ctx) at every scheduler run from now on (NULL: none), and a run at

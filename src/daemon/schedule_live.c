@@ -23,9 +23,14 @@ static int64_t hours_ms(double hours)
     return (int64_t)llround(hours * 3600000.0);
 }
 
-/* The admins' choice: kept with the available guild, else read. */
+/* The admins' choice: in the directory (guild_directory.h), else kept
+ * with the available guild, else read. */
 static int64_t admin_ms(const dc_daemon *d, uint64_t guild_id)
 {
+    const char *name;
+    int64_t ms;
+    if (guild_directory_get(&d->rc.dir, guild_id, &name, &ms))
+        return ms;
     const present_guild *g = find(d, guild_id);
     if (g)
         return g->admin_interval_ms;
@@ -85,6 +90,7 @@ static void apply(dc_daemon *d, uint64_t guild_id, int64_t ms)
     present_guild *g = (present_guild *)find(d, guild_id);
     if (g)
         g->admin_interval_ms = ms;
+    guild_directory_set_admin(&d->rc.dir, guild_id, ms);
     reconcile_wake(d);
 }
 

@@ -6,8 +6,9 @@
  *   2. the schedule the guild's own admins set (`!cleanup_schedule HOURS`,
  *      `/cleanup schedule hours:HOURS`; cleaner_guild_schedule), beats
  *   3. interval_hours.
- * The admins' value is read from the database when the guild becomes
- * available (reconcile_guild_present) and kept with it; a change writes it
+ * The admins' value is read from the database once at start, with every
+ * guild's (guild_directory.h), and kept with the guild when it becomes
+ * available (reconcile_guild_present); a change writes it
  * in the loop turn's transaction and wakes the scheduler, which computes
  * the guild's next sweep anew from its last sweep. */
 #ifndef DC_SCHEDULE_LIVE_H

@@ -324,12 +324,13 @@ void turn_hold(dc_daemon *d, const char *what, int why, const char *msg)
     loop_timer(d->loop, &j->retry_timer, on_retry, j->backoff_ms);
 }
 
-/* Sweeps that ran while a turn was rolled back may have lost member rows of
- * their list: abort them (nothing deleted); the scheduler retries later. */
+/* Sweeps that wrote in a turn that was rolled back may have lost member
+ * rows of their list: they end (nothing more deleted); the scheduler
+ * retries later. */
 static void abort_sweeps(dc_daemon *d)
 {
     for (int i = 0; i < d->n_shards; i++)
-        reconcile_abort(&d->shards[i], "the database refused a write during the sweep");
+        reconcile_turn_lost(&d->shards[i], "the database refused a write during the sweep");
 }
 
 static void on_retry(dc_timer *t)

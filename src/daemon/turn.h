@@ -121,6 +121,9 @@ typedef struct {
     /* the commit handed to the store, until its outcome (turn_flush.c) */
     int in_flight;
     int64_t submitted_ms;            /* loop_now when it was handed over */
+    int64_t seq;                     /* transactions opened so far: the open one's number */
+    int64_t in_flight_seq;           /* the number of the one handed over */
+    int64_t committed_seq;           /* of the last one committed (turns commit in order) */
     int wanted;                      /* a turn was asked for meanwhile: open it at the outcome */
     dc_timer outcome_timer;          /* 0 ms: store_service, the outcome through the loop */
     int polls;                       /* looks at the socket of a commit not answered yet, where the
@@ -142,6 +145,11 @@ void turn_init(struct dc_daemon *d, const turn_carry *c);
  * database is held (or a commit's outcome is still not known): write
  * nothing now. */
 int turn_begin(struct dc_daemon *d);
+/* The open turn's number (after turn_begin gave 0), and whether the turn
+ * of that number has committed: a sweep notes the turn of its writes, and
+ * only a lost turn that held some of them ends it (reconcile_turn_lost). */
+int64_t turn_seq(const struct dc_daemon *d);
+int turn_seq_committed(const struct dc_daemon *d, int64_t seq);
 /* Non-zero while the turn's COMMIT is on the wire with no outcome yet, in
  * a loop that does not wait inline: a store statement now would wait for
  * that answer (the shard leases' renewal tries again later instead). */

@@ -36,8 +36,12 @@ static void on_flush_timer(dc_timer *t)
 /* The turn's transaction, begun once: 0, or -1 (held now, or reported). */
 static int begin_tx(dc_daemon *d)
 {
-    if (store_in_transaction(d->st) || store_begin(d->st) == DC_OK)
+    if (store_in_transaction(d->st))
         return 0;
+    if (store_begin(d->st) == DC_OK) {
+        d->turn.seq++;               /* a new transaction: the writes from here on are this turn's */
+        return 0;
+    }
     if (!turn_fail(d, "begin", 0))
         LOG_E("daemon", "cannot begin a transaction: %s", store_errmsg(d->st));
     return -1;
@@ -172,6 +176,7 @@ static void on_outcome(void *ctx, store_outcome outcome, const char *why)
     t->after = NULL;
     t->after_ctx = NULL;
     if (outcome == STORE_COMMITTED) {
+        t->committed_seq = t->in_flight_seq;
         turn_count_members(d, store_outcome_members(d->st));
         turn_committed(d);
         t->last_commit_ms = loop_now(d->loop);
@@ -227,12 +232,16 @@ void turn_flush(dc_daemon *d)
         return;
     }
     t->in_flight = 1;
+    t->in_flight_seq = t->seq;
     t->submitted_ms = loop_now(d->loop);
     t->trace_events = d->events;
     t->trace_wakeups = d->wakeups;
     t->trace_started_us = started_us;
     watch(d);
 }
+
+int64_t turn_seq(const dc_daemon *d) { return d->turn.seq; }
+int turn_seq_committed(const dc_daemon *d, int64_t seq) { return seq <= d->turn.committed_seq; }
 
 int turn_after_commit(dc_daemon *d, turn_commit_fn fn, void *ctx)
 {

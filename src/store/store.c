@@ -273,6 +273,10 @@ dc_err store_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap)
 {
     return s->be->guild_get_name(s, guild_id, buf, cap);
 }
+dc_err store_each_guild_name(store *s, store_guild_name_fn fn, void *ctx)
+{
+    return s->be->each_guild_name(s, fn, ctx);
+}
 dc_err store_guild_get(store *s, uint64_t guild_id, store_guild_state *out)
 {
     return s->be->guild_get(s, guild_id, out);

@@ -270,6 +270,11 @@ dc_err store_guild_forget(store *s, uint64_t guild_id);
  * logged), DC_ERR_NOTFOUND when none is known (buf ""). */
 dc_err store_guild_set_name(store *s, uint64_t guild_id, const char *name);
 dc_err store_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap);
+/* Every guild's name that is known, by guild id (the daemon reads them
+ * once at start: guild_directory.c); fn returns non-zero to stop.
+ * DC_ERR_SCHEMA on an older schema. */
+typedef int (*store_guild_name_fn)(void *ctx, uint64_t guild_id, const char *name);
+dc_err store_each_guild_name(store *s, store_guild_name_fn fn, void *ctx);
 /* text into buf[cap], cut (when too long) at a space outside any `code
  * span`, marked "...": a suggested command is never cut in half. */
 void store_copy_whole(char *buf, size_t cap, const char *text);

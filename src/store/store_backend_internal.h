@@ -136,6 +136,7 @@ struct store_backend {
     dc_err (*guild_forget)(store *s, uint64_t guild_id);
     dc_err (*guild_set_name)(store *s, uint64_t guild_id, const char *name);
     dc_err (*guild_get_name)(store *s, uint64_t guild_id, char *buf, size_t cap);
+    dc_err (*each_guild_name)(store *s, store_guild_name_fn fn, void *ctx);
     dc_err (*guild_get)(store *s, uint64_t guild_id, store_guild_state *out);
     dc_err (*each_guild_state)(store *s, store_guild_state_fn fn, void *ctx);
 

@@ -351,6 +351,7 @@ const store_backend store_pg_backend = {
     .guild_forget = store_pg_guild_forget,
     .guild_set_name = store_pg_guild_set_name,
     .guild_get_name = store_pg_guild_get_name,
+    .each_guild_name = store_pg_each_guild_name,
     .guild_get = store_pg_guild_get,
     .each_guild_state = store_pg_each_guild_state,
     .kv_get = store_pg_kv_get,

@@ -441,6 +441,7 @@ dc_err store_pg_guild_set_last_sweep(store *s, uint64_t guild_id, int64_t when_m
 dc_err store_pg_guild_forget(store *s, uint64_t guild_id);
 dc_err store_pg_guild_set_name(store *s, uint64_t guild_id, const char *name);
 dc_err store_pg_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap);
+dc_err store_pg_each_guild_name(store *s, store_guild_name_fn fn, void *ctx);
 dc_err store_pg_guild_get(store *s, uint64_t guild_id, store_guild_state *out);
 dc_err store_pg_each_guild_state(store *s, store_guild_state_fn fn, void *ctx);
 dc_err store_pg_each_audit(store *s, int64_t since_ms, store_audit_fn fn, void *ctx);

@@ -322,13 +322,19 @@ void store_pg_tx_gone(store_pg *p)
     p->pipe_failed = 0;
 }
 
-static void note_failure(store_pg *p, const store_pg_expect *e, const PGresult *r)
+static void record_failure(store_pg *p, const PGresult *r)
 {
-    if (e->quiet || PQresultStatus(r) == PGRES_PIPELINE_ABORTED || p->pipe_failed)
+    if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED || p->pipe_failed)
         return;                      /* the first failure says why */
     p->pipe_failed = 1;
     store_pg_first_line(p->pipe_msg, sizeof p->pipe_msg, PQresultErrorMessage(r));
     p->pipe_why = store_pg_refusal(r);
+}
+
+static void note_failure(store_pg *p, const store_pg_expect *e, const PGresult *r)
+{
+    if (!e->quiet)
+        record_failure(p, r);
 }
 
 static void commit_result(store_pg *p, store_pg_expect *e, const PGresult *r)
@@ -727,6 +733,11 @@ dc_err store_pg_ask(store_pg *p, store_pg_ask_kind kind, const store_pg_stmt *st
         return broken(p);
     }
     rc = store_pg_check_lost(p, r) ? store_pg_not_ready(p, what) : store_pg_fail(p, r, what);
+    /* PostgreSQL has aborted the turn's transaction (no savepoint around a
+     * bare statement): its COMMIT is refused for this statement's reason
+     * (a lock: busy, redone as it was), not for "transaction is aborted". */
+    if (p->conn.conn && p->tx_depth && p->bare_writes)
+        record_failure(p, r);
     PQclear(r);
     return rc;
 }

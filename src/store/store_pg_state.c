@@ -51,6 +51,10 @@ static const store_pg_stmt ST_NAME_SET = {
     "ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name",
 };
 static const store_pg_stmt ST_NAME_GET = { "dc_state_name_get", "SELECT name FROM cleaner_guild_state WHERE guild_id = $1" };
+static const store_pg_stmt ST_NAME_EACH = {
+    "dc_state_name_each",
+    "SELECT guild_id, name FROM cleaner_guild_state WHERE name IS NOT NULL AND name <> '' ORDER BY guild_id",
+};
 /* One guild, or all of them: two statements, since an untyped parameter
  * compared with NULL has no type to take. */
 static const store_pg_stmt ST_GET = { "dc_state_get", STATE_COLUMNS "WHERE guild_id = $1" };
@@ -124,6 +128,19 @@ dc_err store_pg_guild_get_name(store *base, uint64_t guild_id, char *buf, size_t
         snprintf(buf, cap, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     return rc != DC_OK ? rc : cap && buf[0] ? DC_OK : DC_ERR_NOTFOUND;
+}
+
+dc_err store_pg_each_guild_name(store *base, store_guild_name_fn fn, void *ctx)
+{
+    PGresult *r = NULL;
+    if (base->schema_version < 5)
+        return DC_ERR_SCHEMA;
+    dc_err rc = store_pg_run(store_pg_of(base), &ST_NAME_EACH, 0, NULL, &r, "reading the guilds' names");
+    for (int i = 0; rc == DC_OK && i < PQntuples(r); i++)
+        if (fn(ctx, (uint64_t)store_pg_int(r, i, 0), PQgetvalue(r, i, 1)))
+            break;
+    PQclear(r);
+    return rc;
 }
 
 static void guild_from_row(const PGresult *r, int i, store_guild_state *g)

@@ -349,6 +349,7 @@ const store_backend store_sqlite_backend = {
     .guild_forget = store_sqlite_guild_forget,
     .guild_set_name = store_sqlite_guild_set_name,
     .guild_get_name = store_sqlite_guild_get_name,
+    .each_guild_name = store_sqlite_each_guild_name,
     .guild_get = store_sqlite_guild_get,
     .each_guild_state = store_sqlite_each_guild_state,
     .kv_get = store_sqlite_kv_get,

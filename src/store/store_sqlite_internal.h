@@ -73,6 +73,8 @@ typedef struct store_ckpt store_ckpt;
     X(ST_GUILD_NAME_SET, "INSERT INTO cleaner_guild_state (guild_id, name) VALUES (?1, ?2) " \
                          "ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name")    \
     X(ST_GUILD_NAME_GET, "SELECT name FROM cleaner_guild_state WHERE guild_id = ?1")    \
+    X(ST_GUILD_NAME_EACH, "SELECT guild_id, name FROM cleaner_guild_state "             \
+                          "WHERE name IS NOT NULL AND name <> '' ORDER BY guild_id")     \
     /* Two statements, not "?1 IS NULL OR guild_id = ?1": SQLite cannot use  \
      * the primary key for that, and every single read scanned the table     \
      * (10,000 guilds: 0.11 ms a read instead of a few microseconds). */     \
@@ -277,6 +279,7 @@ dc_err store_sqlite_guild_set_last_sweep(store *s, uint64_t guild_id, int64_t wh
 dc_err store_sqlite_guild_forget(store *s, uint64_t guild_id);
 dc_err store_sqlite_guild_set_name(store *s, uint64_t guild_id, const char *name);
 dc_err store_sqlite_guild_get_name(store *s, uint64_t guild_id, char *buf, size_t cap);
+dc_err store_sqlite_each_guild_name(store *s, store_guild_name_fn fn, void *ctx);
 dc_err store_sqlite_guild_get(store *s, uint64_t guild_id, store_guild_state *out);
 dc_err store_sqlite_each_guild_state(store *s, store_guild_state_fn fn, void *ctx);
 dc_err store_sqlite_kv_get(store *s, const char *key, char *value, size_t cap);

@@ -124,6 +124,22 @@ dc_err store_sqlite_guild_get_name(store *base, uint64_t guild_id, char *buf, si
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? (buf[0] ? DC_OK : DC_ERR_NOTFOUND) : DC_ERR_DB;
 }
 
+dc_err store_sqlite_each_guild_name(store *base, store_guild_name_fn fn, void *ctx)
+{
+    store_sqlite *s = store_sqlite_of(base);
+    if (s->head.schema_version < 5)
+        return DC_ERR_SCHEMA;
+    sqlite3_stmt *st = store_sqlite_stmt(s, ST_GUILD_NAME_EACH);
+    if (!st)
+        return DC_ERR_DB;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1)))
+            break;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? DC_OK : store_sqlite_fail(s, rc, "reading the guilds' names");
+}
+
 /* guild_id 0 = every guild. */
 static dc_err each_guild(store_sqlite *s, uint64_t guild_id, store_guild_state_fn fn, void *ctx)
 {

@@ -68,6 +68,10 @@ int bench_spawn_wait(const char *const argv[], long *maxrss_kib, int timeout_ms)
 /* Largest (gap - beat_ms) between consecutive op 1 the double f received,
  * skipping the first beat (jittered on purpose); *beats counts them. */
 int64_t bench_beat_lateness_ms(fd_proc *f, int beat_ms, int *beats);
+/* The same from entry `since` of the double's log on; gap_into: the gap
+ * from the last beat before it counts too (a new session's jittered first
+ * beat must not: 0). */
+int64_t bench_beat_lateness_since_ms(fd_proc *f, int beat_ms, int since, int gap_into, int *beats);
 /* Percentile (0..100) of v[0..n), sorts v in place. */
 int64_t bench_percentile(int64_t *v, size_t n, double pct);
 
@@ -85,5 +89,7 @@ void bench_sweep(void);    /* 3 */
 void bench_idle(void);     /* 4 */
 void bench_decode(void);   /* 5 */
 void bench_guild_delete(void);   /* 8 of issue #14 */
+void bench_ready(void);          /* 9 of issue #16: a restart in 10,000 guilds */
+void bench_ready_pg(void);
 
 #endif

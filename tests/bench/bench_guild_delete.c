@@ -20,31 +20,6 @@
 #define GD_FIRST 2000000000000000000ULL
 #define GD_BEAT_MS 250
 
-/* Largest (gap - interval) between consecutive op 1 the double received
- * from entry `since` of its log on (the gap into the window counts). */
-static int64_t lateness_since(fd_proc *f, int since, int *beats)
-{
-    cJSON *sent = fd_get(f, "/_control/sent");
-    const cJSON *e;
-    int64_t prev = -1, worst = -1;
-    int i = 0;
-    *beats = 0;
-    cJSON_ArrayForEach(e, sent) {
-        const cJSON *op = cJSON_GetObjectItemCaseSensitive(e, "op");
-        int in_window = i++ >= since;
-        if (!cJSON_IsNumber(op) || op->valueint != 1)
-            continue;
-        int64_t at = (int64_t)cJSON_GetObjectItemCaseSensitive(e, "at_ms")->valuedouble;
-        if (in_window && prev >= 0) {
-            worst = at - prev - GD_BEAT_MS > worst ? at - prev - GD_BEAT_MS : worst;
-            (*beats)++;
-        }
-        prev = at;
-    }
-    cJSON_Delete(sent);
-    return worst;
-}
-
 static void run_delete(fd_proc *f, dh_proc *d, int64_t rows)
 {
     static const char *const args[] = { "--log-level", "info", NULL };
@@ -63,7 +38,7 @@ static void run_delete(fd_proc *f, dh_proc *d, int64_t rows)
     int64_t took_ms = (bench_now_us() - t0) / 1000;
     dh_sleep_ms(2 * GD_BEAT_MS);             /* a beat after the end closes the window */
     int beats;
-    int64_t late = lateness_since(f, mark, &beats);
+    int64_t late = bench_beat_lateness_since_ms(f, GD_BEAT_MS, mark, 1, &beats);
     int64_t audited = dh_db_int(d->db, "SELECT rows FROM cleaner_audit WHERE reason = 'guild_delete'");
     int64_t left = dh_db_int(d->db, "SELECT COUNT(*) FROM users WHERE guild_id = " GD_GUILD);
     dh_stop(d, SIGTERM, 10000);

@@ -54,7 +54,9 @@ int main(int argc, char **argv)
         { "sweep", bench_sweep },
         { "idle", bench_idle },     { "decode", bench_decode },
         { "guild_delete", bench_guild_delete },
+        { "ready", bench_ready },
         { "replay-pg", bench_replay_pg }, { "burst-pg", bench_burst_pg }, { "sweep-pg", bench_sweep_pg },
+        { "ready-pg", bench_ready_pg },
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     describe_machine();

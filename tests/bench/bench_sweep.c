@@ -25,24 +25,31 @@
 #define STALE_FIRST 2100000000000000000ULL
 #define BEAT_MS 250
 
-int64_t bench_beat_lateness_ms(fd_proc *f, int beat_ms, int *beats)
+int64_t bench_beat_lateness_since_ms(fd_proc *f, int beat_ms, int since, int gap_into, int *beats)
 {
     cJSON *sent = fd_get(f, "/_control/sent");
     const cJSON *e;
     int64_t prev = -1, worst = -1;
+    int i = 0;
     *beats = 0;
     cJSON_ArrayForEach(e, sent) {
         const cJSON *op = cJSON_GetObjectItemCaseSensitive(e, "op");
-        if (!cJSON_IsNumber(op) || op->valueint != 1)
+        int in_window = i++ >= since;
+        if (!cJSON_IsNumber(op) || op->valueint != 1 || (!in_window && !gap_into))
             continue;
         int64_t at = (int64_t)cJSON_GetObjectItemCaseSensitive(e, "at_ms")->valuedouble;
-        if (prev >= 0 && at - prev - beat_ms > worst)
+        if (in_window && prev >= 0 && at - prev - beat_ms > worst)
             worst = at - prev - beat_ms;
+        *beats += in_window;
         prev = at;
-        (*beats)++;
     }
     cJSON_Delete(sent);
     return worst;
+}
+
+int64_t bench_beat_lateness_ms(fd_proc *f, int beat_ms, int *beats)
+{
+    return bench_beat_lateness_since_ms(f, beat_ms, 0, 0, beats);
 }
 
 /* The end of the daemon's log, so a failed sweep explains itself. */

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "cleanup_world.h"
+#include "../unit/pg_fixture.h"
 
 #define G1 "1000000000000000001"
 #define G2 "1000000000000000002"
@@ -308,6 +311,61 @@ static void sigkill_between_batches_leaves_a_consistent_db(void **state)
     stop_daemon(w);
 }
 
+/* The bot's own connection holding the database: SQLite's write lock
+ * (BEGIN IMMEDIATE), or users in ACCESS EXCLUSIVE mode on PostgreSQL. */
+typedef struct {
+    sqlite3 *lite;
+    PGconn *pg;
+} bot_hold;
+
+static void hold_database(cw_world *w, bot_hold *h)
+{
+    *h = (bot_hold){ 0 };
+    if (dh_backend_pg()) {
+        h->pg = pgfx_lock(w->d.db, "users");
+        assert_non_null(h->pg);
+        return;
+    }
+    assert_int_equal(sqlite3_open(w->d.db, &h->lite), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h->lite, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void release_database(bot_hold *h)
+{
+    if (h->pg)
+        pgfx_unlock(h->pg);
+    if (h->lite) {
+        assert_int_equal(sqlite3_exec(h->lite, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(h->lite);
+    }
+}
+
+/* The bot holds the database for 2 s in the middle of a sweep's deletes:
+ * the batch refused as busy is tried again (said once) instead of the
+ * sweep ending as aborted with its member list thrown away; once the lock
+ * goes the sweep ends ok, every stale row removed and audited once. */
+static void database_held_mid_sweep_delays_it_and_it_completes(void **state)
+{
+    cw_world *w = *state;
+    assert_int_equal(cw_guild(w, CW_G1, 0, 2000), 0);
+    assert_int_equal(cw_rows(w, CW_G1, 0, 3000), 0);    /* 1000 stale */
+    static const char *const slow[] = { "--reconcile-delay", "1", "--batch-size", "50",
+                                        "--batch-delay", "0.05", NULL };
+    assert_true(cw_start(w, slow));
+    assert_true(dh_wait_db(w->d.db, "SELECT COUNT(*) >= 100 FROM cleaner_audit WHERE reason = 'sweep'", 1, 15000));
+    bot_hold h;
+    hold_database(w, &h);
+    assert_true(dh_wait_log(&w->d, "the sweep's step is tried again", 1, 5000));
+    dh_sleep_ms(2000);
+    release_database(&h);
+    assert_true(cw_wait_users(w, CW_G1, 2000, 30000));
+    assert_true(dh_wait_log(&w->d, "2001 members listed, 1000 stale row(s) removed", 1, 10000));
+    assert_int_equal(cw_xp(w, CW_G1), 2000);
+    assert_int_equal(cw_audit(w, "sweep"), 1000);
+    assert_int_equal(dh_log_count(&w->d, "aborted:"), 0);          /* the sweep never ended early */
+    stop_daemon(w);
+}
+
 static void large_guild_sweep_keeps_the_session_alive(void **state)
 {
     cw_world *w = *state;
@@ -506,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rate_limited_request_falls_back_to_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(member_joining_during_the_sweep_survives, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_between_batches_leaves_a_consistent_db, setup, teardown),
+        cmocka_unit_test_setup_teardown(database_held_mid_sweep_delays_it_and_it_completes, setup, teardown),
         cmocka_unit_test_setup_teardown(large_guild_sweep_keeps_the_session_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(list_lacking_a_member_keeps_its_row, setup, teardown),
         cmocka_unit_test_setup_teardown(rest_list_lacking_a_member_keeps_its_row, setup, teardown),

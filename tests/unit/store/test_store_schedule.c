@@ -4,7 +4,9 @@
  * the test cluster (skipped without one, failed under CI).  Round trip and
  * upsert, every guild in order and stopping early, clearing, the argument
  * checks, a write rolled back with its transaction, a read-only store
- * refusing the write, and a schema older than 10 answering DC_ERR_SCHEMA. */
+ * refusing the write, and a schema older than 10 answering DC_ERR_SCHEMA.
+ * Beside them the guilds' names read all at once (store_each_guild_name):
+ * with the schedules, what the daemon reads at start (guild_directory.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -145,6 +147,44 @@ static void older_schema_answers_schema(void **state)
     store_close(ro);
 }
 
+typedef struct {
+    uint64_t ids[4];
+    char names[4][32];
+    int n;
+} names_seen;
+
+static int note_name(void *ctx, uint64_t id, const char *name)
+{
+    names_seen *n = ctx;
+    n->ids[n->n] = id;
+    snprintf(n->names[n->n], sizeof n->names[0], "%s", name);
+    return ++n->n == 3;              /* stops early after three */
+}
+
+/* Named guilds in id order; a guild
+ * with a state row and no name, or an empty one, is left out. */
+static void every_name_in_id_order(void **state)
+{
+    fx *f = *state;
+    need(f);
+    assert_int_equal(store_guild_set_name(f->s, G2, "Second"), DC_OK);
+    assert_int_equal(store_guild_set_name(f->s, G1, "First"), DC_OK);
+    assert_int_equal(store_guild_set_name(f->s, G3, ""), DC_OK);
+    assert_int_equal(store_guild_seen(f->s, 44, 0, 1000), DC_OK);
+    names_seen n = { 0 };
+    assert_int_equal(store_each_guild_name(f->s, note_name, &n), DC_OK);
+    assert_int_equal(n.n, 2);
+    assert_true(n.ids[0] == G1 && n.ids[1] == G2);
+    assert_string_equal(n.names[0], "First");
+    assert_string_equal(n.names[1], "Second");
+    assert_int_equal(store_guild_set_name(f->s, 45, "a"), DC_OK);
+    assert_int_equal(store_guild_set_name(f->s, 46, "b"), DC_OK);
+    n.n = 0;
+    assert_int_equal(store_each_guild_name(f->s, note_name, &n), DC_OK);
+    assert_int_equal(n.n, 3);                                /* stopped */
+    assert_true(n.ids[0] == 45 && n.ids[1] == 46 && n.ids[2] == G1);
+}
+
 int main(void)
 {
     store_global_init();
@@ -155,6 +195,7 @@ int main(void)
         BOTH(rolled_back_with_its_transaction),
         BOTH(read_only_store_refuses_the_write),
         BOTH(older_schema_answers_schema),
+        BOTH(every_name_in_id_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
