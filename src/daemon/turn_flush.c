@@ -67,13 +67,13 @@ int turn_open(dc_daemon *d)
 
 /* The writers that cannot wait for the next turn (a sweep's chunk of
  * members, a guild delete) need the transaction now: a commit still in
- * flight (PostgreSQL) is waited for, as long as a read of that backend
- * waits for its queue (store_pg_settle) and bounded the same way; the
- * chunk's own write waits for its answer anyway.  Without this a sweep
- * aborted at its first chunk whenever a turn's COMMIT was on the wire
- * (make bench, 3. sweep on PostgreSQL).  SQLite never has one in flight.
- * (Still a bounded wait on the loop thread while a sweep runs beside an
- * unanswered COMMIT: see turn_commit_waits for the writers that can wait.) */
+ * flight (PostgreSQL) is waited for until TURN_ANSWER_WAIT_MS after it was
+ * handed over (turn_begin), the bound a statement of that backend waits
+ * for its answer (store_set_answer_wait); the chunk's own write waits for
+ * its answer anyway.  Without this a sweep aborted at its first chunk
+ * whenever a turn's COMMIT was on the wire (make bench, 3. sweep on
+ * PostgreSQL).  SQLite never has one in flight.  turn_commit_waits tells
+ * the writers that can wait in the journal not to. */
 int turn_commit_waits(dc_daemon *d)
 {
     return d->turn.in_flight && d->st && !loop_waits_inline(d->loop) && !store_pending(d->st) &&

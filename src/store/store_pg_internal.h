@@ -265,7 +265,8 @@ dc_err store_pg_audit_add(store_pg *p, int64_t at_ms, uint64_t guild_id, uint64_
 /* The pipeline (store_pg_pipe.c).  With bare writes on in an open
  * transaction (the daemon's turn) a write whose rows do not matter is
  * sent without waiting (store_pg_send) and a member delete is queued into
- * one batched statement (store_pg_batch_add); store_pg_settle sends what is
+ * one batched statement (store_pg_batch_add); without an answer wait
+ * (store_pg_ask for the loop's statements) store_pg_settle sends what is
  * queued and reads every result, waiting at most lock_timeout + a round
  * trip, before any statement that needs its answer.  A lost connection
  * (store_pg_lost) turns every commit in flight into STORE_RETRY_BUSY;

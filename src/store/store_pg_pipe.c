@@ -12,9 +12,13 @@
  * that a failed write (lock_timeout, say) leaves the transaction aborted
  * and the COMMIT then answers ROLLBACK: the transaction always ends.
  *
- * A statement that needs its answer (a read, a sweep slice) first settles
- * the pipeline (store_pg_settle): it sends what is queued and reads every
- * result, waiting at most lock_timeout plus a round trip's allowance.
+ * A statement that needs its answer (a read, a sweep slice): in the
+ * daemon's loop (an answer wait set, store_set_answer_wait) it goes into
+ * the pipeline behind what is queued and is waited for at most that long,
+ * then given up on (store_pg_ask); elsewhere (opening, migrating, the CLI)
+ * it first settles the pipeline (store_pg_settle: sends what is queued and
+ * reads every result, waiting at most lock_timeout plus a round trip's
+ * allowance) and then runs on its own.
  *
  * The connection lost (a server restart, a network failure): every commit
  * in flight gets STORE_RETRY_BUSY -- it did not commit and the caller still

@@ -96,10 +96,7 @@ static void a_failed_load_leaves_it_unloaded(void **state)
     fx_dir d;
     store *s = open_store(&d);
     assert_int_equal(store_guild_set_name(s, 5, "five"), DC_OK);
-    sqlite3 *raw = NULL;
-    assert_int_equal(sqlite3_open(d.db, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(raw, "DROP TABLE cleaner_guild_schedule", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(raw);
+    assert_int_equal(fx_exec_at(d.db, "DROP TABLE cleaner_guild_schedule"), 0);
     guild_directory g = { 0 };
     assert_int_not_equal(guild_directory_load(&g, s), DC_OK);
     assert_true(strlen(store_errmsg(s)) > 0);

@@ -92,10 +92,7 @@ static void a_failed_read_is_an_empty_snapshot_and_an_error(void **state)
     guild_snapshot gs = { 0 };
     assert_int_equal(guild_snapshot_read(&gs, s), DC_OK);
     assert_int_equal(gs.n, 1);
-    sqlite3 *raw = NULL;
-    assert_int_equal(sqlite3_open(d.db, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(raw, "DROP TABLE cleaner_guild_state", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(raw);
+    assert_int_equal(fx_exec_at(d.db, "DROP TABLE cleaner_guild_state"), 0);
     assert_int_not_equal(guild_snapshot_read(&gs, s), DC_OK);
     assert_int_equal(gs.n, 0);
     assert_null(guild_snapshot_find(&gs, 1));
