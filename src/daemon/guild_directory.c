@@ -93,9 +93,9 @@ static int put_name(guild_directory *g, uint64_t id, const char *name)
 
 static int put_admin(guild_directory *g, uint64_t id, int64_t admin_ms)
 {
-    guild_dir_entry *e = id ? entry(g, id) : NULL;
     if (!id)
         return 0;
+    guild_dir_entry *e = entry(g, id);
     if (!e)
         return -1;
     e->admin_ms = admin_ms > 0 ? admin_ms : 0;

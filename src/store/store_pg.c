@@ -213,11 +213,8 @@ static dc_err store_pg_begin(store *base)
 
 static dc_err commit_statement(store_pg *p, PGresult **r)
 {
-    if (p->answer_wait_ms > 0) {
-        dc_err rc = store_pg_ask(p, STORE_PG_ASK_COMMIT, NULL, "COMMIT", 0, NULL, r, "COMMIT");
-        p->pipe_failed = 0;          /* every answer before it is in: a failure there made it ROLLBACK */
-        return rc;
-    }
+    if (p->answer_wait_ms > 0)
+        return store_pg_ask_commit(p, r);
     *r = PQexec(p->conn.conn, "COMMIT");
     return PQresultStatus(*r) == PGRES_COMMAND_OK ? DC_OK : store_pg_fail(p, *r, "COMMIT");
 }

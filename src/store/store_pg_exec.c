@@ -134,11 +134,9 @@ static dc_err exec_asked(store_pg *p, const char *sql, const char *what)
         store_pg_undo(p, sql);
         return p->conn.conn ? DC_OK : store_pg_not_ready(p, what);
     }
-    int commit = strcmp(sql, "COMMIT") == 0;
-    dc_err rc = store_pg_ask(p, commit ? STORE_PG_ASK_COMMIT : STORE_PG_ASK_NORMAL, NULL, sql, 0, NULL, NULL, what);
-    if (commit)
-        p->pipe_failed = 0;          /* every answer before it is in */
-    return rc;
+    if (strcmp(sql, "COMMIT") == 0)
+        return store_pg_ask_commit(p, NULL);
+    return store_pg_ask(p, STORE_PG_ASK_NORMAL, NULL, sql, 0, NULL, NULL, what);
 }
 
 dc_err store_pg_exec(store_pg *p, const char *sql, const char *what)

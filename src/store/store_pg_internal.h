@@ -292,6 +292,8 @@ dc_err store_pg_settle(store_pg *p);
 typedef enum { STORE_PG_ASK_NORMAL, STORE_PG_ASK_COMMIT } store_pg_ask_kind;
 dc_err store_pg_ask(store_pg *p, store_pg_ask_kind kind, const store_pg_stmt *st, const char *sql, int n,
                     const char *const *params, PGresult **res, const char *what);
+/* COMMIT outside the turn, asked (STORE_PG_ASK_COMMIT); res may be NULL. */
+dc_err store_pg_ask_commit(store_pg *p, PGresult **res);
 /* 1 while an abandoned statement has not been answered. */
 int store_pg_behind(const store_pg *p);
 /* ROLLBACK, ROLLBACK TO, RELEASE: with an answer wait, sent in order and

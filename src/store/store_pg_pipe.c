@@ -746,6 +746,13 @@ dc_err store_pg_ask(store_pg *p, store_pg_ask_kind kind, const store_pg_stmt *st
     return rc;
 }
 
+dc_err store_pg_ask_commit(store_pg *p, PGresult **res)
+{
+    dc_err rc = store_pg_ask(p, STORE_PG_ASK_COMMIT, NULL, "COMMIT", 0, NULL, res, "COMMIT");
+    p->pipe_failed = 0;              /* every answer before it is in: a failure there made it ROLLBACK */
+    return rc;
+}
+
 /* ---- the asynchronous commit ---------------------------------------------- */
 
 /* The transaction is not handed over: rolled back (when the connection

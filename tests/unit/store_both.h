@@ -69,6 +69,25 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The database as a schema before `version` left it (the table that
+ * version added dropped, the recorded version one lower), opened
+ * read-only as `status` opens it; f->s is closed first. */
+static store *open_older_schema(fx *f, const char *table, int version)
+{
+    char sql[256];
+    store_close(f->s);
+    f->s = NULL;
+    if (f->pg) {
+        snprintf(sql, sizeof sql, "DROP TABLE %s; DELETE FROM cleaner_schema_version WHERE version >= %d", table,
+                 version);
+        assert_int_equal(pgfx_exec(f->uri, sql), 0);
+    } else {
+        snprintf(sql, sizeof sql, "DROP TABLE %s; PRAGMA user_version = %d;", table, version - 1);
+        assert_int_equal(fx_exec_at(f->d.db, sql), SQLITE_OK);
+    }
+    return open_store(f, 1);
+}
+
 static int need(fx *f)
 {
     if (f->pg)

@@ -124,17 +124,7 @@ static void older_schema_answers_schema(void **state)
 {
     fx *f = *state;
     need(f);
-    store_close(f->s);
-    f->s = NULL;
-    if (f->pg) {
-        assert_int_equal(pgfx_exec(f->uri, "DROP TABLE cleaner_guild_schedule;"
-                                           "DELETE FROM cleaner_schema_version WHERE version >= 10"), 0);
-    } else {
-        sqlite3 *db = fx_open(f->d.db);
-        assert_int_equal(fx_exec(db, "DROP TABLE cleaner_guild_schedule; PRAGMA user_version = 9;"), SQLITE_OK);
-        sqlite3_close(db);
-    }
-    store *ro = open_store(f, 1);
+    store *ro = open_older_schema(f, "cleaner_guild_schedule", 10);
     store_schedule sc = { .guild_id = G1, .interval_ms = 1 };
     id_list l = { .n = 0 };
     assert_true(store_schema_version(ro) < 10);

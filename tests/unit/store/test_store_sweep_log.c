@@ -104,17 +104,7 @@ static void older_schema_answers_schema(void **state)
 {
     fx *f = *state;
     need(f);
-    store_close(f->s);
-    f->s = NULL;
-    if (f->pg) {
-        assert_int_equal(pgfx_exec(f->uri, "DROP TABLE cleaner_sweep_log;"
-                                           "DELETE FROM cleaner_schema_version WHERE version >= 11"), 0);
-    } else {
-        sqlite3 *db = fx_open(f->d.db);
-        assert_int_equal(fx_exec(db, "DROP TABLE cleaner_sweep_log; PRAGMA user_version = 10;"), SQLITE_OK);
-        sqlite3_close(db);
-    }
-    store *ro = open_store(f, 1);
+    store *ro = open_older_schema(f, "cleaner_sweep_log", 11);
     rows l = { .n = 0 };
     int64_t pruned = 0;
     store_sweep_log_row r = { .guild_id = G1, .at_ms = 1 };
